@@ -1,0 +1,1 @@
+"""Gymnasium environments (registered as stepsize/<Name>-v0)."""

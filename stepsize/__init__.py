@@ -1,0 +1,1 @@
+"""stepsize: adaptive step-size control."""
