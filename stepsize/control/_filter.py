@@ -1,0 +1,172 @@
+"""Step-size controllers as digital filters (Söderlind), represented as data.
+
+One filter covers the elementary (I), PI and PID controllers and Söderlind's family.  With
+``c_n = (1/err_n)^(1/k)`` (``k`` = order of the error estimate + 1) the proposed step ratio is
+
+    rho_n = c_n^b1 * c_{n-1}^b2 * c_{n-2}^b3 * rho_{n-1}^(-a2) * rho_{n-2}^(-a3)
+
+(G. Söderlind, "Digital filters in adaptive time-stepping", ACM TOMS 29, 2003; "Adaptive
+time-stepping and computational stability", JCAM 185, 2006).  The coefficients are written in
+Söderlind's normalised form ``(k*beta1, k*beta2, k*beta3; alpha2, alpha3)``, as PETSc's
+``TSADAPTDSP`` tables.  The new step is ``h_{n+1} = h_n * limit(safety * rho_n)`` with either the
+classical clamp ``min(qmax, max(qmin, .))`` or Söderlind's smooth limiter ``1 + atan(. - 1)``
+(then also kept within ``[qmin, qmax]``).  A step is accepted when ``err <= 1``; after a rejection
+the retry uses the elementary controller ``min(1, limit(safety * c_n))`` and the filter history is
+left untouched; the step after a rejection may not grow.
+
+A controller is a small float64 array (:meth:`FilterController.params`) so that compiled loops can
+run it; its history is a 4-vector ``(c_{n-1}, c_{n-2}, rho_{n-1}, rho_{n-2})`` starting at ones.
+"""
+
+from dataclasses import dataclass, replace
+
+import numba
+import numpy as np
+
+_LIMITERS = ("clamp", "atan")
+
+
+@dataclass(frozen=True)
+class FilterController:
+    """A Söderlind filter controller.
+
+    Parameters
+    ----------
+    b : (b1, b2, b3) exponents of c_n, c_{n-1}, c_{n-2} (normalised: k*beta).
+    a : (a2, a3) exponents (negated) of the previous step ratios rho_{n-1}, rho_{n-2}.
+    limiter : "clamp" (classical, default for I and PI) or "atan" (Söderlind's smooth limiter).
+    safety : factor on the proposed ratio (0.9 as in Hairer and SciPy).
+    qmin, qmax : bounds on the step ratio h_{n+1}/h_n (0.2 and 10 as in Hairer's DOPRI5).
+    name : label shown in results.
+    """
+
+    b: tuple = (1.0, 0.0, 0.0)
+    a: tuple = (0.0, 0.0)
+    limiter: str = "clamp"
+    safety: float = 0.9
+    qmin: float = 0.2
+    qmax: float = 10.0
+    name: str = "custom"
+
+    def __post_init__(self):
+        b = tuple(float(x) for x in self.b)
+        a = tuple(float(x) for x in self.a)
+        if len(b) != 3 or len(a) != 2:
+            raise ValueError(f"controller: b needs 3 and a needs 2 coefficients, got b={b}, a={a}")
+        if not all(np.isfinite(b + a)):
+            raise ValueError(f"controller: coefficients must be finite, got b={b}, a={a}")
+        if self.limiter not in _LIMITERS:
+            raise ValueError(f"controller: limiter must be one of {_LIMITERS}, got {self.limiter!r}")
+        if not 0.0 < self.safety <= 1.0:
+            raise ValueError(f"controller: safety must lie in (0, 1], got {self.safety}")
+        if not 0.0 < self.qmin < 1.0 < self.qmax < np.inf:
+            raise ValueError(
+                f"controller: need 0 < qmin < 1 < qmax < inf, got qmin={self.qmin}, qmax={self.qmax}"
+            )
+        object.__setattr__(self, "b", b)
+        object.__setattr__(self, "a", a)
+
+    def params(self) -> np.ndarray:
+        """The controller as data: ``[b1, b2, b3, a2, a3, safety, qmin, qmax, limiter]``."""
+        return np.array(
+            [*self.b, *self.a, self.safety, self.qmin, self.qmax, _LIMITERS.index(self.limiter)],
+            dtype=np.float64,
+        )
+
+
+def _soderlind(name, b, a, limiter="atan"):
+    return FilterController(b=b, a=a, limiter=limiter, name=name)
+
+
+# Coefficients (k*beta1, k*beta2, k*beta3; alpha2, alpha3) from Söderlind (2003, 2006), as tabulated
+# in PETSc's adaptdsp.c.  "PI" is Hairer's DOPRI5 controller, h_new/h = err^-(1/5 - 0.75 beta) *
+# err_old^beta with beta = 0.04 and k = 5, i.e. (0.85, -0.2) in normalised form.
+PRESETS = {
+    "I": FilterController(name="I"),
+    "PI": FilterController(b=(0.85, -0.2, 0.0), name="PI"),
+    "PI30": _soderlind("PI30", (1 / 3, 0, 0), (0, 0)),
+    "PI42": _soderlind("PI42", (3 / 5, -1 / 5, 0), (0, 0)),
+    "PI33": _soderlind("PI33", (2 / 3, -1 / 3, 0), (0, 0)),
+    "PI34": _soderlind("PI34", (7 / 10, -4 / 10, 0), (0, 0)),
+    "H211PI": _soderlind("H211PI", (1 / 6, 1 / 6, 0), (0, 0)),
+    "H211b": _soderlind("H211b", (1 / 4, 1 / 4, 0), (1 / 4, 0)),
+    "H312PID": _soderlind("H312PID", (1 / 18, 1 / 9, 1 / 18), (0, 0)),
+    "H312b": _soderlind("H312b", (1 / 8, 1 / 4, 1 / 8), (3 / 8, 1 / 8)),
+    "H0211": _soderlind("H0211", (1 / 2, 1 / 2, 0), (1 / 2, 0)),
+    "H0312": _soderlind("H0312", (1 / 4, 1 / 2, 1 / 4), (3 / 4, 1 / 4)),
+    "H0321": _soderlind("H0321", (5 / 4, 1 / 2, -3 / 4), (-1 / 4, -3 / 4)),
+    "H321": _soderlind("H321", (1 / 3, 1 / 18, -5 / 18), (-5 / 6, -1 / 6)),
+}
+
+
+def pid(p, i, d=0.0, **options):
+    """A PID controller from proportional, integral and derivative gains (diffrax's convention).
+
+    The gains act on ``log c_n``; in Söderlind's form ``b1 = i + p + d``, ``b2 = -(p + 2 d)``,
+    ``b3 = d`` and ``a = 0`` (so the I controller is ``pid(0, 1)``).
+    """
+    return FilterController(b=(i + p + d, -(p + 2 * d), d), a=(0.0, 0.0), name="PID", **options)
+
+
+def get_controller(controller, **overrides) -> FilterController:
+    """Resolve ``controller``: a preset name, a :class:`FilterController`, or 5 coefficients.
+
+    ``overrides`` replace fields (``safety``, ``qmin``, ``qmax``, ``limiter``).
+    """
+    if isinstance(controller, FilterController):
+        ctrl = controller
+    elif isinstance(controller, str):
+        if controller not in PRESETS:
+            raise ValueError(
+                f"controller: unknown name {controller!r}; known: {', '.join(PRESETS)}"
+            )
+        ctrl = PRESETS[controller]
+    else:
+        coeffs = np.asarray(controller, dtype=float).ravel()
+        if coeffs.size != 5:
+            raise ValueError(
+                "controller: expected a preset name, a FilterController or 5 coefficients "
+                f"(b1, b2, b3, a2, a3), got {controller!r}"
+            )
+        ctrl = FilterController(b=tuple(coeffs[:3]), a=tuple(coeffs[3:]))
+    return replace(ctrl, **overrides) if overrides else ctrl
+
+
+@numba.njit(cache=True)
+def _limit(params, ratio):
+    ratio *= params[5]
+    if params[8] == 1.0:
+        ratio = 1.0 + np.arctan(ratio - 1.0)
+    return min(params[7], max(params[6], ratio))
+
+
+@numba.njit(cache=True)
+def new_history():
+    """Filter history ``(c_{n-1}, c_{n-2}, rho_{n-1}, rho_{n-2})`` before the first step."""
+    return np.ones(4)
+
+
+@numba.njit(cache=True)
+def accept_ratio(params, history, err, k):
+    """Step ratio after an accepted step with scaled error ``err``; updates ``history``."""
+    c = (1.0 / max(err, 1e-10)) ** (1.0 / k)
+    rho = (
+        c ** params[0]
+        * history[0] ** params[1]
+        * history[1] ** params[2]
+        * history[2] ** (-params[3])
+        * history[3] ** (-params[4])
+    )
+    ratio = _limit(params, rho)
+    history[1] = history[0]
+    history[0] = c
+    history[3] = history[2]
+    history[2] = ratio
+    return ratio
+
+
+@numba.njit(cache=True)
+def reject_ratio(params, err, k):
+    """Step ratio (< 1) after a rejected step: the elementary controller on ``err``."""
+    c = (1.0 / err) ** (1.0 / k) if np.isfinite(err) else 0.0
+    return min(1.0, _limit(params, c))

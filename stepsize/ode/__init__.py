@@ -1,0 +1,7 @@
+"""Initial value problems: embedded Runge–Kutta pairs run in compiled code, solve_ivp-compatible."""
+
+from stepsize.ode._solve import DenseSolution, ODEResult, solve
+from stepsize.ode._tableau import Tableau
+from stepsize.ode._tableaux import TABLEAUX
+
+__all__ = ["TABLEAUX", "DenseSolution", "ODEResult", "Tableau", "solve"]
