@@ -1,0 +1,30 @@
+# Two commands on a fresh clone: `make demo` and `make test`.  Each creates .venv and installs
+# the package with the extras it needs, torch pinned to the CPU build by constraints.txt.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install -c constraints.txt
+
+.PHONY: demo test lint bench clean
+
+$(VENV)/.installed-%: pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) -q -e ".[$*]"
+	touch $@
+
+demo: $(VENV)/.installed-dev
+	$(PY) benchmarks/ode_nonstiff.py --quick
+
+test: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(VENV)/.installed-dev
+	$(PY) benchmarks/ode_nonstiff.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
