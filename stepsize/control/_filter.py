@@ -8,11 +8,14 @@ One filter covers the elementary (I), PI and PID controllers and Söderlind's fa
 (G. Söderlind, "Digital filters in adaptive time-stepping", ACM TOMS 29, 2003; "Adaptive
 time-stepping and computational stability", JCAM 185, 2006).  The coefficients are written in
 Söderlind's normalised form ``(k*beta1, k*beta2, k*beta3; alpha2, alpha3)``, as PETSc's
-``TSADAPTDSP`` tables.  The new step is ``h_{n+1} = h_n * limit(safety * rho_n)`` with either the
-classical clamp ``min(qmax, max(qmin, .))`` or Söderlind's smooth limiter ``1 + atan(. - 1)``
-(then also kept within ``[qmin, qmax]``).  A step is accepted when ``err <= 1``; after a rejection
-the retry uses the elementary controller ``min(1, limit(safety * c_n))`` and the filter history is
-left untouched; the step after a rejection may not grow.
+``TSADAPTDSP`` tables.  The safety factor enters each ``c``: ``c_n = safety * err_n^(-1/k)``, i.e.
+the filter steers the error to ``safety^k`` of the tolerance whatever its coefficients (filters
+with integral action, ``a2 + a3 = -1``, would otherwise drift to a different target).  The new step
+is ``h_{n+1} = h_n * limit(rho_n)`` with either the classical clamp ``min(qmax, max(qmin, .))`` or
+Söderlind's smooth limiter ``1 + atan(. - 1)`` (then also kept within ``[qmin, qmax]``).  A step is
+accepted when ``err <= 1``; after a rejection the retry uses the elementary controller
+``min(1, limit(c_n))`` and the filter history is left untouched; the step after a rejection may not
+grow.  For the I controller this is exactly SciPy's and Hairer's rule.
 
 A controller is a small float64 array (:meth:`FilterController.params`) so that compiled loops can
 run it; its history is a 4-vector ``(c_{n-1}, c_{n-2}, rho_{n-1}, rho_{n-2})`` starting at ones.
@@ -35,7 +38,8 @@ class FilterController:
     b : (b1, b2, b3) exponents of c_n, c_{n-1}, c_{n-2} (normalised: k*beta).
     a : (a2, a3) exponents (negated) of the previous step ratios rho_{n-1}, rho_{n-2}.
     limiter : "clamp" (classical, default for I and PI) or "atan" (Söderlind's smooth limiter).
-    safety : factor on the proposed ratio (0.9 as in Hairer and SciPy).
+    safety : factor on each ``c_n`` (0.9 as in Hairer and SciPy); the error is steered to
+        ``safety^k`` of the tolerance.
     qmin, qmax : bounds on the step ratio h_{n+1}/h_n (0.2 and 10 as in Hairer's DOPRI5).
     name : label shown in results.
     """
@@ -80,7 +84,8 @@ def _soderlind(name, b, a, limiter="atan"):
 
 # Coefficients (k*beta1, k*beta2, k*beta3; alpha2, alpha3) from Söderlind (2003, 2006), as tabulated
 # in PETSc's adaptdsp.c.  "PI" is Hairer's DOPRI5 controller, h_new/h = err^-(1/5 - 0.75 beta) *
-# err_old^beta with beta = 0.04 and k = 5, i.e. (0.85, -0.2) in normalised form.
+# err_old^beta with beta = 0.04 and k = 5, i.e. (0.85, -0.2) in normalised form (its constant factor
+# is safety^0.65 here, where dopri5.f has safety).
 PRESETS = {
     "I": FilterController(name="I"),
     "PI": FilterController(b=(0.85, -0.2, 0.0), name="PI"),
@@ -134,7 +139,6 @@ def get_controller(controller, **overrides) -> FilterController:
 
 @numba.njit(cache=True)
 def _limit(params, ratio):
-    ratio *= params[5]
     if params[8] == 1.0:
         ratio = 1.0 + np.arctan(ratio - 1.0)
     return min(params[7], max(params[6], ratio))
@@ -149,7 +153,7 @@ def new_history():
 @numba.njit(cache=True)
 def accept_ratio(params, history, err, k):
     """Step ratio after an accepted step with scaled error ``err``; updates ``history``."""
-    c = (1.0 / max(err, 1e-10)) ** (1.0 / k)
+    c = params[5] * max(err, 1e-10) ** (-1.0 / k)
     rho = (
         c ** params[0]
         * history[0] ** params[1]
@@ -168,5 +172,5 @@ def accept_ratio(params, history, err, k):
 @numba.njit(cache=True)
 def reject_ratio(params, err, k):
     """Step ratio (< 1) after a rejected step: the elementary controller on ``err``."""
-    c = (1.0 / err) ** (1.0 / k) if np.isfinite(err) else 0.0
+    c = params[5] * err ** (-1.0 / k) if np.isfinite(err) else 0.0
     return min(1.0, _limit(params, c))

@@ -8,7 +8,6 @@ Status codes returned by the loop (mapped to messages in ``_solve``): 0 reached 
 terminal event, -1 too many steps, -2 step size underflow, -3 non-finite values.
 """
 
-import functools
 import types as pytypes
 
 import numba
@@ -374,10 +373,8 @@ _initial_step = numba.njit(cache=True)(_initial_step_impl)
 _locate_event = numba.njit(cache=True)(_locate_event_impl)
 
 
-@functools.cache
-def integrate_compiled():
-    """The loop compiled for :data:`SIGNATURE` (on first use; then loaded from Numba's cache)."""
-    return numba.njit(SIGNATURE, cache=True)(_integrate_impl)
+integrate_compiled = numba.njit(SIGNATURE, cache=True)(_integrate_impl)
+"""The loop compiled once for :data:`SIGNATURE` (at first import; then loaded from Numba's cache)."""
 
 
 def _interpreted():

@@ -153,7 +153,7 @@ def tableau_arrays(tab):
     """The tableau as the loop takes it: contiguous float64 arrays (c, A, e, e2, Q, c_x, A_x)."""
     e2 = tab.e2 if tab.e2 is not None else np.zeros(0)
     arrays = (tab.c, tab.A, tab.e, e2, tab.Q, tab.c_extra, tab.A_extra)
-    return tuple(np.ascontiguousarray(a, dtype=float) for a in arrays)
+    return tuple(np.array(a, dtype=float, order="C") for a in arrays)
 
 
 def solve(
@@ -201,7 +201,7 @@ def solve(
     g, ev_dir, ev_term, compiled_ev = compile_events(events, t0, y0, args, compiled)
     if compiled and not compiled_ev:
         rhs, compiled = compile_rhs(fun, t0, y0, args, False)
-    loop = integrate_compiled() if compiled else integrate_interpreted
+    loop = integrate_compiled if compiled else integrate_interpreted
     out = loop(
         rhs, g, t0, t1, y0, *tableau_arrays(tab), ctrl.params(), float(tab.error_order + 1),
         rtol, atol, first, max_step, max_steps, t_eval, bool(dense_output), ev_dir, ev_term,
