@@ -25,12 +25,17 @@ def fixed_step_error(method, n_steps):
     return np.abs(r.y[:, -1] - p.y_ref).max()
 
 
-@pytest.mark.parametrize("method, n", [("bs3", 100), ("dp5", 100), ("tsit5", 100),
-                                       ("dop853", 25), ("vern7", 25)])
-def test_observed_order_matches_tableau(method, n):
-    order = TABLEAUX[method].order
-    observed = np.log2(fixed_step_error(method, n) / fixed_step_error(method, 2 * n))
-    assert abs(observed - order) < 0.35, observed
+@pytest.mark.parametrize("method, steps", [("bs3", [50, 100, 200, 400]),
+                                           ("dp5", [50, 100, 200, 400]),
+                                           ("tsit5", [50, 100, 200, 400]),
+                                           ("dop853", [12, 25, 50, 100]),
+                                           ("vern7", [25, 50, 100])])
+def test_observed_order_matches_tableau(method, steps):
+    # Least-squares slope of log(error) against log(steps); the exact order conditions are checked
+    # on the tableaux themselves (test_tableaux), this checks the loop takes the steps it should.
+    errors = [fixed_step_error(method, n) for n in steps]
+    slope = -np.polyfit(np.log(steps), np.log(errors), 1)[0]
+    assert abs(slope - TABLEAUX[method].order) < 0.6, slope
 
 
 @pytest.mark.parametrize("method, scipy_method", [("dp5", "RK45"), ("dop853", "DOP853"),

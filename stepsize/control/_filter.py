@@ -60,12 +60,15 @@ class FilterController:
         if not all(np.isfinite(b + a)):
             raise ValueError(f"controller: coefficients must be finite, got b={b}, a={a}")
         if self.limiter not in _LIMITERS:
-            raise ValueError(f"controller: limiter must be one of {_LIMITERS}, got {self.limiter!r}")
+            raise ValueError(
+                f"controller: limiter must be one of {_LIMITERS}, got {self.limiter!r}"
+            )
         if not 0.0 < self.safety <= 1.0:
             raise ValueError(f"controller: safety must lie in (0, 1], got {self.safety}")
         if not 0.0 < self.qmin < 1.0 < self.qmax < np.inf:
             raise ValueError(
-                f"controller: need 0 < qmin < 1 < qmax < inf, got qmin={self.qmin}, qmax={self.qmax}"
+                "controller: need 0 < qmin < 1 < qmax < inf, "
+                f"got qmin={self.qmin}, qmax={self.qmax}"
             )
         object.__setattr__(self, "b", b)
         object.__setattr__(self, "a", a)

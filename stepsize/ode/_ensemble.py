@@ -45,8 +45,9 @@ def _ensemble_impl(rhs, events, t0, t1, Y0, c, A, e, e2, Q, c_x, A_x, ctrl, k_er
     Y = np.full((m, n_out, n), np.nan)
     counts = np.zeros((m, 4), dtype=np.int64)
     for k in numba.prange(m):
-        res = integrate_compiled(rhs, events, t0, t1, Y0[k].copy(), c, A, e, e2, Q, c_x, A_x, ctrl, k_err,
-                        rtol, atol, first, max_step, max_steps, t_eval, False, ev_dir, ev_term)
+        res = integrate_compiled(rhs, events, t0, t1, Y0[k].copy(), c, A, e, e2, Q, c_x, A_x, ctrl,
+                                 k_err, rtol, atol, first, max_step, max_steps, t_eval, False,
+                                 ev_dir, ev_term)
         status, _, nfev, _, naccept, nreject, ts, ys = res[:8]
         counts[k, 0] = status
         counts[k, 1] = nfev

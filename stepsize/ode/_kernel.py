@@ -123,8 +123,8 @@ def _locate_event_impl(events, i, t_old, h, y_old, coef, a, b, fa, fb, ybuf, gbu
 
 
 def _integrate_impl(
-    rhs, events, t0, t1, y0, c, A, e, e2, Q, c_extra, A_extra, ctrl, k_err, rtol, atol, first_step, max_step, max_steps,
-    t_eval, dense, ev_dir, ev_term,
+    rhs, events, t0, t1, y0, c, A, e, e2, Q, c_extra, A_extra, ctrl, k_err, rtol, atol, first_step,
+    max_step, max_steps, t_eval, dense, ev_dir, ev_term,
 ):
     """Integrate from t0 to t1; see ``_solve.solve`` for the meaning of the options.
 
@@ -374,7 +374,7 @@ _locate_event = numba.njit(cache=True)(_locate_event_impl)
 
 
 integrate_compiled = numba.njit(SIGNATURE, cache=True)(_integrate_impl)
-"""The loop compiled once for :data:`SIGNATURE` (at first import; then loaded from Numba's cache)."""
+"""The loop compiled once for :data:`SIGNATURE` (at first import; then from Numba's cache)."""
 
 
 def _interpreted():
