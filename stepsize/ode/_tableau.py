@@ -8,7 +8,8 @@ Conventions shared by every explicit pair in :mod:`stepsize.ode`:
 * ``e = b - b_hat`` gives the embedded error ``err = h * sum_i e_i k_i``.  DOP853 carries a second
   estimate ``e2`` (its 3rd-order one) combined as in Hairer's ``dop853.f``.
 * Dense output in the power basis:
-  ``y(t + theta h) = y + h * sum_i k_i * sum_j Q[i, j] theta^(j+1)`` over the stages plus any extra stages ``c_extra``/``A_extra`` (computed only when needed).
+  ``y(t + theta h) = y + h * sum_i k_i * sum_j Q[i, j] theta^(j+1)`` over the stages plus any
+  extra stages ``c_extra``/``A_extra`` (computed only when needed).
 """
 
 from dataclasses import dataclass, field
