@@ -25,6 +25,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import torch
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
@@ -121,11 +122,12 @@ def latest_checkpoint(out):
 
 def train(env_id, algo="dqn", steps=10_000, out="runs/agent", *, seed=0, n_envs=1,
           subprocess=False, env_kwargs=None, hyperparams=None, checkpoint_every=None,
-          resume=False, verbose=0):
+          resume=False, torch_threads=1, verbose=0):
     """Train ``algo`` on ``env_id`` for ``steps`` environment steps; returns the model.
 
     ``hyperparams`` override the defaults (``DQN_PAPER`` / ``PPO_DEFAULTS``); ``subprocess=True``
-    runs the ``n_envs`` copies in worker processes (SubprocVecEnv).
+    runs the ``n_envs`` copies in worker processes (SubprocVecEnv).  ``torch_threads=1``: small
+    MLPs train several times faster on one thread than on contended cores.
     """
     env_id = env_id_of(env_id)
     if algo not in ALGORITHMS:
@@ -134,6 +136,7 @@ def train(env_id, algo="dqn", steps=10_000, out="runs/agent", *, seed=0, n_envs=
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     if n_envs < 1:
         raise ValueError(f"n_envs must be >= 1, got {n_envs}")
+    torch.set_num_threads(torch_threads)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     env_kwargs = dict(env_kwargs or {})
