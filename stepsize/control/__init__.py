@@ -10,7 +10,7 @@ from stepsize.control._filter import (
     reject_ratio,
 )
 from stepsize.control._norm import rms_error_norm
-from stepsize.control._stiffness import stiffness_estimate
+from stepsize.control._stiffness import stiffness_count, stiffness_estimate, stiffness_tally
 
 __all__ = [
     "PRESETS",
@@ -21,5 +21,7 @@ __all__ = [
     "pid",
     "reject_ratio",
     "rms_error_norm",
+    "stiffness_count",
     "stiffness_estimate",
+    "stiffness_tally",
 ]

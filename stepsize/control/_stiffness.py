@@ -33,3 +33,32 @@ def stiffness_estimate(f_a, f_b, y_a, y_b):
     if den == 0.0:
         return 0.0
     return np.sqrt(num / den)
+
+
+@numba.njit(cache=True)
+def stiffness_count(count, stiff):
+    """Run-length counter of consecutive verdicts (OrdinaryDiffEq's ``AutoSwitch`` count).
+
+    ``count > 0``: that many consecutive stiff verdicts (``h * lambda_hat`` above the threshold);
+    ``count < 0``: that many consecutive non-stiff ones.  A verdict against the run restarts it
+    at +-1.  Hairer's DOPRI5 reports "problem seems to become stiff" at ``count == 15``
+    (threshold 3.25); AutoSwitch switches to the stiff method at ``count > 10`` (threshold
+    0.9 times the stability radius) and back at ``count < -3``.
+    """
+    if stiff:
+        return count + 1 if count > 0 else 1
+    return count - 1 if count < 0 else -1
+
+
+@numba.njit(cache=True)
+def stiffness_tally(tally, count, reset):
+    """Hairer's DOPRI5 tally (``iasti``): stiff verdicts since the last ``reset`` non-stiff ones in
+    a row (``count`` from :func:`stiffness_count` after this verdict).
+
+    ``dopri5.f`` declares "the problem seems to become stiff" at a tally of 15 with ``reset = 6``:
+    an isolated non-stiff verdict -- a step shortened after a rejection, say -- does not restart
+    the tally as it restarts the run of :func:`stiffness_count`.
+    """
+    if count > 0:
+        return tally + 1
+    return 0 if count <= -reset else tally

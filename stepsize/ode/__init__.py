@@ -1,16 +1,23 @@
-"""Initial value problems: embedded Runge–Kutta pairs run in compiled code, solve_ivp-compatible."""
+"""Initial value problems: explicit pairs, implicit methods and automatic stiffness switching,
+run in compiled code, solve_ivp-compatible."""
 
 from stepsize.ode._ensemble import EnsembleResult, solve_ensemble
+from stepsize.ode._profile import StiffnessProfile, stiffness_profile
+from stepsize.ode._rosenbrock import ROSENBROCK, RosenbrockTableau
 from stepsize.ode._solve import DenseSolution, ODEResult, solve
 from stepsize.ode._tableau import Tableau
 from stepsize.ode._tableaux import TABLEAUX
 
 __all__ = [
+    "ROSENBROCK",
     "TABLEAUX",
     "DenseSolution",
     "EnsembleResult",
     "ODEResult",
+    "RosenbrockTableau",
+    "StiffnessProfile",
     "Tableau",
     "solve",
     "solve_ensemble",
+    "stiffness_profile",
 ]

@@ -1,10 +1,11 @@
-"""Compiling the user's right-hand side and event functions for the integration loop.
+"""Compiling the user's right-hand side, Jacobian and event functions for the integration loop.
 
 ``fun(t, y, *args)`` is compiled with ``numba.njit`` when Numba can type it.  The loop calls an
 adapter ``rhs(t, y, out)`` that writes the derivative into ``out`` (so ``fun`` may return an array,
 a list or a tuple) with ``args`` frozen into it; adapters have one function type
 (:data:`stepsize.ode._kernel.FUNC`), so the loop itself is compiled once and cached on disk.
-Event functions are gathered into one adapter writing the vector of their values.  When Numba
+Event functions are gathered into one adapter writing the vector of their values; ``jac(t, y,
+*args)`` gets an adapter ``jac(t, y, out)`` of type :data:`stepsize.ode._types.JFUNC`.  When Numba
 cannot compile them, the interpreted path is used and a warning says why.
 """
 
@@ -16,7 +17,7 @@ import numpy as np
 from numba.core.dispatcher import Dispatcher
 from numba.core.errors import NumbaError
 
-from stepsize.ode._kernel import FUNC
+from stepsize.ode._types import FUNC, JFUNC, compile_adapter
 
 _CACHE = weakref.WeakKeyDictionary()
 
@@ -87,7 +88,7 @@ def compile_rhs(fun, t0, y0, args, compiled):
             for i in range(out.size):
                 out[i] = r[i]
 
-        rhs = numba.njit(FUNC.signature)(rhs)
+        rhs = compile_adapter(rhs, FUNC)
     else:
         f = _python(fun)
 
@@ -103,7 +104,7 @@ def _no_events(t, y, out):
     pass
 
 
-_no_events_compiled = numba.njit(FUNC.signature, cache=True)(_no_events)
+_no_events_compiled = compile_adapter(_no_events, FUNC)
 
 
 def compile_events(events, t0, y0, args, compiled):
@@ -144,4 +145,69 @@ def _gather(fns, args, compiled):
     namespace = {"args": args, **{f"ev{i}": f for i, f in enumerate(fns)}}
     exec("\n".join(lines), namespace)
     g = namespace["events"]
-    return numba.njit(FUNC.signature)(g) if compiled else g
+    return compile_adapter(g, FUNC) if compiled else g
+
+
+def _no_jac(t, y, out):
+    pass
+
+
+_no_jac_compiled = compile_adapter(_no_jac, JFUNC)
+
+
+def compile_jac(jac, t0, y0, args, compiled, band):
+    """Return ``(jac, have_jac, compiled)``: an adapter writing ``J`` into ``out``.
+
+    ``jac`` is None (finite differences are used), a constant array, or ``jac(t, y, *args)``
+    returning the (n, n) matrix ``dF/dy`` -- or with ``band = (kl, ku)`` either that or the packed
+    band ``(kl + ku + 1, n)`` with ``J[ku + i - j, j] = dF_i/dy_j`` (SciPy's LSODA convention).
+    """
+    n = y0.size
+    if jac is None:
+        return (_no_jac_compiled if compiled else _no_jac), False, compiled
+    if not callable(jac):
+        const = np.array(jac, dtype=float)
+
+        def jac(t, y, *args):
+            return const
+
+        entry = {}
+    else:
+        entry = _entry(jac)
+    if compiled:
+        try:
+            value = _jit(jac, entry)(t0, y0.copy(), *args)
+        except NumbaError as exc:
+            _warn("`jac`", exc)
+            compiled = False
+    if not compiled:
+        value = _python(jac)(t0, y0.copy(), *args)
+    shape = np.shape(value)
+    packed = band is not None and shape == (band[0] + band[1] + 1, n) and shape != (n, n)
+    if shape != (n, n) and not packed:
+        expected = f"({n}, {n})" if band is None else f"({n}, {n}) or {(sum(band) + 1, n)}"
+        raise ValueError(f"jac must return an array of shape {expected}, got {shape}")
+    key = _key(("jac", compiled, band, packed), args)
+    if key in entry:
+        return entry[key], True, compiled
+    if compiled:
+        f = entry["jit"]
+    else:
+        py_jac = _python(jac)
+
+        def f(t, y, *args):
+            return np.asarray(py_jac(t, y, *args), dtype=float)
+
+    ku = -1 if band is None or packed else band[1]
+
+    def adapter(t, y, out):
+        r = f(t, y, *args)
+        for a in range(out.shape[0]):
+            for b in range(n):
+                i = a if ku < 0 else a - ku + b
+                out[a, b] = r[i, b] if 0 <= i < n else 0.0
+
+    adapter = compile_adapter(adapter, JFUNC) if compiled else adapter
+    if key is not None:
+        entry[key] = adapter
+    return adapter, True, compiled

@@ -1,5 +1,6 @@
 """``solve_ensemble``: many initial values, each with its own adaptive steps, in parallel."""
 
+import functools
 from dataclasses import dataclass, field
 
 import numba
@@ -7,14 +8,14 @@ import numpy as np
 from numba import types
 
 from stepsize.control import get_controller
-from stepsize.ode._compile import compile_events, compile_rhs
-from stepsize.ode._kernel import SIGNATURE, integrate_compiled, integrate_interpreted
+from stepsize.ode._compile import compile_events, compile_jac, compile_rhs
+from stepsize.ode._kernel import MODE_EXPLICIT, SIGNATURE, integrate_compiled, integrate_interpreted
 from stepsize.ode._solve import (
     MESSAGES,
     check_problem,
     check_step_options,
     get_tableau,
-    tableau_arrays,
+    loop_arguments,
 )
 
 
@@ -38,21 +39,108 @@ class EnsembleResult:
     stats: dict = field(default_factory=dict)
 
 
-def _ensemble_impl(rhs, events, t0, t1, Y0, c, A, e, e2, Q, c_x, A_x, ctrl, k_err, rtol, atol,
-                   first, max_step, max_steps, t_eval, ev_dir, ev_term):
+def _ensemble_impl(
+    rhs,
+    jac,
+    events,
+    t0,
+    t1,
+    Y0,
+    c,
+    A,
+    e,
+    e2,
+    Q,
+    c_x,
+    A_x,
+    pair,
+    radius,
+    imp,
+    ra,
+    rC,
+    rc,
+    rd,
+    rm,
+    re,
+    rH,
+    rgamma,
+    rfsal,
+    have_jac,
+    kl,
+    ku,
+    mode,
+    switch,
+    ctrl,
+    k_err,
+    ctrl_imp,
+    k_imp,
+    predictive,
+    rtol,
+    atol,
+    first,
+    max_step,
+    max_steps,
+    t_eval,
+    ev_dir,
+    ev_term,
+):
     m, n = Y0.shape
     n_out = max(t_eval.size, 1)
     Y = np.full((m, n_out, n), np.nan)
     counts = np.zeros((m, 4), dtype=np.int64)
     for k in numba.prange(m):
-        res = integrate_compiled(rhs, events, t0, t1, Y0[k].copy(), c, A, e, e2, Q, c_x, A_x, ctrl,
-                                 k_err, rtol, atol, first, max_step, max_steps, t_eval, False,
-                                 ev_dir, ev_term)
-        status, _, nfev, _, naccept, nreject, ts, ys = res[:8]
+        res = integrate_compiled(
+            rhs,
+            jac,
+            events,
+            t0,
+            t1,
+            Y0[k].copy(),
+            c,
+            A,
+            e,
+            e2,
+            Q,
+            c_x,
+            A_x,
+            pair,
+            radius,
+            imp,
+            ra,
+            rC,
+            rc,
+            rd,
+            rm,
+            re,
+            rH,
+            rgamma,
+            rfsal,
+            have_jac,
+            kl,
+            ku,
+            mode,
+            switch,
+            ctrl,
+            k_err,
+            ctrl_imp,
+            k_imp,
+            predictive,
+            rtol,
+            atol,
+            first,
+            max_step,
+            max_steps,
+            t_eval,
+            False,
+            ev_dir,
+            ev_term,
+        )
+        status = res[0]
+        ys = res[5]
         counts[k, 0] = status
-        counts[k, 1] = nfev
-        counts[k, 2] = naccept
-        counts[k, 3] = nreject
+        counts[k, 1] = res[2][0]
+        counts[k, 2] = res[2][4]
+        counts[k, 3] = res[2][5]
         if t_eval.size > 0:
             Y[k, : ys.shape[0]] = ys
         elif status == 0:
@@ -60,10 +148,14 @@ def _ensemble_impl(rhs, events, t0, t1, Y0, c, A, e, e2, Q, c_x, A_x, ctrl, k_er
     return Y, counts
 
 
-_ENSEMBLE_SIGNATURE = SIGNATURE[:4] + (types.float64[:, ::1],) + SIGNATURE[5:20] + SIGNATURE[21:]
-_ensemble_compiled = numba.njit(_ENSEMBLE_SIGNATURE, parallel=True, cache=True)(
-    _ensemble_impl
-)
+_ENSEMBLE_SIGNATURE = SIGNATURE[:5] + (types.float64[:, ::1],) + SIGNATURE[6:41] + SIGNATURE[42:]
+
+
+@functools.cache
+def _ensemble_compiled():
+    """The parallel loop, compiled at first use (then loaded from Numba's cache): compiling it
+    takes longer than the integration loop itself, so importing ``stepsize.ode`` does not."""
+    return numba.njit(_ENSEMBLE_SIGNATURE, parallel=True, cache=True)(_ensemble_impl)
 
 
 def solve_ensemble(
@@ -104,14 +196,13 @@ def solve_ensemble(
     g, ev_dir, ev_term, compiled_ev = compile_events(events, t0, Y0[0], args, compiled)
     if compiled and not compiled_ev:
         rhs, compiled = compile_rhs(fun, t0, Y0[0], args, False)
-    options = (
-        *tableau_arrays(tab), ctrl.params(), float(tab.error_order + 1), rtol_v, atol_v, first,
-        max_step, max_steps, t_eval,
-    )
+    jac, _, _ = compile_jac(None, t0, Y0[0], args, compiled, None)
+    method_args, _ = loop_arguments(MODE_EXPLICIT, method, None, ctrl, False, None)
+    options = (*method_args, rtol_v, atol_v, first, max_step, max_steps, t_eval)
     if compiled:
-        Y, counts = _ensemble_compiled(rhs, g, t0, t1, Y0, *options, ev_dir, ev_term)
+        Y, counts = _ensemble_compiled()(rhs, jac, g, t0, t1, Y0, *options, ev_dir, ev_term)
     else:
-        Y, counts = _ensemble_interpreted(rhs, g, t0, t1, Y0, options, ev_dir, ev_term)
+        Y, counts = _ensemble_interpreted(rhs, jac, g, t0, t1, Y0, options, ev_dir, ev_term)
     status = counts[:, 0]
     return EnsembleResult(
         t=t_eval.copy() if t_eval.size else np.array([t1]),
@@ -126,15 +217,17 @@ def solve_ensemble(
     )
 
 
-def _ensemble_interpreted(rhs, g, t0, t1, Y0, options, ev_dir, ev_term):
+def _ensemble_interpreted(rhs, jac, g, t0, t1, Y0, options, ev_dir, ev_term):
     m, n = Y0.shape
     t_eval = options[-1]
     Y = np.full((m, max(t_eval.size, 1), n), np.nan)
     counts = np.zeros((m, 4), dtype=np.int64)
     for k in range(m):
-        res = integrate_interpreted(rhs, g, t0, t1, Y0[k].copy(), *options, False, ev_dir, ev_term)
-        status, _, nfev, _, naccept, nreject, _, ys = res[:8]
-        counts[k] = status, nfev, naccept, nreject
+        res = integrate_interpreted(
+            rhs, jac, g, t0, t1, Y0[k].copy(), *options, False, ev_dir, ev_term
+        )
+        status, ys = res[0], res[5]
+        counts[k] = status, res[2][0], res[2][4], res[2][5]
         if t_eval.size > 0:
             Y[k, : ys.shape[0]] = ys
         elif status == 0:

@@ -1,4 +1,4 @@
-"""Named non-stiff initial value problems with sources and reference solutions.
+"""Named initial value problems with sources and reference solutions, non-stiff and stiff.
 
 Each factory returns a :class:`Problem`: the right-hand side ``fun(t, y, *args)``, the time span,
 the initial value, a reference solution ``y_ref`` at ``t_span[1]`` and, where one exists, the
@@ -16,6 +16,21 @@ pleiades       28    [0, 3]        Bari test set PLEI (PSIDE, rtol = atol = 1e-1
 brusselator    2     [0, 20]       own Taylor series in mpmath (see below)             < 1e-25
 kepler         4     [0, 2 pi k]   exact (Kepler's equation, Newton)                   ~1e-15
 =============  ====  ============  ==================================================  ==========
+
+Stiff problems (``STIFF_PROBLEMS``, ``stiff=True``, defined in ``_stiff_problems``):
+
+=============  ====  ============  ==================================================
+name           n     t_span        reference
+=============  ====  ============  ==================================================
+rober          3     [0, 1e11]     Bari test set ROBER (RADAU, 1.1e-18)
+hires          8     [0, 321.8122] Bari test set HIRES (RADAU5, 1.1e-18)
+vdpol          2     [0, 2000]     Bari test set VDPOLM, mu = 1e3 (RADAU, 1.1e-18)
+orego          3     [0, 360]      Bari test set OREGO (RADAU, 1.1e-18)
+e5             4     [0, 1e13]     Bari test set E5 (RADAU, atol 1.1e-40)
+pollu          20    [0, 60]       Bari test set POLLU (RADAU5, 1.1e-18)
+heat           200   [0, 0.1]      exact solution of the semi-discrete system (banded)
+bruss1d        400   [0, 10]       SciPy Radau at 1e-12 (banded, Hairer II eq. IV.1.6)
+=============  ====  ============  ==================================================
 
 How the computed references were obtained (``_taylor_reference`` in this module does it again):
 a Taylor-series integrator in ``mpmath`` whose coefficients come from the exact recurrences of
@@ -41,75 +56,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
+from stepsize.ode._problem import Problem
+
 __all__ = [
     "PROBLEMS",
+    "STIFF_PROBLEMS",
     "Problem",
     "arenstorf",
+    "bruss1d",
     "brusselator",
+    "e5",
     "get",
+    "heat",
+    "hires",
     "kepler",
     "lorenz",
+    "mixed_error",
+    "orego",
     "pleiades",
+    "pollu",
+    "rober",
+    "vdpol",
 ]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """An initial value problem ``y' = fun(t, y, *args)``, ``y(t_span[0]) = y0``.
-
-    Attributes
-    ----------
-    name : str
-        Registry name.
-    fun : callable
-        ``fun(t, y, *args) -> ndarray`` (float64, shape ``y0.shape``); numba-compilable.
-    t_span : (float, float)
-        Start and end of the integration interval.
-    y0 : ndarray
-        Initial value (float64, 1-D).
-    y_ref : ndarray
-        Reference solution at ``t_span[1]``.
-    args : tuple
-        Extra positional arguments of ``fun`` (floats).
-    exact : callable or None
-        ``exact(t)`` for problems with an analytic solution: shape ``y0.shape`` for scalar ``t``,
-        ``y0.shape + t.shape`` for an array (as SciPy's dense output).
-    source : str
-        Where the problem and the reference come from, and how accurate the reference is.
-    stiff : bool
-        Whether the problem is stiff (all problems in this module are not).
-    """
-
-    name: str
-    fun: Callable
-    t_span: tuple[float, float]
-    y0: np.ndarray
-    y_ref: np.ndarray
-    args: tuple = ()
-    exact: Callable | None = None
-    source: str = ""
-    stiff: bool = False
-
-    def __post_init__(self):
-        y0 = np.array(self.y0, dtype=np.float64)
-        y_ref = np.array(self.y_ref, dtype=np.float64)
-        if y0.ndim != 1 or y0.size == 0:
-            raise ValueError(f"y0 must be a non-empty 1-D array, got shape {y0.shape}")
-        if y_ref.shape != y0.shape:
-            raise ValueError(f"y_ref must have the shape of y0 {y0.shape}, got {y_ref.shape}")
-        if not (np.all(np.isfinite(y0)) and np.all(np.isfinite(y_ref))):
-            raise ValueError("y0 and y_ref must be finite")
-        t0, t1 = (float(v) for v in self.t_span)
-        if not (math.isfinite(t0) and math.isfinite(t1) and t1 > t0):
-            raise ValueError(f"t_span must be finite and increasing, got {self.t_span!r}")
-        object.__setattr__(self, "y0", y0)
-        object.__setattr__(self, "y_ref", y_ref)
-        object.__setattr__(self, "t_span", (t0, t1))
-        object.__setattr__(self, "args", tuple(self.args))
 
 
 # --------------------------------------------------------------------------------------------
@@ -454,15 +425,48 @@ PROBLEMS: dict[str, Callable[[], Problem]] = {
 
 
 def get(name: str) -> Problem:
-    """Return the named problem (with default parameters); ``ValueError`` for an unknown name."""
+    """Return the named problem (with default parameters); ``ValueError`` for an unknown name.
+
+    Looks in :data:`PROBLEMS` (non-stiff) and :data:`STIFF_PROBLEMS`.
+    """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
-    try:
-        factory = PROBLEMS[name]
-    except KeyError:
-        known = ", ".join(sorted(PROBLEMS))
-        raise ValueError(f"unknown problem {name!r}; known problems: {known}") from None
+    factory = PROBLEMS.get(name) or STIFF_PROBLEMS.get(name)
+    if factory is None:
+        known = ", ".join(sorted([*PROBLEMS, *STIFF_PROBLEMS]))
+        raise ValueError(f"unknown problem {name!r}; known problems: {known}")
     return factory()
+
+
+def mixed_error(problem: Problem, y) -> float:
+    """``max_i |y_i - y_ref_i| / (atol_ratio + |y_ref_i|)`` (the Test Set's *mescd* is -log10)."""
+    y = np.asarray(y, dtype=float)
+    return float(np.max(np.abs(y - problem.y_ref) / (problem.atol_ratio + np.abs(problem.y_ref))))
+
+
+from stepsize.ode._stiff_problems import (  # noqa: E402  (kept next to their registry)
+    bruss1d,
+    e5,
+    heat,
+    hires,
+    orego,
+    pollu,
+    rober,
+    vdpol,
+)
+
+STIFF_PROBLEMS: dict[str, Callable[[], Problem]] = {
+    "rober": rober,
+    "hires": hires,
+    "vdpol": vdpol,
+    "orego": orego,
+    "e5": e5,
+    "pollu": pollu,
+    "heat": heat,
+    "bruss1d": bruss1d,
+}
+"""Stiff problems (``stiff=True``): the Test Set's ROBER, HIRES, VDPOL (mu = 1e3), OREGO, E5 and
+POLLU, and two semi-discretised PDEs with banded Jacobians (see ``_stiff_problems``)."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,141 @@
+"""The Jacobian ``J = dF/dy`` for implicit methods: the user's ``jac``, or forward differences.
+
+Forward differences with per-column increments that adapt from one Jacobian to the next, as
+SciPy's ``num_jac`` (after Salane 1986 and MATLAB's ``numjac``): column ``j`` is
+``(F(t, y + h_j e_j) - F(t, y)) / h_j`` with ``h_j = factor_j * sign(F_j) * max(atol_j, |y_j|)``
+(the increment actually represented is divided by).  If the largest change of the column is
+below ``eps^0.875`` of the function value where it occurs, the column is retried with a 10x
+larger factor and the better of the two kept; afterwards the factor grows 10x when that change
+was below ``eps^0.75`` of the value, shrinks 10x when above ``eps^0.25``, never below
+``1000 eps``; ``factor`` starts at ``sqrt(eps)``.  Scaling by ``atol`` matters for Rosenbrock
+methods, which use ``J`` in the formula itself: ROBER's ``y_2 ~ 1e-13`` needs ``h_2 << y_2``.
+
+With a band of ``kl`` sub- and ``ku`` super-diagonals the columns ``j, j + w, j + 2w, ...``
+(``w = kl + ku + 1``) share no row and are perturbed together (Curtis, Powell & Reid, J. Inst.
+Math. Appl. 13, 1974): ``min(w, n)`` evaluations instead of ``n``.  ``dF/dt`` (Rosenbrock
+methods) is the forward difference with ``delta = sqrt(eps max(1e-5, |t|))`` (``rodas.f``).
+"""
+
+import numba
+import numpy as np
+
+from stepsize.ode._types import calls_back
+
+EPS = np.finfo(float).eps
+DIFF_REJECT = EPS**0.875
+DIFF_SMALL = EPS**0.75
+DIFF_BIG = EPS**0.25
+MIN_FACTOR = np.sqrt(EPS)
+
+
+@calls_back
+def jacobian(rhs, jac, have_jac, t, y, f0, kl, ku, atol, factor, J, ybuf, fbuf):
+    """Fill ``J`` (dense, or packed band if ``kl >= 0``) at ``(t, y)``; returns F evaluations.
+
+    ``factor`` (n,) carries the adaptive increments from one call to the next.
+    """
+    if have_jac:
+        jac(t, y, J)
+        return 0
+    n = y.size
+    dense = kl < 0
+    w = n if dense else min(kl + ku + 1, n)
+    h = np.empty(n)
+    max_diff = np.zeros(n)
+    scale = np.zeros(n)
+    retry = np.zeros(n, dtype=np.bool_)
+    ybuf[:] = y
+    nfev = 0
+    for group in range(w):
+        for j in range(group, n, w):
+            h[j] = _increment(y[j], factor[j], f0[j], atol[j])
+            while h[j] == 0.0:
+                factor[j] *= 10.0
+                h[j] = _increment(y[j], factor[j], f0[j], atol[j])
+            ybuf[j] = y[j] + h[j]
+        rhs(t, ybuf, fbuf)
+        nfev += 1
+        again = False
+        for j in range(group, n, w):
+            ybuf[j] = y[j]
+            max_diff[j], scale[j] = _store_column(J, dense, kl, ku, j, f0, fbuf)
+            retry[j] = max_diff[j] < DIFF_REJECT * scale[j]
+            again = again or retry[j]
+        if again:
+            for j in range(group, n, w):
+                if retry[j]:
+                    ybuf[j] = y[j] + _increment(y[j], 10.0 * factor[j], f0[j], atol[j])
+            rhs(t, ybuf, fbuf)
+            nfev += 1
+            for j in range(group, n, w):
+                if not retry[j]:
+                    continue
+                h_new = ybuf[j] - y[j]
+                ybuf[j] = y[j]
+                d_new, s_new = _column_change(dense, kl, ku, j, f0, fbuf)
+                if h_new != 0.0 and max_diff[j] * s_new < d_new * scale[j]:
+                    factor[j] *= 10.0
+                    h[j] = h_new
+                    max_diff[j], scale[j] = _store_column(J, dense, kl, ku, j, f0, fbuf)
+        for j in range(group, n, w):
+            lo, hi = _rows(dense, kl, ku, j, n)
+            for i in range(lo, hi):
+                if dense:
+                    J[i, j] /= h[j]
+                else:
+                    J[ku + i - j, j] /= h[j]
+            if max_diff[j] < DIFF_SMALL * scale[j]:
+                factor[j] *= 10.0
+            elif max_diff[j] > DIFF_BIG * scale[j]:
+                factor[j] *= 0.1
+            factor[j] = max(factor[j], MIN_FACTOR)
+    return nfev
+
+
+@numba.njit(cache=True)
+def _increment(yj, factor, fj, atol):
+    scale = max(atol, abs(yj)) if fj >= 0.0 else -max(atol, abs(yj))
+    return (yj + factor * scale) - yj
+
+
+@numba.njit(cache=True)
+def _rows(dense, kl, ku, j, n):
+    if dense:
+        return 0, n
+    return max(0, j - ku), min(n, j + kl + 1)
+
+
+@numba.njit(cache=True)
+def _column_change(dense, kl, ku, j, f0, f1):
+    """Largest ``|f1_i - f0_i|`` over the rows of column ``j`` and ``max(|f0_i|, |f1_i|)`` there."""
+    lo, hi = _rows(dense, kl, ku, j, f0.size)
+    best = -1.0
+    at = lo
+    for i in range(lo, hi):
+        d = abs(f1[i] - f0[i])
+        if d > best:
+            best = d
+            at = i
+    return best, max(abs(f0[at]), abs(f1[at]))
+
+
+@numba.njit(cache=True)
+def _store_column(J, dense, kl, ku, j, f0, f1):
+    """Write the raw differences of column ``j``; returns :func:`_column_change`'s pair."""
+    lo, hi = _rows(dense, kl, ku, j, f0.size)
+    for i in range(lo, hi):
+        if dense:
+            J[i, j] = f1[i] - f0[i]
+        else:
+            J[ku + i - j, j] = f1[i] - f0[i]
+    return _column_change(dense, kl, ku, j, f0, f1)
+
+
+@calls_back
+def time_derivative(rhs, t, y, f0, fbuf, out):
+    """``out = (F(t + delta, y) - F(t, y)) / delta``; one F evaluation."""
+    delta = (t + np.sqrt(EPS * max(1e-5, abs(t)))) - t
+    rhs(t + delta, y, fbuf)
+    for i in range(y.size):
+        out[i] = (fbuf[i] - f0[i]) / delta
+    return 1

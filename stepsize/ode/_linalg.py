@@ -1,0 +1,179 @@
+"""LU factorisation with partial pivoting, dense or banded, real or complex, for compiled loops.
+
+Implicit methods solve with ``M = shift * I - J``: ``shift = 1/(h gamma)`` for Rosenbrock methods,
+``mu/h`` (real and complex) for Radau IIA.  Storage follows LAPACK:
+
+* dense: ``M`` is (n, n), factored in place (``getrf``: Doolittle, row pivots ``piv``);
+* banded with ``kl`` sub- and ``ku`` super-diagonals: ``J`` is packed as SciPy's ``solve_banded``
+  and ``solve_ivp(..., method="LSODA")`` take it, ``J[ku + i - j, j] = dF_i/dy_j`` (shape
+  (kl + ku + 1, n)); ``M`` gets ``kl`` extra rows for the fill-in of row interchanges,
+  ``M[kl + ku + i - j, j] = M_ij`` (shape (2 kl + ku + 1, n)), as ``gbtrf``/``gbtrs``
+  (Golub & Van Loan, *Matrix Computations*, Sec. 4.3.5).
+
+``kl < 0`` selects the dense layout.  Factorisations return 0, or ``j + 1`` when the pivot of
+column ``j`` is zero or not finite (the matrix is singular to working precision).
+"""
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def shifted(J, kl, ku, shift, M):
+    """Write ``shift * I - J`` into ``M`` (dense, or banded with the fill-in rows zeroed)."""
+    n = J.shape[1]
+    if kl < 0:
+        for i in range(n):
+            for j in range(n):
+                M[i, j] = -J[i, j]
+            M[i, i] += shift
+        return M
+    for r in range(kl):
+        for j in range(n):
+            M[r, j] = 0.0
+    for r in range(kl + ku + 1):
+        for j in range(n):
+            M[kl + r, j] = -J[r, j]
+    for j in range(n):
+        M[kl + ku, j] += shift
+    return M
+
+
+@numba.njit(cache=True)
+def factor(M, kl, ku, piv):
+    """LU-factor ``M`` in place (dense if ``kl < 0``); 0 on success, ``j + 1`` if singular."""
+    if kl < 0:
+        return _dense_lu(M, piv)
+    return _band_lu(M, kl, ku, piv)
+
+
+@numba.njit(cache=True)
+def solve(M, kl, ku, piv, b):
+    """Solve ``M x = b`` in place in ``b`` with the factors from :func:`factor`."""
+    if kl < 0:
+        _dense_solve(M, piv, b)
+    else:
+        _band_solve(M, kl, ku, piv, b)
+    return b
+
+
+@numba.njit(cache=True)
+def _dense_lu(M, piv):
+    n = M.shape[0]
+    for k in range(n):
+        p = k
+        big = abs(M[k, k])
+        for i in range(k + 1, n):
+            if abs(M[i, k]) > big:
+                big = abs(M[i, k])
+                p = i
+        piv[k] = p
+        if not (big > 0.0 and np.isfinite(big)):
+            return k + 1
+        if p != k:
+            for j in range(n):
+                tmp = M[k, j]
+                M[k, j] = M[p, j]
+                M[p, j] = tmp
+        inv = 1.0 / M[k, k]
+        for i in range(k + 1, n):
+            M[i, k] *= inv
+            lik = M[i, k]
+            if lik != 0.0:
+                for j in range(k + 1, n):
+                    M[i, j] -= lik * M[k, j]
+    return 0
+
+
+@numba.njit(cache=True)
+def _dense_solve(M, piv, b):
+    n = M.shape[0]
+    for k in range(n):
+        p = piv[k]
+        if p != k:
+            tmp = b[k]
+            b[k] = b[p]
+            b[p] = tmp
+    for i in range(n):
+        acc = b[i]
+        for j in range(i):
+            acc -= M[i, j] * b[j]
+        b[i] = acc
+    for i in range(n - 1, -1, -1):
+        acc = b[i]
+        for j in range(i + 1, n):
+            acc -= M[i, j] * b[j]
+        b[i] = acc / M[i, i]
+
+
+@numba.njit(cache=True)
+def _band_lu(M, kl, ku, piv):
+    """``gbtf2``: element (r, c) of the matrix lives at ``M[kl + ku + r - c, c]``."""
+    n = M.shape[1]
+    kv = kl + ku
+    ju = 0  # last column touched by the row interchanges so far
+    for j in range(n):
+        km = min(kl, n - 1 - j)
+        p = 0
+        big = abs(M[kv, j])
+        for r in range(1, km + 1):
+            if abs(M[kv + r, j]) > big:
+                big = abs(M[kv + r, j])
+                p = r
+        piv[j] = j + p
+        if not (big > 0.0 and np.isfinite(big)):
+            return j + 1
+        ju = max(ju, min(j + ku + p, n - 1))
+        if p != 0:
+            for c in range(j, ju + 1):
+                tmp = M[kv + j - c, c]
+                M[kv + j - c, c] = M[kv + j + p - c, c]
+                M[kv + j + p - c, c] = tmp
+        inv = 1.0 / M[kv, j]
+        for r in range(1, km + 1):
+            M[kv + r, j] *= inv
+        for c in range(j + 1, ju + 1):
+            ujc = M[kv + j - c, c]
+            if ujc != 0.0:
+                for r in range(1, km + 1):
+                    M[kv + j + r - c, c] -= M[kv + r, j] * ujc
+    return 0
+
+
+@numba.njit(cache=True)
+def _band_solve(M, kl, ku, piv, b):
+    n = M.shape[1]
+    kv = kl + ku
+    for j in range(n):
+        p = piv[j]
+        if p != j:
+            tmp = b[j]
+            b[j] = b[p]
+            b[p] = tmp
+        bj = b[j]
+        if bj != 0.0:
+            for r in range(1, min(kl, n - 1 - j) + 1):
+                b[j + r] -= M[kv + r, j] * bj
+    for j in range(n - 1, -1, -1):
+        b[j] /= M[kv, j]
+        bj = b[j]
+        if bj != 0.0:
+            for r in range(1, min(kv, j) + 1):
+                b[j - r] -= M[kv - r, j] * bj
+
+
+@numba.njit(cache=True)
+def norm_inf(J, kl, ku):
+    """``max_i sum_j |J_ij|`` for dense or packed band storage (an upper bound of |lambda|)."""
+    n = J.shape[1]
+    best = 0.0
+    for i in range(n):
+        acc = 0.0
+        if kl < 0:
+            for j in range(n):
+                acc += abs(J[i, j])
+        else:
+            for j in range(max(0, i - kl), min(n, i + ku + 1)):
+                acc += abs(J[ku + i - j, j])
+        best = max(best, acc)
+    return best

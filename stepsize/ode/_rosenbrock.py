@@ -1,0 +1,240 @@
+"""Rosenbrock methods as data, and their compiled stage loop.
+
+A Rosenbrock method is stored in Hairer & Wanner's transformed form (*Solving ODEs II*, Sec. IV.7,
+eq. (7.25); the form of ``rodas.f``), which needs no Jacobian-vector products::
+
+    (1/(h gamma) I - J) u_i = F(t + c_i h, y + sum_{j<i} a_ij u_j) + sum_{j<i} (C_ij/h) u_j
+                              + h d_i dF/dt,
+    y_new = y + sum_i m_i u_i,   err = sum_i e_i u_i,
+    y(t + theta h) = y + sum_k theta^(k+1) sum_i H[i, k] u_i      (dense output, power basis).
+
+A method given in the standard form ``(I - h gamma_ii J) k_i = h F(y + sum alpha_ij k_j)
++ h J sum gamma_ij k_j``, ``y_new = y + sum b_i k_i`` converts with ``u = Gamma k``:
+``a = alpha Gamma^-1``, ``C = diag(1/gamma) - Gamma^-1``, ``m = b Gamma^-1``, ``d_i = sum_j
+gamma_ij`` (the same for the error and dense weights).  ``fsal``: the last stage is evaluated at
+``y_new`` itself (``a[-1] == m``), so ``F(t + h, y_new)`` is the next step's first stage.
+"""
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from stepsize.control import FilterController
+from stepsize.ode._linalg import solve
+from stepsize.ode._types import calls_back
+
+CONTROLLER = FilterController(
+    b=(2.0, -1.0, 0.0), a=(-1.0, 0.0), qmin=0.2, qmax=6.0, name="Gustafsson"
+)
+"""Gustafsson's predictive controller of ``rodas.f``: ``h_new/h = safe (h/h_old)
+(err_old/err^2)^(1/k)``, and never more than the elementary ``safe err^(-1/k)``; ratio in
+[1/5, 6].  As a Söderlind filter: ``b = (2, -1, 0)``, ``a = (-1, 0)``."""
+
+
+@dataclass(frozen=True)
+class RosenbrockTableau:
+    """Coefficients of a Rosenbrock method in transformed form (see the module docstring)."""
+
+    name: str
+    order: int
+    error_order: int
+    gamma: float
+    a: np.ndarray
+    C: np.ndarray
+    c: np.ndarray
+    d: np.ndarray
+    m: np.ndarray
+    e: np.ndarray
+    H: np.ndarray
+    fsal: bool
+    source: str
+
+    @property
+    def n_stages(self) -> int:
+        return self.c.size
+
+
+def _from_standard(alpha, Gamma, b, b_err, H_k):
+    """Transformed ``(a, C, d, m, e, H)`` from the standard form (Hairer & Wanner IV.7.25)."""
+    Gi = np.linalg.inv(Gamma)
+    a = np.tril(alpha @ Gi, -1)
+    C = np.tril(np.diag(1.0 / np.diag(Gamma)) - Gi, -1)
+    return a, C, Gamma.sum(axis=1), b @ Gi, b_err @ Gi, Gi.T @ H_k
+
+
+def _rosenbrock23():
+    """Shampine & Reichelt's modified Rosenbrock triple (MATLAB ``ode23s``), L-stable, order 2(3).
+
+    With ``d = 1/(2 + sqrt 2)``, ``e32 = 6 + sqrt 2``, ``W = I - h d J``, ``T = h d dF/dt``
+    (L. F. Shampine, M. W. Reichelt, "The MATLAB ODE suite", SIAM J. Sci. Comput. 18, 1997,
+    Sec. 4.1; OrdinaryDiffEq.jl's ``Rosenbrock23``)::
+
+        k1 = W^-1 (F0 + T),                       F1 = F(t + h/2, y + h k1/2),
+        k2 = W^-1 (F1 - k1) + k1,                 y_new = y + h k2,
+        k3 = W^-1 (F2 - e32 (k2 - F1) - 2 (k1 - F0) + T),   F2 = F(t + h, y_new),
+        err = h (k1 - 2 k2 + k3) / 6,
+        y(t + s h) = y + h (s (1 - s) k1 + s (s - 2 d) k2) / (1 - 2 d).
+
+    In standard form (``K_i = h k_i``; substitute ``F0 = W k1 - T``, ``F1 = W (k2 - k1) + k1``):
+    ``gamma_ii = d``, ``gamma_21 = -d``, ``gamma_31 = d (e32 - 2)``, ``gamma_32 = -e32 d``,
+    ``alpha_21 = 1/2``, ``alpha_32 = 1``, ``b = (0, 1, 0)``, error weights ``(1, -2, 1)/6``.
+    """
+    d = 1.0 / (2.0 + np.sqrt(2.0))
+    e32 = 6.0 + np.sqrt(2.0)
+    alpha = np.array([[0.0, 0.0, 0.0], [0.5, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    Gamma = np.array([[d, 0.0, 0.0], [-d, d, 0.0], [d * (e32 - 2.0), -e32 * d, d]])
+    b = np.array([0.0, 1.0, 0.0])
+    b_err = np.array([1.0, -2.0, 1.0]) / 6.0
+    H_k = np.array([[1.0, -1.0], [-2.0 * d, 1.0], [0.0, 0.0]]) / (1.0 - 2.0 * d)
+    a, C, dd, m, e, H = _from_standard(alpha, Gamma, b, b_err, H_k)
+    return RosenbrockTableau(
+        name="rosenbrock23",
+        order=2,
+        error_order=2,
+        gamma=d,
+        a=a,
+        C=C,
+        c=np.array([0.0, 0.5, 1.0]),
+        d=dd,
+        m=m,
+        e=e,
+        H=H,
+        fsal=True,
+        source="Shampine & Reichelt, SIAM J. Sci. Comput. 18 (1997), Sec. 4.1 (ode23s)",
+    )
+
+
+def _rodas4():
+    """Hairer & Wanner's RODAS (``rodas.f``, METH = 1): 6 stages, order 4(3), stiffly accurate.
+
+    Coefficients as printed in ``rodas.f`` (subroutine ROCOE; also Hairer & Wanner II,
+    Table IV.7.3).  Stages 5 and 6 sit at ``c = 1``; stage 6 is evaluated at the embedded
+    solution ``y + sum a_5j u_j + u_5`` and ``y_new`` adds ``u_6``, which is the error estimate.
+    Dense output (``CONTRO``): ``y(theta) = (1 - theta) y + theta (y_new + (1 - theta) (q2 +
+    theta q3))`` with ``q2 = sum D2j u_j``, ``q3 = sum D3j u_j``, here in the power basis.
+    """
+    a = np.zeros((6, 6))
+    a[1, 0] = 0.1544000000000000e01
+    a[2, :2] = [0.9466785280815826e00, 0.2557011698983284e00]
+    a[3, :3] = [0.3314825187068521e01, 0.2896124015972201e01, 0.9986419139977817e00]
+    a[4, :4] = [
+        0.1221224509226641e01,
+        0.6019134481288629e01,
+        0.1253708332932087e02,
+        -0.6878860361058950e00,
+    ]
+    a[5, :5] = [*a[4, :4], 1.0]
+    C = np.zeros((6, 6))
+    C[1, 0] = -0.5668800000000000e01
+    C[2, :2] = [-0.2430093356833875e01, -0.2063599157091915e00]
+    C[3, :3] = [-0.1073529058151375e00, -0.9594562251023355e01, -0.2047028614809616e02]
+    C[4, :4] = [
+        0.7496443313967647e01,
+        -0.1024680431464352e02,
+        -0.3399990352819905e02,
+        0.1170890893206160e02,
+    ]
+    C[5, :5] = [
+        0.8083246795921522e01,
+        -0.7981132988064893e01,
+        -0.3152159432874371e02,
+        0.1631930543123136e02,
+        -0.6058818238834054e01,
+    ]
+    q2 = np.array(
+        [
+            0.1012623508344586e02,
+            -0.7487995877610167e01,
+            -0.3480091861555747e02,
+            -0.7992771707568823e01,
+            0.1025137723295662e01,
+            0.0,
+        ]
+    )
+    q3 = np.array(
+        [
+            -0.6762803392801253e00,
+            0.6087714651680015e01,
+            0.1643084320892478e02,
+            0.2476722511418386e02,
+            -0.6594389125716872e01,
+            0.0,
+        ]
+    )
+    m = np.array([*a[4, :4], 1.0, 1.0])
+    # (1 - s) y + s (y_new + (1 - s)(q2 + s q3)) - y = s (dy + q2) + s^2 (q3 - q2) - s^3 q3
+    H = np.stack([m + q2, q3 - q2, -q3], axis=1)
+    return RosenbrockTableau(
+        name="rodas4",
+        order=4,
+        error_order=3,
+        gamma=0.25,
+        a=a,
+        C=C,
+        c=np.array([0.0, 0.386, 0.21, 0.63, 1.0, 1.0]),
+        d=np.array([0.25, -0.1043, 0.1035, -0.3620000000000023e-01, 0.0, 0.0]),
+        m=m,
+        e=np.array([0.0, 0.0, 0.0, 0.0, 0.0, 1.0]),
+        H=H,
+        fsal=False,
+        source="Hairer & Wanner, Solving ODEs II, Sec. IV.7; rodas.f (ROCOE, METH = 1)",
+    )
+
+
+ROSENBROCK23 = _rosenbrock23()
+RODAS4 = _rodas4()
+ROSENBROCK = {"rosenbrock23": ROSENBROCK23, "rodas4": RODAS4}
+
+
+@calls_back
+def rosenbrock_stages(
+    rhs, t, y, f0, h, dfdt, M, kl, ku, piv, a, C, c, d, m, e, fsal, U, ybuf, fbuf, y_new, err_vec
+):
+    """One Rosenbrock step with the factored ``M = 1/(h gamma) I - J``.
+
+    Fills the stage increments ``U`` (s, n), ``y_new`` and ``err_vec``; with ``fsal`` the last
+    stage leaves ``F(t + h, y_new)`` in ``fbuf``.  Returns the number of F evaluations.
+    """
+    s = c.size
+    n = y.size
+    for i in range(s):
+        if i == 0:
+            for k in range(n):
+                fbuf[k] = f0[k]
+        else:
+            for k in range(n):
+                acc = y[k]
+                for j in range(i):
+                    acc += a[i, j] * U[j, k]
+                ybuf[k] = acc
+            rhs(t + c[i] * h, ybuf, fbuf)
+        for k in range(n):
+            acc = fbuf[k] + h * d[i] * dfdt[k]
+            for j in range(i):
+                acc += C[i, j] / h * U[j, k]
+            U[i, k] = acc
+        solve(M, kl, ku, piv, U[i])
+    for k in range(n):
+        acc = 0.0
+        err = 0.0
+        for i in range(s):
+            acc += m[i] * U[i, k]
+            err += e[i] * U[i, k]
+        y_new[k] = ybuf[k] if fsal else y[k] + acc
+        err_vec[k] = err
+    return s - 1
+
+
+@numba.njit(cache=True)
+def rosenbrock_dense(U, H, coef):
+    """Interpolant coefficients ``coef[k, j] = sum_i H[i, j] U[i, k]``."""
+    for k in range(coef.shape[0]):
+        for j in range(H.shape[1]):
+            acc = 0.0
+            for i in range(H.shape[0]):
+                acc += H[i, j] * U[i, k]
+            coef[k, j] = acc
+    for k in range(coef.shape[0]):
+        for j in range(H.shape[1], coef.shape[1]):
+            coef[k, j] = 0.0
