@@ -72,3 +72,10 @@ def test_tally_survives_isolated_nonstiff_verdicts_as_in_dopri5():
     assert seen[:8] == [1, 2, 3, 4, 4, 5, 6, 7]
     assert seen[12:14] == [7, 8]  # 5 non-stiff verdicts did not reset it
     assert seen[19:] == [0, 1]  # the 6th non-stiff verdict in a row did
+
+
+def test_stiffness_estimate_does_not_underflow_for_tiny_differences():
+    y_a, y_b = np.zeros(3), np.full(3, 1e-200)
+    f_a, f_b = np.zeros(3), np.full(3, -2e-199)
+    assert abs(stiffness_estimate(f_a, f_b, y_a, y_b) - 20.0) < 1e-13
+    assert stiffness_estimate(f_a, f_b, y_a, y_a) == 0.0
