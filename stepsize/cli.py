@@ -13,6 +13,7 @@ import sys
 _SUBCOMMAND_MODULES = (
     "stepsize.ode._cli",
     "stepsize.descent._cli",
+    "stepsize.nbody._cli",
 )
 
 

@@ -1,0 +1,294 @@
+"""Ensemble throughput: 1000 random three-body systems to 10 years, stepsize against REBOUND.
+
+What is measured
+----------------
+The systems are ``paper_three_body(seed)`` for seeds 0..999 (Saz Ulibarrena & Portegies Zwart
+2025: three 1 Msun bodies, au / yr, G = 4 pi^2), integrated from 0 to 10 yr.  For every setting
+we record the median (and 90th percentile) over the systems of |dE/E| at 10 yr and the wall
+time of the whole ensemble (median of ``--repeats`` runs after a warm-up, settings interleaved
+round by round), hence the throughput in systems per second.
+
+stepsize: ``integrate_ensemble`` with hermite4 (AMUSE criterion, eta 0.03 .. 0.003), leapfrog
+(time-symmetric, eta 0.003), gbs (extrapolated leapfrog, rtol 1e-6 .. 1e-12) and dop853 (pair
+coordinates, rtol 1e-8 .. 1e-12), on the "numba" back end (compiled loops on
+``numba.get_num_threads()`` threads; this machine has 2 cores), and once on the "numpy"
+array-namespace back end (the GPU code path run on the CPU); on "cupy" when a GPU is usable.
+REBOUND (``pip install rebound``; it has no ensemble mode) is looped over the systems in one
+process: IAS15 (epsilon 1e-9, the default, 1e-6, 1e-4) and BS (Gragg-Bulirsch-Stoer, eps 1e-6 ..
+1e-12).
+
+Matched median energy error: each side's settings are reduced to their Pareto front (a setting
+is kept if its median error is below that of every faster setting) and log(time) is
+interpolated linearly in log(median error) along it, never extrapolated; the ratio
+time(REBOUND) / time(stepsize) is the throughput ratio (> 1: stepsize faster).  It is reported
+at median errors 1e-7 .. 1e-10 against IAS15 and against the best REBOUND integrator.
+Target (issue 4): >= 3x REBOUND's throughput on 2 cores.
+
+Memory per system: stepsize, the peak of Python-tracked allocations (``tracemalloc``; numpy
+registers its buffers) during ``integrate_ensemble`` of all systems, divided by their number
+(the compiled loops add a few hundred bytes of temporaries per running thread); REBOUND, the
+growth of the resident set of a fresh process holding 5000 IAS15 simulations of three bodies,
+each stepped once, divided by 5000.  The load average of the machine is recorded (other jobs
+share its 2 cores and slow multi-threaded runs more than single-threaded ones).
+
+Usage: ``python benchmarks/nbody_ensemble.py [--systems 1000] [--repeats 3] [--out DIR]``;
+writes ``nbody_ensemble.json`` and ``nbody_ensemble.png`` to DIR (default benchmarks/results).
+A few minutes.
+"""
+
+import argparse
+import gc
+import json
+import math
+import multiprocessing
+import os
+import platform
+import statistics
+import time
+import tracemalloc
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from stepsize.backend import has_gpu
+from stepsize.nbody import integrate_ensemble, paper_three_body
+
+T_END = 10.0
+LEVELS = (1e-7, 1e-8, 1e-9, 1e-10)
+OURS = (
+    [("hermite4", dict(eta=eta)) for eta in (0.03, 0.01, 0.003)]
+    + [("leapfrog", dict(eta=0.003))]
+    + [("gbs", dict(rtol=r)) for r in (1e-6, 1e-8, 1e-10, 1e-12)]
+    + [("dop853", dict(rtol=r)) for r in (1e-8, 1e-10, 1e-12)]
+)
+PEERS = [("ias15", dict(epsilon=e)) for e in (1e-9, 1e-6, 1e-4)] + [
+    ("bs", dict(eps=e)) for e in (1e-6, 1e-8, 1e-10, 1e-12)
+]
+
+
+def rebound_sim(system, name, options):
+    import rebound
+
+    sim = rebound.Simulation()
+    sim.G = system.G
+    for m, x, v in zip(system.masses, system.positions, system.velocities):
+        sim.add(m=m, x=x[0], y=x[1], vx=v[0], vy=v[1])
+    sim.integrator = name
+    if name == "ias15":
+        sim.integrator.epsilon = options["epsilon"]
+    else:
+        sim.integrator.eps_rel = sim.integrator.eps_abs = options["eps"]
+    return sim
+
+
+def run_rebound(systems, name, options):
+    errors = np.empty(len(systems))
+    for k, s in enumerate(systems):
+        sim = rebound_sim(s, name, options)
+        e0 = sim.energy()
+        sim.integrate(T_END, exact_finish_time=1)
+        errors[k] = abs((sim.energy() - e0) / e0)
+    return errors
+
+
+def run_ours(systems, method, options, backend="numba"):
+    return integrate_ensemble(systems, T_END, method, backend=backend, **options).energy_error
+
+
+def timed(fn, *args, **kw):
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        out = fn(*args, **kw)
+        return time.perf_counter() - start, out
+    finally:
+        gc.enable()
+
+
+def pareto(rows):
+    front, best = [], math.inf
+    for r in sorted(rows, key=lambda r: r["wall_s"]):
+        if r["median_error"] < best:
+            front.append(r)
+            best = r["median_error"]
+    return front
+
+
+def time_at(front, level):
+    """log-linear interpolation of wall time at a median error along a Pareto front."""
+    pts = sorted((math.log(r["median_error"]), math.log(r["wall_s"])) for r in front)
+    for (e0, t0), (e1, t1) in zip(pts, pts[1:]):
+        if e0 <= math.log(level) <= e1:
+            w = (math.log(level) - e0) / (e1 - e0) if e1 > e0 else 0.0
+            return math.exp(t0 + w * (t1 - t0))
+    return None
+
+
+def rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+def rebound_memory(n):
+    """Resident-set growth per IAS15 simulation while ``n`` of them are held (run in a fresh
+    process, so that no freed heap from earlier runs is reused)."""
+    systems = [paper_three_body(seed) for seed in range(n)]
+    gc.collect()
+    before = rss_bytes()
+    held = []
+    for s in systems:
+        sim = rebound_sim(s, "ias15", dict(epsilon=1e-9))
+        sim.steps(1)
+        held.append(sim)
+    return (rss_bytes() - before) / n
+
+
+def memory_per_system(systems, with_rebound):
+    tracemalloc.start()
+    integrate_ensemble(systems, 0.1, "hermite4")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    peer = None
+    if with_rebound:
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            peer = pool.apply(rebound_memory, (5000,))
+    return peak / len(systems), peer
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--systems", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    args = parser.parse_args(argv)
+    systems = [paper_three_body(seed) for seed in range(args.systems)]
+    try:
+        import rebound  # noqa: F401
+
+        peers = PEERS
+    except ImportError:
+        print("rebound is not installed (pip install rebound): stepsize only")
+        peers = []
+    jobs = [("stepsize", m, o, "numba") for m, o in OURS]
+    jobs.append(("stepsize", "hermite4", dict(eta=0.03), "numpy"))
+    if has_gpu():
+        jobs += [("stepsize", "hermite4", dict(eta=e), "cupy") for e in (0.03, 0.01)]
+    jobs += [("rebound", m, o, None) for m, o in peers]
+
+    def call(job):
+        who, m, o, backend = job
+        if who == "rebound":
+            return run_rebound(systems, m, o)
+        return run_ours(systems, m, o, backend)
+
+    for job in jobs:  # warm-up: Numba compilation
+        if job[0] == "stepsize":
+            call(job)
+    errors = [None] * len(jobs)
+    samples = [[] for _ in jobs]
+    for _ in range(args.repeats):
+        for k, job in enumerate(jobs):
+            wall, errors[k] = timed(call, job)
+            samples[k].append(wall)
+    rows = []
+    for (who, m, o, backend), err, s in zip(jobs, errors, samples):
+        wall = statistics.median(s)
+        rows.append(
+            dict(
+                peer=who,
+                method=m,
+                options=o,
+                backend=backend,
+                wall_s=wall,
+                wall_min_s=min(s),
+                samples=s,
+                systems_per_s=len(systems) / wall,
+                median_error=float(np.median(err)),
+                p90_error=float(np.quantile(err, 0.9)),
+            )
+        )
+    cpu = [r for r in rows if r["peer"] == "stepsize" and r["backend"] == "numba"]
+    ratios = {}
+    for level in LEVELS:
+        ours_t = time_at(pareto(cpu), level)
+        ias_t = time_at(pareto([r for r in rows if r["method"] == "ias15"]), level)
+        best_t = time_at(pareto([r for r in rows if r["peer"] == "rebound"]), level)
+        ratios[f"{level:g}"] = dict(
+            stepsize_wall_s=ours_t,
+            vs_ias15=ias_t / ours_t if ours_t and ias_t else None,
+            vs_best_rebound=best_t / ours_t if ours_t and best_t else None,
+        )
+    ours_mem, peer_mem = memory_per_system(systems, bool(peers))
+    report = dict(
+        systems=len(systems),
+        t_end=T_END,
+        repeats=args.repeats,
+        threads=numba.get_num_threads(),
+        rows=rows,
+        throughput_ratio_at_matched_median_error=ratios,
+        memory_bytes_per_system=dict(stepsize=ours_mem, rebound_ias15=peer_mem),
+        gpu="measured" if has_gpu() else "no GPU available: cupy back end not measured",
+        target=">= 3x REBOUND throughput at matched median energy error on 2 cores",
+        machine=dict(
+            platform=platform.platform(),
+            python=platform.python_version(),
+            cpus=os.cpu_count(),
+            load_average=os.getloadavg(),
+        ),
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "nbody_ensemble.json").write_text(json.dumps(report, indent=2))
+    plot(rows, out / "nbody_ensemble.png", len(systems))
+    print(
+        f"{'who':9} {'method':9} {'backend':8} {'options':22} {'median':>9} {'p90':>9} {'sys/s':>9}"
+    )
+    for r in rows:
+        print(
+            f"{r['peer']:9} {r['method']:9} {r['backend'] or '':8} "
+            f"{json.dumps(r['options']):22} {r['median_error']:9.1e} {r['p90_error']:9.1e} "
+            f"{r['systems_per_s']:9.0f}"
+        )
+    for level, q in ratios.items():
+        print(
+            f"median |dE/E| {level}: throughput ratio vs IAS15 {q['vs_ias15']}, "
+            f"vs best REBOUND {q['vs_best_rebound']}"
+        )
+    print(f"memory per system: stepsize {ours_mem:.0f} B, REBOUND IAS15 {peer_mem} B")
+    return 0
+
+
+def plot(rows, path, n):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 5.2))
+    groups = {}
+    for r in rows:
+        key = f"{r['peer']}: {r['method']}" + (f" [{r['backend']}]" if r["backend"] else "")
+        groups.setdefault(key, []).append(r)
+    for key, rs in groups.items():
+        rs = sorted(rs, key=lambda r: r["median_error"])
+        style = "--" if key.startswith("rebound") else "-"
+        ax.loglog(
+            [r["median_error"] for r in rs],
+            [r["systems_per_s"] for r in rs],
+            style,
+            marker="o",
+            ms=4,
+            label=key,
+        )
+    ax.set_xlabel("median |dE/E| at 10 yr")
+    ax.set_ylabel("throughput (systems / s)")
+    ax.set_title(f"{n} random three-body systems (Saz Ulibarrena & Portegies Zwart ICs)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

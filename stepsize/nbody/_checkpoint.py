@@ -1,0 +1,96 @@
+"""Checkpoints of long ensembles: the finished systems in one .npz file, rewritten after every
+chunk (atomically, through a temporary file) and read back on a restart with the same inputs."""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from stepsize.nbody._result import EnsembleResult, Event, History
+
+ARRAYS = (
+    "t",
+    "positions",
+    "velocities",
+    "masses",
+    "G",
+    "status",
+    "steps",
+    "force_evaluations",
+    "energy_error",
+    "angular_momentum_error",
+    "com_drift",
+    "min_distance",
+    "min_distance_pair",
+)
+HISTORY = ("t", "positions", "velocities", "energy_error", "value")
+
+
+def fingerprint(pos, vel, masses, G, description):
+    """A hash of the initial states and of everything else that determines the results."""
+    h = hashlib.sha256(json.dumps(description, sort_keys=True, default=repr).encode())
+    for a in (pos, vel, masses, G):
+        h.update(np.ascontiguousarray(a, dtype=float).tobytes())
+    return h.hexdigest()
+
+
+def concat(parts):
+    """One EnsembleResult from consecutive ones."""
+    first = parts[0]
+    fields = {name: np.concatenate([getattr(p, name) for p in parts]) for name in ARRAYS}
+    history = None
+    if first.history is not None:
+        history = History(
+            *(np.concatenate([getattr(p.history, n) for p in parts]) for n in HISTORY)
+        )
+    events = [e for p in parts for e in p.events]
+    return EnsembleResult(**fields, events=events, history=history, stats=dict(first.stats))
+
+
+def save(path, key, res):
+    """Write ``res`` (the systems finished so far) and the run's fingerprint ``key``."""
+    data = {name: getattr(res, name) for name in ARRAYS}
+    data["status"] = data["status"].astype(str)
+    ev = [e[0] if e else None for e in res.events]  # an ensemble stops a system at its event
+    data["event_kind"] = np.array([e.kind if e else "" for e in ev])
+    data["event_t"] = np.array([e.t if e else np.nan for e in ev])
+    data["event_bodies"] = np.array([(e.bodies + (-1,))[:2] if e else (-1, -1) for e in ev])
+    data["event_distance"] = np.array([e.distance if e else np.nan for e in ev])
+    if res.history is not None:
+        data.update({f"history_{n}": getattr(res.history, n) for n in HISTORY})
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, fingerprint=np.array(key), **data)
+    os.replace(tmp, path)
+
+
+def load(path, key):
+    """The systems finished by an earlier run with fingerprint ``key``; None if there is no file.
+
+    A file written by a different run (other systems, method or options) raises ValueError
+    rather than being overwritten.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    with np.load(path) as f:
+        if str(f["fingerprint"]) != key:
+            raise ValueError(
+                f"checkpoint {str(path)!r} was written by a different run (other "
+                "systems, method or options); remove it or choose another path"
+            )
+        fields = {name: f[name] for name in ARRAYS}
+        history = None
+        if "history_t" in f:
+            history = History(*(f[f"history_{n}"] for n in HISTORY))
+        events = [
+            [Event(str(k), float(t), tuple(int(b) for b in bodies if b >= 0), float(d))]
+            if k
+            else []
+            for k, t, bodies, d in zip(
+                f["event_kind"], f["event_t"], f["event_bodies"], f["event_distance"], strict=True
+            )
+        ]
+    return EnsembleResult(**fields, events=events, history=history)

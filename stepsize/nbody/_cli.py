@@ -1,0 +1,188 @@
+"""``stepsize nbody``: integrate a named N-body problem (or an ensemble) with chosen methods."""
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+PROBLEMS = ("pythagorean", "figure-eight", "paper", "kepler")
+EXAMPLES = """examples:
+  stepsize nbody --problem pythagorean --method hermite4,leapfrog,gbs,dop853 --t-end 70
+  stepsize nbody --problem pythagorean --method hermite4 --eta 0.01 --criterion aarseth --json
+  stepsize nbody --problem paper --ensemble 1000 --t-end 10 --seed 1 --out results/
+"""
+
+
+def register(subparsers):
+    """Add the ``nbody`` subcommand to the top-level parser."""
+    p = subparsers.add_parser(
+        "nbody",
+        help="integrate an N-body problem (Pythagorean, figure-eight, random three-body)",
+        description="Integrate a named N-body problem with the chosen methods and print energy "
+        "error, work and time; --ensemble runs many random three-body systems at once.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--problem", default="pythagorean", help=f"one of {', '.join(PROBLEMS)}")
+    p.add_argument("--method", default="hermite4", help="comma-separated methods")
+    p.add_argument(
+        "--t-end",
+        type=float,
+        default=None,
+        help="end time (default: 70 Pythagorean, one period figure-eight / kepler, 10 yr paper)",
+    )
+    p.add_argument("--eta", type=float, default=None, help="step parameter (hermite4, leapfrog)")
+    p.add_argument("--dt", type=float, default=None, help="fixed step (hermite4, leapfrog)")
+    p.add_argument("--criterion", default=None, help="hermite4 step criterion: amuse, aarseth")
+    p.add_argument("--rtol", type=float, default=None, help="tolerance (Runge-Kutta methods)")
+    p.add_argument("--softening", type=float, default=None, help="Plummer softening length")
+    p.add_argument("--encounter-distance", type=float, default=None, help="stop at encounters")
+    p.add_argument("--escape-radius", type=float, default=None, help="stop at escapes")
+    p.add_argument("--save-every", type=float, default=None, help="history interval")
+    p.add_argument(
+        "--ensemble",
+        type=int,
+        default=None,
+        help="integrate this many paper_three_body systems (seeds seed, seed+1, ...)",
+    )
+    p.add_argument("--backend", default="numba", help="ensemble back end: numba, numpy, cupy")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random systems (default 0)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--out", default=None, help="directory for nbody_run.json and nbody_run.png")
+    p.set_defaults(func=run)
+
+
+def _system(args):
+    from stepsize import nbody
+
+    if args.problem not in PROBLEMS:
+        raise ValueError(f"--problem: unknown {args.problem!r}; known: {', '.join(PROBLEMS)}")
+    if args.problem == "pythagorean":
+        return nbody.pythagorean(), 70.0
+    if args.problem == "figure-eight":
+        return nbody.figure_eight(), nbody.FIGURE_EIGHT_PERIOD
+    if args.problem == "kepler":
+        return nbody.kepler(e=0.5), 2.0 * math.pi / math.sqrt(2.0)
+    return nbody.paper_three_body(args.seed), 10.0
+
+
+METHOD_FLAGS = ("eta", "dt", "criterion", "rtol")
+COMMON_FLAGS = ("softening", "encounter_distance", "escape_radius")
+
+
+def _accepted(method):
+    from stepsize.nbody._options import ODE_OPTIONS, SPECIFIC
+
+    return SPECIFIC.get(method, ODE_OPTIONS)
+
+
+def _options(args, method):
+    names = [n for n in METHOD_FLAGS if n in _accepted(method)] + list(COMMON_FLAGS)
+    return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+
+
+def _check_flags(args, methods):
+    for name in METHOD_FLAGS:
+        if getattr(args, name) is not None and not any(name in _accepted(m) for m in methods):
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{flag} applies to none of the methods {', '.join(methods)}")
+
+
+def run(args):
+    """Handler of ``stepsize nbody``; returns the exit code."""
+    from stepsize import nbody
+
+    methods = [m.strip() for m in args.method.split(",") if m.strip()]
+    for m in methods:
+        if m not in nbody.methods():
+            raise ValueError(f"--method: unknown {m!r}; known: {', '.join(nbody.methods())}")
+    _check_flags(args, methods)
+    if args.ensemble is not None and args.ensemble < 1:
+        raise ValueError(f"--ensemble must be >= 1, got {args.ensemble}")
+    system, t_default = _system(args)
+    t_end = t_default if args.t_end is None else args.t_end
+    rows, results = [], []
+    for method in methods:
+        kw = _options(args, method)
+        start = time.perf_counter()
+        if args.ensemble is None:
+            r = nbody.integrate(system, t_end, method, save_every=args.save_every, **kw)
+            results.append(r)
+            row = dict(
+                status=r.status,
+                steps=r.steps,
+                force_evaluations=r.force_evaluations,
+                energy_error=r.energy_error,
+                angular_momentum_error=r.angular_momentum_error,
+                min_distance=r.min_distance,
+            )
+        else:
+            systems = [nbody.paper_three_body(args.seed + k) for k in range(args.ensemble)]
+            r = nbody.integrate_ensemble(
+                systems, t_end, method, backend=args.backend, save_every=args.save_every, **kw
+            )
+            row = dict(
+                status=f"{int((r.status == 'done').sum())}/{len(r)} done",
+                steps=int(r.steps.sum()),
+                force_evaluations=int(r.force_evaluations.sum()),
+                energy_error=float(np.median(r.energy_error)),
+                angular_momentum_error=float(np.median(r.angular_momentum_error)),
+                min_distance=float(np.min(r.min_distance)),
+            )
+        rows.append(
+            dict(
+                problem=args.problem,
+                method=method,
+                options=kw,
+                t_end=t_end,
+                **row,
+                wall_s=time.perf_counter() - start,
+            )
+        )
+    if args.out is not None:
+        _write(Path(args.out), rows, results, args.problem)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    what = "median " if args.ensemble else ""
+    print(
+        f"{args.problem}: t_end = {t_end:g}"
+        + (f", {args.ensemble} systems" if args.ensemble else "")
+    )
+    print(
+        f"{'method':9} {'status':14} {'steps':>9} {'forces':>9} {what + '|dE/E|':>14} "
+        f"{'min dist':>9} {'s':>7}"
+    )
+    for r in rows:
+        print(
+            f"{r['method']:9} {r['status']:14} {r['steps']:9d} {r['force_evaluations']:9d} "
+            f"{r['energy_error']:14.2e} {r['min_distance']:9.2e} {r['wall_s']:7.3f}"
+        )
+    return 0
+
+
+def _write(out, rows, results, problem):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "nbody_run.json").write_text(json.dumps(rows, indent=2))
+    with_history = [(row, r) for row, r in zip(rows, results) if r.history is not None]
+    if not with_history:
+        return
+    fig, axes = plt.subplots(
+        1, len(with_history), figsize=(4.5 * len(with_history), 4.2), squeeze=False
+    )
+    for ax, (row, r) in zip(axes[0], with_history):
+        for i in range(r.system.n_bodies):
+            ax.plot(r.history.positions[:, i, 0], r.history.positions[:, i, 1], lw=0.8)
+        ax.set_title(f"{problem}: {row['method']}  |dE/E| = {row['energy_error']:.1e}")
+        ax.set_aspect("equal", "datalim")
+    fig.tight_layout()
+    fig.savefig(out / "nbody_run.png", dpi=110)
+    plt.close(fig)

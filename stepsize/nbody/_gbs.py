@@ -1,0 +1,211 @@
+"""Gragg-Bulirsch-Stoer extrapolation of the leapfrog, adaptive step and order (compiled loop).
+
+Base method: n kick-drift-kick leapfrog substeps of size h = H / n over a macro step H.  The
+leapfrog is symmetric, so its global error expands in even powers of h (Gragg 1965; Hairer,
+Nørsett & Wanner, *Solving ODEs I*, sections II.9 and II.14), and Aitken-Neville extrapolation
+in h^2 over the step-number sequence n_j = 2j (Deuflhard 1983),
+
+    T_{j,l+1} = T_{j,l} + (T_{j,l} - T_{j-1,l}) / ((n_j / n_{j-l})^2 - 1),
+
+gains two orders per column: T_{j,j} is of order 2j.  Each substep costs one force evaluation
+(the first kick, at x0, is shared by all rows) and the accepted point one more.
+
+Error control on pair separations: err_j is the RMS over pairs i < j and components of the
+difference T_{j,j} - T_{j,j-1} in r_ij = x_j - x_i and in w_ij = v_j - v_i, scaled by
+atol + rtol |r_ij| (resp. atol + rtol |w_ij|), so that a close pair keeps its relative accuracy.
+
+Step and order, after Hairer & Wanner's ODEX (simplified): column j proposes
+H_j = H min(4, max(0.1, 0.94 (0.65 / err_j)^(1 / (2j - 1)))) at a work per unit time
+W_j = A_j / H_j, A_j = 1 + n_1 + ... + n_j.  With target column k (2 <= k < K_MAX) the step is
+accepted at the first column j >= k - 1 with err_j <= 1; the next target is j - 1 or j,
+whichever works less, or j + 1 (with H_j A_{j+1} / A_j) when column j was clearly cheaper than
+column j - 1.  A step not converged by column k + 1 is redone with the step of the cheapest
+column (at most 0.9 H).  The first macro step is a tenth of AMUSE's collision time scale.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+from stepsize.nbody._kernels import (
+    C_NFORCE,
+    C_REJECT,
+    C_STATUS,
+    C_STEPS,
+    NJIT,
+    NONFINITE,
+    P_ATOL,
+    P_EPS2,
+    P_G,
+    P_MAXSTEPS,
+    P_RTOL,
+    P_TEND,
+    S_H,
+    S_K,
+    S_T,
+    UNDERFLOW,
+    accelerations,
+    all_finite,
+    check_events,
+    collision_time,
+    step_size,
+    track_rmin,
+)
+
+K_MAX = 9
+
+
+@numba.njit(**NJIT)
+def leapfrog_row(x0, v0, a0, masses, G, eps2, H, n, x, v, a):
+    """n KDK substeps of H / n from (x0, v0) into (x, v); returns the closest pair seen."""
+    h = H / n
+    hh = h / 2.0
+    N, d = x0.shape
+    for i in range(N):
+        for k in range(d):
+            v[i, k] = v0[i, k] + a0[i, k] * hh
+            x[i, k] = x0[i, k] + v[i, k] * h
+    rmin2, imin, jmin = accelerations(x, masses, G, eps2, a)
+    for _ in range(1, n):
+        for i in range(N):
+            for k in range(d):
+                v[i, k] = v[i, k] + a[i, k] * h
+                x[i, k] = x[i, k] + v[i, k] * h
+        r2, i2, j2 = accelerations(x, masses, G, eps2, a)
+        if r2 < rmin2:
+            rmin2, imin, jmin = r2, i2, j2
+    for i in range(N):
+        for k in range(d):
+            v[i, k] = v[i, k] + a[i, k] * hh
+    return rmin2, imin, jmin
+
+
+@numba.njit(**NJIT)
+def pair_error(x1, v1, x2, v2, rtol, atol):
+    """RMS of (x1 - x2, v1 - v2) in pair separations, scaled by atol + rtol |separation|."""
+    n, d = x1.shape
+    total = 0.0
+    for i in range(n):
+        for j in range(i + 1, n):
+            r2 = 0.0
+            w2 = 0.0
+            for k in range(d):
+                r2 += (x1[j, k] - x1[i, k]) ** 2
+                w2 += (v1[j, k] - v1[i, k]) ** 2
+            sr = atol + rtol * math.sqrt(r2)
+            sw = atol + rtol * math.sqrt(w2)
+            for k in range(d):
+                ex = ((x1[j, k] - x1[i, k]) - (x2[j, k] - x2[i, k])) / sr
+                ev = ((v1[j, k] - v1[i, k]) - (v2[j, k] - v2[i, k])) / sw
+                total += ex * ex + ev * ev
+    return math.sqrt(total / (n * (n - 1) * d))
+
+
+@numba.njit(**NJIT)
+def gbs_start(pos, vel, acc, jerk, masses, par, scal, cnt):
+    """First force evaluation, macro step and target column of a run (``jerk`` is unused)."""
+    rmin2, imin, jmin = accelerations(pos, masses, par[P_G], par[P_EPS2], acc)
+    cnt[C_NFORCE] += 1
+    scal[S_H] = 0.1 * collision_time(pos, vel, masses, par[P_G], par[P_EPS2])
+    scal[S_K] = 4.0
+    track_rmin(scal, cnt, rmin2, imin, jmin)
+
+
+@numba.njit(**NJIT)
+def gbs_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped):
+    """Advance in place from scal[S_T] to par[P_TEND]; sets cnt[C_STATUS] and returns it."""
+    G, eps2, rtol, atol = par[P_G], par[P_EPS2], par[P_RTOL], par[P_ATOL]
+    n, d = pos.shape
+    tx = np.empty((K_MAX, n, d))
+    tv = np.empty((K_MAX, n, d))
+    x = np.empty((n, d))
+    v = np.empty((n, d))
+    a = np.empty((n, d))
+    work = np.empty(K_MAX + 1)
+    h_col = np.empty(K_MAX + 1)
+    w_col = np.empty(K_MAX + 1)
+    work[0] = 1.0
+    for j in range(1, K_MAX + 1):
+        work[j] = work[j - 1] + 2 * j
+    while True:
+        t = scal[S_T]
+        H, state = step_size(scal[S_H], t, par[P_TEND], cnt[C_STEPS], par[P_MAXSTEPS])
+        if state != 1:
+            cnt[C_STATUS] = state
+            return state
+        landing = H == par[P_TEND] - t
+        k = int(scal[S_K])
+        while True:  # attempts at this step
+            rmin2 = np.inf
+            imin = jmin = 0
+            accepted = 0
+            for j in range(1, K_MAX + 1):
+                r2, i2, j2 = leapfrog_row(pos, vel, acc, masses, G, eps2, H, 2 * j, x, v, a)
+                cnt[C_NFORCE] += 2 * j
+                if r2 < rmin2:
+                    rmin2, imin, jmin = r2, i2, j2
+                for l in range(1, j):  # Aitken-Neville: row j from row j - 1, in place
+                    ratio = (j / (j - l)) ** 2 - 1.0
+                    for i in range(n):
+                        for q in range(d):
+                            nx = x[i, q] + (x[i, q] - tx[l - 1, i, q]) / ratio
+                            nv = v[i, q] + (v[i, q] - tv[l - 1, i, q]) / ratio
+                            tx[l - 1, i, q] = x[i, q]
+                            tv[l - 1, i, q] = v[i, q]
+                            x[i, q] = nx
+                            v[i, q] = nv
+                tx[j - 1] = x
+                tv[j - 1] = v
+                if j < 2:
+                    continue
+                err = pair_error(tx[j - 1], tv[j - 1], tx[j - 2], tv[j - 2], rtol, atol)
+                if not math.isfinite(err):
+                    fac = 0.1
+                elif err == 0.0:
+                    fac = 4.0
+                else:
+                    fac = min(4.0, max(0.1, 0.94 * (0.65 / err) ** (1.0 / (2 * j - 1))))
+                h_col[j] = H * fac
+                w_col[j] = work[j] / h_col[j]
+                if err <= 1.0 and j >= k - 1:
+                    accepted = j
+                    break
+                if j >= k + 1:
+                    break
+            if accepted:
+                break
+            cnt[C_REJECT] += 1
+            best = 2
+            for i in range(3, j + 1):
+                if w_col[i] < w_col[best]:
+                    best = i
+            H = min(h_col[best], 0.9 * H)
+            k = min(max(best, 2), K_MAX - 1)
+            landing = False
+            if not (H > 0.0) or t + H == t:
+                cnt[C_STATUS] = UNDERFLOW
+                return UNDERFLOW
+        j = accepted
+        if not (all_finite(tx[j - 1]) and all_finite(tv[j - 1])):
+            cnt[C_STATUS] = NONFINITE
+            return NONFINITE
+        pos[:] = tx[j - 1]
+        vel[:] = tv[j - 1]
+        r2, i2, j2 = accelerations(pos, masses, G, eps2, acc)
+        cnt[C_NFORCE] += 1
+        if r2 < rmin2:
+            rmin2, imin, jmin = r2, i2, j2
+        scal[S_T] = par[P_TEND] if landing else t + H
+        cnt[C_STEPS] += 1
+        if j >= 3 and w_col[j - 1] < 0.9 * w_col[j]:
+            k_next, h_next = j - 1, h_col[j - 1]
+        elif j < K_MAX - 1 and (j == 2 or w_col[j] < 0.9 * w_col[j - 1]):
+            k_next, h_next = j + 1, h_col[j] * work[j + 1] / work[j]
+        else:
+            k_next, h_next = j, h_col[j]
+        scal[S_K] = min(max(k_next, 2), K_MAX - 1)
+        scal[S_H] = max(h_next, scal[S_H]) if landing else h_next
+        track_rmin(scal, cnt, rmin2, imin, jmin)
+        if check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
+            return cnt[C_STATUS]

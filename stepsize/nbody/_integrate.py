@@ -1,0 +1,93 @@
+"""``integrate``: one N-body run with optional history and an online controller."""
+
+import math
+
+import numpy as np
+
+from stepsize.nbody._options import positive
+from stepsize.nbody._simulation import Recorder, Simulation
+
+
+def output_times(t_end, save_every):
+    """The ends of the output intervals: save_every, 2 save_every, ..., t_end."""
+    t_end = positive(t_end, "t_end")
+    if save_every is None:
+        return np.array([t_end])
+    save_every = positive(save_every, "save_every")
+    k = max(math.ceil(t_end / save_every * (1.0 - 1e-12)), 1)
+    return np.append(save_every * np.arange(1, k), t_end)
+
+
+def integrate(system, t_end, method="hermite4", *, save_every=None, controller=None, **options):
+    """Integrate ``system`` from t = 0 to ``t_end``; returns an :class:`NBodyResult`.
+
+    Methods
+    -------
+    "hermite4"  4th-order Hermite, shared adaptive step: ``eta`` (criterion="amuse", default
+                0.03; criterion="aarseth", default 0.02) or a fixed ``dt``.
+    "leapfrog"  kick-drift-kick: fixed ``dt`` or time-symmetric adaptive ``eta`` (default 0.01).
+    "gbs"       Gragg-Bulirsch-Stoer extrapolation of the leapfrog, adaptive step and order up to
+                18, error control on pair separations: ``rtol`` (default 1e-10), ``atol``
+                (default rtol).  Fastest at high accuracy on smooth stretches; like every
+                extrapolation method without regularisation its energy error stalls near 1e-8
+                through very close encounters (the Pythagorean problem).
+    "dp5", "tsit5", "dop853", "vern7", "bs3", ...  every ``stepsize.ode`` Runge-Kutta method on
+                the first-order system, compiled: ``rtol`` (default 1e-10), ``atol`` (default
+                rtol), ``step_controller`` (a ``stepsize.control`` preset, default "PI"),
+                ``coordinates`` ("relative": pair separations, the default, which keeps close
+                pairs accurate; or "absolute").
+
+    Options for every method
+    ------------------------
+    softening : Plummer length eps (r^2 -> r^2 + eps^2), default 0.
+    encounter_distance : report an "encounter" event when a pair comes closer (default off).
+    escape_radius : report an "escape" event when a body is beyond this distance from the centre
+        of mass of the others, receding and unbound (default off).
+    on_event : "stop" (default; the result ends at the event, ``status`` names it) or "record"
+        (events are listed in ``result.events`` and the run goes on).
+    max_steps : steps before giving up with status "max_steps" (default 10,000,000).
+    max_energy_error : stop with status "energy" once |dE/E0| exceeds it, checked at every
+        output time (default off).
+
+    save_every : save the state every ``save_every`` into ``result.history``; hermite4 and
+        leapfrog end a step exactly on each output time, the Runge-Kutta methods interpolate.
+    controller : callable ``controller(info) -> float | None`` called at the end of every output
+        interval but the last, with a :class:`ControlInfo` (time, state, energy error, work so
+        far, ``parameter`` and its ``value``).  A float becomes the new value of the accuracy
+        parameter ("eta", "dt" or "rtol") for the next interval; None keeps it.  This is where a
+        trained policy plugs in.  Needs ``save_every``.
+    """
+    sim = Simulation(system, method, **options)
+    times = output_times(t_end, save_every)
+    if controller is not None:
+        if not callable(controller):
+            raise TypeError(f"controller must be callable, got {type(controller).__name__}")
+        if save_every is None:
+            raise ValueError("controller needs save_every: the interval between its calls")
+    recorder = Recorder(sim) if save_every is not None else None
+    if sim.options.is_ode and controller is None and recorder is not None:
+        _dense_run(sim, times, recorder)
+        return sim.result(recorder.history())
+    for k, tk in enumerate(times):
+        status = sim.evolve(tk)
+        if recorder is not None:
+            recorder.add()
+        if status != "done":
+            break
+        if controller is not None and k < times.size - 1:
+            value = controller(sim.control_info(k, times[-1]))
+            if value is not None:
+                sim.value = value
+    return sim.result(None if recorder is None else recorder.history())
+
+
+def _dense_run(sim, times, recorder):
+    """A Runge-Kutta run in one solver call, its history from the dense output."""
+    limit = sim.options.max_energy_error
+    for tk, y in sim._evolve_ode(times[-1], save_times=times):
+        if recorder.add(tk, y) > limit:
+            sim._set_state(tk, y)
+            sim.status = "energy"
+            return
+    sim._check_energy()
+    recorder.add()

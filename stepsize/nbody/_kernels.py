@@ -1,0 +1,296 @@
+"""Compiled gravity kernels on plain arrays: ``pos``, ``vel`` (N, D) float64, ``masses`` (N,).
+
+Pairwise Newtonian gravity with Plummer softening (r^2 -> r^2 + eps^2), r_ij = x_j - x_i:
+
+    a_i = G sum_j m_j r_ij / r^3
+    j_i = G sum_j m_j [v_ij / r^3 - 3 (r_ij . v_ij) r_ij / r^5]        (jerk, da_i/dt)
+    U   = -G sum_{i<j} m_i m_j / r
+
+(Aarseth 2003, *Gravitational N-body Simulations*, eqs. 2.1-2.3; AMUSE ``hermite0``.)  The pair
+loop also returns the quartic AMUSE collision time, min over pairs of
+min(r^4 / v^4, r^6 / (G (m_i + m_j))^2), whose fourth root is the time scale of the shared-step
+criterion, and the closest (unsoftened) pair.  Every sum runs over j in increasing order, the
+order the array-namespace ensemble path reproduces.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+NJIT = dict(cache=True, error_model="numpy", nogil=True)
+
+# Status codes of the compiled loops (negative: the run cannot go on).
+DONE, ENCOUNTER, ESCAPE, ENERGY = 0, 1, 2, 3
+MAX_STEPS, UNDERFLOW, NONFINITE = -1, -2, -3
+
+# Layout of the float parameters ``par`` and the carried scalars ``scal`` / counters ``cnt``.
+P_TEND, P_ETA, P_DT, P_EPS2, P_G, P_ENC2, P_ESC, P_MAXSTEPS, P_CRIT, P_RTOL, P_ATOL = range(11)
+S_T, S_TAU, S_HLAST, S_RMIN2, S_H, S_K = range(6)
+C_STEPS, C_NFORCE, C_STATUS, C_EVI, C_EVJ, C_ARMED, C_RMINI, C_RMINJ, C_REJECT = range(9)
+N_PAR, N_SCAL, N_CNT = 11, 6, 9
+AMUSE, AARSETH = 0, 1
+
+
+@numba.njit(**NJIT)
+def acc_jerk(pos, vel, masses, G, eps2, acc, jerk):
+    """Write accelerations and jerks; return (tau^4, r_min^2, i_min, j_min) over the pairs."""
+    n, d = pos.shape
+    acc[:] = 0.0
+    jerk[:] = 0.0
+    tau_q = np.inf
+    rmin2 = np.inf
+    imin = jmin = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            r2 = 0.0
+            v2 = 0.0
+            rv = 0.0
+            for k in range(d):
+                dx = pos[j, k] - pos[i, k]
+                dv = vel[j, k] - vel[i, k]
+                r2 += dx * dx
+                v2 += dv * dv
+                rv += dx * dv
+            if r2 < rmin2:
+                rmin2, imin, jmin = r2, i, j
+            r2 += eps2
+            ir3 = G / (r2 * math.sqrt(r2))
+            rv3 = 3.0 * rv / r2
+            for k in range(d):
+                dx = pos[j, k] - pos[i, k]
+                da = dx * ir3
+                dj = (vel[j, k] - vel[i, k] - rv3 * dx) * ir3
+                acc[i, k] += masses[j] * da
+                acc[j, k] -= masses[i] * da
+                jerk[i, k] += masses[j] * dj
+                jerk[j, k] -= masses[i] * dj
+            gm = G * (masses[i] + masses[j])
+            tau_q = min(tau_q, r2 * r2 / (v2 * v2), r2 * r2 * r2 / (gm * gm))
+    return tau_q, rmin2, imin, jmin
+
+
+@numba.njit(**NJIT)
+def accelerations(pos, masses, G, eps2, acc):
+    """Write accelerations; return (r_min^2, i_min, j_min) over the pairs."""
+    n, d = pos.shape
+    acc[:] = 0.0
+    rmin2 = np.inf
+    imin = jmin = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            r2 = 0.0
+            for k in range(d):
+                dx = pos[j, k] - pos[i, k]
+                r2 += dx * dx
+            if r2 < rmin2:
+                rmin2, imin, jmin = r2, i, j
+            r2 += eps2
+            ir3 = G / (r2 * math.sqrt(r2))
+            for k in range(d):
+                da = (pos[j, k] - pos[i, k]) * ir3
+                acc[i, k] += masses[j] * da
+                acc[j, k] -= masses[i] * da
+    return rmin2, imin, jmin
+
+
+@numba.njit(**NJIT)
+def collision_time(pos, vel, masses, G, eps2):
+    """AMUSE's collision time scale min_{i<j} min(r/v, sqrt(r^3 / (G (m_i + m_j))))."""
+    n, d = pos.shape
+    tau_q = np.inf
+    for i in range(n):
+        for j in range(i + 1, n):
+            r2 = 0.0
+            v2 = 0.0
+            for k in range(d):
+                dx = pos[j, k] - pos[i, k]
+                dv = vel[j, k] - vel[i, k]
+                r2 += dx * dx
+                v2 += dv * dv
+            r2 += eps2
+            gm = G * (masses[i] + masses[j])
+            tau_q = min(tau_q, r2 * r2 / (v2 * v2), r2 * r2 * r2 / (gm * gm))
+    return math.sqrt(math.sqrt(tau_q))
+
+
+@numba.njit(**NJIT)
+def potential_energy(pos, masses, G, eps2):
+    """U = -G sum_{i<j} m_i m_j / sqrt(r_ij^2 + eps^2)."""
+    n, d = pos.shape
+    u = 0.0
+    for i in range(n):
+        for j in range(i + 1, n):
+            r2 = 0.0
+            for k in range(d):
+                dx = pos[j, k] - pos[i, k]
+                r2 += dx * dx
+            r2 += eps2
+            u -= masses[i] * masses[j] / math.sqrt(r2)
+    return G * u
+
+
+@numba.njit(**NJIT)
+def kinetic_energy(vel, masses):
+    """T = sum_i m_i |v_i|^2 / 2."""
+    n, d = vel.shape
+    t = 0.0
+    for i in range(n):
+        v2 = 0.0
+        for k in range(d):
+            v2 += vel[i, k] * vel[i, k]
+        t += 0.5 * masses[i] * v2
+    return t
+
+
+@numba.njit(**NJIT)
+def total_energy(pos, vel, masses, G, eps2):
+    """E = T + U."""
+    return kinetic_energy(vel, masses) + potential_energy(pos, masses, G, eps2)
+
+
+@numba.njit(**NJIT)
+def angular_momentum(pos, vel, masses):
+    """L = sum_i m_i x_i cross v_i as a 3-vector (only its z component is non-zero in 2-D)."""
+    n, d = pos.shape
+    out = np.zeros(3)
+    for i in range(n):
+        if d == 2:
+            out[2] += masses[i] * (pos[i, 0] * vel[i, 1] - pos[i, 1] * vel[i, 0])
+        else:
+            out[0] += masses[i] * (pos[i, 1] * vel[i, 2] - pos[i, 2] * vel[i, 1])
+            out[1] += masses[i] * (pos[i, 2] * vel[i, 0] - pos[i, 0] * vel[i, 2])
+            out[2] += masses[i] * (pos[i, 0] * vel[i, 1] - pos[i, 1] * vel[i, 0])
+    return out
+
+
+@numba.njit(**NJIT)
+def center_of_mass(x, masses):
+    """sum_i m_i x_i / sum_i m_i (positions or velocities)."""
+    n, d = x.shape
+    out = np.zeros(d)
+    total = 0.0
+    for i in range(n):
+        total += masses[i]
+        for k in range(d):
+            out[k] += masses[i] * x[i, k]
+    return out / total
+
+
+@numba.njit(**NJIT)
+def com_drift(pos, masses, x0, v0, t):
+    """|X(t) - X(0) - V(0) t|: how far the centre of mass strayed from uniform motion."""
+    xc = center_of_mass(pos, masses)
+    s = 0.0
+    for k in range(xc.size):
+        dk = xc[k] - (x0[k] + v0[k] * t)
+        s += dk * dk
+    return math.sqrt(s)
+
+
+@numba.njit(**NJIT)
+def closest_pair(pos):
+    """(i, j, r_ij) of the closest pair, i < j."""
+    n, d = pos.shape
+    best = np.inf
+    bi = bj = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            r2 = 0.0
+            for k in range(d):
+                dx = pos[j, k] - pos[i, k]
+                r2 += dx * dx
+            if r2 < best:
+                best, bi, bj = r2, i, j
+    return bi, bj, math.sqrt(best)
+
+
+@numba.njit(**NJIT)
+def find_escaper(pos, vel, masses, G, radius, escaped):
+    """Index of the first body not yet in ``escaped`` that escapes, else -1.
+
+    Body i escapes when, relative to the centre of mass of the other bodies, it is farther than
+    ``radius``, receding (r . v > 0) and unbound in the point-mass approximation of the rest:
+    |v|^2 / 2 - G (m_i + M_rest) / r > 0.
+    """
+    n, d = pos.shape
+    total = 0.0
+    for i in range(n):
+        total += masses[i]
+    xc = center_of_mass(pos, masses)
+    vc = center_of_mass(vel, masses)
+    for i in range(n):
+        if escaped[i]:
+            continue
+        scale = total / (total - masses[i])  # x_i - X_rest = (x_i - X) M / (M - m_i)
+        r2 = 0.0
+        v2 = 0.0
+        rv = 0.0
+        for k in range(d):
+            dx = (pos[i, k] - xc[k]) * scale
+            dv = (vel[i, k] - vc[k]) * scale
+            r2 += dx * dx
+            v2 += dv * dv
+            rv += dx * dv
+        if r2 > radius * radius and rv > 0.0 and 0.5 * v2 > G * total / math.sqrt(r2):
+            return i
+    return -1
+
+
+@numba.njit(**NJIT)
+def all_finite(a):
+    """True when every entry of the 2-D array ``a`` is finite."""
+    n, d = a.shape
+    for i in range(n):
+        for k in range(d):
+            if not math.isfinite(a[i, k]):
+                return False
+    return True
+
+
+@numba.njit(**NJIT)
+def check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
+    """After a step: arm/trigger the encounter event, look for an escaper; True to stop."""
+    if par[P_ENC2] > 0.0:
+        if rmin2 < par[P_ENC2]:
+            if cnt[C_ARMED]:
+                cnt[C_ARMED] = 0
+                cnt[C_STATUS] = ENCOUNTER
+                cnt[C_EVI] = imin
+                cnt[C_EVJ] = jmin
+                return True
+        else:
+            cnt[C_ARMED] = 1
+    if par[P_ESC] > 0.0:
+        i = find_escaper(pos, vel, masses, par[P_G], par[P_ESC], escaped)
+        if i >= 0:
+            escaped[i] = 1
+            cnt[C_STATUS] = ESCAPE
+            cnt[C_EVI] = i
+            cnt[C_EVJ] = -1
+            return True
+    return False
+
+
+@numba.njit(**NJIT)
+def track_rmin(scal, cnt, rmin2, imin, jmin):
+    if rmin2 < scal[S_RMIN2]:
+        scal[S_RMIN2] = rmin2
+        cnt[C_RMINI] = imin
+        cnt[C_RMINJ] = jmin
+
+
+@numba.njit(**NJIT)
+def step_size(h, t, t_end, nsteps, max_steps):
+    """The step to take toward ``t_end`` (truncated to land on it) and a status: DONE when
+    ``t_end`` is reached, MAX_STEPS or UNDERFLOW when the loop must stop, else 1 (go on)."""
+    if t >= t_end:
+        return 0.0, DONE
+    if nsteps >= max_steps:
+        return 0.0, MAX_STEPS
+    remaining = t_end - t
+    if h >= remaining:
+        return remaining, 1
+    if not (h > 0.0) or t + h == t:
+        return h, UNDERFLOW
+    return h, 1

@@ -1,0 +1,154 @@
+"""The N-body problem as a first-order system for the ``stepsize.ode`` Runge-Kutta methods.
+
+Two state vectors (``coordinates=``):
+
+* "absolute": y = (x_1..x_N, v_1..v_N) flattened; dy/dt = (v, a(x)) with Plummer-softened
+  a_i = G sum_j m_j r_ij / (r_ij^2 + eps^2)^(3/2), r_ij = x_j - x_i (``gravity_rhs``).
+* "relative" (default): the separations of all N(N-1)/2 pairs i < j and their time
+  derivatives, y = (r_ij, w_ij = v_j - v_i), dr_ij/dt = w_ij, dw_ij/dt = a_j - a_i, with the
+  accelerations computed from the r_ij themselves (``pair_rhs``), as in Heggie's (1974)
+  global formulation without the regularisation.  The centre of mass moves uniformly,
+  X(t) = X0 + V0 t, and x_i = X - (1/M) sum_j m_j r_ij.  The error control of the
+  Runge-Kutta method then acts on separations: a close pair keeps its relative accuracy, where
+  absolute coordinates of size 1 would leave it only rtol / r.  On the Pythagorean problem to
+  t = 70, DOP853 at rtol = 1e-13 ends with |dE/E| = 9e-13 (relative) against 3e-9 (absolute)
+  for the same work.
+
+``stepsize.ode.solve`` compiles the right-hand side and runs the whole loop in Numba; the
+masses travel as a tuple in ``args``.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+from stepsize.nbody._kernels import NJIT, check_events, track_rmin
+
+COORDINATES = ("relative", "absolute")
+
+
+@numba.njit(**NJIT)
+def gravity_rhs(t, y, masses, G, softening):
+    """dy/dt for y = (positions, velocities) flattened; ``masses`` a tuple or an array."""
+    n = len(masses)
+    half = y.size // 2
+    d = half // n
+    out = np.empty_like(y)
+    eps2 = softening * softening
+    for i in range(half):
+        out[i] = y[half + i]
+        out[half + i] = 0.0
+    for i in range(n):
+        for j in range(i + 1, n):
+            r2 = 0.0
+            for k in range(d):
+                dx = y[j * d + k] - y[i * d + k]
+                r2 += dx * dx
+            r2 += eps2
+            ir3 = G / (r2 * math.sqrt(r2))
+            for k in range(d):
+                da = (y[j * d + k] - y[i * d + k]) * ir3
+                out[half + i * d + k] += masses[j] * da
+                out[half + j * d + k] -= masses[i] * da
+    return out
+
+
+@numba.njit(**NJIT)
+def pair_rhs(t, y, masses, G, softening):
+    """dy/dt for y = (r_p, w_p) over the pairs p = (i, j), i < j, in lexicographic order."""
+    n = len(masses)
+    half = y.size // 2
+    d = half // (n * (n - 1) // 2)
+    out = np.empty_like(y)
+    acc = np.zeros((n, d))
+    eps2 = softening * softening
+    for q in range(half):
+        out[q] = y[half + q]
+    p = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            r2 = 0.0
+            for k in range(d):
+                r2 += y[p * d + k] * y[p * d + k]
+            r2 += eps2
+            ir3 = G / (r2 * math.sqrt(r2))
+            for k in range(d):
+                da = y[p * d + k] * ir3
+                acc[i, k] += masses[j] * da
+                acc[j, k] -= masses[i] * da
+            p += 1
+    p = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            for k in range(d):
+                out[half + p * d + k] = acc[j, k] - acc[i, k]
+            p += 1
+    return out
+
+
+class Coordinates:
+    """The state vector of one system: building it, and positions / velocities from it."""
+
+    def __init__(self, kind, masses, pos, vel):
+        if kind not in COORDINATES:
+            raise ValueError(f"coordinates: unknown {kind!r}; known: {', '.join(COORDINATES)}")
+        self.kind = kind
+        self.rhs = pair_rhs if kind == "relative" else gravity_rhs
+        self.shape = pos.shape
+        n = masses.size
+        self.pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+        total = masses.sum()
+        self.x0 = masses @ pos / total
+        self.v0 = masses @ vel / total
+        self.A = np.zeros((n, len(self.pairs)))  # x_i - X = sum_p A[i, p] r_p
+        for p, (i, j) in enumerate(self.pairs):
+            self.A[i, p] = -masses[j] / total
+            self.A[j, p] = masses[i] / total
+
+    def state(self, pos, vel):
+        if self.kind == "absolute":
+            return np.concatenate([pos.ravel(), vel.ravel()])
+        i, j = np.array(self.pairs).T
+        return np.concatenate([(pos[j] - pos[i]).ravel(), (vel[j] - vel[i]).ravel()])
+
+    def absolute(self, states, t):
+        """Positions and velocities (S, N, D) of states (S, size) at times t (S,)."""
+        states = np.atleast_2d(states)
+        half = states.shape[1] // 2
+        if self.kind == "absolute":
+            return (
+                states[:, :half].reshape(-1, *self.shape),
+                states[:, half:].reshape(-1, *self.shape),
+            )
+        d = self.shape[1]
+        r = states[:, :half].reshape(states.shape[0], -1, d)
+        w = states[:, half:].reshape(states.shape[0], -1, d)
+        t = np.asarray(t, dtype=float).reshape(-1, 1, 1)
+        pos = self.x0 + self.v0 * t + np.matmul(self.A, r)
+        vel = self.v0 + np.matmul(self.A, w)
+        return pos, vel
+
+
+@numba.njit(**NJIT)
+def scan_states(pos, vel, masses, par, scal, cnt, escaped):
+    """Track the closest approach and check events at each accepted step's state.
+
+    ``pos``, ``vel`` (S, N, D); returns the index of the first state that stops the run, else -1.
+    """
+    n, d = pos.shape[1], pos.shape[2]
+    for s in range(pos.shape[0]):
+        rmin2 = np.inf
+        imin = jmin = 0
+        for i in range(n):
+            for j in range(i + 1, n):
+                r2 = 0.0
+                for k in range(d):
+                    dx = pos[s, j, k] - pos[s, i, k]
+                    r2 += dx * dx
+                if r2 < rmin2:
+                    rmin2, imin, jmin = r2, i, j
+        track_rmin(scal, cnt, rmin2, imin, jmin)
+        if check_events(pos[s], vel[s], masses, par, cnt, escaped, rmin2, imin, jmin):
+            return s
+    return -1

@@ -1,0 +1,352 @@
+"""``Simulation``: an N-body run advanced piecewise, ``evolve(t)`` at a time (the loop of
+``integrate`` and the handle an environment or a learned controller drives)."""
+
+import math
+
+import numpy as np
+
+from stepsize.nbody import _kernels as K
+from stepsize.nbody._gbs import gbs_advance, gbs_start
+from stepsize.nbody._hermite import hermite_advance, hermite_start
+from stepsize.nbody._leapfrog import leapfrog_advance, leapfrog_start
+from stepsize.nbody._ode import Coordinates, scan_states
+from stepsize.nbody._options import kernel_params, parse, positive
+from stepsize.nbody._result import FAILURES, MESSAGES, ControlInfo, Event, History, NBodyResult
+from stepsize.nbody._system import System
+from stepsize.ode import solve
+
+KERNELS = {
+    "hermite4": (hermite_start, hermite_advance),
+    "leapfrog": (leapfrog_start, leapfrog_advance),
+    "gbs": (gbs_start, gbs_advance),
+}
+STATUS = {
+    K.DONE: "done",
+    K.ENCOUNTER: "encounter",
+    K.ESCAPE: "escape",
+    K.MAX_STEPS: "max_steps",
+    K.UNDERFLOW: "underflow",
+    K.NONFINITE: "nonfinite",
+}
+ODE_FAILURES = (("max_steps", "max_steps"), ("underflow", "underflow"), ("Non-finite", "nonfinite"))
+
+
+def relative_error(now, ref):
+    """|now - ref| / |ref| (|now - ref| when ref is zero); 3-vectors by their Euclidean norm,
+    sqrt(x^2 + y^2 + z^2) summed in that order (as ``integrate_ensemble`` does, elementwise)."""
+    if np.ndim(ref) == 0:
+        diff, scale = abs(now - ref), abs(ref)
+    else:
+        d = np.subtract(now, ref)
+        diff = math.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
+        scale = math.sqrt(ref[0] * ref[0] + ref[1] * ref[1] + ref[2] * ref[2])
+    return float(diff / scale) if scale > 0 else float(diff)
+
+
+class Simulation:
+    """An N-body run from time 0 that ``evolve(t)`` advances; ``integrate`` is built on it.
+
+    ``method`` and ``options`` as :func:`stepsize.nbody.integrate`.  Between calls the
+    accuracy parameter may be changed through ``value`` (``parameter`` names it: "eta" for
+    adaptive hermite4 / leapfrog, "dt" for a fixed step, "rtol" for gbs and the Runge-Kutta
+    methods, whose atol then scales by the same factor).  The force evaluation and time scale of
+    the last step carry over, so piecewise runs cost what one run costs.
+    """
+
+    def __init__(self, system, method="hermite4", **options):
+        if not isinstance(system, System):
+            raise TypeError(f"system must be a stepsize.nbody.System, got {type(system).__name__}")
+        self.options = opts = parse(method, options)
+        self.method = method
+        self._masses = system.masses.copy()
+        self._G = system.G
+        self._pos = np.ascontiguousarray(system.positions, dtype=float).copy()
+        self._vel = np.ascontiguousarray(system.velocities, dtype=float).copy()
+        self._e0 = K.total_energy(self._pos, self._vel, self._masses, self._G, opts.softening**2)
+        self._l0 = K.angular_momentum(self._pos, self._vel, self._masses)
+        self._x0 = K.center_of_mass(self._pos, self._masses)
+        self._v0 = K.center_of_mass(self._vel, self._masses)
+        self._acc = np.zeros_like(self._pos)
+        self._jerk = np.zeros_like(self._pos)
+        self._par = kernel_params(opts, self._G)
+        self._scal = np.zeros(K.N_SCAL)
+        self._scal[K.S_RMIN2] = np.inf
+        self._cnt = np.zeros(K.N_CNT, dtype=np.int64)
+        self._cnt[K.C_ARMED] = 1
+        self._escaped = np.zeros(system.n_bodies, dtype=np.int8)
+        self._h_last = None
+        self._coords = self._y = None
+        self.events = []
+        self.status = "done"
+        self.changes = []
+        self.solver_message = None
+        if opts.is_ode:
+            self._coords = Coordinates(opts.coordinates, self._masses, self._pos, self._vel)
+            self._y = self._coords.state(self._pos, self._vel)
+            i, j, r = K.closest_pair(self._pos)
+            K.track_rmin(self._scal, self._cnt, r * r, i, j)
+        else:
+            start = KERNELS[method][0]
+            start(
+                self._pos,
+                self._vel,
+                self._acc,
+                self._jerk,
+                self._masses,
+                self._par,
+                self._scal,
+                self._cnt,
+            )
+
+    def __repr__(self):
+        return (
+            f"Simulation(method={self.method!r}, t={self.t:g}, {self.parameter}="
+            f"{self.value:g}, status={self.status!r})"
+        )
+
+    # ----- state -------------------------------------------------------------------------
+    @property
+    def t(self):
+        return float(self._scal[K.S_T])
+
+    @property
+    def system(self):
+        """The current state as a new System."""
+        return System._trusted(self._masses, self._pos, self._vel, self._G)
+
+    @property
+    def steps(self):
+        return int(self._cnt[K.C_STEPS])
+
+    @property
+    def force_evaluations(self):
+        return int(self._cnt[K.C_NFORCE])
+
+    @property
+    def energy_error(self):
+        e = K.total_energy(self._pos, self._vel, self._masses, self._G, self._par[K.P_EPS2])
+        return relative_error(e, self._e0)
+
+    @property
+    def angular_momentum_error(self):
+        return relative_error(K.angular_momentum(self._pos, self._vel, self._masses), self._l0)
+
+    @property
+    def com_drift(self):
+        return float(K.com_drift(self._pos, self._masses, self._x0, self._v0, self.t))
+
+    @property
+    def min_distance(self):
+        return math.sqrt(self._scal[K.S_RMIN2])
+
+    @property
+    def parameter(self):
+        return self.options.parameter
+
+    @property
+    def value(self):
+        return self.options.value
+
+    @value.setter
+    def value(self, new):
+        new = positive(new, self.parameter)
+        opts = self.options
+        if opts.parameter == "rtol":
+            opts.atol *= new / opts.value
+            self._par[K.P_RTOL], self._par[K.P_ATOL] = new, opts.atol
+        else:
+            self._par[K.P_ETA if opts.parameter == "eta" else K.P_DT] = new
+        opts.value = new
+        self.changes.append((self.t, new))
+
+    # ----- advancing ---------------------------------------------------------------------
+    def evolve(self, t_end):
+        """Advance to ``t_end``; returns the status ("done", an event kind or a failure).
+
+        After a stop at an event, ``evolve`` may be called again to go on; failures are final.
+        """
+        t_end = float(t_end)
+        if not (math.isfinite(t_end) and t_end >= self.t):
+            raise ValueError(f"t_end must be finite and >= the current time {self.t}, got {t_end}")
+        if self.status in FAILURES:
+            return self.status
+        if self.options.is_ode:
+            self._evolve_ode(t_end)
+        else:
+            self._evolve_kernel(t_end)
+        self._check_energy()
+        return self.status
+
+    def _check_energy(self):
+        if self.status == "done" and self.energy_error > self.options.max_energy_error:
+            self.status = "energy"
+
+    def _evolve_kernel(self, t_end):
+        self._par[K.P_TEND] = t_end
+        advance = KERNELS[self.method][1]
+        while True:
+            code = advance(
+                self._pos,
+                self._vel,
+                self._acc,
+                self._jerk,
+                self._masses,
+                self._par,
+                self._scal,
+                self._cnt,
+                self._escaped,
+            )
+            self.status = STATUS[int(code)]
+            if code not in (K.ENCOUNTER, K.ESCAPE):
+                return
+            self._record_event()
+            if self.options.on_event == "stop":
+                return
+
+    def _record_event(self):
+        i, j = int(self._cnt[K.C_EVI]), int(self._cnt[K.C_EVJ])
+        if self.status == "encounter":
+            bodies = (i, j)
+            distance = float(np.linalg.norm(self._pos[i] - self._pos[j]))
+        else:
+            bodies = (i,)
+            rest = np.arange(self._masses.size) != i
+            xr = K.center_of_mass(np.ascontiguousarray(self._pos[rest]), self._masses[rest])
+            distance = float(np.linalg.norm(self._pos[i] - xr))
+        self.events.append(Event(self.status, self.t, bodies, distance))
+
+    def _evolve_ode(self, t_end, save_times=None):
+        """One ``stepsize.ode.solve`` call to ``t_end``; with ``save_times`` returns the states
+        there (from the dense output) up to where the run stopped."""
+        opts = self.options
+        self.status = "done"
+        if t_end == self.t:
+            return []
+        remaining = opts.max_steps - self.steps
+        if remaining < 1:
+            self.status = "max_steps"
+            return []
+        span = t_end - self.t
+        r = solve(
+            self._coords.rhs,
+            (self.t, t_end),
+            self._y,
+            method=self.method,
+            rtol=opts.value,
+            atol=opts.atol,
+            controller=opts.step_controller,
+            first_step=None if self._h_last is None else min(self._h_last, span),
+            max_steps=remaining,
+            args=(tuple(self._masses.tolist()), self._G, opts.softening),
+            dense_output=save_times is not None,
+        )
+        self._cnt[K.C_NFORCE] += r.nfev
+        self._cnt[K.C_STEPS] += r.stats["naccept"]
+        if r.t.size > 1:
+            self._h_last = float(np.max(np.diff(r.t[-3:])))
+        states = r.y.T[1:]
+        pos, vel = self._coords.absolute(states, r.t[1:])
+        start = 0
+        while start < states.shape[0]:
+            k = scan_states(
+                pos[start:],
+                vel[start:],
+                self._masses,
+                self._par,
+                self._scal,
+                self._cnt,
+                self._escaped,
+            )
+            if k < 0:
+                break
+            k += start
+            self._set_state(r.t[k + 1], states[k])
+            self.status = STATUS[int(self._cnt[K.C_STATUS])]
+            self._record_event()
+            if opts.on_event == "stop":
+                break
+            self.status = "done"
+            start = k + 1
+        if self.status == "done":
+            self._set_state(r.t[-1], r.y[:, -1])
+            if not r.success:
+                self.status = next((s for key, s in ODE_FAILURES if key in r.message), "failed")
+                self.solver_message = r.message
+        if save_times is None:
+            return []
+        return [(tk, r.sol(tk)) for tk in save_times if tk < self.t]
+
+    def _set_state(self, t, y):
+        """Set the time and the Runge-Kutta state ``y`` (and the positions, velocities)."""
+        self._scal[K.S_T] = t
+        self._y = np.array(y, dtype=float)
+        pos, vel = self._coords.absolute(self._y, t)
+        self._pos[:] = pos[0]
+        self._vel[:] = vel[0]
+
+    # ----- reporting ---------------------------------------------------------------------
+    def control_info(self, interval, t_end):
+        """The :class:`ControlInfo` an online controller receives."""
+        return ControlInfo(
+            t=self.t,
+            t_end=float(t_end),
+            interval=interval,
+            system=self.system,
+            energy_error=self.energy_error,
+            steps=self.steps,
+            force_evaluations=self.force_evaluations,
+            min_distance=self.min_distance,
+            method=self.method,
+            parameter=self.parameter,
+            value=self.value,
+        )
+
+    def result(self, history=None):
+        """The run so far as an :class:`NBodyResult`."""
+        return NBodyResult(
+            system=self.system,
+            t=self.t,
+            status=self.status,
+            success=self.status not in FAILURES,
+            message=MESSAGES[self.status],
+            steps=self.steps,
+            force_evaluations=self.force_evaluations,
+            energy_error=self.energy_error,
+            angular_momentum_error=self.angular_momentum_error,
+            com_drift=self.com_drift,
+            min_distance=self.min_distance,
+            min_distance_pair=(int(self._cnt[K.C_RMINI]), int(self._cnt[K.C_RMINJ])),
+            events=list(self.events),
+            history=history,
+            stats={
+                "method": self.method,
+                "options": self.options.as_dict(),
+                "parameter": self.parameter,
+                "changes": list(self.changes),
+                "solver_message": self.solver_message,
+            },
+        )
+
+
+class Recorder:
+    """Collects the states of a run at its output times into a :class:`History`."""
+
+    def __init__(self, sim):
+        self.sim = sim
+        self.rows = []
+        self.add()
+
+    def add(self, t=None, y=None):
+        sim = self.sim
+        if y is None:
+            t, pos, vel, err = sim.t, sim._pos.copy(), sim._vel.copy(), sim.energy_error
+        else:
+            pos, vel = (a[0] for a in sim._coords.absolute(y, t))
+            e = K.total_energy(pos, vel, sim._masses, sim._G, sim._par[K.P_EPS2])
+            err = relative_error(e, sim._e0)
+        self.rows.append((float(t), pos, vel, err, sim.value))
+        return err
+
+    def history(self):
+        t, pos, vel, err, value = zip(*self.rows, strict=True)
+        return History(np.array(t), np.array(pos), np.array(vel), np.array(err), np.array(value))
