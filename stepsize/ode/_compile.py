@@ -138,14 +138,28 @@ def compile_events(events, t0, y0, args, compiled):
     return g, directions, terminal, compiled
 
 
+_GATHERED = {}
+
+
 def _gather(fns, args, compiled):
-    """One adapter writing every event value (generated source, so Numba can compile it)."""
+    """One adapter writing every event value (generated source, so Numba can compile it).
+
+    Adapters are reused for the same event functions and (hashable) ``args``.
+    """
+    key = _key((tuple(id(f) for f in fns), compiled), args)
+    if key is not None and key in _GATHERED and all(
+        a is b for a, b in zip(_GATHERED[key][1], fns)
+    ):
+        return _GATHERED[key][0]
     lines = ["def events(t, y, out):"]
     lines += [f"    out[{i}] = ev{i}(t, y, *args)" for i in range(len(fns))]
     namespace = {"args": args, **{f"ev{i}": f for i, f in enumerate(fns)}}
     exec("\n".join(lines), namespace)
     g = namespace["events"]
-    return compile_adapter(g, FUNC) if compiled else g
+    g = compile_adapter(g, FUNC) if compiled else g
+    if key is not None:
+        _GATHERED[key] = (g, fns)
+    return g
 
 
 def _no_jac(t, y, out):

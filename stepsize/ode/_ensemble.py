@@ -167,7 +167,7 @@ def solve_ensemble(
     events=None,
     rtol=1e-3,
     atol=1e-6,
-    controller="PI",
+    controller=None,
     first_step=None,
     max_step=np.inf,
     max_steps=100_000,
@@ -176,7 +176,8 @@ def solve_ensemble(
 ):
     """Integrate ``fun`` from every row of ``Y0`` (shape (m, n)), in parallel with ``numba.prange``.
 
-    Options as :func:`stepsize.ode.solve`; each member runs the very loop ``solve`` runs, so its
+    Options as :func:`stepsize.ode.solve` for its explicit methods (``controller=None`` is Hairer's
+    PI controller, as in ``solve``); each member runs the very loop ``solve`` runs, so its
     values equal those of ``solve`` on that row.  Terminal events stop a member early.
     """
     Y0 = np.asarray(Y0)
@@ -186,7 +187,7 @@ def solve_ensemble(
     t0, t1, _, rtol_v, atol_v = rows[0]
     Y0 = np.ascontiguousarray(np.stack([r[2] for r in rows]))
     tab = get_tableau(method)
-    ctrl = get_controller(controller)
+    ctrl = get_controller("PI" if controller is None else controller)
     first, max_step, max_steps, t_eval = check_step_options(
         t0, t1, first_step, max_step, max_steps, t_eval
     )
