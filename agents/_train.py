@@ -11,11 +11,16 @@ environment, trains DQN or PPO and writes into ``out``:
 ``resume=True`` continues from the newest checkpoint without losing finished work (the step
 counter, replay buffer and exploration schedule carry on).
 
-DQN defaults are Saz Ulibarrena & Portegies Zwart's (CNSNS 2025): learning rate 1e-3, batch 128,
-replay 10,000, gamma 0.99, soft target update tau 0.005, epsilon 0.9 -> 0.05 — but annealed once
-over the run (their public code restarted it every episode) and with independent hidden layers
-(theirs reused one weight matrix); each episode draws a fresh initial condition from the
-environment's generator, seeded once (theirs re-seeded so most episodes repeated one condition).
+DQN defaults are Saz Ulibarrena & Portegies Zwart's (CNSNS 2025): AdamW with learning rate 1e-3,
+Huber loss (SB3's), batch 128, replay 10,000, gamma 0.99, soft target update tau 0.005 after every
+step, learning from the first full batch, epsilon 0.9 -> 0.05; the network of their public code
+(``hidden_layers`` 3, ``neurons`` 100: an input layer and three hidden layers of 100 units).
+Their flaws are not repeated: epsilon is annealed once, over the first 10% of the run (theirs,
+exp(-steps / 1000), restarted every episode and stayed near 0.85), the hidden layers have their
+own weights (theirs applied one matrix three times), and each episode draws a fresh initial
+condition from the environment's generator, seeded once (theirs re-seeded so most episodes
+repeated one condition).  Not reproduced: their gradient clipping by value at 100 (SB3 clips the
+gradient norm at 10).
 """
 
 import csv
@@ -44,14 +49,20 @@ DQN_PAPER = dict(
     tau=0.005,
     exploration_initial_eps=0.9,
     exploration_final_eps=0.05,
-    exploration_fraction=0.5,
-    learning_starts=500,
+    exploration_fraction=0.1,
+    learning_starts=128,
     train_freq=1,
+    gradient_steps=1,
     target_update_interval=1,
+    policy_kwargs=dict(net_arch=[100, 100, 100, 100], optimizer_class=torch.optim.AdamW),
+)
+PPO_DEFAULTS = dict(
+    n_steps=256,
+    batch_size=64,
+    learning_rate=3e-4,
+    gamma=0.99,
     policy_kwargs=dict(net_arch=[64, 64]),
 )
-PPO_DEFAULTS = dict(n_steps=256, batch_size=64, learning_rate=3e-4, gamma=0.99,
-                    policy_kwargs=dict(net_arch=[64, 64]))
 
 
 def env_id_of(name):
@@ -75,8 +86,7 @@ class _Progress(BaseCallback):
 
     def _on_training_start(self):
         done = self.model.num_timesteps
-        self.bar = tqdm(total=self.total, initial=done, desc="training", unit="step",
-                        disable=None)
+        self.bar = tqdm(total=self.total, initial=done, desc="training", unit="step", disable=None)
         self.next_save = (done // self.every + 1) * self.every
         self.curve = open(self.out / "learning_curve.csv", "a", newline="")  # noqa: SIM115
         self.writer = csv.writer(self.curve)
@@ -120,9 +130,22 @@ def latest_checkpoint(out):
     return max(found) if found else None
 
 
-def train(env_id, algo="dqn", steps=10_000, out="runs/agent", *, seed=0, n_envs=1,
-          subprocess=False, env_kwargs=None, hyperparams=None, checkpoint_every=None,
-          resume=False, torch_threads=1, verbose=0):
+def train(
+    env_id,
+    algo="dqn",
+    steps=10_000,
+    out="runs/agent",
+    *,
+    seed=0,
+    n_envs=1,
+    subprocess=False,
+    env_kwargs=None,
+    hyperparams=None,
+    checkpoint_every=None,
+    resume=False,
+    torch_threads=1,
+    verbose=0,
+):
     """Train ``algo`` on ``env_id`` for ``steps`` environment steps; returns the model.
 
     ``hyperparams`` override the defaults (``DQN_PAPER`` / ``PPO_DEFAULTS``); ``subprocess=True``
@@ -141,11 +164,19 @@ def train(env_id, algo="dqn", steps=10_000, out="runs/agent", *, seed=0, n_envs=
     out.mkdir(parents=True, exist_ok=True)
     env_kwargs = dict(env_kwargs or {})
     params = {**(DQN_PAPER if algo == "dqn" else PPO_DEFAULTS), **(hyperparams or {})}
-    config = dict(env=env_id, algo=algo, steps=int(steps), seed=seed, n_envs=n_envs,
-                  env_kwargs=env_kwargs, hyperparams=params)
+    config = dict(
+        env=env_id,
+        algo=algo,
+        steps=int(steps),
+        seed=seed,
+        n_envs=n_envs,
+        env_kwargs=env_kwargs,
+        hyperparams=params,
+    )
     vec_cls = SubprocVecEnv if subprocess and n_envs > 1 else DummyVecEnv
-    venv = make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs,
-                        vec_env_cls=vec_cls)
+    venv = make_vec_env(
+        env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, vec_env_cls=vec_cls
+    )
     latest = latest_checkpoint(out) if resume else None
     if latest is not None:
         model = ALGORITHMS[algo].load(latest[1], env=venv)
@@ -161,8 +192,11 @@ def train(env_id, algo="dqn", steps=10_000, out="runs/agent", *, seed=0, n_envs=
     remaining = int(steps) - model.num_timesteps
     every = checkpoint_every or max(1000, int(steps) // 10)
     if remaining > 0:
-        model.learn(remaining, reset_num_timesteps=False,
-                    callback=_Progress(out, int(steps), every, algo == "dqn"))
+        model.learn(
+            remaining,
+            reset_num_timesteps=False,
+            callback=_Progress(out, int(steps), every, algo == "dqn"),
+        )
     model.save(out / "model.zip")
     venv.close()
     return model

@@ -3,3 +3,5 @@
 import gymnasium
 
 gymnasium.register(id="stepsize/LearningRate-v0", entry_point="envs.learning_rate:LearningRateEnv")
+gymnasium.register(id="stepsize/ThreeBody-v0", entry_point="envs.three_body:ThreeBodyEnv")
+gymnasium.register(id="stepsize/ODEStep-v0", entry_point="envs.ode_step:ODEStepEnv")

@@ -14,6 +14,7 @@ _SUBCOMMAND_MODULES = (
     "stepsize.ode._cli",
     "stepsize.descent._cli",
     "stepsize.nbody._cli",
+    "agents._cli",
 )
 
 

@@ -6,19 +6,35 @@ import numpy as np
 import pytest
 
 import agents
+from envs.ode_step import ODEStepEnv
 
 SMALL_DQN = dict(learning_starts=50, batch_size=32, buffer_size=1000)
 
 
 def test_dqn_checkpoints_and_resume(tmp_path):
     out = tmp_path / "run"
-    model = agents.train("LearningRate-v0", "dqn", 200, out, checkpoint_every=100,
-                         hyperparams=SMALL_DQN, env_kwargs=dict(max_steps=20))
+    model = agents.train(
+        "LearningRate-v0",
+        "dqn",
+        200,
+        out,
+        checkpoint_every=100,
+        hyperparams=SMALL_DQN,
+        env_kwargs=dict(max_steps=20),
+    )
     assert model.num_timesteps == 200
     assert agents.latest_checkpoint(out)[0] == 200
     assert sorted(p.name for p in (out / "checkpoints").glob("buffer_*")) == ["buffer_200.pkl"]
-    resumed = agents.train("LearningRate-v0", "dqn", 300, out, checkpoint_every=100,
-                           hyperparams=SMALL_DQN, env_kwargs=dict(max_steps=20), resume=True)
+    resumed = agents.train(
+        "LearningRate-v0",
+        "dqn",
+        300,
+        out,
+        checkpoint_every=100,
+        hyperparams=SMALL_DQN,
+        env_kwargs=dict(max_steps=20),
+        resume=True,
+    )
     assert resumed.num_timesteps == 300
     assert resumed.replay_buffer.size() >= 290  # the buffer came back with the checkpoint
     rows = list(csv.DictReader(open(out / "learning_curve.csv")))
@@ -27,8 +43,7 @@ def test_dqn_checkpoints_and_resume(tmp_path):
     loaded, config = agents.load(out)
     assert config["algo"] == "dqn" and config["hyperparams"]["tau"] == 0.005
     obs = np.zeros(7, dtype=np.float32)
-    assert loaded.predict(obs, deterministic=True)[0] == resumed.predict(obs,
-                                                                         deterministic=True)[0]
+    assert loaded.predict(obs, deterministic=True)[0] == resumed.predict(obs, deterministic=True)[0]
 
 
 def test_paper_dqn_settings():
@@ -47,3 +62,34 @@ def test_bad_input(tmp_path):
         agents.train("LearningRate-v0", "ppo", 0, tmp_path)
     with pytest.raises(ValueError, match="resume: no checkpoint"):
         agents.train("LearningRate-v0", "ppo", 10, tmp_path / "empty", resume=True)
+
+
+def _mean_return(env_kwargs, pick, episodes=4):
+    totals = []
+    for seed in range(agents.EVAL_SEED, agents.EVAL_SEED + episodes):
+        env = ODEStepEnv(**env_kwargs)
+        obs, _ = env.reset(seed=seed)
+        total, done = 0.0, False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(pick(obs))
+            total, done = total + reward, terminated or truncated
+        totals.append(total)
+    return float(np.mean(totals))
+
+
+def test_short_training_beats_a_random_policy_on_its_own_reward(tmp_path):
+    # Lorenz with perturbed initial values: steps above ~0.1 blow up, small ones pay little
+    env_kwargs = dict(problem="lorenz", perturbation=0.01, max_steps=100)
+    hyperparams = dict(
+        learning_starts=200,
+        exploration_fraction=0.3,
+        batch_size=64,
+        policy_kwargs=dict(net_arch=[64, 64]),
+    )
+    model = agents.train(
+        "ODEStep-v0", "dqn", 1500, tmp_path, env_kwargs=env_kwargs, hyperparams=hyperparams
+    )
+    rng = np.random.default_rng(0)
+    trained = _mean_return(env_kwargs, lambda obs: model.predict(obs, deterministic=True)[0])
+    random = _mean_return(env_kwargs, lambda obs: int(rng.integers(10)))
+    assert trained > random + 20, (trained, random)

@@ -1,0 +1,123 @@
+"""``stepsize agent train`` and ``stepsize agent evaluate``."""
+
+import json
+from pathlib import Path
+
+
+def register(subparsers):
+    """Add the ``agent`` subcommand and its actions to the top-level parser."""
+    parser = subparsers.add_parser(
+        "agent",
+        help="train and evaluate RL step-size agents (Gymnasium + stable-baselines3)",
+        description="Reinforcement-learning step-size controllers on the stepsize/... envs.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    train = actions.add_parser(
+        "train",
+        help="train DQN (the paper's settings) or PPO; checkpoints, --resume, learning curve",
+        description="Train an agent; writes config.json, learning_curve.csv, checkpoints/ and "
+        "model.zip into --out.",
+    )
+    train.add_argument("--env", default="ThreeBody-v0", help="environment (default ThreeBody-v0)")
+    train.add_argument("--algo", default="dqn", help="dqn (default) or ppo")
+    train.add_argument("--steps", type=int, default=100_000, help="environment steps")
+    train.add_argument("--out", required=True, help="run directory")
+    train.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    train.add_argument("--n-envs", type=int, default=1, help="parallel environment copies")
+    train.add_argument("--subprocess", action="store_true", help="copies in worker processes")
+    train.add_argument("--checkpoint-every", type=int, default=None, help="steps per checkpoint")
+    train.add_argument("--resume", action="store_true", help="go on from the newest checkpoint")
+    train.add_argument("--env-kwargs", default="{}", help="JSON dict of environment options")
+    train.add_argument("--hyperparams", default="{}", help="JSON dict overriding the defaults")
+    train.add_argument("--json", action="store_true", help="print JSON instead of a summary")
+    train.set_defaults(func=run_train)
+
+    evaluate = actions.add_parser(
+        "evaluate",
+        help="a ThreeBody-v0 policy vs every fixed eta on held-out seeds (JSON + Pareto PNG)",
+        description="Evaluate a trained policy (a run directory, 'default' for the shipped one "
+        "or 'threebody_dqn_paper' for the shipped reproduction of the paper) against each fixed "
+        "action on held-out seeds that no training run uses.",
+    )
+    evaluate.add_argument("run", help="run directory of `stepsize agent train`, or a shipped name")
+    evaluate.add_argument("--episodes", type=int, default=100, help="held-out episodes")
+    evaluate.add_argument("--max-steps", type=int, default=300, help="steps per episode (300)")
+    evaluate.add_argument("--seed", type=int, default=None, help="first held-out seed (1000000)")
+    evaluate.add_argument("--workers", type=int, default=1, help="processes for fixed runs")
+    evaluate.add_argument("--out", default=None, help="directory (default RUN/evaluation)")
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    evaluate.set_defaults(func=run_evaluate)
+
+
+def _json_dict(text, name):
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name}: not valid JSON ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{name}: expected a JSON object, got {text!r}")
+    return value
+
+
+def run_train(args):
+    """Handler of ``stepsize agent train``; returns the exit code."""
+    from agents._train import latest_checkpoint, train
+
+    env_kwargs = _json_dict(args.env_kwargs, "--env-kwargs")
+    hyperparams = _json_dict(args.hyperparams, "--hyperparams")
+    model = train(
+        args.env,
+        args.algo,
+        args.steps,
+        args.out,
+        seed=args.seed,
+        n_envs=args.n_envs,
+        subprocess=args.subprocess,
+        env_kwargs=env_kwargs,
+        hyperparams=hyperparams,
+        checkpoint_every=args.checkpoint_every,
+        resume=args.resume,
+    )
+    latest = latest_checkpoint(args.out)
+    summary = {
+        "out": str(args.out),
+        "timesteps": int(model.num_timesteps),
+        "model": str(Path(args.out) / "model.zip"),
+        "latest_checkpoint": None if latest is None else str(latest[1]),
+    }
+    print(
+        json.dumps(summary, indent=2)
+        if args.json
+        else f"trained {summary['timesteps']} steps; model in {summary['model']}"
+    )
+    return 0
+
+
+def run_evaluate(args):
+    """Handler of ``stepsize agent evaluate``; returns the exit code."""
+    from agents._evaluate import EVAL_SEED, evaluate
+    from agents._pretrained import load_run
+
+    model, config = load_run(args.run)
+    if not str(config.get("env", "")).endswith("ThreeBody-v0"):
+        raise ValueError(f"run: evaluate handles ThreeBody-v0 policies, got {config.get('env')}")
+    seed0 = int(config.get("seed", 0))
+    training = range(seed0, seed0 + int(config.get("n_envs", 1)))
+    result = evaluate(
+        model,
+        args.episodes,
+        env_kwargs=config.get("env_kwargs"),
+        max_steps=args.max_steps,
+        seed=EVAL_SEED if args.seed is None else args.seed,
+        training_seeds=training,
+        workers=args.workers,
+    )
+    shipped = not (Path(args.run) / "config.json").exists()
+    out = Path(args.out or (f"evaluation_{args.run}" if shipped else Path(args.run) / "evaluation"))
+    js, png = result.save(out)
+    if args.json:
+        print(json.dumps(result.summary(), indent=2))
+    else:
+        print(result.table())
+        print(f"wrote {js} and {png}")
+    return 0

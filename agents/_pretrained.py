@@ -1,0 +1,58 @@
+"""The shipped ThreeBody-v0 policies and loading a policy by run directory or name.
+
+Each ``pretrained/<name>.zip`` is the ``model.zip`` of one run of ``stepsize agent train``, and
+``pretrained/<name>.json`` that run's ``config.json`` plus the exact ``command`` and a summary of
+its learning curve:
+
+* ``threebody_ppo`` (the default): PPO on ``observation="extended"``, ``reward="final"``;
+* ``threebody_dqn_paper``: the faithful reproduction, DQN with the paper's settings on the
+  paper's observation and reward.
+"""
+
+import json
+from pathlib import Path
+
+PRETRAINED = Path(__file__).resolve().parent / "pretrained"
+DEFAULT = "threebody_ppo"
+NAMES = ("threebody_ppo", "threebody_dqn_paper")
+
+
+def _check(name):
+    if name not in NAMES:
+        raise ValueError(f"name: unknown shipped policy {name!r}; known: {', '.join(NAMES)}")
+    return PRETRAINED / f"{name}.zip"
+
+
+def default_policy_config(name=DEFAULT):
+    """The training configuration of a shipped policy (with the command that made it)."""
+    return json.loads(_check(name).with_suffix(".json").read_text())
+
+
+def load_default_policy(name=DEFAULT):
+    """A shipped stable-baselines3 policy for ``stepsize/ThreeBody-v0`` (default: the PPO one)."""
+    from agents._train import ALGORITHMS
+
+    path = _check(name)
+    return ALGORITHMS[default_policy_config(name)["algo"]].load(path, device="cpu")
+
+
+def default_controller(name=DEFAULT, **kwargs):
+    """:class:`agents.PolicyController` of a shipped policy, with the observation it was trained
+    on; ``kwargs`` as PolicyController's (``method``, ``values``, ...)."""
+    from agents._controller import PolicyController
+
+    observation = default_policy_config(name)["env_kwargs"].get("observation", "paper")
+    return PolicyController(load_default_policy(name), observation=observation, **kwargs)
+
+
+def load_run(run):
+    """``(model, config)`` of a training directory, or of a shipped policy: "default" or one of
+    ``NAMES``."""
+    from agents._train import load
+
+    name = DEFAULT if str(run) == "default" else str(run)
+    if name in NAMES:
+        return load_default_policy(name), default_policy_config(name)
+    if not (Path(run) / "config.json").exists():
+        raise ValueError(f"run: {run} is not a training directory (no config.json)")
+    return load(run)

@@ -1,0 +1,294 @@
+"""``stepsize/ThreeBody-v0``: choose the time-step parameter of a chaotic three-body integration.
+
+After Saz Ulibarrena & Portegies Zwart, "Reinforcement learning for adaptive time-stepping in the
+chaotic gravitational three-body problem" (CNSNS 2025, arXiv 2502.12809).  Every environment
+step the agent picks the accuracy parameter of the integrator for the next ``interval`` = 0.1 yr
+of a :class:`stepsize.nbody.Simulation`, which then advances to ``t_k = k * interval``.
+
+Initial conditions: :func:`stepsize.nbody.paper_three_body` drawn from the environment's
+generator (``reset(seed=s)`` starts from ``paper_three_body(s)``; later resets continue the same
+stream, so every episode is a new system), three 1 Msun bodies in au and yr (G = 4 pi^2).  With
+``n_bodies > 3`` each extra 1 Msun body starts at rest at x, y ~ U[-10, 20] au, redrawn until it is
+at least 2 au from every other body, and the system is moved to its centre-of-mass frame.
+``reset(options={"system": s})`` starts from a given :class:`stepsize.nbody.System` instead.
+``integrator_options`` pass on to :class:`~stepsize.nbody.Simulation` (e.g. ``softening``,
+``criterion="aarseth"``).
+
+Actions: ``Discrete(10)`` over ``values`` (default for "hermite4" and "leapfrog": eta =
+``logspace(-4, -1, 10)``; for a Runge-Kutta method of :mod:`stepsize.ode`: rtol =
+``logspace(-13, -4, 10)``; index 0 is the most accurate and is in force at reset), or with
+``continuous=True`` a ``Box([-1, 1])`` mapped linearly onto log10 of the parameter between the
+smallest and largest of ``values`` (out-of-range actions are clipped).
+
+Observation (float32, 4 N + 1 entries; 13 for three bodies), as the paper's "cart" state:
+    0 .. 2N-1      x_i, y_i / (10 L)                 (L = 1 length unit, au by default)
+    2N .. 4N-1     vx_i, vy_i / sqrt(G M / L)         (M the total mass: N-body velocity units)
+    4N             -log10(|dE/E0| + 1e-20)            (0 at reset)
+``observation="extended"`` appends four entries that make the state (and the reward) Markov:
+    4N + 1         log10(tau_min / interval), tau_min = min_{i<j} min(r_ij / v_ij,
+                   sqrt(r_ij^3 / (G (m_i + m_j)))), the AMUSE time scale the step follows
+    4N + 2         log10(1 + integrator steps of the last interval)  (0 at reset)
+    4N + 3         log10 of the parameter in force
+    4N + 4         1 / (1 + t), t the number of steps taken (the reward's 1/t weight)
+
+Reward, with dE_t = |dE/E0| + 1e-20 the cumulative relative energy error after step t (capped
+at ``max_energy_error``: the formula has a pole at dE = 1) and A the accuracy term
+    A(dE_t, t) = -W0 log10(dE_t / 1e-10) / (|log10 dE_t|^3 t):
+    * ``reward="paper"`` (default): r_t = A(dE_t, t) + W2 / |log10 eta_t|, W0 = 3000, W2 = 4;
+    * ``reward="cost"``: r_t = A(dE_t, t) + W2 / log10(10 + n_t), n_t the force evaluations of
+      the interval: the real compute in place of the 1/|log10 eta| proxy (for Hermite on these
+      systems n_t ~ 0.3 / eta, so both terms have the same scale);
+and r_1 = 0 on the first step, as in the paper.  Both weigh the error of step t by 1/t and pay
+for an eta (or a force count) per step, which is not what an evaluation on the final error and
+the total work asks for; ``reward="final"`` (ours) pays exactly that:
+    r_t = log10(dE_{t-1} + 1e-14) - log10(dE_t + 1e-14) - price * n_t / 1000,
+which telescopes to the return -log10((dE_T + 1e-14) / 1e-14) - price * N_T / 1000: minus the
+final error in decades and the force evaluations at ``price`` decades per 1000 (default 0.2, the
+slope of the fixed-eta front near 10^4 steps per 30 yr).
+
+Episode: terminated when |dE/E0| > ``max_energy_error`` (0.1) or the integrator stops (a
+failure or a requested event); truncated after ``max_steps`` steps (the paper: 100 = 10 yr in
+training, 300 in evaluation).  ``info``: ``energy_error`` (|dE/E0|), ``steps`` (integrator steps
+so far), ``force_evaluations``, ``eta`` (the parameter used for the last interval; rtol for the
+Runge-Kutta methods, ``parameter`` names it), ``t`` (yr), ``wall_s`` (integration wall time so
+far; 0 with ``measure_wall=False``, which makes ``info`` deterministic as gymnasium's
+``check_env`` demands) and ``status`` (the :class:`~stepsize.nbody.Simulation` status).
+"""
+
+import math
+import time
+
+import gymnasium as gym
+import numpy as np
+
+from stepsize.nbody import Simulation, System, methods, paper_three_body
+from stepsize.nbody.units import G_AU_MSUN_YR
+
+ETAS = np.logspace(-4.0, -1.0, 10)
+RTOLS = np.logspace(-13.0, -4.0, 10)
+REWARDS = ("paper", "cost", "final")
+OBSERVATIONS = ("paper", "extended")
+W0, W2 = 3000.0, 4.0
+_FLOOR = 1e-20
+_RESOLUTION = 1e-14
+
+
+def default_values(integrator):
+    """The action grid of ``integrator``: eta for hermite4 / leapfrog, rtol for the others."""
+    return (ETAS if integrator in ("hermite4", "leapfrog") else RTOLS).copy()
+
+
+def accuracy_term(energy_error, t, w0=W0, cap=0.1):
+    """A = -W0 log10(dE / 1e-10) / (|log10 dE|^3 t), dE = min(|dE/E0|, cap) + 1e-20."""
+    de = energy_error if energy_error <= cap else cap  # also maps nan to the cap
+    lg = math.log10(de + _FLOOR)
+    return -w0 * (lg + 10.0) / (abs(lg) ** 3 * t)
+
+
+def paper_reward(energy_error, t, eta, w0=W0, w2=W2, cap=0.1):
+    """The paper's reward A(dE, t) + W2 / |log10 eta| (0 on the first step, t = 1)."""
+    if t <= 1:
+        return 0.0
+    return accuracy_term(energy_error, t, w0, cap) + w2 / abs(math.log10(eta))
+
+
+def cost_reward(energy_error, t, force_evaluations, w0=W0, w2=W2, cap=0.1):
+    """A(dE, t) + W2 / log10(10 + n_t), n_t the force evaluations of the step (0 when t = 1)."""
+    if t <= 1:
+        return 0.0
+    return accuracy_term(energy_error, t, w0, cap) + w2 / math.log10(10.0 + force_evaluations)
+
+
+def final_reward(energy_error, previous, force_evaluations, price=0.2, cap=0.1):
+    """log10(dE_{t-1} + 1e-14) - log10(dE_t + 1e-14) - price * n_t / 1000 (dE_t capped)."""
+    de = energy_error if energy_error <= cap else cap
+    gain = math.log10(previous + _RESOLUTION) - math.log10(de + _RESOLUTION)
+    return gain - price * force_evaluations / 1000.0
+
+
+def tau_min(system):
+    """min_{i<j} min(r_ij / v_ij, sqrt(r_ij^3 / (G (m_i + m_j)))): AMUSE's step time scale."""
+    i, j = np.triu_indices(system.n_bodies, 1)
+    r = np.linalg.norm(system.positions[i] - system.positions[j], axis=1)
+    v = np.linalg.norm(system.velocities[i] - system.velocities[j], axis=1)
+    free_fall = np.sqrt(r**3 / (system.G * (system.masses[i] + system.masses[j])))
+    with np.errstate(divide="ignore"):
+        crossing = np.where(v > 0, r / v, np.inf)
+    return float(np.min(np.minimum(crossing, free_fall)))
+
+
+def observe(system, energy_error, extras=None):
+    """The paper's 4 N + 1 observation of ``system`` (``energy_error`` None at reset), then
+    ``extras`` (the extended entries) if given; float32."""
+    pos = system.positions[:, :2] / 10.0
+    vel = system.velocities[:, :2] / math.sqrt(system.G * system.total_mass)
+    if energy_error is None:
+        last = 0.0
+    else:  # a non-finite error reads as 1e10
+        last = -math.log10((energy_error if energy_error < 1e10 else 1e10) + _FLOOR)
+    parts = [pos.ravel(), vel.ravel(), [last]]
+    if extras is not None:
+        parts.append(extras)
+    return np.concatenate(parts).astype(np.float32)
+
+
+def extended_features(system, interval, steps, value, t):
+    """The four entries ``observation="extended"`` appends (see the module docstring)."""
+    return [
+        math.log10(tau_min(system) / interval),
+        math.log10(1.0 + steps),
+        math.log10(value),
+        1.0 / (1.0 + t),
+    ]
+
+
+def random_system(rng, n_bodies=3):
+    """The paper's three bodies plus ``n_bodies - 3`` at rest (see the module docstring)."""
+    base = paper_three_body(rng)
+    if n_bodies == 3:
+        return base
+    pos = list(base.positions)
+    while len(pos) < n_bodies:
+        p = np.array([rng.uniform(-10.0, 20.0), rng.uniform(-10.0, 20.0)])
+        if min(np.linalg.norm(p - q) for q in pos) >= 2.0:
+            pos.append(p)
+    vel = np.zeros((n_bodies, 2))
+    vel[:3] = base.velocities
+    return System(np.ones(n_bodies), pos, vel, G_AU_MSUN_YR).to_com_frame()
+
+
+class ThreeBodyEnv(gym.Env):
+    """Pick the integrator's accuracy parameter every 0.1 yr of a chaotic N-body run."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        *,
+        reward="paper",
+        observation="paper",
+        integrator="hermite4",
+        values=None,
+        continuous=False,
+        n_bodies=3,
+        max_steps=100,
+        interval=0.1,
+        max_energy_error=0.1,
+        w0=W0,
+        w2=W2,
+        price=0.2,
+        integrator_options=None,
+        measure_wall=True,
+    ):
+        if reward not in REWARDS:
+            raise ValueError(f"reward: unknown {reward!r}; known: {', '.join(REWARDS)}")
+        if observation not in OBSERVATIONS:
+            raise ValueError(
+                f"observation: unknown {observation!r}; known: {', '.join(OBSERVATIONS)}"
+            )
+        if integrator not in methods():
+            raise ValueError(f"integrator: unknown {integrator!r}; known: {', '.join(methods())}")
+        grid = default_values(integrator) if values is None else np.asarray(values, float)
+        if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid) & (grid > 0)):
+            raise ValueError("values must be a non-empty list of positive finite numbers")
+        if reward == "paper" and np.any(grid >= 1.0):
+            raise ValueError("reward='paper' needs values < 1 (W2 / |log10 eta| has a pole at 1)")
+        if int(n_bodies) != n_bodies or n_bodies < 3:
+            raise ValueError(f"n_bodies must be an integer >= 3, got {n_bodies!r}")
+        if int(max_steps) != max_steps or max_steps < 1:
+            raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+        for name, x in (("interval", interval), ("max_energy_error", max_energy_error)):
+            if not (math.isfinite(x) and x > 0):
+                raise ValueError(f"{name} must be positive and finite, got {x!r}")
+        self.reward_kind, self.observation_kind = reward, observation
+        self.integrator, self.values = integrator, grid
+        self.parameter = "eta" if integrator in ("hermite4", "leapfrog") else "rtol"
+        self.n_bodies, self.max_steps = int(n_bodies), int(max_steps)
+        self.interval, self.max_energy_error = float(interval), float(max_energy_error)
+        self.w0, self.w2, self.price = float(w0), float(w2), float(price)
+        self.integrator_options = dict(integrator_options or {})
+        self.measure_wall = bool(measure_wall)
+        self.continuous = bool(continuous)
+        if self.continuous:
+            self.log10_range = (math.log10(grid.min()), math.log10(grid.max()))
+            self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+        else:
+            self.action_space = gym.spaces.Discrete(grid.size)
+        size = 4 * self.n_bodies + 1 + (4 if observation == "extended" else 0)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)
+        self.sim = None
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        system = (options or {}).get("system")
+        if system is None:
+            system = random_system(self.np_random, self.n_bodies)
+        elif not isinstance(system, System) or system.n_bodies != self.n_bodies:
+            raise ValueError(f"options['system'] must be a System of {self.n_bodies} bodies")
+        options = {self.parameter: float(self.values[0]), **self.integrator_options}
+        self.sim = Simulation(system, self.integrator, **options)
+        self._t, self._wall, self._last_steps, self._error = 0, 0.0, 0, 0.0
+        return self._observation(None), self._info()
+
+    def step(self, action):
+        if self.sim is None:
+            raise RuntimeError("call reset() before step()")
+        value = self.value_of(action)
+        sim = self.sim
+        sim.value = value
+        force, steps = sim.force_evaluations, sim.steps
+        start = time.perf_counter()
+        status = sim.evolve((self._t + 1) * self.interval)
+        if self.measure_wall:
+            self._wall += time.perf_counter() - start
+        self._t += 1
+        self._last_steps = sim.steps - steps
+        n_force = sim.force_evaluations - force
+        error = sim.energy_error
+        cap = self.max_energy_error
+        if self.reward_kind == "paper":
+            reward = paper_reward(error, self._t, value, self.w0, self.w2, cap)
+        elif self.reward_kind == "cost":
+            reward = cost_reward(error, self._t, n_force, self.w0, self.w2, cap)
+        else:
+            reward = final_reward(error, self._error, n_force, self.price, cap)
+        self._error = error if error <= cap else cap
+        terminated = status != "done" or not error <= self.max_energy_error
+        truncated = not terminated and self._t >= self.max_steps
+        return self._observation(error), float(reward), terminated, truncated, self._info()
+
+    def value_of(self, action):
+        """The parameter value an action stands for; ValueError for an invalid action."""
+        if self.continuous:
+            a = np.asarray(action, dtype=float).reshape(-1)
+            if a.size != 1 or not np.isfinite(a[0]):
+                raise ValueError(f"action must be one finite number in [-1, 1], got {action!r}")
+            low, high = self.log10_range
+            return float(10.0 ** (low + 0.5 * (float(np.clip(a[0], -1, 1)) + 1.0) * (high - low)))
+        if not self.action_space.contains(action):
+            raise ValueError(
+                f"action must be an integer in [0, {self.values.size - 1}], got {action!r}"
+            )
+        return float(self.values[int(action)])
+
+    def _observation(self, error):
+        sim = self.sim
+        extras = None
+        if self.observation_kind == "extended":
+            extras = extended_features(
+                sim.system, self.interval, self._last_steps, sim.value, self._t
+            )
+        return observe(sim.system, error, extras)
+
+    def _info(self):
+        sim = self.sim
+        return {
+            "energy_error": sim.energy_error,
+            "steps": sim.steps,
+            "force_evaluations": sim.force_evaluations,
+            "eta": sim.value,
+            "parameter": self.parameter,
+            "t": sim.t,
+            "wall_s": self._wall,
+            "status": sim.status,
+        }
