@@ -25,6 +25,12 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/ode_nonstiff.py
+	$(PY) benchmarks/ode_stiff.py
+	$(PY) benchmarks/nbody_pythagorean.py
+	$(PY) benchmarks/nbody_ensemble.py
+	$(PY) benchmarks/schedules.py
+	$(PY) benchmarks/rl_threebody.py
+	$(PY) benchmarks/descent.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -14,6 +14,8 @@ _SUBCOMMAND_MODULES = (
     "stepsize.ode._cli",
     "stepsize.descent._cli",
     "stepsize.nbody._cli",
+    "stepsize.flow._cli",
+    "stepsize.flow._schedule_cli",
     "agents._cli",
 )
 

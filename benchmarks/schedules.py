@@ -1,0 +1,349 @@
+"""Sampler schedules for flow models: formulas, Bellman planners, evolution, straightening.
+
+What is measured
+----------------
+Models: flows shipped with ``stepsize.flow`` (by default ``checkerboard``, a 2-D MLP, and
+``digits``, 8x8 digits, 64-D; ``moons`` and ``8gaussians`` on request), sampled with ``K`` Euler
+steps, ``K`` in 2, 4, 6, 8, 10 (torch on one thread).
+For every model and ``K`` each schedule samples the same 1024 evaluation noises (seed 1) and we
+record
+
+* error: ``mean_b ||x_b - x_ref_b||^2`` against a 1000-step Heun teacher from the same noise,
+* swd: sliced Wasserstein distance to 4096 fresh data samples (2-D models), and
+  fd: Frechet distance in the feature space of the shipped digits classifier to the 1797 digits
+  (digits model); the teacher's own values are in the "reference" rows.
+
+Schedules: the formulas (uniform, karras, logsnr, quadratic, ays); Bellman paths on a 100-step
+Euler teacher of 256 planning noises (seed 0, disjoint from the evaluation noise) with BOSS's
+squared costs ("bellman"), GITS's L2 costs and coefficient 1.15 ("gits"), and the state-carrying
+OSS-style planner ("oss"); AutoDiffusion-style evolutionary search on the same grid with the
+teacher error on the planning noise as fitness (population 50, top 10, 10 generations), seeded
+with uniform steps only ("evolved-uniform") and with all of the above ("evolved"); and BOSS stage
+2: the model fine-tuned on the Bellman steps (4096 teacher pairs, seed 2, 2000 Adam steps) and
+sampled on them ("straightened"); its error is against the *original* model's teacher.
+
+Also: ``bellman(cost, K)`` time for ``N = 1000``, ``K = 10`` (random costs; median of 7 after a
+compiling call) and the planner applied to an ODE: fixed RK4 steps for the Kepler problem with
+eccentricity 0.8 over one period (grid of 400 uniform intervals, RK4 one-step costs on a DOP853
+reference from ``stepsize.ode.solve``), uniform against Bellman for ``K`` = 20, 40, 80.
+
+Targets reported against (from the issue): Bellman <= 0.5x uniform's error at K = 4; evolved no
+worse than Bellman on its own fitness; straightened + Bellman <= 0.5x Bellman; ``bellman`` for
+N = 1000, K = 10 under 0.5 s.
+
+Usage: ``python benchmarks/schedules.py [--quick] [--out DIR] [--models A,B] [--name STEM]``.
+Writes ``STEM.json`` and ``STEM.png`` (default ``schedules``) to ``DIR`` (default
+``benchmarks/results``; ``--quick``: a temporary directory, ``moons`` only, K in 2 and 4, small
+searches, for a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from stepsize import flow
+from stepsize import schedules as S
+from stepsize.flow._cli import data_and_classifier
+from stepsize.ode import problems, solve
+
+FORMULAS = ("uniform", "karras", "logsnr", "quadratic", "ays")
+
+
+def time_bellman():
+    cost = np.random.default_rng(0).random((1001, 1001))
+    S.bellman(cost, 10)
+    times = []
+    for _ in range(7):
+        start = time.perf_counter()
+        S.bellman(cost, 10)
+        times.append(time.perf_counter() - start)
+    return {"N": 1000, "K": 10, "median_s": statistics.median(times), "min_s": min(times)}
+
+
+def kepler_demo(n_grid=400, steps=(20, 40, 80)):
+    p = problems.kepler(eccentricity=0.8)
+
+    def rk4(y, t0, t1):
+        h = t1 - t0
+        out = np.empty_like(y)
+        for b, yb in enumerate(y):
+            k1 = p.fun(t0, yb, *p.args)
+            k2 = p.fun(t0 + h / 2, yb + h / 2 * k1, *p.args)
+            k3 = p.fun(t0 + h / 2, yb + h / 2 * k2, *p.args)
+            k4 = p.fun(t1, yb + h * k3, *p.args)
+            out[b] = yb + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        return out
+
+    def error(times):
+        y = p.y0[None].copy()
+        for a, b in zip(times[:-1], times[1:]):
+            y = rk4(y, a, b)
+        return float(np.abs(y[0] - p.y_ref).max())
+
+    grid = np.linspace(*p.t_span, n_grid + 1)
+    ref = solve(
+        p.fun, p.t_span, p.y0, "dop853", rtol=1e-13, atol=1e-13, args=p.args, dense_output=True
+    )
+    start = time.perf_counter()
+    cost = S.step_cost_matrix(rk4, ref.sol(grid).T[:, None, :], grid)
+    cost_s = time.perf_counter() - start
+    rows = []
+    for K in steps:
+        path = S.bellman(cost, K)
+        rows.append(
+            {
+                "K": K,
+                "uniform": error(np.linspace(*p.t_span, K + 1)),
+                "bellman": error(grid[path]),
+                "min_step": float(np.diff(grid[path]).min()),
+                "max_step": float(np.diff(grid[path]).max()),
+            }
+        )
+    return {
+        "problem": "kepler e=0.8, one period, RK4",
+        "grid": n_grid,
+        "cost_s": cost_s,
+        "rows": rows,
+    }
+
+
+def plan(model, K, cfg):
+    """All schedules of one model and K; returns (schedules, extra info)."""
+    found = {name: S.get(name, K) for name in FORMULAS}
+    for method in flow.PLANNERS:
+        found["bellman" if method == "boss" else method] = flow.plan_bellman(
+            model, K, cfg["grid"], cfg["plan_samples"], seed=0, method=method
+        )
+    noise = flow.make_noise(model, cfg["plan_samples"], seed=0)
+    fitness = flow.ScheduleFitness(model, noise)
+    grid = S.uniform(cfg["grid"])
+    info = {}
+    for name, init in (("evolved-uniform", []), ("evolved", list(found.values()))):
+        res = S.evolve(
+            fitness, grid, K, cfg["population"], cfg["epochs"], init=init, seed=0, workers=1
+        )
+        found[name] = res.times
+        info[name] = {
+            "fitness": res.fitness,
+            "history": res.history.tolist(),
+            "evaluations": res.stats["evaluations"],
+        }
+    info["fitness"] = {name: fitness(t) for name, t in found.items()}
+    return found, info
+
+
+def run_model(name, cfg):
+    model = flow.pretrained(name)
+    data, classifier = data_and_classifier(model)
+    out = []
+    for K in cfg["steps"]:
+        start = time.perf_counter()
+        found, info = plan(model, K, cfg)
+        straight = flow.straighten(
+            model,
+            found["bellman"],
+            n_pairs=cfg["pairs"],
+            steps=cfg["straighten_steps"],
+            lr=1e-3,
+            seed=2,
+        )
+        comp = flow.compare_schedules(
+            model, found, n_samples=1024, seed=1, data=data, classifier=classifier
+        )
+        extra = flow.compare_schedules(
+            straight.model,
+            {"straightened": found["bellman"]},
+            n_samples=1024,
+            seed=1,
+            data=data,
+            classifier=classifier,
+        )
+        row = extra.rows[0]
+        row["error"] = flow.teacher_error(extra.samples["straightened"], comp.reference)
+        comp.rows.insert(-1, row)
+        out.append(
+            {
+                "K": K,
+                "rows": comp.rows,
+                "schedules": {k: np.asarray(v).tolist() for k, v in found.items()},
+                "search": info,
+                "straighten": straight.stats,
+                "seconds": time.perf_counter() - start,
+            }
+        )
+        errors = {r["schedule"]: r["error"] for r in comp.rows}
+        print(
+            f"{name:12} K={K:2d}  uniform {errors['uniform']:.4g}  bellman "
+            f"{errors['bellman']:.4g}  oss {errors['oss']:.4g}  evolved {errors['evolved']:.4g}"
+            f"  straightened {errors['straightened']:.4g}  ({out[-1]['seconds']:.0f} s)",
+            flush=True,
+        )
+    return {"model": name, "results": out}
+
+
+def targets(models, bellman_time):
+    rows = []
+    for m in models:
+        at4 = next((r for r in m["results"] if r["K"] == 4), None)
+        if at4 is None:
+            continue
+        e = {r["schedule"]: r["error"] for r in at4["rows"]}
+        fit = at4["search"]["fitness"]
+        rows.append(
+            {
+                "model": m["model"],
+                "K": 4,
+                "bellman_over_uniform": e["bellman"] / e["uniform"],
+                "best_planner_over_uniform": min(e["bellman"], e["oss"]) / e["uniform"],
+                "evolved_over_bellman_own_fitness": fit["evolved"] / fit["bellman"],
+                "evolved_uniform_over_bellman_own_fitness": fit["evolved-uniform"] / fit["bellman"],
+                "evolved_over_bellman_eval": e["evolved"] / e["bellman"],
+                "straightened_over_bellman": e["straightened"] / e["bellman"],
+            }
+        )
+    return {
+        "K4": rows,
+        "bellman_N1000_K10_s": bellman_time["median_s"],
+        "checks": {
+            "bellman <= 0.5 uniform": all(r["bellman_over_uniform"] <= 0.5 for r in rows),
+            "evolved <= bellman (own fitness)": all(
+                r["evolved_over_bellman_own_fitness"] <= 1.0 for r in rows
+            ),
+            "straightened <= 0.5 bellman": all(r["straightened_over_bellman"] <= 0.5 for r in rows),
+            "bellman N=1000 K=10 < 0.5 s": bellman_time["median_s"] < 0.5,
+        },
+    }
+
+
+def plot(doc, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = doc["models"]
+    show = ("uniform", "karras", "ays", "bellman", "gits", "oss", "evolved", "straightened")
+    fig, axes = plt.subplots(2, len(models) + 1, figsize=(4.2 * (len(models) + 1), 7.5))
+    axes = np.atleast_2d(axes)
+    for col, m in enumerate(models):
+        ks = [r["K"] for r in m["results"]]
+        dist = "fd" if m["model"] == "digits" else "swd"
+        for name in show:
+            err = [
+                next(x["error"] for x in r["rows"] if x["schedule"] == name) for r in m["results"]
+            ]
+            d = [
+                next(x.get(dist, np.nan) for x in r["rows"] if x["schedule"] == name)
+                for r in m["results"]
+            ]
+            axes[0, col].semilogy(ks, err, "o-", label=name, ms=3)
+            axes[1, col].semilogy(ks, d, "o-", label=name, ms=3)
+        ref = next(x.get(dist) for x in m["results"][0]["rows"] if x["schedule"] == "reference")
+        axes[1, col].axhline(ref, color="k", ls=":", label="teacher")
+        axes[0, col].set_title(f"{m['model']}: error vs 1000-step teacher")
+        axes[1, col].set_title(f"{m['model']}: {dist} to data")
+        axes[1, col].set_xlabel("Euler steps K")
+    axes[0, 0].legend(fontsize=7)
+    k = doc["kepler"]
+    ks = [r["K"] for r in k["rows"]]
+    axes[0, -1].semilogy(ks, [r["uniform"] for r in k["rows"]], "o-", label="uniform RK4")
+    axes[0, -1].semilogy(ks, [r["bellman"] for r in k["rows"]], "o-", label="Bellman RK4")
+    axes[0, -1].set_title("Kepler e=0.8: end-point error")
+    axes[0, -1].set_xlabel("RK4 steps K")
+    axes[0, -1].legend(fontsize=7)
+    first = models[0]["results"][min(1, len(models[0]["results"]) - 1)]
+    for row, name in enumerate(("uniform", "karras", "ays", "bellman", "gits", "oss", "evolved")):
+        t = np.asarray(first["schedules"][name])
+        axes[1, -1].plot(t, np.full_like(t, row), "|-", ms=10)
+    axes[1, -1].set_yticks(
+        range(7), ["uniform", "karras", "ays", "bellman", "gits", "oss", "evolved"]
+    )
+    axes[1, -1].set_title(f"{models[0]['model']}, K={first['K']}: chosen steps")
+    axes[1, -1].set_xlabel("t (0 = noise, 1 = data)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small smoke run")
+    parser.add_argument("--out", default=None, help="output directory")
+    parser.add_argument(
+        "--models",
+        default="checkerboard,digits",
+        help="comma-separated shipped models (checkerboard,digits)",
+    )
+    parser.add_argument("--name", default="schedules", help="file stem of the outputs")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # these small models run fastest on one thread
+    if args.quick:
+        cfg = {
+            "models": ("moons",),
+            "steps": (2, 4),
+            "grid": 40,
+            "plan_samples": 128,
+            "population": 10,
+            "epochs": 3,
+            "pairs": 512,
+            "straighten_steps": 200,
+        }
+        out = Path(args.out or tempfile.mkdtemp(prefix="schedules-"))
+    else:
+        cfg = {
+            "models": tuple(args.models.split(",")),
+            "steps": (2, 4, 6, 8, 10),
+            "grid": 100,
+            "plan_samples": 256,
+            "population": 50,
+            "epochs": 10,
+            "pairs": 4096,
+            "straighten_steps": 2000,
+        }
+        out = Path(args.out or Path(__file__).parent / "results")
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    bellman_time = time_bellman()
+    print(f"bellman N=1000 K=10: {1e3 * bellman_time['median_s']:.1f} ms (median)", flush=True)
+    kepler = kepler_demo()
+    for r in kepler["rows"]:
+        print(
+            f"kepler K={r['K']:3d}: uniform RK4 error {r['uniform']:.3g}, Bellman "
+            f"{r['bellman']:.3g}",
+            flush=True,
+        )
+    models = [run_model(name, cfg) for name in cfg["models"]]
+    doc = {
+        "config": cfg,
+        "bellman_time": bellman_time,
+        "kepler": kepler,
+        "models": models,
+        "targets": targets(models, bellman_time),
+        "machine": {
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "platform": platform.platform(),
+            "threads": torch.get_num_threads(),
+        },
+        "seconds": time.perf_counter() - started,
+    }
+    (out / f"{args.name}.json").write_text(json.dumps(doc, indent=1) + "\n")
+    plot(doc, out / f"{args.name}.png")
+    print(json.dumps(doc["targets"], indent=1))
+    print(f"wrote {out / args.name}.json and .png ({doc['seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Flow-matching models (torch), samplers over any schedule, metrics, data and straightening.
+
+Flow time ``t`` runs from 0 (noise) to 1 (data) with ``x_t = (1 - t) x_0 + t x_1``; any callable
+velocity ``v(x, t)`` on torch tensors plugs in, the networks trained here are
+:class:`VelocityMLP`. Attributes load on first use, so importing the package (e.g. for the
+command line) does not import torch.
+"""
+
+import importlib
+
+_EXPORTS = {
+    "DATASETS": "_data",
+    "load_data": "_data",
+    "DigitsClassifier": "_model",
+    "VelocityMLP": "_model",
+    "TrainResult": "_train",
+    "train_classifier": "_train",
+    "train_flow": "_train",
+    "PRETRAINED": "_pretrained",
+    "load_model": "_pretrained",
+    "pretrained": "_pretrained",
+    "save_model": "_pretrained",
+    "NFE_PER_STEP": "_sample",
+    "SOLVERS": "_sample",
+    "Trajectory": "_sample",
+    "reference": "_sample",
+    "sample": "_sample",
+    "sample_euler": "_sample",
+    "sample_heun": "_sample",
+    "sample_midpoint": "_sample",
+    "teacher": "_sample",
+    "classifier_features": "_metrics",
+    "energy_distance": "_metrics",
+    "frechet_distance": "_metrics",
+    "mmd": "_metrics",
+    "sliced_wasserstein": "_metrics",
+    "teacher_error": "_metrics",
+    "PLANNERS": "_plan",
+    "make_noise": "_plan",
+    "numpy_velocity": "_plan",
+    "plan_bellman": "_plan",
+    "METRICS": "_fitness",
+    "ScheduleFitness": "_fitness",
+    "straighten": "_straighten",
+    "Comparison": "_compare",
+    "compare_schedules": "_compare",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'stepsize.flow' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"stepsize.flow.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

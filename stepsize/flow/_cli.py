@@ -1,0 +1,230 @@
+"""``stepsize flow``: train flow-matching models and sample them over a schedule."""
+
+import json
+from pathlib import Path
+
+EXAMPLES = """examples:
+  stepsize flow train moons --steps 5000 --out models
+  stepsize flow train moons,8gaussians,checkerboard --workers 3 --out models --json
+  stepsize flow sample moons --steps 4 --schedule karras --out samples
+"""
+
+TRAINABLE = ("moons", "8gaussians", "checkerboard", "digits", "digits-classifier")
+
+
+def register(subparsers):
+    """Add the ``flow`` subcommand and its actions to the top-level parser."""
+    import argparse
+
+    parser = subparsers.add_parser(
+        "flow",
+        help="train flow-matching models and sample them",
+        description="Flow-matching models on offline data: train, sample over a schedule.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    train = actions.add_parser(
+        "train",
+        help="train models (several in parallel)",
+        description="Train a velocity MLP per data set; with --out save "
+        "DIR/NAME.pt and keep a resumable DIR/NAME.ckpt.",
+    )
+    train.add_argument("data", help=f"comma-separated data sets: {', '.join(TRAINABLE)}")
+    train.add_argument("--steps", type=int, default=5000, help="optimizer steps (5000)")
+    train.add_argument("--batch", type=int, default=512, help="batch size (512)")
+    train.add_argument("--lr", type=float, default=1e-3, help="initial learning rate (1e-3)")
+    train.add_argument("--hidden", type=int, default=None, help="width (128, 256 for digits)")
+    train.add_argument("--depth", type=int, default=None, help="hidden layers (3, 4 for digits)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    train.add_argument("--out", default=None, help="directory for the model files")
+    train.add_argument("--workers", type=int, default=None, help="local processes")
+    train.add_argument("--dask", metavar="ADDRESS", default=None, help="Dask scheduler address")
+    train.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    train.set_defaults(func=run_train)
+
+    smp = actions.add_parser(
+        "sample",
+        help="sample a model over a schedule",
+        description="Sample a model with a formula or Bellman schedule and "
+        "report the error against the teacher and distances to the data.",
+    )
+    smp.add_argument("model", help="pretrained name or model file")
+    smp.add_argument("--steps", type=int, default=4, help="sampler steps K (4)")
+    smp.add_argument(
+        "--schedule",
+        default="uniform",
+        help="uniform, karras, logsnr, quadratic, ays, bellman or a JSON file",
+    )
+    smp.add_argument("--solver", default="euler", help="euler, heun or midpoint")
+    smp.add_argument("--samples", type=int, default=1024, help="number of samples (1024)")
+    smp.add_argument("--seed", type=int, default=0, help="noise seed (0)")
+    smp.add_argument("--out", default=None, help="directory for samples.npy, JSON and PNG")
+    smp.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    smp.set_defaults(func=run_sample)
+
+
+def resolve_model(spec):
+    """A pretrained name or the path of a model file -> the model."""
+    from stepsize.flow import PRETRAINED, load_model, pretrained
+
+    if spec in PRETRAINED:
+        return pretrained(spec)
+    if Path(spec).is_file():
+        return load_model(spec)
+    raise ValueError(
+        f"--model: {spec!r} is neither a pretrained model ({', '.join(PRETRAINED)}) "
+        "nor a model file"
+    )
+
+
+def data_and_classifier(model):
+    """Data samples to compare with and, for the digits, the shipped classifier."""
+    from stepsize.flow import load_data, pretrained
+
+    name = getattr(model, "meta", {}).get("data")
+    if name == "digits":
+        return load_data("digits"), pretrained("digits-classifier")
+    if name in ("moons", "8gaussians", "checkerboard"):
+        return load_data(name, 4096, seed=12345), None
+    return None, None
+
+
+def _train_job(spec):
+    from stepsize.flow import train_classifier, train_flow
+
+    if spec["data"] == "digits-classifier":
+        return train_classifier(seed=spec["seed"])
+    return train_flow(
+        spec["data"],
+        spec["steps"],
+        batch=spec["batch"],
+        lr=spec["lr"],
+        hidden=spec["hidden"],
+        depth=spec["depth"],
+        seed=spec["seed"],
+        checkpoint=spec["checkpoint"],
+    )
+
+
+def run_train(args):
+    from stepsize.flow import save_model
+    from stepsize.parallel import run
+
+    names = [n.strip() for n in args.data.split(",") if n.strip()]
+    for name in names:
+        if name not in TRAINABLE:
+            raise ValueError(f"data: unknown {name!r}; known: {', '.join(TRAINABLE)}")
+    if args.steps < 1 or args.batch < 1 or not args.lr > 0:
+        raise ValueError("--steps, --batch and --lr must be > 0")
+    out = Path(args.out) if args.out else None
+    specs = [
+        {
+            "data": n,
+            "steps": args.steps,
+            "batch": args.batch,
+            "lr": args.lr,
+            "hidden": args.hidden,
+            "depth": args.depth,
+            "seed": args.seed,
+            "checkpoint": str(out / f"{n}.ckpt") if out else None,
+        }
+        for n in names
+    ]
+    workers = args.workers if args.workers is not None or args.dask else min(len(specs), 4)
+    results = run(_train_job, specs, workers=None if args.dask else workers, client=args.dask)
+    rows = []
+    for name, res in zip(names, results):
+        row = {**res.stats, "data": name}
+        if out:
+            out.mkdir(parents=True, exist_ok=True)
+            save_model(out / f"{name}.pt", res.model, **res.stats)
+            row["file"] = str(out / f"{name}.pt")
+        rows.append(row)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'data':18} {'steps':>6} {'final loss':>11} {'parameters':>10}  file")
+    for r in rows:
+        params = r.get("parameters", "")
+        extra = f"  test accuracy {r['test_accuracy']:.3f}" if "test_accuracy" in r else ""
+        print(
+            f"{r['data']:18} {r['steps']:6d} {r['final_loss']:11.4f} {params!s:>10}  "
+            f"{r.get('file', '-')}{extra}"
+        )
+    return 0
+
+
+def schedule_by_name(spec, model, K):
+    """Times of a formula schedule, ``bellman`` (BOSS on the model) or a schedule JSON file."""
+    from stepsize import schedules
+
+    if spec in schedules.SCHEDULES:
+        return schedules.get(spec, K)
+    if spec == "bellman":
+        from stepsize.flow import plan_bellman
+
+        return plan_bellman(model, K)
+    if Path(spec).is_file():
+        return schedules.check_schedule(schedules.load_schedule(spec)[0])
+    known = ", ".join([*schedules.SCHEDULES, "bellman"])
+    raise ValueError(f"--schedule: unknown {spec!r}; known: {known} or a schedule file")
+
+
+def run_sample(args):
+    import numpy as np
+
+    from stepsize.flow import SOLVERS, compare_schedules
+    from stepsize.flow._plot import plot_comparison
+
+    if args.solver not in SOLVERS:
+        raise ValueError(f"--solver: unknown {args.solver!r}; known: {', '.join(SOLVERS)}")
+    if args.steps < 1 or args.samples < 2:
+        raise ValueError("--steps must be >= 1 and --samples >= 2")
+    model = resolve_model(args.model)
+    times = schedule_by_name(args.schedule, model, args.steps)
+    data, classifier = data_and_classifier(model)
+    comp = compare_schedules(
+        model,
+        {args.schedule: times},
+        n_samples=args.samples,
+        seed=args.seed,
+        solver=args.solver,
+        data=data,
+        classifier=classifier,
+    )
+    doc = {"model": args.model, "schedule": times.tolist(), "rows": comp.rows}
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        np.save(out / "samples.npy", comp.samples[args.schedule])
+        (out / "sample.json").write_text(json.dumps(doc, indent=2) + "\n")
+        plot_comparison(
+            out / "sample.png",
+            comp,
+            {args.schedule: times},
+            f"{args.model}, {args.steps} {args.solver} steps",
+        )
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return 0
+    print(
+        f"{args.model}: {args.steps} {args.solver} steps over {args.schedule}: "
+        f"{np.array2string(times, precision=3)}"
+    )
+    print_rows(comp.rows)
+    return 0
+
+
+def print_rows(rows):
+    """The comparison table: schedule, steps, NFE, error against the teacher, distances."""
+    extra = [k for k in ("swd", "fd") if any(k in r for r in rows)]
+    print(
+        f"{'schedule':16} {'steps':>5} {'nfe':>5} {'error':>10}"
+        + "".join(f" {k:>8}" for k in extra)
+    )
+    for r in rows:
+        print(
+            f"{r['schedule']:16} {r['steps']:5d} {r['nfe']:5d} {r['error']:10.4g}"
+            + "".join(f" {r.get(k, float('nan')):8.4f}" for k in extra)
+        )

@@ -1,0 +1,69 @@
+"""Offline schedules: the whole step sequence chosen in advance.
+
+Formulas (uniform, EDM/Karras, logSNR-uniform, time-quadratic, Align Your Steps), the Bellman
+planner over a fine reference trajectory (BOSS/GITS cost matrices, an OSS-style state-carrying
+variant), evolutionary search (AutoDiffusion), and export to diffusers, k-diffusion and JSON.
+Schedules for flow samplers are increasing times from 0 (noise) to 1 (data); the planners work on
+any grid, e.g. the time grid of an ODE problem. Only numpy and numba are needed here.
+"""
+
+from stepsize.schedules._bellman import bellman, path_cost
+from stepsize.schedules._check import check_schedule
+from stepsize.schedules._cost import cost_matrix, step_cost_matrix
+from stepsize.schedules._evolve import EvolveResult, evolve
+from stepsize.schedules._export import (
+    from_diffusers,
+    from_kdiffusion,
+    load_schedule,
+    save_schedule,
+    sigma_to_t,
+    t_to_sigma,
+    t_to_timesteps,
+    timesteps_to_t,
+    to_diffusers,
+    to_kdiffusion,
+)
+from stepsize.schedules._formulas import (
+    AYS_SIGMAS,
+    AYS_TIMESTEPS,
+    SCHEDULES,
+    ays,
+    get,
+    karras,
+    loglinear_interp,
+    logsnr_uniform,
+    quadratic,
+    uniform,
+)
+from stepsize.schedules._oss import oss_path
+
+__all__ = [
+    "AYS_SIGMAS",
+    "AYS_TIMESTEPS",
+    "SCHEDULES",
+    "EvolveResult",
+    "ays",
+    "bellman",
+    "check_schedule",
+    "cost_matrix",
+    "evolve",
+    "from_diffusers",
+    "from_kdiffusion",
+    "get",
+    "karras",
+    "load_schedule",
+    "loglinear_interp",
+    "logsnr_uniform",
+    "oss_path",
+    "path_cost",
+    "quadratic",
+    "save_schedule",
+    "sigma_to_t",
+    "step_cost_matrix",
+    "t_to_sigma",
+    "t_to_timesteps",
+    "timesteps_to_t",
+    "to_diffusers",
+    "to_kdiffusion",
+    "uniform",
+]

@@ -1,0 +1,174 @@
+"""The ``stepsize schedule`` and ``stepsize flow`` commands."""
+
+import json
+
+import pytest
+import torch
+
+from stepsize.cli import main
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_schedule_show_formats(capsys):
+    assert (
+        main(
+            [
+                "schedule",
+                "show",
+                "uniform",
+                "--steps",
+                "4",
+                "--format",
+                "diffusers-sigmas",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out) == {"sigmas": [1.0, 0.75, 0.5, 0.25]}
+    assert (
+        main(
+            [
+                "schedule",
+                "show",
+                "ays",
+                "--steps",
+                "10",
+                "--format",
+                "diffusers-timesteps",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    assert len(json.loads(capsys.readouterr().out)["timesteps"]) == 10
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["schedule", "show", "edm"], "unknown 'edm'"),
+        (["schedule", "show", "karras", "--format", "betas"], "--format: unknown 'betas'"),
+        (["schedule", "show", "karras", "--steps", "0"], "K must be an integer >= 1"),
+        (["schedule", "search", "--model", "nope"], "neither a pretrained model"),
+        (["schedule", "search", "--method", "anneal"], "--method: unknown 'anneal'"),
+        (["schedule", "search", "--steps", "100"], "--steps must lie in"),
+        (["flow", "train", "mnist"], "data: unknown 'mnist'"),
+        (["flow", "sample", "moons", "--schedule", "edm"], "--schedule: unknown 'edm'"),
+    ],
+)
+def test_bad_arguments_exit_with_status_2_and_one_line(capsys, argv, match):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert match in err and err.count("\n") == 1
+
+
+def test_schedule_search_writes_json_and_png(tmp_path, capsys):
+    argv = [
+        "schedule",
+        "search",
+        "--model",
+        "moons",
+        "--steps",
+        "2",
+        "--method",
+        "all",
+        "--grid",
+        "20",
+        "--samples",
+        "64",
+        "--eval-samples",
+        "128",
+        "--population",
+        "6",
+        "--epochs",
+        "2",
+        "--out",
+        str(tmp_path),
+        "--json",
+    ]
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    names = [r["schedule"] for r in doc["rows"]]
+    assert names == [
+        "uniform",
+        "karras",
+        "logsnr",
+        "quadratic",
+        "ays",
+        "bellman",
+        "evolved",
+        "reference",
+    ]
+    assert doc["evolve"]["evaluations"] >= 6
+    assert json.loads((tmp_path / "schedule-search.json").read_text())["steps"] == 2
+    assert (tmp_path / "schedule-search.png").stat().st_size > 10_000
+
+
+def test_flow_train_and_sample(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "flow",
+                "train",
+                "moons",
+                "--steps",
+                "30",
+                "--hidden",
+                "16",
+                "--out",
+                str(tmp_path),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["data"] == "moons" and rows[0]["steps"] == 30
+    model_file = tmp_path / "moons.pt"
+    assert model_file.exists() and (tmp_path / "moons.ckpt").exists()
+    assert (
+        main(
+            [
+                "flow",
+                "sample",
+                str(model_file),
+                "--steps",
+                "3",
+                "--schedule",
+                "bellman",
+                "--samples",
+                "64",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "bellman" in out and "reference" in out
+    assert (tmp_path / "samples.npy").exists() and (tmp_path / "sample.png").exists()
+
+
+def test_schedule_search_evolves_on_a_dask_cluster(capsys):
+    distributed = pytest.importorskip("dask.distributed")
+    argv = ["schedule", "search", "--model", "moons", "--steps", "2", "--method", "evolve"]
+    argv += ["--grid", "10", "--samples", "32", "--eval-samples", "64", "--population", "4"]
+    argv += ["--epochs", "2", "--json"]
+    assert main(argv) == 0
+    local = json.loads(capsys.readouterr().out)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        assert main([*argv, "--dask", cluster.scheduler_address]) == 0
+    remote = json.loads(capsys.readouterr().out)
+    assert remote["evolve"]["backend"] == "dask" and local["evolve"]["backend"] == "serial"
+    assert remote["schedules"]["evolved"] == local["schedules"]["evolved"]
+    assert remote["evolve"]["history"] == local["evolve"]["history"]
