@@ -13,7 +13,7 @@ $(VENV)/.installed-%: pyproject.toml constraints.txt
 	touch $@
 
 demo: $(VENV)/.installed-dev
-	$(PY) benchmarks/ode_nonstiff.py --quick
+	$(PY) -m stepsize.cli demo
 
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

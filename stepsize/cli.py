@@ -11,6 +11,7 @@ import importlib
 import sys
 
 _SUBCOMMAND_MODULES = (
+    "stepsize._demo",
     "stepsize.ode._cli",
     "stepsize.descent._cli",
     "stepsize.nbody._cli",
