@@ -12,6 +12,7 @@ import sys
 
 _SUBCOMMAND_MODULES = (
     "stepsize._demo",
+    "stepsize._bench",
     "stepsize.ode._cli",
     "stepsize.descent._cli",
     "stepsize.nbody._cli",

@@ -6,7 +6,7 @@ import pytest
 
 from stepsize.cli import build_parser, main
 
-SUBCOMMANDS = ["demo", "ode", "descent", "nbody", "flow", "schedule", "agent"]
+SUBCOMMANDS = ["demo", "bench", "ode", "descent", "nbody", "flow", "schedule", "agent"]
 
 
 @pytest.mark.parametrize("name", SUBCOMMANDS)
@@ -23,8 +23,10 @@ def test_every_subcommand_is_registered():
 
 
 def test_ode_json_run(capsys):
-    assert main(["ode", "--problem", "kepler", "--method", "dp5,dop853", "--rtol", "1e-8",
-                 "--json"]) == 0
+    assert (
+        main(["ode", "--problem", "kepler", "--method", "dp5,dop853", "--rtol", "1e-8", "--json"])
+        == 0
+    )
     rows = json.loads(capsys.readouterr().out)
     assert [r["method"] for r in rows] == ["dp5", "dop853"]
     assert all(r["success"] and r["error"] < 1e-5 for r in rows)
@@ -34,3 +36,13 @@ def test_bad_input_is_one_line_and_exit_2(capsys):
     assert main(["ode", "--problem", "kepler", "--method", "rk4"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--method: unknown 'rk4'" in err
+
+
+def test_bench_runs_a_benchmark_script(tmp_path):
+    assert main(["bench", "ode_nonstiff", "--quick", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "ode_nonstiff.json").exists() and (tmp_path / "ode_nonstiff.png").exists()
+
+
+def test_bench_unknown_name(capsys):
+    assert main(["bench", "nope"]) == 2
+    assert "known: ode_nonstiff" in capsys.readouterr().err
