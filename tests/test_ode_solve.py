@@ -253,3 +253,15 @@ def test_bad_input_names_the_argument(kwargs, exc, match):
     call.update(kwargs)
     with pytest.raises(exc, match=match):
         solve(call.pop("fun"), call.pop("t_span"), call.pop("y0"), **call)
+
+
+def test_interpreted_ensemble_equals_compiled():
+    Y0 = np.array([[1.0, 0.0], [0.5, -0.3], [-2.0, 1.0]])
+    kw = dict(method="dp5", rtol=1e-8, atol=1e-10, args=(1.5,), t_eval=np.linspace(0, 4, 5))
+    fast = solve_ensemble(oscillator, (0.0, 4.0), Y0, **kw)
+    slow = solve_ensemble(oscillator, (0.0, 4.0), Y0, compiled=False, **kw)
+    assert fast.stats["compiled"] and not slow.stats["compiled"]
+    np.testing.assert_array_equal(slow.nfev, fast.nfev)
+    np.testing.assert_allclose(slow.y, fast.y, rtol=1e-13, atol=1e-15)
+    exact = Y0[:, 0] * np.cos(6.0) + Y0[:, 1] / 1.5 * np.sin(6.0)
+    np.testing.assert_allclose(fast.y[:, 0, -1], exact, atol=1e-6)

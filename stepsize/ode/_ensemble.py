@@ -1,6 +1,7 @@
 """``solve_ensemble``: many initial values, each with its own adaptive steps, in parallel."""
 
 import functools
+import types as pytypes
 from dataclasses import dataclass, field
 
 import numba
@@ -203,7 +204,7 @@ def solve_ensemble(
     if compiled:
         Y, counts = _ensemble_compiled()(rhs, jac, g, t0, t1, Y0, *options, ev_dir, ev_term)
     else:
-        Y, counts = _ensemble_interpreted(rhs, jac, g, t0, t1, Y0, options, ev_dir, ev_term)
+        Y, counts = _ensemble_interpreted(rhs, jac, g, t0, t1, Y0, *options, ev_dir, ev_term)
     status = counts[:, 0]
     return EnsembleResult(
         t=t_eval.copy() if t_eval.size else np.array([t1]),
@@ -218,19 +219,9 @@ def solve_ensemble(
     )
 
 
-def _ensemble_interpreted(rhs, jac, g, t0, t1, Y0, options, ev_dir, ev_term):
-    m, n = Y0.shape
-    t_eval = options[-1]
-    Y = np.full((m, max(t_eval.size, 1), n), np.nan)
-    counts = np.zeros((m, 4), dtype=np.int64)
-    for k in range(m):
-        res = integrate_interpreted(
-            rhs, jac, g, t0, t1, Y0[k].copy(), *options, False, ev_dir, ev_term
-        )
-        status, ys = res[0], res[5]
-        counts[k] = status, res[2][0], res[2][4], res[2][5]
-        if t_eval.size > 0:
-            Y[k, : ys.shape[0]] = ys
-        elif status == 0:
-            Y[k, 0] = ys[-1]
-    return Y, counts
+_ensemble_interpreted = pytypes.FunctionType(
+    _ensemble_impl.__code__,
+    {**_ensemble_impl.__globals__, "integrate_compiled": integrate_interpreted},
+    "ensemble_interpreted",
+)
+"""The same source run by the interpreter (``numba.prange`` is ``range`` there)."""
