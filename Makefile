@@ -1,15 +1,20 @@
 # Two commands on a fresh clone: `make demo` and `make test`.  Each creates .venv and installs
-# the package with the extras it needs, torch pinned to the CPU build by constraints.txt.
+# the exact versions of requirements-dev.lock (every package, transitive ones included, for
+# CPython 3.11 on Linux x86-64; torch is the CPU build), then the package itself without deps.
+# `make lock` regenerates the lock files from pyproject.toml's ranges.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip install -c constraints.txt
+PIP := $(PY) -m pip install -q
+COMPILE := $(VENV)/bin/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
+	-c constraints.txt
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench lock clean
 
-$(VENV)/.installed-%: pyproject.toml constraints.txt
+$(VENV)/.installed-%: requirements-%.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) -q -e ".[$*]"
+	$(PIP) -r requirements-$*.lock
+	$(PIP) --no-deps -e .
 	touch $@
 
 demo: $(VENV)/.installed-dev
@@ -23,7 +28,7 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/ode_nonstiff.py
 	$(PY) benchmarks/ode_stiff.py
 	$(PY) benchmarks/nbody_pythagorean.py
@@ -31,6 +36,12 @@ bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/schedules.py
 	$(PY) benchmarks/rl_threebody.py
 	$(PY) benchmarks/descent.py
+
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) pip-tools
+	$(COMPILE) --extra dev -o requirements-dev.lock pyproject.toml
+	$(COMPILE) --extra dev --extra bench -o requirements-bench.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
