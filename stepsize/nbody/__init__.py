@@ -15,6 +15,7 @@ from stepsize.nbody._ics import (
     FIGURE_EIGHT_PERIOD,
     figure_eight,
     kepler,
+    outer_solar_system,
     paper_three_body,
     pythagorean,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "kepler",
     "kernels",
     "methods",
+    "outer_solar_system",
     "paper_three_body",
     "pythagorean",
     "units",

@@ -294,3 +294,51 @@ def step_size(h, t, t_end, nsteps, max_steps):
     if not (h > 0.0) or t + h == t:
         return h, UNDERFLOW
     return h, 1
+
+
+@numba.njit(**NJIT)
+def massive(masses):
+    """Indices of the bodies with m > 0, in increasing order (the sources of gravity)."""
+    n = 0
+    for m in masses:
+        if m > 0.0:
+            n += 1
+    out = np.empty(n, dtype=np.int64)
+    n = 0
+    for i in range(masses.size):
+        if masses[i] > 0.0:
+            out[n] = i
+            n += 1
+    return out
+
+
+@numba.njit(**NJIT)
+def gravity(pos, masses, G, eps2, active, acc):
+    """Accelerations of every body due to the massive ones, ``active`` (from ``massive``).
+
+    Test particles (m = 0) feel gravity and exert none: the pairs of two test particles are
+    skipped, so the cost is O(N_active N) rather than O(N^2).  Returns (r_min^2, i_min, j_min)
+    over the pairs computed (those with at least one massive body).
+    """
+    n, d = pos.shape
+    acc[:] = 0.0
+    rmin2 = np.inf
+    imin = jmin = 0
+    for p in range(active.size):
+        i = active[p]
+        for j in range(n):
+            if j == i or (masses[j] > 0.0 and j < i):
+                continue  # each massive pair once, from its lower index
+            r2 = 0.0
+            for k in range(d):
+                dx = pos[j, k] - pos[i, k]
+                r2 += dx * dx
+            if r2 < rmin2:
+                rmin2, imin, jmin = r2, min(i, j), max(i, j)
+            r2 += eps2
+            ir3 = G / (r2 * math.sqrt(r2))
+            for k in range(d):
+                da = (pos[j, k] - pos[i, k]) * ir3
+                acc[i, k] += masses[j] * da
+                acc[j, k] -= masses[i] * da
+    return rmin2, imin, jmin

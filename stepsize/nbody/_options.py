@@ -10,8 +10,10 @@ from stepsize.nbody import _kernels as K
 from stepsize.nbody._ode import COORDINATES
 from stepsize.ode import TABLEAUX
 
-KERNEL_METHODS = ("hermite4", "leapfrog", "gbs")
+KERNEL_METHODS = ("hermite4", "leapfrog", "gbs", "gr15")
 CRITERIA = {"amuse": K.AMUSE, "aarseth": K.AARSETH}
+ADAPTIVE = {"prs23": 0, "global": 1}  # gr15 step criteria (stepsize.nbody._gr15)
+DEFAULT_EPSILON = 1e-9
 DEFAULT_ETA = {"amuse": 0.03, "aarseth": 0.02, "leapfrog": 0.01}
 DEFAULT_RTOL = 1e-10
 COMMON = (
@@ -26,6 +28,7 @@ SPECIFIC = {
     "hermite4": ("eta", "dt", "criterion"),
     "leapfrog": ("eta", "dt"),
     "gbs": ("rtol", "atol"),
+    "gr15": ("epsilon", "adaptive", "dt"),
 }
 ODE_OPTIONS = ("rtol", "atol", "step_controller", "coordinates")
 
@@ -43,6 +46,8 @@ class Options:
     parameter: str
     value: float
     criterion: str = "amuse"
+    adaptive: str = "prs23"
+    first_step: float = 0.0
     atol: float = 0.0
     step_controller: str = "PI"
     coordinates: str = "relative"
@@ -62,6 +67,10 @@ class Options:
         out = {self.parameter: self.value}
         if self.method == "hermite4" and self.parameter == "eta":
             out["criterion"] = self.criterion
+        if self.method == "gr15":
+            out["adaptive"] = self.adaptive
+            if self.first_step:
+                out["dt"] = self.first_step
         if self.parameter == "rtol":
             out["atol"] = self.atol
         if self.is_ode:
@@ -115,7 +124,28 @@ def parse(method, options):
     return opts
 
 
+def _gr15_options(options):
+    epsilon = options.get("epsilon", DEFAULT_EPSILON)
+    try:
+        epsilon = float(epsilon)
+    except (TypeError, ValueError):
+        raise TypeError(f"epsilon must be a number >= 0, got {epsilon!r}") from None
+    if not (math.isfinite(epsilon) and epsilon >= 0):
+        raise ValueError(f"epsilon must be >= 0 and finite, got {options['epsilon']!r}")
+    dt = positive(options.get("dt"), "dt", allow_none=True)
+    if epsilon == 0 and dt is None:
+        raise ValueError("epsilon = 0 (a fixed step) needs dt")
+    adaptive = options.get("adaptive", "prs23")
+    if adaptive not in ADAPTIVE:
+        raise ValueError(f"adaptive: unknown {adaptive!r}; known: {', '.join(ADAPTIVE)}")
+    if epsilon == 0:
+        return Options("gr15", "dt", dt, adaptive=adaptive, first_step=dt)
+    return Options("gr15", "epsilon", epsilon, adaptive=adaptive, first_step=dt or 0.0)
+
+
 def _method_options(method, options):
+    if method == "gr15":
+        return _gr15_options(options)
     if method == "gbs" or method not in KERNEL_METHODS:
         rtol = positive(options.get("rtol", DEFAULT_RTOL), "rtol")
         atol = positive(options.get("atol", rtol), "atol")
@@ -151,14 +181,14 @@ def _method_options(method, options):
 def kernel_params(opts, G):
     """The float parameter vector of the compiled loops (see ``_kernels.P_*``)."""
     par = np.zeros(K.N_PAR)
-    par[K.P_ETA] = opts.value if opts.parameter == "eta" else 0.0
-    par[K.P_DT] = opts.value if opts.parameter == "dt" else 0.0
+    par[K.P_ETA] = opts.value if opts.parameter in ("eta", "epsilon") else 0.0
+    par[K.P_DT] = opts.value if opts.parameter == "dt" else opts.first_step
     par[K.P_EPS2] = opts.softening**2
     par[K.P_G] = G
     par[K.P_ENC2] = opts.encounter_distance**2
     par[K.P_ESC] = opts.escape_radius
     par[K.P_MAXSTEPS] = opts.max_steps
-    par[K.P_CRIT] = CRITERIA[opts.criterion]
+    par[K.P_CRIT] = ADAPTIVE[opts.adaptive] if opts.method == "gr15" else CRITERIA[opts.criterion]
     par[K.P_RTOL] = opts.value if opts.parameter == "rtol" else 0.0
     par[K.P_ATOL] = opts.atol
     return par

@@ -7,6 +7,7 @@ import numpy as np
 
 from stepsize.nbody import _kernels as K
 from stepsize.nbody._gbs import gbs_advance, gbs_start
+from stepsize.nbody._gr15 import gr15_advance, gr15_start, gr15_state
 from stepsize.nbody._hermite import hermite_advance, hermite_start
 from stepsize.nbody._leapfrog import leapfrog_advance, leapfrog_start
 from stepsize.nbody._ode import Coordinates, scan_states
@@ -15,10 +16,18 @@ from stepsize.nbody._result import FAILURES, MESSAGES, ControlInfo, Event, Histo
 from stepsize.nbody._system import System
 from stepsize.ode import solve
 
+
+def no_state(masses, pos, vel):
+    return ()
+
+
+# method: (start, advance, state); state(masses, pos, vel) makes the arrays a kernel carries
+# between calls besides the common ones, passed to start and advance after them.
 KERNELS = {
-    "hermite4": (hermite_start, hermite_advance),
-    "leapfrog": (leapfrog_start, leapfrog_advance),
-    "gbs": (gbs_start, gbs_advance),
+    "hermite4": (hermite_start, hermite_advance, no_state),
+    "leapfrog": (leapfrog_start, leapfrog_advance, no_state),
+    "gbs": (gbs_start, gbs_advance, no_state),
+    "gr15": (gr15_start, gr15_advance, gr15_state),
 }
 STATUS = {
     K.DONE: "done",
@@ -76,6 +85,7 @@ class Simulation:
         self._escaped = np.zeros(system.n_bodies, dtype=np.int8)
         self._h_last = None
         self._coords = self._y = None
+        self._extra = ()
         self.events = []
         self.status = "done"
         self.changes = []
@@ -86,7 +96,8 @@ class Simulation:
             i, j, r = K.closest_pair(self._pos)
             K.track_rmin(self._scal, self._cnt, r * r, i, j)
         else:
-            start = KERNELS[method][0]
+            start, _, state = KERNELS[method]
+            self._extra = state(self._masses, self._pos, self._vel)
             start(
                 self._pos,
                 self._vel,
@@ -96,6 +107,7 @@ class Simulation:
                 self._par,
                 self._scal,
                 self._cnt,
+                *self._extra,
             )
 
     def __repr__(self):
@@ -155,7 +167,7 @@ class Simulation:
             opts.atol *= new / opts.value
             self._par[K.P_RTOL], self._par[K.P_ATOL] = new, opts.atol
         else:
-            self._par[K.P_ETA if opts.parameter == "eta" else K.P_DT] = new
+            self._par[K.P_DT if opts.parameter == "dt" else K.P_ETA] = new
         opts.value = new
         self.changes.append((self.t, new))
 
@@ -195,6 +207,7 @@ class Simulation:
                 self._scal,
                 self._cnt,
                 self._escaped,
+                *self._extra,
             )
             self.status = STATUS[int(code)]
             if code not in (K.ENCOUNTER, K.ESCAPE):
