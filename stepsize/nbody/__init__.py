@@ -10,6 +10,7 @@ on a GPU.
 """
 
 from stepsize.nbody import kernels, units
+from stepsize.nbody._elements import Elements, from_elements, to_elements
 from stepsize.nbody._ensemble import integrate_ensemble
 from stepsize.nbody._ics import (
     FIGURE_EIGHT_PERIOD,
@@ -28,6 +29,7 @@ from stepsize.nbody._system import System
 __all__ = [
     "FIGURE_EIGHT_PERIOD",
     "ControlInfo",
+    "Elements",
     "EnsembleResult",
     "Event",
     "History",
@@ -35,6 +37,7 @@ __all__ = [
     "Simulation",
     "System",
     "figure_eight",
+    "from_elements",
     "integrate",
     "integrate_ensemble",
     "kepler",
@@ -43,5 +46,6 @@ __all__ = [
     "outer_solar_system",
     "paper_three_body",
     "pythagorean",
+    "to_elements",
     "units",
 ]
