@@ -296,7 +296,7 @@ def gr15_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, b, e, csx
             return cnt[C_STATUS]
 
 
-def gr15_state(masses, pos, vel):
+def gr15_state(masses, pos, opts, G):
     """The arrays ``gr15`` carries between calls: b, e, csx, csv and the massive bodies."""
     n, d = pos.shape
     return (

@@ -10,7 +10,7 @@ from stepsize.nbody import _kernels as K
 from stepsize.nbody._ode import COORDINATES
 from stepsize.ode import TABLEAUX
 
-KERNEL_METHODS = ("hermite4", "leapfrog", "gbs", "gr15")
+KERNEL_METHODS = ("hermite4", "leapfrog", "gbs", "gr15", "wh")
 CRITERIA = {"amuse": K.AMUSE, "aarseth": K.AARSETH}
 ADAPTIVE = {"prs23": 0, "global": 1}  # gr15 step criteria (stepsize.nbody._gr15)
 DEFAULT_EPSILON = 1e-9
@@ -29,7 +29,10 @@ SPECIFIC = {
     "leapfrog": ("eta", "dt"),
     "gbs": ("rtol", "atol"),
     "gr15": ("epsilon", "adaptive", "dt"),
+    "wh": ("dt", "coordinates", "corrector"),
 }
+WH_COORDINATES = ("jacobi", "democratic_heliocentric")
+WH_CORRECTORS = (0, 3, 5, 7, 9, 11)
 ODE_OPTIONS = ("rtol", "atol", "step_controller", "coordinates")
 
 
@@ -48,6 +51,7 @@ class Options:
     criterion: str = "amuse"
     adaptive: str = "prs23"
     first_step: float = 0.0
+    corrector: int = 0
     atol: float = 0.0
     step_controller: str = "PI"
     coordinates: str = "relative"
@@ -67,6 +71,9 @@ class Options:
         out = {self.parameter: self.value}
         if self.method == "hermite4" and self.parameter == "eta":
             out["criterion"] = self.criterion
+        if self.method == "wh":
+            out["coordinates"] = self.coordinates
+            out["corrector"] = self.corrector
         if self.method == "gr15":
             out["adaptive"] = self.adaptive
             if self.first_step:
@@ -143,9 +150,41 @@ def _gr15_options(options):
     return Options("gr15", "epsilon", epsilon, adaptive=adaptive, first_step=dt or 0.0)
 
 
+def _wh_options(options):
+    if options.get("dt") is None:
+        raise ValueError(
+            "method 'wh' takes a fixed step: give dt (e.g. a twentieth of the "
+            "shortest orbital period)"
+        )
+    dt = positive(options["dt"], "dt")
+    coordinates = options.get("coordinates", "jacobi")
+    if coordinates not in WH_COORDINATES:
+        raise ValueError(
+            f"coordinates: unknown {coordinates!r} for 'wh'; known: {', '.join(WH_COORDINATES)}"
+        )
+    corrector = options.get("corrector", 0) or 0
+    if isinstance(corrector, bool) or corrector not in WH_CORRECTORS:
+        raise ValueError(f"corrector must be one of 0, 3, 5, 7, 9, 11, got {corrector!r}")
+    if corrector and coordinates != "jacobi":
+        raise ValueError(
+            "corrector needs coordinates='jacobi' (the correctors of Wisdom, "
+            "Holman & Touma 1996 are for the Jacobi splitting)"
+        )
+    if options.get("escape_radius"):
+        raise ValueError(
+            "escape_radius is not supported by 'wh' (its steps carry no "
+            "physical state); use an adaptive method to detect escapes"
+        )
+    if options.get("softening"):
+        raise ValueError("softening is not supported by 'wh' (the Kepler drifts are exact)")
+    return Options("wh", "dt", dt, coordinates=coordinates, corrector=int(corrector))
+
+
 def _method_options(method, options):
     if method == "gr15":
         return _gr15_options(options)
+    if method == "wh":
+        return _wh_options(options)
     if method == "gbs" or method not in KERNEL_METHODS:
         rtol = positive(options.get("rtol", DEFAULT_RTOL), "rtol")
         atol = positive(options.get("atol", rtol), "atol")

@@ -14,20 +14,22 @@ from stepsize.nbody._ode import Coordinates, scan_states
 from stepsize.nbody._options import kernel_params, parse, positive
 from stepsize.nbody._result import FAILURES, MESSAGES, ControlInfo, Event, History, NBodyResult
 from stepsize.nbody._system import System
+from stepsize.nbody._wh import wh_advance, wh_start, wh_state
 from stepsize.ode import solve
 
 
-def no_state(masses, pos, vel):
+def no_state(masses, pos, opts, G):
     return ()
 
 
-# method: (start, advance, state); state(masses, pos, vel) makes the arrays a kernel carries
-# between calls besides the common ones, passed to start and advance after them.
+# method: (start, advance, state); state(masses, pos, options, G) makes the arrays a kernel
+# carries between calls besides the common ones, passed to start and advance after them.
 KERNELS = {
     "hermite4": (hermite_start, hermite_advance, no_state),
     "leapfrog": (leapfrog_start, leapfrog_advance, no_state),
     "gbs": (gbs_start, gbs_advance, no_state),
     "gr15": (gr15_start, gr15_advance, gr15_state),
+    "wh": (wh_start, wh_advance, wh_state),
 }
 STATUS = {
     K.DONE: "done",
@@ -96,19 +98,23 @@ class Simulation:
             i, j, r = K.closest_pair(self._pos)
             K.track_rmin(self._scal, self._cnt, r * r, i, j)
         else:
-            start, _, state = KERNELS[method]
-            self._extra = state(self._masses, self._pos, self._vel)
-            start(
-                self._pos,
-                self._vel,
-                self._acc,
-                self._jerk,
-                self._masses,
-                self._par,
-                self._scal,
-                self._cnt,
-                *self._extra,
-            )
+            self._start_kernel()
+
+    def _start_kernel(self):
+        """The kernel's own state and its first evaluations, from the current state."""
+        start, _, state = KERNELS[self.method]
+        self._extra = state(self._masses, self._pos, self.options, self._G)
+        start(
+            self._pos,
+            self._vel,
+            self._acc,
+            self._jerk,
+            self._masses,
+            self._par,
+            self._scal,
+            self._cnt,
+            *self._extra,
+        )
 
     def __repr__(self):
         return (
@@ -168,6 +174,8 @@ class Simulation:
             self._par[K.P_RTOL], self._par[K.P_ATOL] = new, opts.atol
         else:
             self._par[K.P_DT if opts.parameter == "dt" else K.P_ETA] = new
+            if self.method == "wh":  # the corrector depends on dt: map the state anew
+                self._start_kernel()
         opts.value = new
         self.changes.append((self.t, new))
 
