@@ -10,6 +10,7 @@ on a GPU.
 """
 
 from stepsize.nbody import kernels, units
+from stepsize.nbody._archive import Archive
 from stepsize.nbody._elements import Elements, from_elements, to_elements
 from stepsize.nbody._ensemble import integrate_ensemble
 from stepsize.nbody._ics import (
@@ -27,6 +28,7 @@ from stepsize.nbody._simulation import Simulation
 from stepsize.nbody._system import System
 
 __all__ = [
+    "Archive",
     "FIGURE_EIGHT_PERIOD",
     "ControlInfo",
     "Elements",

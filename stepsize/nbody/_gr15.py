@@ -34,10 +34,13 @@ import numba
 import numpy as np
 
 from stepsize.nbody._kernels import (
+    C_EVI,
+    C_EVJ,
     C_NFORCE,
     C_REJECT,
     C_STATUS,
     C_STEPS,
+    COLLISION,
     NJIT,
     NONFINITE,
     P_CRIT,
@@ -53,6 +56,7 @@ from stepsize.nbody._kernels import (
     UNDERFLOW,
     check_events,
     collision_time,
+    find_overlap,
     gravity,
     step_size,
     track_rmin,
@@ -204,7 +208,7 @@ def update(x0, v0, a0, b, csx, csv, dt):
 
 
 @numba.njit(**NJIT)
-def gr15_start(pos, vel, acc, jerk, masses, par, scal, cnt, b, e, csx, csv, active):
+def gr15_start(pos, vel, acc, jerk, masses, par, scal, cnt, b, e, csx, csv, active, radii):
     """First force evaluation and step of a run: ``dt`` if given, else a hundredth of the
     shortest two-body time scale (the first steps adapt from there)."""
     rmin2, imin, jmin = gravity(pos, masses, par[P_G], par[P_EPS2], active, acc)
@@ -218,11 +222,15 @@ def gr15_start(pos, vel, acc, jerk, masses, par, scal, cnt, b, e, csx, csv, acti
 
 
 @numba.njit(**NJIT)
-def gr15_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, b, e, csx, csv, active):
+def gr15_advance(
+    pos, vel, acc, jerk, masses, par, scal, cnt, escaped, b, e, csx, csv, active, radii
+):
     """Advance in place from scal[S_T] to par[P_TEND]; sets cnt[C_STATUS] and returns it.
 
     ``b``, ``e`` (7, N, D): the polynomial and its prediction; ``csx``, ``csv``: compensation
-    terms of the positions and velocities; ``active``: indices of the massive bodies.
+    terms of the positions and velocities; ``active``: indices of the massive bodies;
+    ``radii``: the bodies' radii (empty: no collision detection), a pair overlapping at the end
+    of a step stops the loop with COLLISION and the pair in cnt[C_EVI], cnt[C_EVJ].
     """
     G, eps2, epsilon = par[P_G], par[P_EPS2], par[P_ETA]
     mode = int(par[P_CRIT])
@@ -294,10 +302,18 @@ def gr15_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, b, e, csx
         track_rmin(scal, cnt, rmin2, imin, jmin)
         if check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
             return cnt[C_STATUS]
+        if radii.size:
+            i, j = find_overlap(pos, radii, masses, active)
+            if i >= 0:
+                cnt[C_STATUS] = COLLISION
+                cnt[C_EVI] = i
+                cnt[C_EVJ] = j
+                return COLLISION
 
 
 def gr15_state(masses, pos, opts, G):
-    """The arrays ``gr15`` carries between calls: b, e, csx, csv and the massive bodies."""
+    """The arrays ``gr15`` carries between calls: b, e, csx, csv, the massive bodies and the
+    radii for collision detection."""
     n, d = pos.shape
     return (
         np.zeros((7, n, d)),
@@ -305,4 +321,5 @@ def gr15_state(masses, pos, opts, G):
         np.zeros((n, d)),
         np.zeros((n, d)),
         np.flatnonzero(masses > 0).astype(np.int64),
+        np.array(opts.radii if opts.radii is not None else [], dtype=float),
     )

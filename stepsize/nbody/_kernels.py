@@ -21,7 +21,7 @@ import numpy as np
 NJIT = dict(cache=True, error_model="numpy", nogil=True)
 
 # Status codes of the compiled loops (negative: the run cannot go on).
-DONE, ENCOUNTER, ESCAPE, ENERGY = 0, 1, 2, 3
+DONE, ENCOUNTER, ESCAPE, ENERGY, COLLISION = 0, 1, 2, 3, 4
 MAX_STEPS, UNDERFLOW, NONFINITE = -1, -2, -3
 
 # Layout of the float parameters ``par`` and the carried scalars ``scal`` / counters ``cnt``.
@@ -342,3 +342,23 @@ def gravity(pos, masses, G, eps2, active, acc):
                 acc[i, k] += masses[j] * da
                 acc[j, k] -= masses[i] * da
     return rmin2, imin, jmin
+
+
+@numba.njit(**NJIT)
+def find_overlap(pos, radii, masses, active):
+    """The first pair (i < j) closer than r_i + r_j, else (-1, -1); pairs of two test
+    particles are not checked (cost O(N_active N))."""
+    n, d = pos.shape
+    for p in range(active.size):
+        i = active[p]
+        for j in range(n):
+            if j == i or (masses[j] > 0.0 and j < i):
+                continue
+            r2 = 0.0
+            for k in range(d):
+                dx = pos[j, k] - pos[i, k]
+                r2 += dx * dx
+            reach = radii[i] + radii[j]
+            if r2 < reach * reach:
+                return min(i, j), max(i, j)
+    return -1, -1

@@ -28,7 +28,7 @@ SPECIFIC = {
     "hermite4": ("eta", "dt", "criterion"),
     "leapfrog": ("eta", "dt"),
     "gbs": ("rtol", "atol"),
-    "gr15": ("epsilon", "adaptive", "dt"),
+    "gr15": ("epsilon", "adaptive", "dt", "radii", "collision"),
     "wh": ("dt", "coordinates", "corrector"),
 }
 WH_COORDINATES = ("jacobi", "democratic_heliocentric")
@@ -52,6 +52,8 @@ class Options:
     adaptive: str = "prs23"
     first_step: float = 0.0
     corrector: int = 0
+    radii: tuple | None = None
+    collision: str | None = None
     atol: float = 0.0
     step_controller: str = "PI"
     coordinates: str = "relative"
@@ -74,6 +76,9 @@ class Options:
         if self.method == "wh":
             out["coordinates"] = self.coordinates
             out["corrector"] = self.corrector
+        if self.collision is not None:
+            out["radii"] = list(self.radii)
+            out["collision"] = self.collision
         if self.method == "gr15":
             out["adaptive"] = self.adaptive
             if self.first_step:
@@ -146,8 +151,20 @@ def _gr15_options(options):
     if adaptive not in ADAPTIVE:
         raise ValueError(f"adaptive: unknown {adaptive!r}; known: {', '.join(ADAPTIVE)}")
     if epsilon == 0:
-        return Options("gr15", "dt", dt, adaptive=adaptive, first_step=dt)
-    return Options("gr15", "epsilon", epsilon, adaptive=adaptive, first_step=dt or 0.0)
+        opts = Options("gr15", "dt", dt, adaptive=adaptive, first_step=dt)
+    else:
+        opts = Options("gr15", "epsilon", epsilon, adaptive=adaptive, first_step=dt or 0.0)
+    opts.collision = options.get("collision")
+    if opts.collision not in (None, "stop", "merge"):
+        raise ValueError(f"collision must be 'stop' or 'merge', got {opts.collision!r}")
+    if (opts.collision is None) != (options.get("radii") is None):
+        raise ValueError("collision detection needs both radii and collision ('stop' or 'merge')")
+    if opts.collision is not None:
+        radii = np.asarray(options["radii"], dtype=float)
+        if radii.ndim != 1 or not np.all(np.isfinite(radii)) or np.any(radii < 0):
+            raise ValueError("radii must be a 1-D array of finite radii >= 0, one per body")
+        opts.radii = tuple(radii.tolist())
+    return opts
 
 
 def _wh_options(options):

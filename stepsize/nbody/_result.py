@@ -9,6 +9,7 @@ from stepsize.nbody._system import System
 MESSAGES = {
     "done": "Reached the end time.",
     "encounter": "Stopped at a close encounter: a pair came closer than encounter_distance.",
+    "collision": "Stopped at a collision: two bodies overlap (closer than the sum of radii).",
     "escape": "Stopped at an escape: a body is unbound, receding and beyond escape_radius.",
     "energy": "Stopped: the relative energy error exceeded max_energy_error.",
     "max_steps": "Too many steps: max_steps reached before the end time.",
@@ -22,9 +23,10 @@ FAILURES = ("energy", "max_steps", "underflow", "nonfinite", "failed")
 
 @dataclass(frozen=True)
 class Event:
-    """A detected event: ``kind`` "encounter" (``bodies`` the pair, ``distance`` their
-    separation) or "escape" (``bodies`` the escaper, ``distance`` from the centre of mass of
-    the others), at time ``t``."""
+    """A detected event: ``kind`` "encounter" or "collision" (``bodies`` the pair,
+    ``distance`` their separation; with collision="merge" the survivor keeps the lower index)
+    or "escape" (``bodies`` the escaper, ``distance`` from the centre of mass of the others),
+    at time ``t``."""
 
     kind: str
     t: float

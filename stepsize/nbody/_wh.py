@@ -14,7 +14,8 @@ drift(h/2) kick(h) drift(h/2) (the halves of consecutive steps merge into one Ke
 Democratic heliocentric coordinates (Duncan, Levison & Lee 1998, AJ 116, 2067): heliocentric
 positions Q_i = x_i - x_0 and barycentric velocities V_i; Kepler orbits about m_0 (mu = G m_0),
 the planet-planet interaction and the "jump" Q_i += h sum_j m_j V_j / m_0.  One step is
-kick(h/2) jump(h/2) drift(h) jump(h/2) kick(h/2).
+kick(h/2) jump(h/2) drift(h) jump(h/2) kick(h/2).  The step is never shortened: ``evolve(t)``
+stops at the whole step nearest t (within dt/2), which ``Simulation.t`` reports.
 
 Test particles feel the massive bodies and exert nothing; the Kepler drifts use the universal
 variable solver of ``stepsize.nbody._kepler``, exact for any eccentricity.
@@ -42,6 +43,8 @@ from stepsize.nbody._kernels import (
     C_NFORCE,
     C_STATUS,
     C_STEPS,
+    DONE,
+    MAX_STEPS,
     NJIT,
     NONFINITE,
     P_DT,
@@ -52,7 +55,6 @@ from stepsize.nbody._kernels import (
     all_finite,
     check_events,
     gravity,
-    step_size,
     track_rmin,
 )
 
@@ -333,8 +335,9 @@ def wh_start(pos, vel, acc, jerk, masses, par, scal, cnt, wx, wv, planets, eta, 
 @numba.njit(**NJIT)
 def wh_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, wx, wv, planets, eta, mu,
                active, mode, drifts, kicks, inverse_drifts, inverse_kicks):  # fmt: skip
-    """Advance from scal[S_T] to par[P_TEND] with fixed steps par[P_DT] (the last one shortened
-    to land on P_TEND); (pos, vel) get the corrected physical state at the end."""
+    """Advance from scal[S_T] by whole steps par[P_DT] to the step nearest P_TEND (a shortened
+    step would break the symplectic map and its corrector); (pos, vel) get the corrected
+    physical state at the end."""
     G, dt = par[P_G], par[P_DT]
     n, d = pos.shape
     px = np.empty((n, d))
@@ -343,10 +346,13 @@ def wh_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, wx, wv, pla
     code = 0
     while True:
         t = scal[S_T]
-        h, state = step_size(dt, t, par[P_TEND], cnt[C_STEPS], par[P_MAXSTEPS])
-        if state != 1:
-            code = state
+        if t + 0.5 * dt > par[P_TEND]:  # whole steps only: the nearest to P_TEND
+            code = DONE
             break
+        if cnt[C_STEPS] >= par[P_MAXSTEPS]:
+            code = MAX_STEPS
+            break
+        h = dt
         r2, i2, j2 = outer(mode, wx, wv, masses, planets, eta, mu, G, active, 0.5 * (h_prev + h),
                            px, pv, acc)  # fmt: skip
         rmin2, imin, jmin = inner(mode, wx, wv, masses, eta, mu, G, active, h, px, pv, acc)
@@ -355,7 +361,7 @@ def wh_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, wx, wv, pla
         cnt[C_NFORCE] += 1
         cnt[C_STEPS] += 1
         h_prev = h
-        scal[S_T] = par[P_TEND] if h == par[P_TEND] - t else t + h
+        scal[S_T] = t + h
         if not (all_finite(wx) and all_finite(wv)):
             code = NONFINITE
             break
