@@ -52,7 +52,8 @@ def test_two_bodies_are_exact_up_to_rounding():
     fine = integrate(s, 10 * period, "wh", dt=period / 37)
     assert fine.energy_error < 1e-13
     el = to_elements(fine.system)
-    assert abs(el.a[0] - 1.0) < 1e-13 and abs(math.remainder(el.f[0], 2 * math.pi)) < 1e-10
+    # the phase follows the time, a sum of 370 steps (~1e-12), times df/dt ~ 40 at pericentre
+    assert abs(el.a[0] - 1.0) < 1e-13 and abs(math.remainder(el.f[0], 2 * math.pi)) < 5e-10
     # a few huge steps: the interaction is zero up to the rounding of the star's pull
     # (~ eps G M / r_peri^2 per kick), no truncation error
     coarse = integrate(s, 10 * period, "wh", dt=period / 3.7)

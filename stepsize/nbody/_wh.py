@@ -38,7 +38,7 @@ from fractions import Fraction
 import numba
 import numpy as np
 
-from stepsize.nbody._kepler import kepler_drift
+from stepsize.nbody._kepler import kepler_row
 from stepsize.nbody._kernels import (
     C_NFORCE,
     C_STATUS,
@@ -153,19 +153,20 @@ def to_jacobi(pos, vel, masses, wx, wv):
 @numba.njit(**NJIT)
 def from_jacobi(wx, wv, masses, eta, pos, vel):
     """Inverse of ``to_jacobi``: X_{i-1} = X_i - (m_i / eta_i) r'_i, x_i = X_{i-1} + r'_i."""
+    jacobi_positions(wx, masses, eta, pos)
+    jacobi_positions(wv, masses, eta, vel)
+
+
+@numba.njit(**NJIT)
+def jacobi_positions(wx, masses, eta, pos):
+    """Inertial positions (or velocities) from Jacobi ones."""
     n, d = wx.shape
-    cx = wx[0].copy()
-    cv = wv[0].copy()
-    for i in range(n - 1, 0, -1):
-        f = masses[i] / eta[i]
-        for k in range(d):
-            cx[k] -= f * wx[i, k]
-            cv[k] -= f * wv[i, k]
-            pos[i, k] = cx[k] + wx[i, k]
-            vel[i, k] = cv[k] + wv[i, k]
     for k in range(d):
-        pos[0, k] = cx[k]
-        vel[0, k] = cv[k]
+        c = wx[0, k]
+        for i in range(n - 1, 0, -1):
+            c -= masses[i] / eta[i] * wx[i, k]
+            pos[i, k] = c + wx[i, k]
+        pos[0, k] = c
 
 
 @numba.njit(**NJIT)
@@ -214,26 +215,27 @@ def drift(wx, wv, mu, h):
     for k in range(d):
         wx[0, k] += h * wv[0, k]
     for i in range(1, n):
-        kepler_drift(wx[i], wv[i], mu[i], h)
+        kepler_row(wx, wv, i, mu[i], h)
 
 
 @numba.njit(**NJIT)
 def jacobi_kick(wx, wv, masses, eta, G, active, h, pos, vel, acc):
     """wv += h a'_int with a'_int the interaction acceleration in Jacobi coordinates."""
     n, d = wx.shape
-    from_jacobi(wx, wv, masses, eta, pos, vel)
+    jacobi_positions(wx, masses, eta, pos)
     rmin2, imin, jmin = gravity(pos, masses, G, 0.0, active, acc)
-    sa = np.zeros(d)  # running sum of m_k a_k, k < i
-    for i in range(n):
-        if i > 0:
-            r2 = 0.0
-            for k in range(d):
-                r2 += wx[i, k] * wx[i, k]
-            kep = G * eta[i] / (r2 * math.sqrt(r2))
-            for k in range(d):
-                wv[i, k] += h * (acc[i, k] - sa[k] / eta[i - 1] + kep * wx[i, k])
+    for i in range(1, n):
+        r2 = 0.0
         for k in range(d):
-            sa[k] += masses[i] * acc[i, k]
+            r2 += wx[i, k] * wx[i, k]
+        kep = G * eta[i] / (r2 * math.sqrt(r2))
+        for k in range(d):
+            vel[i, k] = kep * wx[i, k]
+    for k in range(d):
+        sa = masses[0] * acc[0, k]  # running sum of m_j a_j, j < i
+        for i in range(1, n):
+            wv[i, k] += h * (acc[i, k] - sa / eta[i - 1] + vel[i, k])
+            sa += masses[i] * acc[i, k]
     return rmin2, imin, jmin
 
 
