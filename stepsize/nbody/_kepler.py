@@ -17,13 +17,26 @@ reduction), accurate for any z.  The new state,
     f - 1 = -mu G2 / r0,  g = r0 G1 + eta0 G2,  fdot = -mu G1 / (r r0),  gdot - 1 = -mu G2 / r,
 
 is written as increments (no cancellation in f - 1 and gdot - 1).
+
+Cost: the first guess is the Taylor series of s(t) to third order, Halley's step from it is
+usually within rounding of the root (its next error is ~ z |ds/s|^3 / 6 of s, z = beta s^2),
+and the G-functions are then carried to the corrected s by their Taylor series
+(G_n' = G_{n-1}, G_0' = -beta G_1; remainder ~ |ds/s|^4) instead of a new Stumpff evaluation:
+one or two Stumpff evaluations per drift for planetary steps.
 """
 
 import math
 
 import numba
+import numpy as np
 
 from stepsize.nbody._kernels import NJIT
+
+N_SERIES = 11  # |z| <= 1: remainder below 1 / 25!
+C2_SERIES = np.array([(-1.0) ** k / math.factorial(2 * k + 2) for k in range(N_SERIES)])
+C3_SERIES = np.array([(-1.0) ** k / math.factorial(2 * k + 3) for k in range(N_SERIES)])
+TAYLOR = 1e-6  # finish once |ds| < TAYLOR |s| or z |ds / s|^3 < ROUNDING
+ROUNDING = 1e-17
 
 
 @numba.njit(**NJIT)
@@ -34,14 +47,13 @@ def stumpff(z):
     while abs(z) > 1.0:
         z *= 0.25
         n += 1
-    c2 = c3 = 0.0
-    term2 = 0.5  # (-z)^k / (2k + 2)!
-    term3 = 1.0 / 6.0  # (-z)^k / (2k + 3)!
-    for k in range(11):  # remainder < 1 / 25! for |z| <= 1
-        c2 += term2
-        c3 += term3
-        term2 *= -z / ((2 * k + 3) * (2 * k + 4))
-        term3 *= -z / ((2 * k + 4) * (2 * k + 5))
+    az = abs(z)
+    terms = 5 if az < 1e-3 else (7 if az < 0.1 else N_SERIES)  # remainder < 1e-19 c
+    c2 = C2_SERIES[terms - 1]
+    c3 = C3_SERIES[terms - 1]
+    for k in range(terms - 2, -1, -1):  # Horner
+        c2 = c2 * z + C2_SERIES[k]
+        c3 = c3 * z + C3_SERIES[k]
     c1 = 1.0 - z * c3
     c0 = 1.0 - z * c2
     for _ in range(n):  # c(4z) from c(z)
@@ -53,42 +65,37 @@ def stumpff(z):
 
 
 @numba.njit(**NJIT)
-def kepler_drift(x, v, mu, dt):
-    """Advance the relative state x, v (1-D arrays, in place) by dt on its Kepler orbit."""
-    d = x.size
-    r0 = 0.0
-    v2 = 0.0
-    eta0 = 0.0
-    for k in range(d):
-        r0 += x[k] * x[k]
-        v2 += v[k] * v[k]
-        eta0 += x[k] * v[k]
-    r0 = math.sqrt(r0)
-    beta = 2.0 * mu / r0 - v2
-    zeta0 = mu - beta * r0
-    # initial guess: the Taylor series of s(dt), then clipped to a bracket of the root
-    s = dt / r0
-    if abs(eta0 * dt) < r0 * r0:
-        s -= 0.5 * eta0 * dt * dt / (r0 * r0 * r0)
+def solve_universal(r0, eta0, zeta0, beta, mu, dt):
+    """(G0, G1, G2) at the root s of Kepler's equation in universal variables.
+
+    First guess: the Taylor series of s(t): s' = 1/r, s'' = -eta / r^3 and
+    s''' = 3 eta^2 / r^5 - (v^2 - mu / r) / r^3, where v^2 - mu / r = mu / r - beta.
+    """
+    ir0 = 1.0 / r0
+    s = dt * ir0
+    if abs(eta0 * dt) < 0.1 * r0 * r0 and abs(beta) * dt * dt < 0.1 * r0 * r0:
+        ir3 = ir0 * ir0 * ir0
+        s += dt * dt * ir3 * (-0.5 * eta0 + dt * (0.5 * eta0 * eta0 * ir0 * ir0
+                                                  - (mu * ir0 - beta) / 6.0))  # fmt: skip
     if dt > 0.0:
         lo, hi = 0.0, math.inf
     else:
         lo, hi = -math.inf, 0.0
-    if beta > 0.0:  # elliptic: one period of s is 2 pi / sqrt(beta)
-        span = 2.0 * math.pi / math.sqrt(beta) * (abs(dt) * beta**1.5 / (2.0 * math.pi * mu) + 1.0)
+    if beta > 0.0:  # elliptic: s grows by 2 pi / sqrt(beta) per orbit
+        span = 2.0 * math.pi / math.sqrt(beta) + abs(dt) * beta / mu
         lo, hi = max(lo, -span), min(hi, span)
-    g1 = g2 = g3 = 0.0
-    c0 = 1.0
     dx_old = math.inf
+    g0 = g1 = g2 = 0.0
     for _ in range(200):
         if not (lo < s < hi):
             if math.isinf(hi):
-                s = 2.0 * max(lo, 0.0) + abs(dt) / r0
+                s = 2.0 * max(lo, 0.0) + abs(dt) * ir0
             elif math.isinf(lo):
-                s = 2.0 * min(hi, 0.0) - abs(dt) / r0
+                s = 2.0 * min(hi, 0.0) - abs(dt) * ir0
             else:
                 s = 0.5 * (lo + hi)
         c0, c1, c2, c3 = stumpff(beta * s * s)
+        g0 = c0
         g1 = s * c1
         g2 = s * s * c2
         g3 = s * s * s * c3
@@ -104,37 +111,66 @@ def kepler_drift(x, v, mu, dt):
         elif F > 0.0:
             hi = s
         else:
-            break
+            return g0, g1, g2
         dF = r0 + eta0 * g1 + zeta0 * g2
-        ddF = eta0 * c0 + zeta0 * g1
-        ds = -F / dF  # Newton; Halley's correction where it is finite and keeps the sign
-        den = dF - 0.5 * F * ddF / dF
-        if math.isfinite(den) and den * dF > 0.0:
-            ds = -F / den
+        ddF = eta0 * g0 + zeta0 * g1
+        # Halley, ds = -F F' / (F'^2 - F F''/2); Newton where that denominator loses its sign
+        den = dF * dF - 0.5 * F * ddF
+        ds = -F * dF / den if math.isfinite(den) and den > 0.0 else -F / dF
         s_new = s + ds
-        if (s_new == s or abs(ds) <= 1e-16 * abs(s)) and lo <= s_new <= hi:
-            s = s_new
-            break
+        a = abs(ds)
+        if (a <= TAYLOR * abs(s) or a * a * a * abs(beta) < ROUNDING * abs(s)) and (
+            lo <= s_new <= hi
+        ):
+            # carry the G-functions from s to s + ds (third order)
+            h2 = 0.5 * ds * ds
+            h3 = h2 * ds / 3.0
+            n0 = g0 - beta * (ds * g1 + h2 * g0) + beta * beta * h3 * g1
+            n1 = g1 + ds * g0 - beta * (h2 * g1 + h3 * g0)
+            n2 = g2 + ds * g1 + h2 * g0 - beta * h3 * g1
+            return n0, n1, n2
         if math.isinf(hi - lo):
             # at most double the distance from 0 per iteration while the bracket is open
-            step = 2.0 * abs(s) + abs(dt) / r0
+            step = 2.0 * abs(s) + abs(dt) * ir0
             s = min(max(s_new, s - step), s + step)
             continue
         if not (lo < s_new < hi) or abs(ds) > 0.5 * dx_old:
-            s_new = 0.5 * (lo + hi)  # bisect where Newton leaves the bracket or stalls
+            s_new = 0.5 * (lo + hi)  # bisect where Halley leaves the bracket or stalls
         dx_old = abs(s_new - s)
         s = s_new
         if hi - lo <= 2e-16 * max(abs(lo), abs(hi)):
             break
-    c0, c1, c2, c3 = stumpff(beta * s * s)
-    g1 = s * c1
-    g2 = s * s * c2
-    r = r0 + eta0 * g1 + zeta0 * g2
-    fm1 = -mu * g2 / r0
-    g = r0 * g1 + eta0 * g2
-    fd = -mu * g1 / (r * r0)
-    gdm1 = -mu * g2 / r
+    return g0, g1, g2
+
+
+@numba.njit(**NJIT)
+def kepler_row(x, v, i, mu, dt):
+    """Advance row i of the relative states x, v (2-D arrays, in place) by dt on its orbit."""
+    d = x.shape[1]
+    r0 = 0.0
+    v2 = 0.0
+    eta0 = 0.0
     for k in range(d):
-        xk, vk = x[k], v[k]
-        x[k] = xk + (fm1 * xk + g * vk)
-        v[k] = vk + (fd * xk + gdm1 * vk)
+        r0 += x[i, k] * x[i, k]
+        v2 += v[i, k] * v[i, k]
+        eta0 += x[i, k] * v[i, k]
+    r0 = math.sqrt(r0)
+    beta = 2.0 * mu / r0 - v2
+    zeta0 = mu - beta * r0
+    g0, g1, g2 = solve_universal(r0, eta0, zeta0, beta, mu, dt)
+    ir0 = 1.0 / r0
+    ir = 1.0 / (r0 + eta0 * g1 + zeta0 * g2)
+    fm1 = -mu * g2 * ir0
+    g = r0 * g1 + eta0 * g2
+    fd = -mu * g1 * ir * ir0
+    gdm1 = -mu * g2 * ir
+    for k in range(d):
+        xk, vk = x[i, k], v[i, k]
+        x[i, k] = xk + (fm1 * xk + g * vk)
+        v[i, k] = vk + (fd * xk + gdm1 * vk)
+
+
+@numba.njit(**NJIT)
+def kepler_drift(x, v, mu, dt):
+    """Advance the relative state x, v (1-D arrays, in place) by dt on its Kepler orbit."""
+    kepler_row(x.reshape((1, x.size)), v.reshape((1, v.size)), 0, mu, dt)
