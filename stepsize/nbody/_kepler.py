@@ -37,6 +37,7 @@ C2_SERIES = np.array([(-1.0) ** k / math.factorial(2 * k + 2) for k in range(N_S
 C3_SERIES = np.array([(-1.0) ** k / math.factorial(2 * k + 3) for k in range(N_SERIES)])
 TAYLOR = 1e-6  # finish once |ds| < TAYLOR |s| or z |ds / s|^3 < ROUNDING
 ROUNDING = 1e-17
+SIXTH, THIRD = 1.0 / 6.0, 1.0 / 3.0
 
 
 @numba.njit(**NJIT)
@@ -65,18 +66,17 @@ def stumpff(z):
 
 
 @numba.njit(**NJIT)
-def solve_universal(r0, eta0, zeta0, beta, mu, dt):
+def solve_universal(r0, ir0, eta0, zeta0, beta, mu, dt):
     """(G0, G1, G2) at the root s of Kepler's equation in universal variables.
 
     First guess: the Taylor series of s(t): s' = 1/r, s'' = -eta / r^3 and
     s''' = 3 eta^2 / r^5 - (v^2 - mu / r) / r^3, where v^2 - mu / r = mu / r - beta.
     """
-    ir0 = 1.0 / r0
     s = dt * ir0
     if abs(eta0 * dt) < 0.1 * r0 * r0 and abs(beta) * dt * dt < 0.1 * r0 * r0:
         ir3 = ir0 * ir0 * ir0
         s += dt * dt * ir3 * (-0.5 * eta0 + dt * (0.5 * eta0 * eta0 * ir0 * ir0
-                                                  - (mu * ir0 - beta) / 6.0))  # fmt: skip
+                                                  - (mu * ir0 - beta) * SIXTH))  # fmt: skip
     if dt > 0.0:
         lo, hi = 0.0, math.inf
     else:
@@ -124,7 +124,7 @@ def solve_universal(r0, eta0, zeta0, beta, mu, dt):
         ):
             # carry the G-functions from s to s + ds (third order)
             h2 = 0.5 * ds * ds
-            h3 = h2 * ds / 3.0
+            h3 = h2 * ds * THIRD
             n0 = g0 - beta * (ds * g1 + h2 * g0) + beta * beta * h3 * g1
             n1 = g1 + ds * g0 - beta * (h2 * g1 + h3 * g0)
             n2 = g2 + ds * g1 + h2 * g0 - beta * h3 * g1
@@ -155,10 +155,10 @@ def kepler_row(x, v, i, mu, dt):
         v2 += v[i, k] * v[i, k]
         eta0 += x[i, k] * v[i, k]
     r0 = math.sqrt(r0)
-    beta = 2.0 * mu / r0 - v2
-    zeta0 = mu - beta * r0
-    g0, g1, g2 = solve_universal(r0, eta0, zeta0, beta, mu, dt)
     ir0 = 1.0 / r0
+    beta = 2.0 * mu * ir0 - v2
+    zeta0 = mu - beta * r0
+    g0, g1, g2 = solve_universal(r0, ir0, eta0, zeta0, beta, mu, dt)
     ir = 1.0 / (r0 + eta0 * g1 + zeta0 * g2)
     fm1 = -mu * g2 * ir0
     g = r0 * g1 + eta0 * g2

@@ -32,6 +32,7 @@ correctors of order 3, 5, 7, 9, 11.  The run carries W's variables w = C^-1 x an
 x = C w at every output, never changing w: the correctors cost nothing per step.
 """
 
+import functools
 import math
 from fractions import Fraction
 
@@ -72,12 +73,13 @@ def _bernoulli(n):
     return b
 
 
+@functools.cache
 def corrector_coefficients(order):
     """(alpha_i, beta_i), i = 1..p, of the corrector of ``order`` = 2p + 1 (see module doc)."""
     if order not in CORRECTORS or order == 0:
         raise ValueError(f"corrector must be one of 3, 5, 7, 9, 11, got {order!r}")
     p = (order - 1) // 2
-    bern = _bernoulli(2 * p)
+    bern = _bernoulli(2 * p)  # exact rationals: computed once per order (cached)
     # target coefficients of y^m, m = 2n - 1: (2^(1-2n) - 1) B_2n / (2n)!
     rows, rhs = [], []
     for n in range(1, p + 1):
@@ -89,7 +91,7 @@ def corrector_coefficients(order):
         rhs.append(math.factorial(m) * t_m / 2)
     gamma = _solve(rows, rhs)
     alpha = math.sqrt(float(ALPHA2))
-    return [(i * alpha, float(g) / alpha) for i, g in zip(range(1, p + 1), gamma, strict=True)]
+    return tuple((i * alpha, float(g) / alpha) for i, g in zip(range(1, p + 1), gamma, strict=True))
 
 
 def _solve(a, b):
