@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 from numpy.polynomial import legendre
 
-from stepsize.nbody import Simulation, integrate, kepler, outer_solar_system, pythagorean
+from stepsize.nbody import (
+    FIGURE_EIGHT_PERIOD,
+    Simulation,
+    figure_eight,
+    integrate,
+    kepler,
+    outer_solar_system,
+    pythagorean,
+)
 from stepsize.nbody._kernels import P_ETA
 from stepsize.nbody._radau import RR, SHIFT, C, D, H
 
@@ -98,6 +106,16 @@ def test_outer_solar_system_to_machine_precision():
     r = integrate(outer_solar_system().to_com_frame(), 1e5, "gr15")
     assert r.energy_error < 1e-14, r.energy_error
     assert 700 < r.steps < 1000  # about 11.6 days per step, as IAS15 takes
+
+
+@pytest.mark.parametrize("epsilon", [1e-8, 1e-9])
+def test_figure_eight_returns_at_the_limit_of_its_initial_conditions(epsilon):
+    # the middle body starts with a = 0 exactly: its a/j time scale vanishes (the guard)
+    f = figure_eight()
+    r = integrate(f, FIGURE_EIGHT_PERIOD, "gr15", epsilon=epsilon)
+    assert r.status == "done" and r.energy_error < 1e-14
+    # 8-digit initial conditions and period: the orbit closes to ~3e-8, not better
+    assert 1e-8 < np.abs(r.system.positions - f.positions).max() < 1e-7
 
 
 def test_global_criterion_and_epsilon_trade_steps_for_accuracy():

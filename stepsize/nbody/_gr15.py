@@ -17,6 +17,10 @@ Step size (``adaptive``):
     the acceleration, jerk and snap at the end of the step from the polynomial,
         y2 = a_0 + sum_k b_k,   y3 = sum_k (k+1) b_k / dt,   y4 = sum_k (k+1) k b_k / dt^2,
     tau_i^2 = 2 |y2|^2 / (|y3|^2 + |y2| |y4|) per body and dt_new = (7! epsilon)^(1/7) min_i tau_i.
+    A body whose acceleration changes by more than itself over the step (|y2| < |y3| dt: it
+    passes near zero, as the middle body of the figure-eight does at t = 0) has no time scale
+    |a| / |j|; it takes |j| / |s| instead (our guard: with tau ~ dt the step would otherwise
+    shrink fourfold forever).
   * "global" (Rein & Spiegel 2015, eq. 11): dt_new = dt (epsilon / (max |b_6| / max |a|))^(1/7).
 A step whose proposal is below a quarter of itself is redone with it (the b's rescaled to the
 shorter step); a step grows at most fourfold.  epsilon = 0 keeps the fixed step ``dt``.
@@ -155,9 +159,12 @@ def proposal(a0, b, dt, epsilon, mode, at):
             y2 += a * a
             y3 += j * j
             y4 += s * s
-        den = y3 + math.sqrt(y2 * y4)
-        if den > 0.0:
-            tau2 = min(tau2, 2.0 * y2 / den)  # in units of dt^2
+        if y2 >= y3:
+            den = y3 + math.sqrt(y2 * y4)
+            if den > 0.0:
+                tau2 = min(tau2, 2.0 * y2 / den)  # in units of dt^2
+        elif y4 > 0.0:  # |a| < |da| over the step: a passes near 0; the jerk / snap time
+            tau2 = min(tau2, y3 / y4)
     if not tau2 < np.inf:
         return dt / SAFETY
     return math.sqrt(tau2) * dt * (F7 * epsilon) ** (1.0 / 7.0)
