@@ -58,6 +58,7 @@ from stepsize.nbody._kernels import (
     S_K,
     S_T,
     UNDERFLOW,
+    all_finite,
     check_events,
     collision_time,
     find_overlap,
@@ -183,10 +184,10 @@ def rescale(b, q):
 def extrapolate(b, e, q, valid):
     """Predict the next step's b (into b) and remember the prediction (in e)."""
     _, n, d = b.shape
+    new = np.empty(7)
     for i in range(n):
         for k in range(d):
             f = q
-            new = np.empty(7)
             for m in range(7):
                 acc = 0.0
                 for l in range(m, 7):
@@ -279,9 +280,7 @@ def gr15_advance(
                 dt_new = proposal(acc, b, dt, epsilon, mode, at)
             else:
                 dt_new = par[P_DT]
-            if not math.isfinite(dt_new) or not (
-                np.all(np.isfinite(b[6])) and np.all(np.isfinite(at))
-            ):
+            if not (math.isfinite(dt_new) and all_finite(b[6]) and all_finite(at)):
                 cnt[C_STATUS] = NONFINITE
                 return NONFINITE
             if epsilon > 0.0 and dt_new < SAFETY * dt:
