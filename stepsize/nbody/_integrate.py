@@ -62,8 +62,8 @@ def integrate(system, t_end, method="hermite4", *, save_every=None, controller=N
     controller : callable ``controller(info) -> float | None`` called at the end of every output
         interval but the last, with a :class:`ControlInfo` (time, state, energy error, work so
         far, ``parameter`` and its ``value``).  A float becomes the new value of the accuracy
-        parameter ("eta", "dt" or "rtol") for the next interval; None keeps it.  This is where a
-        trained policy plugs in.  Needs ``save_every``.
+        parameter ("eta", "dt", "epsilon" or "rtol") for the next interval; None keeps it.  This
+        is where a trained policy plugs in.  Needs ``save_every``.
     """
     if options.get("collision") == "merge" and save_every is not None:
         raise ValueError(

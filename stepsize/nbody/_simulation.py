@@ -61,9 +61,10 @@ class Simulation:
 
     ``method`` and ``options`` as :func:`stepsize.nbody.integrate`.  Between calls the
     accuracy parameter may be changed through ``value`` (``parameter`` names it: "eta" for
-    adaptive hermite4 / leapfrog, "dt" for a fixed step, "rtol" for gbs and the Runge-Kutta
-    methods, whose atol then scales by the same factor).  The force evaluation and time scale of
-    the last step carry over, so piecewise runs cost what one run costs.
+    adaptive hermite4 / leapfrog, "epsilon" for gr15, "dt" for a fixed step (and wh), "rtol"
+    for gbs and the Runge-Kutta methods, whose atol then scales by the same factor).  The force
+    evaluation and time scale of the last step carry over, so piecewise runs cost what one run
+    costs.
 
     ``archive`` (a directory) and ``every`` (a time interval) keep a simulation archive: a
     snapshot of the complete integrator state at t = 0, every, 2 every, ... (the steps land on
