@@ -145,3 +145,24 @@ def test_test_particles_in_both_coordinates():
 def test_bad_wh_options_name_the_argument(options, match):
     with pytest.raises((ValueError, TypeError), match=match):
         integrate(OSS, 100.0, "wh", **options)
+
+
+@pytest.mark.parametrize("corrector", [0, 5, 11])
+def test_matches_rebound_whfast(corrector):
+    rebound = pytest.importorskip("rebound")
+    sim = rebound.Simulation()
+    sim.G = OSS.G
+    for m, x, v in zip(OSS.masses, OSS.positions, OSS.velocities, strict=True):
+        sim.add(m=m, x=x[0], y=x[1], z=x[2], vx=v[0], vy=v[1], vz=v[2])
+    sim.integrator = "whfast"
+    sim.dt = 50.0
+    sim.integrator.corrector = corrector
+    e0 = sim.energy()
+    sim.integrate(2e4, exact_finish_time=0)
+    sim.synchronize()
+    theirs = np.array([[p.x, p.y, p.z] for p in sim.particles])
+    r = integrate(OSS, 2e4, "wh", dt=50.0, corrector=corrector)
+    assert r.steps == sim.steps_done and r.t == pytest.approx(sim.t)
+    assert np.abs(r.system.positions - theirs).max() < 1e-9
+    err = abs((sim.energy() - e0) / e0)
+    assert abs(r.energy_error - err) < 0.05 * err + 1e-15
