@@ -49,11 +49,12 @@ from stepsize.nbody._kernels import (
     NJIT,
     NONFINITE,
     P_DT,
+    P_ENC2,
     P_G,
     P_MAXSTEPS,
     P_TEND,
+    S_RMIN2,
     S_T,
-    all_finite,
     check_events,
     gravity,
     track_rmin,
@@ -283,7 +284,18 @@ def apply_corrector(wx, wv, masses, eta, mu, G, active, dt, drifts, kicks, pos, 
 
 
 # ----- the loop --------------------------------------------------------------------------
-@numba.njit(**NJIT)
+@numba.njit(**NJIT, inline="always")
+def finite_sum(a, b):
+    """False if a or b holds a nan or an inf (or overflows when summed): a branch-free check."""
+    s = 0.0
+    n, d = a.shape
+    for i in range(n):
+        for k in range(d):
+            s += a[i, k] + b[i, k]
+    return math.isfinite(s)
+
+
+@numba.njit(**NJIT, inline="always")
 def outer(mode, wx, wv, masses, planets, eta, mu, G, active, h, pos, vel, acc):
     """The half-step operator at both ends of a step: drift (Jacobi) or kick (democratic)."""
     if mode == JACOBI:
@@ -292,7 +304,7 @@ def outer(mode, wx, wv, masses, planets, eta, mu, G, active, h, pos, vel, acc):
     return democratic_kick(wx, wv, planets, G, active, h, acc)
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT, inline="always")
 def inner(mode, wx, wv, masses, eta, mu, G, active, h, pos, vel, acc):
     """The full-step operator in the middle: kick (Jacobi) or jump-drift-jump (democratic)."""
     if mode == JACOBI:
@@ -348,6 +360,7 @@ def wh_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, wx, wv, pla
     pv = np.empty((n, d))
     h_prev = 0.0
     code = 0
+    events = par[P_ENC2] > 0.0  # (escapes are refused for wh)
     while True:
         t = scal[S_T]
         if t + 0.5 * dt > par[P_TEND]:  # whole steps only: the nearest to P_TEND
@@ -366,11 +379,12 @@ def wh_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, wx, wv, pla
         cnt[C_STEPS] += 1
         h_prev = h
         scal[S_T] = t + h
-        if not (all_finite(wx) and all_finite(wv)):
+        if not finite_sum(wx, wv):
             code = NONFINITE
             break
-        track_rmin(scal, cnt, rmin2, imin, jmin)
-        if check_events(px, pv, masses, par, cnt, escaped, rmin2, imin, jmin):
+        if rmin2 < scal[S_RMIN2]:
+            track_rmin(scal, cnt, rmin2, imin, jmin)
+        if events and check_events(px, pv, masses, par, cnt, escaped, rmin2, imin, jmin):
             code = cnt[C_STATUS]
             break
     if h_prev > 0.0:
