@@ -78,7 +78,7 @@ VFAC = np.array([1.0 / (k + 2) for k in range(7)])
 F7 = 5040.0  # 7!
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT, inline="always")
 def kahan(total, comp, value):
     """total + value with the compensation term ``comp``; returns the new (total, comp)."""
     y = value - comp
@@ -86,7 +86,7 @@ def kahan(total, comp, value):
     return t, (t - total) - y
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT, inline="always")
 def predict(x0, v0, a0, b, csx, dt, h, x):
     """Positions at the step fraction h from the current polynomial, into ``x``."""
     n, d = x0.shape
