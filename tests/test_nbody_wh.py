@@ -1,6 +1,7 @@
 """Wisdom-Holman (``wh``): the Kepler solver, second order, symplectic correctors, both
 coordinate systems, test particles and bad input."""
 
+import json
 import math
 
 import numpy as np
@@ -166,3 +167,14 @@ def test_matches_rebound_whfast(corrector):
     assert np.abs(r.system.positions - theirs).max() < 1e-9
     err = abs((sim.energy() - e0) / e0)
     assert abs(r.energy_error - err) < 0.05 * err + 1e-15
+
+
+def test_cli_runs_wh_and_gr15_on_the_outer_solar_system(capsys):
+    from stepsize.cli import main
+
+    argv = ["nbody", "--problem", "outer-solar-system", "--method", "wh,gr15", "--t-end", "1e4"]
+    assert main(argv + ["--dt", "50", "--corrector", "5", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["method"] for r in rows] == ["wh", "gr15"]
+    assert rows[0]["energy_error"] < 1e-10 and rows[1]["energy_error"] < 1e-14
+    assert main(argv + ["--corrector", "4"]) == 2  # a clear error, not a traceback

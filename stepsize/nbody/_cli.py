@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-PROBLEMS = ("pythagorean", "figure-eight", "paper", "kepler")
+PROBLEMS = ("pythagorean", "figure-eight", "paper", "kepler", "outer-solar-system")
 EXAMPLES = """examples:
   stepsize nbody --problem pythagorean --method hermite4,leapfrog,gbs,dop853 --t-end 70
   stepsize nbody --problem pythagorean --method hermite4 --eta 0.01 --criterion aarseth --json
+  stepsize nbody --problem outer-solar-system --method gr15,wh --dt 50 --corrector 11
   stepsize nbody --problem paper --ensemble 1000 --t-end 10 --seed 1 --out results/
 """
 
@@ -32,10 +33,13 @@ def register(subparsers):
         "--t-end",
         type=float,
         default=None,
-        help="end time (default: 70 Pythagorean, one period figure-eight / kepler, 10 yr paper)",
+        help="end time (default: 70 Pythagorean, one period figure-eight / kepler, 10 yr paper, "
+        "1e6 days outer-solar-system)",
     )
     p.add_argument("--eta", type=float, default=None, help="step parameter (hermite4, leapfrog)")
-    p.add_argument("--dt", type=float, default=None, help="fixed step (hermite4, leapfrog)")
+    p.add_argument("--dt", type=float, default=None, help="fixed step (hermite4, leapfrog, wh)")
+    p.add_argument("--epsilon", type=float, default=None, help="gr15 accuracy (default 1e-9)")
+    p.add_argument("--corrector", type=int, default=None, help="wh corrector: 0, 3, 5, 7, 9, 11")
     p.add_argument("--criterion", default=None, help="hermite4 step criterion: amuse, aarseth")
     p.add_argument("--rtol", type=float, default=None, help="tolerance (Runge-Kutta methods)")
     p.add_argument("--softening", type=float, default=None, help="Plummer softening length")
@@ -66,10 +70,12 @@ def _system(args):
         return nbody.figure_eight(), nbody.FIGURE_EIGHT_PERIOD
     if args.problem == "kepler":
         return nbody.kepler(e=0.5), 2.0 * math.pi / math.sqrt(2.0)
+    if args.problem == "outer-solar-system":
+        return nbody.outer_solar_system().to_com_frame(), 1e6
     return nbody.paper_three_body(args.seed), 10.0
 
 
-METHOD_FLAGS = ("eta", "dt", "criterion", "rtol")
+METHOD_FLAGS = ("eta", "dt", "criterion", "rtol", "epsilon", "corrector")
 COMMON_FLAGS = ("softening", "encounter_distance", "escape_radius")
 
 
