@@ -118,6 +118,7 @@ class AutoLRS:
         self._checkpoint()
         self.history.append(Stage(self.tau))
         self._searching, self._count, self._losses, self._u = True, 0, [], []
+        self._start_loss = None
         self._try(float(self.rng.uniform()))
 
     def _try(self, u):
@@ -127,7 +128,8 @@ class AutoLRS:
         self._losses, self._count = [], 0
 
     def step(self, loss):
-        """Record the training loss of the step just taken; may restore and change the LR."""
+        """Record the training loss of the step just taken (the forward pass before
+        ``optimizer.step()``); may restore the checkpoint and change the learning rate."""
         loss = float(loss)
         self._count += 1
         if not self._searching:
@@ -148,11 +150,13 @@ class AutoLRS:
             forecast = math.inf
         stage.forecasts.append(forecast)
         self._restore()
+        if self._start_loss is None:
+            self._start_loss = self._losses[0]
         if len(stage.forecasts) < self.n_candidates:
-            f = np.asarray(stage.forecasts)
-            finite = np.isfinite(f)
-            penalty = f[finite].max() + 1.0 if finite.any() else 1e6
-            self._try(lcb_next(self._u, np.where(finite, f, penalty), self.kappa, self.grid))
+            # A forecast above the stage's starting loss (or none: the run diverged) is no
+            # better than not training: clip it there, so one blow-up cannot flatten the GP.
+            f = np.minimum(np.nan_to_num(stage.forecasts, nan=np.inf), self._start_loss)
+            self._try(lcb_next(self._u, f, self.kappa, self.grid))
             return
         best = int(np.argmin(stage.forecasts))
         stage.lr = stage.candidates[best]
