@@ -99,6 +99,11 @@ class AutoLRS:
         return math.exp(math.log(self.min_lr) + u * (math.log(self.max_lr) - math.log(self.min_lr)))
 
     @property
+    def searching(self):
+        """True while candidates are tried (the model is restored afterwards)."""
+        return self._searching
+
+    @property
     def lr(self):
         return float(self.optimizer.param_groups[0]["lr"])
 
