@@ -2,8 +2,9 @@
 
 Models: an MLP (64-64-10) and a small CNN with batch norm (conv-BN-ReLU-pool twice, linear);
 data: the 1797 8x8 digits, split 1200 train / 237 validation / 360 test (fixed).  For each
-optimizer the learning rate is tuned on a grid (validation accuracy after the full budget,
-tuning seed 100), then 5 seeds (0-4) train at that rate; reported per optimizer and model:
+optimizer the learning rate is tuned on a 4-point grid (fewest steps to the target accuracy on
+the validation split, then best final validation accuracy; tuning seed 100), then 5 seeds
+(0-4) train at that rate; reported per optimizer and model:
 optimizer steps and wall time to the target test accuracy, final test accuracy (median and
 range over seeds).  The papers' claims checked here:
 
@@ -155,12 +156,14 @@ def compare_optimizers(data, steps):
     for kind in ("mlp", "cnn"):
         out[kind] = {}
         for name, (make, grid) in OPTIMIZERS.items():
-            tune = {lr: train(kind, make, lr, TUNE_SEED, data, steps, split="val")["final"]
+            tune = {lr: train(kind, make, lr, TUNE_SEED, data, steps, split="val")
                     for lr in grid}
-            lr = max(grid, key=lambda v: (tune[v], -abs(math.log(v))))
+            lr = min(grid, key=lambda v: (tune[v]["steps_to_target"] or math.inf,
+                                          -tune[v]["final"]))
             runs = [train(kind, make, lr, s, data, steps) for s in SEEDS]
             out[kind][name] = {
-                "lr": lr, "tuning": {str(k): v for k, v in tune.items()},
+                "lr": lr, "tuning": {str(k): {"val_steps_to_target": v["steps_to_target"],
+                                              "val_final": v["final"]} for k, v in tune.items()},
                 "edge_of_grid": lr in (grid[0], grid[-1]),
                 "steps_to_target": _summary([r["steps_to_target"] for r in runs]),
                 "time_to_target": _summary([r["time_to_target"] for r in runs]),
@@ -216,10 +219,11 @@ def claims(cmp, adaptive, autolrs, scaling, sharp):
                autolrs["autolrs"]["steps_to_target"]["median"])
     out["autolrs_speedup_vs_tuned_constant"] = {"speedup": r, "paper": [1.22, 1.5],
                                                 "holds": r is not None and r > 1.0}
-    out["lr_scaling_sgd_linear"] = {"exponent": scaling["SGD"]["exponent"], "paper": 1.0,
-                                    "holds": abs(scaling["SGD"]["exponent"] - 1.0) <= 0.3}
-    out["lr_scaling_adam_sqrt"] = {"exponent": scaling["Adam"]["exponent"], "paper": 0.5,
-                                   "holds": abs(scaling["Adam"]["exponent"] - 0.5) <= 0.3}
+    for name, paper in (("SGD", 1.0), ("Adam", 0.5)):
+        row = scaling[name]
+        out[f"lr_scaling_{name.lower()}"] = {
+            "exponent_16_256": row["exponent"], "exponent_16_64": row["exponent_16_64"],
+            "paper": paper, "holds": abs(row["exponent"] - paper) <= 0.25}
     # At or past the edge (c >= 1) GD should hover at 2; below it, sharpen towards 2.
     edges = {run["c"]: run["edge"] for run in sharp["runs"]}
     hover = [float(np.median(e[len(e) // 2:])) for c, e in edges.items() if c >= 1.0]
@@ -232,7 +236,7 @@ def claims(cmp, adaptive, autolrs, scaling, sharp):
 
 def adaptive_batches(data, steps):
     """AdaGrad-Norm with fixed batches (8, 128) against the norm and inner-product tests
-    (start 8, eta = theta = 0.5 as AdAdaGrad-Norm), MLP, lr tuned for the fixed batch of 8."""
+    (start 8, eta = theta = 0.5), MLP, lr tuned for the fixed batch of 8."""
     X, y = data["train"]
 
     def run(seed, mode, lr):
@@ -280,14 +284,16 @@ def adaptive_batches(data, steps):
 
 
 def autolrs_vs_constant(data, steps, sgd_lr):
-    """SGD(momentum 0.9) on the MLP: AutoLRS over [1e-3, 1] against the tuned constant rate.
-    Steps to target count every optimizer step, search included."""
+    """SGD(momentum 0.9) on the MLP: AutoLRS over [1e-3, 1] (tau = 200, so tau' = 20 steps per
+    candidate) against the tuned constant rate.  Steps to target count every optimizer step,
+    search included, and the target is checked only outside the search (whose states are
+    discarded)."""
     X, y = data["train"]
 
     def run(seed, auto):
         model = make_model("mlp", seed)
         opt = torch.optim.SGD(model.parameters(), lr=sgd_lr, momentum=0.9)
-        sched = AutoLRS(opt, model, 1e-3, 1.0, tau=50, n_candidates=10, seed=seed) if auto \
+        sched = AutoLRS(opt, model, 1e-3, 1.0, tau=200, n_candidates=10, seed=seed) if auto \
             else None
         it = batches(len(X), 32, seed)
         hit = None
@@ -316,13 +322,14 @@ def autolrs_vs_constant(data, steps, sgd_lr):
     return out
 
 
-def lr_scaling(data, epochs=10):
-    """Best learning rate (validation loss after ``epochs`` epochs) at batch 16, 64, 256."""
+def lr_scaling(data, epochs=5):
+    """Best learning rate (training loss after ``epochs`` epochs: the optimisation question the
+    rule answers) at batch 16, 64, 256, on a grid of ratio 10^(1/6)."""
     X, y = data["train"]
     out = {}
     for name, make, grid in (
-        ("SGD", lambda p, lr: torch.optim.SGD(p, lr=lr), np.geomspace(0.01, 10.0, 13)),
-        ("Adam", lambda p, lr: torch.optim.Adam(p, lr=lr), np.geomspace(1e-4, 1e-1, 13)),
+        ("SGD", lambda p, lr: torch.optim.SGD(p, lr=lr), np.geomspace(0.01, 10.0, 19)),
+        ("Adam", lambda p, lr: torch.optim.Adam(p, lr=lr), np.geomspace(1e-4, 1e-1, 19)),
     ):
         best = {}
         for batch in (16, 64, 256):
@@ -337,11 +344,12 @@ def lr_scaling(data, epochs=10):
                     F.cross_entropy(model(X[idx]), y[idx]).backward()
                     opt.step()
                 with torch.no_grad():
-                    v = float(F.cross_entropy(model(data["val"][0]), data["val"][1]))
+                    v = float(F.cross_entropy(model(X), y))
                 losses[float(lr)] = v if math.isfinite(v) else math.inf
             best[batch] = min(losses, key=losses.get)
         out[name] = {"best_lr": {str(b): v for b, v in best.items()},
-                     "exponent": scaling_exponent(list(best), list(best.values()))}
+                     "exponent": scaling_exponent(list(best), list(best.values())),
+                     "exponent_16_64": scaling_exponent([16, 64], [best[16], best[64]])}
         print(f"scaling {name}: {out[name]}", flush=True)
     return out
 
@@ -470,7 +478,8 @@ def plot(result, path):
             continue
         ax[0, 2].scatter(row["samples_to_target"]["median"], row["steps_to_target"]["median"],
                          label=mode)
-    ax[0, 2].set(title="AdaGrad-Norm to 95 %: steps vs samples seen", xlabel="samples seen",
+    ax[0, 2].set(title=f"AdaGrad-Norm to {TARGET['mlp']:.0%}: steps vs samples seen",
+                 xlabel="samples seen",
                  ylabel="optimizer steps", xscale="log", yscale="log")
     ax[0, 2].legend(fontsize=8)
     for run in result["sharpness"]["runs"]:
@@ -502,11 +511,11 @@ def main(argv=None):
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     data = load_digits()
-    steps = 150 if args.quick else 600
+    steps = 150 if args.quick else 500
     cmp = compare_optimizers(data, steps)
     adaptive = adaptive_batches(data, steps)
     auto = autolrs_vs_constant(data, 2 * steps, cmp["mlp"]["SGD"]["lr"])
-    scaling = lr_scaling(data, epochs=2 if args.quick else 10)
+    scaling = lr_scaling(data, epochs=1 if args.quick else 5)
     sharp = sharpening(data, steps=100 if args.quick else 500)
     resid = residual_blocks(data, steps=steps)
     timing = peer_timing(data)

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stepsize.optim import (
     AdaGradNorm,
@@ -246,3 +248,40 @@ def test_residual_stiffness_of_linear_blocks():
     assert s2.max() <= 2.0 + 1e-12 and s2.min() >= 0.0
     with pytest.raises(ValueError, match="shape"):
         residual_stiffness([lambda z: z[:, :1]], x)
+
+
+PROPS = settings(max_examples=30, deadline=None, derandomize=True)
+
+
+@PROPS
+@given(st.integers(2, 6), st.integers(2, 6), st.integers(0, 10_000))
+def test_projection_removes_the_radial_part_channelwise(rows, cols, seed):
+    """For a gradient orthogonal to each row of w (a scale-invariant filter bank) the
+    channel test passes and the projected update has no component along any row of w."""
+    from stepsize.optim import project_radial
+
+    g = torch.Generator().manual_seed(seed)
+    w = torch.randn(rows, cols, generator=g, dtype=DT)
+    grad = torch.randn(rows, cols, generator=g, dtype=DT)
+    grad -= (grad * w).sum(1, keepdim=True) / (w * w).sum(1, keepdim=True) * w
+    u = torch.randn(rows, cols, generator=g, dtype=DT)
+    out, projected = project_radial(w, grad, u.clone(), 0.1, 1e-12)
+    assert projected
+    assert torch.allclose((out * w).sum(dim=1), torch.zeros(rows, dtype=DT), atol=1e-10)
+    assert torch.allclose(out + (u - out), u)   # only the radial part was removed
+    assert torch.allclose(u - out, (u * w).sum(1, keepdim=True) / (w * w).sum(1, keepdim=True)
+                          * w, atol=1e-10)
+
+
+@PROPS
+@given(st.integers(2, 40), st.integers(1, 5), st.floats(0.05, 2.0), st.integers(0, 10_000))
+def test_norm_test_next_batch_passes_on_the_same_statistics(b, d, eta, seed):
+    """The suggested batch size is the smallest one whose variance-of-the-mean bound holds."""
+    g = torch.Generator().manual_seed(seed)
+    G = torch.randn(b, d, generator=g, dtype=DT) + torch.randn(d, generator=g, dtype=DT)
+    t = norm_test({"w": G}, eta)
+    need = t.statistic / (eta**2 * t.grad_norm_sq)
+    assert t.next_batch_size >= b
+    assert t.next_batch_size >= need - 1e-9
+    if not t.passed:
+        assert t.next_batch_size - 1 < need

@@ -24,12 +24,14 @@ from stepsize.optim._gp import lcb_next
 from stepsize.optim._validate import check_count, check_nonneg, check_positive
 
 
-def exponential_fit(losses):
+def exponential_fit(losses, *, nonnegative=True):
     """``(a, b, c)`` of the least-squares fit ``losses[t] ~ a exp(b t) + c``, ``b < 0``.
 
     Variable projection: for each rate ``b = -exp(s)`` the linear parameters ``(a, c)`` solve
     a 2-column least-squares problem; ``s`` minimises its residual (bounded scalar search over
-    decay times from a tenth of a step to 100 times the series length).
+    decay times from a tenth of a step to 100 times the series length).  ``nonnegative``: the
+    asymptote ``c`` of a loss is kept ``>= 0`` (refit with ``c = 0`` where the free fit goes
+    below), so a short noisy series cannot forecast a negative loss.
     """
     y = np.asarray(losses, dtype=np.float64)
     if y.ndim != 1 or y.size < 3:
@@ -39,8 +41,11 @@ def exponential_fit(losses):
     t = np.arange(y.size, dtype=np.float64)
 
     def solve(s):
-        A = np.stack([np.exp(-np.exp(s) * t), np.ones_like(t)], axis=1)
+        e = np.exp(-np.exp(s) * t)
+        A = np.stack([e, np.ones_like(t)], axis=1)
         coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+        if nonnegative and coef[1] < 0:
+            coef = np.array([float(e @ y) / float(e @ e), 0.0])
         return coef, float(np.sum((A @ coef - y) ** 2))
 
     lo, hi = math.log(1.0 / (100.0 * y.size)), math.log(10.0)

@@ -58,7 +58,7 @@ def norm_test(per_sample_grads, eta):
     g = G.mean(dim=0)
     var_sum = float(G.var(dim=0, correction=1).sum())
     gn2 = float(g @ g)
-    return _verdict(var_sum, eta**2 * gn2, b, var_sum, gn2)
+    return _verdict(var_sum, eta**2 * gn2, b, gn2)
 
 
 def inner_product_test(per_sample_grads, theta):
@@ -69,17 +69,19 @@ def inner_product_test(per_sample_grads, theta):
     g = G.mean(dim=0)
     gn2 = float(g @ g)
     var_ip = float((G @ g).var(correction=1))
-    return _verdict(var_ip, theta**2 * gn2**2, b, var_ip, gn2)
+    return _verdict(var_ip, theta**2 * gn2**2, b, gn2)
 
 
-def _verdict(statistic, bound, b, stat, gn2):
+def _verdict(statistic, bound, b, gn2):
+    """Passed if ``statistic / b <= bound``; else the smallest batch that would pass
+    (``-1`` when the gradient is exactly zero but the samples disagree: no batch passes)."""
     if bound == 0.0:
         need = b if statistic == 0.0 else math.inf
     else:
         need = statistic / bound
     passed = need <= b
     nxt = b if passed else (math.ceil(need) if math.isfinite(need) else -1)
-    return BatchTest(passed, nxt, stat, gn2, b)
+    return BatchTest(passed, nxt, statistic, gn2, b)
 
 
 def per_sample_gradients(model, loss_fn, inputs, targets):
