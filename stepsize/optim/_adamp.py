@@ -57,7 +57,8 @@ class AdamP(_Optimizer):
     ``eps`` is added after the bias correction of ``v_t``, as in the paper and the official code.
     pytorch-optimizer's ``AdamP`` adds it before (``sqrt(v_t) + eps``, then multiplies by
     ``sqrt(1 - beta2^t)``), i.e. uses ``eps / sqrt(1 - beta2^t)`` here: the tests pin that
-    difference (and its reported NaNs, #480, come from the same place).
+    difference.  (Its issue #480, NaNs from an epsilon added after ``rsqrt``, was fixed in
+    #481; the placement difference remains in 4.1.)
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,

@@ -9,7 +9,8 @@ A residual block ``x_{l+1} = x_l + h f_l(x_l)`` is one explicit Euler step of
 needs one more evaluation of the residual branch, at the block's output, exactly as DOPRI5 uses
 its last two stages.  ``h * lambda_hat_l`` above explicit Euler's stability limit 2 marks a
 block whose features the Euler step cannot follow stably: the place where a stiffness-aware
-step-size adaptor (StepNet) would shrink that block's step.
+step-size adaptor in the spirit of StepNet (self-attention as a step-size adaptor) would
+shrink that block's step.
 """
 
 import numpy as np

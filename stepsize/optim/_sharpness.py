@@ -80,12 +80,12 @@ def _power(hvp, v, tol, max_iter, shift=0.0):
         residual = float((hv - lam * v).norm())
         if residual <= tol * max(abs(lam), 1e-300):
             return lam + shift, v, k, True
-        # ||H v|| / ||v|| through the shared estimate (v is unit): the next iterate's scale.
+        # ||H v|| / ||v|| through the shared estimate; v is a unit vector, so hv / scale is
+        # the next unit iterate.
         scale = _quotient(hv, v)
         if scale == 0.0:
             return shift, v, k, True
         v = hv / scale
-        v = v / v.norm()
     return lam + shift, v, max_iter, False
 
 
