@@ -196,6 +196,14 @@ def _paired(cmp, kind, a, b):
             "losses": sum(x > y for x, y in zip(sa, sb))}
 
 
+def _grid_best(row):
+    """A view free of the tuning pick: the fewest validation steps to the target over the lr
+    grid (mean over the tuning seeds; a seed that never reaches counts as infinity)."""
+    best = min(np.mean([math.inf if v is None else v for v in t["val_steps_to_target"]])
+               for t in row["tuning"].values())
+    return float(best) if math.isfinite(best) else None
+
+
 def _versus(cmp, kind, a, b):
     """``a`` against ``b`` on ``kind``: median step ratio, paired seeds, final-accuracy gap.
     Holds when ``a`` is faster on the median and on most seeds and not less accurate."""
@@ -204,7 +212,9 @@ def _versus(cmp, kind, a, b):
     r = _ratio(ra, rb)
     pair = _paired(cmp, kind, a, b)
     diff = cmp[kind][a]["final_accuracy"]["median"] - cmp[kind][b]["final_accuracy"]["median"]
+    grid = _ratio(_grid_best(cmp[kind][a]), _grid_best(cmp[kind][b]))
     return {"steps_ratio": r, "paired_seeds": pair, "final_accuracy_diff": diff,
+            "grid_best_val_steps_ratio": grid,
             "holds": r is not None and r < 1.0 and pair["wins"] > pair["losses"]
             and diff >= -0.005}
 
