@@ -7,7 +7,8 @@ separated (terminated) or after ``max_steps`` steps (truncated).
 
 Actions: ``Discrete(len(gammas))`` over a log grid (default ``10^-2 .. 10^3``, 6 values), or with
 ``continuous=True`` a ``Box([-1, 1])`` mapped linearly onto ``log10 gamma`` in
-``log10_gamma_range``.
+``log10_gamma_range``.  ``step`` raises ValueError for an action outside the space (an index out
+of range, NaN, a value outside ``[-1, 1]``).
 
 Observation (float32, 7 entries):
     0  log10 f(theta_t)                    (clipped to [-30, 30])
@@ -32,6 +33,7 @@ fixed set given as a :class:`stepsize.descent.Dataset` or an ``(A, y)`` pair.
 import gymnasium as gym
 import numpy as np
 
+from envs._action import check_action
 from stepsize.control import stiffness_estimate
 from stepsize.descent import Dataset, logistic_loss_and_gradient, separable
 
@@ -98,6 +100,8 @@ class LearningRateEnv(gym.Env):
         return self._observation(), self._info(False)
 
     def step(self, action):
+        if not hasattr(self, "_theta"):
+            raise RuntimeError("call reset() before step()")
         gamma = self._gamma(action)
         new = self._theta - gamma * self._grad
         loss, grad = logistic_loss_and_gradient(self._ds.A, self._ds.y, new)
@@ -115,11 +119,11 @@ class LearningRateEnv(gym.Env):
         return self._observation(), float(reward), separated, truncated, self._info(separated)
 
     def _gamma(self, action):
+        a = check_action(self.action_space, action)
         if self.continuous:
             low, high = self.log10_range
-            a = float(np.clip(np.asarray(action, float).reshape(-1)[0], -1.0, 1.0))
-            return float(10.0 ** (low + 0.5 * (a + 1.0) * (high - low)))
-        return float(self.gammas[int(action)])
+            return float(10.0 ** (low + 0.5 * (float(a[0]) + 1.0) * (high - low)))
+        return float(self.gammas[a])
 
     def _observation(self):
         norm = np.linalg.norm(self._theta)

@@ -52,6 +52,7 @@ import math
 import gymnasium as gym
 import numpy as np
 
+from envs._action import check_action
 from stepsize.ode import TABLEAUX, problems, solve
 
 ACTIONS = ("step", "rtol")
@@ -150,11 +151,7 @@ class ODEStepEnv(gym.Env):
     def step(self, action):
         if self._y is None:
             raise RuntimeError("call reset() before step()")
-        if not self.action_space.contains(action):
-            raise ValueError(
-                f"action must be an integer in [0, {self.values.size - 1}], got {action!r}"
-            )
-        value = float(self.values[int(action)])
+        value = float(self.values[check_action(self.action_space, action)])
         t, y = self._t, self._y
         if self.kind == "step":
             span, t_new = value, t + value

@@ -18,7 +18,7 @@ Actions: ``Discrete(10)`` over ``values`` (default for "hermite4" and "leapfrog"
 ``logspace(-4, -1, 10)``; for a Runge-Kutta method of :mod:`stepsize.ode`: rtol =
 ``logspace(-13, -4, 10)``; index 0 is the most accurate and is in force at reset), or with
 ``continuous=True`` a ``Box([-1, 1])`` mapped linearly onto log10 of the parameter between the
-smallest and largest of ``values`` (out-of-range actions are clipped).
+smallest and largest of ``values``.  ``step`` raises ValueError for an action outside the space.
 
 Observation (float32, 4 N + 1 entries; 13 for three bodies), as the paper's "cart" state:
     0 .. 2N-1      x_i, y_i / (10 L)                 (L = 1 length unit, au by default)
@@ -61,6 +61,7 @@ import time
 import gymnasium as gym
 import numpy as np
 
+from envs._action import check_action
 from stepsize.nbody import Simulation, System, methods, paper_three_body
 from stepsize.nbody.units import G_AU_MSUN_YR
 
@@ -258,18 +259,12 @@ class ThreeBodyEnv(gym.Env):
         return self._observation(error), float(reward), terminated, truncated, self._info()
 
     def value_of(self, action):
-        """The parameter value an action stands for; ValueError for an invalid action."""
+        """The parameter value an action stands for; ValueError for an action outside the space."""
+        a = check_action(self.action_space, action)
         if self.continuous:
-            a = np.asarray(action, dtype=float).reshape(-1)
-            if a.size != 1 or not np.isfinite(a[0]):
-                raise ValueError(f"action must be one finite number in [-1, 1], got {action!r}")
             low, high = self.log10_range
-            return float(10.0 ** (low + 0.5 * (float(np.clip(a[0], -1, 1)) + 1.0) * (high - low)))
-        if not self.action_space.contains(action):
-            raise ValueError(
-                f"action must be an integer in [0, {self.values.size - 1}], got {action!r}"
-            )
-        return float(self.values[int(action)])
+            return float(10.0 ** (low + 0.5 * (float(a[0]) + 1.0) * (high - low)))
+        return float(self.values[a])
 
     def _observation(self, error):
         sim = self.sim
