@@ -88,7 +88,10 @@ def integrate_ensemble(
     if checkpoint is None:
         out = run(systems)
     else:
-        key = ckpt.fingerprint(*_stack(systems), [method, opts.as_dict(), times.tolist()])
+        key = ckpt.fingerprint(
+            *_stack(systems),
+            {"method": method, "options": opts.as_dict(), "output times": times.tolist()},
+        )
         parts = [done] if (done := ckpt.load(checkpoint, key)) is not None else []
         resumed = len(parts[0]) if parts else 0
         for lo in range(resumed, len(systems), int(chunk_size)):
