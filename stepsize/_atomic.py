@@ -18,6 +18,8 @@ import warnings
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from stepsize._errors import UsageError
+
 __all__ = [
     "CheckpointError",
     "atomic_write",
@@ -31,8 +33,9 @@ __all__ = [
 ]
 
 
-class CheckpointError(ValueError):
-    """No checkpoint can be read, or one was written by another configuration."""
+class CheckpointError(UsageError):
+    """No checkpoint can be read, or one was written by another configuration (a ValueError;
+    the ``stepsize`` command reports it as a usage error)."""
 
 
 @contextmanager

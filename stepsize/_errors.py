@@ -6,12 +6,20 @@ bug and keeps its traceback.  The helpers below raise it with the argument or fi
 """
 
 import json
+import math
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["UsageError", "check_output_dir", "check_output_file", "read_json", "user_input"]
+__all__ = [
+    "UsageError",
+    "check_output_dir",
+    "check_output_file",
+    "positive",
+    "read_json",
+    "user_input",
+]
 
 
 class UsageError(ValueError):
@@ -19,8 +27,9 @@ class UsageError(ValueError):
 
 
 @contextmanager
-def user_input():
-    """Turn a ValueError or TypeError raised inside the block into a :class:`UsageError`.
+def user_input(what=None):
+    """Turn a ValueError or TypeError raised inside the block into a :class:`UsageError`
+    (its message prefixed with ``what``, e.g. the flag, when given).
 
     For blocks that only look up or check what the user gave (a problem name, a schedule name,
     a file), never around a computation: there a ValueError is a bug and must stay one.
@@ -30,7 +39,22 @@ def user_input():
     except UsageError:
         raise
     except (ValueError, TypeError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(f"{what}: {exc}" if what else str(exc)) from exc
+
+
+def positive(value, flag, *, integer=False):
+    """``value`` if it is None or a positive finite number (an integer with ``integer=True``);
+    otherwise :class:`UsageError` naming ``flag``."""
+    if value is None:
+        return None
+    kind = "a positive integer" if integer else "a positive finite number"
+    try:
+        ok = math.isfinite(value) and value > 0 and (not integer or int(value) == value)
+    except TypeError:
+        ok = False
+    if isinstance(value, bool) or not ok:
+        raise UsageError(f"{flag} must be {kind}, got {value!r}")
+    return value
 
 
 def check_output_dir(path, flag="--out"):

@@ -19,6 +19,14 @@ def _prepare(model, noise):
     x = torch.as_tensor(np.asarray(noise) if is_numpy else noise)
     if x.ndim < 1 or len(x) == 0 or not torch.is_floating_point(x):
         raise ValueError("noise must be a non-empty floating-point batch of shape (B, ...)")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("noise must be finite (it holds NaN or inf)")
+    dim = getattr(model, "config", {}).get("dim") if isinstance(model, torch.nn.Module) else None
+    if dim is not None and tuple(x.shape[1:]) != (dim,):
+        raise ValueError(
+            f"noise must have shape (B, {dim}) for this model of dimension {dim}, "
+            f"got {tuple(x.shape)}"
+        )
     params = list(model.parameters()) if isinstance(model, torch.nn.Module) else []
     if params:
         x = x.to(dtype=params[0].dtype, device=params[0].device)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stepsize._errors import UsageError, read_json, user_input
 from stepsize.schedules._check import check_grid, check_schedule, check_steps
 
 
@@ -98,7 +99,8 @@ def save_schedule(path, schedule, **metadata):
 
 def load_schedule(path):
     """Read a file of :func:`save_schedule`: returns ``(times, metadata)``."""
-    doc = json.loads(Path(path).read_text())
+    doc = read_json(path, "schedule file")
     if not isinstance(doc, dict) or "times" not in doc:
-        raise ValueError(f"{path}: not a schedule file (no 'times')")
-    return check_grid(doc["times"], f"{path}: times"), doc.get("metadata", {})
+        raise UsageError(f"{path}: not a schedule file (no 'times')")
+    with user_input():
+        return check_grid(doc["times"], f"{path}: times"), doc.get("metadata", {})
