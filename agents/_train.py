@@ -298,10 +298,10 @@ def train(
     env_id = env_id_of(env_id)
     if algo not in ALGORITHMS:
         raise ValueError(f"algo: unknown {algo!r}; known: {', '.join(ALGORITHMS)}")
-    if int(steps) != steps or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    if n_envs < 1:
-        raise ValueError(f"n_envs must be >= 1, got {n_envs}")
+    steps = _positive_int(steps, "steps")
+    n_envs = _positive_int(n_envs, "n_envs")
+    if checkpoint_every is not None:
+        checkpoint_every = _positive_int(checkpoint_every, "checkpoint_every")
     torch.set_num_threads(torch_threads)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -351,6 +351,16 @@ def train(
         fh.write(buf.getvalue())
     venv.close()
     return model
+
+
+def _positive_int(value, name):
+    try:
+        ok = not isinstance(value, bool) and int(value) == value and value >= 1
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def _jsonable(value):

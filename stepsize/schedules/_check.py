@@ -18,7 +18,10 @@ def check_steps(K, name="K", low=1):
 
 def check_grid(times, name="times", min_len=2):
     """A finite, strictly increasing 1-D float64 array of at least ``min_len`` points."""
-    t = np.asarray(times, dtype=np.float64)
+    try:
+        t = np.asarray(times, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of numbers ({exc})") from None
     if t.ndim != 1 or t.size < min_len:
         raise ValueError(
             f"{name} must be a 1-D array of at least {min_len} times, got shape {t.shape}"
