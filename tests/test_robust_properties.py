@@ -164,9 +164,7 @@ MOONS = flow.pretrained("moons")
 def test_flow_sample(shape, fill, schedule, solver):
     torch.set_num_threads(1)
     noise = np.full(shape, fill)
-    x = outcome(
-        flow.sample, MOONS, noise, schedule, solver, names=["noise", "schedule", "solver"]
-    )
+    x = outcome(flow.sample, MOONS, noise, schedule, solver, names=["noise", "schedule", "solver"])
     if x is not None:
         assert x.shape == noise.shape and finite(x)
 
