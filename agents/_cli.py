@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from stepsize._errors import UsageError, check_output_dir, positive, user_input
+from stepsize._errors import UsageError, check_output_dir, check_seed, positive, user_input
 
 
 def register(subparsers):
@@ -76,6 +76,7 @@ def _check_train(args, env_kwargs, hyperparams):
         raise UsageError(f"--algo: unknown {args.algo!r}; known: {', '.join(ALGORITHMS)}")
     for flag in ("steps", "n_envs", "checkpoint_every"):
         positive(getattr(args, flag), "--" + flag.replace("_", "-"), integer=True)
+    check_seed(args.seed)
     accepted = inspect.signature(ALGORITHMS[args.algo]).parameters
     for name in hyperparams:
         if name not in accepted or name in ("policy", "env", "seed", "verbose"):
@@ -122,7 +123,7 @@ def run_train(args):
 
 def run_evaluate(args):
     """Handler of ``stepsize agent evaluate``; returns the exit code."""
-    from agents._evaluate import EVAL_SEED, evaluate
+    from agents._evaluate import EVAL_SEED, check_seeds, evaluate
     from agents._pretrained import load_run
 
     for flag in ("episodes", "max_steps", "workers"):
@@ -132,6 +133,8 @@ def run_evaluate(args):
         raise UsageError(f"run: evaluate handles ThreeBody-v0 policies, got {config.get('env')}")
     seed0 = int(config.get("seed", 0))
     training = range(seed0, seed0 + int(config.get("n_envs", 1)))
+    with user_input("--seed"):
+        check_seeds(args.episodes, EVAL_SEED if args.seed is None else args.seed, training)
     result = evaluate(
         model,
         args.episodes,

@@ -16,6 +16,7 @@ __all__ = [
     "UsageError",
     "check_output_dir",
     "check_output_file",
+    "check_seed",
     "positive",
     "read_json",
     "user_input",
@@ -54,6 +55,14 @@ def positive(value, flag, *, integer=False):
         ok = False
     if isinstance(value, bool) or not ok:
         raise UsageError(f"{flag} must be {kind}, got {value!r}")
+    return value
+
+
+def check_seed(value, flag="--seed"):
+    """``value`` if it is None or an integer seed in ``[0, 2**32)`` (what NumPy's legacy
+    seeding, used by stable-baselines3, accepts); otherwise :class:`UsageError`."""
+    if value is not None and not (0 <= value < 2**32):
+        raise UsageError(f"{flag} must be an integer in [0, 2**32), got {value!r}")
     return value
 
 

@@ -107,6 +107,10 @@ def test_a_bug_keeps_its_traceback(monkeypatch):
         (["agent", "train", "--out", "x", "--hyperparams", '{"nope": 1}'], "no hyperparameter"),
         (["agent", "train", "--out", "x", "--env-kwargs", '{"nope": 1}'], "--env-kwargs: "),
         (["agent", "evaluate", "default", "--max-steps", "0"], "--max-steps must be a positive"),
+        (["agent", "evaluate", "default", "--seed", "0"], "overlap the training seeds"),
+        (["agent", "train", "--out", "x", "--seed", "-1"], "--seed must be an integer in"),
+        (["flow", "train", "moons", "--seed", "-1"], "--seed must be an integer in"),
+        (["descent", "sweep", "--seed", "-1"], "--seed must be an integer in"),
     ],
 )
 def test_bad_values_are_one_line(argv, needle, capsys, tmp_path, monkeypatch):

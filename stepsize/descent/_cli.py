@@ -4,7 +4,7 @@ import json
 import math
 from pathlib import Path
 
-from stepsize._errors import UsageError, check_output_dir, user_input
+from stepsize._errors import UsageError, check_output_dir, check_seed, user_input
 from stepsize.descent._data import DATASET_NAMES, load_dataset
 
 
@@ -41,6 +41,7 @@ def run_sweep(args):
     from stepsize.descent._sweep import sweep
 
     gammas = _parse_gammas(args.gammas)
+    check_seed(args.seed)
     with user_input():
         data = load_dataset(args.data, seed=args.seed)
     if args.max_iter < 1:

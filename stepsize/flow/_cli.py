@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from stepsize._errors import UsageError, check_output_dir, positive, user_input
+from stepsize._errors import UsageError, check_output_dir, check_seed, positive, user_input
 
 EXAMPLES = """examples:
   stepsize flow train moons --steps 5000 --out models
@@ -124,6 +124,7 @@ def run_train(args):
     for flag in ("steps", "batch", "hidden", "depth", "workers"):
         positive(getattr(args, flag), f"--{flag}", integer=True)
     positive(args.lr, "--lr")
+    check_seed(args.seed)
     out = check_output_dir(args.out) if args.out else None
     specs = [
         {
@@ -188,6 +189,7 @@ def run_sample(args):
         raise UsageError(f"--solver: unknown {args.solver!r}; known: {', '.join(SOLVERS)}")
     if args.steps < 1 or args.samples < 2:
         raise UsageError("--steps must be >= 1 and --samples >= 2")
+    check_seed(args.seed)
     if args.out:
         check_output_dir(args.out)
     model = resolve_model(args.model)

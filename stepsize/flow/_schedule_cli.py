@@ -3,7 +3,14 @@
 import json
 from pathlib import Path
 
-from stepsize._errors import UsageError, check_output_dir, check_output_file, positive, user_input
+from stepsize._errors import (
+    UsageError,
+    check_output_dir,
+    check_output_file,
+    check_seed,
+    positive,
+    user_input,
+)
 
 EXAMPLES = """examples:
   stepsize schedule show karras --steps 8 --format diffusers-sigmas
@@ -104,6 +111,7 @@ def _check_search(args):
         raise UsageError(f"--population must be >= 2, got {args.population}")
     for flag in ("epochs", "workers"):
         positive(getattr(args, flag), f"--{flag}", integer=True)
+    check_seed(args.seed)
     if args.out:
         check_output_dir(args.out)
 

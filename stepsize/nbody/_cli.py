@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stepsize._errors import UsageError, check_output_dir, user_input
+from stepsize._errors import UsageError, check_output_dir, check_seed, user_input
 
 PROBLEMS = ("pythagorean", "figure-eight", "paper", "kepler")
 EXAMPLES = """examples:
@@ -128,6 +128,7 @@ def run(args):
     _check_flags(args, methods)
     if args.ensemble is not None and args.ensemble < 1:
         raise UsageError(f"--ensemble must be >= 1, got {args.ensemble}")
+    check_seed(args.seed)
     system, t_default = _system(args)
     t_end = t_default if args.t_end is None else args.t_end
     _check_options(args, methods, t_end)
