@@ -31,12 +31,12 @@ cls = DQN if algo == "dqn" else PPO
 real = cls.train
 
 def train_then_die(self, *args, **kwargs):
-    if self.num_timesteps >= 250:
+    if self.num_timesteps >= 220:
         os.kill(os.getpid(), signal.SIGKILL)
     return real(self, *args, **kwargs)
 
 cls.train = train_then_die
-agents.train("LearningRate-v0", algo, 400, out, hyperparams=hyper, **{KW})
+agents.train("LearningRate-v0", algo, 300, out, hyperparams=hyper, **{KW})
 """
 
 
@@ -59,18 +59,18 @@ def test_a_killed_training_run_resumes_bit_for_bit(tmp_path, algo):
         timeout=300,
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
-    assert 100 <= agents.latest_checkpoint(out)[0] < 250  # the work after it is redone
+    assert 100 <= agents.latest_checkpoint(out)[0] < 220  # the work after it is redone
     resumed = agents.train(
-        "LearningRate-v0", algo, 400, out, hyperparams=SMALL[algo], resume=True, **KW
+        "LearningRate-v0", algo, 300, out, hyperparams=SMALL[algo], resume=True, **KW
     )
     full = agents.train(
-        "LearningRate-v0", algo, 400, tmp_path / "full", hyperparams=SMALL[algo], **KW
+        "LearningRate-v0", algo, 300, tmp_path / "full", hyperparams=SMALL[algo], **KW
     )
     assert resumed.num_timesteps == full.num_timesteps
     assert _same_weights(resumed, full)
     curve = (out / "learning_curve.csv").read_text()
     assert curve == (tmp_path / "full" / "learning_curve.csv").read_text()
-    assert len(curve.splitlines()) > 20  # episode returns, one row per episode
+    assert len(curve.splitlines()) > 12  # episode returns, one row per episode
 
 
 def test_resume_refuses_what_would_not_continue_the_run(tmp_path):
