@@ -34,6 +34,7 @@ import gymnasium as gym
 import numpy as np
 
 from envs._action import check_action
+from envs._args import positive_grid, positive_int, positive_real
 from stepsize.control import stiffness_estimate
 from stepsize.descent import Dataset, logistic_loss_and_gradient, separable
 
@@ -62,11 +63,14 @@ class LearningRateEnv(gym.Env):
             A, y = data
             data = Dataset("custom", np.asarray(A, dtype=float), np.asarray(y, dtype=float))
         self.data = data
-        self.n, self.d, self.margin = n, d, margin
-        if max_steps < 1:
-            raise ValueError(f"max_steps must be >= 1, got {max_steps}")
-        self.max_steps = int(max_steps)
-        self.step_cost = 1.0 / self.max_steps if step_cost is None else float(step_cost)
+        self.n, self.d = positive_int(n, "n", low=2), positive_int(d, "d")
+        self.margin = positive_real(margin, "margin")
+        self.max_steps = positive_int(max_steps, "max_steps")
+        self.step_cost = (
+            1.0 / self.max_steps
+            if step_cost is None
+            else positive_real(step_cost, "step_cost", True)
+        )
         low, high = (float(v) for v in log10_gamma_range)
         if not low < high:
             raise ValueError(f"log10_gamma_range must be increasing, got {log10_gamma_range}")
@@ -75,9 +79,7 @@ class LearningRateEnv(gym.Env):
             self.log10_range = (low, high)
             self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
         else:
-            grid = np.logspace(low, high, 6) if gammas is None else np.asarray(gammas, float)
-            if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid) & (grid > 0)):
-                raise ValueError("gammas must be a non-empty list of positive finite numbers")
+            grid = np.logspace(low, high, 6) if gammas is None else positive_grid(gammas, "gammas")
             self.gammas = grid
             self.action_space = gym.spaces.Discrete(grid.size)
         bound = np.array([_CLIP, _CLIP, 1.0, 1.0, _CLIP, _CLIP, 1.0], dtype=np.float32)

@@ -62,6 +62,7 @@ import gymnasium as gym
 import numpy as np
 
 from envs._action import check_action
+from envs._args import positive_grid, positive_int, positive_real
 from stepsize.nbody import Simulation, System, methods, paper_three_body
 from stepsize.nbody.units import G_AU_MSUN_YR
 
@@ -189,18 +190,13 @@ class ThreeBodyEnv(gym.Env):
             )
         if integrator not in methods():
             raise ValueError(f"integrator: unknown {integrator!r}; known: {', '.join(methods())}")
-        grid = default_values(integrator) if values is None else np.asarray(values, float)
-        if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid) & (grid > 0)):
-            raise ValueError("values must be a non-empty list of positive finite numbers")
+        grid = default_values(integrator) if values is None else positive_grid(values)
         if reward == "paper" and np.any(grid >= 1.0):
             raise ValueError("reward='paper' needs values < 1 (W2 / |log10 eta| has a pole at 1)")
-        if int(n_bodies) != n_bodies or n_bodies < 3:
-            raise ValueError(f"n_bodies must be an integer >= 3, got {n_bodies!r}")
-        if int(max_steps) != max_steps or max_steps < 1:
-            raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
-        for name, x in (("interval", interval), ("max_energy_error", max_energy_error)):
-            if not (math.isfinite(x) and x > 0):
-                raise ValueError(f"{name} must be positive and finite, got {x!r}")
+        n_bodies = positive_int(n_bodies, "n_bodies", low=3)
+        max_steps = positive_int(max_steps, "max_steps")
+        interval = positive_real(interval, "interval")
+        max_energy_error = positive_real(max_energy_error, "max_energy_error")
         self.reward_kind, self.observation_kind = reward, observation
         self.integrator, self.values = integrator, grid
         self.parameter = "eta" if integrator in ("hermite4", "leapfrog") else "rtol"

@@ -55,6 +55,8 @@ class _Checkpoint:
     """One pickle file per finished job: ``(sha256 of the item, result)``."""
 
     def __init__(self, directory):
+        if not isinstance(directory, (str, os.PathLike)):
+            raise TypeError(f"checkpoint must be a directory path, got {directory!r}")
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
 

@@ -15,7 +15,10 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-import envs  # noqa: F401  (registers the environments)
+import envs  # registers the environments
+import envs.learning_rate
+import envs.ode_step
+import envs.three_body
 from stepsize import descent, flow, nbody, schedules
 from stepsize.parallel import Runner
 
@@ -29,7 +32,7 @@ SMALL_INT = st.one_of(st.integers(-3, 6), st.sampled_from([0.5, 2.0, None, "3", 
 
 
 @contextmanager
-def no_hang(seconds=20):
+def no_hang(seconds=120):
     """Fail an example that runs longer than ``seconds`` (a hang) instead of waiting forever."""
 
     def alarm(signum, frame):
@@ -226,3 +229,132 @@ def test_parallel_runner_workers(workers):
     if runner is not None:
         assert runner.workers >= 1
         runner.close()
+
+
+def _fitness(times):
+    return float(np.sum(np.diff(times) ** 2))
+
+
+X2 = np.random.default_rng(0).normal(size=(16, 2))
+NOISE = flow.make_noise(MOONS, 8, seed=0)
+GRID = schedules.uniform(12)
+ENSEMBLE = [nbody.kepler(0.1), nbody.kepler(0.3)]
+
+# One argument of an entry point at a time: (label, call with the value, words a message names).
+# Counts take SMALL_INT (a valid huge count would only be slow); the rest take NASTY.
+ONE_ARGUMENT = [
+    ("karras sigma_min", lambda v: schedules.karras(4, sigma_min=v), ["sigma_min"], NASTY),
+    ("karras rho", lambda v: schedules.karras(4, rho=v), ["rho"], NASTY),
+    ("logsnr_uniform eps", lambda v: schedules.logsnr_uniform(4, eps=v), ["eps"], NASTY),
+    ("ays K", lambda v: schedules.ays(v), ["K"], SMALL_INT),
+    ("from_diffusers", lambda v: schedules.from_diffusers(sigmas=v), ["sigmas"], NASTY),
+    ("path_cost path", lambda v: schedules.path_cost(np.ones((4, 4)), v), ["path"], NASTY),
+    (
+        "evolve population",
+        lambda v: schedules.evolve(_fitness, GRID, 3, v, 1, workers=1),
+        ["population"],
+        SMALL_INT,
+    ),
+    (
+        "evolve mutation_prob",
+        lambda v: schedules.evolve(_fitness, GRID, 3, 4, 1, mutation_prob=v, workers=1),
+        ["mutation_prob"],
+        NASTY,
+    ),
+    (
+        "perceptron max_iter",
+        lambda v: descent.perceptron(DATA.A, DATA.y, max_iter=v),
+        ["max_iter"],
+        SMALL_INT,
+    ),
+    ("max_margin tol", lambda v: descent.max_margin(DATA.A, DATA.y, tol=v), ["tol"], NASTY),
+    ("worst_case n", lambda v: descent.worst_case(v), ["n"], SMALL_INT),
+    ("make_noise n", lambda v: flow.make_noise(MOONS, v), ["n"], SMALL_INT),
+    ("teacher n_steps", lambda v: flow.teacher(MOONS, NOISE, n_steps=v), ["n_steps"], SMALL_INT),
+    (
+        "reference n_steps",
+        lambda v: flow.reference(MOONS, NOISE, n_steps=v),
+        ["n_steps"],
+        SMALL_INT,
+    ),
+    (
+        "plan_bellman K",
+        lambda v: flow.plan_bellman(MOONS, v, n_grid=8, n_samples=8),
+        ["K"],
+        SMALL_INT,
+    ),
+    (
+        "sliced_wasserstein",
+        lambda v: flow.sliced_wasserstein(X2, X2, n_projections=v),
+        ["n_projections"],
+        SMALL_INT,
+    ),
+    ("mmd bandwidths", lambda v: flow.mmd(X2, X2, bandwidths=v), ["bandwidths"], NASTY),
+    ("load_data n", lambda v: flow.load_data("moons", v), ["n"], SMALL_INT),
+    (
+        "train_flow steps",
+        lambda v: flow.train_flow("moons", v, batch=4, hidden=4, depth=1),
+        ["steps"],
+        SMALL_INT,
+    ),
+    (
+        "train_flow lr",
+        lambda v: flow.train_flow("moons", 2, batch=4, hidden=4, depth=1, lr=v),
+        ["lr"],
+        NASTY,
+    ),
+    ("kepler e", lambda v: nbody.kepler(e=v), ["e"], NASTY),
+    ("paper_three_body seed", lambda v: nbody.paper_three_body(seed=v), ["seed"], NASTY),
+    (
+        "integrate_ensemble chunk_size",
+        lambda v: nbody.integrate_ensemble(ENSEMBLE, 0.1, chunk_size=v, checkpoint=None),
+        ["chunk_size"],
+        SMALL_INT,
+    ),
+    (
+        "integrate_ensemble t_end",
+        lambda v: nbody.integrate_ensemble(ENSEMBLE, v, max_steps=500),
+        ["t_end"],
+        NASTY,
+    ),
+    ("LearningRate n", lambda v: envs.learning_rate.LearningRateEnv(n=v), ["n"], SMALL_INT),
+    (
+        "LearningRate margin",
+        lambda v: envs.learning_rate.LearningRateEnv(margin=v),
+        ["margin"],
+        NASTY,
+    ),
+    (
+        "LearningRate gammas",
+        lambda v: envs.learning_rate.LearningRateEnv(gammas=v),
+        ["gammas"],
+        NASTY,
+    ),
+    ("ThreeBody interval", lambda v: envs.three_body.ThreeBodyEnv(interval=v), ["interval"], NASTY),
+    (
+        "ThreeBody max_steps",
+        lambda v: envs.three_body.ThreeBodyEnv(max_steps=v),
+        ["max_steps"],
+        SMALL_INT,
+    ),
+    ("ThreeBody values", lambda v: envs.three_body.ThreeBodyEnv(values=v), ["values"], NASTY),
+    ("ODEStep tol", lambda v: envs.ode_step.ODEStepEnv(tol=v), ["tol"], NASTY),
+    (
+        "ODEStep n_intervals",
+        lambda v: envs.ode_step.ODEStepEnv(n_intervals=v),
+        ["n_intervals"],
+        SMALL_INT,
+    ),
+    ("Runner checkpoint", lambda v: Runner(1).map(abs, [1], checkpoint=v), ["checkpoint"], NASTY),
+]
+
+
+@pytest.mark.parametrize(
+    "label, call, names, values", ONE_ARGUMENT, ids=[entry[0] for entry in ONE_ARGUMENT]
+)
+@given(data=st.data())
+def test_one_bad_argument_at_a_time(label, call, names, values, data):
+    torch.set_num_threads(1)
+    result = outcome(call, data.draw(values), names=names)
+    if isinstance(result, np.ndarray) and result.dtype.kind == "f":
+        assert finite(result), f"{label} returned non-finite values"

@@ -8,6 +8,7 @@ averaged over the coordinates. Adam with a cosine-decayed learning rate.
 import hashlib
 import json
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,10 +38,13 @@ def _pool(data, seed):
     return "array", x
 
 
-def _check_positive(**values):
+def _check_positive(integers, **values):
+    """Each value a positive finite real number; with ``integers``, a whole number."""
+    kind = "a positive integer" if integers else "a positive finite number"
     for name, v in values.items():
-        if not v > 0:
-            raise ValueError(f"{name} must be > 0, got {v!r}")
+        real = isinstance(v, numbers.Real) and not isinstance(v, bool)
+        if not (real and 0 < v < math.inf and (not integers or v == int(v))):
+            raise ValueError(f"{name} must be {kind}, got {v!r}")
 
 
 def train_flow(
@@ -66,11 +70,15 @@ def train_flow(
     is refused with what differs, an unreadable one falls back to the previous one with a
     warning.
     """
+    _check_positive(
+        True, steps=steps, batch=batch, log_every=log_every, checkpoint_every=checkpoint_every
+    )
+    _check_positive(False, lr=lr)
+    _check_positive(
+        True, **{k: v for k, v in (("hidden", hidden), ("depth", depth)) if v is not None}
+    )
     name, pool = _pool(data, seed)
     steps, batch = int(steps), int(batch)
-    _check_positive(
-        steps=steps, batch=batch, lr=lr, log_every=log_every, checkpoint_every=checkpoint_every
-    )
     dim = pool.shape[1]
     hidden = hidden or (128 if dim <= 8 else 256)
     depth = depth or (3 if dim <= 8 else 4)
@@ -167,7 +175,8 @@ def _check_state(state):
 
 def train_classifier(steps=3000, *, batch=128, lr=1e-3, seed=0, test_fraction=0.2):
     """Train the :class:`DigitsClassifier` on ``load_digits``; ``stats["test_accuracy"]``."""
-    _check_positive(steps=steps, batch=batch, lr=lr)
+    _check_positive(True, steps=steps, batch=batch)
+    _check_positive(False, lr=lr)
     x = torch.as_tensor(load_data("digits"), dtype=torch.float32)
     y = torch.as_tensor(digit_labels())
     perm = np.random.default_rng(seed).permutation(len(x))

@@ -1,8 +1,16 @@
 """Validation of schedules, grids and step counts, shared by the schedule functions."""
 
+import numbers
 import operator
 
 import numpy as np
+
+
+def check_real(value, name):
+    """``value`` as a float; TypeError naming ``name`` unless it is a real number (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    return float(value)
 
 
 def check_steps(K, name="K", low=1):

@@ -18,7 +18,7 @@ import numpy as np
 
 from stepsize._atomic import check_same_config, load_checkpoint, save_checkpoint
 from stepsize.parallel import Runner
-from stepsize.schedules._check import check_grid, check_steps
+from stepsize.schedules._check import check_grid, check_real, check_steps
 
 
 @dataclass
@@ -172,6 +172,7 @@ def evolve(
     population = check_steps(population, "population", low=2)
     epochs = check_steps(epochs, "epochs")
     top_k = check_steps(top_k, "top_k")
+    mutation_prob = check_real(mutation_prob, "mutation_prob")
     if not 0.0 <= mutation_prob <= 1.0:
         raise ValueError(f"mutation_prob must lie in [0, 1], got {mutation_prob!r}")
     n_mut = population // 2 if n_mutation is None else check_steps(n_mutation, "n_mutation", 0)

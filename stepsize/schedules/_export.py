@@ -77,7 +77,7 @@ def from_diffusers(sigmas=None, timesteps=None, n_train=1000):
         t = sigma_to_t(sigmas)
     else:
         t = timesteps_to_t(timesteps, n_train)
-    return check_schedule(np.append(t, 1.0))
+    return check_schedule(np.append(t, 1.0), "sigmas" if sigmas is not None else "timesteps")
 
 
 def to_kdiffusion(schedule):
