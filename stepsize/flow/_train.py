@@ -74,6 +74,8 @@ def train_flow(
         True, steps=steps, batch=batch, log_every=log_every, checkpoint_every=checkpoint_every
     )
     _check_positive(False, lr=lr)
+    if lr > 1e30:  # Adam's first step lr / (1 - beta1) must stay a float32 number
+        raise ValueError(f"lr must be at most 1e30, got {lr!r}")
     _check_positive(
         True, **{k: v for k, v in (("hidden", hidden), ("depth", depth)) if v is not None}
     )

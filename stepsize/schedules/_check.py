@@ -13,6 +13,14 @@ def check_real(value, name):
     return float(value)
 
 
+def check_array(values, name):
+    """``values`` as a float64 array; TypeError naming ``name`` when they are not numbers."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of numbers ({exc})") from None
+
+
 def check_steps(K, name="K", low=1):
     """``K`` as a Python int ``>= low``; bools and floats are refused."""
     try:
@@ -26,10 +34,7 @@ def check_steps(K, name="K", low=1):
 
 def check_grid(times, name="times", min_len=2):
     """A finite, strictly increasing 1-D float64 array of at least ``min_len`` points."""
-    try:
-        t = np.asarray(times, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array of numbers ({exc})") from None
+    t = check_array(times, name)
     if t.ndim != 1 or t.size < min_len:
         raise ValueError(
             f"{name} must be a 1-D array of at least {min_len} times, got shape {t.shape}"

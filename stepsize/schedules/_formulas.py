@@ -64,10 +64,13 @@ def logsnr_uniform(K, eps=1e-3):
     eps = check_real(eps, "eps")
     if not 0.0 < eps < 0.5:
         raise ValueError(f"eps must lie in (0, 0.5), got {eps!r}")
-    lam_max = math.log((1.0 - eps) / eps)
+    lam_max = math.log1p(-eps) - math.log(eps)  # log((1 - eps) / eps), finite for tiny eps
     lam = np.linspace(-lam_max, lam_max, K + 1)
-    t = 1.0 / (1.0 + np.exp(-lam))
+    with np.errstate(over="ignore"):
+        t = 1.0 / (1.0 + np.exp(-lam))
     t[0], t[-1] = 0.0, 1.0
+    if not np.all(np.diff(t) > 0):
+        raise ValueError(f"eps = {eps!r} is too small for {K} steps: times 1 - t round to 1")
     return t
 
 
