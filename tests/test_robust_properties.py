@@ -4,8 +4,8 @@ argument -- never a crash, a hang, an unrelated exception, or NaN reported as su
 
 The examples come from the fixed-seed hypothesis profile of ``tests/conftest.py``."""
 
-import contextlib
 import math
+import os
 import signal
 import tempfile
 from contextlib import contextmanager
@@ -358,7 +358,12 @@ ONE_ARGUMENT = [
 def test_one_bad_argument_at_a_time(label, call, names, values, data):
     torch.set_num_threads(1)
     value = data.draw(values)
-    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):  # paths land here
-        result = outcome(call, value, names=names)
+    with tempfile.TemporaryDirectory() as scratch:  # relative paths land here
+        here = os.getcwd()
+        os.chdir(scratch)
+        try:
+            result = outcome(call, value, names=names)
+        finally:
+            os.chdir(here)
     if isinstance(result, np.ndarray) and result.dtype.kind == "f":
         assert finite(result), f"{label} returned non-finite values"
