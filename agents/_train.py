@@ -17,6 +17,7 @@ with a warning naming the bad file) and gives the weights and episode returns of
 uninterrupted run with the same seed, bit for bit: nothing is re-seeded, the environments carry
 on from where they were.  A run directory of another configuration (anything in
 ``config.json`` but ``steps``) or a DQN checkpoint without its replay buffer is refused.
+Without ``resume`` a run starts afresh and replaces the checkpoints and curve found in ``out``.
 
 DQN defaults are Saz Ulibarrena & Portegies Zwart's (CNSNS 2025): AdamW with learning rate 1e-3,
 Huber loss (SB3's), batch 128, replay 10,000, gamma 0.99, soft target update tau 0.005 after every
@@ -335,6 +336,9 @@ def train(
     else:
         model = ALGORITHMS[algo]("MlpPolicy", venv, seed=seed, verbose=verbose, **params)
         (out / "learning_curve.csv").unlink(missing_ok=True)
+        for steps_done, _ in _checkpoints(out):  # a fresh run replaces the one in ``out``
+            for path in _files(out, steps_done):
+                path.unlink(missing_ok=True)
     with atomic_write(out / "config.json", "w") as fh:
         fh.write(json.dumps(config, indent=2, default=_jsonable))
     remaining = int(steps) - model.num_timesteps
