@@ -231,6 +231,16 @@ def _check_episodes(episodes, seed):
     return np.arange(int(seed), int(seed) + int(episodes))
 
 
+def check_seeds(episodes, seed, training_seeds=()):
+    """The seeds ``seed, ..., seed + episodes - 1`` of an evaluation; ValueError naming
+    ``episodes`` or ``seed`` when they are not valid or overlap ``training_seeds``."""
+    seeds = _check_episodes(episodes, seed)
+    overlap = set(int(s) for s in training_seeds) & set(seeds.tolist())
+    if overlap:
+        raise ValueError(f"seed: evaluation seeds overlap the training seeds {sorted(overlap)}")
+    return seeds
+
+
 def _counts(actions, n):
     flat = [a for run in actions for a in run]
     if flat and not all(float(a).is_integer() for a in flat):
@@ -255,10 +265,7 @@ def evaluate(
     replaces its episode length.  ``training_seeds`` (the seeds the training run used) must not
     overlap the evaluation seeds.  Fixed-action episodes run on ``workers`` processes.
     """
-    seeds = _check_episodes(episodes, seed)
-    overlap = set(int(s) for s in training_seeds) & set(seeds.tolist())
-    if overlap:
-        raise ValueError(f"seed: evaluation seeds overlap the training seeds {sorted(overlap)}")
+    seeds = check_seeds(episodes, seed, training_seeds)
     kwargs = {**(env_kwargs or {}), "max_steps": max_steps}
     env = ThreeBodyEnv(**kwargs)
     fixed_kwargs = {**kwargs, "continuous": False}

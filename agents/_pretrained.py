@@ -9,8 +9,9 @@ its learning curve:
   paper's observation and reward.
 """
 
-import json
 from pathlib import Path
+
+from stepsize._errors import UsageError, read_json
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 DEFAULT = "threebody_ppo"
@@ -19,21 +20,21 @@ NAMES = ("threebody_ppo", "threebody_dqn_paper")
 
 def _check(name):
     if name not in NAMES:
-        raise ValueError(f"name: unknown shipped policy {name!r}; known: {', '.join(NAMES)}")
+        raise UsageError(f"name: unknown shipped policy {name!r}; known: {', '.join(NAMES)}")
     return PRETRAINED / f"{name}.zip"
 
 
 def default_policy_config(name=DEFAULT):
     """The training configuration of a shipped policy (with the command that made it)."""
-    return json.loads(_check(name).with_suffix(".json").read_text())
+    return read_json(_check(name).with_suffix(".json"), "policy config")
 
 
 def load_default_policy(name=DEFAULT):
     """A shipped stable-baselines3 policy for ``stepsize/ThreeBody-v0`` (default: the PPO one)."""
-    from agents._train import ALGORITHMS
+    from agents._train import ALGORITHMS, load_policy
 
     path = _check(name)
-    return ALGORITHMS[default_policy_config(name)["algo"]].load(path, device="cpu")
+    return load_policy(ALGORITHMS[default_policy_config(name)["algo"]], path, device="cpu")
 
 
 def default_controller(name=DEFAULT, **kwargs):
@@ -54,5 +55,5 @@ def load_run(run):
     if name in NAMES:
         return load_default_policy(name), default_policy_config(name)
     if not (Path(run) / "config.json").exists():
-        raise ValueError(f"run: {run} is not a training directory (no config.json)")
+        raise UsageError(f"run: {run} is not a training directory (no config.json)")
     return load(run)

@@ -18,7 +18,7 @@ Actions: ``Discrete(10)`` over ``values`` (default for "hermite4" and "leapfrog"
 ``logspace(-4, -1, 10)``; for a Runge-Kutta method of :mod:`stepsize.ode`: rtol =
 ``logspace(-13, -4, 10)``; index 0 is the most accurate and is in force at reset), or with
 ``continuous=True`` a ``Box([-1, 1])`` mapped linearly onto log10 of the parameter between the
-smallest and largest of ``values`` (out-of-range actions are clipped).
+smallest and largest of ``values``.  ``step`` raises ValueError for an action outside the space.
 
 Observation (float32, 4 N + 1 entries; 13 for three bodies), as the paper's "cart" state:
     0 .. 2N-1      x_i, y_i / (10 L)                 (L = 1 length unit, au by default)
@@ -61,6 +61,8 @@ import time
 import gymnasium as gym
 import numpy as np
 
+from envs._action import check_action
+from envs._args import positive_grid, positive_int, positive_real
 from stepsize.nbody import Simulation, System, methods, paper_three_body
 from stepsize.nbody.units import G_AU_MSUN_YR
 
@@ -188,18 +190,13 @@ class ThreeBodyEnv(gym.Env):
             )
         if integrator not in methods():
             raise ValueError(f"integrator: unknown {integrator!r}; known: {', '.join(methods())}")
-        grid = default_values(integrator) if values is None else np.asarray(values, float)
-        if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid) & (grid > 0)):
-            raise ValueError("values must be a non-empty list of positive finite numbers")
+        grid = default_values(integrator) if values is None else positive_grid(values)
         if reward == "paper" and np.any(grid >= 1.0):
             raise ValueError("reward='paper' needs values < 1 (W2 / |log10 eta| has a pole at 1)")
-        if int(n_bodies) != n_bodies or n_bodies < 3:
-            raise ValueError(f"n_bodies must be an integer >= 3, got {n_bodies!r}")
-        if int(max_steps) != max_steps or max_steps < 1:
-            raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
-        for name, x in (("interval", interval), ("max_energy_error", max_energy_error)):
-            if not (math.isfinite(x) and x > 0):
-                raise ValueError(f"{name} must be positive and finite, got {x!r}")
+        n_bodies = positive_int(n_bodies, "n_bodies", low=3)
+        max_steps = positive_int(max_steps, "max_steps")
+        interval = positive_real(interval, "interval")
+        max_energy_error = positive_real(max_energy_error, "max_energy_error")
         self.reward_kind, self.observation_kind = reward, observation
         self.integrator, self.values = integrator, grid
         self.parameter = "eta" if integrator in ("hermite4", "leapfrog") else "rtol"
@@ -258,18 +255,12 @@ class ThreeBodyEnv(gym.Env):
         return self._observation(error), float(reward), terminated, truncated, self._info()
 
     def value_of(self, action):
-        """The parameter value an action stands for; ValueError for an invalid action."""
+        """The parameter value an action stands for; ValueError for an action outside the space."""
+        a = check_action(self.action_space, action)
         if self.continuous:
-            a = np.asarray(action, dtype=float).reshape(-1)
-            if a.size != 1 or not np.isfinite(a[0]):
-                raise ValueError(f"action must be one finite number in [-1, 1], got {action!r}")
             low, high = self.log10_range
-            return float(10.0 ** (low + 0.5 * (float(np.clip(a[0], -1, 1)) + 1.0) * (high - low)))
-        if not self.action_space.contains(action):
-            raise ValueError(
-                f"action must be an integer in [0, {self.values.size - 1}], got {action!r}"
-            )
-        return float(self.values[int(action)])
+            return float(10.0 ** (low + 0.5 * (float(a[0]) + 1.0) * (high - low)))
+        return float(self.values[a])
 
     def _observation(self, error):
         sim = self.sim

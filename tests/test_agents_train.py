@@ -24,7 +24,10 @@ def test_dqn_checkpoints_and_resume(tmp_path):
     )
     assert model.num_timesteps == 200
     assert agents.latest_checkpoint(out)[0] == 200
-    assert sorted(p.name for p in (out / "checkpoints").glob("buffer_*")) == ["buffer_200.pkl"]
+    assert sorted(p.name for p in (out / "checkpoints").glob("buffer_*")) == [
+        "buffer_100.pkl",
+        "buffer_200.pkl",
+    ]
     resumed = agents.train(
         "LearningRate-v0",
         "dqn",

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from stepsize.schedules import check_schedule, uniform
+from stepsize.schedules._check import check_steps
 
 
 def _prepare(model, noise):
@@ -19,6 +20,14 @@ def _prepare(model, noise):
     x = torch.as_tensor(np.asarray(noise) if is_numpy else noise)
     if x.ndim < 1 or len(x) == 0 or not torch.is_floating_point(x):
         raise ValueError("noise must be a non-empty floating-point batch of shape (B, ...)")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("noise must be finite (it holds NaN or inf)")
+    dim = getattr(model, "config", {}).get("dim") if isinstance(model, torch.nn.Module) else None
+    if dim is not None and tuple(x.shape[1:]) != (dim,):
+        raise ValueError(
+            f"noise must have shape (B, {dim}) for this model of dimension {dim}, "
+            f"got {tuple(x.shape)}"
+        )
     params = list(model.parameters()) if isinstance(model, torch.nn.Module) else []
     if params:
         x = x.to(dtype=params[0].dtype, device=params[0].device)
@@ -107,7 +116,7 @@ def teacher(model, noise, n_steps=100, solver="euler", grid=None):
     BOSS's teacher, or "heun"). Arrays are float64 numpy: ``x`` ``(N+1, B, ...)``, ``v``
     ``(N, B, ...)``, where ``v[i]`` is the model's velocity at ``(x[i], t_i)``.
     """
-    times = check_schedule(uniform(n_steps) if grid is None else grid)
+    times = check_schedule(uniform(check_steps(n_steps, "n_steps")) if grid is None else grid)
     if solver not in ("euler", "heun"):
         raise ValueError(f"solver: unknown {solver!r}; known: euler, heun")
     x, _ = _prepare(model, noise)
@@ -134,7 +143,7 @@ def reference(model, noise, n_steps=1000, solver="heun", at=None):
     want = np.array([1.0]) if at is None else np.asarray(at, dtype=np.float64)
     if want.ndim != 1 or not np.all((want >= 0) & (want <= 1)) or np.any(np.diff(want) <= 0):
         raise ValueError("at must be strictly increasing times in [0, 1]")
-    grid = np.union1d(uniform(n_steps), want)
+    grid = np.union1d(uniform(check_steps(n_steps, "n_steps")), want)
     x, is_numpy = _prepare(model, noise)
     step = _solver(solver)
     out = [x] if want[0] == 0.0 else []

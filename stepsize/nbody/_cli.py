@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from stepsize._errors import UsageError, check_output_dir, check_seed, user_input
+
 PROBLEMS = ("pythagorean", "figure-eight", "paper", "kepler", "outer-solar-system")
 EXAMPLES = """examples:
   stepsize nbody --problem pythagorean --method hermite4,leapfrog,gbs,dop853 --t-end 70
@@ -63,7 +65,7 @@ def _system(args):
     from stepsize import nbody
 
     if args.problem not in PROBLEMS:
-        raise ValueError(f"--problem: unknown {args.problem!r}; known: {', '.join(PROBLEMS)}")
+        raise UsageError(f"--problem: unknown {args.problem!r}; known: {', '.join(PROBLEMS)}")
     if args.problem == "pythagorean":
         return nbody.pythagorean(), 70.0
     if args.problem == "figure-eight":
@@ -94,7 +96,29 @@ def _check_flags(args, methods):
     for name in METHOD_FLAGS:
         if getattr(args, name) is not None and not any(name in _accepted(m) for m in methods):
             flag = "--" + name.replace("_", "-")
-            raise ValueError(f"{flag} applies to none of the methods {', '.join(methods)}")
+            raise UsageError(f"{flag} applies to none of the methods {', '.join(methods)}")
+
+
+def _check_options(args, methods, t_end):
+    """The options of every method, checked by the library's own parser before anything runs."""
+    from stepsize.nbody._ensemble import BACKENDS
+    from stepsize.nbody._integrate import output_times
+    from stepsize.nbody._options import parse
+
+    with user_input():
+        output_times(t_end, args.save_every)
+        for method in methods:
+            parse(method, _options(args, method))
+    if args.ensemble is None:
+        return
+    if args.backend not in BACKENDS:
+        raise UsageError(f"--backend: unknown {args.backend!r}; known: {', '.join(BACKENDS)}")
+    other = [m for m in methods if m not in ("hermite4", "leapfrog")]
+    if args.backend != "numba" and other:
+        raise UsageError(f"--backend {args.backend} runs hermite4 and leapfrog, not {other[0]}")
+    rk = [m for m in other if m != "gbs"]
+    if rk and (args.encounter_distance or args.escape_radius):
+        raise UsageError("--encounter-distance and --escape-radius need hermite4, leapfrog or gbs")
 
 
 def run(args):
@@ -102,14 +126,20 @@ def run(args):
     from stepsize import nbody
 
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
+    if not methods:
+        raise UsageError("--method needs at least one method")
     for m in methods:
         if m not in nbody.methods():
-            raise ValueError(f"--method: unknown {m!r}; known: {', '.join(nbody.methods())}")
+            raise UsageError(f"--method: unknown {m!r}; known: {', '.join(nbody.methods())}")
     _check_flags(args, methods)
     if args.ensemble is not None and args.ensemble < 1:
-        raise ValueError(f"--ensemble must be >= 1, got {args.ensemble}")
+        raise UsageError(f"--ensemble must be >= 1, got {args.ensemble}")
+    check_seed(args.seed)
     system, t_default = _system(args)
     t_end = t_default if args.t_end is None else args.t_end
+    _check_options(args, methods, t_end)
+    if args.out is not None:
+        check_output_dir(args.out)
     rows, results = [], []
     for method in methods:
         kw = _options(args, method)

@@ -10,6 +10,7 @@ Three back ends give the results of looping :func:`integrate` over the systems:
     advanced together, each with its own step (``_batched``), on the CPU or a GPU.
 """
 
+import numbers
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -72,7 +73,8 @@ def integrate_ensemble(
             "encounter_distance and escape_radius need hermite4, leapfrog or gbs in "
             "integrate_ensemble"
         )
-    if isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1:
+    integer = isinstance(chunk_size, numbers.Integral) and not isinstance(chunk_size, bool)
+    if not integer or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     times = output_times(t_end, save_every)
     start = time.perf_counter()
@@ -88,7 +90,10 @@ def integrate_ensemble(
     if checkpoint is None:
         out = run(systems)
     else:
-        key = ckpt.fingerprint(*_stack(systems), [method, opts.as_dict(), times.tolist()])
+        key = ckpt.fingerprint(
+            *_stack(systems),
+            {"method": method, "options": opts.as_dict(), "output times": times.tolist()},
+        )
         parts = [done] if (done := ckpt.load(checkpoint, key)) is not None else []
         resumed = len(parts[0]) if parts else 0
         for lo in range(resumed, len(systems), int(chunk_size)):

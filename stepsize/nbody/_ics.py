@@ -44,7 +44,11 @@ def paper_three_body(seed=None, ndim=2):
     """
     if ndim not in (2, 3):
         raise ValueError(f"ndim must be 2 or 3, got {ndim!r}")
-    rng = np.random.default_rng(seed)
+    try:
+        rng = np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        kind = type(exc)
+        raise kind(f"seed must be None, an integer >= 0 or a Generator, got {seed!r}") from None
     pos = np.zeros((3, ndim))
     pos[1, :2] = rng.uniform(5.0, 20.0), rng.uniform(0.0, 10.0)
     pos[2, :2] = rng.uniform(-10.0, 0.0), rng.uniform(5.0, 20.0)

@@ -119,11 +119,17 @@ def parse(method, options):
                 f"method {method!r} takes no option {name!r}; its options: {', '.join(allowed)}"
             )
     opts = _method_options(method, options)
-    opts.softening = 0.0 if options.get("softening") is None else float(options["softening"])
-    if not (math.isfinite(opts.softening) and opts.softening >= 0):
+    soft = options.get("softening")
+    try:
+        opts.softening = 0.0 if soft is None else float(soft)
+    except (TypeError, ValueError):
+        raise TypeError(f"softening must be a number >= 0, got {soft!r}") from None
+    if not (0 <= opts.softening < 1e150):  # its square enters the potential: keep it finite
         raise ValueError(f"softening must be >= 0 and finite, got {options['softening']!r}")
     for name in ("encounter_distance", "escape_radius"):
         setattr(opts, name, positive(options.get(name), name, allow_none=True) or 0.0)
+        if getattr(opts, name) >= 1e150:  # compared as squares: keep them finite
+            raise ValueError(f"{name} must be below 1e150, got {options[name]!r}")
     limit = positive(options.get("max_energy_error"), "max_energy_error", allow_none=True)
     opts.max_energy_error = math.inf if limit is None else limit
     opts.on_event = options.get("on_event", "stop")

@@ -52,7 +52,10 @@ class System:
                 f"got shape {x.shape}"
             )
         v = _array(velocities, "velocities", x.shape)
-        G = float(G)
+        try:
+            G = float(G)
+        except (TypeError, ValueError):
+            raise TypeError(f"G must be a positive number, got {G!r}") from None
         if not (np.isfinite(G) and G > 0):
             raise ValueError(f"G must be positive and finite, got {G}")
         i, j, r = K.closest_pair(x)

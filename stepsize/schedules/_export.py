@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from stepsize.schedules._check import check_grid, check_schedule, check_steps
+from stepsize._errors import UsageError, read_json, user_input
+from stepsize.schedules._check import check_array, check_grid, check_schedule, check_steps
 
 
 def t_to_sigma(t):
@@ -20,7 +21,7 @@ def t_to_sigma(t):
 
 def sigma_to_t(sigma):
     """Flow time ``t = 1 - sigma``."""
-    return 1.0 - np.asarray(sigma, dtype=np.float64)
+    return 1.0 - check_array(sigma, "sigma")
 
 
 def t_to_timesteps(t, n_train=1000, discrete=True):
@@ -40,7 +41,7 @@ def t_to_timesteps(t, n_train=1000, discrete=True):
 def timesteps_to_t(timesteps, n_train=1000, discrete=True):
     """Inverse of :func:`t_to_timesteps`."""
     n_train = check_steps(n_train, "n_train", low=2)
-    ts = np.asarray(timesteps, dtype=np.float64)
+    ts = check_array(timesteps, "timesteps")
     return 1.0 - ts / ((n_train - 1) if discrete else n_train)
 
 
@@ -73,10 +74,10 @@ def from_diffusers(sigmas=None, timesteps=None, n_train=1000):
     if (sigmas is None) == (timesteps is None):
         raise ValueError("give exactly one of sigmas and timesteps")
     if sigmas is not None:
-        t = sigma_to_t(sigmas)
+        t = 1.0 - check_array(sigmas, "sigmas")
     else:
         t = timesteps_to_t(timesteps, n_train)
-    return check_schedule(np.append(t, 1.0))
+    return check_schedule(np.append(t, 1.0), "sigmas" if sigmas is not None else "timesteps")
 
 
 def to_kdiffusion(schedule):
@@ -98,7 +99,8 @@ def save_schedule(path, schedule, **metadata):
 
 def load_schedule(path):
     """Read a file of :func:`save_schedule`: returns ``(times, metadata)``."""
-    doc = json.loads(Path(path).read_text())
+    doc = read_json(path, "schedule file")
     if not isinstance(doc, dict) or "times" not in doc:
-        raise ValueError(f"{path}: not a schedule file (no 'times')")
-    return check_grid(doc["times"], f"{path}: times"), doc.get("metadata", {})
+        raise UsageError(f"{path}: not a schedule file (no 'times')")
+    with user_input():
+        return check_grid(doc["times"], f"{path}: times"), doc.get("metadata", {})
