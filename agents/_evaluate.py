@@ -5,7 +5,7 @@ held-out initial conditions, ``reset(seed=EVAL_SEED + k)`` for k < episodes: see
 never uses (``agents.train`` seeds its n_envs copies with seed .. seed + n_envs - 1 and every
 later episode continues their generators).  Each episode runs ``max_steps`` = 300 steps (30 yr,
 the paper's evaluation) unless |dE/E0| > 0.1 ends it.  Recorded per episode: the final energy
-error |dE/E0|, integrator steps, force evaluations, wall time (integration plus policy
+error |dE/E0|, integrator steps, force evaluations, wall time (``env.step`` calls plus policy
 inference; the inference part on its own), environment steps per second (``env.step`` calls),
 whether it terminated, and the return.
 
@@ -65,7 +65,7 @@ def _env_episode(env_kwargs, seed, action=None, model=None, deterministic=True):
         energy_error=info["energy_error"],
         steps=info["steps"],
         force_evaluations=info["force_evaluations"],
-        wall_s=info["wall_s"] + infer,
+        wall_s=step_s + infer,
         inference_s=infer,
         steps_per_s=n / step_s,
         terminated=terminated,

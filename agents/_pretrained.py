@@ -7,6 +7,9 @@ its learning curve:
 * ``threebody_ppo`` (the default): PPO on ``observation="extended"``, ``reward="final"``;
 * ``threebody_dqn_paper``: the faithful reproduction, DQN with the paper's settings on the
   paper's observation and reward.
+
+A policy comes with the environment it was trained on: ``make_env(name)`` builds it, so
+``load_default_policy(name).predict(make_env(name).reset()[0])`` works for every shipped name.
 """
 
 import json
@@ -43,6 +46,27 @@ def default_controller(name=DEFAULT, **kwargs):
 
     observation = default_policy_config(name)["env_kwargs"].get("observation", "paper")
     return PolicyController(load_default_policy(name), observation=observation, **kwargs)
+
+
+def make_env(run="default", **overrides):
+    """``gymnasium.make`` of the environment a policy was trained on: a shipped name ("default"
+    or one of ``NAMES``) or a training directory; ``overrides`` replace entries of its
+    ``env_kwargs`` (e.g. ``max_steps=300`` for the paper's 30 yr evaluation)."""
+    import gymnasium as gym
+
+    import envs  # noqa: F401  (registers the stepsize/... environments)
+
+    name = DEFAULT if str(run) == "default" else str(run)
+    if name in NAMES:
+        config = default_policy_config(name)
+    elif (Path(run) / "config.json").exists():
+        config = json.loads((Path(run) / "config.json").read_text())
+    else:
+        raise ValueError(
+            f"run: {run} is neither a shipped policy ({', '.join(NAMES)}) nor a "
+            "training directory (no config.json)"
+        )
+    return gym.make(config["env"], **{**config.get("env_kwargs", {}), **overrides})
 
 
 def load_run(run):
