@@ -46,6 +46,15 @@ which telescopes to the return -log10((dE_T + 1e-14) / 1e-14) - price * N_T / 10
 final error in decades and the force evaluations at ``price`` decades per 1000 (default 0.2, the
 slope of the fixed-eta front near 10^4 steps per 30 yr).
 
+Where ``reward="paper"`` comes from: the authors' published environment (``env/ThreeBP_env.py``
+of github.com/veronicasaz/ThreeBodyProblem_astronomy, newest version) computes six variants and
+marks ``reward_f = 5`` as the one used; it is A + W2 / |log10 eta| above, reference 1e-10, cubed
+log, 1/t, 0 on the first step, with W = [3000, 0, 4] in the settings of their shipped Hermite
+model.  Their older variants 0 and 4 (reference 1e-8, squared log or none) are not it.
+The one deviation: dE is floored at 1e-20 and capped at ``max_energy_error`` (their formula
+takes log10 0 at dE = 0 and divides by 0 at dE = 1).  As there, Hermite runs unsoftened (an
+older version of their code had eps^2 = 1e-9 au^2: ``integrator_options={"softening": ...}``).
+
 Episode: terminated when |dE/E0| > ``max_energy_error`` (0.1) or the integrator stops (a
 failure or a requested event); truncated after ``max_steps`` steps (the paper: 100 = 10 yr in
 training, 300 in evaluation).  ``info``: ``energy_error`` (|dE/E0|), ``steps`` (integrator steps
