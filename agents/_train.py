@@ -174,8 +174,10 @@ def train(
         hyperparams=params,
     )
     vec_cls = SubprocVecEnv if subprocess and n_envs > 1 else DummyVecEnv
+    # "envs:<id>": a SubprocVecEnv worker imports envs (which registers the id) before making it
+    make_id = f"envs:{env_id}" if env_id.startswith("stepsize/") else env_id
     venv = make_vec_env(
-        env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, vec_env_cls=vec_cls
+        make_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, vec_env_cls=vec_cls
     )
     latest = latest_checkpoint(out) if resume else None
     if latest is not None:
