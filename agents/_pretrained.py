@@ -4,7 +4,9 @@ Each ``pretrained/<name>.zip`` is the ``model.zip`` of one run of ``stepsize age
 ``pretrained/<name>.json`` that run's ``config.json`` plus the exact ``command`` and a summary of
 its learning curve:
 
-* ``threebody_ppo`` (the default): PPO on ``observation="extended"``, ``reward="final"``;
+* ``threebody_ppo`` (the default): PPO on ``observation="extended"``, ``reward="final"``; on
+  held-out systems it picks eta = 4.64e-3 in 99.7% of its decisions, so it performs as that
+  fixed eta (on the fixed-eta front, not below it: ``benchmarks/rl_front.py``);
 * ``threebody_dqn_paper``: the faithful reproduction, DQN with the paper's settings on the
   paper's observation and reward.
 
