@@ -18,6 +18,7 @@ Writes benchmarks/results/rl_env_speed.json.
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -104,6 +105,7 @@ def main():
     if args.worker:
         return worker(args)
 
+    load_before = os.getloadavg()
     runs = {tree: [] for tree in args.trees}
     for k in range(args.repeats):  # interleaved: tree A, tree B, A, B, ...
         for tree in args.trees:
@@ -138,6 +140,8 @@ def main():
     payload = {
         "what": __doc__.split("\n")[0],
         "repeats": args.repeats,
+        "cpus": os.cpu_count(),
+        "load_average_1min": [load_before[0], os.getloadavg()[0]],  # shared machine: noise
         "trees": ["this tree"] + [f"tree {n}" for n in range(1, len(args.trees))],
         "results": summary,
     }
