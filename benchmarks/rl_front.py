@@ -8,6 +8,8 @@ systems:
 
 * the 10 fixed eta (the front);
 * the shipped default policy (PPO, extended observation, ``reward="final"``);
+* the shipped ``threebody_linear`` policy (log10 eta linear in four encounter features, learned
+  by random search on seeds 0 .. 47: ``benchmarks/rl_search.py``), continuous action;
 * eta jittered at random around a constant: log10 eta_k = c + sigma xi_k, xi_k ~ N(0, 1), redrawn
   every 0.1 yr.  It asks how much any controller that changes eta pays for the change itself:
   with h = eta tau the energy error of Hermite on these orbits largely cancels over the
@@ -17,8 +19,9 @@ systems:
   brings each system to one common final error, chosen after seeing all 10 runs of that
   system: an upper bound on what a controller that only picks one eta per system can do.
 
-Run:  .venv/bin/python benchmarks/rl_front.py [--episodes 100] [--workers 2]
-Writes benchmarks/results/rl_front.json and rl_front.png.
+Run:  .venv/bin/python benchmarks/rl_front.py [--episodes 100] [--workers 2] [--seed S]
+Writes benchmarks/results/rl_front.json and rl_front.png (``--seed`` S other than 1_000_000:
+rl_front_<S>.json / .png, e.g. a second held-out set; ``--no-jitter`` skips those runners).
 """
 
 import argparse
@@ -122,6 +125,7 @@ def plot(ev, rows, path):
     ax.plot(front[:, 0], front[:, 1], "-", color="tab:blue", alpha=0.6, label="front")
     ax.plot(front[:, 0], front[:, 1] * 10**-0.5, ":", color="tab:blue", label="front - 0.5 dec")
     style = {"policy": ("*", "tab:red", 14), "jitter": ("s", "tab:orange", 6)}
+    style["linear"] = ("*", "tab:purple", 14)
     style["hindsight"] = ("^", "tab:green", 6)
     seen = set()
     for r in rows:
@@ -132,6 +136,7 @@ def plot(ev, rows, path):
             if kind in seen
             else {
                 "policy": "shipped PPO policy",
+                "linear": "shipped linear policy (random search)",
                 "jitter": "eta jittered every 0.1 yr (sigma in decades)",
                 "hindsight": "hindsight constant eta per system",
             }[kind]
@@ -167,6 +172,8 @@ def main():
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--seed", type=int, default=agents.EVAL_SEED)
+    parser.add_argument("--no-jitter", action="store_true")
     args = parser.parse_args()
     out = Path(args.out)
     start = time.perf_counter()
@@ -177,16 +184,22 @@ def main():
         args.episodes,
         env_kwargs=config["env_kwargs"],
         max_steps=300,
-        training_seeds=range(config["seed"], config["seed"] + config["n_envs"]),
+        seed=args.seed,
+        training_seeds=range(48),  # the linear policy's; the PPO run used seeds 0 .. 3
         workers=args.workers,
     )
     print(ev.table(), flush=True)
     rows = [summarize("policy PPO (shipped)", ev.policy, ev.pareto())]
     kwargs = dict(max_steps=300, continuous=True)
-    items = [(s, c, int(seed)) for s, c in JITTER for seed in ev.seeds]
+    linear = agents.load_default_policy("threebody_linear")
+    runs = _columns([_env_episode(kwargs, int(s), model=linear)[0] for s in ev.seeds])
+    rows.append(summarize("linear (shipped threebody_linear)", runs, verdict(ev, runs)))
+    print(rows[-1], flush=True)
+    jitter = [] if args.no_jitter else JITTER
+    items = [(s, c, int(seed)) for s, c in jitter for seed in ev.seeds]
     done = run(partial(_jitter_item, kwargs), items, workers=args.workers)
     n = ev.seeds.size
-    for k, (sigma, c) in enumerate(JITTER):
+    for k, (sigma, c) in enumerate(jitter):
         runs = _columns(done[k * n : (k + 1) * n])
         rows.append(summarize(f"jitter {sigma:g}@{10**c:.1e}", runs, verdict(ev, runs)))
     for target in TARGETS:
@@ -198,7 +211,8 @@ def main():
             f"{r['margin_decades']:+6.2f} dec {r['steps_ratio']:5.2f}x "
             f"{'BEATS' if r['beats_front'] else 'no'}"
         )
-    plot(ev, rows, out / "rl_front.png")
+    name = "rl_front" if args.seed == agents.EVAL_SEED else f"rl_front_{args.seed}"
+    plot(ev, rows, out / f"{name}.png")
     summary = ev.summary()
     payload = {
         "what": __doc__.split("\n")[0],
@@ -214,8 +228,8 @@ def main():
         "any_beats_front": any(r["beats_front"] for r in rows),
         "runtime_s": time.perf_counter() - start,
     }
-    (out / "rl_front.json").write_text(json.dumps(payload, indent=1))
-    print(f"wrote {out / 'rl_front.json'} and rl_front.png ({payload['runtime_s']:.0f} s)")
+    (out / f"{name}.json").write_text(json.dumps(payload, indent=1))
+    print(f"wrote {out / name}.json and .png ({payload['runtime_s']:.0f} s)")
 
 
 if __name__ == "__main__":
