@@ -17,6 +17,7 @@ evaluate agents start without importing torch and stable-baselines3.
 import importlib
 
 _EXPORTS = {
+    "LinearEtaPolicy": "_linear",
     "PolicyController": "_controller",
     "interacting_triple": "_controller",
     "EVAL_SEED": "_evaluate",

@@ -8,7 +8,10 @@ its learning curve:
   held-out systems it picks eta = 4.64e-3 in 99.7% of its decisions, so it performs as that
   fixed eta (on the fixed-eta front, not below it: ``benchmarks/rl_front.py``);
 * ``threebody_dqn_paper``: the faithful reproduction, DQN with the paper's settings on the
-  paper's observation and reward.
+  paper's observation and reward;
+* ``threebody_linear``: :class:`agents.LinearEtaPolicy`, log10 eta linear in four encounter
+  features of the paper observation, learned by random search (``benchmarks/rl_search.py``);
+  its weights are ``pretrained/threebody_linear.weights.json``.
 
 A policy comes with the environment it was trained on: ``make_env(name)`` builds it, so
 ``load_default_policy(name).predict(make_env(name).reset()[0])`` works for every shipped name.
@@ -19,26 +22,32 @@ from pathlib import Path
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 DEFAULT = "threebody_ppo"
-NAMES = ("threebody_ppo", "threebody_dqn_paper")
+NAMES = ("threebody_ppo", "threebody_dqn_paper", "threebody_linear")
 
 
 def _check(name):
     if name not in NAMES:
         raise ValueError(f"name: unknown shipped policy {name!r}; known: {', '.join(NAMES)}")
-    return PRETRAINED / f"{name}.zip"
+    return PRETRAINED / f"{name}.json"
 
 
 def default_policy_config(name=DEFAULT):
     """The training configuration of a shipped policy (with the command that made it)."""
-    return json.loads(_check(name).with_suffix(".json").read_text())
+    return json.loads(_check(name).read_text())
 
 
 def load_default_policy(name=DEFAULT):
-    """A shipped stable-baselines3 policy for ``stepsize/ThreeBody-v0`` (default: the PPO one)."""
+    """A shipped policy for ``stepsize/ThreeBody-v0`` (default: the PPO one): a stable-baselines3
+    model, or for ``threebody_linear`` an :class:`agents.LinearEtaPolicy`."""
+    config_path = _check(name)
+    if default_policy_config(name)["algo"] == "linear":
+        from agents._linear import LinearEtaPolicy
+
+        return LinearEtaPolicy.load(PRETRAINED / f"{name}.weights.json")
     from agents._train import ALGORITHMS
 
-    path = _check(name)
-    return ALGORITHMS[default_policy_config(name)["algo"]].load(path, device="cpu")
+    model = config_path.with_suffix(".zip")
+    return ALGORITHMS[default_policy_config(name)["algo"]].load(model, device="cpu")
 
 
 def default_controller(name=DEFAULT, **kwargs):
