@@ -322,8 +322,10 @@ def train(
     if resume:
         _check_config(out, config)
     vec_cls = SubprocVecEnv if subprocess and n_envs > 1 else DummyVecEnv
+    # "envs:<id>": a SubprocVecEnv worker imports envs (which registers the id) before making it
+    make_id = f"envs:{env_id}" if env_id.startswith("stepsize/") else env_id
     venv = make_vec_env(
-        env_id,
+        make_id,
         n_envs=n_envs,
         seed=seed,
         env_kwargs=env_kwargs,
