@@ -39,7 +39,7 @@ KERNEL_CASES = [
 
 @pytest.mark.parametrize(
     "backend, method, kw",
-    [(b, m, kw) for b in ("numba", "numpy") for m, kw in KERNEL_CASES]
+    [("numba", m, kw) for m, kw in KERNEL_CASES]
     + [("numba", "gbs", dict(rtol=1e-9)), ("numba", "gbs", dict(encounter_distance=0.5))],
 )
 def test_ensemble_is_bit_for_bit_the_loop(backend, method, kw):
@@ -56,12 +56,11 @@ def test_ensemble_stops_like_the_loop():
     kw = dict(max_energy_error=3e-6, save_every=0.5, eta=0.05)
     loop = [integrate(s, 2.0, "hermite4", **kw) for s in systems]
     assert {r.status for r in loop} == {"done", "energy"}
-    for backend in ("numba", "numpy"):
-        ens = integrate_ensemble(systems, 2.0, "hermite4", backend=backend, **kw)
-        assert_equal_to_loop(ens, loop)
-        assert not ens.success
-        early = np.array([r.t < 2.0 for r in loop])
-        assert early.any() and np.all(np.isnan(ens.history.t[early, -1]))  # no rows after a stop
+    ens = integrate_ensemble(systems, 2.0, "hermite4", **kw)
+    assert_equal_to_loop(ens, loop)
+    assert not ens.success
+    early = np.array([r.t < 2.0 for r in loop])
+    assert early.any() and np.all(np.isnan(ens.history.t[early, -1]))  # no rows after a stop
     capped = integrate_ensemble(systems, 2.0, "leapfrog", max_steps=50)
     assert list(capped.status) == [
         integrate(s, 2.0, "leapfrog", max_steps=50).status for s in systems
@@ -121,8 +120,9 @@ def test_checkpoint_resumes_an_interrupted_ensemble(tmp_path, monkeypatch):
         ([SYSTEMS[0], "x"], {}, TypeError, r"systems\[1\] must be a System"),
         (SYSTEMS[:2], dict(on_event="record"), ValueError, "on_event"),
         (SYSTEMS[:2], dict(backend="gpu"), ValueError, "backend: unknown 'gpu'"),
-        (SYSTEMS[:2], dict(method="dop853", backend="numpy"), ValueError, "hermite4 and leapfrog"),
-        (SYSTEMS[:2], dict(method="gbs", backend="numpy"), ValueError, "hermite4 and leapfrog"),
+        (SYSTEMS[:2], dict(backend="numpy"), ValueError, "backend: unknown 'numpy'"),
+        (SYSTEMS[:2], dict(method="dop853", backend="cuda"), ValueError, "runs hermite4"),
+        (SYSTEMS[:2], dict(client="localhost"), TypeError, "client must be"),
         (SYSTEMS[:2], dict(method="dop853", escape_radius=5.0), ValueError, "escape_radius"),
         (SYSTEMS[:2], dict(method="hermite4", rtol=1e-3), TypeError, "no option 'rtol'"),
         (SYSTEMS[:2], dict(chunk_size=0), ValueError, "chunk_size"),
@@ -134,11 +134,25 @@ def test_bad_ensembles_name_the_argument(systems, kwargs, err, match):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("method", ["hermite4", "leapfrog"])
-def test_gpu_ensemble_matches_the_cpu(method):
-    kw = dict(save_every=1.0, encounter_distance=0.2)
-    cpu = integrate_ensemble(SYSTEMS, 3.0, method, backend="numpy", **kw)
-    gpu = integrate_ensemble(SYSTEMS, 3.0, method, backend="cupy", **kw)
+@pytest.mark.parametrize(
+    "method, kw",
+    [("hermite4", {}), ("leapfrog", dict(eta=0.02)), ("gbs", dict(rtol=1e-9))],
+)
+def test_gpu_ensemble_matches_the_cpu(method, kw):
+    kw = dict(save_every=1.0, encounter_distance=0.2, **kw)
+    cpu = integrate_ensemble(SYSTEMS, 3.0, method, **kw)
+    gpu = integrate_ensemble(SYSTEMS, 3.0, method, backend="cuda", **kw)
+    # the GPU contracts a*b+c into fused multiply-adds: equal to rounding, amplified by the
+    # chaos of three bodies over three time units
     assert list(gpu.status) == list(cpu.status)
-    np.testing.assert_allclose(gpu.positions, cpu.positions, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(gpu.energy_error, cpu.energy_error, rtol=1e-6, atol=1e-14)
+    np.testing.assert_allclose(gpu.positions, cpu.positions, rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(gpu.energy_error, cpu.energy_error, rtol=1e-4, atol=1e-13)
+    assert 0.0 < gpu.stats["useful_lane_fraction"] <= gpu.stats["warp_lane_fraction"] <= 1.0
+
+
+def test_lane_fractions_count_idle_lanes():
+    from stepsize.nbody._cuda import lane_fractions
+
+    grid, warp = lane_fractions(np.r_[np.full(31, 10), 100, np.full(32, 10)], warp=32)
+    assert grid == pytest.approx((63 * 10 + 100) / (100 * 64))
+    assert warp == pytest.approx((63 * 10 + 100) / (32 * 100 + 32 * 10))

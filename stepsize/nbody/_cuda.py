@@ -62,10 +62,21 @@ def _ensemble_kernel(method, limit, save, pos, vel, masses, par, times, e0, hist
         scal, cnt = ctl
         work, vec, esc = scratch
         pos, vel, masses, par, times, e0 = (
-            _plain(pos), _plain(vel), _plain(masses), _plain(par), _plain(times), _plain(e0)
+            _plain(pos),
+            _plain(vel),
+            _plain(masses),
+            _plain(par),
+            _plain(times),
+            _plain(e0),
         )
         ht, hpos, hvel, herr = _plain(ht), _plain(hpos), _plain(hvel), _plain(herr)
-        scal, cnt, work, vec, esc = _plain(scal), _plain(cnt), _plain(work), _plain(vec), _plain(esc)
+        scal, cnt, work, vec, esc = (
+            _plain(scal),
+            _plain(cnt),
+            _plain(work),
+            _plain(vec),
+            _plain(esc),
+        )
         run_member(
             method,
             (pos[s], vel[s], masses[s]),
@@ -118,12 +129,15 @@ def run_cuda(method, limit, save, arrays):
 
 
 def lane_fractions(steps, warp=WARP):
-    """Useful-lane fractions of a lockstep-free kernel: sum(steps) / (max(steps) x members)
-    over the grid, and sum(steps) / sum over warps of (warp x max steps in the warp)."""
+    """Useful-lane fractions of the kernel: sum(steps) / (max(steps) x members) over the
+    grid, and sum(steps) / sum over warps of (members in the warp x its max steps), the share
+    of the lanes' time that did a step while their warp was still running."""
     steps = np.asarray(steps, dtype=float)
     total = steps.sum()
     if total == 0:
         return 1.0, 1.0
-    pad = -len(steps) % warp
-    warps = np.concatenate([steps, np.zeros(pad)]).reshape(-1, warp)
-    return float(total / (steps.max() * steps.size)), float(total / (warps.max(1).sum() * warp))
+    per_warp = [
+        (w.size, w.max()) for w in (steps[i : i + warp] for i in range(0, steps.size, warp))
+    ]
+    warp_cost = sum(lanes * top for lanes, top in per_warp)
+    return float(total / (steps.max() * steps.size)), float(total / warp_cost)

@@ -83,8 +83,10 @@ def integrate_ensemble(
     times = output_times(t_end, save_every)
     job = (times, opts, save_every, {"method": method, **options}, backend)
     start = time.perf_counter()
-    chunks = [(lo, min(lo + int(chunk_size), len(systems))) for lo in
-              range(0, len(systems), int(chunk_size))]
+    chunks = [
+        (lo, min(lo + int(chunk_size), len(systems)))
+        for lo in range(0, len(systems), int(chunk_size))
+    ]
     if checkpoint is None and client is None:
         out, resumed = _run_part(systems, job), 0
     else:
@@ -144,8 +146,9 @@ def _run_chunks(systems, chunks, job, client, path, key):
     else:
         from dask.distributed import as_completed
 
-        futures = {client.submit(_run_part, systems[lo:hi], job, pure=False): (lo, hi)
-                   for lo, hi in todo}
+        futures = {
+            client.submit(_run_part, systems[lo:hi], job, pure=False): (lo, hi) for lo, hi in todo
+        }
         for fut in as_completed(futures):
             if fut.status == "error":
                 failure = failure or fut.exception()

@@ -53,6 +53,7 @@ def copy_to(dst, src):
         for k in range(d):
             dst[i, k] = src[i, k]
 
+
 # Status codes of the compiled loops (negative: the run cannot go on).
 DONE, ENCOUNTER, ESCAPE, ENERGY = 0, 1, 2, 3
 MAX_STEPS, UNDERFLOW, NONFINITE = -1, -2, -3
