@@ -120,6 +120,14 @@ def _run_part(systems, job):
     return _run_threads(systems, times, opts, save_every is not None, backend)
 
 
+def _run_stacked(stacked, job):
+    """``_run_part`` on (positions, velocities, masses, G) stacked over members: what a Dask
+    worker receives (plain arrays pickle; a System is immutable)."""
+    pos, vel, masses, G = stacked
+    systems = [System._trusted(masses[k], pos[k], vel[k], float(G[k])) for k in range(len(G))]
+    return _run_part(systems, job)
+
+
 def _run_chunks(systems, chunks, job, client, path, key):
     """Run the chunks not finished in the checkpoint at ``path`` (locally in order, or on the
     Dask ``client`` as they complete), saving each finished one; the results in member order
@@ -147,7 +155,8 @@ def _run_chunks(systems, chunks, job, client, path, key):
         from dask.distributed import as_completed
 
         futures = {
-            client.submit(_run_part, systems[lo:hi], job, pure=False): (lo, hi) for lo, hi in todo
+            client.submit(_run_stacked, _stack(systems[lo:hi]), job, pure=False): (lo, hi)
+            for lo, hi in todo
         }
         for fut in as_completed(futures):
             if fut.status == "error":
