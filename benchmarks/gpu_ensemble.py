@@ -1,0 +1,143 @@
+"""GPU ensembles in one go: the gpu tests, then paper three-body systems on the CUDA back end
+against the CPU ensemble of this machine, as JSON.
+
+For a session that has the GPU machine (about 15 minutes of device time in all): run
+
+    python benchmarks/gpu_ensemble.py --install --out benchmarks/results
+
+``--install`` pip-installs what Numba's CUDA target needs (``numba-cuda`` with the CUDA 12
+runtime libraries, and ``cupy`` to check that CuPy arrays go in and out) into the current
+environment.  Then:
+  1. the tests marked ``gpu`` (pytest -m gpu tests/test_nbody_ensemble.py);
+  2. M = 1e3, 1e4, 1e5, 1e6 ``paper_three_body`` systems to 10 yr, hermite4 (AMUSE, eta 0.03),
+     on ``backend="cuda"`` (first call = compile, then the median of ``--repeats``), with the
+     useful-lane fractions of ``stats`` and the device memory per system (the arrays
+     ``_cuda.run_cuda`` copies to the GPU: state, parameters, counters, scratch);
+  3. the CPU ensemble of the same machine (all its cores, ``backend="numba"``) on the first
+     M = 1e3 and 1e4 systems, scaled linearly (the CPU ensemble scales linearly in M);
+  4. the largest difference of the final positions GPU vs CPU on the 1e3 systems (rounding:
+     fused multiply-adds, amplified by chaos over 10 yr).
+Writes gpu_ensemble.json to --out.  ``--sizes`` and ``--max-seconds`` bound the run: a size is
+skipped when the previous one, scaled, would pass the budget.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+T_END = 10.0
+
+
+def install():
+    pkgs = ["numba-cuda[cu12]", "cupy-cuda12x"]
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", *pkgs], check=False)
+
+
+def gpu_tests():
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-m", "gpu", "tests/test_nbody_ensemble.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    return dict(returncode=proc.returncode, tail=proc.stdout[-2000:] + proc.stderr[-1000:])
+
+
+def device_bytes(n, d, method):
+    """Bytes per system of the arrays the kernel works on, without saved history."""
+    from stepsize.nbody import _kernels as K
+    from stepsize.nbody._member import scratch_shape
+
+    work, vec = scratch_shape(method, n, d)
+    floats = 2 * n * d + n + K.N_PAR + K.N_SCAL + 1 + work[0] * n * d + vec[0]
+    return 8 * floats + 8 * K.N_CNT + n
+
+
+def timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--install", action="store_true")
+    p.add_argument("--sizes", default="1000,10000,100000,1000000")
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--max-seconds", type=float, default=360.0)
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    args = p.parse_args(argv)
+    if args.install:
+        install()
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+    from numba import cuda
+
+    from stepsize.nbody import integrate_ensemble, paper_three_body
+
+    report = dict(machine=dict(platform=platform.platform(), cpus=os.cpu_count()), runs=[])
+    report["gpu"] = cuda.get_current_device().name.decode() if cuda.is_available() else None
+    report["gpu_tests"] = gpu_tests()
+    began = time.perf_counter()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    systems = [paper_three_body(seed) for seed in range(max(sizes))]
+    kw = dict(eta=0.03)
+    compile_s, first = timed(
+        lambda: integrate_ensemble(systems[:1000], T_END, backend="cuda", **kw)
+    )
+    report["compile_and_first_call_s"] = compile_s
+    cpu_rate = {}
+    for m in (1000, 10000):
+        wall, cpu = timed(lambda m=m: integrate_ensemble(systems[:m], T_END, **kw))
+        cpu_rate[m] = m / wall
+        if m == 1000:
+            diff = float(np.max(np.abs(cpu.positions - first.positions)))
+            report["max_position_difference_gpu_vs_cpu_1e3"] = diff
+            report["same_status_1e3"] = bool(np.all(cpu.status == first.status))
+    report["cpu_systems_per_s"] = cpu_rate
+    last, last_m = None, 1
+    for m in sizes:
+        spent = time.perf_counter() - began
+        if last is not None and spent + last * m / last_m * args.repeats > args.max_seconds:
+            report["runs"].append(dict(systems=m, skipped="time budget"))
+            continue
+        walls, res = [], None
+        for _ in range(args.repeats):
+            wall, res = timed(
+                lambda m=m: integrate_ensemble(systems[:m], T_END, backend="cuda", **kw)
+            )
+            walls.append(wall)
+        wall = statistics.median(walls)
+        last, last_m = wall, m
+        report["runs"].append(
+            dict(
+                systems=m,
+                wall_s=wall,
+                samples=walls,
+                systems_per_s=m / wall,
+                vs_cpu=(m / wall) / cpu_rate[10000],
+                useful_lane_fraction=res.stats["useful_lane_fraction"],
+                warp_lane_fraction=res.stats["warp_lane_fraction"],
+                mean_steps=float(res.steps.mean()),
+                max_steps=int(res.steps.max()),
+                median_energy_error=float(np.median(res.energy_error)),
+                device_bytes_per_system=device_bytes(3, 3, "hermite4"),
+            )
+        )
+        print(json.dumps(report["runs"][-1]))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "gpu_ensemble.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps({k: v for k, v in report.items() if k != "gpu_tests"}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
