@@ -6,8 +6,7 @@ For a session that has the GPU machine (about 15 minutes of device time in all):
     python benchmarks/gpu_ensemble.py --install --out benchmarks/results
 
 ``--install`` pip-installs what Numba's CUDA target needs (``numba-cuda`` with the CUDA 12
-runtime libraries, and ``cupy`` to check that CuPy arrays go in and out) into the current
-environment.  Then:
+runtime libraries) into the current environment.  Then:
   1. the tests marked ``gpu`` (pytest -m gpu tests/test_nbody_ensemble.py);
   2. M = 1e3, 1e4, 1e5, 1e6 ``paper_three_body`` systems to 10 yr, hermite4 (AMUSE, eta 0.03),
      on ``backend="cuda"`` (first call = compile, then the median of ``--repeats``), with the
@@ -36,7 +35,7 @@ T_END = 10.0
 
 
 def install():
-    pkgs = ["numba-cuda[cu12]", "cupy-cuda12x"]
+    pkgs = ["numba-cuda[cu12]"]
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", *pkgs], check=False)
 
 
