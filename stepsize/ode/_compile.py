@@ -147,7 +147,9 @@ def _gather(fns, args, compiled):
     Adapters are reused for the same event functions and (hashable) ``args``.
     """
     key = _key((tuple(id(f) for f in fns), compiled), args)
-    if key is not None and key in _GATHERED and all(a is b for a, b in zip(_GATHERED[key][1], fns)):
+    if key is not None and key in _GATHERED and all(
+        a is b for a, b in zip(_GATHERED[key][1], fns)
+    ):
         return _GATHERED[key][0]
     lines = ["def events(t, y, out):"]
     lines += [f"    out[{i}] = ev{i}(t, y, *args)" for i in range(len(fns))]
