@@ -91,17 +91,23 @@ def _ensemble_kernel(method, limit, save, pos, vel, masses, par, times, e0, hist
 
 
 def _device(a):
-    """A CUDA view of ``a`` without a copy when it already lives on the GPU (CuPy, or anything
-    with ``__cuda_array_interface__``), else a device copy of the numpy array."""
+    """``a`` on the GPU: a numpy array is copied there; an array already on it (a Numba device
+    array, or CuPy and anything else with ``__cuda_array_interface__``) is used in place."""
+    if isinstance(a, np.ndarray):
+        return cuda.to_device(np.ascontiguousarray(a))
     if is_device_array(a):
         return cuda.as_cuda_array(a)
-    return cuda.to_device(np.ascontiguousarray(a))
+    return a
 
 
 def run_cuda(method, limit, save, arrays):
-    """Launch the ensemble kernel on ``arrays`` (a :class:`MemberArrays`); numpy arrays among
-    them are copied to the GPU and the results copied back into them, device arrays are
-    updated in place.  ``method``: 0 hermite4, 1 leapfrog, 2 gbs."""
+    """Launch the ensemble kernel on ``arrays`` (a :class:`MemberArrays`) and wait for it.
+
+    Numpy arrays are copied to the GPU, and the outputs (pos, vel, scal, cnt, hist) copied back
+    into them; arrays already on the GPU (CuPy, Numba, anything with
+    ``__cuda_array_interface__``) are used and updated in place.  ``method``: 0 hermite4,
+    1 leapfrog, 2 gbs; ``limit``: the energy error that stops a member; ``save``: write
+    ``hist``."""
     dev = MemberArrays(
         *(tuple(map(_device, a)) if isinstance(a, tuple) else _device(a) for a in arrays)
     )
@@ -122,8 +128,8 @@ def run_cuda(method, limit, save, arrays):
         (dev.work, dev.vec, dev.esc),
     )
     cuda.synchronize()
-    pairs = [(h, d) for h, d in zip(arrays, dev) if not isinstance(h, tuple)]
-    for host, d in pairs + list(zip(arrays.hist, dev.hist)):
+    outputs = [(getattr(arrays, f), getattr(dev, f)) for f in ("pos", "vel", "scal", "cnt")]
+    for host, d in outputs + list(zip(arrays.hist, dev.hist)):
         if isinstance(host, np.ndarray):  # a host array: copy its new values back
             d.copy_to_host(host)
 
