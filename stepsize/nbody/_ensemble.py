@@ -286,6 +286,8 @@ def _parallel_chunks(m, fn):
 
 
 def _run_threads(systems, times, opts, save, backend="numba"):
+    """Hermite / leapfrog / gbs members through ``run_member``: on CPU threads, or with
+    ``backend="cuda"`` as one GPU kernel (the same function, one thread per member)."""
     pos, vel, masses, G = _stack(systems)
     m, n, d = pos.shape
     eps2 = opts.softening**2
