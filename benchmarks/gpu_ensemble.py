@@ -17,6 +17,7 @@ with a Python that has the project's dependencies and Numba's CUDA target (the b
      ``_cuda.run_cuda`` copies to the GPU: state, parameters, counters, scratch);
   3. the CPU ensemble of the same machine (all its cores, ``backend="numba"``) on the first
      M = 1e3 and 1e4 systems, scaled linearly (the CPU ensemble scales linearly in M);
+     and against the 2-core figure of benchmarks/results/nbody_ensemble.json;
   4. the largest difference of the final positions GPU vs CPU on the 1e3 systems (rounding:
      fused multiply-adds, amplified by chaos over 10 yr).
 Writes gpu_ensemble.json to --out.  ``--sizes`` and ``--max-seconds`` bound the run: a size is
@@ -60,6 +61,17 @@ def device_bytes(n, d, method):
     work, vec = scratch_shape(method, n, d)
     floats = 2 * n * d + n + K.N_PAR + K.N_SCAL + 1 + work[0] * n * d + vec[0]
     return 8 * floats + 8 * K.N_CNT + n
+
+
+def two_core_rate():
+    """hermite4 (eta 0.03) systems per second of the 2-core CPU ensemble in
+    benchmarks/results/nbody_ensemble.json (the issue's reference), if it is there."""
+    path = ROOT / "benchmarks" / "results" / "nbody_ensemble.json"
+    if not path.exists():
+        return None
+    rows = json.loads(path.read_text())["rows"]
+    match = [r for r in rows if r["method"] == "hermite4" and r["options"] == {"eta": 0.03}]
+    return match[0]["systems_per_s"] if match else None
 
 
 def timed(fn):
@@ -109,6 +121,8 @@ def main(argv=None):
             report["max_position_difference_gpu_vs_cpu"] = diff
             report["same_status"] = bool(np.all(cpu.status == first.status))
     report["cpu_systems_per_s"] = cpu_rate
+    two_core = two_core_rate()
+    report["two_core_cpu_systems_per_s"] = two_core
     last, last_m = None, 1
     for m in sizes:
         spent = time.perf_counter() - began
@@ -130,6 +144,7 @@ def main(argv=None):
                 samples=walls,
                 systems_per_s=m / wall,
                 vs_cpu=(m / wall) / cpu_rate[cpu_sizes[-1]],
+                vs_two_core_cpu=(m / wall) / two_core if two_core else None,
                 useful_lane_fraction=res.stats["useful_lane_fraction"],
                 warp_lane_fraction=res.stats["warp_lane_fraction"],
                 mean_steps=float(res.steps.mean()),
