@@ -1,7 +1,11 @@
 """stepsize.nbody.integrate_ensemble equals looping integrate, on every back end."""
 
+import functools
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stepsize.nbody import integrate, integrate_ensemble, kepler, paper_three_body, pythagorean
 
@@ -189,3 +193,34 @@ def test_lane_fractions_count_idle_lanes():
     grid, warp = lane_fractions(np.r_[np.full(31, 10), 100, np.full(32, 10)], warp=32)
     assert grid == pytest.approx((63 * 10 + 100) / (100 * 64))
     assert warp == pytest.approx((63 * 10 + 100) / (32 * 100 + 32 * 10))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.lists(st.integers(0, 10_000), min_size=1, max_size=200), st.sampled_from([1, 4, 32]))
+def test_lane_fractions_are_bounded_and_exact_without_imbalance(steps, warp):
+    from stepsize.nbody._cuda import lane_fractions
+
+    grid, per_warp = lane_fractions(steps, warp=warp)
+    assert 0.0 < grid <= per_warp * (1 + 1e-12) and per_warp <= 1.0 + 1e-12
+    if len(set(steps)) == 1 or warp == 1:  # nobody waits on a slower lane of its warp
+        assert per_warp == pytest.approx(1.0)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(st.permutations(range(6)))
+def test_checkpoint_take_reorders_every_field(order):
+    from stepsize.nbody import _checkpoint as ckpt
+
+    ens = ordered()
+    assert any(ens.events)  # an encounter record travels with its member
+    moved = ckpt.take(ens, np.array(order))
+    for k, j in enumerate(order):
+        assert moved[k].status == ens[j].status and moved[k].events == ens[j].events
+        np.testing.assert_array_equal(moved[k].system.positions, ens[j].system.positions)
+        np.testing.assert_array_equal(moved[k].history.positions, ens[j].history.positions)
+
+
+@functools.cache
+def ordered():
+    systems = SYSTEMS[:5] + [pythagorean()]
+    return integrate_ensemble(systems, 3.0, "hermite4", save_every=1.0, encounter_distance=0.5)
