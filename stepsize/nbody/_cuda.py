@@ -53,8 +53,8 @@ else:
         return a
 
 
-@cuda.jit(cache=True)
-def _ensemble_kernel(method, limit, save, pos, vel, masses, par, times, e0, hist, ctl, scratch):
+@cuda.jit(device=True)
+def _member_thread(method, limit, save, pos, vel, masses, par, times, e0, hist, ctl, scratch):
     """Thread s runs member s of the ensemble through every output time."""
     s = cuda.grid(1)
     if s < pos.shape[0]:
@@ -90,6 +90,27 @@ def _ensemble_kernel(method, limit, save, pos, vel, masses, par, times, e0, hist
         )
 
 
+# One kernel per method, so that NVVM sees the method as a constant and drops the other two
+# loops (ptxas, sm_90: 197 / 159 / 252 registers for hermite4 / leapfrog / gbs against 248 for
+# one kernel holding all three).
+@cuda.jit(cache=True)
+def _hermite4_kernel(limit, save, pos, vel, masses, par, times, e0, hist, ctl, scratch):
+    _member_thread(0, limit, save, pos, vel, masses, par, times, e0, hist, ctl, scratch)
+
+
+@cuda.jit(cache=True)
+def _leapfrog_kernel(limit, save, pos, vel, masses, par, times, e0, hist, ctl, scratch):
+    _member_thread(1, limit, save, pos, vel, masses, par, times, e0, hist, ctl, scratch)
+
+
+@cuda.jit(cache=True)
+def _gbs_kernel(limit, save, pos, vel, masses, par, times, e0, hist, ctl, scratch):
+    _member_thread(2, limit, save, pos, vel, masses, par, times, e0, hist, ctl, scratch)
+
+
+KERNELS = (_hermite4_kernel, _leapfrog_kernel, _gbs_kernel)  # in MEMBER_METHODS order
+
+
 def _device(a):
     """``a`` on the GPU: a numpy array is copied there; an array already on it (a Numba device
     array, or CuPy and anything else with ``__cuda_array_interface__``) is used in place."""
@@ -113,8 +134,7 @@ def run_cuda(method, limit, save, arrays):
     )
     m = arrays.pos.shape[0]
     blocks = (m + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK
-    _ensemble_kernel[blocks, THREADS_PER_BLOCK](
-        method,
+    KERNELS[method][blocks, THREADS_PER_BLOCK](
         float(limit),
         bool(save),
         dev.pos,
