@@ -112,6 +112,10 @@ def main(argv=None):
         lambda: integrate_ensemble(systems[: cpu_sizes[0]], t_end, backend="cuda", **kw)
     )
     report["compile_and_first_call_s"] = compile_s
+    from stepsize.nbody._cuda import KERNELS
+
+    if hasattr(KERNELS[0], "get_regs_per_thread"):  # not in the simulator
+        report["hermite4_registers_per_thread"] = KERNELS[0].get_regs_per_thread()
     cpu_rate = {}
     for m in cpu_sizes:
         wall, cpu = timed(lambda m=m: integrate_ensemble(systems[:m], t_end, **kw))
