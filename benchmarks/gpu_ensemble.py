@@ -115,7 +115,10 @@ def main(argv=None):
     from stepsize.nbody._cuda import KERNELS
 
     if hasattr(KERNELS[0], "get_regs_per_thread"):  # not in the simulator
-        report["hermite4_registers_per_thread"] = KERNELS[0].get_regs_per_thread()
+        regs = KERNELS[0].get_regs_per_thread()  # {signature: registers} unless specialised
+        report["hermite4_registers_per_thread"] = (
+            {str(k): v for k, v in regs.items()} if isinstance(regs, dict) else regs
+        )
     cpu_rate = {}
     for m in cpu_sizes:
         wall, cpu = timed(lambda m=m: integrate_ensemble(systems[:m], t_end, **kw))
