@@ -1,6 +1,7 @@
-"""The GPU back end of ``integrate_ensemble``: one CUDA kernel, one thread per system, each
-running ``_member.run_member`` (the CPU back end's compiled per-system loop; Numba compiles the
-``numba.njit`` functions it calls as CUDA device functions, float64 throughout).
+"""The GPU back end of ``integrate_ensemble``: a CUDA kernel (one per method), one thread per
+system, each running ``_member.run_member`` (the CPU back end's compiled per-system loop;
+Numba compiles the ``numba.njit`` functions it calls as CUDA device functions, float64
+throughout).
 
 Members do not wait for each other: a thread stops when its system is done, so the cost of a
 warp is its slowest member.  ``lane_fractions`` measures that: the useful-lane fraction
