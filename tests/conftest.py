@@ -1,6 +1,6 @@
 """Shared pytest configuration.
 
-* Tests marked ``gpu`` run only where cupy sees a CUDA GPU.
+* Tests marked ``gpu`` run only where Numba sees a CUDA GPU.
 * Hypothesis runs under the fixed-seed profile ``stepsize`` (``derandomize=True``, no example
   database): every run, on every machine, draws the same examples, so CI is deterministic.
   ``HYPOTHESIS_PROFILE=explore`` draws fresh random examples, more of them, for local fuzzing.
@@ -28,7 +28,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "stepsize"))
 def pytest_collection_modifyitems(config, items):
     if has_gpu():
         return
-    skip = pytest.mark.skip(reason="needs cupy and a CUDA GPU")
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)

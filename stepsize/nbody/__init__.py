@@ -1,7 +1,7 @@
 """Gravitational N-body dynamics: compiled kernels; Hermite, leapfrog, extrapolated leapfrog
 (Gragg-Bulirsch-Stoer) and Runge-Kutta integrators with adaptive steps and an online controller
-hook; the chaotic three-body problem; ensembles on CPU threads and, through an array namespace,
-on a GPU.
+hook; the chaotic three-body problem; ensembles with one loop per system on CPU threads, as
+one CUDA kernel on a GPU, or in chunks on a Dask cluster.
 
 >>> from stepsize.nbody import integrate, pythagorean
 >>> r = integrate(pythagorean(), 10.0, method="hermite4", eta=0.01)

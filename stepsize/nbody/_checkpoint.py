@@ -1,6 +1,7 @@
-"""Checkpoints of long ensembles: the finished systems in one .npz file, rewritten after every
-chunk (atomically, keeping the one before as ``<path>.prev``, see :mod:`stepsize._atomic`) and
-read back on a restart with the same inputs."""
+"""Checkpoints of long ensembles: the finished systems and their indices in one .npz file,
+rewritten after every chunk (atomically, keeping the one before as ``<path>.prev``, see
+:mod:`stepsize._atomic`; chunks may finish in any order on a cluster) and read back on a restart
+with the same inputs."""
 
 import hashlib
 import json
@@ -61,9 +62,21 @@ def concat(parts):
     return EnsembleResult(**fields, events=events, history=history, stats=dict(first.stats))
 
 
-def save(path, key, res):
-    """Write ``res`` (the systems finished so far) and the run's fingerprint ``key``."""
+def take(res, index):
+    """The members ``index`` of ``res``, in that order."""
+    fields = {name: getattr(res, name)[index] for name in ARRAYS}
+    history = None
+    if res.history is not None:
+        history = History(*(getattr(res.history, n)[index] for n in HISTORY))
+    events = [res.events[k] for k in index]
+    return EnsembleResult(**fields, events=events, history=history, stats=dict(res.stats))
+
+
+def save(path, key, res, members):
+    """Write ``res`` (the systems finished so far, ``members`` their indices in the ensemble)
+    and the run's fingerprint ``key``."""
     data = {name: getattr(res, name) for name in ARRAYS}
+    data["members"] = np.asarray(members, dtype=np.int64)
     data["status"] = data["status"].astype(str)
     ev = [e[0] if e else None for e in res.events]  # an ensemble stops a system at its event
     data["event_kind"] = np.array([e.kind if e else "" for e in ev])
@@ -76,7 +89,8 @@ def save(path, key, res):
 
 
 def load(path, key):
-    """The systems finished by an earlier run with fingerprint ``key``; None if there is no file.
+    """(result, member indices) of the systems finished by an earlier run with fingerprint
+    ``key``; None if there is no file.
 
     A file written by a different run (other systems, method or options) raises
     :class:`~stepsize._atomic.CheckpointError` (a ValueError) naming what differs rather than
@@ -113,4 +127,5 @@ def _read(file):
                 f["event_kind"], f["event_t"], f["event_bodies"], f["event_distance"], strict=True
             )
         ]
-    return key, EnsembleResult(**fields, events=events, history=history)
+        members = f["members"]
+    return key, (EnsembleResult(**fields, events=events, history=history), members)

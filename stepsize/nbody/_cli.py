@@ -54,7 +54,7 @@ def register(subparsers):
         default=None,
         help="integrate this many paper_three_body systems (seeds seed, seed+1, ...)",
     )
-    p.add_argument("--backend", default="numba", help="ensemble back end: numba, numpy, cupy")
+    p.add_argument("--backend", default="numba", help="ensemble back end: numba or cuda")
     p.add_argument("--seed", type=int, default=0, help="seed of the random systems (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--out", default=None, help="directory for nbody_run.json and nbody_run.png")
