@@ -277,7 +277,7 @@ def test_non_finite_derivative_is_reported():
     [
         (dict(y0=[np.nan, 0.0]), ValueError, "y0 must be finite"),
         (dict(y0=[np.inf, 0.0]), ValueError, "y0 must be finite"),
-        (dict(y0=[[1.0, 0.0]]), ValueError, "y0 must be a non-empty 1-D"),
+        (dict(y0=[[1.0, 0.0]]), ValueError, "y0 must be a 1-D"),
         (dict(y0=[1.0 + 1j, 0.0]), TypeError, "y0 must be real"),
         (dict(t_span=(0.0, 1.0, 2.0)), ValueError, "t_span must be a pair"),
         (dict(t_span=(np.inf, 0.0)), ValueError, "t0 must be finite"),

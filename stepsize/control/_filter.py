@@ -151,7 +151,10 @@ def get_controller(controller, **overrides) -> FilterController:
             )
         ctrl = PRESETS[controller]
     else:
-        coeffs = np.asarray(controller, dtype=float).ravel()
+        try:
+            coeffs = np.asarray(controller, dtype=float).ravel()
+        except (TypeError, ValueError):
+            coeffs = np.zeros(0)
         if coeffs.size != 5:
             raise ValueError(
                 "controller: expected a preset name, a FilterController or 5 coefficients "

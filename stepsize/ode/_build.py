@@ -119,13 +119,13 @@ def _event_options(events):
             raise ValueError(f"events[{i}].direction must be a number, got {d!r}")
         directions.append(np.sign(d))
         term = getattr(ev, "terminal", False)
-        if isinstance(term, bool | np.bool_):
+        if term is None or isinstance(term, bool | np.bool_):
             terminal.append(int(bool(term)))
-        elif isinstance(term, int | np.integer) and term > 0:
+        elif isinstance(term, int | np.integer) and term >= 0:
             terminal.append(int(term))
         else:
             raise ValueError(
-                f"events[{i}].terminal must be a bool or a positive int (stop after that many "
+                f"events[{i}].terminal must be a bool or an int >= 0 (stop after that many "
                 f"occurrences), got {term!r}"
             )
     return fns, np.array(directions, dtype=float), np.array(terminal, dtype=np.int64)

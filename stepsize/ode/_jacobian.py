@@ -13,7 +13,8 @@ methods, which use ``J`` in the formula itself: ROBER's ``y_2 ~ 1e-13`` needs ``
 With a band of ``kl`` sub- and ``ku`` super-diagonals the columns ``j, j + w, j + 2w, ...``
 (``w = kl + ku + 1``) share no row and are perturbed together (Curtis, Powell & Reid, J. Inst.
 Math. Appl. 13, 1974): ``min(w, n)`` evaluations instead of ``n``.  ``dF/dt`` (Rosenbrock
-methods) is the forward difference with ``delta = sqrt(eps max(1e-5, |t|))`` (``rodas.f``).
+methods) is the forward difference with ``delta = sqrt(eps max(1e-5, |t|))`` (``rodas.f``), but
+at least ``2 eps |t|`` so that ``t + delta`` never rounds back to ``t``.
 """
 
 import numba
@@ -151,7 +152,7 @@ def _store_column(J, dense, kl, ku, j, f0, f1):
 @twinned
 def time_derivative(problem, t, y, f0, fbuf, out):
     """``out = (F(t + delta, y) - F(t, y)) / delta``; one F evaluation."""
-    delta = (t + np.sqrt(EPS * max(1e-5, abs(t)))) - t
+    delta = (t + max(np.sqrt(EPS * max(1e-5, abs(t))), 2.0 * EPS * abs(t))) - t
     problem.rhs(t + delta, y, fbuf, problem.ctx)
     for i in range(y.size):
         out[i] = (fbuf[i] - f0[i]) / delta

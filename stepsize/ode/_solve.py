@@ -121,8 +121,9 @@ class DenseSolution:
     def __call__(self, t):
         t = np.asarray(t, dtype=float)
         flat = np.atleast_1d(t)
-        if self.hs.size == 0:
-            raise ValueError("the dense solution is empty: no step was taken")
+        if self.hs.size == 0:  # nothing integrated: the constant y_end
+            out = np.repeat(self.y_end[:, None], flat.size, axis=1)
+            return out[:, 0] if t.ndim == 0 else out
         forward = self.hs[0] > 0
         key = flat if forward else -flat
         starts = self.t0s if forward else -self.t0s
@@ -170,8 +171,8 @@ def check_problem(t_span, y0, rtol, atol):
     y0 = np.asarray(y0)
     if np.iscomplexobj(y0):
         raise TypeError("y0 must be real: complex states are not supported")
-    if y0.ndim != 1 or y0.size == 0:
-        raise ValueError(f"y0 must be a non-empty 1-D array, got shape {y0.shape}")
+    if y0.ndim != 1:
+        raise ValueError(f"y0 must be a 1-D array, got shape {y0.shape}")
     try:
         y0 = y0.astype(float)
     except (TypeError, ValueError):
@@ -431,14 +432,14 @@ def solve(
         jac=jac if implicit else None,
         band=band,
         events=events,
-        compiled=compiled,
+        compiled=compiled and t0 != t1 and y0.size > 0,  # nothing to compile for
         vectorized=vectorized,
     )
     steps = Steps(
         t0, t1, rtol, atol, first, max_step, max_steps, t_eval, bool(dense_output), bool(profile)
     )
-    if t0 == t1:
-        return _empty_result(built, t0, y0, t_eval, events is not None)
+    if t0 == t1 or y0.size == 0:
+        return _constant_result(built, (t0, t1), y0, t_eval, events is not None, dense_output)
     built, (info, out) = run_kernel(built, integrate, y0, ex, ros, rad, controls, switch, steps)
     if fault_of(built.problem.ctx)[0]:
         raise describe_fault(built.spec, built.problem.ctx)
@@ -453,14 +454,29 @@ def solve(
     )
 
 
-def _empty_result(built, t0, y0, t_eval, has_events):
-    """``t_span = (t0, t0)``: y0 itself (as SciPy)."""
+def _constant_result(built, t_span, y0, t_eval, has_events, dense_output):
+    """Nothing to integrate (``t0 == t1``, or no equations): ``y0`` throughout, as SciPy."""
+    t0, t1 = t_span
     n_events = built.spec.ev_dir.size
-    ts = t_eval.copy() if t_eval.size else np.array([t0])
+    ts = (
+        t_eval.copy()
+        if t_eval.size
+        else np.array([t0] if t1 in (t0, np.inf, -np.inf) else [t0, t1])
+    )
+    sol = None
+    if dense_output:
+        sol = DenseSolution(
+            np.zeros(0),
+            np.zeros(0),
+            np.zeros((0, y0.size)),
+            np.zeros((0, y0.size, 1)),
+            t1,
+            y0.copy(),
+        )
     return ODEResult(
         t=ts,
         y=np.repeat(y0[:, None], ts.size, axis=1),
-        sol=None,
+        sol=sol,
         t_events=[np.zeros(0) for _ in range(n_events)] if has_events else None,
         y_events=[np.zeros(0) for _ in range(n_events)] if has_events else None,
         nfev=0,
