@@ -46,6 +46,7 @@ from stepsize.ode._bundles import (
     EXPLICIT,
     FAULT,
     IMPLICIT,
+    JAC_CONSTANT,
     MAX_STEPS,
     MODE_AUTO,
     MODE_IMPLICIT,
@@ -501,7 +502,8 @@ def advance(problem, explicit, rosenbrock, radau, run, t, h, t_new, ratio):
         if rosenbrock is not None:
             run.imp[0].jac_stale = True
         if radau is not None:
-            ratio = radau_accepted(run.radw, run.imp, work.coef, work.y, t, h, ratio)
+            constant = problem.jac_mode == JAC_CONSTANT
+            ratio = radau_accepted(run.radw, run.imp, constant, work.coef, work.y, t, h, ratio)
     st.t = t_new
     work.y[:] = work.y_new
     work.f0[:] = work.f_new

@@ -133,7 +133,7 @@ def radau_attempt(problem, rw, imp, work, t, h, rejected_last, steps, info):
     kl, ku = problem.kl, problem.ku
     if st.jac_stale:
         update_jacobian(problem, imp, rw.J, rw.jac_factor, work, t, steps.atol, info)
-    if st.lu_h != h:
+    if abs(st.lu_h - h) > 1e-10 * abs(h):  # a new step size, not the rounding of t + h - t
         singular = factor(shifted(rw.J, kl, ku, MU_REAL / h, rw.Mr), kl, ku, rw.pivr)
         if singular == 0:
             singular = factor(shifted(rw.J, kl, ku, MU_COMPLEX / h, rw.Mc), kl, ku, rw.pivc)
@@ -172,17 +172,18 @@ def radau_attempt(problem, rw, imp, work, t, h, rejected_last, steps, info):
 
 
 @twinned
-def radau_accepted(rw, imp, coef, y, t, h, ratio):
+def radau_accepted(rw, imp, constant, coef, y, t, h, ratio):
     """Bookkeeping after an accepted step; returns the step ratio to use.
 
     A fresh Jacobian next step only if Newton converged slowly (more than 2 iterations at a rate
-    above 1e-3); otherwise a ratio in [1, 1.2) keeps ``h`` and the factorisations (``radau5.f``:
-    QUOT1 = 1, QUOT2 = 1.2).  The polynomial is kept as the next starting guess.
+    above 1e-3) -- never for a ``constant`` one, which stays current; otherwise a ratio in
+    [1, 1.2) keeps ``h`` and the factorisations (``radau5.f``: QUOT1 = 1, QUOT2 = 1.2).  The
+    polynomial is kept as the next starting guess.
     """
     st = imp[0]
-    recompute = st.n_iter > 2 and st.rate > 1e-3
+    recompute = st.n_iter > 2 and st.rate > 1e-3 and not constant
     st.jac_stale = recompute
-    st.jac_current = False
+    st.jac_current = constant
     if not recompute and 1.0 <= ratio < 1.2:
         ratio = 1.0
     rw.prev_coef[:] = coef

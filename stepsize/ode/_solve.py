@@ -58,7 +58,8 @@ SCIPY_NAMES = {
 """SciPy's method names: RK45, RK23, DOP853 and Radau are the same methods here; BDF (variable
 order multistep, stiff) maps to Radau IIA 5, the stiff method of the same order and L-stable;
 LSODA (Adams / BDF with automatic stiffness detection) maps to "auto", the explicit/implicit
-switch on Hairer's stiffness estimate."""
+switch on Hairer's stiffness estimate, with Radau as the implicit method (which, like LSODA's
+BDF, keeps its Jacobian over many steps)."""
 SWITCH = {
     "tol_explicit": 0.9,
     "tol_implicit": 0.9,
@@ -181,7 +182,7 @@ def check_problem(t_span, y0, rtol, atol):
         raise ValueError("y0 must be finite (it contains nan or inf)")
     rtol = _vector_tol(rtol, "rtol", y0.size)
     atol = _vector_tol(atol, "atol", y0.size)
-    if rtol.min() < 100 * EPS:
+    if rtol.size and rtol.min() < 100 * EPS:
         warnings.warn(f"rtol below 100*eps = {100 * EPS:.3g} is raised to it", stacklevel=3)
         rtol = np.maximum(rtol, 100 * EPS)
     return t0, t1, y0, rtol, atol
@@ -272,9 +273,11 @@ def resolve_method(method, rtol):
         return MODE_AUTO, explicit, implicit
     if not isinstance(method, str) or method not in known:
         raise ValueError(f"method: unknown {method!r}; known: {', '.join(known)}")
+    r = float(np.min(rtol)) if np.size(rtol) else 1e-3
+    if method == "LSODA":  # as LSODA's BDF, an implicit method that keeps its Jacobian
+        return MODE_AUTO, "vern7" if r < 1e-6 else "tsit5", "radau"
     method = SCIPY_NAMES.get(method, method)
     if method == "auto":
-        r = float(np.min(rtol))
         if r < 1e-6:
             return MODE_AUTO, "vern7", "radau"
         return MODE_AUTO, "tsit5", "rosenbrock23" if r >= 1e-3 else "rodas4"
@@ -449,9 +452,7 @@ def solve(
     stats = {"method": label, "controller": ctrl_name, "compiled": built.compiled}
     n_events = built.spec.ev_dir.size if events is not None else None
     radius = switch.radius if profile else None
-    return _result(
-        info.view(np.recarray)[0], out, t0, names, first, radius, stats, n_events, dense_output
-    )
+    return _result(_fields(info), out, t0, names, first, radius, stats, n_events, dense_output)
 
 
 def _constant_result(built, t_span, y0, t_eval, has_events, dense_output):
@@ -507,12 +508,23 @@ def _intervals(t0, t_last, switches, names, first):
     return out
 
 
+class _Fields:
+    """The fields of an INFO record as Python numbers (one conversion, then attribute reads)."""
+
+    def __init__(self, record):
+        self.__dict__.update(zip(record.dtype.names, record.tolist()))
+
+
+def _fields(info):
+    return _Fields(info[0])
+
+
 def _result(info, out, t0, names, first, radius, stats, n_events, dense_output):
     """The :class:`ODEResult` of a run (``n_events`` None without events, ``radius`` None
     without a profile)."""
-    status = int(info.status)
+    status = info.status
     points, seg, ev = out.points, out.segments, out.events
-    t_last = float(info.t)
+    t_last = info.t
     sol = None
     if dense_output:
         y_last = points.y[-1] if points.t.size and points.t[-1] == t_last else None
@@ -537,16 +549,16 @@ def _result(info, out, t0, names, first, radius, stats, n_events, dense_output):
             methods=names,
         )
     stats.update(
-        naccept=int(info.naccept),
-        nreject=int(info.nreject),
-        ngev=int(info.ngev),
-        nswitch=int(info.nswitch),
+        naccept=info.naccept,
+        nreject=info.nreject,
+        ngev=info.ngev,
+        nswitch=info.nswitch,
         intervals=_intervals(t0, t_last, out.switches, names, first),
         stiffness={
-            "max_h_lambda_over_radius": float(info.max_ratio),
-            "stiff_steps": int(info.stiff_steps),
-            "longest_stiff_run": int(info.max_run),
-            "stiff_at": None if np.isnan(info.t_stiff) else float(info.t_stiff),
+            "max_h_lambda_over_radius": info.max_ratio,
+            "stiff_steps": info.stiff_steps,
+            "longest_stiff_run": info.max_run,
+            "stiff_at": None if info.t_stiff != info.t_stiff else info.t_stiff,
         },
     )
     return ODEResult(
@@ -555,9 +567,9 @@ def _result(info, out, t0, names, first, radius, stats, n_events, dense_output):
         sol=sol,
         t_events=t_events,
         y_events=y_events,
-        nfev=int(info.nfev),
-        njev=int(info.njev),
-        nlu=int(info.nlu),
+        nfev=info.nfev,
+        njev=info.njev,
+        nlu=info.nlu,
         status=status if status >= 0 else -1,
         message=MESSAGES[status],
         success=status >= 0,
