@@ -26,7 +26,7 @@ from stepsize.ode._solve import (
     get_tableau,
     method_bundles,
 )
-from stepsize.ode._types import twinned
+from stepsize.ode._types import fast_dispatch, twinned
 
 
 @dataclass
@@ -59,6 +59,7 @@ class Members(NamedTuple):
     ctxs: np.ndarray
 
 
+@fast_dispatch
 @twinned
 def ensemble_chunk(problem, Y0, rows, explicit, controls, switch, steps, members):
     """Members ``rows[0] <= k < rows[1]`` of ``Y0``, one after the other."""

@@ -12,7 +12,7 @@ import numpy as np
 
 from stepsize.control import rms_error_norm, stiffness_estimate
 from stepsize.ode._arrays import all_finite, dense_coefficients, stage_state, weighted_sum
-from stepsize.ode._types import NJIT, twinned
+from stepsize.ode._types import NJIT, inlined, twinned
 
 
 class ExplicitWork(NamedTuple):
@@ -35,7 +35,7 @@ def explicit_work(method, n):
     return ExplicitWork(np.zeros((s, n)), np.empty(n), np.empty(n), np.empty(n), np.empty(n))
 
 
-@twinned
+@inlined
 def explicit_attempt(problem, method, ew, work, t, h, steps):
     """Stages ``K[1:s]`` (``K[0] = f0``), ``work.y_new`` and the scaled error norm (NaN when a
     value is not finite); states of the stiff pair in ``ew.ya``, ``ew.yb``.  Costs ``s - 1``

@@ -89,7 +89,7 @@ from stepsize.ode._rosenbrock import (
     rosenbrock_dense,
     rosenbrock_work,
 )
-from stepsize.ode._types import twinned
+from stepsize.ode._types import fast_dispatch, inlined, twinned
 
 EPS = np.finfo(float).eps
 
@@ -125,6 +125,7 @@ class Run(NamedTuple):
     info: np.ndarray
 
 
+@fast_dispatch
 @twinned
 def integrate(problem, y0, explicit, rosenbrock, radau, controls, switch, steps):
     """Integrate from ``steps.t0`` to ``steps.t1``; returns the ``INFO`` record and the
@@ -179,7 +180,7 @@ def dense_degree(explicit, rosenbrock, radau):
     return degree
 
 
-@twinned
+@inlined
 def explicit_k(explicit):
     """``k = error order + 1`` of the explicit pair (1 without one)."""
     if explicit is not None:
@@ -187,7 +188,7 @@ def explicit_k(explicit):
     return 1.0
 
 
-@twinned
+@inlined
 def implicit_k(rosenbrock, radau):
     """``k = error order + 1`` of the implicit method (1 without one)."""
     if rosenbrock is not None:
@@ -269,7 +270,7 @@ def initial_step(problem, work, t0, order, steps, span):
     return h if h > 0.0 and np.isfinite(h) else h0
 
 
-@twinned
+@inlined
 def step(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out):
     """One attempted step and everything that follows from it."""
     if stopped(problem, steps, run):
@@ -304,7 +305,7 @@ def step(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out
     return out
 
 
-@twinned
+@inlined
 def stopped(problem, steps, run):
     """Whether the run ends before the next attempt: a fault of a user function, the end
     reached, too many steps, or a step size too small for the time (then the last failure)."""
@@ -325,7 +326,7 @@ def stopped(problem, steps, run):
     return True
 
 
-@twinned
+@inlined
 def attempt(problem, explicit, rosenbrock, radau, steps, run, t, h):
     """The stepping method's attempt: ``(scaled error, failure code or 0)``."""
     if run.state[0].kind == EXPLICIT:
@@ -344,7 +345,7 @@ def attempt(problem, explicit, rosenbrock, radau, steps, run, t, h):
     return np.nan, NONFINITE
 
 
-@twinned
+@inlined
 def reject(controls, explicit, rosenbrock, radau, run, err, failed):
     """A rejected step (``err > 1``) or a failed one: shrink the step for the retry; five
     singular iteration matrices in a row end the run (as Hairer's codes)."""
@@ -371,7 +372,7 @@ def reject(controls, explicit, rosenbrock, radau, run, err, failed):
     st.h_abs *= ratio
 
 
-@twinned
+@inlined
 def accepted_ratio(controls, explicit, rosenbrock, radau, run, err):
     """Count the accepted step; the controller's ratio for the next one (no growth right
     after a rejection)."""
@@ -396,7 +397,7 @@ def accepted_ratio(controls, explicit, rosenbrock, radau, run, err):
     return ratio
 
 
-@twinned
+@inlined
 def stiffness_verdict(explicit, switch, steps, run, out, t, h):
     """``h lambda_hat`` of the accepted step, the run and tally of stiff verdicts, the profile."""
     st, info = run.state[0], run.info[0]
@@ -419,7 +420,7 @@ def stiffness_verdict(explicit, switch, steps, run, out, t, h):
     return out
 
 
-@twinned
+@inlined
 def stiffness_of(explicit, ew):
     """Hairer's ``lambda_hat`` of the explicit step just taken (0 without an explicit pair)."""
     if explicit is not None:
@@ -427,7 +428,7 @@ def stiffness_of(explicit, ew):
     return 0.0
 
 
-@twinned
+@inlined
 def record(problem, explicit, rosenbrock, radau, steps, run, out, t, h, t_new):
     """Interpolant (when output, events or ``t_eval`` need it), events, output points, dense
     segment of the step from ``t`` to ``t_new = t + h``.  Returns ``(out, t_stop, terminal)``."""
@@ -471,7 +472,7 @@ def record(problem, explicit, rosenbrock, radau, steps, run, out, t, h, t_new):
     return out, t_stop, terminal
 
 
-@twinned
+@inlined
 def implicit_dense(rosenbrock, radau, run, coef):
     """Interpolant coefficients of the implicit step just taken."""
     if rosenbrock is not None:
@@ -480,7 +481,7 @@ def implicit_dense(rosenbrock, radau, run, coef):
         radau_dense(run.radw.Z, coef)
 
 
-@twinned
+@inlined
 def dense_of(problem, explicit, ew, work, t, h):
     """Interpolant coefficients of the explicit step just taken; returns F evaluations."""
     if explicit is not None:
@@ -488,7 +489,7 @@ def dense_of(problem, explicit, ew, work, t, h):
     return 0
 
 
-@twinned
+@inlined
 def advance(problem, explicit, rosenbrock, radau, run, t, h, t_new, ratio):
     """Move to ``t_new``: F there (free for explicit pairs and FSAL methods), the implicit
     method's bookkeeping; returns the step ratio (Radau may keep ``h``)."""
@@ -510,14 +511,14 @@ def advance(problem, explicit, rosenbrock, radau, run, t, h, t_new, ratio):
     return ratio
 
 
-@twinned
+@inlined
 def last_stage(explicit, ew, f_new):
     """``F(t + h, y_new)``: the explicit pair's last stage."""
     if explicit is not None:
         f_new[:] = ew.K[explicit.c.size - 1]
 
 
-@twinned
+@inlined
 def fsal(rosenbrock):
     """Whether the implicit method leaves ``F(t + h, y_new)`` in ``f_new`` itself."""
     if rosenbrock is not None:
@@ -525,7 +526,7 @@ def fsal(rosenbrock):
     return False
 
 
-@twinned
+@inlined
 def switch_method(switch, run, out, ratio):
     """The automatic switch between the explicit and the implicit method (module docstring)."""
     if switch.mode != MODE_AUTO:

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from stepsize.ode._arrays import grow1, grow2, grow3
-from stepsize.ode._types import twinned
+from stepsize.ode._types import inlined, twinned
 
 CAPACITY = 64
 
@@ -65,7 +65,7 @@ def new_output(n, degree, dense, profile):
     return Output(points, segments, events, np.empty(0), prof)
 
 
-@twinned
+@inlined
 def push_point(out, info, t, y):
     """Store the output point ``(t, y)``."""
     k = info[0].n_out
