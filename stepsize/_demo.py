@@ -84,7 +84,7 @@ def _stiff(small, out):
     t_span = (0.0, 1e5) if small else p.t_span
     kw = dict(rtol=1e-6, atol=1e-10, args=p.args)
     solve(p.fun, t_span, p.y0, **kw)  # compile / warm up
-    sol, wall = _timed(solve, p.fun, t_span, p.y0, **kw)
+    sol, wall = _timed(solve, p.fun, t_span, p.y0, profile=True, **kw)
     ref, wall_ref = _timed(solve_ivp, p.fun, t_span, p.y0, method="LSODA", **kw)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     stiffness_profile(sol, plot=True, ax=ax)

@@ -17,7 +17,7 @@ from stepsize.control import (
 
 
 def run_filter(ctrl, errs, k=5.0):
-    params = ctrl.params()
+    params = ctrl.data()
     history = new_history()
     return np.array([accept_ratio(params, history, e, k) for e in errs])
 
@@ -121,7 +121,7 @@ def test_ratios_stay_within_limits(name, errs, k):
 
 @given(err1=st.floats(1.0001, 1e6), err2=st.floats(1.0001, 1e6))
 def test_rejection_shrinks_the_step_more_for_larger_errors(err1, err2):
-    params = PRESETS["PI"].params()
+    params = PRESETS["PI"].data()
     r1, r2 = reject_ratio(params, err1, 5.0), reject_ratio(params, err2, 5.0)
     assert r1 < 1.0 and r2 < 1.0
     if err1 < err2:

@@ -161,7 +161,9 @@ def test_stiffness_estimate_is_exact_for_a_linear_problem_and_hovers_at_the_radi
         return -lam * (y - np.cos(t))
 
     for method in ("dp5", "tsit5", "vern7"):
-        r = solve(f, (0.0, 1.0), [0.0], method=method, rtol=1e-5, atol=1e-8, args=(lam,))
+        r = solve(
+            f, (0.0, 1.0), [0.0], method=method, rtol=1e-5, atol=1e-8, args=(lam,), profile=True
+        )
         prof = stiffness_profile(r)
         np.testing.assert_allclose(prof.h_lambda, lam * np.abs(prof.h), rtol=1e-6)
         radius = TABLEAUX[method].stability_radius
@@ -175,7 +177,7 @@ def test_stiffness_estimate_is_exact_for_a_linear_problem_and_hovers_at_the_radi
 
 def test_stiffness_profile_plots_and_reports_switches():
     p = problems.vdpol()
-    r = run(p, "auto", 1e-5)
+    r = run(p, "auto", 1e-5, profile=True)
     prof = stiffness_profile(r)
     assert prof.t.size == r.stats["naccept"]
     assert prof.methods == ("tsit5", "rodas4")
@@ -187,6 +189,8 @@ def test_stiffness_profile_plots_and_reports_switches():
     assert ax.get_yscale() == "log" and len(ax.lines) >= 2
     with pytest.raises(TypeError, match="solve"):
         stiffness_profile(object())
+    with pytest.raises(ValueError, match="profile=True"):
+        stiffness_profile(run(p, "auto", 1e-3))
 
 
 # ----- implicit methods: coefficients and agreement with peers -----

@@ -3,11 +3,15 @@
 from stepsize.control._filter import (
     PRESETS,
     FilterController,
+    FilterData,
     accept_ratio,
+    elementary_ratio,
+    failure_ratio,
     get_controller,
     new_history,
     pid,
     reject_ratio,
+    set_last_ratio,
 )
 from stepsize.control._norm import rms_error_norm
 from stepsize.control._stiffness import stiffness_count, stiffness_estimate, stiffness_tally
@@ -15,11 +19,15 @@ from stepsize.control._stiffness import stiffness_count, stiffness_estimate, sti
 __all__ = [
     "PRESETS",
     "FilterController",
+    "FilterData",
     "accept_ratio",
+    "elementary_ratio",
+    "failure_ratio",
     "get_controller",
     "new_history",
     "pid",
     "reject_ratio",
+    "set_last_ratio",
     "rms_error_norm",
     "stiffness_count",
     "stiffness_estimate",

@@ -17,16 +17,33 @@ accepted when ``err <= 1``; after a rejection the retry uses the elementary cont
 ``min(1, limit(c_n))`` and the filter history is left untouched; the step after a rejection may not
 grow.  For the I controller this is exactly SciPy's and Hairer's rule.
 
-A controller is a small float64 array (:meth:`FilterController.params`) so that compiled loops can
-run it; its history is a 4-vector ``(c_{n-1}, c_{n-2}, rho_{n-1}, rho_{n-2})`` starting at ones.
+Compiled loops take a controller as :class:`FilterData`, a named tuple Numba types
+(:meth:`FilterController.data`), and its history as a 4-vector ``(c_{n-1}, c_{n-2}, rho_{n-1},
+rho_{n-2})`` made by :func:`new_history`; this module owns both layouts, callers use the functions
+below and never index them.
 """
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
 _LIMITERS = ("clamp", "atan")
+
+
+class FilterData(NamedTuple):
+    """A controller as compiled loops take it (see :class:`FilterController` for the fields)."""
+
+    b1: float
+    b2: float
+    b3: float
+    a2: float
+    a3: float
+    safety: float
+    qmin: float
+    qmax: float
+    smooth: bool  # Söderlind's atan limiter instead of the clamp
 
 
 @dataclass(frozen=True)
@@ -73,11 +90,15 @@ class FilterController:
         object.__setattr__(self, "b", b)
         object.__setattr__(self, "a", a)
 
-    def params(self) -> np.ndarray:
-        """The controller as data: ``[b1, b2, b3, a2, a3, safety, qmin, qmax, limiter]``."""
-        return np.array(
-            [*self.b, *self.a, self.safety, self.qmin, self.qmax, _LIMITERS.index(self.limiter)],
-            dtype=np.float64,
+    def data(self) -> FilterData:
+        """The controller as compiled loops take it."""
+        return FilterData(
+            *self.b,
+            *self.a,
+            float(self.safety),
+            float(self.qmin),
+            float(self.qmax),
+            self.limiter == "atan",
         )
 
 
@@ -130,7 +151,10 @@ def get_controller(controller, **overrides) -> FilterController:
             )
         ctrl = PRESETS[controller]
     else:
-        coeffs = np.asarray(controller, dtype=float).ravel()
+        try:
+            coeffs = np.asarray(controller, dtype=float).ravel()
+        except (TypeError, ValueError):
+            coeffs = np.zeros(0)
         if coeffs.size != 5:
             raise ValueError(
                 "controller: expected a preset name, a FilterController or 5 coefficients "
@@ -141,10 +165,10 @@ def get_controller(controller, **overrides) -> FilterController:
 
 
 @numba.njit(cache=True)
-def _limit(params, ratio):
-    if params[8] == 1.0:
+def _limit(ctrl, ratio):
+    if ctrl.smooth:
         ratio = 1.0 + np.arctan(ratio - 1.0)
-    return min(params[7], max(params[6], ratio))
+    return min(ctrl.qmax, max(ctrl.qmin, ratio))
 
 
 @numba.njit(cache=True)
@@ -154,17 +178,24 @@ def new_history():
 
 
 @numba.njit(cache=True)
-def accept_ratio(params, history, err, k):
+def set_last_ratio(history, ratio):
+    """Record the step ratio ``h_n / h_{n-1}`` actually taken (after the loop changed it: a
+    rejection, the end of the interval), so the filter's ``rho_{n-1}`` is the true one."""
+    history[2] = ratio
+
+
+@numba.njit(cache=True)
+def accept_ratio(ctrl, history, err, k):
     """Step ratio after an accepted step with scaled error ``err``; updates ``history``."""
-    c = params[5] * max(err, 1e-10) ** (-1.0 / k)
+    c = ctrl.safety * max(err, 1e-10) ** (-1.0 / k)
     rho = (
-        c ** params[0]
-        * history[0] ** params[1]
-        * history[1] ** params[2]
-        * history[2] ** (-params[3])
-        * history[3] ** (-params[4])
+        c**ctrl.b1
+        * history[0] ** ctrl.b2
+        * history[1] ** ctrl.b3
+        * history[2] ** (-ctrl.a2)
+        * history[3] ** (-ctrl.a3)
     )
-    ratio = _limit(params, rho)
+    ratio = _limit(ctrl, rho)
     history[1] = history[0]
     history[0] = c
     history[3] = history[2]
@@ -173,7 +204,19 @@ def accept_ratio(params, history, err, k):
 
 
 @numba.njit(cache=True)
-def reject_ratio(params, err, k):
+def reject_ratio(ctrl, err, k):
     """Step ratio (< 1) after a rejected step: the elementary controller on ``err``."""
-    c = params[5] * err ** (-1.0 / k) if np.isfinite(err) else 0.0
-    return min(1.0, _limit(params, c))
+    c = ctrl.safety * err ** (-1.0 / k) if np.isfinite(err) else 0.0
+    return min(1.0, _limit(ctrl, c))
+
+
+@numba.njit(cache=True)
+def elementary_ratio(ctrl, err, k):
+    """The elementary controller's ratio ``safety * err^(-1/k)`` within ``[qmin, qmax]``."""
+    return min(ctrl.qmax, max(ctrl.qmin, ctrl.safety * max(err, 1e-10) ** (-1.0 / k)))
+
+
+@numba.njit(cache=True)
+def failure_ratio(ctrl):
+    """Step ratio after a step that failed outright (non-finite values): ``qmin``."""
+    return ctrl.qmin

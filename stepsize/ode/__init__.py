@@ -1,5 +1,8 @@
 """Initial value problems: explicit pairs, implicit methods and automatic stiffness switching,
-run in compiled code, solve_ivp-compatible."""
+run in compiled code, solve_ivp-compatible.
+
+Nothing is compiled at import: the loop, the methods a call uses and the user's functions compile
+when first used (then load from Numba's cache)."""
 
 from stepsize.ode._ensemble import EnsembleResult, solve_ensemble
 from stepsize.ode._profile import StiffnessProfile, stiffness_profile

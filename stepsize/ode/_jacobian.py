@@ -13,13 +13,16 @@ methods, which use ``J`` in the formula itself: ROBER's ``y_2 ~ 1e-13`` needs ``
 With a band of ``kl`` sub- and ``ku`` super-diagonals the columns ``j, j + w, j + 2w, ...``
 (``w = kl + ku + 1``) share no row and are perturbed together (Curtis, Powell & Reid, J. Inst.
 Math. Appl. 13, 1974): ``min(w, n)`` evaluations instead of ``n``.  ``dF/dt`` (Rosenbrock
-methods) is the forward difference with ``delta = sqrt(eps max(1e-5, |t|))`` (``rodas.f``).
+methods) is the forward difference with ``delta = sqrt(eps max(1e-5, |t|))`` (``rodas.f``), but
+at least ``2 eps |t|`` so that ``t + delta`` never rounds back to ``t``.
 """
 
 import numba
 import numpy as np
 
-from stepsize.ode._types import calls_back
+from stepsize.ode._bundles import JAC_CONSTANT, JAC_DIFFERENCES
+from stepsize.ode._linalg import norm_inf
+from stepsize.ode._types import NJIT, twinned
 
 EPS = np.finfo(float).eps
 DIFF_REJECT = EPS**0.875
@@ -28,15 +31,30 @@ DIFF_BIG = EPS**0.25
 MIN_FACTOR = np.sqrt(EPS)
 
 
-@calls_back
-def jacobian(rhs, jac, have_jac, t, y, f0, kl, ku, atol, factor, J, ybuf, fbuf):
+@twinned
+def update_jacobian(problem, imp, J, factor, work, t, atol, info):
+    """A fresh ``J`` at ``(t, work.y)``, its norm ``||J||_inf`` in ``imp``; counts ``njev``
+    (not for a constant Jacobian, as SciPy) and the F evaluations of differences."""
+    info[0].nfev += jacobian(problem, t, work.y, work.f0, atol, factor, J, work.ybuf, work.fbuf)
+    if problem.jac_mode != JAC_CONSTANT:
+        info[0].njev += 1
+    st = imp[0]
+    st.jnorm = norm_inf(J, problem.kl, problem.ku)
+    st.jac_stale = False
+    st.jac_current = True
+    st.lu_h = 0.0
+
+
+@twinned
+def jacobian(problem, t, y, f0, atol, factor, J, ybuf, fbuf):
     """Fill ``J`` (dense, or packed band if ``kl >= 0``) at ``(t, y)``; returns F evaluations.
 
     ``factor`` (n,) carries the adaptive increments from one call to the next.
     """
-    if have_jac:
-        jac(t, y, J)
+    if problem.jac_mode != JAC_DIFFERENCES:
+        problem.jac(t, y, J, problem.ctx)
         return 0
+    rhs, ctx, kl, ku = problem.rhs, problem.ctx, problem.kl, problem.ku
     n = y.size
     dense = kl < 0
     w = n if dense else min(kl + ku + 1, n)
@@ -53,7 +71,7 @@ def jacobian(rhs, jac, have_jac, t, y, f0, kl, ku, atol, factor, J, ybuf, fbuf):
                 factor[j] *= 10.0
                 h[j] = _increment(y[j], factor[j], f0[j], atol[j])
             ybuf[j] = y[j] + h[j]
-        rhs(t, ybuf, fbuf)
+        rhs(t, ybuf, fbuf, ctx)
         nfev += 1
         again = False
         for j in range(group, n, w):
@@ -65,7 +83,7 @@ def jacobian(rhs, jac, have_jac, t, y, f0, kl, ku, atol, factor, J, ybuf, fbuf):
             for j in range(group, n, w):
                 if retry[j]:
                     ybuf[j] = y[j] + _increment(y[j], 10.0 * factor[j], f0[j], atol[j])
-            rhs(t, ybuf, fbuf)
+            rhs(t, ybuf, fbuf, ctx)
             nfev += 1
             for j in range(group, n, w):
                 if not retry[j]:
@@ -92,20 +110,20 @@ def jacobian(rhs, jac, have_jac, t, y, f0, kl, ku, atol, factor, J, ybuf, fbuf):
     return nfev
 
 
-@numba.njit(cache=True)
+@numba.njit(**NJIT)
 def _increment(yj, factor, fj, atol):
     scale = max(atol, abs(yj)) if fj >= 0.0 else -max(atol, abs(yj))
     return (yj + factor * scale) - yj
 
 
-@numba.njit(cache=True)
+@numba.njit(**NJIT)
 def _rows(dense, kl, ku, j, n):
     if dense:
         return 0, n
     return max(0, j - ku), min(n, j + kl + 1)
 
 
-@numba.njit(cache=True)
+@numba.njit(**NJIT)
 def _column_change(dense, kl, ku, j, f0, f1):
     """Largest ``|f1_i - f0_i|`` over the rows of column ``j`` and ``max(|f0_i|, |f1_i|)`` there."""
     lo, hi = _rows(dense, kl, ku, j, f0.size)
@@ -119,7 +137,7 @@ def _column_change(dense, kl, ku, j, f0, f1):
     return best, max(abs(f0[at]), abs(f1[at]))
 
 
-@numba.njit(cache=True)
+@numba.njit(**NJIT)
 def _store_column(J, dense, kl, ku, j, f0, f1):
     """Write the raw differences of column ``j``; returns :func:`_column_change`'s pair."""
     lo, hi = _rows(dense, kl, ku, j, f0.size)
@@ -131,11 +149,11 @@ def _store_column(J, dense, kl, ku, j, f0, f1):
     return _column_change(dense, kl, ku, j, f0, f1)
 
 
-@calls_back
-def time_derivative(rhs, t, y, f0, fbuf, out):
+@twinned
+def time_derivative(problem, t, y, f0, fbuf, out):
     """``out = (F(t + delta, y) - F(t, y)) / delta``; one F evaluation."""
-    delta = (t + np.sqrt(EPS * max(1e-5, abs(t)))) - t
-    rhs(t + delta, y, fbuf)
+    delta = (t + max(np.sqrt(EPS * max(1e-5, abs(t))), 2.0 * EPS * abs(t))) - t
+    problem.rhs(t + delta, y, fbuf, problem.ctx)
     for i in range(y.size):
         out[i] = (fbuf[i] - f0[i]) / delta
     return 1

@@ -64,11 +64,13 @@ class StiffnessProfile:
 
 
 def stiffness_profile(sol, plot=False, ax=None):
-    """The :class:`StiffnessProfile` of an :class:`~stepsize.ode.ODEResult` (``plot=True`` also
-    draws it with matplotlib on ``ax`` or a new figure)."""
-    profile = getattr(sol, "profile", None)
-    if not isinstance(profile, StiffnessProfile):
+    """The :class:`StiffnessProfile` of an :class:`~stepsize.ode.ODEResult` solved with
+    ``profile=True`` (``plot=True`` also draws it with matplotlib on ``ax`` or a new figure)."""
+    if not hasattr(sol, "profile"):
         raise TypeError(f"sol must be a result of stepsize.ode.solve, got {type(sol).__name__}")
+    profile = sol.profile
+    if not isinstance(profile, StiffnessProfile):
+        raise ValueError("sol has no stiffness profile: solve with profile=True to record it")
     if plot:
         profile.plot(ax)
     return profile

@@ -16,12 +16,19 @@ again with ``F(t, y + err)`` after a rejection; dense output: the collocation po
 ``y + sum_k theta^k (Z^T P)_k``.  Constants as in ``radau5.f`` and SciPy's ``radau.py``.
 """
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
-from stepsize.control import FilterController
-from stepsize.ode._linalg import solve
-from stepsize.ode._types import calls_back
+from stepsize.control import FilterController, rms_error_norm
+from stepsize.ode._arrays import all_finite
+from stepsize.ode._bundles import NEWTON, NONFINITE, RETRY, SINGULAR
+from stepsize.ode._jacobian import update_jacobian
+from stepsize.ode._linalg import factor, shifted, solve
+from stepsize.ode._types import NJIT, twinned
+
+EPS = np.finfo(float).eps
 
 S6 = np.sqrt(6.0)
 C = np.array([(4.0 - S6) / 10.0, (4.0 + S6) / 10.0, 1.0])
@@ -68,13 +75,141 @@ CONTROLLER = FilterController(
 the loop also scales the ratio by ``(2 NIT + 1)/(2 NIT + newton iterations)``, ``NIT = 6``."""
 
 
-@calls_back
-def radau_newton(rhs, t, y, h, Z, scale, tol, Mr, Mc, kl, ku, pivr, pivc, W, F, ybuf, br, bc):
+class RadauWork(NamedTuple):
+    """Jacobian, the factored real and complex matrices and their pivots, the finite-difference
+    increments, the stages ``Z`` and Newton's ``W`` (both (3, n)), stage derivatives ``F``, the
+    right-hand sides ``br``, ``bc``, the error scale, and the previous step's polynomial."""
+
+    J: np.ndarray
+    Mr: np.ndarray
+    Mc: np.ndarray
+    pivr: np.ndarray
+    pivc: np.ndarray
+    jac_factor: np.ndarray
+    Z: np.ndarray
+    W: np.ndarray
+    F: np.ndarray
+    br: np.ndarray
+    bc: np.ndarray
+    scale: np.ndarray
+    prev_coef: np.ndarray
+    y_prev: np.ndarray
+
+
+@twinned
+def radau_work(method, problem, n, degree):
+    """Workspace of Radau IIA (None without it); banded storage when ``problem.kl >= 0``."""
+    if method is None:
+        return None
+    kl, ku = problem.kl, problem.ku
+    j_rows = n if kl < 0 else kl + ku + 1
+    m_rows = n if kl < 0 else 2 * kl + ku + 1
+    return RadauWork(
+        np.zeros((j_rows, n)),
+        np.zeros((m_rows, n)),
+        np.zeros((m_rows, n), dtype=np.complex128),
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        np.full(n, np.sqrt(EPS)),
+        np.zeros((3, n)),
+        np.zeros((3, n)),
+        np.zeros((3, n)),
+        np.zeros(n),
+        np.zeros(n, dtype=np.complex128),
+        np.empty(n),
+        np.zeros((n, degree)),
+        np.empty(n),
+    )
+
+
+@twinned
+def radau_attempt(problem, rw, imp, work, t, h, rejected_last, steps, info):
+    """One attempted step: fresh Jacobian if stale, factorisations for ``h``, Newton, error.
+
+    Returns ``(err, failure code or 0)``; ``RETRY`` when Newton failed with an old Jacobian
+    (the step is tried again with a fresh one).
+    """
+    st = imp[0]
+    kl, ku = problem.kl, problem.ku
+    if st.jac_stale:
+        update_jacobian(problem, imp, rw.J, rw.jac_factor, work, t, steps.atol, info)
+    if abs(st.lu_h - h) > 1e-10 * abs(h):  # a new step size, not the rounding of t + h - t
+        singular = factor(shifted(rw.J, kl, ku, MU_REAL / h, rw.Mr), kl, ku, rw.pivr)
+        if singular == 0:
+            singular = factor(shifted(rw.J, kl, ku, MU_COMPLEX / h, rw.Mc), kl, ku, rw.pivc)
+        info[0].nlu += 2
+        st.lu_h = h if singular == 0 else 0.0
+        if singular != 0 or not np.isfinite(st.jnorm):
+            return np.nan, SINGULAR
+    y = work.y
+    if st.have_guess:
+        radau_guess(rw.prev_coef, st.t_prev, st.h_prev, t, h, y, rw.y_prev, rw.Z)
+    else:
+        rw.Z[:] = 0.0
+    for i in range(y.size):
+        rw.scale[i] = steps.atol[i] + steps.rtol[i] * abs(y[i])
+    rmin = steps.rtol.min()
+    tol = max(10.0 * EPS / rmin, min(0.03, np.sqrt(rmin)))
+    converged, n_iter, rate, nf = radau_newton(problem, rw, y, t, h, tol, work.ybuf)
+    info[0].nfev += nf
+    st.n_iter = n_iter
+    st.rate = rate
+    if not converged:
+        if st.jac_current:
+            return np.nan, NEWTON
+        st.jac_stale = True
+        return np.nan, RETRY
+    for i in range(y.size):
+        work.y_new[i] = y[i] + rw.Z[2, i]
+    info[0].nfev += radau_error(problem, rw, work, t, h, False)
+    err = rms_error_norm(work.err, y, work.y_new, steps.rtol, steps.atol)
+    if rejected_last and err > 1.0:
+        info[0].nfev += radau_error(problem, rw, work, t, h, True)
+        err = rms_error_norm(work.err, y, work.y_new, steps.rtol, steps.atol)
+    if not (np.isfinite(err) and all_finite(work.y_new)):
+        return np.nan, NONFINITE
+    return err, 0
+
+
+@twinned
+def radau_accepted(rw, imp, constant, coef, y, t, h, ratio):
+    """Bookkeeping after an accepted step; returns the step ratio to use.
+
+    A fresh Jacobian next step only if Newton converged slowly (more than 2 iterations at a rate
+    above 1e-3) -- never for a ``constant`` one, which stays current; otherwise a ratio in
+    [1, 1.2) keeps ``h`` and the factorisations (``radau5.f``: QUOT1 = 1, QUOT2 = 1.2).  The
+    polynomial is kept as the next starting guess.
+    """
+    st = imp[0]
+    recompute = st.n_iter > 2 and st.rate > 1e-3 and not constant
+    st.jac_stale = recompute
+    st.jac_current = constant
+    if not recompute and 1.0 <= ratio < 1.2:
+        ratio = 1.0
+    rw.prev_coef[:] = coef
+    rw.y_prev[:] = y
+    st.t_prev = t
+    st.h_prev = h
+    st.have_guess = True
+    return ratio
+
+
+@numba.njit(**NJIT)
+def newton_factor(n_iter):
+    """``radau5.f``'s damping of the step ratio by the Newton iterations:
+    ``(2 NIT + 1) / (2 NIT + iterations)``, ``NIT = 6``."""
+    return (2.0 * NEWTON_MAXITER + 1.0) / (2.0 * NEWTON_MAXITER + n_iter)
+
+
+@twinned
+def radau_newton(problem, rw, y, t, h, tol, ybuf):
     """Simplified Newton for the stage increments ``Z`` (3, n), starting from ``Z`` as given.
 
-    ``Mr``, ``Mc`` hold the factored real and complex matrices.  Returns ``(converged,
+    ``rw.Mr``, ``rw.Mc`` hold the factored real and complex matrices.  Returns ``(converged,
     iterations, rate, F evaluations)``; ``rate`` is -1 before two iterates exist.
     """
+    Z, W, F, br, bc, scale = rw.Z, rw.W, rw.F, rw.br, rw.bc, rw.scale
+    kl, ku = problem.kl, problem.ku
     n = y.size
     mr = MU_REAL / h
     mc = MU_COMPLEX / h
@@ -88,7 +223,7 @@ def radau_newton(rhs, t, y, h, Z, scale, tol, Mr, Mc, kl, ku, pivr, pivc, W, F, 
         for i in range(3):
             for k in range(n):
                 ybuf[k] = y[k] + Z[i, k]
-            rhs(t + C[i] * h, ybuf, F[i])
+            problem.rhs(t + C[i] * h, ybuf, F[i], problem.ctx)
         nfev += 3
         finite = True
         for i in range(3):
@@ -103,8 +238,8 @@ def radau_newton(rhs, t, y, h, Z, scale, tol, Mr, Mc, kl, ku, pivr, pivc, W, F, 
             g2 = TI[2, 0] * F[0, k] + TI[2, 1] * F[1, k] + TI[2, 2] * F[2, k]
             br[k] = g0 - mr * W[0, k]
             bc[k] = complex(g1, g2) - mc * complex(W[1, k], W[2, k])
-        solve(Mr, kl, ku, pivr, br)
-        solve(Mc, kl, ku, pivc, bc)
+        solve(rw.Mr, kl, ku, rw.pivr, br)
+        solve(rw.Mc, kl, ku, rw.pivc, bc)
         acc = 0.0
         for k in range(n):
             acc += (br[k] / scale[k]) ** 2 + (bc[k].real / scale[k]) ** 2
@@ -129,26 +264,28 @@ def radau_newton(rhs, t, y, h, Z, scale, tol, Mr, Mc, kl, ku, pivr, pivc, W, F, 
     return False, NEWTON_MAXITER, rate, nfev
 
 
-@calls_back
-def radau_error(rhs, t, y, h, Z, f0, Mr, kl, ku, pivr, again, ybuf, fbuf, err_vec):
+@twinned
+def radau_error(problem, rw, work, t, h, again):
     """``err = (mu_r/h I - J)^-1 (F(t, y) + E.Z/h)``; with ``again``, once more from
     ``F(t, y + err)`` (Hairer's estimate after a rejection).  Returns F evaluations."""
+    Z, y, err_vec, ybuf, fbuf = rw.Z, work.y, work.err, work.ybuf, work.fbuf
+    kl, ku = problem.kl, problem.ku
     n = y.size
     for k in range(n):
-        err_vec[k] = f0[k] + (E[0] * Z[0, k] + E[1] * Z[1, k] + E[2] * Z[2, k]) / h
-    solve(Mr, kl, ku, pivr, err_vec)
+        err_vec[k] = work.f0[k] + (E[0] * Z[0, k] + E[1] * Z[1, k] + E[2] * Z[2, k]) / h
+    solve(rw.Mr, kl, ku, rw.pivr, err_vec)
     if not again:
         return 0
     for k in range(n):
         ybuf[k] = y[k] + err_vec[k]
-    rhs(t, ybuf, fbuf)
+    problem.rhs(t, ybuf, fbuf, problem.ctx)
     for k in range(n):
         err_vec[k] = fbuf[k] + (E[0] * Z[0, k] + E[1] * Z[1, k] + E[2] * Z[2, k]) / h
-    solve(Mr, kl, ku, pivr, err_vec)
+    solve(rw.Mr, kl, ku, rw.pivr, err_vec)
     return 1
 
 
-@numba.njit(cache=True)
+@numba.njit(**NJIT)
 def radau_dense(Z, coef):
     """Collocation polynomial ``coef = Z^T P`` (power basis in theta, degree 3, zero-padded)."""
     for k in range(coef.shape[0]):
@@ -158,7 +295,7 @@ def radau_dense(Z, coef):
                 coef[k, j] = Z[0, k] * P[0, j] + Z[1, k] * P[1, j] + Z[2, k] * P[2, j]
 
 
-@numba.njit(cache=True)
+@numba.njit(**NJIT)
 def radau_guess(prev_coef, t_prev, h_prev, t, h, y, y_prev, Z):
     """Starting stages from the previous step's polynomial, extrapolated to ``t + c h``."""
     for i in range(3):

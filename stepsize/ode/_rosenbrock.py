@@ -16,14 +16,20 @@ gamma_ij`` (the same for the error and dense weights).  ``fsal``: the last stage
 """
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from stepsize.control import FilterController
-from stepsize.ode._linalg import solve
-from stepsize.ode._types import calls_back
+from stepsize.control import FilterController, rms_error_norm
+from stepsize.ode._arrays import all_finite
+from stepsize.ode._bundles import NONFINITE, SINGULAR
+from stepsize.ode._jacobian import time_derivative, update_jacobian
+from stepsize.ode._linalg import factor, shifted, solve
+from stepsize.ode._types import NJIT, twinned
+
+EPS = np.finfo(float).eps
 
 CONTROLLER = FilterController(
     b=(2.0, -1.0, 0.0), a=(-1.0, 0.0), qmin=0.2, qmax=6.0, name="Gustafsson"
@@ -192,46 +198,95 @@ RODAS4 = _rodas4()
 ROSENBROCK = {"rosenbrock23": ROSENBROCK23, "rodas4": RODAS4}
 
 
-@calls_back
-def rosenbrock_stages(
-    rhs, t, y, f0, h, dfdt, M, kl, ku, piv, a, C, c, d, m, e, fsal, U, ybuf, fbuf, y_new, err_vec
-):
-    """One Rosenbrock step with the factored ``M = 1/(h gamma) I - J``.
+class RosenbrockWork(NamedTuple):
+    """Jacobian ``J``, the factored ``M = 1/(h gamma) I - J`` and its pivots, stage increments
+    ``U``, ``dF/dt`` and the finite-difference increments."""
 
-    Fills the stage increments ``U`` (s, n), ``y_new`` and ``err_vec``; with ``fsal`` the last
-    stage leaves ``F(t + h, y_new)`` in ``fbuf``.  Returns the number of F evaluations.
-    """
+    J: np.ndarray
+    M: np.ndarray
+    piv: np.ndarray
+    U: np.ndarray
+    dfdt: np.ndarray
+    jac_factor: np.ndarray
+
+
+@twinned
+def rosenbrock_work(method, problem, n):
+    """Workspace of ``method`` (None without one); banded storage when ``problem.kl >= 0``."""
+    if method is None:
+        return None
+    kl, ku = problem.kl, problem.ku
+    j_rows = n if kl < 0 else kl + ku + 1
+    m_rows = n if kl < 0 else 2 * kl + ku + 1
+    return RosenbrockWork(
+        np.zeros((j_rows, n)),
+        np.zeros((m_rows, n)),
+        np.zeros(n, dtype=np.int64),
+        np.zeros((method.c.size, n)),
+        np.zeros(n),
+        np.full(n, np.sqrt(EPS)),
+    )
+
+
+@twinned
+def rosenbrock_attempt(problem, method, rw, imp, work, t, h, steps, info):
+    """One attempted step: a fresh Jacobian if stale, ``M`` factored for ``h`` if not yet, the
+    stages.  Returns ``(err, failure code or 0)``."""
+    st = imp[0]
+    if st.jac_stale:
+        update_jacobian(problem, imp, rw.J, rw.jac_factor, work, t, steps.atol, info)
+        info[0].nfev += time_derivative(problem, t, work.y, work.f0, work.fbuf, rw.dfdt)
+    if st.lu_h != h:
+        kl, ku = problem.kl, problem.ku
+        singular = factor(shifted(rw.J, kl, ku, 1.0 / (h * method.gamma), rw.M), kl, ku, rw.piv)
+        info[0].nlu += 1
+        st.lu_h = h if singular == 0 else 0.0
+        if singular != 0 or not np.isfinite(st.jnorm):
+            return np.nan, SINGULAR
+    info[0].nfev += rosenbrock_stages(problem, method, rw, work, t, h)
+    err = rms_error_norm(work.err, work.y, work.y_new, steps.rtol, steps.atol)
+    if not (np.isfinite(err) and all_finite(work.y_new)):
+        return np.nan, NONFINITE
+    return err, 0
+
+
+@twinned
+def rosenbrock_stages(problem, method, rw, work, t, h):
+    """The stages with the factored ``M``: fills ``rw.U``, ``work.y_new`` and ``work.err``; with
+    ``fsal`` the last stage leaves ``F(t + h, y_new)`` in ``work.f_new``.  Returns the number of
+    F evaluations."""
+    a, C, c, d, U = method.a, method.C, method.c, method.d, rw.U
+    y, ybuf, fbuf = work.y, work.ybuf, work.f_new
     s = c.size
     n = y.size
     for i in range(s):
         if i == 0:
-            for k in range(n):
-                fbuf[k] = f0[k]
+            fbuf[:] = work.f0
         else:
             for k in range(n):
                 acc = y[k]
                 for j in range(i):
                     acc += a[i, j] * U[j, k]
                 ybuf[k] = acc
-            rhs(t + c[i] * h, ybuf, fbuf)
+            problem.rhs(t + c[i] * h, ybuf, fbuf, problem.ctx)
         for k in range(n):
-            acc = fbuf[k] + h * d[i] * dfdt[k]
+            acc = fbuf[k] + h * d[i] * rw.dfdt[k]
             for j in range(i):
                 acc += C[i, j] / h * U[j, k]
             U[i, k] = acc
-        solve(M, kl, ku, piv, U[i])
+        solve(rw.M, problem.kl, problem.ku, rw.piv, U[i])
     for k in range(n):
         acc = 0.0
         err = 0.0
         for i in range(s):
-            acc += m[i] * U[i, k]
-            err += e[i] * U[i, k]
-        y_new[k] = ybuf[k] if fsal else y[k] + acc
-        err_vec[k] = err
+            acc += method.m[i] * U[i, k]
+            err += method.e[i] * U[i, k]
+        work.y_new[k] = ybuf[k] if method.fsal else y[k] + acc
+        work.err[k] = err
     return s - 1
 
 
-@numba.njit(cache=True)
+@numba.njit(**NJIT)
 def rosenbrock_dense(U, H, coef):
     """Interpolant coefficients ``coef[k, j] = sum_i H[i, j] U[i, k]``."""
     for k in range(coef.shape[0]):

@@ -9,24 +9,27 @@ import numpy as np
 
 from stepsize.control import PRESETS, get_controller
 from stepsize.ode import _radau, _rosenbrock
-from stepsize.ode._compile import compile_events, compile_jac, compile_rhs
-from stepsize.ode._kernel import (
+from stepsize.ode._build import build_problem, describe_fault, fault_of, run_kernel
+from stepsize.ode._bundles import (
     DONE,
     EVENT,
+    FAULT,
     MAX_STEPS,
     MODE_AUTO,
     MODE_EXPLICIT,
     MODE_IMPLICIT,
     NEWTON,
-    NO_IMPLICIT,
     NONFINITE,
-    RADAU,
-    ROSENBROCK,
     SINGULAR,
     UNDERFLOW,
-    integrate_compiled,
-    integrate_interpreted,
+    Controls,
+    ExplicitMethod,
+    RadauMethod,
+    RosenbrockMethod,
+    Steps,
+    Switch,
 )
+from stepsize.ode._loop import integrate
 from stepsize.ode._profile import StiffnessProfile
 from stepsize.ode._tableaux import TABLEAUX
 
@@ -41,9 +44,30 @@ MESSAGES = {
     "(repeatedly, or down to the smallest step size).",
     NEWTON: "The Newton iteration of the implicit method failed to converge down to the "
     "smallest step size.",
+    FAULT: "A user function raised an exception.",
 }
 IMPLICIT = ("rosenbrock23", "rodas4", "radau")
-AUTO_SWITCH = np.array([0.9, 0.9, 10.0, 3.0, 2.0, 6.0])
+SCIPY_NAMES = {
+    "RK45": "dp5",
+    "RK23": "bs3",
+    "DOP853": "dop853",
+    "Radau": "radau",
+    "BDF": "radau",
+    "LSODA": "auto",
+}
+"""SciPy's method names: RK45, RK23, DOP853 and Radau are the same methods here; BDF (variable
+order multistep, stiff) maps to Radau IIA 5, the stiff method of the same order and L-stable;
+LSODA (Adams / BDF with automatic stiffness detection) maps to "auto", the explicit/implicit
+switch on Hairer's stiffness estimate, with Radau as the implicit method (which, like LSODA's
+BDF, keeps its Jacobian over many steps)."""
+SWITCH = {
+    "tol_explicit": 0.9,
+    "tol_implicit": 0.9,
+    "n_stiff": 10,
+    "n_nonstiff": 3,
+    "step_factor": 2.0,
+    "n_reset": 6,
+}
 """Stiff when ``h lambda > 0.9 R``; switch to the implicit method when more than 10 stiff
 verdicts came without 6 non-stiff ones in a row between them (Hairer's DOPRI5 tally; step x2),
 back after more than 3 non-stiff verdicts in a row (step /2) -- OrdinaryDiffEq's AutoSwitch
@@ -85,19 +109,22 @@ class DenseSolution:
     """Piecewise-polynomial continuous solution, callable like SciPy's ``OdeSolution``.
 
     Segment ``i`` starts at ``t0s[i]`` with step ``hs[i]``; on it
-    ``y(t) = ys[i] + sum_j coefs[i, :, j] theta^(j+1)`` with ``theta = (t - t0s[i]) / hs[i]``.
+    ``y(t) = ys[i] + sum_j coefs[i, :, j] theta^(j+1)`` with ``theta = (t - t0s[i]) / hs[i]``;
+    at the last time ``t_end`` it returns the solution stored there, ``y_end``, exactly.
     """
 
-    def __init__(self, t0s, hs, ys, coefs, t_end):
+    def __init__(self, t0s, hs, ys, coefs, t_end, y_end=None):
         self.t0s, self.hs, self.ys, self.coefs = t0s, hs, ys, coefs
+        self.t_end, self.y_end = t_end, y_end
         self.ts = np.append(t0s, t_end)
         self.t_min, self.t_max = min(self.ts[0], t_end), max(self.ts[0], t_end)
 
     def __call__(self, t):
         t = np.asarray(t, dtype=float)
         flat = np.atleast_1d(t)
-        if self.hs.size == 0:
-            raise ValueError("the dense solution is empty: no step was taken")
+        if self.hs.size == 0:  # nothing integrated: the constant y_end
+            out = np.repeat(self.y_end[:, None], flat.size, axis=1)
+            return out[:, 0] if t.ndim == 0 else out
         forward = self.hs[0] > 0
         key = flat if forward else -flat
         starts = self.t0s if forward else -self.t0s
@@ -107,39 +134,55 @@ class DenseSolution:
         acc = np.zeros((flat.size, coefs.shape[1]))
         for j in range(coefs.shape[2] - 1, -1, -1):
             acc = (acc + coefs[:, :, j]) * theta[:, None]
-        out = (self.ys[idx] + acc).T
+        out = self.ys[idx] + acc
+        if self.y_end is not None:
+            out[flat == self.t_end] = self.y_end  # the stored end point exactly
+        out = out.T
         return out[:, 0] if t.ndim == 0 else out
 
 
 def _vector_tol(value, name, n):
-    if type(value) is float and np.isfinite(value) and (value > 0 or name == "atol" and value == 0):
+    if type(value) is float and value > 0.0 and value < np.inf:
         return np.full(n, value)
-    arr = np.asarray(value, dtype=float)
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
     if arr.ndim > 1 or (arr.ndim == 1 and arr.size != n):
         raise ValueError(f"{name} must be a scalar or have shape ({n},), got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)) or np.any(arr <= 0) and name == "rtol" or np.any(arr < 0):
-        raise ValueError(f"{name} must be finite and positive, got {value!r}")
-    return np.broadcast_to(arr, (n,)).astype(float)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name} must be finite and non-negative, got {value!r}")
+    return np.array(np.broadcast_to(arr, (n,)), dtype=float)
 
 
 def check_problem(t_span, y0, rtol, atol):
-    """Validate the common inputs; returns (t0, t1, y0, rtol, atol) as float arrays."""
+    """Validate the common inputs; returns (t0, t1, y0, rtol, atol) as floats and float arrays.
+
+    ``t1`` may be infinite (a terminal event then ends the run, as in SciPy); ``rtol`` below
+    ``100 eps`` (also 0) is raised to it with a warning, as SciPy does.
+    """
     if np.ndim(t_span) != 1 or len(t_span) != 2:
         raise ValueError(f"t_span must be a pair (t0, t1), got {t_span!r}")
-    t0, t1 = (float(v) for v in t_span)
-    if not (math.isfinite(t0) and math.isfinite(t1)):
-        raise ValueError(f"t_span must be finite, got {t_span!r}")
+    try:
+        t0, t1 = (float(v) for v in t_span)
+    except (TypeError, ValueError):
+        raise ValueError(f"t_span must hold two numbers, got {t_span!r}") from None
+    if not math.isfinite(t0) or math.isnan(t1):
+        raise ValueError(f"t_span: t0 must be finite and t1 a number, got {t_span!r}")
     y0 = np.asarray(y0)
     if np.iscomplexobj(y0):
         raise TypeError("y0 must be real: complex states are not supported")
-    if y0.ndim != 1 or y0.size == 0:
-        raise ValueError(f"y0 must be a non-empty 1-D array, got shape {y0.shape}")
-    y0 = y0.astype(float)
-    if not math.isfinite(y0.sum()) and not np.all(np.isfinite(y0)):
+    if y0.ndim != 1:
+        raise ValueError(f"y0 must be a 1-D array, got shape {y0.shape}")
+    try:
+        y0 = y0.astype(float)
+    except (TypeError, ValueError):
+        raise ValueError(f"y0 must hold numbers, got {y0!r}") from None
+    if not np.all(np.isfinite(y0)):
         raise ValueError("y0 must be finite (it contains nan or inf)")
     rtol = _vector_tol(rtol, "rtol", y0.size)
     atol = _vector_tol(atol, "atol", y0.size)
-    if rtol.min() < 100 * EPS:
+    if rtol.size and rtol.min() < 100 * EPS:
         warnings.warn(f"rtol below 100*eps = {100 * EPS:.3g} is raised to it", stacklevel=3)
         rtol = np.maximum(rtol, 100 * EPS)
     return t0, t1, y0, rtol, atol
@@ -148,57 +191,78 @@ def check_problem(t_span, y0, rtol, atol):
 def check_step_options(t0, t1, first_step, max_step, max_steps, t_eval):
     """Validate step limits and ``t_eval``; returns (first_step, max_step, max_steps, t_eval)."""
     span = abs(t1 - t0)
-    if first_step is None:
-        first = 0.0
-    else:
-        first = float(first_step)
-        if not (np.isfinite(first) and 0 < first <= max(span, 0.0) or span == 0):
+    first = 0.0
+    if first_step is not None:
+        try:
+            first = float(first_step)
+        except (TypeError, ValueError):
+            first = np.nan
+        if not (np.isfinite(first) and 0 < first <= span):
             raise ValueError(f"first_step must be positive and at most |t1 - t0|, got {first_step}")
-    max_step = float(max_step)
+    try:
+        max_step = float(max_step)
+    except (TypeError, ValueError):
+        max_step = np.nan
     if not max_step > 0:
         raise ValueError(f"max_step must be positive, got {max_step}")
-    if int(max_steps) != max_steps or max_steps < 1:
+    ok = isinstance(max_steps, int | np.integer) or (
+        isinstance(max_steps, float) and math.isfinite(max_steps) and max_steps == int(max_steps)
+    )
+    if not ok or max_steps < 1:
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
     if t_eval is None:
-        t_eval = np.zeros(0)
-    else:
+        return first, max_step, int(max_steps), np.zeros(0)
+    try:
         t_eval = np.asarray(t_eval, dtype=float)
-        if t_eval.ndim != 1:
-            raise ValueError(f"t_eval must be 1-D, got shape {t_eval.shape}")
-        lo, hi = min(t0, t1), max(t0, t1)
-        if np.any(t_eval < lo) | np.any(t_eval > hi):
-            raise ValueError("t_eval values must lie within t_span")
-        d = np.diff(t_eval) * (1.0 if t1 >= t0 else -1.0)
-        if np.any(d <= 0):
-            raise ValueError("t_eval must be strictly monotonic in the direction of integration")
-    return first, max_step, int(max_steps), t_eval
+    except (TypeError, ValueError):
+        raise ValueError(f"t_eval must hold numbers, got {t_eval!r}") from None
+    if t_eval.ndim != 1:
+        raise ValueError(f"t_eval must be 1-D, got shape {t_eval.shape}")
+    if not np.all(np.isfinite(t_eval)):
+        raise ValueError("t_eval must be finite (it contains nan or inf)")
+    lo, hi = min(t0, t1), max(t0, t1)
+    if np.any(t_eval < lo) | np.any(t_eval > hi):
+        raise ValueError("t_eval values must lie within t_span")
+    d = np.diff(t_eval) * (1.0 if t1 >= t0 else -1.0)
+    if np.any(d <= 0):
+        raise ValueError("t_eval must be strictly monotonic in the direction of integration")
+    return first, max_step, int(max_steps), np.ascontiguousarray(t_eval)
+
+
+def check_args(args):
+    """``args`` as a tuple: None, or anything that unpacks (as SciPy)."""
+    if args is None:
+        return ()
+    if isinstance(args, tuple):
+        return args
+    if isinstance(args, str | bytes):
+        raise TypeError(f"args must be a tuple, got {type(args).__name__}")
+    try:
+        return tuple(args)
+    except TypeError:
+        raise TypeError(
+            f"args must be a tuple-like sequence (e.g. args=({args!r},)), got {type(args).__name__}"
+        ) from None
 
 
 def get_tableau(method):
     """The explicit pair called ``method`` (``ValueError`` listing the known ones otherwise)."""
-    if method not in TABLEAUX:
+    method = SCIPY_NAMES.get(method, method) if isinstance(method, str) else method
+    if not isinstance(method, str) or method not in TABLEAUX:
         raise ValueError(f"method: unknown {method!r}; known: {', '.join(TABLEAUX)}")
     return TABLEAUX[method]
 
 
-def tableau_arrays(tab):
-    """The tableau as the loop takes it: contiguous float64 arrays (c, A, e, e2, Q, c_x, A_x)."""
-    e2 = tab.e2 if tab.e2 is not None else np.zeros(0)
-    arrays = (tab.c, tab.A, tab.e, e2, tab.Q, tab.c_extra, tab.A_extra)
-    return tuple(np.array(a, dtype=float, order="C") for a in arrays)
-
-
 def resolve_method(method, rtol):
-    """``(mode, explicit pair name, implicit method name or None)`` for ``solve(method=...)``.
+    """``(mode, explicit pair name or None, implicit method name or None)`` for ``method``.
 
     "auto" pairs Tsit5 with Rosenbrock23 (``rtol >= 1e-3``) or Rodas4, and Verner 7 with Radau
     IIA 5 when ``rtol < 1e-6``, in the spirit of DifferentialEquations.jl's default
     ``AutoTsit5(Rosenbrock23())`` / ``AutoVern7(Rodas5P())`` (Radau's order 5 wins at tight
     tolerances, see ``benchmarks/ode_stiff.py``); a pair ``(explicit, implicit)`` chooses both.
-    An implicit method alone keeps Tsit5's stability radius as the yardstick of its stiffness
-    profile.
+    SciPy's names map as :data:`SCIPY_NAMES` says.
     """
-    known = [*TABLEAUX, *IMPLICIT, "auto"]
+    known = [*TABLEAUX, *IMPLICIT, "auto", *SCIPY_NAMES]
     if isinstance(method, tuple | list) and len(method) == 2:
         explicit, implicit = method
         if explicit not in TABLEAUX or implicit not in IMPLICIT:
@@ -209,13 +273,16 @@ def resolve_method(method, rtol):
         return MODE_AUTO, explicit, implicit
     if not isinstance(method, str) or method not in known:
         raise ValueError(f"method: unknown {method!r}; known: {', '.join(known)}")
+    r = float(np.min(rtol)) if np.size(rtol) else 1e-3
+    if method == "LSODA":  # as LSODA's BDF, an implicit method that keeps its Jacobian
+        return MODE_AUTO, "vern7" if r < 1e-6 else "tsit5", "radau"
+    method = SCIPY_NAMES.get(method, method)
     if method == "auto":
-        r = float(np.min(rtol))
         if r < 1e-6:
             return MODE_AUTO, "vern7", "radau"
         return MODE_AUTO, "tsit5", "rosenbrock23" if r >= 1e-3 else "rodas4"
     if method in IMPLICIT:
-        return MODE_IMPLICIT, "tsit5", method
+        return MODE_IMPLICIT, None, method
     return MODE_EXPLICIT, method, None
 
 
@@ -232,59 +299,54 @@ def _check_band(jac_band, n):
     return min(kl, n - 1), min(ku, n - 1)
 
 
-def loop_arguments(mode, explicit, implicit, controller, have_jac, band):
-    """Method-dependent arguments of the loop between ``y0`` and ``rtol`` (see ``_kernel``)."""
-    try:
-        return _loop_arguments(mode, explicit, implicit, controller, have_jac, band)
-    except TypeError:  # unhashable controller coefficients
-        return _loop_arguments.__wrapped__(mode, explicit, implicit, controller, have_jac, band)
+def explicit_method(name):
+    """The pair ``name`` as the loop takes it."""
+    tab = TABLEAUX[name]
+    arrays = (
+        tab.c,
+        tab.A,
+        tab.e,
+        tab.e2 if tab.e2 is not None else np.zeros(0),
+        tab.Q,
+        tab.c_extra,
+        tab.A_extra,
+    )
+    arrays = tuple(np.array(a, dtype=float, order="C") for a in arrays)
+    return ExplicitMethod(
+        *arrays, np.array(tab.stiff_pair, dtype=np.int64) % tab.c.size, float(tab.error_order + 1)
+    )
+
+
+def rosenbrock_method(name):
+    """The Rosenbrock method ``name`` as the loop takes it."""
+    rt = _rosenbrock.ROSENBROCK[name]
+    arrays = (rt.a, rt.C, rt.c, rt.d, rt.m, rt.e, rt.H)
+    return RosenbrockMethod(
+        *(np.ascontiguousarray(x, dtype=float) for x in arrays),
+        float(rt.gamma),
+        bool(rt.fsal),
+        float(rt.error_order + 1),
+    )
 
 
 @functools.lru_cache(maxsize=256)
-def _loop_arguments(mode, explicit, implicit, controller, have_jac, band):
-    tab = TABLEAUX[explicit]
-    empty_m = np.zeros((0, 0))
-    empty_v = np.zeros(0)
-    ros = (empty_m, empty_m, empty_v, empty_v, empty_v, empty_v, empty_m, 1.0, False)
-    imp, k_imp, default_imp = NO_IMPLICIT, 1.0, PRESETS["PI"]
-    if implicit == "radau":
-        imp, k_imp, default_imp = RADAU, 4.0, _radau.CONTROLLER
-    elif implicit is not None:
-        rt = _rosenbrock.ROSENBROCK[implicit]
-        ros = (
-            *(
-                np.ascontiguousarray(x, dtype=float)
-                for x in (rt.a, rt.C, rt.c, rt.d, rt.m, rt.e, rt.H)
-            ),
-            float(rt.gamma),
-            bool(rt.fsal),
-        )
-        imp, k_imp, default_imp = ROSENBROCK, float(rt.error_order + 1), _rosenbrock.CONTROLLER
+def method_bundles(mode, explicit, implicit, controller):
+    """``(explicit, rosenbrock, radau, controls, switch, controller name)`` for the loop;
+    ``controller`` None or a :class:`~stepsize.control.FilterController`."""
+    ex = explicit_method(explicit) if explicit is not None else None
+    ros = rosenbrock_method(implicit) if implicit in _rosenbrock.ROSENBROCK else None
+    rad = RadauMethod(4.0) if implicit == "radau" else None
+    default_imp = _radau.CONTROLLER if rad is not None else _rosenbrock.CONTROLLER
     if controller is None:
         ctrl, ctrl_imp, predictive = PRESETS["PI"], default_imp, True
     else:
-        ctrl = ctrl_imp = get_controller(controller)
+        ctrl = ctrl_imp = controller
         predictive = False
-    kl, ku = band if band is not None else (-1, -1)
-    args = (
-        *tableau_arrays(tab),
-        np.array(tab.stiff_pair, dtype=np.int64),
-        float(tab.stability_radius),
-        imp,
-        *ros,
-        bool(have_jac),
-        kl,
-        ku,
-        mode,
-        AUTO_SWITCH,
-        ctrl.params(),
-        float(tab.error_order + 1),
-        ctrl_imp.params(),
-        k_imp,
-        predictive,
-    )
+    radius = float(TABLEAUX[explicit or "tsit5"].stability_radius)
+    switch = Switch(mode, radius, **SWITCH)
     names = {MODE_EXPLICIT: ctrl.name, MODE_IMPLICIT: ctrl_imp.name}
-    return args, names.get(mode, f"{ctrl.name}/{ctrl_imp.name}")
+    label = names.get(mode, f"{ctrl.name}/{ctrl_imp.name}")
+    return ex, ros, rad, Controls(ctrl.data(), ctrl_imp.data(), predictive), switch, label
 
 
 def solve(
@@ -295,16 +357,18 @@ def solve(
     t_eval=None,
     dense_output=False,
     events=None,
+    vectorized=False,
+    args=None,
     rtol=1e-3,
     atol=1e-6,
     controller=None,
     first_step=None,
     max_step=np.inf,
     max_steps=100_000,
-    args=(),
     jac=None,
     jac_band=None,
     compiled=True,
+    profile=False,
 ):
     """Solve an initial value problem; arguments and result as ``scipy.integrate.solve_ivp``.
 
@@ -319,8 +383,15 @@ def solve(
     Rodas4, or Radau (``rtol < 1e-6``) when more than 10 steps were limited by stability without
     6 unlimited ones in a row between them, and back after more than 3 steps in a row were not
     (OrdinaryDiffEq's AutoSwitch with Hairer's reset); ``method=(explicit, implicit)`` chooses
-    the pair.  ``stats["nswitch"]`` and
-    ``stats["intervals"]`` report what it did.
+    the pair.  ``stats["nswitch"]`` and ``stats["intervals"]`` report what it did.  SciPy's names
+    are accepted: "RK45" (dp5), "RK23" (bs3), "DOP853", "Radau", "BDF" (mapped to radau, the
+    stiff method here closest to it) and "LSODA" (mapped to "auto", which switches between an
+    explicit and an implicit method as LSODA does).
+
+    As SciPy: ``vectorized=True`` (``fun`` takes and returns (n, k) columns; called with one
+    column), ``args`` any tuple-like, passed to ``fun``, ``jac`` and the events; events with
+    ``terminal`` True or a count (stop at that occurrence) and ``direction``; ``t_span`` may end
+    at ``inf`` (then a terminal event or ``max_steps`` ends the run).
 
     Parameters beyond SciPy's
     -------------------------
@@ -329,7 +400,7 @@ def solve(
         :data:`stepsize.control.PRESETS`, a :class:`stepsize.control.FilterController` or 5
         coefficients (then used for every method).
     jac : the Jacobian ``dF/dy`` for the implicit methods, ``jac(t, y, *args)`` or a constant
-        array, (n, n); default forward differences in compiled code.
+        array (dense or ``scipy.sparse``), (n, n); default forward differences in compiled code.
     jac_band : ``(kl, ku)``, the Jacobian has ``kl`` sub- and ``ku`` super-diagonals: banded
         finite differences (``kl + ku + 1`` evaluations) and banded LU, so a semi-discretised PDE
         with hundreds of equations stays fast; ``jac`` may then return the packed band
@@ -338,11 +409,14 @@ def solve(
         (100,000, Hairer's ``nmax``).
     compiled : compile ``fun`` (and ``jac``, ``events``) and run the whole loop in Numba
         (default); if Numba cannot compile them a warning says so and the interpreted path,
-        which gives the same results, is used.
+        which gives the same results, is used.  ``args`` travel at run time: a new value compiles
+        nothing.
+    profile : also record the per-step stiffness profile (:func:`~stepsize.ode.stiffness_profile`).
 
     A run that cannot go on (too many steps, step-size underflow, non-finite values, a singular
     iteration matrix or a Newton iteration that keeps failing) returns ``success=False``, its
-    reason in ``message`` and the solution up to that point.
+    reason in ``message`` and the solution up to that point.  An exception raised by ``fun``,
+    ``jac`` or an event function propagates, with a note saying at which ``t``.
     """
     t0, t1, y0, rtol, atol = check_problem(t_span, y0, rtol, atol)
     mode, explicit, implicit = resolve_method(method, rtol)
@@ -350,111 +424,152 @@ def solve(
     first, max_step, max_steps, t_eval = check_step_options(
         t0, t1, first_step, max_step, max_steps, t_eval
     )
-    if not isinstance(args, tuple):
-        raise TypeError(f"args must be a tuple, got {type(args).__name__}")
-    rhs, compiled = compile_rhs(fun, t0, y0, args, compiled)
-    uses_jac = implicit is not None
-    jac_fn, have_jac, compiled_jac = compile_jac(
-        jac if uses_jac else None, t0, y0, args, compiled, band
-    )
-    g, ev_dir, ev_term, compiled_ev = compile_events(events, t0, y0, args, compiled)
-    if compiled and not (compiled_ev and compiled_jac):
-        rhs, compiled = compile_rhs(fun, t0, y0, args, False)
-        jac_fn, have_jac, _ = compile_jac(jac if uses_jac else None, t0, y0, args, False, band)
-    method_args, ctrl_name = loop_arguments(mode, explicit, implicit, controller, have_jac, band)
-    loop = integrate_compiled if compiled else integrate_interpreted
-    out = loop(
-        rhs,
-        jac_fn,
-        g,
+    args = check_args(args)
+    ctrl = None if controller is None else get_controller(controller)
+    ex, ros, rad, controls, switch, ctrl_name = method_bundles(mode, explicit, implicit, ctrl)
+    built = build_problem(
+        fun,
         t0,
-        t1,
         y0,
-        *method_args,
-        rtol,
-        atol,
-        first,
-        max_step,
-        max_steps,
-        t_eval,
-        bool(dense_output),
-        ev_dir,
-        ev_term,
+        args,
+        jac=jac if implicit else None,
+        band=band,
+        events=events,
+        compiled=compiled and t0 != t1 and y0.size > 0,  # nothing to compile for
+        vectorized=vectorized,
     )
-    names = (explicit, implicit or "-")
+    steps = Steps(
+        t0, t1, rtol, atol, first, max_step, max_steps, t_eval, bool(dense_output), bool(profile)
+    )
+    if t0 == t1 or y0.size == 0:
+        return _constant_result(built, (t0, t1), y0, t_eval, events is not None, dense_output)
+    built, (info, out) = run_kernel(built, integrate, y0, ex, ros, rad, controls, switch, steps)
+    if fault_of(built.problem.ctx)[0]:
+        raise describe_fault(built.spec, built.problem.ctx)
+    names = (explicit or "-", implicit or "-")
     label = {MODE_EXPLICIT: explicit, MODE_IMPLICIT: implicit}.get(mode, f"auto({'/'.join(names)})")
-    radius = float(TABLEAUX[explicit].stability_radius)
-    return _result(
-        out,
-        label,
-        names,
-        radius,
-        ctrl_name,
-        compiled,
-        events is not None,
-        dense_output,
-        ev_dir.size,
-    )
+    first = names[1] if mode == MODE_IMPLICIT else names[0]
+    stats = {"method": label, "controller": ctrl_name, "compiled": built.compiled}
+    n_events = built.spec.ev_dir.size if events is not None else None
+    radius = switch.radius if profile else None
+    return _result(_fields(info), out, t0, names, first, radius, stats, n_events, dense_output)
 
 
-def _result(out, label, names, radius, ctrl_name, compiled, has_events, dense_output, n_events):
-    (
-        status,
-        t_last,
-        counts,
-        t_stiff,
-        ts,
-        ys,
-        seg_t,
-        seg_h,
-        seg_y,
-        seg_c,
-        ev_i,
-        ev_t,
-        ev_y,
-        prof,
-    ) = out
-    nfev, njev, nlu, ngev, naccept, nreject, nswitch, n_stiff, max_run = (int(v) for v in counts)
-    sol = DenseSolution(seg_t, seg_h, seg_y, seg_c, t_last) if dense_output else None
-    t_events = y_events = None
-    if has_events:
-        idx = ev_i.astype(int)
-        t_events = [ev_t[idx == i] for i in range(n_events)]
-        y_events = [ev_y[idx == i] for i in range(n_events)]
-    profile = StiffnessProfile(
-        t=prof[:, 0].copy(),
-        h=prof[:, 1].copy(),
-        h_lambda=prof[:, 2].copy(),
-        implicit=prof[:, 3] > 0.5,
-        radius=radius,
-        methods=names,
+def _constant_result(built, t_span, y0, t_eval, has_events, dense_output):
+    """Nothing to integrate (``t0 == t1``, or no equations): ``y0`` throughout, as SciPy."""
+    t0, t1 = t_span
+    n_events = built.spec.ev_dir.size
+    ts = (
+        t_eval.copy()
+        if t_eval.size
+        else np.array([t0] if t1 in (t0, np.inf, -np.inf) else [t0, t1])
     )
-    ratio = profile.ratio
-    stats = {
-        "naccept": naccept,
-        "nreject": nreject,
-        "ngev": ngev,
-        "method": label,
-        "controller": ctrl_name,
-        "compiled": compiled,
-        "nswitch": nswitch,
-        "intervals": profile.intervals(float(t_last)),
-        "stiffness": {
-            "max_h_lambda_over_radius": float(ratio.max()) if ratio.size else 0.0,
-            "stiff_steps": n_stiff,
-            "longest_stiff_run": max_run,
-            "stiff_at": None if np.isnan(t_stiff) else float(t_stiff),
-        },
-    }
+    sol = None
+    if dense_output:
+        sol = DenseSolution(
+            np.zeros(0),
+            np.zeros(0),
+            np.zeros((0, y0.size)),
+            np.zeros((0, y0.size, 1)),
+            t1,
+            y0.copy(),
+        )
     return ODEResult(
-        t=ts.copy(),
-        y=ys.T.copy(),
+        t=ts,
+        y=np.repeat(y0[:, None], ts.size, axis=1),
+        sol=sol,
+        t_events=[np.zeros(0) for _ in range(n_events)] if has_events else None,
+        y_events=[np.zeros(0) for _ in range(n_events)] if has_events else None,
+        nfev=0,
+        njev=0,
+        nlu=0,
+        status=0,
+        message=MESSAGES[DONE],
+        success=True,
+        stats={
+            "naccept": 0,
+            "nreject": 0,
+            "ngev": 0,
+            "compiled": built.compiled,
+            "nswitch": 0,
+            "intervals": [],
+        },
+    )
+
+
+def _intervals(t0, t_last, switches, names, first):
+    """``[(t_start, t_stop, method), ...]`` from the switch times."""
+    other = {names[0]: names[1], names[1]: names[0]}
+    bounds = [t0, *switches.tolist(), t_last]
+    out, method = [], first
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        out.append((float(a), float(b), method))
+        method = other[method]
+    return out
+
+
+class _Fields:
+    """The fields of an INFO record as Python numbers (one conversion, then attribute reads)."""
+
+    def __init__(self, record):
+        self.__dict__.update(zip(record.dtype.names, record.tolist()))
+
+
+def _fields(info):
+    return _Fields(info[0])
+
+
+def _result(info, out, t0, names, first, radius, stats, n_events, dense_output):
+    """The :class:`ODEResult` of a run (``n_events`` None without events, ``radius`` None
+    without a profile)."""
+    status = info.status
+    points, seg, ev = out.points, out.segments, out.events
+    t_last = info.t
+    sol = None
+    if dense_output:
+        y_last = points.y[-1] if points.t.size and points.t[-1] == t_last else None
+        sol = DenseSolution(seg.t, seg.h, seg.y, seg.coef, t_last, y_last)
+    t_events = y_events = None
+    if n_events is not None:
+        idx = ev.index.astype(np.int64)
+        t_events, y_events = [], []
+        for i in range(n_events):
+            hit = idx == i
+            t_events.append(ev.t[hit])
+            y_events.append(ev.y[hit] if hit.any() else np.zeros(0))
+    prof = out.profile
+    profile = None
+    if radius is not None:
+        profile = StiffnessProfile(
+            t=prof[:, 0].copy(),
+            h=prof[:, 1].copy(),
+            h_lambda=prof[:, 2].copy(),
+            implicit=prof[:, 3] > 0.5,
+            radius=radius,
+            methods=names,
+        )
+    stats.update(
+        naccept=info.naccept,
+        nreject=info.nreject,
+        ngev=info.ngev,
+        nswitch=info.nswitch,
+        intervals=_intervals(t0, t_last, out.switches, names, first),
+        stiffness={
+            "max_h_lambda_over_radius": info.max_ratio,
+            "stiff_steps": info.stiff_steps,
+            "longest_stiff_run": info.max_run,
+            "stiff_at": None if info.t_stiff != info.t_stiff else info.t_stiff,
+        },
+    )
+    return ODEResult(
+        t=points.t,
+        y=np.ascontiguousarray(points.y.T),
         sol=sol,
         t_events=t_events,
         y_events=y_events,
-        nfev=nfev,
-        njev=njev,
-        nlu=nlu,
+        nfev=info.nfev,
+        njev=info.njev,
+        nlu=info.nlu,
         status=status if status >= 0 else -1,
         message=MESSAGES[status],
         success=status >= 0,

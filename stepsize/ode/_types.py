@@ -1,25 +1,36 @@
-"""Function types of the compiled loop and the interpreted twins of its helpers.
+"""Function types of the compiled loop, and the interpreted twins of its functions.
 
-The user's ``rhs(t, y, out)``, ``events(t, y, out)`` and ``jac(t, y, out)`` reach the loop as
-first-class functions of the types :data:`FUNC` and :data:`JFUNC`, so the loop compiles once for
-all problems.  Helpers that call them back are declared with :func:`calls_back`; for right-hand
-sides Numba cannot compile, :func:`python_twin` rebuilds a helper as plain Python (same source)
-whose own call-back helpers are twins too, while pure array helpers (LU, norms) stay compiled.
+The user's functions reach the loop as first-class functions of one type each, so that the loop
+compiles once for all problems: ``rhs(t, y, out, ctx)`` and ``events(t, y, out, ctx)`` of type
+:data:`FUNC`, ``jac(t, y, out, ctx)`` of type :data:`JFUNC`.  ``ctx`` is the run-time context of a
+problem (layout in :mod:`stepsize.ode._context`): the values of ``args`` and a slot where an
+adapter reports a fault of the user's function.
+
+Loop functions that call the user's functions or keep loop state in records are declared with
+:func:`twinned`; for functions Numba cannot compile, :func:`python_twin` rebuilds such a function
+as plain Python (same source) whose own twinned callees are twins too, while pure array helpers
+(LU, norms) stay compiled.  :func:`interpreted_as` gives a function a plain-Python twin of its own
+(record constructors: NumPy records need a ``recarray`` for attribute access).
 """
 
 import types as pytypes
 
 import numba
+import numpy as np
 from numba import types
 from numba.experimental.function_type import _get_wrapper_address
 
 _f8 = types.float64
 _vec = types.float64[::1]
 _mat = types.float64[:, ::1]
-FUNC = types.FunctionType(types.void(_f8, _vec, _vec))
-"""Type of ``rhs(t, y, out)`` and ``events(t, y, out)``."""
-JFUNC = types.FunctionType(types.void(_f8, _vec, _mat))
-"""Type of ``jac(t, y, out)``: ``out`` is (n, n), or (kl + ku + 1, n) packed band storage."""
+FUNC = types.FunctionType(types.void(_f8, _vec, _vec, _vec))
+"""Type of ``rhs(t, y, out, ctx)`` and ``events(t, y, out, ctx)``."""
+JFUNC = types.FunctionType(types.void(_f8, _vec, _mat, _vec))
+"""Type of ``jac(t, y, out, ctx)``: ``out`` is (n, n), or (kl + ku + 1, n) packed band storage."""
+NJIT = {"cache": True, "error_model": "numpy", "nogil": True}
+"""Options of every loop function: cached on disk; IEEE arithmetic (a division by zero gives
+inf or nan, which the loop reports, rather than raising from compiled code); the GIL released,
+so that threads run ensemble members in parallel."""
 
 
 class CompiledFunction:
@@ -43,29 +54,89 @@ class CompiledFunction:
 
 def compile_adapter(func, ftype):
     """``numba.njit`` ``func`` for the function type ``ftype``, as a :class:`CompiledFunction`."""
-    return CompiledFunction(numba.njit(ftype.signature)(func), ftype)
+    return CompiledFunction(numba.njit(ftype.signature, error_model="numpy")(func), ftype)
 
 
-_CALLERS = {}
+_SOURCES = {}
+_OVERRIDES = {}
 _TWINS = {}
 
 
-def calls_back(func):
-    """``numba.njit(cache=True)`` for a helper that calls user functions; registers its twin."""
-    dispatcher = numba.njit(cache=True)(func)
-    _CALLERS[id(dispatcher)] = func
+def twinned(func):
+    """``numba.njit(**NJIT)`` for a loop function; registers its source for :func:`python_twin`."""
+    dispatcher = numba.njit(**NJIT)(func)
+    _SOURCES[id(dispatcher)] = func
     return dispatcher
 
 
+def inlined(func):
+    """:func:`twinned`, and inlined into its compiled callers (Numba IR inlining): a per-step
+    function that takes the run's bundles, whose calls would otherwise count references to
+    every array in them, twice per call."""
+    dispatcher = numba.njit(inline="always", **NJIT)(func)
+    _SOURCES[id(dispatcher)] = func
+    return dispatcher
+
+
+def interpreted_as(python_func):
+    """Like :func:`twinned`, with ``python_func`` as the twin."""
+
+    def wrap(func):
+        dispatcher = numba.njit(**NJIT)(func)
+        _OVERRIDES[id(dispatcher)] = python_func
+        return dispatcher
+
+    return wrap
+
+
 def python_twin(func, name=None):
-    """Plain-Python version of ``func`` (a function or a :func:`calls_back` dispatcher)."""
-    func = _CALLERS.get(id(func), func)
+    """Plain-Python version of ``func`` (a function or a :func:`twinned` dispatcher)."""
+    if id(func) in _OVERRIDES:
+        return _OVERRIDES[id(func)]
+    func = _SOURCES.get(id(func), func)
     key = id(func)
     if key not in _TWINS:
         namespace = dict(func.__globals__)
         _TWINS[key] = pytypes.FunctionType(func.__code__, namespace, name or func.__name__)
         for ref in func.__code__.co_names:
             target = namespace.get(ref)
-            if id(target) in _CALLERS:
+            if id(target) in _SOURCES or id(target) in _OVERRIDES:
                 namespace[ref] = python_twin(target)
     return _TWINS[key]
+
+
+def _type_key(value):
+    """What determines the Numba type of ``value`` (None when unknown: no caching)."""
+    if isinstance(value, np.ndarray):
+        f = value.flags
+        return (value.dtype.str, value.ndim, f.c_contiguous, f.f_contiguous, f.writeable, f.aligned)
+    if isinstance(value, tuple):
+        keys = tuple(_type_key(v) for v in value)
+        return None if any(k is None for k in keys) else (type(value), keys)
+    if value is None or type(value) in (bool, int, float):
+        return type(value)
+    return getattr(value, "_numba_type_", None)
+
+
+_TYPES = {}
+
+
+def fast_dispatch(dispatcher):
+    """Cache the Numba types of named-tuple arguments by structure (dtype, layout of each array,
+    type of each scalar), so that calling ``dispatcher`` with bundles costs microseconds: Numba's
+    own typing of a named tuple of arrays takes ~50-250 us per argument and call."""
+    typeof_pyval = dispatcher.typeof_pyval
+
+    def cached(value):
+        key = _type_key(value) if isinstance(value, tuple) else None
+        if key is None:
+            return typeof_pyval(value)
+        tp = _TYPES.get(key)
+        if tp is None:
+            tp = _TYPES[key] = typeof_pyval(value)
+        else:
+            dispatcher._types_active_call.add(tp)
+        return tp
+
+    dispatcher.typeof_pyval = cached
+    return dispatcher
