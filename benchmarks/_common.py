@@ -6,8 +6,9 @@ Timing (``time_interleaved``)
     ``repeats`` rounds follow; round ``r`` takes one sample of every candidate in turn, so a burst
     of load from other processes on this shared machine hits every candidate alike instead of one
     curve.  Garbage collection is off while timing (as in ``timeit``).  The statistic is the
-    median per call; the fastest sample is kept as a check on the load, and all samples go to the
-    JSON.
+    median per call of the process CPU time (wall time is recorded beside it; see
+    ``time_interleaved`` for why); the fastest sample is kept as a check on the load, and all
+    samples go to the JSON.
 
 Matched error (``matched_ratios``)
     Each solver's (error, time) points are reduced to their Pareto front (a point is kept when it
@@ -41,12 +42,16 @@ import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LOAD_NOTE = (
-    "shared machine: about six other jobs ran on its 2 cores during the run, so absolute times "
-    "are noisy; runs are interleaved and medians reported, and the load average is recorded"
+    "shared machine: about six other jobs ran on its 2 cores during the run (see the load "
+    "averages), so absolute times are noisy; samples are interleaved, medians reported, and the "
+    "ratios use process CPU time (wall time recorded beside it)"
 )
 
 
 # ------------------------------------------------------------------------------------ timing
+
+
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 
 
 def time_interleaved(
@@ -56,27 +61,35 @@ def time_interleaved(
     min_sample: float,
     slow_s: float = 1.0,
     warmed: bool = False,
+    clock: str = "cpu",
 ) -> dict[str, dict]:
     """Median time per call of every zero-argument callable, samples taken round-robin.
 
+    Every sample is read on both clocks, the process CPU time (``time.process_time``, all
+    threads of this process) and the wall clock; ``clock`` picks the one behind ``time_s``.
+    CPU time is the default: on this shared machine a process waits for a core a good part of
+    the wall time, and that wait is no cost of the solver; single-threaded code has CPU time =
+    wall time on an idle machine.  Parallel runs (ensembles) and start-up use the wall clock.
     ``warmed``: the caller has already called each once (the warm-up call is skipped).  A
-    callable whose timed first call takes longer than ``slow_s`` gets that call as its only
-    sample (bounds the very slow points, e.g. SciPy at tight tolerances).
-    Returns ``{label: {"time_s", "time_min_s", "samples_s", "calls_per_sample"}}``.
+    callable whose timed first call takes longer than ``slow_s`` (wall) gets that call as its
+    only sample (bounds the very slow points, e.g. SciPy at tight tolerances).
+    Returns ``{label: {"time_s", "time_min_s", "cpu_s", "wall_s", "samples_s", "wall_samples_s",
+    "cpu_samples_s", "calls_per_sample", "clock"}}``.
     """
     plan = {}
     for label, call in calls.items():
         if not warmed:
             call()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         call()
-        first = time.perf_counter() - t
+        first, first_cpu = time.perf_counter() - t, time.process_time() - c
         slow = first > slow_s
         plan[label] = dict(
             call=call,
             rounds=0 if slow else repeats,
-            calls_per_sample=max(1, math.ceil(min_sample / max(first, 1e-9))),
-            samples_s=[first] if slow else [],
+            calls_per_sample=max(1, math.ceil(min_sample / max(first_cpu, first / 4, 1e-9))),
+            wall=[first] if slow else [],
+            cpu=[first_cpu] if slow else [],
         )
     gc.disable()
     try:
@@ -85,21 +98,28 @@ def time_interleaved(
                 if r >= q["rounds"]:
                     continue
                 call, k = q["call"], q["calls_per_sample"]
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 for _ in range(k):
                     call()
-                q["samples_s"].append((time.perf_counter() - t) / k)
+                q["cpu"].append((time.process_time() - c) / k)
+                q["wall"].append((time.perf_counter() - t) / k)
     finally:
         gc.enable()
-    return {
-        label: dict(
-            time_s=statistics.median(q["samples_s"]),
-            time_min_s=min(q["samples_s"]),
-            samples_s=q["samples_s"],
+    out = {}
+    for label, q in plan.items():
+        main = q[clock]
+        out[label] = dict(
+            time_s=statistics.median(main),
+            time_min_s=min(main),
+            cpu_s=statistics.median(q["cpu"]),
+            wall_s=statistics.median(q["wall"]),
+            samples_s=main,
+            cpu_samples_s=q["cpu"],
+            wall_samples_s=q["wall"],
             calls_per_sample=q["calls_per_sample"],
+            clock=clock,
         )
-        for label, q in plan.items()
-    }
+    return out
 
 
 class Outcome(NamedTuple):
@@ -291,7 +311,11 @@ def versions(packages: Sequence[str]) -> dict[str, str | None]:
 
 
 def stepsize_source() -> dict:
-    """Which code ``import stepsize`` ran: the git commit and branch of its tree (no paths)."""
+    """Which code ``import stepsize`` ran: the git commit and branch of its tree (no paths).
+
+    A tree outside git (e.g. ``git archive`` of another branch) names itself through the
+    environment variables ``STEPSIZE_COMMIT`` and ``STEPSIZE_BRANCH``.
+    """
     import stepsize
 
     where = Path(stepsize.__file__).resolve().parent.parent
@@ -304,8 +328,15 @@ def stepsize_source() -> dict:
         except (OSError, subprocess.SubprocessError):
             return ""
 
+    commit = git("rev-parse", "HEAD")
+    if not commit or os.environ.get("STEPSIZE_COMMIT"):
+        return dict(
+            commit=os.environ.get("STEPSIZE_COMMIT"),
+            branch=os.environ.get("STEPSIZE_BRANCH"),
+            dirty=None,
+        )
     return dict(
-        commit=git("rev-parse", "HEAD") or None,
+        commit=commit,
         branch=git("rev-parse", "--abbrev-ref", "HEAD") or None,
         dirty=bool(git("status", "--porcelain", "--", "stepsize")),
     )
@@ -407,12 +438,16 @@ FAMILY_STYLE = {
 
 def plot_work_precision(results: dict, path: Path, *, title: str, xlabel: str, ncol=3) -> None:
     """One log-log work-precision panel per problem, a colour per solver label."""
+    from matplotlib import colormaps
     from matplotlib.figure import Figure
 
     labels = list(dict.fromkeys(lab for res in results.values() for lab in res["points"]))
-    colour = {lab: f"C{i % 10}" for i, lab in enumerate(labels)}
+    cmap = colormaps["tab20"]
+    colour = {lab: cmap(i % 20) for i, lab in enumerate(labels)}
     nrow = math.ceil(len(results) / ncol)
-    fig = Figure(figsize=(5.0 * ncol, 4.3 * nrow + 1.2))
+    legend_in = 0.25 * math.ceil(len(labels) / 6) + 0.3
+    height = 4.0 * nrow + 0.5 + legend_in
+    fig = Figure(figsize=(5.0 * ncol, height))
     axes = fig.subplots(nrow, ncol, squeeze=False)
     for ax, (name, res) in zip(axes.flat, results.items()):
         for lab, pts in res["points"].items():
@@ -428,7 +463,10 @@ def plot_work_precision(results: dict, path: Path, *, title: str, xlabel: str, n
                 label=lab,
                 **FAMILY_STYLE.get(lab.split()[0], {}),
             )
-        ax.set(title=f"{name} (n = {res['n']})", xlabel=xlabel, ylabel="wall time per solve [s]")
+        clock = next(iter(res["points"].values()))[0].get("clock", "wall")
+        ax.set(
+            title=f"{name} (n = {res['n']})", xlabel=xlabel, ylabel=f"{clock} time per solve [s]"
+        )
         ax.grid(True, which="both", alpha=0.3)
     for ax in axes.flat[len(results) :]:
         ax.axis("off")
@@ -438,5 +476,5 @@ def plot_work_precision(results: dict, path: Path, *, title: str, xlabel: str, n
         seen.setdefault(h.get_label(), h)
     fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=6, fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 1.0 / (nrow + 1.5), 1, 1))
+    fig.tight_layout(rect=(0, legend_in / height, 1, 1))
     fig.savefig(path, dpi=100)

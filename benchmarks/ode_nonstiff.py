@@ -27,6 +27,7 @@ directory, 4 tolerances, 3 rounds of 10 ms).
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -148,10 +149,22 @@ def print_cost_models(results):
                 )
 
 
+def plot(results, out):
+    plot_work_precision(
+        results,
+        out / "ode_nonstiff.png",
+        title="Non-stiff work-precision, rtol = atol = 1e-4 .. 1e-12 (one process, interleaved)",
+        xlabel="max abs error at t_end",
+    )
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="reduced run (well under a minute)")
     ap.add_argument("--out", type=Path, default=None, help="output directory")
+    ap.add_argument(
+        "--plot-only", action="store_true", help="redraw the PNG from the JSON in --out"
+    )
     ap.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS)
     opts = ap.parse_args(argv)
     if opts.quick:
@@ -160,6 +173,8 @@ def main(argv=None):
         tols = [float(10.0**-x) for x in np.arange(4.0, 12.01, 0.5)]
         min_sample, repeats = 0.025, 7
     out = output_dir(opts.out, opts.quick, "ode_nonstiff")
+    if opts.plot_only:
+        return plot(json.loads((out / "ode_nonstiff.json").read_text())["results"], out)
     print("peers:", peers.notes())
     info, start = (
         machine_info(("numbalsoda", "CyRK", "diffrax", "jax", "scikit-sundae")),
@@ -204,12 +219,7 @@ def main(argv=None):
         results=results,
     )
     write_json(doc, out / "ode_nonstiff.json")
-    plot_work_precision(
-        results,
-        out / "ode_nonstiff.png",
-        title="Non-stiff work-precision, rtol = atol = 1e-4 .. 1e-12 (one process, interleaved)",
-        xlabel="max abs error at t_end",
-    )
+    plot(results, out)
     print(f"\nwrote {out / 'ode_nonstiff.json'} and {out / 'ode_nonstiff.png'}")
 
 

@@ -30,6 +30,7 @@ temporary directory, 3 tolerances, 3 rounds).
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -142,10 +143,22 @@ def solvers_for(p) -> list[Solver]:
     return out
 
 
+def plot(results, out):
+    plot_work_precision(
+        results,
+        out / "ode_stiff.png",
+        title="Stiff work-precision (Bari test set; finite-difference Jacobians; one process)",
+        xlabel="mixed error at t_end",
+    )
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="reduced run")
     ap.add_argument("--out", type=Path, default=None, help="output directory")
+    ap.add_argument(
+        "--plot-only", action="store_true", help="redraw the PNG from the JSON in --out"
+    )
     ap.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS + OPTIONAL)
     opts = ap.parse_args(argv)
     if opts.quick:
@@ -153,6 +166,8 @@ def main(argv=None):
     else:
         tols, min_sample, repeats = [float(10.0**-x) for x in range(3, 11)], 0.02, 5
     out = output_dir(opts.out, opts.quick, "ode_stiff")
+    if opts.plot_only:
+        return plot(json.loads((out / "ode_stiff.json").read_text())["results"], out)
     print("peers:", peers.notes())
     info = machine_info(("numbalsoda", "CyRK", "diffrax", "jax", "scikit-sundae"))
     start = time.perf_counter()
@@ -194,12 +209,7 @@ def main(argv=None):
         results=results,
     )
     write_json(doc, out / "ode_stiff.json")
-    plot_work_precision(
-        results,
-        out / "ode_stiff.png",
-        title="Stiff work-precision (Bari test set; finite-difference Jacobians; one process)",
-        xlabel="mixed error at t_end",
-    )
+    plot(results, out)
     print(f"\nwrote {out / 'ode_stiff.json'} and {out / 'ode_stiff.png'}")
 
 
