@@ -15,8 +15,8 @@ Matched error (``matched_ratios``)
     is more accurate than every faster point); ``log time`` is interpolated linearly in
     ``log error`` along the front, never extrapolated.  A pair of curves is compared at fixed
     error levels and as the geometric mean of the ratio over their common error range (41 points,
-    "overlap").  A curve is one solver, or a group (``"<family> best"``: all solvers of a family,
-    or an explicit list): at each error the fastest member counts.  Ratios are
+    "overlap", errors up to 1e-2).  A curve is one solver, or a group (``"<family> best"``: all
+    solvers of a family, or an explicit list): at each error the fastest member counts.  Ratios are
     ``time_peer / time_stepsize``: above 1, stepsize is faster.
 """
 
@@ -179,6 +179,7 @@ def work_precision(
             repeats=repeats,
             min_sample=min_sample,
             warmed=True,
+            slow_s=0.25,
         )
         for label, q in outcomes.items():
             points[label].append({**q, **timing[label]})
@@ -243,11 +244,14 @@ def matched_ratios(
     levels: Sequence[float],
     groups: dict[str, Sequence[str]] | None = None,
     key: str = "time_s",
+    max_error: float = 1e-2,
 ) -> list[dict]:
     """``time_peer / time_ours`` at each error level and as the overlap geometric mean.
 
-    A pair is listed when both curves have members; ``target_met`` when every ratio it has
-    reaches ``target``.  ``key="time_min_s"`` repeats the comparison on the fastest samples.
+    The overlap range is capped at ``max_error`` (a result off by more than 1 % is no answer,
+    and there the fronts of a group can be made of a single member).  A pair is listed when
+    both curves have members; ``target_met`` when every ratio it has reaches ``target``.
+    ``key="time_min_s"`` repeats the comparison on the fastest samples.
     """
     groups = groups or {}
     fronts = {lab: front(pts, key) for lab, pts in points.items()}
@@ -264,6 +268,7 @@ def matched_ratios(
         ranges = [[x for fr in frs for x, _ in fr] for frs in (ours, peer)]
         lo = max(min(r) for r in ranges) if all(ranges) else math.inf
         hi = min(max(r) for r in ranges) if all(ranges) else -math.inf
+        hi = min(hi, math.log(max_error))
         logs = []
         if lo <= hi:
             for e in np.exp(np.linspace(lo, hi, 41)):

@@ -158,12 +158,33 @@ def plot(results, out):
     )
 
 
+def ratios(points):
+    """The ratio tables of one problem, from its points."""
+    return dict(
+        matched_error=matched_ratios(points, PAIRS, LEVELS, GROUPS),
+        matched_error_min=matched_ratios(points, PAIRS, LEVELS, GROUPS, "time_min_s"),
+        same_tolerance=same_tolerance(points),
+        cost_model={lab: cost_model(pts) for lab, pts in points.items()},
+    )
+
+
+def write(doc, out):
+    print_points(doc["results"])
+    print_matched(doc["results"], LEVELS)
+    print_cost_models(doc["results"])
+    write_json(doc, out / "ode_nonstiff.json")
+    plot(doc["results"], out)
+    print(f"\nwrote {out / 'ode_nonstiff.json'} and {out / 'ode_nonstiff.png'}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="reduced run (well under a minute)")
     ap.add_argument("--out", type=Path, default=None, help="output directory")
     ap.add_argument(
-        "--plot-only", action="store_true", help="redraw the PNG from the JSON in --out"
+        "--from-json",
+        action="store_true",
+        help="recompute the ratios and redraw the PNG from the points in the JSON in --out",
     )
     ap.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS)
     opts = ap.parse_args(argv)
@@ -173,8 +194,11 @@ def main(argv=None):
         tols = [float(10.0**-x) for x in np.arange(4.0, 12.01, 0.5)]
         min_sample, repeats = 0.025, 7
     out = output_dir(opts.out, opts.quick, "ode_nonstiff")
-    if opts.plot_only:
-        return plot(json.loads((out / "ode_nonstiff.json").read_text())["results"], out)
+    if opts.from_json:
+        doc = json.loads((out / "ode_nonstiff.json").read_text())
+        for res in doc["results"].values():
+            res.update(ratios(res["points"]))
+        return write(doc, out)
     print("peers:", peers.notes())
     info, start = (
         machine_info(("numbalsoda", "CyRK", "diffrax", "jax", "scikit-sundae")),
@@ -197,15 +221,9 @@ def main(argv=None):
             t_span=list(p.t_span),
             n=int(p.y0.size),
             points=points,
-            matched_error=matched_ratios(points, PAIRS, LEVELS, GROUPS),
-            matched_error_min=matched_ratios(points, PAIRS, LEVELS, GROUPS, "time_min_s"),
-            same_tolerance=same_tolerance(points),
-            cost_model={lab: cost_model(pts) for lab, pts in points.items()},
+            **ratios(points),
         )
     finish_machine_info(info, start)
-    print_points(results)
-    print_matched(results, LEVELS)
-    print_cost_models(results)
     doc = dict(
         benchmark="ode_nonstiff",
         quick=opts.quick,
@@ -218,9 +236,7 @@ def main(argv=None):
         error_levels=list(LEVELS),
         results=results,
     )
-    write_json(doc, out / "ode_nonstiff.json")
-    plot(results, out)
-    print(f"\nwrote {out / 'ode_nonstiff.json'} and {out / 'ode_nonstiff.png'}")
+    write(doc, out)
 
 
 if __name__ == "__main__":

@@ -152,12 +152,30 @@ def plot(results, out):
     )
 
 
+def ratios(points):
+    """The ratio tables of one problem, from its points."""
+    return dict(
+        matched_error=matched_ratios(points, PAIRS, LEVELS, GROUPS),
+        matched_error_min=matched_ratios(points, PAIRS, LEVELS, GROUPS, "time_min_s"),
+    )
+
+
+def write(doc, out):
+    print_points(doc["results"])
+    print_matched(doc["results"], LEVELS)
+    write_json(doc, out / "ode_stiff.json")
+    plot(doc["results"], out)
+    print(f"\nwrote {out / 'ode_stiff.json'} and {out / 'ode_stiff.png'}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="reduced run")
     ap.add_argument("--out", type=Path, default=None, help="output directory")
     ap.add_argument(
-        "--plot-only", action="store_true", help="redraw the PNG from the JSON in --out"
+        "--from-json",
+        action="store_true",
+        help="recompute the ratios and redraw the PNG from the points in the JSON in --out",
     )
     ap.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS + OPTIONAL)
     opts = ap.parse_args(argv)
@@ -166,8 +184,11 @@ def main(argv=None):
     else:
         tols, min_sample, repeats = [float(10.0**-x) for x in range(3, 11)], 0.02, 5
     out = output_dir(opts.out, opts.quick, "ode_stiff")
-    if opts.plot_only:
-        return plot(json.loads((out / "ode_stiff.json").read_text())["results"], out)
+    if opts.from_json:
+        doc = json.loads((out / "ode_stiff.json").read_text())
+        for res in doc["results"].values():
+            res.update(ratios(res["points"]))
+        return write(doc, out)
     print("peers:", peers.notes())
     info = machine_info(("numbalsoda", "CyRK", "diffrax", "jax", "scikit-sundae"))
     start = time.perf_counter()
@@ -190,12 +211,9 @@ def main(argv=None):
             n=int(p.y0.size),
             atol_ratio=p.atol_ratio,
             points=points,
-            matched_error=matched_ratios(points, PAIRS, LEVELS, GROUPS),
-            matched_error_min=matched_ratios(points, PAIRS, LEVELS, GROUPS, "time_min_s"),
+            **ratios(points),
         )
     finish_machine_info(info, start)
-    print_points(results)
-    print_matched(results, LEVELS)
     doc = dict(
         benchmark="ode_stiff",
         quick=opts.quick,
@@ -208,9 +226,7 @@ def main(argv=None):
         error_levels=list(LEVELS),
         results=results,
     )
-    write_json(doc, out / "ode_stiff.json")
-    plot(results, out)
-    print(f"\nwrote {out / 'ode_stiff.json'} and {out / 'ode_stiff.png'}")
+    write(doc, out)
 
 
 if __name__ == "__main__":
