@@ -75,7 +75,7 @@ def ode_micro():
         t = r["fixed"]["time_us"]
         rows.append(
             (
-                "fixed cost per call (y' = -y, dop853)",
+                "fixed cost per call (y' = -y, dop853; peer numbalsoda dop853)",
                 f"{t['stepsize dop853']:.0f} us",
                 f"{t.get('numbalsoda dop853', float('nan')):.1f} us",
             )
@@ -85,7 +85,7 @@ def ode_micro():
         if "numbalsoda dop853" in s:
             rows.append(
                 (
-                    f"per evaluation, {problem} (dop853)",
+                    f"per evaluation, {problem} (dop853; peer numbalsoda dop853)",
                     f"{s['stepsize dop853']['ns_per_eval']:.0f} ns",
                     f"{s['numbalsoda dop853']['ns_per_eval']:.0f} ns",
                 )
@@ -102,8 +102,9 @@ def ode_micro():
         )
     for label, v in r.get("cold", {}).items():
         if label.startswith("first solve") and "first_result_s" in v:
-            rows.append((label, f"{v['import_s'] + v['first_result_s']:.1f} s", ""))
-    head = ("measure", "stepsize", "peer (ratio peer/stepsize)")
+            cpu = f" (CPU {v['cpu_s']:.0f} s)" if "cpu_s" in v else ""
+            rows.append((label, f"{v['wall_s']:.1f} s wall{cpu}", ""))
+    head = ("measure", "stepsize", "peer (x: peer time / stepsize time)")
     return "**ODE micro-benchmarks** (`ode_micro.py`)\n\n" + _table(head, rows)
 
 
