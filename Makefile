@@ -31,6 +31,7 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/ode_nonstiff.py
 	$(PY) benchmarks/ode_stiff.py
+	$(PY) benchmarks/ode_micro.py
 	$(PY) benchmarks/nbody_pythagorean.py
 	$(PY) benchmarks/nbody_ensemble.py
 	$(PY) benchmarks/schedules.py

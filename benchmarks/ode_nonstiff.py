@@ -1,463 +1,242 @@
-"""Work-precision benchmark of stepsize's explicit Runge-Kutta solvers against SciPy and numbalsoda.
+"""Work-precision of stepsize's explicit Runge-Kutta solvers against every peer, in one process.
 
-What is measured
-----------------
-Problems: Arenstorf orbit, Lorenz (t in [0, 16]) and Pleiades from ``stepsize.ode.problems``.
-For every tolerance ``rtol = atol`` in 1e-4 .. 1e-12 (half decades; ``atol = rtol`` because all
-three problems have components of order one) each solver integrates the problem once and we record
+Problems: Arenstorf orbit, Lorenz (t in [0, 16]) and Pleiades from ``stepsize.ode.problems``; for
+each ``rtol = atol`` in 1e-4 .. 1e-12 (half decades; all three problems have components of order
+one) every solver integrates the problem and we record the max-abs error at ``t_end`` against the
+problem's reference (good to <= 2e-15) and the median wall time of one solve (``_common``:
+warm-up, interleaved samples of >= 25 ms, 7 rounds; one sample for a solve over 1 s).
 
-* error: ``max_i |y_i(t_end) - y_ref_i|``, the max-abs error at the end point against the
-  problem's high-accuracy reference (``y_ref`` is good to <= 2e-15),
-* time: wall time of one full solve, the median of 7 samples (3 when one solve takes > 1 s)
-  after a warm-up; each sample runs the solve ``k`` times back to back, ``k`` chosen from an
-  untimed first call so a sample lasts >= ~25 ms; the samples of all solvers at one tolerance are
-  interleaved so that load from other processes hits every curve alike (garbage collection off
-  while timing, as in ``timeit``; all samples are kept in the JSON),
-* nfev (for numbalsoda counted in a separate, untimed run with a counting right-hand side).
+Solvers: stepsize ``bs3`` (rtol >= 1e-8), ``dp5``, ``tsit5``, ``dop853``, ``vern7`` through the
+public ``stepsize.ode.solve`` (it compiles the plain ``fun`` with Numba and returns every step);
+SciPy ``solve_ivp`` ``RK45`` and ``DOP853``; numbalsoda ``dop853`` and ``lsoda``; CyRK
+``DOP853`` and ``Tsit5``; diffrax ``Tsit5`` under ``jax.jit``; SUNDIALS CVODE ``Adams`` (from
+scikit-sundae).  How each peer receives ``fun``: ``_peers``.  nfev of numbalsoda is counted in a
+separate untimed run.
 
-Solvers: stepsize ``dp5``, ``tsit5``, ``dop853``, ``vern7`` and ``bs3`` (bs3 only for
-rtol >= 1e-8); SciPy ``solve_ivp`` with ``RK45`` and ``DOP853``, given the same plain Python
-``fun`` (stepsize compiles it with Numba, SciPy calls it from Python); numbalsoda ``dop853`` and
-``lsoda`` with a ``numba.cfunc`` right-hand side wrapping the same (njit-compiled) ``fun``, the
-standard numbalsoda usage, when numbalsoda is importable (it is optional and skipped with a note
-otherwise). stepsize and SciPy return every step (their default, no ``t_eval``); numbalsoda
-returns the solution at ``[t0, t_end]``.
+Ratios ``time_peer / time_stepsize`` (> 1: stepsize faster) at matched error (errors 1e-3, 1e-6,
+1e-9 and the overlap geometric mean, ``_common.matched_ratios``) for same-method pairs and for
+best-against-best; the issue's target is >= 1 against numbalsoda's dop853 (and >= 50 against
+SciPy with the same method).  Also: plain ratios at equal tolerance for the same-method pairs, and
+a fit ``time = overhead + per_fev * nfev`` per solver that splits fixed from per-step cost.
 
-Ratios (``time_peer / time_stepsize``: > 1 means stepsize is faster)
---------------------------------------------------------------------
-* matched error: each solver's points are reduced to their Pareto front (a point is kept if it is
-  more accurate than every faster point), ``log(time)`` is interpolated linearly in ``log(error)``
-  along it, never extrapolated, and the two curves are compared at errors 1e-3, 1e-6, 1e-9 and as
-  the geometric mean over their common error range ("overlap"). Pairs: the same method (stepsize
-  dp5 / SciPy RK45, stepsize dop853 / SciPy DOP853, stepsize dop853 / numbalsoda dop853) and
-  best-vs-best (at each error the fastest stepsize method against the fastest peer method).
-  "ovl(min)" repeats the overlap ratio with the fastest sample instead of the median, a check on
-  how much load from other processes moved the medians (the targets are judged on medians).
-* same tolerance: the plain ratio of times at equal ``rtol`` for the same-method pairs.
-
-Targets reported against: >= 50x faster than ``solve_ivp`` with the same method at matched error,
-and no slower than numbalsoda (ratio >= 1); a pair meets its target when every matched-error ratio
-it has (levels and overlap) does. Also printed: a fit ``time = overhead + per_fev * nfev`` per
-solver (relative least squares over the tolerances), which separates fixed per-call cost from
-per-step cost.
-
-Usage: ``python benchmarks/ode_nonstiff.py [--quick] [--out DIR]``. Writes ``ode_nonstiff.json``
-(raw points, ratio tables, machine info) and ``ode_nonstiff.png`` (one work-precision panel per
-problem) to ``DIR`` (default ``benchmarks/results``; with ``--quick`` a fresh temporary directory,
-so a smoke run never overwrites the full results). ``--quick`` uses 4 tolerances, 3 repeats and
-10 ms samples and finishes in well under a minute.
+Usage: ``python benchmarks/ode_nonstiff.py [--quick] [--out DIR]``; writes ``ode_nonstiff.json``
+and ``ode_nonstiff.png`` to DIR (default ``benchmarks/results``; ``--quick``: a temporary
+directory, 4 tolerances, 3 rounds of 10 ms).
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
-import math
-import os
-import platform
-import statistics
-import sys
-import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
+import _peers as peers
 import numpy as np
-from scipy.integrate import solve_ivp
+from _common import (
+    Outcome,
+    Pair,
+    Solver,
+    cost_model,
+    finish_machine_info,
+    machine_info,
+    matched_ratios,
+    output_dir,
+    plot_work_precision,
+    print_matched,
+    print_points,
+    work_precision,
+    write_json,
+)
 
 from stepsize.ode import problems, solve
 
 PROBLEMS = ("arenstorf", "lorenz", "pleiades")
-STEPSIZE_METHODS = ("bs3", "dp5", "tsit5", "dop853", "vern7")
+STEPSIZE = ("bs3", "dp5", "tsit5", "dop853", "vern7")
 BS3_LOOSEST = 1e-8  # bs3 (order 3) only at rtol >= this
-ERROR_LEVELS = (1e-3, 1e-6, 1e-9)
-SCIPY_TARGET, NUMBALSODA_TARGET = 50.0, 1.0
-# (stepsize curve, peer curve, target); "best" curves are lower envelopes over a family
+LEVELS = (1e-3, 1e-6, 1e-9)
+PEERS_COMPILED = (  # the peers that run compiled code end to end
+    "numbalsoda dop853",
+    "numbalsoda lsoda",
+    "cyrk DOP853",
+    "cyrk Tsit5",
+    "diffrax Tsit5",
+)
+GROUPS = {"fastest compiled peer": PEERS_COMPILED}
 PAIRS = (
-    ("stepsize dp5", "scipy RK45", SCIPY_TARGET),
-    ("stepsize dop853", "scipy DOP853", SCIPY_TARGET),
-    ("stepsize dop853", "numbalsoda dop853", NUMBALSODA_TARGET),
-    ("stepsize best", "scipy best", SCIPY_TARGET),
-    ("stepsize best", "numbalsoda best", NUMBALSODA_TARGET),
+    Pair("stepsize dop853", "numbalsoda dop853", 1.0),
+    Pair("stepsize best", "numbalsoda best", 1.0),
+    Pair("stepsize dop853", "cyrk DOP853", 1.0),
+    Pair("stepsize tsit5", "cyrk Tsit5", 1.0),
+    Pair("stepsize tsit5", "diffrax Tsit5", 1.0),
+    Pair("stepsize best", "sundials cvode-Adams", 1.0),
+    Pair("stepsize best", "fastest compiled peer", 1.0),
+    Pair("stepsize dp5", "scipy RK45", 50.0),
+    Pair("stepsize dop853", "scipy DOP853", 50.0),
+    Pair("stepsize best", "scipy best", 50.0),
+)
+SAME_METHOD = (
+    ("stepsize dop853", "numbalsoda dop853"),
+    ("stepsize dop853", "cyrk DOP853"),
+    ("stepsize tsit5", "cyrk Tsit5"),
+    ("stepsize tsit5", "diffrax Tsit5"),
+    ("stepsize dp5", "scipy RK45"),
+    ("stepsize dop853", "scipy DOP853"),
 )
 
-try:
-    import numba
-    from numbalsoda import dop853 as nb_dop853
-    from numbalsoda import lsoda as nb_lsoda
-    from numbalsoda import lsoda_sig
 
-    NUMBALSODA_NOTE = f"numbalsoda {metadata.version('numbalsoda')}"
-except (ImportError, OSError) as exc:  # not installed, or its shared library fails to load
-    nb_dop853 = nb_lsoda = None
-    NUMBALSODA_NOTE = f"numbalsoda not available ({exc}); its curves are skipped"
-
-
-# ------------------------------------------------------------------------------------ solvers
-
-
-def stepsize_solver(p, method):
-    def run(tol):
+def stepsize_run(p, method):
+    def run(rtol):
         r = solve(
-            p.fun, p.t_span, p.y0, method=method, rtol=tol, atol=tol, args=p.args, max_steps=10**6
+            p.fun, p.t_span, p.y0, method=method, rtol=rtol, atol=rtol, args=p.args, max_steps=10**6
         )
-        return r.y[:, -1], r.success, r.nfev
+        return Outcome(r.y[:, -1], r.success, r.nfev)
 
     return run
 
 
-def scipy_solver(p, method):
-    def run(tol):
-        r = solve_ivp(p.fun, p.t_span, p.y0, method=method, rtol=tol, atol=tol, args=p.args)
-        return r.y[:, -1], r.success, r.nfev
-
-    return run
-
-
-def numbalsoda_solver(p, method):
-    """numbalsoda with a cfunc RHS; a second, counting cfunc gives nfev in an untimed run."""
-    f, args, n = numba.njit(p.fun), p.args, p.y0.size
-
-    @numba.cfunc(lsoda_sig)
-    def rhs(t, u_, du, data):
-        v = f(t, numba.carray(u_, (n,)), *args)
-        for i in range(n):
-            du[i] = v[i]
-
-    @numba.cfunc(lsoda_sig)
-    def counting_rhs(t, u_, du, data):
-        data[0] += 1.0
-        v = f(t, numba.carray(u_, (n,)), *args)
-        for i in range(n):
-            du[i] = v[i]
-
-    integrate = {"dop853": nb_dop853, "lsoda": nb_lsoda}[method]
-    t_eval, data = np.array(p.t_span), np.zeros(1)
-
-    def run(tol):
-        usol, ok = integrate(rhs.address, p.y0, t_eval, data, rtol=tol, atol=tol, mxstep=10**6)
-        return usol[-1], ok, None
-
-    def count(tol):
-        data[0] = 0.0
-        integrate(counting_rhs.address, p.y0, t_eval, data, rtol=tol, atol=tol, mxstep=10**6)
-        return int(data[0])
-
-    return run, count
-
-
-def solvers_for(p):
-    """``{label: (run, count_nfev or None)}`` for one problem."""
-    out = {f"stepsize {m}": (stepsize_solver(p, m), None) for m in STEPSIZE_METHODS}
-    out.update({f"scipy {m}": (scipy_solver(p, m), None) for m in ("RK45", "DOP853")})
-    if nb_dop853 is not None:
-        out.update({f"numbalsoda {m}": numbalsoda_solver(p, m) for m in ("dop853", "lsoda")})
-    return out
-
-
-# ------------------------------------------------------------------------------------ timing
-
-
-def measure(p, solvers, tols, min_sample, repeats):
-    """Error and median time per call of every solver at every tolerance.
-
-    At each tolerance the solvers' samples are interleaved (round r samples every solver once),
-    so a burst of load from other processes hits all of them alike rather than one curve.
-    """
-    for run, _ in solvers.values():
-        run(tols[0])  # warm-up: Numba compilation of fun / cfunc / dispatch signatures
-    points = {label: [] for label in solvers}
-    for tol in tols:
-        plan = {}
-        for label, (run, count) in solvers.items():
-            if label == "stepsize bs3" and tol < BS3_LOOSEST:
-                continue
-            t = time.perf_counter()
-            y_end, ok, nfev = run(tol)
-            first = time.perf_counter() - t
-            error = float(np.max(np.abs(np.asarray(y_end) - p.y_ref)))
-            k = max(1, math.ceil(min_sample / first))  # calls per sample
-            n = min(repeats, 3) if first > 1.0 else repeats  # bound very slow SciPy points
-            q = dict(
-                rtol=tol,
-                atol=tol,
-                error=error,
-                success=bool(ok),
-                calls_per_sample=k,
-                nfev=count(tol) if count else nfev,
-                samples_s=[],
-            )
-            plan[label] = (run, n, q)
-        gc.disable()  # as timeit does
-        try:
-            for r in range(repeats):
-                for run, n, q in plan.values():
-                    if r < n:
-                        t = time.perf_counter()
-                        for _ in range(q["calls_per_sample"]):
-                            run(tol)
-                        q["samples_s"].append((time.perf_counter() - t) / q["calls_per_sample"])
-        finally:
-            gc.enable()
-        for label, (_, _, q) in plan.items():
-            q["time_s"] = statistics.median(q["samples_s"])
-            q["time_min_s"] = min(q["samples_s"])
-            points[label].append(q)
-    return points
-
-
-# ------------------------------------------------------------------------------------ ratios
-
-
-def front(points, key="time_s"):
-    """Pareto front of successful points: (log error, log time), error decreasing."""
-    pts = sorted((q[key], q["error"]) for q in points if q["success"] and q["error"] > 0)
-    out, best = [], math.inf
-    for t, e in pts:
-        if e < best:
-            out.append((math.log(e), math.log(t)))
-            best = e
-    return out
-
-
-def time_at(fr, error):
-    """Interpolated time to reach ``error`` along a front; NaN outside its error range."""
-    if not fr:
-        return math.nan
-    le = math.log(error)
-    xs, ys = [x for x, _ in fr][::-1], [y for _, y in fr][::-1]  # increasing log error
-    if le < xs[0] or le > xs[-1]:
-        return math.nan
-    return math.exp(float(np.interp(le, xs, ys)))
-
-
-def curve_time(curves, name, error):
-    """Time at ``error`` for a solver label, or the fastest of a family for '<family> best'."""
-    family, method = name.split(" ", 1)
-    if method != "best":
-        return time_at(curves.get(name, []), error)
-    times = [time_at(fr, error) for lab, fr in curves.items() if lab.startswith(family + " ")]
-    times = [t for t in times if not math.isnan(t)]
-    return min(times) if times else math.nan
-
-
-def error_range(curves, name):
-    family, method = name.split(" ", 1)
-    frs = [
-        fr
-        for lab, fr in curves.items()
-        if lab == name or (method == "best" and lab.startswith(family + " "))
+def solvers_for(p) -> list[Solver]:
+    out = [
+        Solver(
+            f"stepsize {m}",
+            stepsize_run(p, m),
+            tols=(lambda rtol: rtol >= BS3_LOOSEST) if m == "bs3" else (lambda rtol: True),
+        )
+        for m in STEPSIZE
     ]
-    logs = [x for fr in frs for x, _ in fr]
-    return (min(logs), max(logs)) if logs else (math.nan, math.nan)
+    out += [Solver(f"scipy {m}", peers.scipy_run(p, m)) for m in ("RK45", "DOP853")]
+    if peers.available("numbalsoda"):
+        for m in ("dop853", "lsoda"):
+            run, count = peers.numbalsoda_run(p, m)
+            out.append(Solver(f"numbalsoda {m}", run, count_nfev=count))
+    if peers.available("cyrk"):
+        out += [Solver(f"cyrk {m}", peers.cyrk_run(p, m)) for m in ("DOP853", "Tsit5")]
+    if peers.available("diffrax"):
+        out.append(Solver("diffrax Tsit5", peers.diffrax_run(p, "Tsit5")))
+    if peers.available("sundials"):
+        out.append(Solver("sundials cvode-Adams", peers.cvode_run(p, "Adams")))
+    return out
 
 
-def matched_ratios(points_by_label, key="time_s"):
-    curves = {lab: front(pts, key) for lab, pts in points_by_label.items()}
+def same_tolerance(points):
     rows = []
-    for ours, peer, target in PAIRS:
-        if peer not in curves and not any(lab.startswith(peer.split()[0]) for lab in curves):
+    for ours, peer in SAME_METHOD:
+        if ours not in points or peer not in points:
             continue
-        at = {}
-        for level in ERROR_LEVELS:
-            ratio = curve_time(curves, peer, level) / curve_time(curves, ours, level)
-            at[f"{level:.0e}"] = None if math.isnan(ratio) else ratio
-        lo = max(error_range(curves, ours)[0], error_range(curves, peer)[0])
-        hi = min(error_range(curves, ours)[1], error_range(curves, peer)[1])
-        logs = (
-            [
-                math.log(curve_time(curves, peer, e) / curve_time(curves, ours, e))
-                for e in np.exp(np.linspace(lo, hi, 41))
-            ]
-            if lo <= hi
-            else []
-        )
-        logs = [v for v in logs if not math.isnan(v)]
-        overlap = math.exp(statistics.fmean(logs)) if logs else None
-        finite = [v for v in [*at.values(), overlap] if v is not None]
+        theirs = {q["rtol"]: q["time_s"] for q in points[peer]}
         rows.append(
             dict(
                 ours=ours,
                 peer=peer,
-                target=target,
-                at_error=at,
-                overlap_geomean=overlap,
-                overlap_error_range=[math.exp(lo), math.exp(hi)] if logs else None,
-                target_met=bool(finite) and min(finite) >= target,
+                at_rtol={
+                    f"{q['rtol']:.0e}": theirs[q["rtol"]] / q["time_s"]
+                    for q in points[ours]
+                    if q["rtol"] in theirs
+                },
             )
         )
     return rows
 
 
-def same_tol_ratios(points_by_label):
-    rows = []
-    for ours, peer, target in PAIRS:
-        if "best" in ours or peer not in points_by_label:
-            continue
-        theirs = {q["rtol"]: q["time_s"] for q in points_by_label[peer]}
-        ratios = {
-            f"{q['rtol']:.0e}": theirs[q["rtol"]] / q["time_s"]
-            for q in points_by_label[ours]
-            if q["rtol"] in theirs
-        }
-        rows.append(dict(ours=ours, peer=peer, target=target, at_rtol=ratios))
-    return rows
-
-
-def cost_model(points):
-    """Fit ``time = overhead + per_fev * nfev`` over a solver's points (relative least squares)."""
-    pts = [(q["nfev"], q["time_s"]) for q in points if q["nfev"]]
-    if len(pts) < 2:
-        return None
-    x, y = np.array(pts, dtype=float).T
-    slope, intercept = np.polyfit(x, y, 1, w=1.0 / y)  # relative residuals
-    return {"overhead_us": intercept * 1e6, "ns_per_fev": slope * 1e9}
-
-
-# ------------------------------------------------------------------------------------ output
-
-
-def machine_info():
-    cpu = platform.processor()
-    try:
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in open("/proc/cpuinfo")
-            if line.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        pass
-    versions = {}
-    for pkg in ("numpy", "scipy", "numba", "stepsize", "numbalsoda"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
-    return dict(
-        platform=platform.platform(),
-        cpu=cpu,
-        cpu_count=os.cpu_count(),
-        python=sys.version.split()[0],
-        versions=versions,
-        load_average_start=os.getloadavg(),
-    )
-
-
-def fmt(v):
-    return f"{'-':>7}" if v is None else f"{v:7.1f}" if v < 1000 else f"{v:7.0f}"
-
-
-def print_tables(results):
-    levels = [f"{e:.0e}" for e in ERROR_LEVELS]
-    print("\nMatched-error time ratios, time_peer / time_stepsize (> 1: stepsize faster)")
-    print(
-        f"{'problem':10} {'stepsize':16} {'peer':18} "
-        + " ".join(f"{x:>7}" for x in levels)
-        + "  overlap  ovl(min)  target"
-    )
-    for name, res in results.items():
-        for r, r_min in zip(res["matched_error"], res["matched_error_min"]):
-            cells = " ".join(fmt(r["at_error"][x]) for x in levels)
-            cells += f"  {fmt(r['overlap_geomean'])}  {fmt(r_min['overlap_geomean']):>8}"
-            met = "met" if r["target_met"] else "MISSED"
-            print(f"{name:10} {r['ours']:16} {r['peer']:18} {cells}  >={r['target']:g} {met}")
-    print("\nSame-tolerance time ratios, time_peer / time_stepsize")
-    for name, res in results.items():
-        for r in res["same_tolerance"]:
-            cells = " ".join(f"{k}:{v:.1f}" for k, v in r["at_rtol"].items() if _decade(k))
-            print(f"{name:10} {r['ours']:16} {r['peer']:18} {cells}")
-    print("\nCost model time = overhead + per_fev * nfev (least squares over the tolerances)")
+def print_cost_models(results):
+    print("\nCost model time = overhead + per_fev * nfev (fit over the tolerances)")
     for name, res in results.items():
         for lab, cm in res["cost_model"].items():
             if cm:
                 print(
-                    f"{name:10} {lab:18} overhead {cm['overhead_us']:8.1f} us   "
+                    f"{name:10} {lab:22} overhead {cm['overhead_us']:8.1f} us  "
                     f"{cm['ns_per_fev']:7.1f} ns/fev"
                 )
 
 
-def _decade(key):
-    return float(key) == 10.0 ** round(math.log10(float(key)))
+def plot(results, out):
+    plot_work_precision(
+        results,
+        out / "ode_nonstiff.png",
+        title="Non-stiff work-precision, rtol = atol = 1e-4 .. 1e-12 (one process, interleaved)",
+        xlabel="max abs error at t_end",
+    )
 
 
-def plot(results, path):
-    import matplotlib
+def ratios(points):
+    """The ratio tables of one problem, from its points."""
+    return dict(
+        matched_error=matched_ratios(points, PAIRS, LEVELS, GROUPS),
+        matched_error_min=matched_ratios(points, PAIRS, LEVELS, GROUPS, "time_min_s"),
+        same_tolerance=same_tolerance(points),
+        cost_model={lab: cost_model(pts) for lab, pts in points.items()},
+    )
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    styles = {"stepsize": "-", "scipy": "--", "numbalsoda": ":"}
-    fig, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 5.2))
-    for ax, (name, res) in zip(np.atleast_1d(axes), results.items()):
-        for i, (lab, pts) in enumerate(res["points"].items()):
-            pts = [q for q in pts if q["success"]]
-            ax.loglog(
-                [q["error"] for q in pts],
-                [q["time_s"] for q in pts],
-                marker="o",
-                ms=3,
-                ls=styles[lab.split()[0]],
-                color=f"C{i}",
-                label=lab,
-            )
-        ax.set(title=name, xlabel="max abs error at t_end", ylabel="wall time per solve [s]")
-        ax.grid(True, which="both", alpha=0.3)
-    handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=8)
-    fig.suptitle("Work-precision (rtol = atol = 1e-4 .. 1e-12)")
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+def write(doc, out):
+    print_points(doc["results"])
+    print_matched(doc["results"], LEVELS)
+    print_cost_models(doc["results"])
+    write_json(doc, out / "ode_nonstiff.json")
+    plot(doc["results"], out)
+    print(f"\nwrote {out / 'ode_nonstiff.json'} and {out / 'ode_nonstiff.png'}")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="reduced run (well under a minute)")
     ap.add_argument("--out", type=Path, default=None, help="output directory")
+    ap.add_argument(
+        "--from-json",
+        action="store_true",
+        help="recompute the ratios and redraw the PNG from the points in the JSON in --out",
+    )
+    ap.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS)
     opts = ap.parse_args(argv)
     if opts.quick:
-        tols = [1e-4, 1e-6, 1e-8, 1e-10]
-        min_sample, repeats = 0.01, 3
-        out = opts.out or Path(tempfile.mkdtemp(prefix="ode_nonstiff_"))
+        tols, min_sample, repeats = [1e-4, 1e-6, 1e-8, 1e-10], 0.01, 3
     else:
         tols = [float(10.0**-x) for x in np.arange(4.0, 12.01, 0.5)]
         min_sample, repeats = 0.025, 7
-        out = opts.out or Path(__file__).resolve().parent / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    print(NUMBALSODA_NOTE)
-    info, start = machine_info(), time.perf_counter()
+    out = output_dir(opts.out, opts.quick, "ode_nonstiff")
+    if opts.from_json:
+        doc = json.loads((out / "ode_nonstiff.json").read_text())
+        for res in doc["results"].values():
+            res.update(ratios(res["points"]))
+        return write(doc, out)
+    print("peers:", peers.notes())
+    info, start = (
+        machine_info(("numbalsoda", "CyRK", "diffrax", "jax", "scikit-sundae")),
+        time.perf_counter(),
+    )
     results = {}
-    for name in PROBLEMS:
+    for name in opts.problems:
         p = problems.get(name)
         t = time.perf_counter()
-        points = measure(p, solvers_for(p), tols, min_sample, repeats)
-        print(f"{name:10} {len(points)} solvers, {time.perf_counter() - t:5.1f} s")
+        solvers = solvers_for(p)
+        points = work_precision(
+            solvers,
+            tols,
+            lambda y, p=p: float(np.max(np.abs(y - p.y_ref))),
+            repeats=repeats,
+            min_sample=min_sample,
+        )
+        print(f"{name:10} {len(solvers)} solvers, {time.perf_counter() - t:5.1f} s", flush=True)
         results[name] = dict(
             t_span=list(p.t_span),
             n=int(p.y0.size),
             points=points,
-            matched_error=matched_ratios(points),
-            matched_error_min=matched_ratios(points, "time_min_s"),
-            same_tolerance=same_tol_ratios(points),
-            cost_model={lab: cost_model(pts) for lab, pts in points.items()},
+            **ratios(points),
         )
-    info.update(load_average_end=os.getloadavg(), total_seconds=time.perf_counter() - start)
-    print_tables(results)
+    finish_machine_info(info, start)
     doc = dict(
         benchmark="ode_nonstiff",
         quick=opts.quick,
         machine=info,
-        numbalsoda=NUMBALSODA_NOTE,
+        peers=peers.notes(),
+        ratio="time_peer / time_stepsize at matched error (> 1: stepsize faster)",
         error_measure="max_i |y_i(t_end) - y_ref_i|",
         tolerances=tols,
         timing=dict(statistic="median", repeats=repeats, min_sample_s=min_sample),
-        error_levels=list(ERROR_LEVELS),
+        error_levels=list(LEVELS),
         results=results,
     )
-    (out / "ode_nonstiff.json").write_text(json.dumps(doc, indent=1))
-    plot(results, out / "ode_nonstiff.png")
-    print(f"\nwrote {out / 'ode_nonstiff.json'} and {out / 'ode_nonstiff.png'}")
+    write(doc, out)
 
 
 if __name__ == "__main__":

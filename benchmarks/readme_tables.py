@@ -31,24 +31,81 @@ def _num(x, fmt=".2g"):
     return "–" if x is None else format(x, fmt)
 
 
+ODE_COLUMNS = {  # (stepsize curve, peer curve) pairs shown in the README, of those in the JSON
+    "ode_nonstiff": (
+        ("stepsize dop853", "numbalsoda dop853"),
+        ("stepsize best", "fastest compiled peer"),
+        ("stepsize tsit5", "diffrax Tsit5"),
+        ("stepsize best", "sundials cvode-Adams"),
+        ("stepsize best", "scipy best"),
+    ),
+    "ode_stiff": (
+        ("stepsize best", "faster of numbalsoda lsoda, cvode"),
+        ("stepsize best", "numbalsoda lsoda"),
+        ("stepsize best", "cyrk best"),
+        ("stepsize best", "diffrax Kvaerno5"),
+        ("stepsize best", "scipy best"),
+    ),
+}
+
+
 def ode(name, title):
+    """One row per problem, one column per pair: time ratio at matched error (overlap mean)."""
     data = _load(name)
     if data is None:
         return None
-    rows = [
-        (
-            problem,
-            m["ours"],
-            m["peer"],
-            _num(m["overlap_geomean"], ".3g"),
-            _num(m["target"], "g"),
-            "yes" if m["target_met"] else "no",
+    cols = ODE_COLUMNS[name]
+    rows = []
+    for problem, result in data["results"].items():
+        found = {(m["ours"], m["peer"]): m["overlap_geomean"] for m in result["matched_error"]}
+        rows.append((problem, *(_num(found.get(c), ".2f") for c in cols)))
+    head = ("problem", *(f"{ours.split()[1]} vs {peer}" for ours, peer in cols))
+    return (
+        f"**{title}** (`{name}.py`; peer time / stepsize time at matched error, geometric mean "
+        "over the common error range; > 1: stepsize faster)\n\n" + _table(head, rows)
+    )
+
+
+def ode_micro():
+    data = _load("ode_micro")
+    if data is None:
+        return None
+    r, rows = data["results"], []
+    if "fixed" in r:
+        t = r["fixed"]["time_us"]
+        rows.append(
+            (
+                "fixed cost per call (y' = -y, dop853; peer numbalsoda dop853)",
+                f"{t['stepsize dop853']:.0f} us",
+                f"{t.get('numbalsoda dop853', float('nan')):.1f} us",
+            )
         )
-        for problem, result in data["results"].items()
-        for m in result["matched_error"]
-    ]
-    head = ("problem", "stepsize", "peer", "time ratio at matched error", "target", "met")
-    return f"**{title}** (`{name}.py`)\n\n" + _table(head, rows)
+    for problem, res in r.get("per_eval", {}).items():
+        s = res["solvers"]
+        if "numbalsoda dop853" in s:
+            rows.append(
+                (
+                    f"per evaluation, {problem} (dop853; peer numbalsoda dop853)",
+                    f"{s['stepsize dop853']['ns_per_eval']:.0f} ns",
+                    f"{s['numbalsoda dop853']['ns_per_eval']:.0f} ns",
+                )
+            )
+    for label, ratio in r.get("ensemble", {}).get("ratios", {}).items():
+        peer, ours = label.split(" / ")
+        t = r["ensemble"]["time_s"]
+        rows.append(
+            (
+                f"1000 Lorenz members: {ours.split()[-1]} vs {peer}",
+                f"{t[ours]:.3f} s",
+                f"{t[peer]:.3f} s (x{ratio:.2f})",
+            )
+        )
+    for label, v in r.get("cold", {}).items():
+        if label.startswith("first solve") and "first_result_s" in v:
+            cpu = f" (CPU {v['cpu_s']:.0f} s)" if "cpu_s" in v else ""
+            rows.append((label, f"{v['wall_s']:.1f} s wall{cpu}", ""))
+    head = ("measure", "stepsize", "peer (x: peer time / stepsize time)")
+    return "**ODE micro-benchmarks** (`ode_micro.py`)\n\n" + _table(head, rows)
 
 
 def nbody():
@@ -134,6 +191,7 @@ def tables():
     parts = [
         ode("ode_nonstiff", "Non-stiff ODEs"),
         ode("ode_stiff", "Stiff ODEs"),
+        ode_micro(),
         nbody(),
         schedules(),
         rl(),

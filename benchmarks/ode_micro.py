@@ -1,0 +1,493 @@
+"""Micro-benchmarks of ``stepsize.ode``: cost per call, per evaluation, ensembles, cold start.
+
+All in one process, peers beside stepsize, interleaved medians (``_common.time_interleaved``):
+
+fixed
+    Fixed cost per call: ``y' = -y`` on ``[0, 1]`` at ``rtol = 1e-3`` (a handful of steps), so the
+    time is almost all per-call overhead.  stepsize ``solve`` (dop853, dp5, and dop853 with
+    ``t_eval=[0, 1]``) against numbalsoda ``dop853``/``lsoda``, CyRK ``DOP853`` and diffrax
+    ``Tsit5`` (jit).  Ratio: numbalsoda dop853 time / stepsize dop853 time (> 1: stepsize faster).
+per_eval
+    Cost per right-hand-side evaluation: the marginal time ``(T_long - T_short) / (nfev_long -
+    nfev_short)`` of dop853 between a short and a longer span (Arenstorf 1 vs 10 periods, Lorenz
+    ``[0, 2]`` vs ``[0, 20]``, Pleiades ``[0, 1]`` vs ``[0, 3]``; ``rtol = atol = 1e-9``), which
+    cancels the fixed cost and leaves evaluation plus per-step work.  stepsize keeping every step
+    (its default) and with ``t_eval = [t0, t1]`` (as numbalsoda), numbalsoda ``dop853`` (nfev from a
+    counting right-hand side) and CyRK ``DOP853`` (12 evaluations per step counted from its
+    steps, as dop853 takes).  Ratio: numbalsoda ns/eval over stepsize ns/eval.
+ensemble
+    ``solve_ensemble`` of 1000 Lorenz initial values (``y0 + N(0, 1)``, seed 0) on ``[0, 5]``,
+    ``rtol = atol = 1e-8``, on all cores (``numba.prange``), against a serial loop of numbalsoda
+    ``dop853`` and diffrax ``Tsit5`` under ``jax.jit(jax.vmap(...))``; stepsize runs dop853 for
+    the numbalsoda pair and tsit5 for the diffrax pair.  The end values are compared with the
+    peer's as a check.
+cold
+    Fresh subprocesses with an empty ``NUMBA_CACHE_DIR``: the wall time to the first ``solve``
+    result (Lorenz, default method) and, separately, to the first ``solve_ensemble`` result; then
+    a fresh process with the cache now warm: its time to the first ``solve`` result.  numbalsoda's
+    cold start (compiling its ``cfunc``) is the reference.
+
+Usage: ``python benchmarks/ode_micro.py [--quick] [--out DIR] [--parts fixed per_eval ...]``;
+writes ``ode_micro.json`` (and ``ode_micro.png``) to DIR (default ``benchmarks/results``);
+``--parts`` re-runs those parts and keeps the others of an existing JSON there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import _peers as peers
+import numpy as np
+from _common import (
+    finish_machine_info,
+    machine_info,
+    output_dir,
+    time_interleaved,
+    write_json,
+)
+
+from stepsize.ode import problems, solve, solve_ensemble
+
+PARTS = ("fixed", "per_eval", "ensemble", "cold")
+DOP853_EVALS_PER_STEP = 12
+
+
+def _decay_fun(t, y):
+    out = np.empty(1)
+    out[0] = -y[0]
+    return out
+
+
+DECAY = problems.Problem(
+    name="decay",
+    fun=_decay_fun,
+    t_span=(0.0, 1.0),
+    y0=np.array([1.0]),
+    y_ref=np.array([np.exp(-1.0)]),
+    source="y' = -y, exact",
+)
+
+
+def _with_span(p, t1):
+    return dataclasses.replace(p, t_span=(p.t_span[0], t1))
+
+
+# ------------------------------------------------------------------------------------ fixed
+
+
+def fixed_cost(repeats, min_sample):
+    p, tol = DECAY, 1e-3
+    t_ends = np.array(p.t_span)
+    calls = {
+        "stepsize dop853": lambda: solve(
+            p.fun, p.t_span, p.y0, method="dop853", rtol=tol, atol=tol
+        ),
+        "stepsize dp5": lambda: solve(p.fun, p.t_span, p.y0, method="dp5", rtol=tol, atol=tol),
+        "stepsize dop853 t_eval=[t0,t1]": lambda: solve(
+            p.fun, p.t_span, p.y0, method="dop853", rtol=tol, atol=tol, t_eval=t_ends
+        ),
+    }
+    if peers.available("numbalsoda"):
+        for m in ("dop853", "lsoda"):
+            run, _ = peers.numbalsoda_run(p, m)
+            calls[f"numbalsoda {m}"] = lambda run=run: run(tol)
+    if peers.available("cyrk"):
+        run = peers.cyrk_run(p, "DOP853")
+        calls["cyrk DOP853"] = lambda run=run: run(tol)
+    if peers.available("diffrax"):
+        run = peers.diffrax_run(p, "Tsit5")
+        calls["diffrax Tsit5"] = lambda run=run: run(tol)
+    r = solve(p.fun, p.t_span, p.y0, method="dop853", rtol=tol, atol=tol)
+    timing = time_interleaved(calls, repeats=repeats, min_sample=min_sample)
+    out = dict(
+        problem="y' = -y on [0, 1], rtol = atol = 1e-3",
+        stepsize_dop853_steps=int(len(r.t) - 1),
+        stepsize_dop853_nfev=int(r.nfev),
+        time_us={k: v["time_s"] * 1e6 for k, v in timing.items()},
+        time_min_us={k: v["time_min_s"] * 1e6 for k, v in timing.items()},
+        samples=timing,
+    )
+    if "numbalsoda dop853" in timing:
+        nb = timing["numbalsoda dop853"]["time_s"]
+        out["ratio_numbalsoda_dop853_over_stepsize"] = {
+            k: nb / v["time_s"] for k, v in timing.items() if k.startswith("stepsize")
+        }
+    return out
+
+
+# ------------------------------------------------------------------------------------ per_eval
+
+
+def _stepsize_counter(p, method, endpoints_only):
+    """``(run, count_nfev)`` of ``solve``, keeping every step or only ``[t0, t1]``."""
+    t_eval = np.array(p.t_span) if endpoints_only else None
+
+    def run():
+        return solve(
+            p.fun,
+            p.t_span,
+            p.y0,
+            method=method,
+            rtol=TOL_EVAL,
+            atol=TOL_EVAL,
+            args=p.args,
+            t_eval=t_eval,
+            max_steps=10**7,
+        )
+
+    return run, lambda: int(run().nfev)
+
+
+TOL_EVAL = 1e-9
+SPANS = {"arenstorf": (1.0, 10.0), "lorenz": (2.0, 20.0), "pleiades": (1.0, 3.0)}
+PERIODIC = ("arenstorf",)  # spans in periods (its t_span is one period): the same orbit again
+
+
+def per_eval_cost(repeats, min_sample):
+    out = {}
+    for name, (short, long) in SPANS.items():
+        base = problems.get(name)
+        if name in PERIODIC:
+            short, long = short * base.t_span[1], long * base.t_span[1]
+        calls, nfev = {}, {}
+        for tag, t1 in (("short", short), ("long", long)):
+            p = _with_span(base, t1)
+            for lab, ends in (("stepsize dop853", False), ("stepsize dop853 t_eval=[t0,t1]", True)):
+                run, count = _stepsize_counter(p, "dop853", ends)
+                calls[(lab, tag)], nfev[(lab, tag)] = run, count()
+            if peers.available("numbalsoda"):
+                run, count = peers.numbalsoda_run(p, "dop853")
+                calls[("numbalsoda dop853", tag)] = lambda run=run: run(TOL_EVAL)
+                nfev[("numbalsoda dop853", tag)] = count(TOL_EVAL)
+            if peers.available("cyrk"):
+                run = peers.cyrk_run(p, "DOP853")
+                calls[("cyrk DOP853", tag)] = lambda run=run: run(TOL_EVAL)
+                nfev[("cyrk DOP853", tag)] = DOP853_EVALS_PER_STEP * run(TOL_EVAL).nsteps
+        timing = time_interleaved(
+            {f"{lab} [{tag}]": c for (lab, tag), c in calls.items()},
+            repeats=repeats,
+            min_sample=min_sample,
+        )
+        rows = {}
+        for lab in dict.fromkeys(lab for lab, _ in calls):
+            ts, tl = (timing[f"{lab} [{tag}]"]["time_s"] for tag in ("short", "long"))
+            ns, nl = nfev[(lab, "short")], nfev[(lab, "long")]
+            rows[lab] = dict(
+                time_short_us=ts * 1e6,
+                time_long_us=tl * 1e6,
+                nfev_short=ns,
+                nfev_long=nl,
+                ns_per_eval=(tl - ts) / (nl - ns) * 1e9,
+                fixed_us=(ts - (tl - ts) / (nl - ns) * ns) * 1e6,
+            )
+        if "numbalsoda dop853" in rows:
+            ref = rows["numbalsoda dop853"]["ns_per_eval"]
+            for row in rows.values():
+                row["ratio_numbalsoda_over_this"] = ref / row["ns_per_eval"]
+        out[name] = dict(
+            spans=[[0.0, short], [0.0, long]], rtol=TOL_EVAL, solvers=rows, samples=timing
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------ ensemble
+
+
+ENSEMBLE_SIZE, ENSEMBLE_SPAN, ENSEMBLE_TOL = 1000, (0.0, 5.0), 1e-8
+
+
+def ensemble(repeats, size=ENSEMBLE_SIZE):
+    import numba
+
+    p = problems.get("lorenz")
+    Y0 = p.y0 + np.random.default_rng(0).standard_normal((size, p.y0.size))
+    tol = ENSEMBLE_TOL
+    res = {}
+
+    def ens(method):
+        return lambda: solve_ensemble(
+            p.fun,
+            ENSEMBLE_SPAN,
+            Y0,
+            method=method,
+            rtol=tol,
+            atol=tol,
+            args=p.args,
+            max_steps=10**6,
+        )
+
+    calls = {
+        "stepsize solve_ensemble dop853": ens("dop853"),
+        "stepsize solve_ensemble tsit5": ens("tsit5"),
+    }
+    ends = {}
+    if peers.available("numbalsoda"):
+        rhs = peers.numbalsoda_cfunc(p.fun, p.args, p.y0.size)
+        t_eval, data = np.array(ENSEMBLE_SPAN), np.zeros(1)
+
+        def nb_loop():
+            out = np.empty_like(Y0)
+            for i in range(size):
+                u, _ = peers.numbalsoda.dop853(rhs.address, Y0[i], t_eval, data, rtol=tol, atol=tol)
+                out[i] = u[-1]
+            return out
+
+        calls["numbalsoda dop853 serial loop"] = nb_loop
+        ends["numbalsoda dop853 serial loop"] = nb_loop()
+    if peers.available("diffrax"):
+        calls["diffrax Tsit5 jit(vmap)"], ends["diffrax Tsit5 jit(vmap)"] = _diffrax_vmap(
+            p, Y0, tol
+        )
+    timing = time_interleaved(calls, repeats=repeats, min_sample=0.0, clock="wall")
+    ends["stepsize solve_ensemble dop853"] = calls["stepsize solve_ensemble dop853"]().y[:, :, -1]
+    ends["stepsize solve_ensemble tsit5"] = calls["stepsize solve_ensemble tsit5"]().y[:, :, -1]
+    t = {k: v["time_s"] for k, v in timing.items()}
+    ratios = {}
+    for ours, peer in (
+        ("stepsize solve_ensemble dop853", "numbalsoda dop853 serial loop"),
+        ("stepsize solve_ensemble tsit5", "diffrax Tsit5 jit(vmap)"),
+    ):
+        if peer in t:
+            ratios[f"{peer} / {ours}"] = t[peer] / t[ours]
+            res[f"median |y_end difference| {ours} vs {peer}"] = float(
+                np.median(np.abs(ends[ours] - ends[peer]))
+            )
+    res.update(
+        members=size,
+        t_span=list(ENSEMBLE_SPAN),
+        rtol=tol,
+        numba_threads=numba.config.NUMBA_NUM_THREADS,
+        time_s=t,
+        ratios=ratios,
+        samples=timing,
+    )
+    return res
+
+
+def _diffrax_vmap(p, Y0, tol):
+    jax, jnp, diffrax = peers.jaxmods
+    f, jargs = peers.jax_fun(p.fun, p.args, p.y0)
+    term, solver = diffrax.ODETerm(f), diffrax.Tsit5()
+    t0, t1 = ENSEMBLE_SPAN
+
+    def one(y0):
+        sol = diffrax.diffeqsolve(
+            term,
+            solver,
+            t0,
+            t1,
+            None,
+            y0,
+            args=jargs,
+            stepsize_controller=diffrax.PIDController(rtol=tol, atol=tol),
+            saveat=diffrax.SaveAt(t1=True),
+            max_steps=100_000,
+        )
+        return sol.ys[-1]
+
+    batched = jax.jit(jax.vmap(one))
+    Y = jnp.asarray(Y0)
+
+    def run():
+        return np.asarray(batched(Y))
+
+    return run, run()
+
+
+# ------------------------------------------------------------------------------------ cold
+
+
+COLD_SOLVE = """
+import time; t0 = time.perf_counter()
+import numpy as np
+from stepsize.ode import problems, solve
+t1 = time.perf_counter()
+p = problems.get("lorenz")
+r = solve(p.fun, p.t_span, p.y0, args=p.args)
+t2 = time.perf_counter()
+assert r.success
+print(t1 - t0, t2 - t1)
+"""
+COLD_ENSEMBLE = """
+import time; t0 = time.perf_counter()
+import numpy as np
+from stepsize.ode import problems, solve_ensemble
+t1 = time.perf_counter()
+p = problems.get("lorenz")
+r = solve_ensemble(p.fun, p.t_span, np.tile(p.y0, (8, 1)), args=p.args)
+t2 = time.perf_counter()
+assert r.success
+print(t1 - t0, t2 - t1)
+"""
+COLD_NUMBALSODA = """
+import time; t0 = time.perf_counter()
+import numba, numpy as np
+from numbalsoda import dop853, lsoda_sig
+t1 = time.perf_counter()
+@numba.cfunc(lsoda_sig)
+def rhs(t, u, du, p):
+    du[0] = 10.0 * (u[1] - u[0]); du[1] = u[0] * (28.0 - u[2]) - u[1]
+    du[2] = u[0] * u[1] - 8.0 / 3.0 * u[2]
+u, ok = dop853(rhs.address, np.array([-8.0, 8.0, 27.0]), np.array([0.0, 16.0]))
+t2 = time.perf_counter()
+assert ok
+print(t1 - t0, t2 - t1)
+"""
+
+
+def _subprocess(code, cache_dir):
+    """Run ``code`` in a fresh interpreter; wall and CPU seconds (the child's user + system)."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    r = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True
+    )
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    if r.returncode != 0:
+        return dict(wall_s=wall, cpu_s=cpu, error=r.stderr.strip().splitlines()[-1:])
+    imp, first = (float(x) for x in r.stdout.split()[-2:])
+    return dict(wall_s=wall, cpu_s=cpu, import_s=imp, first_result_s=first)
+
+
+def cold_start():
+    out = {}
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+        out["first solve, empty cache"] = _subprocess(COLD_SOLVE, a)
+        print("  cold solve", out["first solve, empty cache"], flush=True)
+        out["first solve, warm cache (new process)"] = _subprocess(COLD_SOLVE, a)
+        out["first solve_ensemble, empty cache"] = _subprocess(COLD_ENSEMBLE, b)
+        print("  cold ensemble", out["first solve_ensemble, empty cache"], flush=True)
+        out["first solve_ensemble, warm cache (new process)"] = _subprocess(COLD_ENSEMBLE, b)
+    if peers.available("numbalsoda"):
+        with tempfile.TemporaryDirectory() as c:
+            out["numbalsoda first dop853 (cfunc compile)"] = _subprocess(COLD_NUMBALSODA, c)
+    return out
+
+
+# ------------------------------------------------------------------------------------ main
+
+
+def print_summary(doc):
+    r = doc["results"]
+    if "fixed" in r:
+        print("\nFixed cost per call [us] (median):")
+        for k, v in r["fixed"]["time_us"].items():
+            print(f"  {k:34} {v:9.1f}")
+        for k, v in r["fixed"].get("ratio_numbalsoda_dop853_over_stepsize", {}).items():
+            print(f"  numbalsoda dop853 / {k}: {v:.3f}")
+    if "per_eval" in r:
+        print("\nCost per evaluation (marginal, dop853) [ns]:")
+        for name, res in r["per_eval"].items():
+            for lab, row in res["solvers"].items():
+                ratio = row.get("ratio_numbalsoda_over_this")
+                print(
+                    f"  {name:9} {lab:32} {row['ns_per_eval']:8.1f} ns/eval  fixed "
+                    f"{row['fixed_us']:8.1f} us  numbalsoda/this "
+                    f"{'-' if ratio is None else f'{ratio:.3f}'}"
+                )
+    if "ensemble" in r:
+        print(f"\nEnsemble of {r['ensemble']['members']} Lorenz members [s]:")
+        for k, v in r["ensemble"]["time_s"].items():
+            print(f"  {k:34} {v:8.3f}")
+        for k, v in r["ensemble"]["ratios"].items():
+            print(f"  {k}: {v:.3f}")
+    if "cold" in r:
+        print("\nCold start [s]:")
+        for k, v in r["cold"].items():
+            print(f"  {k:46} {v}")
+
+
+def plot(doc, path):
+    from matplotlib.figure import Figure
+
+    r = doc["results"]
+    panels = [k for k in ("fixed", "per_eval", "ensemble", "cold") if k in r]
+    fig = Figure(figsize=(5.2 * len(panels), 4.4))
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    for ax, part in zip(axes, panels):
+        if part == "fixed":
+            d, unit, title = r["fixed"]["time_us"], "us per call", "fixed cost (y' = -y, few steps)"
+        elif part == "per_eval":
+            d = {
+                f"{n}: {lab}": row["ns_per_eval"]
+                for n, res in r["per_eval"].items()
+                for lab, row in res["solvers"].items()
+            }
+            unit, title = "ns per evaluation", "marginal cost per evaluation (dop853)"
+        elif part == "ensemble":
+            d, unit, title = r["ensemble"]["time_s"], "s", "1000 Lorenz members"
+        else:
+            d = {
+                k: v.get("first_result_s", np.nan) + v.get("import_s", 0.0)
+                for k, v in r["cold"].items()
+            }
+            unit, title = "s (import + first result)", "cold start"
+        labels = list(d)
+        ax.barh(
+            range(len(d)),
+            [d[k] for k in labels],
+            color=["C0" if k.startswith("stepsize") or "solve" in k[:12] else "C1" for k in labels],
+        )
+        ax.set_yticks(range(len(d)), labels, fontsize=7)
+        ax.set_xscale("log")
+        ax.set(xlabel=unit, title=title)
+        ax.grid(True, axis="x", which="both", alpha=0.3)
+    fig.suptitle("stepsize.ode micro-benchmarks (peers in the same process; shared 2-core machine)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="reduced run (no cold start)")
+    ap.add_argument("--out", type=Path, default=None, help="output directory")
+    ap.add_argument("--parts", nargs="+", default=None, choices=PARTS)
+    opts = ap.parse_args(argv)
+    parts = opts.parts or (PARTS[:3] if opts.quick else PARTS)
+    repeats, min_sample = (3, 0.01) if opts.quick else (9, 0.05)
+    out = output_dir(opts.out, opts.quick, "ode_micro")
+    print("peers:", peers.notes())
+    info, start = machine_info(("numbalsoda", "CyRK", "diffrax", "jax")), time.perf_counter()
+    old = out / "ode_micro.json"
+    keep = opts.parts and old.exists() and not opts.quick  # re-run some parts, keep the others
+    results = json.loads(old.read_text())["results"] if keep else {}
+    for part in parts:
+        t = time.perf_counter()
+        if part == "fixed":
+            results[part] = fixed_cost(repeats, min_sample)
+        elif part == "per_eval":
+            results[part] = per_eval_cost(repeats, min_sample)
+        elif part == "ensemble":
+            results[part] = ensemble(max(3, repeats // 2), 100 if opts.quick else ENSEMBLE_SIZE)
+        else:
+            results[part] = cold_start()
+        print(f"{part:9} {time.perf_counter() - t:6.1f} s", flush=True)
+    doc = dict(
+        benchmark="ode_micro",
+        quick=opts.quick,
+        machine=finish_machine_info(info, start),
+        peers=peers.notes(),
+        timing=dict(statistic="median", repeats=repeats, min_sample_s=min_sample),
+        results=results,
+    )
+    print_summary(doc)
+    write_json(doc, out / "ode_micro.json")
+    plot(doc, out / "ode_micro.png")
+    print(f"\nwrote {out / 'ode_micro.json'} and {out / 'ode_micro.png'}")
+
+
+if __name__ == "__main__":
+    main()
