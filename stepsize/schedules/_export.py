@@ -176,6 +176,7 @@ def from_scheduler(scheduler):
     """
     process = process_from_config(scheduler)
     s = np.asarray(scheduler.sigmas, dtype=np.float64)
+    s = s[np.r_[True, np.diff(s) != 0]]  # Heun-type schedulers list each inner level twice
     if process.kind == "flow":
         t = sigma_to_t(s)
         if t[0] < 1e-5:

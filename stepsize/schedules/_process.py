@@ -134,30 +134,48 @@ def _betas(beta_schedule, beta_start, beta_end, n):
     )
 
 
-def vp_process(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, n_train=1000,
-               betas=None):
+def vp_process(
+    beta_schedule="scaled_linear",
+    beta_start=0.00085,
+    beta_end=0.012,
+    n_train=1000,
+    betas=None,
+    alphas_cumprod=None,
+):
     """A discrete-time VP (DDPM) model; defaults are Stable Diffusion's ``scaled_linear`` betas.
 
-    ``betas`` (``n_train`` values) overrides the named schedule. The betas are computed in
-    float64 (diffusers computes them in float32; noise levels agree to ~1e-7 relative).
+    ``betas`` (``n_train`` values) or ``alphas_cumprod`` override the named schedule. Computed
+    here in float64; diffusers' float32 tables differ by ~1e-5 relative in the noise levels,
+    so :func:`process_from_config` of a scheduler object takes its own ``alphas_cumprod``.
     """
-    n_train = check_steps(n_train, "n_train", low=2)
-    b = (np.asarray(betas, dtype=np.float64) if betas is not None
-         else _betas(beta_schedule, beta_start, beta_end, n_train))
-    if b.ndim != 1 or b.size < 2 or not np.all((b > 0) & (b < 1)):
-        raise ValueError("betas must be a 1-D array of at least 2 values in (0, 1)")
-    abar = np.cumprod(1.0 - b)
+    if alphas_cumprod is not None:
+        abar = np.asarray(alphas_cumprod, dtype=np.float64)
+        if abar.ndim != 1 or abar.size < 2 or not np.all((abar > 0) & (abar < 1)):
+            raise ValueError("alphas_cumprod must be a 1-D array of at least 2 values in (0, 1)")
+    else:
+        n_train = check_steps(n_train, "n_train", low=2)
+        b = (
+            np.asarray(betas, dtype=np.float64)
+            if betas is not None
+            else _betas(beta_schedule, beta_start, beta_end, n_train)
+        )
+        if b.ndim != 1 or b.size < 2 or not np.all((b > 0) & (b < 1)):
+            raise ValueError("betas must be a 1-D array of at least 2 values in (0, 1)")
+        abar = np.cumprod(1.0 - b)
     sig = np.sqrt((1.0 - abar) / abar)
-    return Process("vp", b.size, alphas_cumprod=tuple(abar.tolist()), sigma_min=float(sig[0]),
-                   sigma_max=float(sig[-1]))
+    return Process(
+        "vp",
+        abar.size,
+        alphas_cumprod=tuple(abar.tolist()),
+        sigma_min=float(sig[0]),
+        sigma_max=float(sig[-1]),
+    )
 
 
 def ve_process(sigma_min=0.002, sigma_max=80.0):
     """A continuous VE/EDM model (Karras et al. 2022's defaults)."""
     if not 0.0 <= sigma_min < sigma_max < np.inf:
-        raise ValueError(
-            f"need 0 <= sigma_min < sigma_max < inf, got {sigma_min!r}, {sigma_max!r}"
-        )
+        raise ValueError(f"need 0 <= sigma_min < sigma_max < inf, got {sigma_min!r}, {sigma_max!r}")
     return Process("ve", sigma_min=float(sigma_min), sigma_max=float(sigma_max))
 
 
@@ -168,10 +186,13 @@ def process_from_config(config, name=""):
     """The :class:`Process` of a diffusers scheduler's ``config`` (a dict or the scheduler).
 
     ``name`` is the scheduler's class name when ``config`` is a plain dict; flow-matching
-    schedulers and ``use_flow_sigmas=True`` give a flow process with the configured shift.
+    schedulers and ``use_flow_sigmas=True`` give a flow process with the configured shift. A VP
+    scheduler object contributes its own ``alphas_cumprod`` table.
     """
+    table = None
     if hasattr(config, "config"):
         name = type(config).__name__
+        table = getattr(config, "alphas_cumprod", None)
         config = config.config
     cfg = dict(config)
     n_train = int(cfg.get("num_train_timesteps", 1000))
@@ -190,4 +211,5 @@ def process_from_config(config, name=""):
         cfg.get("beta_end", 0.02),
         n_train,
         betas=cfg.get("trained_betas"),
+        alphas_cumprod=None if table is None else np.asarray(table, dtype=np.float64),
     )
