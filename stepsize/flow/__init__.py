@@ -52,6 +52,7 @@ _EXPORTS = {
     "make_noise": "_plan",
     "numpy_velocity": "_plan",
     "plan_bellman": "_plan",
+    "plan_for_solver": "_plan",
     "METRICS": "_fitness",
     "ScheduleFitness": "_fitness",
     "straighten": "_straighten",

@@ -74,24 +74,40 @@ _AB = (
 """Adams-Bashforth weights of orders 1-4 (newest slope first)."""
 
 
+def step_ipndm(x, v, past, t0, t1):
+    """One iPNDM step from ``x`` at ``t0`` with slope ``v`` and past slopes ``past`` (newest
+    first, ``(t, v)``; up to three used)."""
+    slopes = [v] + [p[1] for p in past[:3]]
+    return x + (t1 - t0) * sum(w * s for w, s in zip(_AB[len(slopes) - 1], slopes))
+
+
 @torch.no_grad()
 def sample_ipndm(model, x, times):
     """iPNDM (Zhang & Chen, DEIS, ICLR 2023): Adams-Bashforth of rising order (1 to 4) on
     ``dx/dt = v`` with the fixed-step weights, whatever the step ratios; one evaluation per step.
     """
-    slopes = []
+    hist = []
     for t0, t1 in zip(times[:-1], times[1:]):
-        slopes.insert(0, model.velocity(x, t0))
-        del slopes[4:]
-        w = _AB[len(slopes) - 1]
-        x = x + (t1 - t0) * sum(wk * vk for wk, vk in zip(w, slopes))
+        v = model.velocity(x, t0)
+        x = step_ipndm(x, v, hist, t0, t1)
+        hist.insert(0, (t0, v))
     return x
 
 
 def _history(hist, order):
-    """The newest ``order - 1`` past ``(lambda, D)`` of finite ``lambda``."""
-    finite = [p for p in hist if math.isfinite(p[0])]
-    return finite[: order - 1]
+    """The newest ``order - 1`` past ``(t, D)`` of finite ``lambda`` (``t > 0``)."""
+    return [p for p in hist if p[0] > 0.0][: order - 1]
+
+
+def step_dpmpp_2m(x, d, past, t0, t1):
+    """One DPM-Solver++(2M) step: data prediction ``d`` at ``t0``, ``past`` = ``[(t, D), ...]``
+    newest first (the newest one of ``t > 0`` is used; none, or ``t1 = 1``: first order)."""
+    past = _history(past, 2) if t1 < 1.0 else []
+    if not past:
+        return _ddim(x, d, t0, t1)
+    lam0 = _lam(t0)
+    r = (lam0 - _lam(past[0][0])) / (_lam(t1) - lam0)
+    return _ddim(x, (1.0 + 0.5 / r) * d - (0.5 / r) * past[0][1], t0, t1)
 
 
 @torch.no_grad()
@@ -105,16 +121,27 @@ def sample_dpmpp_2m(model, x, times):
     hist = []
     for t0, t1 in zip(times[:-1], times[1:]):
         d = model.denoise(x, t0)
-        lam0, lam1 = _lam(t0), _lam(t1)
-        past = _history(hist, 2) if t1 < 1.0 else []
-        if past:
-            r = (lam0 - past[0][0]) / (lam1 - lam0)
-            d_eff = (1.0 + 0.5 / r) * d - (0.5 / r) * past[0][1]
-        else:
-            d_eff = d
-        x = _ddim(x, d_eff, t0, t1)
-        hist.insert(0, (lam0, d))
+        x = step_dpmpp_2m(x, d, hist, t0, t1)
+        hist.insert(0, (t0, d))
     return x
+
+
+def step_dpmpp_3m(x, d, past, t0, t1):
+    """One DPM-Solver++(3M) step (see :func:`sample_dpmpp_3m`); ``past`` as in
+    :func:`step_dpmpp_2m`, the newest two of ``t > 0`` used."""
+    past = _history(past, 3) if t1 < 1.0 else []
+    if len(past) < 2:
+        return step_dpmpp_2m(x, d, past, t0, t1)
+    lam0, lam1 = _lam(t0), _lam(t1)
+    lam_a, lam_b = _lam(past[0][0]), _lam(past[1][0])
+    h = lam1 - lam0
+    phi2 = math.expm1(-h) / h + 1.0
+    r0, r1 = (lam0 - lam_a) / h, (lam_a - lam_b) / h
+    d1_0 = (d - past[0][1]) / r0
+    d1_1 = (past[0][1] - past[1][1]) / r1
+    d1 = d1_0 + (d1_0 - d1_1) * (r0 / (r0 + r1))
+    d2 = (d1_0 - d1_1) / (r0 + r1)
+    return _ddim(x, d, t0, t1) + t1 * (phi2 * d1 - (phi2 / h - 0.5) * d2)
 
 
 @torch.no_grad()
@@ -132,23 +159,8 @@ def sample_dpmpp_3m(model, x, times):
     hist = []
     for t0, t1 in zip(times[:-1], times[1:]):
         d = model.denoise(x, t0)
-        lam0, lam1 = _lam(t0), _lam(t1)
-        past = _history(hist, 3) if t1 < 1.0 else []
-        x = _ddim(x, d, t0, t1)
-        if past:
-            h = lam1 - lam0
-            phi2 = math.expm1(-h) / h + 1.0
-            r0 = (lam0 - past[0][0]) / h
-            d1_0 = (d - past[0][1]) / r0
-            if len(past) == 2:
-                r1 = (past[0][0] - past[1][0]) / h
-                d1_1 = (past[0][1] - past[1][1]) / r1
-                d1 = d1_0 + (d1_0 - d1_1) * (r0 / (r0 + r1))
-                d2 = (d1_0 - d1_1) / (r0 + r1)
-                x = x + t1 * (phi2 * d1 - (phi2 / h - 0.5) * d2)
-            else:
-                x = x - 0.5 * t1 * math.expm1(-h) * d1_0
-        hist.insert(0, (lam0, d))
+        x = step_dpmpp_3m(x, d, hist, t0, t1)
+        hist.insert(0, (t0, d))
     return x
 
 
@@ -176,12 +188,13 @@ def _unipc_weights(rks, h, predictor):
     return np.linalg.solve(mat, b)
 
 
-def _unipc_update(x, d0, t0, t1, past, corr=None):
-    """One UniP (``corr=None``) or UniC (``corr`` = model output at the new point) update."""
+def step_unipc(x, d0, past, t0, t1, corr=None):
+    """One UniP (``corr=None``) or UniC (``corr`` = model output at the new point) update from
+    ``x`` at ``t0`` with data prediction ``d0`` and the past ``[(t, D), ...]`` (all used)."""
     lam0, lam1 = _lam(t0), _lam(t1)
     h = lam1 - lam0
     x_new = _ddim(x, d0, t0, t1)
-    rks = [(lp - lam0) / h for lp, _ in past]
+    rks = [(_lam(tp) - lam0) / h for tp, _ in past]
     diffs = [(dp - d0) / rk for (_, dp), rk in zip(past, rks)]
     b_h = math.expm1(-h)
     if corr is None:
@@ -209,10 +222,9 @@ def sample_unipc(model, x, times, order=2):
         d = model.denoise(x, t0)
         if prev is not None:
             x_last, d_last, t_last, past_last = prev
-            x = _unipc_update(x_last, d_last, t_last, t0, past_last, corr=d)
-        this_order = min(order, n - i, i + 1)
-        past = _history(hist, this_order)
+            x = step_unipc(x_last, d_last, past_last, t_last, t0, corr=d)
+        past = _history(hist, min(order, n - i, i + 1))
         prev = (x, d, t0, past)
-        x = _unipc_update(x, d, t0, t1, past)
-        hist.insert(0, (_lam(t0), d))
+        x = step_unipc(x, d, past, t0, t1)
+        hist.insert(0, (t0, d))
     return x

@@ -8,7 +8,7 @@ Schedules for flow samplers are increasing times from 0 (noise) to 1 (data); the
 any grid, e.g. the time grid of an ODE problem. Only numpy and numba are needed here.
 """
 
-from stepsize.schedules._bellman import bellman, path_cost
+from stepsize.schedules._bellman import bellman, bellman_multistep, multistep_path_cost, path_cost
 from stepsize.schedules._check import check_schedule
 from stepsize.schedules._cost import cost_matrix, step_cost_matrix
 from stepsize.schedules._evolve import EvolveResult, evolve
@@ -57,6 +57,7 @@ __all__ = [
     "Process",
     "ays",
     "bellman",
+    "bellman_multistep",
     "check_schedule",
     "check_scheduler_sigmas",
     "cost_matrix",
@@ -69,6 +70,7 @@ __all__ = [
     "karras",
     "load_schedule",
     "loglinear_interp",
+    "multistep_path_cost",
     "logsnr_uniform",
     "oss_path",
     "path_cost",
