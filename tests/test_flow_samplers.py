@@ -205,13 +205,11 @@ def test_ve_export_and_invariance_of_exponential_integrators():
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-9, err_msg=name)
 
 
-def test_kdiffusion_dpmpp_2m_formula_on_ve_sigmas():
-    """k-diffusion's ``sample_dpmpp_2m`` written out (VE, ``t = -log sigma``) equals ours."""
-    sigmas = torch.tensor([80.0, 10.0, 2.0, 0.5, 0.1, 0.0], dtype=torch.float64)
-    x = noise() * sigmas[0]
+def kdiffusion_dpmpp_2m(denoise, x, sigmas):
+    """k-diffusion's ``sample_dpmpp_2m`` written out (``t = -log sigma``)."""
     old = None
     for i in range(len(sigmas) - 1):
-        d = gmm_denoise(x, float(sigmas[i]))
+        d = denoise(x, float(sigmas[i]))
         t, tn = -torch.log(sigmas[i]), -torch.log(sigmas[i + 1])
         h = tn - t
         if old is None or sigmas[i + 1] == 0:
@@ -222,12 +220,26 @@ def test_kdiffusion_dpmpp_2m_formula_on_ve_sigmas():
                 (1 + 1 / (2 * r)) * d - old / (2 * r)
             )
         old = d
+    return x
+
+
+def test_kdiffusion_dpmpp_2m_on_ve_sigmas_and_on_flow_sigmas():
+    sigmas = torch.tensor([80.0, 10.0, 2.0, 0.5, 0.1, 0.0], dtype=torch.float64)
+    x = kdiffusion_dpmpp_2m(gmm_denoise, noise() * sigmas[0], sigmas)
     proc = S.ve_process(0.002, 80.0)
     times = S.from_kdiffusion(sigmas.numpy(), proc)
     ve = flow.KDiffusionModel(lambda x, s: gmm_denoise(x, float(s[0])), 0.002, 80.0)
     np.testing.assert_allclose(
         flow.sample(ve, noise(), times, "dpmpp_2m").numpy(), x.numpy(), atol=1e-10
     )
+    # on a flow's denoiser x + sigma v over flow sigmas (ComfyUI's CONST): dpmpp_2m_flow
+    times = S.quadratic(5)
+    model = flow.as_model(flow_velocity)
+    x = kdiffusion_dpmpp_2m(
+        lambda x, s: model.denoise(x, 1.0 - s), noise(), torch.as_tensor(S.to_kdiffusion(times))
+    )
+    ours = flow.sample(flow_velocity, noise(), times, "dpmpp_2m_flow")
+    np.testing.assert_allclose(ours.numpy(), x.numpy(), atol=1e-10)
 
 
 # ----------------------------------------------------------------------------- orders, guidance
@@ -238,7 +250,15 @@ REFERENCE = {}
 
 @pytest.mark.parametrize(
     ("name", "order"),
-    [("euler", 1), ("heun", 2), ("ipndm", 2), ("dpmpp_2m", 2), ("dpmpp_3m", 2), ("unipc", 2)],
+    [
+        ("euler", 1),
+        ("heun", 2),
+        ("ipndm", 2),
+        ("dpmpp_2m", 2),
+        ("dpmpp_2m_flow", 2),
+        ("dpmpp_3m", 2),
+        ("unipc", 2),
+    ],
 )
 def test_convergence_orders_on_the_exact_flow(name, order):
     """Error against a fine Heun solution falls like ``K^-p`` (observed order >= p - 0.5).

@@ -33,6 +33,7 @@ _EXPORTS = {
     "sample_midpoint": "_solvers",
     "sample_ipndm": "_solvers",
     "sample_dpmpp_2m": "_solvers",
+    "sample_dpmpp_2m_flow": "_solvers",
     "sample_dpmpp_3m": "_solvers",
     "sample_unipc": "_solvers",
     "Model": "_adapters",

@@ -6,7 +6,13 @@ import torch
 
 from stepsize.flow._adapters import as_model
 from stepsize.flow._sample import SOLVERS, teacher
-from stepsize.flow._solvers import step_dpmpp_2m, step_dpmpp_3m, step_ipndm, step_unipc
+from stepsize.flow._solvers import (
+    step_dpmpp_2m,
+    step_dpmpp_2m_flow,
+    step_dpmpp_3m,
+    step_ipndm,
+    step_unipc,
+)
 from stepsize.schedules import bellman, bellman_multistep, cost_matrix, oss_path
 
 PLANNERS = ("boss", "gits", "oss")
@@ -77,6 +83,7 @@ def plan_bellman(
 
 _MULTISTEP = {
     "dpmpp_2m": (step_dpmpp_2m, "denoise"),
+    "dpmpp_2m_flow": (step_dpmpp_2m_flow, "denoise"),
     "dpmpp_3m": (step_dpmpp_3m, "denoise"),
     "ipndm": (step_ipndm, "velocity"),
     "unipc": (step_unipc, "denoise"),

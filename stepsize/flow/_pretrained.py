@@ -1,12 +1,14 @@
 """Model files: save and load small networks; the checkpoints shipped with the package.
 
 A model file is a ``torch.save`` of ``{"kind", "config", "state_dict", "meta"}`` that
-``torch.load(..., weights_only=True)`` reads back. The shipped files (1.4 MB in all) were made
+``torch.load(..., weights_only=True)`` reads back. The shipped files (2.1 MB in all) were made
 with these commands (seed 0; CPU, torch 2.13) and copied from ``DIR``::
 
     stepsize flow train digits-classifier --out DIR
     stepsize flow train moons,8gaussians,checkerboard --steps 20000 --workers 1 --out DIR
     stepsize flow train digits --steps 20000 --out DIR
+    python -m stepsize.flow._unet ddpm --steps 1200 --out DIR/digits16-ddpm.pt
+    python -m stepsize.flow._unet flow --steps 1200 --out DIR/digits16-flow.pt
 
 Each file's ``meta`` records its training settings and final loss; the classifier's test
 accuracy on a held-out fifth of the digits is 0.978.
@@ -18,7 +20,15 @@ import torch
 
 from stepsize.flow._model import DigitsClassifier, VelocityMLP
 
-PRETRAINED = ("moons", "8gaussians", "checkerboard", "digits", "digits-classifier")
+PRETRAINED = (
+    "moons",
+    "8gaussians",
+    "checkerboard",
+    "digits",
+    "digits-classifier",
+    "digits16-ddpm",
+    "digits16-flow",
+)
 """Names accepted by :func:`pretrained`."""
 
 _KINDS = {"velocity": VelocityMLP, "classifier": DigitsClassifier}
@@ -42,6 +52,10 @@ def save_model(path, model, **meta):
 def load_model(path):
     """Read a file of :func:`save_model`; the model is returned in eval mode, ``.meta`` attached."""
     doc = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(doc, dict) and doc.get("kind") == "unet":
+        from stepsize.flow._unet import load_unet
+
+        return load_unet(doc)
     if not isinstance(doc, dict) or doc.get("kind") not in _KINDS:
         raise ValueError(f"{path}: not a stepsize model file")
     model = _KINDS[doc["kind"]](**doc["config"])
@@ -52,7 +66,9 @@ def load_model(path):
 
 def pretrained(name):
     """A model shipped with the package: a flow for ``moons``, ``8gaussians``, ``checkerboard``,
-    ``digits``, or the ``digits-classifier`` whose features the Frechet distance uses."""
+    ``digits``, the ``digits-classifier`` whose features the Frechet distance uses, or the
+    16x16 digits UNets ``digits16-ddpm`` (epsilon DDPM) and ``digits16-flow`` (rectified flow),
+    returned as :class:`stepsize.flow.DiffusersModel` (they need diffusers)."""
     if name not in PRETRAINED:
         raise ValueError(f"model: unknown {name!r}; known: {', '.join(PRETRAINED)}")
     return load_model(_DIR / f"{name}.pt")

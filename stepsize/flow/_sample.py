@@ -14,6 +14,7 @@ import torch
 from stepsize.flow._adapters import as_model
 from stepsize.flow._solvers import (
     sample_dpmpp_2m,
+    sample_dpmpp_2m_flow,
     sample_dpmpp_3m,
     sample_euler,
     sample_heun,
@@ -49,6 +50,7 @@ SOLVERS = {
     "midpoint": sample_midpoint,
     "ipndm": sample_ipndm,
     "dpmpp_2m": sample_dpmpp_2m,
+    "dpmpp_2m_flow": sample_dpmpp_2m_flow,
     "dpmpp_3m": sample_dpmpp_3m,
     "unipc": sample_unipc,
 }
@@ -60,6 +62,7 @@ NFE_PER_STEP = {
     "midpoint": 2,
     "ipndm": 1,
     "dpmpp_2m": 1,
+    "dpmpp_2m_flow": 1,
     "dpmpp_3m": 1,
     "unipc": 1,
 }

@@ -99,15 +99,46 @@ def _history(hist, order):
     return [p for p in hist if p[0] > 0.0][: order - 1]
 
 
+def _step_2m(x, d, past, t0, t1, lam):
+    if not past or t1 >= 1.0:
+        return _ddim(x, d, t0, t1)
+    lam0 = lam(t0)
+    r = (lam0 - lam(past[0][0])) / (lam(t1) - lam0)
+    return _ddim(x, (1.0 + 0.5 / r) * d - (0.5 / r) * past[0][1], t0, t1)
+
+
 def step_dpmpp_2m(x, d, past, t0, t1):
     """One DPM-Solver++(2M) step: data prediction ``d`` at ``t0``, ``past`` = ``[(t, D), ...]``
     newest first (the newest one of ``t > 0`` is used; none, or ``t1 = 1``: first order)."""
-    past = _history(past, 2) if t1 < 1.0 else []
-    if not past:
-        return _ddim(x, d, t0, t1)
-    lam0 = _lam(t0)
-    r = (lam0 - _lam(past[0][0])) / (_lam(t1) - lam0)
-    return _ddim(x, (1.0 + 0.5 / r) * d - (0.5 / r) * past[0][1], t0, t1)
+    return _step_2m(x, d, _history(past, 2), t0, t1, _lam)
+
+
+def _neg_log_sigma(t):
+    return math.inf if t >= 1.0 else -math.log1p(-t)
+
+
+def step_dpmpp_2m_flow(x, d, past, t0, t1):
+    """One step of :func:`sample_dpmpp_2m_flow`; ``past`` as in :func:`step_dpmpp_2m`, the
+    newest point used even at ``t = 0``."""
+    return _step_2m(x, d, past[:1], t0, t1, _neg_log_sigma)
+
+
+@torch.no_grad()
+def sample_dpmpp_2m_flow(model, x, times):
+    """DPM-Solver++(2M) with the data prediction extrapolated in ``-log(1 - t)``.
+
+    The DDIM step of :func:`sample_dpmpp_2m` with ``r`` measured in ``-log sigma`` of the flow's
+    noise level ``sigma = 1 - t`` instead of the half log-SNR: what k-diffusion's
+    ``sample_dpmpp_2m`` does on a flow's denoiser ``x + sigma v`` over flow sigmas (ComfyUI's
+    "CONST" models). Unlike ``lambda``, ``-log sigma`` is finite at pure noise, so the second
+    step is already second order.
+    """
+    hist = []
+    for t0, t1 in zip(times[:-1], times[1:]):
+        d = model.denoise(x, t0)
+        x = step_dpmpp_2m_flow(x, d, hist, t0, t1)
+        hist.insert(0, (t0, d))
+    return x
 
 
 @torch.no_grad()

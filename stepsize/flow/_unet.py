@@ -112,7 +112,7 @@ def train_unet(kind, steps=6000, *, batch=64, lr=2e-3, seed=0, log_every=500):
                 flush=True,
             )
     meta = {
-        "kind": kind,
+        "model": kind,
         "steps": steps,
         "batch": batch,
         "lr": lr,
