@@ -225,16 +225,16 @@ def run_model(name, cfg, kd):
     for solver in SOLVERS:
         ks = sorted({n // flow.NFE_PER_STEP[solver] for n in cfg["nfe"]})
         t0 = time.perf_counter()
-        for k in ks:
-            plans[solver, k] = flow.plan_for_solver(
-                model,
-                k,
-                solver,
-                cfg["grid_image"] if image else cfg["grid"],
-                cfg["plan_images"] if image else cfg["plan_points"],
-                seed=0,
-                shape=shape,
-            )
+        planned = flow.plan_for_solver(
+            model,
+            ks,
+            solver,
+            cfg["grid_image"] if image else cfg["grid"],
+            cfg["plan_images"] if image else cfg["plan_points"],
+            seed=0,
+            shape=shape,
+        )
+        plans.update({(solver, k): p for k, p in zip(ks, planned)})
         print(f"  {name} planned {solver} in {time.perf_counter() - t0:.0f} s", flush=True)
     for nfe in cfg["nfe"]:
         sched_cfgs = dict(sched_cfg)

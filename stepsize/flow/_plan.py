@@ -161,7 +161,8 @@ def plan_for_solver(
     teacher_solver="heun",
     refine=True,
 ):
-    """The ``K + 1`` times of a ``K``-step schedule planned for the sampler that will run.
+    """The ``K + 1`` times of a ``K``-step schedule planned for the sampler that will run
+    (a list of schedules for a sequence ``K``, sharing teacher and costs).
 
     A teacher (``n_grid`` uniform steps of ``teacher_solver`` on ``[t_min, 1]`` from
     ``n_samples`` noise samples) gives states ``x_i``; the cost of a step is BOSS's
@@ -184,16 +185,18 @@ def plan_for_solver(
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver: unknown {solver!r}; known: {', '.join(SOLVERS)}")
-    K = int(K)
+    ks = [int(k) for k in np.atleast_1d(K)]
     m = as_model(model)
     noise = make_noise(model, n_samples, seed, shape)
     traj = teacher(m, noise, n_grid, solver=teacher_solver)
     run = [m.process.t_min, *traj.times[1:].tolist()]
     x = torch.as_tensor(traj.x)
     if solver == "euler":
-        path = bellman(cost_matrix(traj.x, traj.v, np.asarray(run)), K)
+        cost = cost_matrix(traj.x, traj.v, np.asarray(run))
+        paths = [bellman(cost, k) for k in ks]
     elif solver not in _MULTISTEP:
-        path = bellman(_one_step_costs(m, solver, x, run), K)
+        cost = _one_step_costs(m, solver, x, run)
+        paths = [bellman(cost, k) for k in ks]
     else:
         v = torch.as_tensor(traj.v)
         if _MULTISTEP[solver][1] == "velocity":
@@ -201,7 +204,8 @@ def plan_for_solver(
         else:
             tt = torch.as_tensor(run[:-1], dtype=x.dtype).reshape(-1, *([1] * (x.ndim - 1)))
             pred = x[:-1] + (1.0 - tt) * v
-        path = bellman_multistep(*_multistep_costs(solver, x, pred, run), K)
+        first, second = _multistep_costs(solver, x, pred, run)
+        paths = [bellman_multistep(first, second, k) for k in ks]
     if refine:
         n = len(run)
         step = SOLVERS[solver]
@@ -210,8 +214,10 @@ def plan_for_solver(
             out = step(m, x[0], [run[i] for i in p])
             return _sq_err(out, x[-1]) if torch.isfinite(out).all() else np.inf
 
-        even = np.rint(np.linspace(0, n - 1, K + 1)).astype(np.int64)
-        if len(np.unique(even)) == K + 1 and error(even) < error(path):
-            path = even
-        path = _refine(error, np.asarray(path, dtype=np.int64), n)
-    return np.asarray(traj.times[path])
+        for idx, (k, path) in enumerate(zip(ks, paths)):
+            even = np.rint(np.linspace(0, n - 1, k + 1)).astype(np.int64)
+            if len(np.unique(even)) == k + 1 and error(even) < error(path):
+                path = even
+            paths[idx] = _refine(error, np.asarray(path, dtype=np.int64), n)
+    out = [np.asarray(traj.times[p]) for p in paths]
+    return out if np.ndim(K) else out[0]
