@@ -283,7 +283,7 @@ def run_model(name, cfg, kd):
 
 def autodiffusion(model, shape, quality, cfg):
     """AutoDiffusion's search: a 4-step Euler (DDIM) schedule by Frechet fitness on planning
-    noise (seed 0), scored on the evaluation noise against DDIM with 4 uniform steps."""
+    noise (seed 0), scored on the evaluation noise against DDIM with 4 uniform timesteps."""
     plan_noise = torch.randn(
         (cfg["eval_images"], *shape), generator=torch.Generator().manual_seed(0)
     )
@@ -297,7 +297,9 @@ def autodiffusion(model, shape, quality, cfg):
         (cfg["eval_images"], *shape), generator=torch.Generator().manual_seed(1)
     )
     searched = quality.fd(flow.sample(model, eval_noise, res.times, "euler"))
-    uniform = quality.fd(flow.sample(model, eval_noise, S.uniform(4), "euler"))
+    # DDIM's uniform spacing is in timesteps: 999, 749, 500, 250
+    ddim = S.from_diffusers(timesteps=np.rint(np.linspace(999, 0, 5)[:-1]), process=model.process)
+    uniform = quality.fd(flow.sample(model, eval_noise, ddim, "euler"))
     return {
         "schedule": np.round(res.times, 4).tolist(),
         "fd_searched": searched,

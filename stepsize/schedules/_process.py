@@ -185,7 +185,8 @@ _FLOW_SCHEDULERS = ("FlowMatch",)
 def process_from_config(config, name=""):
     """The :class:`Process` of a diffusers scheduler's ``config`` (a dict or the scheduler).
 
-    ``name`` is the scheduler's class name when ``config`` is a plain dict; flow-matching
+    ``name`` is the scheduler's class name when ``config`` is a plain dict (default: its
+    ``_class_name``, as diffusers writes configs to disk); flow-matching
     schedulers and ``use_flow_sigmas=True`` give a flow process with the configured shift. A VP
     scheduler object contributes its own ``alphas_cumprod`` table.
     """
@@ -195,6 +196,7 @@ def process_from_config(config, name=""):
         table = getattr(config, "alphas_cumprod", None)
         config = config.config
     cfg = dict(config)
+    name = name or cfg.get("_class_name", "")
     n_train = int(cfg.get("num_train_timesteps", 1000))
     if name.startswith(_FLOW_SCHEDULERS) or cfg.get("use_flow_sigmas"):
         if cfg.get("use_dynamic_shifting"):
