@@ -330,3 +330,20 @@ def test_plans_for_the_solver_beat_uniform_steps(solver):
     planned = flow.teacher_error(flow.sample(model, x0, plan, solver), ref)
     uniform = flow.teacher_error(flow.sample(model, x0, S.uniform(k), solver), ref)
     assert planned < 0.8 * uniform, (planned, uniform)
+
+
+def test_shipped_digits_unets_load_and_sample():
+    from stepsize.flow._unet import digit_images, downscale
+
+    ddpm, rf = flow.pretrained("digits16-ddpm"), flow.pretrained("digits16-flow")
+    assert ddpm.process.kind == "vp" and ddpm.prediction_type == "epsilon"
+    assert rf.process.kind == "flow" and rf.prediction_type == "flow_prediction"
+    assert ddpm.meta["steps"] == rf.meta["steps"] == 1200
+    x0 = torch.randn((4, 1, 16, 16), generator=torch.Generator().manual_seed(0))
+    for model in (ddpm, rf):
+        x = flow.sample(model, x0, S.uniform(3), "dpmpp_2m")
+        assert x.shape == x0.shape and torch.isfinite(x).all()
+    # the upscaled digits average back to the 8x8 originals' scale
+    images = digit_images(5)
+    assert images.shape == (5, 1, 16, 16)
+    np.testing.assert_allclose(downscale(images).mean(), images.mean(), atol=1e-6)
