@@ -222,7 +222,7 @@ def run_model(name, cfg, kd):
             }
         )
     plans = {}
-    for solver in SOLVERS:
+    for solver in cfg.get("solvers", SOLVERS):
         ks = sorted({n // flow.NFE_PER_STEP[solver] for n in cfg["nfe"]})
         t0 = time.perf_counter()
         planned = flow.plan_for_solver(
@@ -256,7 +256,7 @@ def run_model(name, cfg, kd):
                 run_kdiffusion(kd, model, noise, nfe, False),
                 "dpmpp_2m",
             )
-        for solver in SOLVERS:
+        for solver in cfg.get("solvers", SOLVERS):
             k = nfe // flow.NFE_PER_STEP[solver]
             add(
                 f"{solver} uniform",
@@ -274,7 +274,7 @@ def run_model(name, cfg, kd):
                 solver,
                 plans[solver, k],
             )
-    out = {"model": name, "rows": rows}
+    out = {"model": name, "config": dict(cfg), "rows": rows}
     if image and cfg["evolve"]:
         out["autodiffusion"] = autodiffusion(model, shape, quality, cfg)
     out["seconds"] = time.perf_counter() - started
@@ -333,7 +333,7 @@ def targets(models):
                         "met": ours[metric] <= 0.5 * stock[metric],
                     }
                 )
-            for solver in SOLVERS:
+            for solver in m.get("config", {}).get("solvers", SOLVERS):
                 u = next(r for r in rows if r["config"] == f"{solver} uniform")
                 p = next(r for r in rows if r["config"] == f"{solver} planned")
                 out.append(

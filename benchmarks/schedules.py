@@ -388,6 +388,16 @@ def samplers_main(args):
         "epochs": 6,
         "evolve": True,
     }
+    if any(n.startswith("digits16") for n in names):  # a 2-core machine shared by 6 jobs
+        cfg.update(
+            eval_images=64,
+            ref_steps_image=100,
+            grid_image=16,
+            plan_images=16,
+            population=10,
+            epochs=3,
+            solvers=("euler", "heun", "dpmpp_2m", "dpmpp_2m_flow", "unipc"),
+        )
     if args.quick:
         names = ["moons"]
         cfg.update(nfe=(4,), eval_points=256, grid=20, plan_points=64, evolve=False)
