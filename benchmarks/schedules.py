@@ -46,7 +46,10 @@ configuration); k-diffusion's ``sampling.py`` is loaded from an installed ``k_di
 ``plan_for_solver`` for that sampler (teacher grid 60 / 30 steps, 256 / 64 planning noises, seed
 0). AutoDiffusion row (``digits16-ddpm``): ``evolve`` (population 20, 6 generations) of a 4-step
 Euler (DDIM) schedule with the Frechet distance on planning noise as fitness, against DDIM with
-4 uniform timesteps (999, 749, 500, 250). ``--models`` picks models; results of earlier runs
+4 uniform timesteps (999, 749, 500, 250). On this shared 2-core machine the UNets ran a smaller
+configuration (stored with each model's results): 64 evaluation images, a 100-step teacher,
+planning grid 16 with 16 noises, samplers euler, heun, dpmpp_2m, dpmpp_2m_flow and unipc,
+evolve with population 10 for 3 generations. ``--models`` picks models; results of earlier runs
 for other models in the same file are kept.
 
 Usage: ``python benchmarks/schedules.py [--quick] [--out DIR] [--models A,B] [--name STEM]
