@@ -275,7 +275,7 @@ def run_model(name, cfg, kd):
                 plans[solver, k],
             )
     out = {"model": name, "config": dict(cfg), "rows": rows}
-    if image and cfg["evolve"]:
+    if image and cfg["evolve"] and model.process.kind == "vp":  # DDIM baseline: VP timesteps
         out["autodiffusion"] = autodiffusion(model, shape, quality, cfg)
     out["seconds"] = time.perf_counter() - started
     return out
