@@ -36,6 +36,7 @@ bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/schedules.py
 	$(PY) benchmarks/rl_threebody.py
 	$(PY) benchmarks/descent.py
+	$(PY) benchmarks/optim.py
 
 lock:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

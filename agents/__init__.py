@@ -2,6 +2,8 @@
 
 >>> import agents
 >>> model = agents.load_default_policy()            # the shipped ThreeBody-v0 policy (PPO)
+>>> env = agents.make_env("default")                 # the environment it was trained on
+>>> action, _ = model.predict(env.reset(seed=1_000_000)[0], deterministic=True)
 >>> ctrl = agents.default_controller()              # it, steering Hermite's eta
 >>> from stepsize.nbody import paper_three_body
 >>> result = ctrl.run(paper_three_body(1_000_000), 1.0)   # integrate(..., controller=ctrl)
@@ -15,6 +17,7 @@ evaluate agents start without importing torch and stable-baselines3.
 import importlib
 
 _EXPORTS = {
+    "LinearEtaPolicy": "_linear",
     "PolicyController": "_controller",
     "interacting_triple": "_controller",
     "EVAL_SEED": "_evaluate",
@@ -24,6 +27,7 @@ _EXPORTS = {
     "default_controller": "_pretrained",
     "default_policy_config": "_pretrained",
     "load_default_policy": "_pretrained",
+    "make_env": "_pretrained",
     "ALGORITHMS": "_train",
     "DQN_PAPER": "_train",
     "PPO_DEFAULTS": "_train",

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from stepsize._errors import UsageError, check_output_dir, check_seed, positive, user_input
+
 
 def register(subparsers):
     """Add the ``agent`` subcommand and its actions to the top-level parser."""
@@ -53,10 +55,35 @@ def _json_dict(text, name):
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{name}: not valid JSON ({exc.msg})") from None
+        raise UsageError(f"{name}: not valid JSON ({exc.msg})") from None
     if not isinstance(value, dict):
-        raise ValueError(f"{name}: expected a JSON object, got {text!r}")
+        raise UsageError(f"{name}: expected a JSON object, got {text!r}")
     return value
+
+
+def _check_train(args, env_kwargs, hyperparams):
+    """Everything ``train`` would reject, checked before it starts (environment options by
+    building one environment, hyperparameters against the algorithm's signature)."""
+    import inspect
+
+    import gymnasium as gym
+
+    from agents._train import ALGORITHMS, env_id_of
+
+    with user_input():
+        env_id = env_id_of(args.env)
+    if args.algo not in ALGORITHMS:
+        raise UsageError(f"--algo: unknown {args.algo!r}; known: {', '.join(ALGORITHMS)}")
+    for flag in ("steps", "n_envs", "checkpoint_every"):
+        positive(getattr(args, flag), "--" + flag.replace("_", "-"), integer=True)
+    check_seed(args.seed)
+    accepted = inspect.signature(ALGORITHMS[args.algo]).parameters
+    for name in hyperparams:
+        if name not in accepted or name in ("policy", "env", "seed", "verbose"):
+            raise UsageError(f"--hyperparams: {args.algo} has no hyperparameter {name!r}")
+    with user_input("--env-kwargs"):
+        gym.make(env_id, **env_kwargs).close()
+    check_output_dir(args.out)
 
 
 def run_train(args):
@@ -65,6 +92,7 @@ def run_train(args):
 
     env_kwargs = _json_dict(args.env_kwargs, "--env-kwargs")
     hyperparams = _json_dict(args.hyperparams, "--hyperparams")
+    _check_train(args, env_kwargs, hyperparams)
     model = train(
         args.env,
         args.algo,
@@ -95,14 +123,18 @@ def run_train(args):
 
 def run_evaluate(args):
     """Handler of ``stepsize agent evaluate``; returns the exit code."""
-    from agents._evaluate import EVAL_SEED, evaluate
+    from agents._evaluate import EVAL_SEED, check_seeds, evaluate
     from agents._pretrained import load_run
 
+    for flag in ("episodes", "max_steps", "workers"):
+        positive(getattr(args, flag), "--" + flag.replace("_", "-"), integer=True)
     model, config = load_run(args.run)
     if not str(config.get("env", "")).endswith("ThreeBody-v0"):
-        raise ValueError(f"run: evaluate handles ThreeBody-v0 policies, got {config.get('env')}")
+        raise UsageError(f"run: evaluate handles ThreeBody-v0 policies, got {config.get('env')}")
     seed0 = int(config.get("seed", 0))
     training = range(seed0, seed0 + int(config.get("n_envs", 1)))
+    with user_input("--seed"):
+        check_seeds(args.episodes, EVAL_SEED if args.seed is None else args.seed, training)
     result = evaluate(
         model,
         args.episodes,
@@ -114,6 +146,7 @@ def run_evaluate(args):
     )
     shipped = not (Path(args.run) / "config.json").exists()
     out = Path(args.out or (f"evaluation_{args.run}" if shipped else Path(args.run) / "evaluation"))
+    check_output_dir(out)
     js, png = result.save(out)
     if args.json:
         print(json.dumps(result.summary(), indent=2))

@@ -5,7 +5,7 @@ held-out initial conditions, ``reset(seed=EVAL_SEED + k)`` for k < episodes: see
 never uses (``agents.train`` seeds its n_envs copies with seed .. seed + n_envs - 1 and every
 later episode continues their generators).  Each episode runs ``max_steps`` = 300 steps (30 yr,
 the paper's evaluation) unless |dE/E0| > 0.1 ends it.  Recorded per episode: the final energy
-error |dE/E0|, integrator steps, force evaluations, wall time (integration plus policy
+error |dE/E0|, integrator steps, force evaluations, wall time (``env.step`` calls plus policy
 inference; the inference part on its own), environment steps per second (``env.step`` calls),
 whether it terminated, and the return.
 
@@ -15,7 +15,9 @@ whether it terminated, and the return.
 The verdict compares medians: the policy is *dominated* if a fixed value has both a median
 error and median steps no larger (one smaller); it lies *below the front* if its log10 median
 error is below the fixed values' Pareto front, interpolated linearly in (log10 steps, log10 error)
-at the policy's median steps (``margin_decades`` > 0).
+at the policy's median steps (``margin_decades`` > 0); ``steps_ratio`` is its median steps over
+the front's steps at its median error (same interpolation; both flat beyond the front's ends).
+It *beats the front* (issue 16's bar) with ``margin_decades`` >= 0.5 or ``steps_ratio`` <= 0.7.
 """
 
 import json
@@ -33,6 +35,7 @@ from stepsize.nbody import integrate
 from stepsize.parallel import run
 
 EVAL_SEED = 1_000_000
+BEAT_DECADES, BEAT_STEPS_RATIO = 0.5, 0.7  # issue 16: what "strictly beats the front" means
 FIELDS = (
     "energy_error",
     "steps",
@@ -65,7 +68,7 @@ def _env_episode(env_kwargs, seed, action=None, model=None, deterministic=True):
         energy_error=info["energy_error"],
         steps=info["steps"],
         force_evaluations=info["force_evaluations"],
-        wall_s=info["wall_s"] + infer,
+        wall_s=step_s + infer,
         inference_s=infer,
         steps_per_s=n / step_s,
         terminated=terminated,
@@ -147,11 +150,16 @@ class Evaluation:
         x = math.log10(max(ps, 1.0))
         front_at = float(np.interp(x, xs, ys))  # flat beyond the ends: the cheapest/best error
         margin = front_at - math.log10(max(pe, 1e-300))
+        # along the front the error falls as the steps grow: interpolate steps at an error
+        steps_at = float(np.interp(math.log10(max(pe, 1e-300)), ys[::-1], xs[::-1]))
+        ratio = 10.0 ** (x - steps_at)
         return {
             "dominated": bool(dominated_by),
             "dominated_by": dominated_by,
             "below_front": margin > 0,
             "margin_decades": margin,
+            "steps_ratio": ratio,
+            "beats_front": bool(margin >= BEAT_DECADES or ratio <= BEAT_STEPS_RATIO),
             "front": [[s, e] for s, e in front],
         }
 
@@ -203,7 +211,8 @@ class Evaluation:
         side = "below" if p["below_front"] else "not below"
         lines.append(
             f"policy: {verdict}; {side} the fixed-{self.parameter} front by "
-            f"{p['margin_decades']:+.2f} decades"
+            f"{p['margin_decades']:+.2f} decades, {p['steps_ratio']:.2f}x its steps at equal "
+            f"error; beats it (>= 0.5 decades or <= 0.7x): {'yes' if p['beats_front'] else 'no'}"
         )
         return "\n".join(lines)
 
@@ -231,6 +240,16 @@ def _check_episodes(episodes, seed):
     return np.arange(int(seed), int(seed) + int(episodes))
 
 
+def check_seeds(episodes, seed, training_seeds=()):
+    """The seeds ``seed, ..., seed + episodes - 1`` of an evaluation; ValueError naming
+    ``episodes`` or ``seed`` when they are not valid or overlap ``training_seeds``."""
+    seeds = _check_episodes(episodes, seed)
+    overlap = set(int(s) for s in training_seeds) & set(seeds.tolist())
+    if overlap:
+        raise ValueError(f"seed: evaluation seeds overlap the training seeds {sorted(overlap)}")
+    return seeds
+
+
 def _counts(actions, n):
     flat = [a for run in actions for a in run]
     if flat and not all(float(a).is_integer() for a in flat):
@@ -255,10 +274,7 @@ def evaluate(
     replaces its episode length.  ``training_seeds`` (the seeds the training run used) must not
     overlap the evaluation seeds.  Fixed-action episodes run on ``workers`` processes.
     """
-    seeds = _check_episodes(episodes, seed)
-    overlap = set(int(s) for s in training_seeds) & set(seeds.tolist())
-    if overlap:
-        raise ValueError(f"seed: evaluation seeds overlap the training seeds {sorted(overlap)}")
+    seeds = check_seeds(episodes, seed, training_seeds)
     kwargs = {**(env_kwargs or {}), "max_steps": max_steps}
     env = ThreeBodyEnv(**kwargs)
     fixed_kwargs = {**kwargs, "continuous": False}

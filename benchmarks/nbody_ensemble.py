@@ -10,9 +10,10 @@ round by round), hence the throughput in systems per second.
 
 stepsize: ``integrate_ensemble`` with hermite4 (AMUSE criterion, eta 0.03 .. 0.003), leapfrog
 (time-symmetric, eta 0.003), gbs (extrapolated leapfrog, rtol 1e-6 .. 1e-12) and dop853 (pair
-coordinates, rtol 1e-8 .. 1e-12), on the "numba" back end (compiled loops on
-``numba.get_num_threads()`` threads; this machine has 2 cores), and once on the "numpy"
-array-namespace back end (the GPU code path run on the CPU); on "cupy" when a GPU is usable.
+coordinates, rtol 1e-8 .. 1e-12), on the "numba" back end (compiled per-member loops on
+``numba.get_num_threads()`` threads; this machine has 2 cores), and hermite4 / gbs once more on
+one thread (the 2-thread speed-up; target >= 1.8x).  The "cuda" back end (one GPU thread per
+system) is measured by benchmarks/gpu_ensemble.py on a machine with a GPU.
 REBOUND (``pip install rebound``; it has no ensemble mode) is looped over the systems in one
 process: IAS15 (epsilon 1e-9, the default, 1e-6, 1e-4) and BS (Gragg-Bulirsch-Stoer, eps 1e-6 ..
 1e-12).
@@ -22,11 +23,12 @@ is kept if its median error is below that of every faster setting) and log(time)
 interpolated linearly in log(median error) along it, never extrapolated; the ratio
 time(REBOUND) / time(stepsize) is the throughput ratio (> 1: stepsize faster).  It is reported
 at median errors 1e-7 .. 1e-10 against IAS15 and against the best REBOUND integrator.
-Target (issue 4): >= 3x REBOUND's throughput on 2 cores.
+Target (issues 4, 14): >= 3x REBOUND BS's throughput on 2 cores.
 
 Memory per system: stepsize, the peak of Python-tracked allocations (``tracemalloc``; numpy
-registers its buffers) during ``integrate_ensemble`` of all systems, divided by their number
-(the compiled loops add a few hundred bytes of temporaries per running thread); REBOUND, the
+registers its buffers) during ``integrate_ensemble`` of all systems beyond the input Systems,
+divided by their number (target <= 1 KB; the compiled loops add one scratch set per running
+chunk); REBOUND, the
 growth of the resident set of a fresh process holding 5000 IAS15 simulations of three bodies,
 each stepped once, divided by 5000.  The load average of the machine is recorded (other jobs
 share its 2 cores and slow multi-threaded runs more than single-threaded ones).
@@ -51,7 +53,6 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from stepsize.backend import has_gpu
 from stepsize.nbody import integrate_ensemble, paper_three_body
 
 T_END = 10.0
@@ -62,6 +63,7 @@ OURS = (
     + [("gbs", dict(rtol=r)) for r in (1e-6, 1e-8, 1e-10, 1e-12)]
     + [("dop853", dict(rtol=r)) for r in (1e-8, 1e-10, 1e-12)]
 )
+SERIAL = [("hermite4", dict(eta=0.01)), ("gbs", dict(rtol=1e-10))]
 PEERS = [("ias15", dict(epsilon=e)) for e in (1e-9, 1e-6, 1e-4)] + [
     ("bs", dict(eps=e)) for e in (1e-6, 1e-8, 1e-10, 1e-12)
 ]
@@ -92,8 +94,13 @@ def run_rebound(systems, name, options):
     return errors
 
 
-def run_ours(systems, method, options, backend="numba"):
-    return integrate_ensemble(systems, T_END, method, backend=backend, **options).energy_error
+def run_ours(systems, method, options, threads):
+    default = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        return integrate_ensemble(systems, T_END, method, **options).energy_error
+    finally:
+        numba.set_num_threads(default)
 
 
 def timed(fn, *args, **kw):
@@ -146,9 +153,11 @@ def rebound_memory(n):
 
 def memory_per_system(systems, with_rebound):
     tracemalloc.start()
-    integrate_ensemble(systems, 0.1, "hermite4")
-    peak = tracemalloc.get_traced_memory()[1]
+    base = tracemalloc.get_traced_memory()[0]
+    result = integrate_ensemble(systems, 0.1, "hermite4")
+    peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
+    del result
     peer = None
     if with_rebound:
         with multiprocessing.get_context("spawn").Pool(1) as pool:
@@ -170,10 +179,9 @@ def main(argv=None):
     except ImportError:
         print("rebound is not installed (pip install rebound): stepsize only")
         peers = []
-    jobs = [("stepsize", m, o, "numba") for m, o in OURS]
-    jobs.append(("stepsize", "hermite4", dict(eta=0.03), "numpy"))
-    if has_gpu():
-        jobs += [("stepsize", "hermite4", dict(eta=e), "cupy") for e in (0.03, 0.01)]
+    threads = numba.get_num_threads()
+    jobs = [("stepsize", m, o, threads) for m, o in OURS]
+    jobs += [("stepsize", m, o, 1) for m, o in SERIAL]
     jobs += [("rebound", m, o, None) for m, o in peers]
 
     def call(job):
@@ -208,14 +216,23 @@ def main(argv=None):
                 p90_error=float(np.quantile(err, 0.9)),
             )
         )
-    cpu = [r for r in rows if r["peer"] == "stepsize" and r["backend"] == "numba"]
+    cpu = [r for r in rows if r["peer"] == "stepsize" and r["backend"] == threads]
+    speedup = {}
+    for m, o in SERIAL:
+        one, many = (
+            next(r for r in rows if (r["method"], r["options"], r["backend"]) == (m, o, t))
+            for t in (1, threads)
+        )
+        speedup[f"{m} {json.dumps(o)}"] = one["wall_s"] / many["wall_s"]
     ratios = {}
     for level in LEVELS:
         ours_t = time_at(pareto(cpu), level)
         ias_t = time_at(pareto([r for r in rows if r["method"] == "ias15"]), level)
         best_t = time_at(pareto([r for r in rows if r["peer"] == "rebound"]), level)
+        bs_t = time_at(pareto([r for r in rows if r["method"] == "bs"]), level)
         ratios[f"{level:g}"] = dict(
             stepsize_wall_s=ours_t,
+            vs_bs=bs_t / ours_t if ours_t and bs_t else None,
             vs_ias15=ias_t / ours_t if ours_t and ias_t else None,
             vs_best_rebound=best_t / ours_t if ours_t and best_t else None,
         )
@@ -224,12 +241,14 @@ def main(argv=None):
         systems=len(systems),
         t_end=T_END,
         repeats=args.repeats,
-        threads=numba.get_num_threads(),
+        threads=threads,
         rows=rows,
+        thread_speedup=speedup,
         throughput_ratio_at_matched_median_error=ratios,
         memory_bytes_per_system=dict(stepsize=ours_mem, rebound_ias15=peer_mem),
-        gpu="measured" if has_gpu() else "no GPU available: cupy back end not measured",
-        target=">= 3x REBOUND throughput at matched median energy error on 2 cores",
+        gpu="not measured here: run benchmarks/gpu_ensemble.py on a machine with a GPU",
+        target=">= 1.8x from 2 threads; >= 3x REBOUND BS at matched median energy error on "
+        "2 cores; <= 1 KB per three-body system",
         machine=dict(
             platform=platform.platform(),
             python=platform.python_version(),
@@ -242,19 +261,20 @@ def main(argv=None):
     (out / "nbody_ensemble.json").write_text(json.dumps(report, indent=2))
     plot(rows, out / "nbody_ensemble.png", len(systems))
     print(
-        f"{'who':9} {'method':9} {'backend':8} {'options':22} {'median':>9} {'p90':>9} {'sys/s':>9}"
+        f"{'who':9} {'method':9} {'threads':8} {'options':22} {'median':>9} {'p90':>9} {'sys/s':>9}"
     )
     for r in rows:
         print(
-            f"{r['peer']:9} {r['method']:9} {r['backend'] or '':8} "
+            f"{r['peer']:9} {r['method']:9} {r['backend'] or '':<8} "
             f"{json.dumps(r['options']):22} {r['median_error']:9.1e} {r['p90_error']:9.1e} "
             f"{r['systems_per_s']:9.0f}"
         )
     for level, q in ratios.items():
         print(
-            f"median |dE/E| {level}: throughput ratio vs IAS15 {q['vs_ias15']}, "
+            f"median |dE/E| {level}: throughput ratio vs BS {q['vs_bs']}, IAS15 {q['vs_ias15']}, "
             f"vs best REBOUND {q['vs_best_rebound']}"
         )
+    print(f"2 threads / 1 thread: {speedup} (load average {os.getloadavg()})")
     print(f"memory per system: stepsize {ours_mem:.0f} B, REBOUND IAS15 {peer_mem} B")
     return 0
 
@@ -268,7 +288,7 @@ def plot(rows, path, n):
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
     groups = {}
     for r in rows:
-        key = f"{r['peer']}: {r['method']}" + (f" [{r['backend']}]" if r["backend"] else "")
+        key = f"{r['peer']}: {r['method']}" + (f" [{r['backend']} thr]" if r["backend"] else "")
         groups.setdefault(key, []).append(r)
     for key, rs in groups.items():
         rs = sorted(rs, key=lambda r: r["median_error"])

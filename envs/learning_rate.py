@@ -7,7 +7,8 @@ separated (terminated) or after ``max_steps`` steps (truncated).
 
 Actions: ``Discrete(len(gammas))`` over a log grid (default ``10^-2 .. 10^3``, 6 values), or with
 ``continuous=True`` a ``Box([-1, 1])`` mapped linearly onto ``log10 gamma`` in
-``log10_gamma_range``.
+``log10_gamma_range``.  ``step`` raises ValueError for an action outside the space (an index out
+of range, NaN, a value outside ``[-1, 1]``).
 
 Observation (float32, 7 entries):
     0  log10 f(theta_t)                    (clipped to [-30, 30])
@@ -32,6 +33,8 @@ fixed set given as a :class:`stepsize.descent.Dataset` or an ``(A, y)`` pair.
 import gymnasium as gym
 import numpy as np
 
+from envs._action import check_action
+from envs._args import positive_grid, positive_int, positive_real
 from stepsize.control import stiffness_estimate
 from stepsize.descent import Dataset, logistic_loss_and_gradient, separable
 
@@ -60,11 +63,14 @@ class LearningRateEnv(gym.Env):
             A, y = data
             data = Dataset("custom", np.asarray(A, dtype=float), np.asarray(y, dtype=float))
         self.data = data
-        self.n, self.d, self.margin = n, d, margin
-        if max_steps < 1:
-            raise ValueError(f"max_steps must be >= 1, got {max_steps}")
-        self.max_steps = int(max_steps)
-        self.step_cost = 1.0 / self.max_steps if step_cost is None else float(step_cost)
+        self.n, self.d = positive_int(n, "n", low=2), positive_int(d, "d")
+        self.margin = positive_real(margin, "margin")
+        self.max_steps = positive_int(max_steps, "max_steps")
+        self.step_cost = (
+            1.0 / self.max_steps
+            if step_cost is None
+            else positive_real(step_cost, "step_cost", True)
+        )
         low, high = (float(v) for v in log10_gamma_range)
         if not low < high:
             raise ValueError(f"log10_gamma_range must be increasing, got {log10_gamma_range}")
@@ -73,9 +79,7 @@ class LearningRateEnv(gym.Env):
             self.log10_range = (low, high)
             self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
         else:
-            grid = np.logspace(low, high, 6) if gammas is None else np.asarray(gammas, float)
-            if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid) & (grid > 0)):
-                raise ValueError("gammas must be a non-empty list of positive finite numbers")
+            grid = np.logspace(low, high, 6) if gammas is None else positive_grid(gammas, "gammas")
             self.gammas = grid
             self.action_space = gym.spaces.Discrete(grid.size)
         bound = np.array([_CLIP, _CLIP, 1.0, 1.0, _CLIP, _CLIP, 1.0], dtype=np.float32)
@@ -98,6 +102,8 @@ class LearningRateEnv(gym.Env):
         return self._observation(), self._info(False)
 
     def step(self, action):
+        if not hasattr(self, "_theta"):
+            raise RuntimeError("call reset() before step()")
         gamma = self._gamma(action)
         new = self._theta - gamma * self._grad
         loss, grad = logistic_loss_and_gradient(self._ds.A, self._ds.y, new)
@@ -115,11 +121,11 @@ class LearningRateEnv(gym.Env):
         return self._observation(), float(reward), separated, truncated, self._info(separated)
 
     def _gamma(self, action):
+        a = check_action(self.action_space, action)
         if self.continuous:
             low, high = self.log10_range
-            a = float(np.clip(np.asarray(action, float).reshape(-1)[0], -1.0, 1.0))
-            return float(10.0 ** (low + 0.5 * (a + 1.0) * (high - low)))
-        return float(self.gammas[int(action)])
+            return float(10.0 ** (low + 0.5 * (float(a[0]) + 1.0) * (high - low)))
+        return float(self.gammas[a])
 
     def _observation(self):
         norm = np.linalg.norm(self._theta)

@@ -52,6 +52,8 @@ import math
 import gymnasium as gym
 import numpy as np
 
+from envs._action import check_action
+from envs._args import positive_grid, positive_int, positive_real
 from stepsize.ode import TABLEAUX, problems, solve
 
 ACTIONS = ("step", "rtol")
@@ -106,23 +108,17 @@ class ODEStepEnv(gym.Env):
         span = t1 - t0
         if values is None:
             values = span * np.logspace(-4, -1, 10) if action == "step" else RTOLS
-        grid = np.asarray(values, dtype=float)
-        if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid) & (grid > 0)):
-            raise ValueError("values must be a non-empty list of positive finite numbers")
+        grid = positive_grid(values)
         if step_range is None:
             step_range = (grid.min(), grid.max()) if action == "step" else (span * 1e-4, span / 10)
         lo, hi = (float(v) for v in step_range)
         if not 0 < lo < hi:
             raise ValueError(f"step_range must be (low, high), 0 < low < high, got {step_range}")
-        for name, x in (("tol", tol), ("reference_rtol", reference_rtol)):
-            if not (math.isfinite(x) and x > 0):
-                raise ValueError(f"{name} must be positive and finite, got {x!r}")
-        if int(max_steps) != max_steps or max_steps < 1:
-            raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
-        if int(n_intervals) != n_intervals or n_intervals < 1:
-            raise ValueError(f"n_intervals must be a positive integer, got {n_intervals!r}")
-        if not (math.isfinite(perturbation) and perturbation >= 0):
-            raise ValueError(f"perturbation must be >= 0, got {perturbation!r}")
+        tol = positive_real(tol, "tol")
+        reference_rtol = positive_real(reference_rtol, "reference_rtol")
+        max_steps = positive_int(max_steps, "max_steps")
+        n_intervals = positive_int(n_intervals, "n_intervals")
+        perturbation = positive_real(perturbation, "perturbation", zero=True)
         self.kind, self.method, self.values = action, method, grid
         self.tableau = TABLEAUX[method]
         self.tol, self.step_range = float(tol), (lo, hi)
@@ -150,11 +146,7 @@ class ODEStepEnv(gym.Env):
     def step(self, action):
         if self._y is None:
             raise RuntimeError("call reset() before step()")
-        if not self.action_space.contains(action):
-            raise ValueError(
-                f"action must be an integer in [0, {self.values.size - 1}], got {action!r}"
-            )
-        value = float(self.values[int(action)])
+        value = float(self.values[check_action(self.action_space, action)])
         t, y = self._t, self._y
         if self.kind == "step":
             span, t_new = value, t + value

@@ -18,7 +18,7 @@ Actions: ``Discrete(10)`` over ``values`` (default for "hermite4" and "leapfrog"
 ``logspace(-4, -1, 10)``; for a Runge-Kutta method of :mod:`stepsize.ode`: rtol =
 ``logspace(-13, -4, 10)``; index 0 is the most accurate and is in force at reset), or with
 ``continuous=True`` a ``Box([-1, 1])`` mapped linearly onto log10 of the parameter between the
-smallest and largest of ``values`` (out-of-range actions are clipped).
+smallest and largest of ``values``.  ``step`` raises ValueError for an action outside the space.
 
 Observation (float32, 4 N + 1 entries; 13 for three bodies), as the paper's "cart" state:
     0 .. 2N-1      x_i, y_i / (10 L)                 (L = 1 length unit, au by default)
@@ -46,22 +46,32 @@ which telescopes to the return -log10((dE_T + 1e-14) / 1e-14) - price * N_T / 10
 final error in decades and the force evaluations at ``price`` decades per 1000 (default 0.2, the
 slope of the fixed-eta front near 10^4 steps per 30 yr).
 
+Where ``reward="paper"`` comes from: the authors' published environment (``env/ThreeBP_env.py``
+of github.com/veronicasaz/ThreeBodyProblem_astronomy, newest version) computes six variants and
+marks ``reward_f = 5`` as the one used; it is A + W2 / |log10 eta| above, reference 1e-10, cubed
+log, 1/t, 0 on the first step, with W = [3000, 0, 4] in the settings of their shipped Hermite
+model.  Their older variants 0 and 4 (reference 1e-8, squared log or none) are not it.
+The one deviation: dE is floored at 1e-20 and capped at ``max_energy_error`` (their formula
+takes log10 0 at dE = 0 and divides by 0 at dE = 1).  As there, Hermite runs unsoftened (an
+older version of their code had eps^2 = 1e-9 au^2: ``integrator_options={"softening": ...}``).
+
 Episode: terminated when |dE/E0| > ``max_energy_error`` (0.1) or the integrator stops (a
 failure or a requested event); truncated after ``max_steps`` steps (the paper: 100 = 10 yr in
 training, 300 in evaluation).  ``info``: ``energy_error`` (|dE/E0|), ``steps`` (integrator steps
 so far), ``force_evaluations``, ``eta`` (the parameter used for the last interval; rtol for the
-Runge-Kutta methods, ``parameter`` names it), ``t`` (yr), ``wall_s`` (integration wall time so
-far; 0 with ``measure_wall=False``, which makes ``info`` deterministic as gymnasium's
-``check_env`` demands) and ``status`` (the :class:`~stepsize.nbody.Simulation` status).
+Runge-Kutta methods, ``parameter`` names it), ``t`` (yr) and ``status`` (the
+:class:`~stepsize.nbody.Simulation` status): all of it a function of the seed and the actions,
+as gymnasium's ``check_env`` demands (wall time is the evaluator's to measure, around ``step``).
 """
 
 import math
-import time
 
 import gymnasium as gym
 import numpy as np
 
-from stepsize.nbody import Simulation, System, methods, paper_three_body
+from envs._action import check_action
+from envs._args import positive_grid, positive_int, positive_real
+from stepsize.nbody import Simulation, System, kernels, methods, paper_three_body
 from stepsize.nbody.units import G_AU_MSUN_YR
 
 ETAS = np.logspace(-4.0, -1.0, 10)
@@ -107,14 +117,11 @@ def final_reward(energy_error, previous, force_evaluations, price=0.2, cap=0.1):
 
 
 def tau_min(system):
-    """min_{i<j} min(r_ij / v_ij, sqrt(r_ij^3 / (G (m_i + m_j)))): AMUSE's step time scale."""
-    i, j = np.triu_indices(system.n_bodies, 1)
-    r = np.linalg.norm(system.positions[i] - system.positions[j], axis=1)
-    v = np.linalg.norm(system.velocities[i] - system.velocities[j], axis=1)
-    free_fall = np.sqrt(r**3 / (system.G * (system.masses[i] + system.masses[j])))
-    with np.errstate(divide="ignore"):
-        crossing = np.where(v > 0, r / v, np.inf)
-    return float(np.min(np.minimum(crossing, free_fall)))
+    """min_{i<j} min(r_ij / v_ij, sqrt(r_ij^3 / (G (m_i + m_j)))): AMUSE's step time scale
+    (:func:`stepsize.nbody.kernels.collision_time`, unsoftened)."""
+    return float(
+        kernels.collision_time(system.positions, system.velocities, system.masses, system.G, 0.0)
+    )
 
 
 def observe(system, energy_error, extras=None):
@@ -178,7 +185,6 @@ class ThreeBodyEnv(gym.Env):
         w2=W2,
         price=0.2,
         integrator_options=None,
-        measure_wall=True,
     ):
         if reward not in REWARDS:
             raise ValueError(f"reward: unknown {reward!r}; known: {', '.join(REWARDS)}")
@@ -188,18 +194,13 @@ class ThreeBodyEnv(gym.Env):
             )
         if integrator not in methods():
             raise ValueError(f"integrator: unknown {integrator!r}; known: {', '.join(methods())}")
-        grid = default_values(integrator) if values is None else np.asarray(values, float)
-        if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid) & (grid > 0)):
-            raise ValueError("values must be a non-empty list of positive finite numbers")
+        grid = default_values(integrator) if values is None else positive_grid(values)
         if reward == "paper" and np.any(grid >= 1.0):
             raise ValueError("reward='paper' needs values < 1 (W2 / |log10 eta| has a pole at 1)")
-        if int(n_bodies) != n_bodies or n_bodies < 3:
-            raise ValueError(f"n_bodies must be an integer >= 3, got {n_bodies!r}")
-        if int(max_steps) != max_steps or max_steps < 1:
-            raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
-        for name, x in (("interval", interval), ("max_energy_error", max_energy_error)):
-            if not (math.isfinite(x) and x > 0):
-                raise ValueError(f"{name} must be positive and finite, got {x!r}")
+        n_bodies = positive_int(n_bodies, "n_bodies", low=3)
+        max_steps = positive_int(max_steps, "max_steps")
+        interval = positive_real(interval, "interval")
+        max_energy_error = positive_real(max_energy_error, "max_energy_error")
         self.reward_kind, self.observation_kind = reward, observation
         self.integrator, self.values = integrator, grid
         self.parameter = "eta" if integrator in ("hermite4", "leapfrog") else "rtol"
@@ -207,7 +208,6 @@ class ThreeBodyEnv(gym.Env):
         self.interval, self.max_energy_error = float(interval), float(max_energy_error)
         self.w0, self.w2, self.price = float(w0), float(w2), float(price)
         self.integrator_options = dict(integrator_options or {})
-        self.measure_wall = bool(measure_wall)
         self.continuous = bool(continuous)
         if self.continuous:
             self.log10_range = (math.log10(grid.min()), math.log10(grid.max()))
@@ -227,8 +227,8 @@ class ThreeBodyEnv(gym.Env):
             raise ValueError(f"options['system'] must be a System of {self.n_bodies} bodies")
         options = {self.parameter: float(self.values[0]), **self.integrator_options}
         self.sim = Simulation(system, self.integrator, **options)
-        self._t, self._wall, self._last_steps, self._error = 0, 0.0, 0, 0.0
-        return self._observation(None), self._info()
+        self._t, self._last_steps, self._error = 0, 0, 0.0
+        return self._observation(None), self._info(0.0)
 
     def step(self, action):
         if self.sim is None:
@@ -237,10 +237,7 @@ class ThreeBodyEnv(gym.Env):
         sim = self.sim
         sim.value = value
         force, steps = sim.force_evaluations, sim.steps
-        start = time.perf_counter()
         status = sim.evolve((self._t + 1) * self.interval)
-        if self.measure_wall:
-            self._wall += time.perf_counter() - start
         self._t += 1
         self._last_steps = sim.steps - steps
         n_force = sim.force_evaluations - force
@@ -255,21 +252,15 @@ class ThreeBodyEnv(gym.Env):
         self._error = error if error <= cap else cap
         terminated = status != "done" or not error <= self.max_energy_error
         truncated = not terminated and self._t >= self.max_steps
-        return self._observation(error), float(reward), terminated, truncated, self._info()
+        return self._observation(error), float(reward), terminated, truncated, self._info(error)
 
     def value_of(self, action):
-        """The parameter value an action stands for; ValueError for an invalid action."""
+        """The parameter value an action stands for; ValueError for an action outside the space."""
+        a = check_action(self.action_space, action)
         if self.continuous:
-            a = np.asarray(action, dtype=float).reshape(-1)
-            if a.size != 1 or not np.isfinite(a[0]):
-                raise ValueError(f"action must be one finite number in [-1, 1], got {action!r}")
             low, high = self.log10_range
-            return float(10.0 ** (low + 0.5 * (float(np.clip(a[0], -1, 1)) + 1.0) * (high - low)))
-        if not self.action_space.contains(action):
-            raise ValueError(
-                f"action must be an integer in [0, {self.values.size - 1}], got {action!r}"
-            )
-        return float(self.values[int(action)])
+            return float(10.0 ** (low + 0.5 * (float(a[0]) + 1.0) * (high - low)))
+        return float(self.values[a])
 
     def _observation(self, error):
         sim = self.sim
@@ -280,15 +271,14 @@ class ThreeBodyEnv(gym.Env):
             )
         return observe(sim.system, error, extras)
 
-    def _info(self):
+    def _info(self, error):
         sim = self.sim
         return {
-            "energy_error": sim.energy_error,
+            "energy_error": error,
             "steps": sim.steps,
             "force_evaluations": sim.force_evaluations,
             "eta": sim.value,
             "parameter": self.parameter,
             "t": sim.t,
-            "wall_s": self._wall,
             "status": sim.status,
         }

@@ -1,1 +1,5 @@
 """stepsize: adaptive step-size control."""
+
+from stepsize._errors import UsageError
+
+__all__ = ["UsageError"]

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from stepsize._errors import UsageError
+
 BENCHMARKS = (
     "ode_nonstiff",
     "ode_stiff",
@@ -41,10 +43,10 @@ def register(subparsers):
 def script_path(name):
     """``benchmarks/<name>.py`` of the checkout this package was installed from."""
     if name not in BENCHMARKS:
-        raise ValueError(f"bench: unknown {name!r}; known: {', '.join(BENCHMARKS)}")
+        raise UsageError(f"bench: unknown {name!r}; known: {', '.join(BENCHMARKS)}")
     path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
     if not path.exists():
-        raise ValueError(f"bench: {path.name} not found; benchmarks run from a source checkout")
+        raise UsageError(f"bench: {path.name} not found; benchmarks run from a source checkout")
     return path
 
 

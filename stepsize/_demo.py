@@ -10,10 +10,11 @@ figures into ``--out``.  ``--small`` shortens every part (used by the tests).
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
+
+from stepsize._errors import check_output_dir
 
 
 def register(subparsers):
@@ -211,8 +212,7 @@ def _markdown(title, caption, rows):
 
 
 def run(args):
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_dir(args.out)  # before minutes of computing
     parts = [
         ("N-body", lambda: _nbody(args.small)),
         ("Stiff ODE", lambda: _stiff(args.small, out)),

@@ -1,65 +1,39 @@
-"""Array namespace: numpy on CPU, cupy on GPU, one code path.
+"""Where the GPU code runs: whether a CUDA GPU is usable, and moving arrays off it.
 
-Batched code is written once against ``xp`` (the module that plays numpy's role) and runs on
-either device.  CuPy is optional: importing this module never needs a GPU.
+The GPU back ends are Numba CUDA kernels (``stepsize.nbody._cuda``).  Importing this module
+imports no GPU stack and needs no GPU; arrays from any CUDA library (CuPy, PyTorch, Numba) are
+recognised by their ``__cuda_array_interface__``.
 
->>> xp = get_xp("numpy")          # or "cupy", or "auto" (cupy when a GPU is usable)
->>> a = xp.zeros(3); to_numpy(a)
-array([0., 0., 0.])
+>>> to_numpy([1.0, 2.0])
+array([1., 2.])
 """
-
-import importlib
 
 import numpy as np
 
-BACKENDS = ("numpy", "cupy", "auto")
-
-
-def _cupy():
-    """The cupy module if it imports and sees a CUDA device, else None."""
-    try:
-        cp = importlib.import_module("cupy")
-        if cp.cuda.runtime.getDeviceCount() > 0:
-            return cp
-    except Exception:  # no cupy, no driver, no device: all mean "no GPU"
-        return None
-    return None
-
 
 def has_gpu():
-    """True when cupy is installed and a CUDA device is usable."""
-    return _cupy() is not None
+    """True when Numba sees a real CUDA GPU (False without one and under the CUDA simulator)."""
+    import numba
+
+    if numba.config.ENABLE_CUDASIM:
+        return False
+    try:
+        from numba import cuda
+
+        return bool(cuda.is_available())
+    except Exception:  # no driver, no toolkit: both mean "no GPU"
+        return False
 
 
-def get_xp(backend="numpy"):
-    """The array module for ``backend``: "numpy", "cupy" or "auto" (cupy if a GPU is usable).
-
-    Raises ValueError for an unknown name and RuntimeError when "cupy" is asked for but no GPU
-    (or no cupy) is available.
-    """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: unknown {backend!r}; known: {', '.join(BACKENDS)}")
-    if backend == "numpy":
-        return np
-    cp = _cupy()
-    if cp is None:
-        if backend == "auto":
-            return np
-        raise RuntimeError("backend 'cupy' needs cupy and a CUDA GPU (pip install stepsize[gpu])")
-    return cp
-
-
-def array_namespace(*arrays):
-    """The module owning ``arrays``: cupy if any of them is a cupy array, else numpy."""
-    for a in arrays:
-        if type(a).__module__.split(".")[0] == "cupy":
-            return importlib.import_module("cupy")
-    return np
+def is_device_array(a):
+    """True for an array in GPU memory (anything with ``__cuda_array_interface__``)."""
+    return hasattr(a, "__cuda_array_interface__")
 
 
 def to_numpy(a):
-    """A numpy copy of ``a`` (a cupy array is moved to the host; anything else goes through
-    ``np.asarray``)."""
-    if type(a).__module__.split(".")[0] == "cupy":
-        return a.get()
+    """A numpy array of ``a``, copied to the host when it lives on a GPU."""
+    if is_device_array(a):
+        from numba import cuda
+
+        return cuda.as_cuda_array(a).copy_to_host()
     return np.asarray(a)

@@ -2,13 +2,16 @@
 
 Each domain contributes one subcommand from a small module that defines
 ``register(subparsers)``; that function adds its parser and sets ``func`` to the handler, which
-takes the parsed arguments and returns an exit code.  Errors in the user's arguments end with a
-one-line message and a non-zero exit status.
+takes the parsed arguments and returns an exit code.  An error in what the user gave (an
+argument, an input file, an output folder) is a :class:`stepsize.UsageError`: it ends with a
+one-line message and exit status 2.  Any other exception is a bug and keeps its traceback.
 """
 
 import argparse
 import importlib
 import sys
+
+from stepsize._errors import UsageError
 
 _SUBCOMMAND_MODULES = (
     "stepsize._demo",
@@ -20,10 +23,6 @@ _SUBCOMMAND_MODULES = (
     "stepsize.flow._schedule_cli",
     "agents._cli",
 )
-
-
-class _UsageError(Exception):
-    """A bad command-line argument: printed as one line, exit status 2."""
 
 
 def build_parser():
@@ -45,8 +44,9 @@ def main(argv=None):
         return 0
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, _UsageError) as exc:
-        print(f"stepsize {args.command}: error: {exc}", file=sys.stderr)
+    except UsageError as exc:
+        message = " ".join(str(exc).split())  # one line, whatever the message held
+        print(f"stepsize {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

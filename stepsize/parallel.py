@@ -18,15 +18,31 @@ With ``checkpoint=DIR`` every finished result is written to ``DIR/job-<index>.pk
 arrives; a later call with the same directory and items loads those and runs only the rest, so
 an interrupted sweep resumes without losing finished work. A stored result is reused only if its
 item is unchanged (compared by the SHA-256 of its pickle); use a new directory for a new ``fn``.
+Each file is written atomically (:mod:`stepsize._atomic`); one that cannot be read (a damaged
+disk) is reported with a warning naming it and its job is run again.
+
+Local workers never outlive the process that started them: they ignore Ctrl-C (the parent
+handles it and stops them), on Linux the kernel kills them when the parent's thread that started
+them ends (``prctl(PR_SET_PDEATHSIG)``), and everywhere a watchdog thread in each worker exits
+within half a second of noticing that its parent is gone (killed with SIGKILL, for example).
 """
 
 import concurrent.futures as cf
+import ctypes
+import ctypes.util
 import hashlib
 import multiprocessing
 import operator
 import os
 import pickle
+import signal
+import sys
+import threading
+import time
+import warnings
 from pathlib import Path
+
+from stepsize._atomic import load_pickle, save_pickle
 
 __all__ = ["Runner", "run"]
 
@@ -39,6 +55,8 @@ class _Checkpoint:
     """One pickle file per finished job: ``(sha256 of the item, result)``."""
 
     def __init__(self, directory):
+        if not isinstance(directory, (str, os.PathLike)):
+            raise TypeError(f"checkpoint must be a directory path, got {directory!r}")
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
 
@@ -49,16 +67,49 @@ class _Checkpoint:
         path = self._path(index)
         if not path.exists():
             return False, None
-        with path.open("rb") as fh:
-            stored_key, result = pickle.load(fh)
+        try:
+            stored_key, result = load_pickle(path)
+        except Exception as exc:  # a damaged file shows up as any error of the unpickler
+            warnings.warn(
+                f"checkpoint {str(path)!r} cannot be read ({type(exc).__name__}: {exc}); "
+                "its job runs again",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return False, None
         return stored_key == key, result
 
     def save(self, index, key, result):
-        path = self._path(index)
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump((key, result), fh, protocol=4)
-        os.replace(tmp, path)
+        save_pickle(self._path(index), (key, result))
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _exit_with_parent(parent_pid, pdeathsig):
+    """In a worker: never outlive the process ``parent_pid``."""
+    if pdeathsig and sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl: the watchdog below still ends the worker
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=watch, name="stepsize-parent-watchdog", daemon=True).start()
+
+
+def _worker_init(parent_pid, pdeathsig, initializer, initargs):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _exit_with_parent(parent_pid, pdeathsig)
+    if initializer is not None:
+        initializer(*initargs)
 
 
 def _dask_client(client):
@@ -156,20 +207,35 @@ class Runner:
 
     def _run_local(self, fn, items, pending, finish):
         if self._pool is None:
+            # PR_SET_PDEATHSIG fires when the starting *thread* ends: only arm it from the main
+            # thread, whose end is the end of the process.
+            main = threading.current_thread() is threading.main_thread()
             self._pool = cf.ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=self._initializer,
-                initargs=self._initargs,
+                initializer=_worker_init,
+                initargs=(os.getpid(), main, self._initializer, self._initargs),
             )
         futures = {self._pool.submit(fn, items[i]): i for i in pending}
         try:
             for fut in cf.as_completed(futures):
                 finish(futures[fut], fut.result())
-        except BaseException:
+        except BaseException as exc:
             for fut in futures:
                 fut.cancel()
+            if not isinstance(exc, Exception):  # Ctrl-C, SystemExit: stop the running jobs too
+                self._terminate()
             raise
+
+    def _terminate(self):
+        """Kill the local workers now (their running jobs are lost) and drop the pool."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = getattr(pool, "_processes", None) or {}  # CPython's pool keeps them here
+        for proc in list(processes.values()):
+            proc.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
 
     def _run_dask(self, fn, items, pending, finish):
         from dask.distributed import as_completed

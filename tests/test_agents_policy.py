@@ -139,6 +139,8 @@ def test_evaluation_output_shape_and_files(shipped, tmp_path):
         "dominated_by",
         "below_front",
         "margin_decades",
+        "steps_ratio",
+        "beats_front",
         "front",
     }
     js, png = ev.save(tmp_path)
@@ -171,10 +173,19 @@ def test_pareto_verdict_hand_computed():
     p = ev.pareto()
     assert not p["dominated"] and p["below_front"] and p["margin_decades"] == pytest.approx(1.0)
     assert p["front"] == [[10, 1e-2], [100, 1e-4], [1000, 1e-6]]
+    # the front reaches 1e-5 at 10^2.5 steps: 100 steps is 10^-0.5 of that
+    assert p["steps_ratio"] == pytest.approx(10**-0.5) and p["beats_front"]
     ev.policy = _runs(200, 1e-3)  # front at log10(200) = 2.301: -4 - 2 * 0.301 = -4.602
     p = ev.pareto()
     assert p["dominated_by"] == [0.01] and not p["below_front"]
     assert p["margin_decades"] == pytest.approx(-4 - 2 * np.log10(2) + 3)
+    assert p["steps_ratio"] == pytest.approx(200 / 10**1.5) and not p["beats_front"]
+    ev.policy = _runs(100, 10**-4.2)  # 0.2 decades below, 0.79x the steps: not enough
+    p = ev.pareto()
+    assert p["margin_decades"] == pytest.approx(0.2) and not p["beats_front"]
+    assert p["steps_ratio"] == pytest.approx(10**-0.1)
+    ev.policy = _runs(100, 10**-4.4)  # 0.4 decades, but on this front that is 0.63x the steps
+    assert ev.pareto()["beats_front"]
 
 
 def test_evaluation_bad_input(shipped):

@@ -24,7 +24,10 @@ def test_dqn_checkpoints_and_resume(tmp_path):
     )
     assert model.num_timesteps == 200
     assert agents.latest_checkpoint(out)[0] == 200
-    assert sorted(p.name for p in (out / "checkpoints").glob("buffer_*")) == ["buffer_200.pkl"]
+    assert sorted(p.name for p in (out / "checkpoints").glob("buffer_*")) == [
+        "buffer_100.pkl",
+        "buffer_200.pkl",
+    ]
     resumed = agents.train(
         "LearningRate-v0",
         "dqn",
@@ -93,3 +96,19 @@ def test_short_training_beats_a_random_policy_on_its_own_reward(tmp_path):
     trained = _mean_return(env_kwargs, lambda obs: model.predict(obs, deterministic=True)[0])
     random = _mean_return(env_kwargs, lambda obs: int(rng.integers(10)))
     assert trained > random + 20, (trained, random)
+
+
+def test_training_in_worker_processes(tmp_path):
+    # SubprocVecEnv workers start fresh interpreters: they must find the stepsize/... ids
+    model = agents.train(
+        "ThreeBody-v0",
+        "ppo",
+        128,
+        tmp_path,
+        n_envs=2,
+        subprocess=True,
+        hyperparams=dict(n_steps=64, batch_size=64),
+        env_kwargs=dict(max_steps=20),
+    )
+    assert model.num_timesteps == 128
+    assert agents.load(tmp_path)[1]["env"] == "stepsize/ThreeBody-v0"

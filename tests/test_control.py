@@ -48,8 +48,19 @@ def test_presets_carry_soderlinds_coefficients():
     assert PRESETS["H312b"].b == (1 / 8, 1 / 4, 1 / 8) and PRESETS["H312b"].a == (3 / 8, 1 / 8)
     assert PRESETS["H0321"].b == (5 / 4, 1 / 2, -3 / 4) and PRESETS["H0321"].a == (-1 / 4, -3 / 4)
     assert PRESETS["PI42"].b == (3 / 5, -1 / 5, 0.0)
-    for name in ("I", "PI", "PI42", "PI33", "PI34", "H211PI", "H211b", "H312PID", "H312b",
-                 "H0321", "H321"):
+    for name in (
+        "I",
+        "PI",
+        "PI42",
+        "PI33",
+        "PI34",
+        "H211PI",
+        "H211b",
+        "H312PID",
+        "H312b",
+        "H0321",
+        "H321",
+    ):
         assert name in PRESETS
 
 

@@ -65,6 +65,22 @@ def test_truncation_and_observation_bounds_at_extreme_steps():
     assert terminated or truncated
 
 
+def test_step_rejects_an_action_outside_the_space():
+    env = LearningRateEnv(n=16, d=4)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)
+    env.reset(seed=0)
+    for bad in (-1, 6, 1.0, "2", np.array([0, 1])):
+        with pytest.raises(ValueError, match=r"not in the action space Discrete\(6\)"):
+            env.step(bad)
+    assert env.step(np.int64(5))[4]["gamma"] == pytest.approx(1e3)
+    env = LearningRateEnv(n=16, d=4, continuous=True)
+    env.reset(seed=0)
+    for bad in (np.array([np.nan]), np.array([1.01]), np.array([0.0, 0.0]), "x"):
+        with pytest.raises(ValueError, match="not in the action space Box"):
+            env.step(bad)
+
+
 def test_bad_configuration():
     with pytest.raises(ValueError, match="max_steps"):
         LearningRateEnv(max_steps=0)

@@ -33,7 +33,7 @@ from stepsize.nbody import Simulation, paper_three_body
     ],
 )
 def test_check_env(kwargs):
-    check_env(ThreeBodyEnv(measure_wall=False, **kwargs), skip_render_check=True)
+    check_env(ThreeBodyEnv(**kwargs), skip_render_check=True)
 
 
 def test_paper_defaults():
@@ -136,7 +136,7 @@ def test_env_is_the_simulation_advanced_every_interval():
     sim.value = ETAS[7]
     sim.evolve(0.30000000000000004)
     assert info["steps"] == sim.steps and info["energy_error"] == sim.energy_error
-    assert info["wall_s"] > 0 and info["status"] == "done" and info["parameter"] == "eta"
+    assert info["status"] == "done" and info["parameter"] == "eta"
 
 
 def test_termination_and_truncation():
@@ -160,7 +160,8 @@ def test_continuous_action_maps_onto_log10_eta():
     assert env.value_of(np.array([-1.0])) == pytest.approx(1e-4)
     assert env.value_of(np.array([1.0])) == pytest.approx(0.1)
     assert env.value_of(np.array([0.0])) == pytest.approx(10**-2.5)
-    assert env.value_of(np.array([7.0])) == pytest.approx(0.1)  # clipped
+    with pytest.raises(ValueError, match=r"not in the action space Box"):
+        env.value_of(np.array([7.0]))
 
 
 def test_other_integrators_by_action_index():
@@ -214,11 +215,12 @@ def test_bad_input():
         env.step(0)
     env.reset(seed=0)
     for bad in (10, -1, 2.5, "3"):
-        with pytest.raises(ValueError, match=r"action must be an integer in \[0, 9\]"):
+        with pytest.raises(ValueError, match=r"not in the action space Discrete\(10\)"):
             env.step(bad)
     with pytest.raises(ValueError, match="System of 3 bodies"):
         env.reset(options={"system": random_system(np.random.default_rng(0), 4)})
     env = ThreeBodyEnv(continuous=True)
     env.reset(seed=0)
-    with pytest.raises(ValueError, match="one finite number"):
-        env.step(np.array([np.nan]))
+    for bad in (np.array([np.nan]), np.array([0.1, 0.2]), np.array([1.5])):
+        with pytest.raises(ValueError, match="not in the action space Box"):
+            env.step(bad)

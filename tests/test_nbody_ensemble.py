@@ -1,7 +1,11 @@
 """stepsize.nbody.integrate_ensemble equals looping integrate, on every back end."""
 
+import functools
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stepsize.nbody import integrate, integrate_ensemble, kepler, paper_three_body, pythagorean
 
@@ -39,7 +43,7 @@ KERNEL_CASES = [
 
 @pytest.mark.parametrize(
     "backend, method, kw",
-    [(b, m, kw) for b in ("numba", "numpy") for m, kw in KERNEL_CASES]
+    [("numba", m, kw) for m, kw in KERNEL_CASES]
     + [("numba", "gbs", dict(rtol=1e-9)), ("numba", "gbs", dict(encounter_distance=0.5))],
 )
 def test_ensemble_is_bit_for_bit_the_loop(backend, method, kw):
@@ -56,12 +60,11 @@ def test_ensemble_stops_like_the_loop():
     kw = dict(max_energy_error=3e-6, save_every=0.5, eta=0.05)
     loop = [integrate(s, 2.0, "hermite4", **kw) for s in systems]
     assert {r.status for r in loop} == {"done", "energy"}
-    for backend in ("numba", "numpy"):
-        ens = integrate_ensemble(systems, 2.0, "hermite4", backend=backend, **kw)
-        assert_equal_to_loop(ens, loop)
-        assert not ens.success
-        early = np.array([r.t < 2.0 for r in loop])
-        assert early.any() and np.all(np.isnan(ens.history.t[early, -1]))  # no rows after a stop
+    ens = integrate_ensemble(systems, 2.0, "hermite4", **kw)
+    assert_equal_to_loop(ens, loop)
+    assert not ens.success
+    early = np.array([r.t < 2.0 for r in loop])
+    assert early.any() and np.all(np.isnan(ens.history.t[early, -1]))  # no rows after a stop
     capped = integrate_ensemble(systems, 2.0, "leapfrog", max_steps=50)
     assert list(capped.status) == [
         integrate(s, 2.0, "leapfrog", max_steps=50).status for s in systems
@@ -121,8 +124,9 @@ def test_checkpoint_resumes_an_interrupted_ensemble(tmp_path, monkeypatch):
         ([SYSTEMS[0], "x"], {}, TypeError, r"systems\[1\] must be a System"),
         (SYSTEMS[:2], dict(on_event="record"), ValueError, "on_event"),
         (SYSTEMS[:2], dict(backend="gpu"), ValueError, "backend: unknown 'gpu'"),
-        (SYSTEMS[:2], dict(method="dop853", backend="numpy"), ValueError, "hermite4 and leapfrog"),
-        (SYSTEMS[:2], dict(method="gbs", backend="numpy"), ValueError, "hermite4 and leapfrog"),
+        (SYSTEMS[:2], dict(backend="numpy"), ValueError, "backend: unknown 'numpy'"),
+        (SYSTEMS[:2], dict(method="dop853", backend="cuda"), ValueError, "runs hermite4"),
+        (SYSTEMS[:2], dict(client="localhost"), TypeError, "client must be"),
         (SYSTEMS[:2], dict(method="dop853", escape_radius=5.0), ValueError, "escape_radius"),
         (SYSTEMS[:2], dict(method="hermite4", rtol=1e-3), TypeError, "no option 'rtol'"),
         (SYSTEMS[:2], dict(chunk_size=0), ValueError, "chunk_size"),
@@ -134,11 +138,89 @@ def test_bad_ensembles_name_the_argument(systems, kwargs, err, match):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("method", ["hermite4", "leapfrog"])
-def test_gpu_ensemble_matches_the_cpu(method):
-    kw = dict(save_every=1.0, encounter_distance=0.2)
-    cpu = integrate_ensemble(SYSTEMS, 3.0, method, backend="numpy", **kw)
-    gpu = integrate_ensemble(SYSTEMS, 3.0, method, backend="cupy", **kw)
+@pytest.mark.parametrize(
+    "method, kw",
+    [("hermite4", {}), ("leapfrog", dict(eta=0.02)), ("gbs", dict(rtol=1e-9))],
+)
+def test_gpu_ensemble_matches_the_cpu(method, kw):
+    kw = dict(save_every=0.5, encounter_distance=0.2, **kw)
+    cpu = integrate_ensemble(SYSTEMS, 1.0, method, **kw)
+    gpu = integrate_ensemble(SYSTEMS, 1.0, method, backend="cuda", **kw)
+    # the GPU contracts a*b+c into fused multiply-adds: equal to rounding, amplified by the
+    # chaos of three bodies over one time unit
     assert list(gpu.status) == list(cpu.status)
-    np.testing.assert_allclose(gpu.positions, cpu.positions, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(gpu.energy_error, cpu.energy_error, rtol=1e-6, atol=1e-14)
+    np.testing.assert_allclose(gpu.positions, cpu.positions, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(gpu.energy_error, cpu.energy_error, rtol=1e-3, atol=1e-13)
+    assert np.abs(gpu.steps - cpu.steps).max() <= 1
+    assert 0.0 < gpu.stats["useful_lane_fraction"] <= gpu.stats["warp_lane_fraction"] <= 1.0
+
+
+@pytest.mark.gpu
+def test_gpu_kernel_updates_cupy_arrays_in_place():
+    cp = pytest.importorskip("cupy")
+    from stepsize.nbody import _ensemble
+    from stepsize.nbody import _kernels as K
+    from stepsize.nbody._cuda import MemberArrays, run_cuda
+    from stepsize.nbody._integrate import output_times
+    from stepsize.nbody._member import scratch_shape
+    from stepsize.nbody._options import kernel_params, parse
+
+    host = integrate_ensemble(SYSTEMS, 1.0, "hermite4", backend="cuda")
+    opts = parse("hermite4", {})
+    pos, vel, masses, G = _ensemble._stack(SYSTEMS)
+    m, n, d = pos.shape
+    e0 = _ensemble._invariants(pos, vel, masses, G, 0.0)[0]
+    par = np.stack([kernel_params(opts, g) for g in G])
+    work, vec = scratch_shape("hermite4", n, d)
+    hist = tuple(cp.asarray(a) for a in _ensemble._buffers(m, n, d, None, False))
+    arrays = MemberArrays(
+        *(cp.asarray(a) for a in (pos, vel, masses, par, output_times(1.0, None), e0)),
+        hist,
+        cp.zeros((m, K.N_SCAL)),
+        cp.zeros((m, K.N_CNT), dtype=cp.int64),
+        cp.zeros((m,) + work),
+        cp.zeros((m,) + vec),
+        cp.zeros((m, n), dtype=cp.int8),
+    )
+    run_cuda(0, opts.max_energy_error, False, arrays)
+    np.testing.assert_array_equal(cp.asnumpy(arrays.pos), host.positions)
+    np.testing.assert_array_equal(cp.asnumpy(arrays.cnt)[:, K.C_STEPS], host.steps)
+
+
+def test_lane_fractions_count_idle_lanes():
+    from stepsize.nbody._cuda import lane_fractions
+
+    grid, warp = lane_fractions(np.r_[np.full(31, 10), 100, np.full(32, 10)], warp=32)
+    assert grid == pytest.approx((63 * 10 + 100) / (100 * 64))
+    assert warp == pytest.approx((63 * 10 + 100) / (32 * 100 + 32 * 10))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.lists(st.integers(0, 10_000), min_size=1, max_size=200), st.sampled_from([1, 4, 32]))
+def test_lane_fractions_are_bounded_and_exact_without_imbalance(steps, warp):
+    from stepsize.nbody._cuda import lane_fractions
+
+    grid, per_warp = lane_fractions(steps, warp=warp)
+    assert 0.0 < grid <= per_warp * (1 + 1e-12) and per_warp <= 1.0 + 1e-12
+    if len(set(steps)) == 1 or warp == 1:  # nobody waits on a slower lane of its warp
+        assert per_warp == pytest.approx(1.0)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(st.permutations(range(6)))
+def test_checkpoint_take_reorders_every_field(order):
+    from stepsize.nbody import _checkpoint as ckpt
+
+    ens = ordered()
+    assert any(ens.events)  # an encounter record travels with its member
+    moved = ckpt.take(ens, np.array(order))
+    for k, j in enumerate(order):
+        assert moved[k].status == ens[j].status and moved[k].events == ens[j].events
+        np.testing.assert_array_equal(moved[k].system.positions, ens[j].system.positions)
+        np.testing.assert_array_equal(moved[k].history.positions, ens[j].history.positions)
+
+
+@functools.cache
+def ordered():
+    systems = SYSTEMS[:5] + [pythagorean()]
+    return integrate_ensemble(systems, 3.0, "hermite4", save_every=1.0, encounter_distance=0.5)

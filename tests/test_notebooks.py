@@ -15,5 +15,6 @@ def test_notebook_runs(path):
     assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code"), (
         "store notebooks without outputs"
     )
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()

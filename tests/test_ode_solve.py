@@ -25,11 +25,16 @@ def fixed_step_error(method, n_steps):
     return np.abs(r.y[:, -1] - p.y_ref).max()
 
 
-@pytest.mark.parametrize("method, steps", [("bs3", [50, 100, 200, 400]),
-                                           ("dp5", [50, 100, 200, 400]),
-                                           ("tsit5", [50, 100, 200, 400]),
-                                           ("dop853", [12, 25, 50, 100]),
-                                           ("vern7", [25, 50, 100])])
+@pytest.mark.parametrize(
+    "method, steps",
+    [
+        ("bs3", [50, 100, 200, 400]),
+        ("dp5", [50, 100, 200, 400]),
+        ("tsit5", [50, 100, 200, 400]),
+        ("dop853", [12, 25, 50, 100]),
+        ("vern7", [25, 50, 100]),
+    ],
+)
 def test_observed_order_matches_tableau(method, steps):
     # Least-squares slope of log(error) against log(steps); the exact order conditions are checked
     # on the tableaux themselves (test_tableaux), this checks the loop takes the steps it should.
@@ -38,15 +43,17 @@ def test_observed_order_matches_tableau(method, steps):
     assert abs(slope - TABLEAUX[method].order) < 0.6, slope
 
 
-@pytest.mark.parametrize("method, scipy_method", [("dp5", "RK45"), ("dop853", "DOP853"),
-                                                  ("bs3", "RK23")])
+@pytest.mark.parametrize(
+    "method, scipy_method", [("dp5", "RK45"), ("dop853", "DOP853"), ("bs3", "RK23")]
+)
 @pytest.mark.parametrize("name", ["arenstorf", "pleiades"])
 def test_same_steps_as_scipy_with_the_elementary_controller(method, scipy_method, name):
     # SciPy's solve_ivp uses the I controller with Hairer's starting step: the step sequences
     # must coincide, so the counts are equal and the states agree to rounding.
     p = problems.get(name)
-    r = solve(p.fun, p.t_span, p.y0, method=method, rtol=1e-6, atol=1e-6, args=p.args,
-              controller="I")
+    r = solve(
+        p.fun, p.t_span, p.y0, method=method, rtol=1e-6, atol=1e-6, args=p.args, controller="I"
+    )
     s = solve_ivp(p.fun, p.t_span, p.y0, method=scipy_method, rtol=1e-6, atol=1e-6, args=p.args)
     assert r.nfev == s.nfev
     assert r.t.size == s.t.size
@@ -72,8 +79,10 @@ def test_arenstorf_returns_to_its_start(method):
 def test_tolerance_proportionality(method):
     p = problems.kepler(0.6)
     tols = [1e-5, 1e-7, 1e-9]
-    errs = [np.abs(solve(p.fun, p.t_span, p.y0, method=method, rtol=t, atol=t).y[:, -1]
-                   - p.y_ref).max() for t in tols]
+    errs = [
+        np.abs(solve(p.fun, p.t_span, p.y0, method=method, rtol=t, atol=t).y[:, -1] - p.y_ref).max()
+        for t in tols
+    ]
     assert errs[0] > errs[1] > errs[2]
     assert errs[2] < 1e-6
     # 100x tighter tolerance: the error falls by a factor between 10 and 1000
@@ -103,15 +112,31 @@ def test_kepler_dense_output_follows_the_analytic_orbit():
 @pytest.mark.parametrize("method", sorted(TABLEAUX))
 def test_t_eval_matches_exact_solution(method):
     t_eval = np.linspace(0.0, 10.0, 37)
-    r = solve(oscillator, (0.0, 10.0), [1.0, 0.0], method=method, rtol=1e-9, atol=1e-12,
-              args=(2.0,), t_eval=t_eval, max_steps=10**6)
+    r = solve(
+        oscillator,
+        (0.0, 10.0),
+        [1.0, 0.0],
+        method=method,
+        rtol=1e-9,
+        atol=1e-12,
+        args=(2.0,),
+        t_eval=t_eval,
+        max_steps=10**6,
+    )
     np.testing.assert_array_equal(r.t, t_eval)
     np.testing.assert_allclose(r.y[0], np.cos(2.0 * t_eval), atol=5e-6)
 
 
 def test_backward_integration():
-    r = solve(oscillator, (3.0, -1.0), [np.cos(6.0), -2 * np.sin(6.0)], rtol=1e-10,
-              atol=1e-12, args=(2.0,), dense_output=True)
+    r = solve(
+        oscillator,
+        (3.0, -1.0),
+        [np.cos(6.0), -2 * np.sin(6.0)],
+        rtol=1e-10,
+        atol=1e-12,
+        args=(2.0,),
+        dense_output=True,
+    )
     assert r.t[-1] == -1.0 and np.all(np.diff(r.t) < 0)
     np.testing.assert_allclose(r.y[0, -1], np.cos(-2.0), atol=1e-8)
     np.testing.assert_allclose(r.sol(0.5)[0], np.cos(1.0), atol=1e-7)
@@ -143,10 +168,19 @@ def test_non_terminal_events_with_direction():
 
     crossing.direction = 1.0
     t_eval = np.linspace(0, 20, 5)
-    r = solve(oscillator, (0.0, 20.0), [1.0, 0.0], args=(1.0,), rtol=1e-10, atol=1e-12,
-              events=[crossing], t_eval=t_eval)
-    s = solve_ivp(oscillator, (0.0, 20.0), [1.0, 0.0], args=(1.0,), rtol=1e-10, atol=1e-12,
-                  events=[crossing])
+    r = solve(
+        oscillator,
+        (0.0, 20.0),
+        [1.0, 0.0],
+        args=(1.0,),
+        rtol=1e-10,
+        atol=1e-12,
+        events=[crossing],
+        t_eval=t_eval,
+    )
+    s = solve_ivp(
+        oscillator, (0.0, 20.0), [1.0, 0.0], args=(1.0,), rtol=1e-10, atol=1e-12, events=[crossing]
+    )
     expected = 1.5 * np.pi + 2 * np.pi * np.arange(3)  # upward zero crossings of cos(t)
     np.testing.assert_allclose(r.t_events[0], expected, atol=1e-9)
     np.testing.assert_allclose(r.t_events[0], s.t_events[0], atol=1e-9)
@@ -158,12 +192,21 @@ def test_solve_ensemble_equals_looping_solve():
     Y0 = rng.normal(size=(16, 3)) + np.array([0.0, 0.0, 25.0])
     p = problems.lorenz()
     t_eval = np.linspace(0.0, 2.0, 9)
-    ens = solve_ensemble(p.fun, (0.0, 2.0), Y0, method="tsit5", rtol=1e-8, atol=1e-8,
-                         args=p.args, t_eval=t_eval)
+    ens = solve_ensemble(
+        p.fun, (0.0, 2.0), Y0, method="tsit5", rtol=1e-8, atol=1e-8, args=p.args, t_eval=t_eval
+    )
     assert ens.success and ens.y.shape == (16, 3, 9)
     for k in range(16):
-        one = solve(p.fun, (0.0, 2.0), Y0[k], method="tsit5", rtol=1e-8, atol=1e-8, args=p.args,
-                    t_eval=t_eval)
+        one = solve(
+            p.fun,
+            (0.0, 2.0),
+            Y0[k],
+            method="tsit5",
+            rtol=1e-8,
+            atol=1e-8,
+            args=p.args,
+            t_eval=t_eval,
+        )
         np.testing.assert_array_equal(ens.y[k], one.y)
         assert ens.nfev[k] == one.nfev
 
@@ -172,7 +215,7 @@ def test_interpreted_fallback_gives_the_same_answer():
     table = {"w": 2.0}  # a dict lookup Numba cannot type from a closure
 
     def untyped(t, y):
-        return np.array([y[1], -table["w"] ** 2 * y[0]])
+        return np.array([y[1], -(table["w"] ** 2) * y[0]])
 
     with pytest.warns(RuntimeWarning, match="Numba could not compile"):
         slow = solve(untyped, (0.0, 5.0), [1.0, 0.0], rtol=1e-8, atol=1e-10)
@@ -188,8 +231,12 @@ def test_fun_may_return_a_list():
 
 
 @settings(max_examples=20, deadline=None)
-@given(w=st.floats(0.1, 5.0), a=st.floats(-3.0, 3.0), b=st.floats(-3.0, 3.0),
-       method=st.sampled_from(["dp5", "tsit5", "dop853"]))
+@given(
+    w=st.floats(0.1, 5.0),
+    a=st.floats(-3.0, 3.0),
+    b=st.floats(-3.0, 3.0),
+    method=st.sampled_from(["dp5", "tsit5", "dop853"]),
+)
 def test_harmonic_oscillator_property(w, a, b, method):
     r = solve(oscillator, (0.0, 3.0), [a, b], method=method, rtol=1e-9, atol=1e-9, args=(w,))
     exact = a * np.cos(w * 3.0) + b / w * np.sin(w * 3.0)
@@ -197,6 +244,7 @@ def test_harmonic_oscillator_property(w, a, b, method):
 
 
 # ----- failures return success=False with the solution so far -----
+
 
 def test_max_steps_failure_keeps_solution_so_far():
     p = problems.lorenz()
@@ -222,6 +270,7 @@ def test_non_finite_derivative_is_reported():
 
 
 # ----- bad input -----
+
 
 @pytest.mark.parametrize(
     "kwargs, exc, match",

@@ -394,7 +394,7 @@ def test_evolve_seeded_with_a_schedule_keeps_it_and_resumes_from_a_checkpoint(
     )
     np.testing.assert_array_equal(resumed.history, full.history)
     np.testing.assert_array_equal(resumed.indices, full.indices)
-    with pytest.raises(ValueError, match="another grid or K"):
+    with pytest.raises(ValueError, match="another configuration .K: checkpoint 4, now 3"):
         S.evolve(fitness, grid, 3, population=10, epochs=5, workers=1, checkpoint=ckpt)
 
 

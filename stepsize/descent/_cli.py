@@ -4,7 +4,8 @@ import json
 import math
 from pathlib import Path
 
-from stepsize.descent._data import DATASET_NAMES
+from stepsize._errors import UsageError, check_output_dir, check_seed, user_input
+from stepsize.descent._data import DATASET_NAMES, load_dataset
 
 
 def register(subparsers):
@@ -40,13 +41,17 @@ def run_sweep(args):
     from stepsize.descent._sweep import sweep
 
     gammas = _parse_gammas(args.gammas)
+    check_seed(args.seed)
+    with user_input():
+        data = load_dataset(args.data, seed=args.seed)
     if args.max_iter < 1:
-        raise ValueError(f"--max-iter must be >= 1, got {args.max_iter}")
-    result = sweep(args.data, gammas, max_iter=args.max_iter, seed=args.seed)
+        raise UsageError(f"--max-iter must be >= 1, got {args.max_iter}")
+    if args.out is not None:
+        check_output_dir(args.out)
+    result = sweep(data, gammas, max_iter=args.max_iter, seed=args.seed)
     payload = result.to_dict()
     if args.out is not None:
         out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
         result.plot(out / "descent_sweep.png")
         (out / "descent_sweep.json").write_text(json.dumps(payload, indent=2))
     if args.json:
@@ -64,8 +69,8 @@ def _parse_gammas(text):
         try:
             value = float(part)
         except ValueError:
-            raise ValueError(f"--gammas: {part.strip()!r} is not a number") from None
+            raise UsageError(f"--gammas: {part.strip()!r} is not a number") from None
         if not math.isfinite(value) or value <= 0.0:
-            raise ValueError(f"--gammas: step sizes must be positive and finite, got {part}")
+            raise UsageError(f"--gammas: step sizes must be positive and finite, got {part}")
         gammas.append(value)
     return gammas

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from stepsize._errors import UsageError, check_output_dir, check_seed, positive, user_input
+
 EXAMPLES = """examples:
   stepsize flow train moons --steps 5000 --out models
   stepsize flow train moons,8gaussians,checkerboard --workers 3 --out models --json
@@ -65,14 +67,16 @@ def register(subparsers):
 
 
 def resolve_model(spec):
-    """A pretrained name or the path of a model file -> the model."""
-    from stepsize.flow import PRETRAINED, load_model, pretrained
+    """A pretrained name or the path of a model file -> the flow model."""
+    from stepsize.flow import PRETRAINED, VelocityMLP, load_model, pretrained
 
-    if spec in PRETRAINED:
-        return pretrained(spec)
-    if Path(spec).is_file():
-        return load_model(spec)
-    raise ValueError(
+    if spec in PRETRAINED or Path(spec).is_file():
+        # a file that is not a model raises UsageError naming it
+        model = pretrained(spec) if spec in PRETRAINED else load_model(spec)
+        if not isinstance(model, VelocityMLP):
+            raise UsageError(f"--model: {spec!r} is a {type(model).__name__}, not a flow model")
+        return model
+    raise UsageError(
         f"--model: {spec!r} is neither a pretrained model ({', '.join(PRETRAINED)}) "
         "nor a model file"
     )
@@ -114,10 +118,14 @@ def run_train(args):
     names = [n.strip() for n in args.data.split(",") if n.strip()]
     for name in names:
         if name not in TRAINABLE:
-            raise ValueError(f"data: unknown {name!r}; known: {', '.join(TRAINABLE)}")
-    if args.steps < 1 or args.batch < 1 or not args.lr > 0:
-        raise ValueError("--steps, --batch and --lr must be > 0")
-    out = Path(args.out) if args.out else None
+            raise UsageError(f"data: unknown {name!r}; known: {', '.join(TRAINABLE)}")
+    if not names:
+        raise UsageError("data: give at least one data set")
+    for flag in ("steps", "batch", "hidden", "depth", "workers"):
+        positive(getattr(args, flag), f"--{flag}", integer=True)
+    positive(args.lr, "--lr")
+    check_seed(args.seed)
+    out = check_output_dir(args.out) if args.out else None
     specs = [
         {
             "data": n,
@@ -137,7 +145,6 @@ def run_train(args):
     for name, res in zip(names, results):
         row = {**res.stats, "data": name}
         if out:
-            out.mkdir(parents=True, exist_ok=True)
             save_model(out / f"{name}.pt", res.model, **res.stats)
             row["file"] = str(out / f"{name}.pt")
         rows.append(row)
@@ -159,16 +166,17 @@ def schedule_by_name(spec, model, K):
     """Times of a formula schedule, ``bellman`` (BOSS on the model) or a schedule JSON file."""
     from stepsize import schedules
 
-    if spec in schedules.SCHEDULES:
-        return schedules.get(spec, K)
     if spec == "bellman":
         from stepsize.flow import plan_bellman
 
         return plan_bellman(model, K)
-    if Path(spec).is_file():
-        return schedules.check_schedule(schedules.load_schedule(spec)[0])
+    with user_input():
+        if spec in schedules.SCHEDULES:
+            return schedules.get(spec, K)
+        if Path(spec).is_file():
+            return schedules.check_schedule(schedules.load_schedule(spec)[0])
     known = ", ".join([*schedules.SCHEDULES, "bellman"])
-    raise ValueError(f"--schedule: unknown {spec!r}; known: {known} or a schedule file")
+    raise UsageError(f"--schedule: unknown {spec!r}; known: {known} or a schedule file")
 
 
 def run_sample(args):
@@ -178,9 +186,12 @@ def run_sample(args):
     from stepsize.flow._plot import plot_comparison
 
     if args.solver not in SOLVERS:
-        raise ValueError(f"--solver: unknown {args.solver!r}; known: {', '.join(SOLVERS)}")
+        raise UsageError(f"--solver: unknown {args.solver!r}; known: {', '.join(SOLVERS)}")
     if args.steps < 1 or args.samples < 2:
-        raise ValueError("--steps must be >= 1 and --samples >= 2")
+        raise UsageError("--steps must be >= 1 and --samples >= 2")
+    check_seed(args.seed)
+    if args.out:
+        check_output_dir(args.out)
     model = resolve_model(args.model)
     times = schedule_by_name(args.schedule, model, args.steps)
     data, classifier = data_and_classifier(model)
@@ -196,7 +207,6 @@ def run_sample(args):
     doc = {"model": args.model, "schedule": times.tolist(), "rows": comp.rows}
     if args.out:
         out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
         np.save(out / "samples.npy", comp.samples[args.schedule])
         (out / "sample.json").write_text(json.dumps(doc, indent=2) + "\n")
         plot_comparison(

@@ -3,6 +3,8 @@
 import numpy as np
 import torch
 
+from stepsize.schedules._check import check_steps
+
 
 def _flat(x, name):
     if isinstance(x, torch.Tensor):
@@ -57,7 +59,8 @@ def sliced_wasserstein(x, y, n_projections=256, seed=0):
     distributions (samples of any sizes).
     """
     a, b = _pair(x, y)
-    theta = np.random.default_rng(seed).standard_normal((a.shape[1], int(n_projections)))
+    n_projections = check_steps(n_projections, "n_projections")
+    theta = np.random.default_rng(seed).standard_normal((a.shape[1], n_projections))
     theta /= np.linalg.norm(theta, axis=0)
     return float(np.sqrt(np.mean(_w2_squared_1d(a @ theta, b @ theta))))
 
@@ -79,6 +82,12 @@ def mmd(x, y, bandwidths=None):
         pooled = np.concatenate([daa[np.triu_indices(len(a), 1)], dab.ravel()])
         med = np.sqrt(np.median(pooled)) or 1.0
         bandwidths = (0.5 * med, med, 2.0 * med)
+    try:
+        s = np.asarray(bandwidths, dtype=float)
+    except (TypeError, ValueError):
+        s = np.zeros(0)
+    if s.ndim != 1 or s.size == 0 or not np.all(np.isfinite(s) & (s > 0)):
+        raise ValueError(f"bandwidths must be a list of positive numbers, got {bandwidths!r}")
     kaa, kbb, kab = (sum(np.exp(-d / (2.0 * s * s)) for s in bandwidths) for d in (daa, dbb, dab))
     n, m = len(a), len(b)
     term_a = (kaa.sum() - np.trace(kaa)) / (n * (n - 1))

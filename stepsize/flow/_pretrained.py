@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from stepsize._errors import UsageError
 from stepsize.flow._model import DigitsClassifier, VelocityMLP
 
 PRETRAINED = (
@@ -50,16 +51,33 @@ def save_model(path, model, **meta):
 
 
 def load_model(path):
-    """Read a file of :func:`save_model`; the model is returned in eval mode, ``.meta`` attached."""
-    doc = torch.load(path, map_location="cpu", weights_only=True)
+    """Read a file of :func:`save_model`; the model is returned in eval mode, ``.meta`` attached.
+
+    A file that is not one (text, truncated, empty, another network) raises
+    :class:`stepsize.UsageError` naming it.
+    """
+    try:
+        doc = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as exc:
+        if not Path(path).is_file():
+            raise
+        raise UsageError(f"model file {str(path)!r} cannot be read (truncated?): {exc}") from exc
+    except Exception as exc:  # torch reports a damaged file as EOFError, UnpicklingError, ...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise UsageError(
+            f"model file {str(path)!r} is not a stepsize model file ({type(exc).__name__}: {first})"
+        ) from exc
     if isinstance(doc, dict) and doc.get("kind") == "unet":
         from stepsize.flow._unet import load_unet
 
         return load_unet(doc)
     if not isinstance(doc, dict) or doc.get("kind") not in _KINDS:
-        raise ValueError(f"{path}: not a stepsize model file")
-    model = _KINDS[doc["kind"]](**doc["config"])
-    model.load_state_dict(doc["state_dict"])
+        raise UsageError(f"model file {str(path)!r} is not a stepsize model file")
+    try:
+        model = _KINDS[doc["kind"]](**doc["config"])
+        model.load_state_dict(doc["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise UsageError(f"model file {str(path)!r} holds a damaged model: {exc}") from exc
     model.meta = doc.get("meta", {})
     return model.eval()
 
@@ -70,5 +88,5 @@ def pretrained(name):
     16x16 digits UNets ``digits16-ddpm`` (epsilon DDPM) and ``digits16-flow`` (rectified flow),
     returned as :class:`stepsize.flow.DiffusersModel` (they need diffusers)."""
     if name not in PRETRAINED:
-        raise ValueError(f"model: unknown {name!r}; known: {', '.join(PRETRAINED)}")
+        raise UsageError(f"model: unknown {name!r}; known: {', '.join(PRETRAINED)}")
     return load_model(_DIR / f"{name}.pt")

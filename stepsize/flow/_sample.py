@@ -23,6 +23,7 @@ from stepsize.flow._solvers import (
     sample_unipc,
 )
 from stepsize.schedules import check_schedule, uniform
+from stepsize.schedules._check import check_steps
 
 
 def _prepare(model, noise):
@@ -30,6 +31,14 @@ def _prepare(model, noise):
     x = torch.as_tensor(np.asarray(noise) if is_numpy else noise)
     if x.ndim < 1 or len(x) == 0 or not torch.is_floating_point(x):
         raise ValueError("noise must be a non-empty floating-point batch of shape (B, ...)")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("noise must be finite (it holds NaN or inf)")
+    dim = getattr(model, "config", {}).get("dim") if isinstance(model, torch.nn.Module) else None
+    if dim is not None and tuple(x.shape[1:]) != (dim,):
+        raise ValueError(
+            f"noise must have shape (B, {dim}) for this model of dimension {dim}, "
+            f"got {tuple(x.shape)}"
+        )
     params = list(model.parameters()) if isinstance(model, torch.nn.Module) else []
     if params:
         x = x.to(dtype=params[0].dtype, device=params[0].device)
@@ -132,7 +141,7 @@ def teacher(model, noise, n_steps=100, solver="euler", grid=None):
     ``(N, B, ...)``, where ``v[i]`` is the model's velocity at ``(x[i], t_i)``.
     """
     m = as_model(model)
-    times = check_schedule(_uniform(m, n_steps) if grid is None else grid)
+    times = check_schedule(_uniform(m, check_steps(n_steps, "n_steps")) if grid is None else grid)
     if solver not in ("euler", "heun"):
         raise ValueError(f"solver: unknown {solver!r}; known: euler, heun")
     x, _ = _prepare(model, noise)
@@ -161,7 +170,7 @@ def reference(model, noise, n_steps=1000, solver="heun", at=None):
     if want.ndim != 1 or not np.all((want >= 0) & (want <= 1)) or np.any(np.diff(want) <= 0):
         raise ValueError("at must be strictly increasing times in [0, 1]")
     m = as_model(model)
-    grid = np.union1d(_uniform(m, n_steps), want[want > m.process.t_min])
+    grid = np.union1d(_uniform(m, check_steps(n_steps, "n_steps")), want[want > m.process.t_min])
     x, is_numpy = _prepare(model, noise)
     run, x = _start(m, grid.tolist(), x)
     step = _solver(solver)

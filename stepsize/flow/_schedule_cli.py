@@ -3,6 +3,15 @@
 import json
 from pathlib import Path
 
+from stepsize._errors import (
+    UsageError,
+    check_output_dir,
+    check_output_file,
+    check_seed,
+    positive,
+    user_input,
+)
+
 EXAMPLES = """examples:
   stepsize schedule show karras --steps 8 --format diffusers-sigmas
   stepsize schedule search --model moons --steps 4 --method bellman --out results
@@ -69,8 +78,11 @@ def run_show(args):
     from stepsize import schedules
 
     if args.format not in FORMATS:
-        raise ValueError(f"--format: unknown {args.format!r}; known: {', '.join(FORMATS)}")
-    times = schedules.get(args.name, args.steps)
+        raise UsageError(f"--format: unknown {args.format!r}; known: {', '.join(FORMATS)}")
+    with user_input():
+        times = schedules.get(args.name, args.steps)
+    if args.out:
+        check_output_file(args.out)
     value = {
         "times": lambda: times.tolist(),
         "sigmas": lambda: schedules.t_to_sigma(times).tolist(),
@@ -88,17 +100,24 @@ def _check_search(args):
     from stepsize.flow import METRICS, PLANNERS, SOLVERS
 
     if args.method not in ("bellman", "evolve", "all"):
-        raise ValueError(f"--method: unknown {args.method!r}; known: bellman, evolve, all")
+        raise UsageError(f"--method: unknown {args.method!r}; known: bellman, evolve, all")
     if args.planner not in PLANNERS:
-        raise ValueError(f"--planner: unknown {args.planner!r}; known: {', '.join(PLANNERS)}")
+        raise UsageError(f"--planner: unknown {args.planner!r}; known: {', '.join(PLANNERS)}")
     if args.metric not in METRICS:
-        raise ValueError(f"--metric: unknown {args.metric!r}; known: {', '.join(METRICS)}")
+        raise UsageError(f"--metric: unknown {args.metric!r}; known: {', '.join(METRICS)}")
     if args.solver not in SOLVERS:
-        raise ValueError(f"--solver: unknown {args.solver!r}; known: {', '.join(SOLVERS)}")
+        raise UsageError(f"--solver: unknown {args.solver!r}; known: {', '.join(SOLVERS)}")
     if not 1 <= args.steps < args.grid:
-        raise ValueError(f"--steps must lie in [1, --grid), got {args.steps}")
+        raise UsageError(f"--steps must lie in [1, --grid), got {args.steps}")
     if args.samples < 2 or args.eval_samples < 2:
-        raise ValueError("--samples and --eval-samples must be >= 2")
+        raise UsageError("--samples and --eval-samples must be >= 2")
+    if args.population < 2:
+        raise UsageError(f"--population must be >= 2, got {args.population}")
+    for flag in ("epochs", "workers"):
+        positive(getattr(args, flag), f"--{flag}", integer=True)
+    check_seed(args.seed)
+    if args.out:
+        check_output_dir(args.out)
 
 
 def run_search(args):
@@ -113,9 +132,9 @@ def run_search(args):
     model = resolve_model(args.model)
     data, classifier = data_and_classifier(model)
     if args.metric in ("swd", "mmd", "frechet") and data is None:
-        raise ValueError(f"--metric {args.metric} needs a model of a known data set")
+        raise UsageError(f"--metric {args.metric} needs a model of a known data set")
     if args.metric == "frechet" and classifier is None:
-        raise ValueError("--metric frechet needs the digits model")
+        raise UsageError("--metric frechet needs the digits model")
     K = args.steps
     found = {name: schedules.get(name, K) for name in schedules.SCHEDULES}
     if args.method in ("bellman", "all"):
@@ -165,7 +184,6 @@ def run_search(args):
     }
     if args.out:
         out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
         (out / "schedule-search.json").write_text(json.dumps(doc, indent=2) + "\n")
         plot_comparison(
             out / "schedule-search.png", comp, found, f"{args.model}: {K} {args.solver} steps"

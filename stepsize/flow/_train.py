@@ -5,14 +5,17 @@ Loss (Lipman et al. 2023; Liu et al. 2023): ``E || v(x_t, t) - (x_1 - x_0) ||^2`
 averaged over the coordinates. Adam with a cosine-decayed learning rate.
 """
 
+import hashlib
 import json
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from stepsize._atomic import check_same_config, load_checkpoint, save_checkpoint
 from stepsize.flow._data import digit_labels, load_data
 from stepsize.flow._model import DigitsClassifier, VelocityMLP
 
@@ -35,10 +38,13 @@ def _pool(data, seed):
     return "array", x
 
 
-def _check_positive(**values):
+def _check_positive(integers, **values):
+    """Each value a positive finite real number; with ``integers``, a whole number."""
+    kind = "a positive integer" if integers else "a positive finite number"
     for name, v in values.items():
-        if not v > 0:
-            raise ValueError(f"{name} must be > 0, got {v!r}")
+        real = isinstance(v, numbers.Real) and not isinstance(v, bool)
+        if not (real and 0 < v < math.inf and (not integers or v == int(v))):
+            raise ValueError(f"{name} must be {kind}, got {v!r}")
 
 
 def train_flow(
@@ -57,14 +63,24 @@ def train_flow(
     """Train a :class:`VelocityMLP` on ``data`` (a name of :data:`DATASETS` or an array).
 
     ``hidden``/``depth`` default to 128/3 for low-dimensional data and 256/4 otherwise. With
-    ``checkpoint`` (a path) the state is saved every ``checkpoint_every`` steps and at the end,
-    and a run finds an existing checkpoint and continues from it with identical results.
+    ``checkpoint`` (a path) the state is saved atomically every ``checkpoint_every`` steps and at
+    the end (the one before is kept as ``<checkpoint>.prev``), and a run finds an existing
+    checkpoint and continues from it with results identical to an uninterrupted run; a
+    checkpoint of another run (other data, steps, batch, lr, seed, width, depth or log_every)
+    is refused with what differs, an unreadable one falls back to the previous one with a
+    warning.
     """
+    _check_positive(
+        True, steps=steps, batch=batch, log_every=log_every, checkpoint_every=checkpoint_every
+    )
+    _check_positive(False, lr=lr)
+    if lr > 1e30:  # Adam's first step lr / (1 - beta1) must stay a float32 number
+        raise ValueError(f"lr must be at most 1e30, got {lr!r}")
+    _check_positive(
+        True, **{k: v for k, v in (("hidden", hidden), ("depth", depth)) if v is not None}
+    )
     name, pool = _pool(data, seed)
     steps, batch = int(steps), int(batch)
-    _check_positive(
-        steps=steps, batch=batch, lr=lr, log_every=log_every, checkpoint_every=checkpoint_every
-    )
     dim = pool.shape[1]
     hidden = hidden or (128 if dim <= 8 else 256)
     depth = depth or (3 if dim <= 8 else 4)
@@ -80,32 +96,42 @@ def train_flow(
     data_t = torch.as_tensor(pool, dtype=torch.float32)
     step, losses, window = 0, [], []
     path = Path(checkpoint) if checkpoint is not None else None
-    if path is not None and path.exists():
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if state["config"] != model.config:
-            raise ValueError(f"checkpoint {path} holds a model of another shape")
+    run = {
+        "data": name if name != "array" else "array " + hashlib.sha256(pool.tobytes()).hexdigest(),
+        "steps": steps,
+        "batch": batch,
+        "lr": float(lr),
+        "seed": int(seed),
+        "log_every": int(log_every),
+        **model.config,
+    }
+    state = None
+    if path is not None:
+        state = load_checkpoint(
+            path, lambda f: _check_state(torch.load(f, map_location="cpu", weights_only=True))
+        )
+    if state is not None:
+        check_same_config(path, state["run"], run)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
         gen.set_state(state["gen"])
         rng.bit_generator.state = json.loads(state["rng"])
-        step, losses = state["step"], list(state["losses"])
+        step, losses, window = state["step"], list(state["losses"]), list(state["window"])
 
     def save():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(
-            {
-                "config": model.config,
-                "model": model.state_dict(),
-                "opt": opt.state_dict(),
-                "sched": sched.state_dict(),
-                "gen": gen.get_state(),
-                "rng": json.dumps(rng.bit_generator.state),
-                "step": step,
-                "losses": losses,
-            },
-            path,
-        )
+        state = {
+            "run": run,
+            "model": model.state_dict(),
+            "opt": opt.state_dict(),
+            "sched": sched.state_dict(),
+            "gen": gen.get_state(),
+            "rng": json.dumps(rng.bit_generator.state),
+            "step": step,
+            "losses": losses,
+            "window": window,
+        }
+        save_checkpoint(path, lambda fh: torch.save(state, fh))
 
     model.train()
     while step < steps:
@@ -140,9 +166,19 @@ def train_flow(
     return TrainResult(model, np.array(losses), stats)
 
 
+def _check_state(state):
+    """A loaded checkpoint, or KeyError when it lacks what a resume needs."""
+    needed = {"run", "model", "opt", "sched", "gen", "rng", "step", "losses", "window"}
+    missing = needed - set(state)
+    if missing:
+        raise KeyError(f"not a train_flow checkpoint (no {', '.join(sorted(missing))})")
+    return state
+
+
 def train_classifier(steps=3000, *, batch=128, lr=1e-3, seed=0, test_fraction=0.2):
     """Train the :class:`DigitsClassifier` on ``load_digits``; ``stats["test_accuracy"]``."""
-    _check_positive(steps=steps, batch=batch, lr=lr)
+    _check_positive(True, steps=steps, batch=batch)
+    _check_positive(False, lr=lr)
     x = torch.as_tensor(load_data("digits"), dtype=torch.float32)
     y = torch.as_tensor(digit_labels())
     perm = np.random.default_rng(seed).permutation(len(x))

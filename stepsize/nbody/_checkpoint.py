@@ -1,13 +1,15 @@
-"""Checkpoints of long ensembles: the finished systems in one .npz file, rewritten after every
-chunk (atomically, through a temporary file) and read back on a restart with the same inputs."""
+"""Checkpoints of long ensembles: the finished systems and their indices in one .npz file,
+rewritten after every chunk (atomically, keeping the one before as ``<path>.prev``, see
+:mod:`stepsize._atomic`; chunks may finish in any order on a cluster) and read back on a restart
+with the same inputs."""
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from stepsize._atomic import CheckpointError, config_diff, load_checkpoint, save_checkpoint
 from stepsize.nbody._result import EnsembleResult, Event, History
 
 ARRAYS = (
@@ -29,11 +31,22 @@ HISTORY = ("t", "positions", "velocities", "energy_error", "value")
 
 
 def fingerprint(pos, vel, masses, G, description):
-    """A hash of the initial states and of everything else that determines the results."""
-    h = hashlib.sha256(json.dumps(description, sort_keys=True, default=repr).encode())
+    """What determines the results, as a JSON string: the SHA-256 of the initial states and
+    ``description`` (a dict of named settings, or any JSON-able value), each entry kept as it
+    is when short and as its SHA-256 otherwise, so that a mismatch can be named."""
+    h = hashlib.sha256()
     for a in (pos, vel, masses, G):
         h.update(np.ascontiguousarray(a, dtype=float).tobytes())
-    return h.hexdigest()
+    entries = description if isinstance(description, dict) else {"settings": description}
+    doc = {"initial systems": "sha256 " + h.hexdigest()}
+    for name, value in entries.items():
+        text = json.dumps(value, sort_keys=True, default=repr)
+        doc[str(name)] = text if len(text) <= 200 else "sha256 " + _sha(text)
+    return json.dumps(doc, sort_keys=True)
+
+
+def _sha(text):
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def concat(parts):
@@ -49,9 +62,21 @@ def concat(parts):
     return EnsembleResult(**fields, events=events, history=history, stats=dict(first.stats))
 
 
-def save(path, key, res):
-    """Write ``res`` (the systems finished so far) and the run's fingerprint ``key``."""
+def take(res, index):
+    """The members ``index`` of ``res``, in that order."""
+    fields = {name: getattr(res, name)[index] for name in ARRAYS}
+    history = None
+    if res.history is not None:
+        history = History(*(getattr(res.history, n)[index] for n in HISTORY))
+    events = [res.events[k] for k in index]
+    return EnsembleResult(**fields, events=events, history=history, stats=dict(res.stats))
+
+
+def save(path, key, res, members):
+    """Write ``res`` (the systems finished so far, ``members`` their indices in the ensemble)
+    and the run's fingerprint ``key``."""
     data = {name: getattr(res, name) for name in ARRAYS}
+    data["members"] = np.asarray(members, dtype=np.int64)
     data["status"] = data["status"].astype(str)
     ev = [e[0] if e else None for e in res.events]  # an ensemble stops a system at its event
     data["event_kind"] = np.array([e.kind if e else "" for e in ev])
@@ -60,27 +85,36 @@ def save(path, key, res):
     data["event_distance"] = np.array([e.distance if e else np.nan for e in ev])
     if res.history is not None:
         data.update({f"history_{n}": getattr(res.history, n) for n in HISTORY})
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, fingerprint=np.array(key), **data)
-    os.replace(tmp, path)
+    save_checkpoint(path, lambda fh: np.savez(fh, fingerprint=np.array(key), **data))
 
 
 def load(path, key):
-    """The systems finished by an earlier run with fingerprint ``key``; None if there is no file.
+    """(result, member indices) of the systems finished by an earlier run with fingerprint
+    ``key``; None if there is no file.
 
-    A file written by a different run (other systems, method or options) raises ValueError
-    rather than being overwritten.
+    A file written by a different run (other systems, method or options) raises
+    :class:`~stepsize._atomic.CheckpointError` (a ValueError) naming what differs rather than
+    being overwritten; an unreadable file falls back to the previous version with a warning.
     """
-    path = Path(path)
-    if not path.exists():
+    found = load_checkpoint(path, _read)
+    if found is None:
         return None
-    with np.load(path) as f:
-        if str(f["fingerprint"]) != key:
-            raise ValueError(
-                f"checkpoint {str(path)!r} was written by a different run (other "
-                "systems, method or options); remove it or choose another path"
-            )
+    stored, result = found
+    if stored != key:
+        try:
+            what = "; ".join(config_diff(json.loads(stored), json.loads(key)))
+        except json.JSONDecodeError:  # a file of an older version: a bare hash
+            what = "other systems, method or options"
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} was written by a different run ({what}); "
+            "remove it or choose another path"
+        )
+    return result
+
+
+def _read(file):
+    with Path(file).open("rb") as fh, np.load(fh) as f:
+        key = str(f["fingerprint"])
         fields = {name: f[name] for name in ARRAYS}
         history = None
         if "history_t" in f:
@@ -93,4 +127,5 @@ def load(path, key):
                 f["event_kind"], f["event_t"], f["event_bodies"], f["event_distance"], strict=True
             )
         ]
-    return EnsembleResult(**fields, events=events, history=history)
+        members = f["members"]
+    return key, (EnsembleResult(**fields, events=events, history=history), members)

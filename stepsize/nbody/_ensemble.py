@@ -1,37 +1,36 @@
 """``integrate_ensemble``: many independent systems, each with its own adaptive steps.
 
-Three back ends give the results of looping :func:`integrate` over the systems:
-  * "numba" (default): the compiled per-system loops of hermite4 / leapfrog, chunks of systems
-    on ``numba.get_num_threads()`` threads (the loops release the GIL; results bit-for-bit those
-    of ``integrate``).  Threads rather than a ``numba.prange`` kernel: the same parallelism
-    without the parallel compilation of the whole loop (15-40 s on first use).  Runge-Kutta
-    methods go through ``stepsize.ode.solve_ensemble`` (a ``prange`` over members);
-  * "numpy" / "cupy": hermite4 / leapfrog written once against an array namespace, all systems
-    advanced together, each with its own step (``_batched``), on the CPU or a GPU.
+Every member runs its own loop (``_member.run_member``: own step, criterion state and stop
+condition), one compiled source on two back ends:
+  * "numba" (default): chunks of members on ``numba.get_num_threads()`` threads, handed out
+    dynamically (a member with a close encounter holds up only its chunk; the loops release the
+    GIL; results bit for bit those of ``integrate``).  Threads over one compiled function rather
+    than a ``prange`` kernel: the same parallelism without compiling the whole loop again in
+    parallel mode;
+  * "cuda": one CUDA kernel, one thread per member, running the same functions as CUDA device
+    functions (``_cuda``; equal to the CPU to rounding, exactly so in Numba's simulator).
+Runge-Kutta methods go through ``stepsize.ode.solve_ensemble`` (a ``prange`` over members).
+With ``client=`` (a ``dask.distributed.Client``) chunks of members run on a Dask cluster.
 """
 
+import numbers
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 
-from stepsize.backend import get_xp, to_numpy
 from stepsize.nbody import _checkpoint as ckpt
 from stepsize.nbody import _kernels as K
-from stepsize.nbody._batched import Batch
-from stepsize.nbody._gbs import gbs_advance, gbs_start
-from stepsize.nbody._hermite import hermite_advance, hermite_start
 from stepsize.nbody._integrate import integrate, output_times
-from stepsize.nbody._leapfrog import leapfrog_advance, leapfrog_start
+from stepsize.nbody._member import MEMBER_METHODS, run_member, scratch_shape
 from stepsize.nbody._ode import Coordinates
-from stepsize.nbody._options import KERNEL_METHODS, kernel_params, parse
+from stepsize.nbody._options import kernel_params, parse
 from stepsize.nbody._result import EnsembleResult, Event, History
 from stepsize.nbody._simulation import STATUS, relative_error
 from stepsize.nbody._system import System
 from stepsize.ode import solve_ensemble
 
-BACKENDS = ("numba", "numpy", "cupy")
+BACKENDS = ("numba", "cuda")
 
 
 def integrate_ensemble(
@@ -43,6 +42,7 @@ def integrate_ensemble(
     save_every=None,
     checkpoint=None,
     chunk_size=1000,
+    client=None,
     **options,
 ):
     """Integrate every system of ``systems`` from 0 to ``t_end``; returns an
@@ -54,10 +54,13 @@ def integrate_ensemble(
     the Runge-Kutta methods take no encounter or escape detection (they go through
     ``stepsize.ode.solve_ensemble``, grouped by masses and G, and with ``save_every`` they
     report fewer force evaluations than ``integrate``, which pays for a dense output).
-    ``backend``: "numba" (default, compiled loops on all cores), "numpy" or "cupy" (the
-    array-namespace path; hermite4 and leapfrog only).  ``checkpoint``: a path; the systems are
-    run ``chunk_size`` at a time and the finished ones saved there after every chunk, so that a
-    rerun with the same arguments resumes where an interrupted one stopped.
+    ``backend``: "numba" (default, compiled loops on all cores) or "cuda" (one GPU thread per
+    system; hermite4, leapfrog and gbs; ``stats`` then reports the useful-lane fractions).
+    ``client``: a ``dask.distributed.Client``; the systems are split into chunks of
+    ``chunk_size``, each run as one task on the cluster (with ``backend`` on the worker).
+    ``checkpoint``: a path; the systems are run ``chunk_size`` at a time and every finished
+    chunk saved there (atomically), so that a rerun with the same arguments keeps the chunks an
+    interrupted run finished and runs only the others.
     """
     systems = _check_systems(systems)
     opts = parse(method, options)
@@ -65,44 +68,110 @@ def integrate_ensemble(
         raise ValueError("on_event must be 'stop' in integrate_ensemble ('record' needs integrate)")
     if backend not in BACKENDS:
         raise ValueError(f"backend: unknown {backend!r}; known: {', '.join(BACKENDS)}")
-    if backend != "numba" and method not in ("hermite4", "leapfrog"):
-        raise ValueError(f"backend {backend!r} runs hermite4 and leapfrog only, not {method!r}")
+    if not opts.is_ode and method not in MEMBER_METHODS:
+        raise ValueError(f"method {method!r} has no ensemble loop; use integrate")
+    if backend == "cuda" and method not in MEMBER_METHODS:
+        raise ValueError(f"backend 'cuda' runs {', '.join(MEMBER_METHODS)} only, not {method!r}")
     if opts.is_ode and (opts.encounter_distance or opts.escape_radius):
         raise ValueError(
             "encounter_distance and escape_radius need hermite4, leapfrog or gbs in "
             "integrate_ensemble"
         )
-    if isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1:
+    integer = isinstance(chunk_size, numbers.Integral) and not isinstance(chunk_size, bool)
+    if not integer or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    if client is not None and not hasattr(client, "submit"):
+        raise TypeError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
     times = output_times(t_end, save_every)
+    job = (times, opts, save_every, {"method": method, **options}, backend)
     start = time.perf_counter()
-
-    def run(part):
-        if opts.is_ode:
-            return _run_ode(part, times, opts, save_every, {"method": method, **options})
-        if backend == "numba":
-            return _run_threads(part, times, opts, save_every is not None)
-        return _run_batched(get_xp(backend), part, times, opts, save_every is not None)
-
-    resumed = 0
-    if checkpoint is None:
-        out = run(systems)
+    chunks = [
+        (lo, min(lo + int(chunk_size), len(systems)))
+        for lo in range(0, len(systems), int(chunk_size))
+    ]
+    if checkpoint is None and client is None:
+        out, resumed = _run_part(systems, job), 0
     else:
-        key = ckpt.fingerprint(*_stack(systems), [method, opts.as_dict(), times.tolist()])
-        parts = [done] if (done := ckpt.load(checkpoint, key)) is not None else []
-        resumed = len(parts[0]) if parts else 0
-        for lo in range(resumed, len(systems), int(chunk_size)):
-            parts.append(run(systems[lo : lo + int(chunk_size)]))
-            ckpt.save(checkpoint, key, ckpt.concat(parts))
-        out = ckpt.concat(parts)
+        key = None
+        if checkpoint is not None:
+            key = ckpt.fingerprint(
+                *_stack(systems),
+                {"method": method, "options": opts.as_dict(), "output times": times.tolist()},
+            )
+        out, resumed = _run_chunks(systems, chunks, job, client, checkpoint, key)
     out.stats = {
         "method": method,
         "options": opts.as_dict(),
         "backend": backend,
         "wall_s": time.perf_counter() - start,
         "resumed": resumed,
+        "chunks": len(chunks) if client is not None or checkpoint is not None else 1,
+        "distributed": client is not None,
     }
+    if backend == "cuda":
+        from stepsize.nbody._cuda import lane_fractions
+
+        grid, warp = lane_fractions(out.steps)
+        out.stats.update(useful_lane_fraction=grid, warp_lane_fraction=warp)
     return out
+
+
+def _run_part(systems, job):
+    """The results of ``systems`` (a chunk) for ``job`` = (times, opts, save_every, options,
+    backend); a plain function so that Dask can ship it to a worker."""
+    times, opts, save_every, options, backend = job
+    if opts.is_ode:
+        return _run_ode(systems, times, opts, save_every, options)
+    return _run_threads(systems, times, opts, save_every is not None, backend)
+
+
+def _run_stacked(stacked, job):
+    """``_run_part`` on (positions, velocities, masses, G) stacked over members: what a Dask
+    worker receives (plain arrays pickle; a System is immutable)."""
+    pos, vel, masses, G = stacked
+    systems = [System._trusted(masses[k], pos[k], vel[k], float(G[k])) for k in range(len(G))]
+    return _run_part(systems, job)
+
+
+def _run_chunks(systems, chunks, job, client, path, key):
+    """Run the chunks not finished in the checkpoint at ``path`` (locally in order, or on the
+    Dask ``client`` as they complete), saving each finished one; the results in member order
+    and the number of members read back from the checkpoint."""
+    done, members = None, np.zeros(0, dtype=np.int64)
+    if path is not None and (loaded := ckpt.load(path, key)) is not None:
+        done, members = loaded
+    finished = set(members.tolist())
+    resumed = len(finished)
+    todo = [(lo, hi) for lo, hi in chunks if not set(range(lo, hi)) <= finished]
+    parts = [done] if done is not None else []
+    index = [members] if done is not None else []
+    failure = None
+
+    def keep(lo, hi, part):
+        parts.append(part)
+        index.append(np.arange(lo, hi))
+        if path is not None:
+            ckpt.save(path, key, ckpt.concat(parts), np.concatenate(index))
+
+    if client is None:
+        for lo, hi in todo:
+            keep(lo, hi, _run_part(systems[lo:hi], job))
+    else:
+        from dask.distributed import as_completed
+
+        futures = {
+            client.submit(_run_stacked, _stack(systems[lo:hi]), job, pure=False): (lo, hi)
+            for lo, hi in todo
+        }
+        for fut in as_completed(futures):
+            if fut.status == "error":
+                failure = failure or fut.exception()
+                continue
+            keep(*futures[fut], fut.result())
+        if failure is not None:
+            raise failure
+    _, first = np.unique(np.concatenate(index), return_index=True)  # member order, no repeats
+    return ckpt.take(ckpt.concat(parts), first), resumed
 
 
 def _check_systems(systems):
@@ -185,84 +254,45 @@ def _events(status, t, pos, masses, ev_i, ev_j):
 
 
 @numba.njit(**K.NJIT)
-def _run_one(method, p, v, masses, par, times, limit, e0, save, ht, hpos, hvel, herr, scal, cnt):
-    """One system through every output interval, as ``integrate`` runs it (method 0 hermite4,
-    1 leapfrog, 2 gbs)."""
-    acc = np.zeros_like(p)
-    jerk = np.zeros_like(p)
-    escaped = np.zeros(p.shape[0], dtype=np.int8)
-    scal[K.S_RMIN2] = np.inf
-    cnt[K.C_ARMED] = 1
-    if method == 0:
-        hermite_start(p, v, acc, jerk, masses, par, scal, cnt)
-    elif method == 1:
-        leapfrog_start(p, v, acc, jerk, masses, par, scal, cnt)
-    else:
-        gbs_start(p, v, acc, jerk, masses, par, scal, cnt)
-    if save:
-        ht[0] = 0.0
-        hpos[0] = p
-        hvel[0] = v
-        herr[0] = 0.0
-    for k in range(times.size):
-        par[K.P_TEND] = times[k]
-        if method == 0:
-            code = hermite_advance(p, v, acc, jerk, masses, par, scal, cnt, escaped)
-        elif method == 1:
-            code = leapfrog_advance(p, v, acc, jerk, masses, par, scal, cnt, escaped)
-        else:
-            code = gbs_advance(p, v, acc, jerk, masses, par, scal, cnt, escaped)
-        e = K.total_energy(p, v, masses, par[K.P_G], par[K.P_EPS2])
-        err = abs(e - e0) / abs(e0) if e0 != 0.0 else abs(e - e0)
-        if save:
-            ht[k + 1] = scal[K.S_T]
-            hpos[k + 1] = p
-            hvel[k + 1] = v
-            herr[k + 1] = err
-        if code != K.DONE:
-            return
-        if err > limit:
-            cnt[K.C_STATUS] = K.ENERGY
-            return
-
-
-@numba.njit(**K.NJIT)
-def _run_chunk(
-    lo, hi, method, pos, vel, masses, par, times, limit, e0, save, ht, hpos, hvel, herr, scal, cnt
-):
+def _run_chunk(lo, hi, method, limit, save, arrays, work_shape, vec_size):
+    """Members lo..hi-1 one after the other, sharing one scratch set."""
+    pos, vel, masses, par, times, e0, hist, scal, cnt = arrays
+    ht, hpos, hvel, herr = hist
+    work = np.empty(work_shape)
+    vec = np.empty(vec_size)
+    esc = np.empty(pos.shape[1], dtype=np.int8)
     for s in range(lo, hi):
-        _run_one(
+        run_member(
             method,
-            pos[s],
-            vel[s],
-            masses[s],
-            par[s],
+            (pos[s], vel[s], masses[s]),
+            (par[s], scal[s], cnt[s]),
             times,
             limit,
             e0[s],
             save,
-            ht[s],
-            hpos[s],
-            hvel[s],
-            herr[s],
-            scal[s],
-            cnt[s],
+            (ht[s], hpos[s], hvel[s], herr[s]),
+            (work, vec, esc),
         )
 
 
 def _parallel_chunks(m, fn):
     """Run ``fn(lo, hi)`` over [0, m) in chunks on ``numba.get_num_threads()`` threads (the
-    compiled loops release the GIL); several chunks per thread balance chaotic run times."""
+    compiled loops release the GIL).  Sixteen chunks per thread, taken by whichever thread is
+    free: a member of very different cost holds up only its own chunk."""
     threads = max(1, min(numba.get_num_threads(), m))
-    bounds = np.linspace(0, m, min(m, 8 * threads) + 1).astype(int)
     if threads == 1:
         fn(0, m)
         return
+    from concurrent.futures import ThreadPoolExecutor
+
+    bounds = np.linspace(0, m, min(m, 16 * threads) + 1).astype(int)
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(fn, bounds[:-1], bounds[1:]))
 
 
-def _run_threads(systems, times, opts, save):
+def _run_threads(systems, times, opts, save, backend="numba"):
+    """Hermite / leapfrog / gbs members through ``run_member``: on CPU threads, or with
+    ``backend="cuda"`` as one GPU kernel (the same function, one thread per member)."""
     pos, vel, masses, G = _stack(systems)
     m, n, d = pos.shape
     eps2 = opts.softening**2
@@ -271,25 +301,23 @@ def _run_threads(systems, times, opts, save):
     hist = _buffers(m, n, d, times, save)
     scal = np.zeros((m, K.N_SCAL))
     cnt = np.zeros((m, K.N_CNT), dtype=np.int64)
-    _parallel_chunks(
-        m,
-        lambda lo, hi: _run_chunk(
-            lo,
-            hi,
-            KERNEL_METHODS.index(opts.method),
-            pos,
-            vel,
-            masses,
-            par,
-            times,
-            opts.max_energy_error,
-            e0,
-            save,
-            *hist,
-            scal,
-            cnt,
-        ),
-    )
+    method = MEMBER_METHODS.index(opts.method)
+    work_shape, vec_shape = scratch_shape(opts.method, n, d)
+    limit = opts.max_energy_error
+    if backend == "cuda":
+        from stepsize.nbody._cuda import MemberArrays, run_cuda
+
+        work = np.zeros((m,) + work_shape)
+        vec = np.zeros((m,) + vec_shape)
+        esc = np.zeros((m, n), dtype=np.int8)
+        arrays = MemberArrays(pos, vel, masses, par, times, e0, hist, scal, cnt, work, vec, esc)
+        run_cuda(method, limit, save, arrays)
+    else:
+        arrays = (pos, vel, masses, par, times, e0, hist, scal, cnt)
+        _parallel_chunks(
+            m,
+            lambda lo, hi: _run_chunk(lo, hi, method, limit, save, arrays, work_shape, vec_shape),
+        )
     status = np.array([STATUS.get(int(c), "energy") for c in cnt[:, K.C_STATUS]])
     return _assemble(
         pos,
@@ -366,57 +394,6 @@ def _assemble(
         min_distance_pair=np.asarray(rpair).copy(),
         events=_events(status, t, pos, masses, ev_i, ev_j),
         history=history,
-    )
-
-
-def _run_batched(xp, systems, times, opts, save):
-    pos, vel, masses, G = _stack(systems)
-    m, n, d = pos.shape
-    eps2 = opts.softening**2
-    e0, l0, x0, v0 = _invariants(pos, vel, masses, G, eps2)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        b = Batch(xp, opts.method, pos, vel, masses, G, opts)
-        ht, hpos, hvel, herr = hist = _buffers(m, n, d, times, save)
-        if save:
-            ht[:, 0], hpos[:, 0], hvel[:, 0], herr[:, 0] = 0.0, pos, vel, 0.0
-        e0_dev = xp.asarray(e0)
-        for k, tk in enumerate(times):
-            live = b.alive.copy()
-            b.advance(float(tk))
-            e = b.energy()
-            err = xp.where(e0_dev != 0.0, xp.abs(e - e0_dev) / xp.abs(e0_dev), xp.abs(e - e0_dev))
-            over = b.alive & (err > opts.max_energy_error)
-            b._stop(over, K.ENERGY)
-            if save:
-                rec = to_numpy(live)
-                ht[rec, k + 1] = to_numpy(b.t)[rec]
-                hpos[rec, k + 1] = to_numpy(b.pos)[rec]
-                hvel[rec, k + 1] = to_numpy(b.vel)[rec]
-                herr[rec, k + 1] = to_numpy(err)[rec]
-            if not bool(b.alive.any()):
-                break
-    status = np.array([STATUS.get(int(c), "energy") for c in to_numpy(b.status)])
-    pos, vel = np.ascontiguousarray(to_numpy(b.pos)), np.ascontiguousarray(to_numpy(b.vel))
-    rpair = np.stack([to_numpy(b.rmin_i), to_numpy(b.rmin_j)], axis=1)
-    return _assemble(
-        pos,
-        vel,
-        masses,
-        G,
-        eps2,
-        e0,
-        l0,
-        (x0, v0),
-        to_numpy(b.t),
-        status,
-        to_numpy(b.steps),
-        to_numpy(b.nforce),
-        np.sqrt(to_numpy(b.rmin2)),
-        rpair,
-        to_numpy(b.ev_i),
-        to_numpy(b.ev_j),
-        opts,
-        hist if save else None,
     )
 
 

@@ -49,11 +49,16 @@ from stepsize.nbody._kernels import (
     all_finite,
     check_events,
     collision_time,
+    copy_to,
+    greater,
+    lesser,
     step_size,
     track_rmin,
 )
 
 K_MAX = 9
+N_WORK = 2 * K_MAX + 3  # scratch (N, D) arrays of gbs_steps: the tableau rows tx, tv; x, v, a
+N_VEC = 3 * (K_MAX + 1)  # scratch scalars of gbs_steps: work, h_col, w_col per column
 
 
 @numba.njit(**NJIT)
@@ -115,16 +120,23 @@ def gbs_start(pos, vel, acc, jerk, masses, par, scal, cnt):
 @numba.njit(**NJIT)
 def gbs_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped):
     """Advance in place from scal[S_T] to par[P_TEND]; sets cnt[C_STATUS] and returns it."""
+    scratch = np.empty((N_WORK,) + pos.shape)
+    vec = np.empty(N_VEC)
+    return gbs_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, scratch, vec)
+
+
+@numba.njit(**NJIT)
+def gbs_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, scratch, vec):
+    """``gbs_advance`` with its scratch in ``scratch`` (N_WORK, N, D) and ``vec`` (N_VEC,):
+    allocates nothing, so it also compiles as a CUDA device function."""
     G, eps2, rtol, atol = par[P_G], par[P_EPS2], par[P_RTOL], par[P_ATOL]
     n, d = pos.shape
-    tx = np.empty((K_MAX, n, d))
-    tv = np.empty((K_MAX, n, d))
-    x = np.empty((n, d))
-    v = np.empty((n, d))
-    a = np.empty((n, d))
-    work = np.empty(K_MAX + 1)
-    h_col = np.empty(K_MAX + 1)
-    w_col = np.empty(K_MAX + 1)
+    tx = scratch[:K_MAX]
+    tv = scratch[K_MAX : 2 * K_MAX]
+    x, v, a = scratch[2 * K_MAX], scratch[2 * K_MAX + 1], scratch[2 * K_MAX + 2]
+    work = vec[: K_MAX + 1]
+    h_col = vec[K_MAX + 1 : 2 * (K_MAX + 1)]
+    w_col = vec[2 * (K_MAX + 1) :]
     work[0] = 1.0
     for j in range(1, K_MAX + 1):
         work[j] = work[j - 1] + 2 * j
@@ -155,8 +167,8 @@ def gbs_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped):
                             tv[l - 1, i, q] = v[i, q]
                             x[i, q] = nx
                             v[i, q] = nv
-                tx[j - 1] = x
-                tv[j - 1] = v
+                copy_to(tx[j - 1], x)
+                copy_to(tv[j - 1], v)
                 if j < 2:
                     continue
                 err = pair_error(tx[j - 1], tv[j - 1], tx[j - 2], tv[j - 2], rtol, atol)
@@ -165,7 +177,7 @@ def gbs_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped):
                 elif err == 0.0:
                     fac = 4.0
                 else:
-                    fac = min(4.0, max(0.1, 0.94 * (0.65 / err) ** (1.0 / (2 * j - 1))))
+                    fac = lesser(4.0, greater(0.1, 0.94 * (0.65 / err) ** (1.0 / (2 * j - 1))))
                 h_col[j] = H * fac
                 w_col[j] = work[j] / h_col[j]
                 if err <= 1.0 and j >= k - 1:
@@ -180,8 +192,8 @@ def gbs_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped):
             for i in range(3, j + 1):
                 if w_col[i] < w_col[best]:
                     best = i
-            H = min(h_col[best], 0.9 * H)
-            k = min(max(best, 2), K_MAX - 1)
+            H = lesser(h_col[best], 0.9 * H)
+            k = lesser(greater(best, 2), K_MAX - 1)
             landing = False
             if not (H > 0.0) or t + H == t:
                 cnt[C_STATUS] = UNDERFLOW
@@ -190,8 +202,8 @@ def gbs_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped):
         if not (all_finite(tx[j - 1]) and all_finite(tv[j - 1])):
             cnt[C_STATUS] = NONFINITE
             return NONFINITE
-        pos[:] = tx[j - 1]
-        vel[:] = tv[j - 1]
+        copy_to(pos, tx[j - 1])
+        copy_to(vel, tv[j - 1])
         r2, i2, j2 = accelerations(pos, masses, G, eps2, acc)
         cnt[C_NFORCE] += 1
         if r2 < rmin2:
@@ -204,8 +216,8 @@ def gbs_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped):
             k_next, h_next = j + 1, h_col[j] * work[j + 1] / work[j]
         else:
             k_next, h_next = j, h_col[j]
-        scal[S_K] = min(max(k_next, 2), K_MAX - 1)
-        scal[S_H] = max(h_next, scal[S_H]) if landing else h_next
+        scal[S_K] = lesser(greater(k_next, 2), K_MAX - 1)
+        scal[S_H] = greater(h_next, scal[S_H]) if landing else h_next
         track_rmin(scal, cnt, rmin2, imin, jmin)
         if check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
             return cnt[C_STATUS]

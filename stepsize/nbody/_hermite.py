@@ -46,9 +46,13 @@ from stepsize.nbody._kernels import (
     acc_jerk,
     all_finite,
     check_events,
+    copy_to,
+    lesser,
     step_size,
     track_rmin,
 )
+
+N_WORK = 4  # scratch (N, D) arrays of hermite_steps: x0, v0, a0, j0
 
 
 @numba.njit(**NJIT)
@@ -67,7 +71,7 @@ def aarseth_tau(a0, j0, a1, j1, h):
             s2 += c2 * c2
             s3 += c3 * c3
         ratio = (math.sqrt(sa * s2) + sj) / (math.sqrt(sj * s3) + s2)
-        best = min(best, math.sqrt(ratio))
+        best = lesser(best, math.sqrt(ratio))
     return best
 
 
@@ -108,7 +112,15 @@ def hermite_start(pos, vel, acc, jerk, masses, par, scal, cnt):
 @numba.njit(**NJIT)
 def hermite_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped):
     """Advance in place from scal[S_T] to par[P_TEND]; sets cnt[C_STATUS] and returns it."""
-    x0, v0, a0, j0 = pos.copy(), vel.copy(), acc.copy(), jerk.copy()
+    work = np.empty((N_WORK,) + pos.shape)
+    return hermite_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, work)
+
+
+@numba.njit(**NJIT)
+def hermite_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, work):
+    """``hermite_advance`` with its scratch in ``work`` (N_WORK, N, D): allocates nothing, so
+    it also compiles as a CUDA device function."""
+    x0, v0, a0, j0 = work[0], work[1], work[2], work[3]
     G, eps2, eta = par[P_G], par[P_EPS2], par[P_ETA]
     aarseth = par[P_CRIT] != AMUSE
     while True:
@@ -116,26 +128,26 @@ def hermite_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped):
         if par[P_DT] > 0.0:
             h_crit = par[P_DT]
         elif aarseth:
-            h_crit = min(math.sqrt(eta) * scal[S_TAU], 2.0 * scal[S_HLAST])
+            h_crit = lesser(math.sqrt(eta) * scal[S_TAU], 2.0 * scal[S_HLAST])
         else:
             h_crit = eta * scal[S_TAU]
         h, state = step_size(h_crit, t, par[P_TEND], cnt[C_STEPS], par[P_MAXSTEPS])
         if state != 1:
             cnt[C_STATUS] = state
             return state
-        x0[:] = pos
-        v0[:] = vel
-        a0[:] = acc
-        j0[:] = jerk
+        copy_to(x0, pos)
+        copy_to(v0, vel)
+        copy_to(a0, acc)
+        copy_to(j0, jerk)
         predict(pos, vel, acc, jerk, h)
         tau_q, rmin2, imin, jmin = acc_jerk(pos, vel, masses, G, eps2, acc, jerk)
         cnt[C_NFORCE] += 1
         correct(pos, vel, acc, jerk, x0, v0, a0, j0, h)
         if not (all_finite(pos) and all_finite(vel)):
-            pos[:] = x0
-            vel[:] = v0
-            acc[:] = a0
-            jerk[:] = j0
+            copy_to(pos, x0)
+            copy_to(vel, v0)
+            copy_to(acc, a0)
+            copy_to(jerk, j0)
             cnt[C_STATUS] = NONFINITE
             return NONFINITE
         scal[S_T] = par[P_TEND] if h == par[P_TEND] - t else t + h

@@ -44,7 +44,11 @@ def paper_three_body(seed=None, ndim=2):
     """
     if ndim not in (2, 3):
         raise ValueError(f"ndim must be 2 or 3, got {ndim!r}")
-    rng = np.random.default_rng(seed)
+    try:
+        rng = np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        kind = type(exc)
+        raise kind(f"seed must be None, an integer >= 0 or a Generator, got {seed!r}") from None
     pos = np.zeros((3, ndim))
     pos[1, :2] = rng.uniform(5.0, 20.0), rng.uniform(0.0, 10.0)
     pos[2, :2] = rng.uniform(-10.0, 0.0), rng.uniform(5.0, 20.0)
@@ -73,3 +77,29 @@ def kepler(e=0.0, a=1.0, masses=(1.0, 1.0), G=1.0, ndim=2):
     pos[0, 0], pos[1, 0] = -m2 / total * r, m1 / total * r
     vel[0, 1], vel[1, 1] = -m2 / total * v, m1 / total * v
     return System([m1, m2], pos, vel, G)
+
+
+G_AU_MSUN_DAY = 2.95912208286e-4
+OUTER_SOLAR_SYSTEM = (
+    # name, mass / Msun, position (au), velocity (au / day) on 1994 September 5, 0h00
+    ("Sun", 1.00000597682, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)),
+    ("Jupiter", 0.000954786104043, (-3.5023653, -3.8169847, -1.5507963),
+     (0.00565429, -0.00412490, -0.00190589)),
+    ("Saturn", 0.000285583733151, (9.0755314, -3.0458353, -1.6483708),
+     (0.00168318, 0.00483525, 0.00192462)),
+    ("Uranus", 0.0000437273164546, (8.3101420, -16.2901086, -7.2521278),
+     (0.00354178, 0.00137102, 0.00055029)),
+    ("Neptune", 0.0000517759138449, (11.4707666, -25.7294829, -10.8169456),
+     (0.00288930, 0.00114527, 0.00039677)),
+    ("Pluto", 1.0 / 1.3e8, (-15.5387357, -25.2225594, -3.1902382),
+     (0.00276725, -0.00170702, -0.00136504)),
+)  # fmt: skip
+
+
+def outer_solar_system(pluto=True):
+    """The Sun, the four giant planets and Pluto (Hairer, Lubich & Wanner 2006, *Geometric
+    Numerical Integration*, 2nd ed., section I.2.4, Table 2.1), in au, Msun and days with
+    G = 2.95912208286e-4; the Sun's mass includes the inner planets.  Heliocentric as
+    published (not moved to the centre-of-mass frame); ``pluto=False`` leaves Pluto out."""
+    rows = OUTER_SOLAR_SYSTEM if pluto else OUTER_SOLAR_SYSTEM[:-1]
+    return System([r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], G_AU_MSUN_DAY)

@@ -31,6 +31,14 @@ def integrate(system, t_end, method="hermite4", *, save_every=None, controller=N
                 (default rtol).  Fastest at high accuracy on smooth stretches; like every
                 extrapolation method without regularisation its energy error stalls near 1e-8
                 through very close encounters (the Pythagorean problem).
+    "gr15"      15th-order Gauss-Radau (IAS15's algorithm), adaptive: ``epsilon`` (default 1e-9;
+                0 with ``dt`` for a fixed step), ``adaptive`` ("prs23", the default, or
+                "global"), ``dt`` (first step); collisions with ``radii`` and ``collision``
+                ("stop": status "collision"; "merge": the pair becomes one body, mass,
+                momentum and centre of mass conserved).  Energy error at machine precision.
+    "wh"        Wisdom-Holman map, fixed ``dt`` (required), ``coordinates`` ("jacobi", the
+                default, or "democratic_heliocentric"), ``corrector`` (0, 3, 5, 7, 9, 11;
+                Jacobi only).  Bodies ordered outwards, body 0 the primary.
     "dp5", "tsit5", "dop853", "vern7", "bs3", ...  every ``stepsize.ode`` Runge-Kutta method on
                 the first-order system, compiled: ``rtol`` (default 1e-10), ``atol`` (default
                 rtol), ``step_controller`` (a ``stepsize.control`` preset, default "PI"),
@@ -54,9 +62,14 @@ def integrate(system, t_end, method="hermite4", *, save_every=None, controller=N
     controller : callable ``controller(info) -> float | None`` called at the end of every output
         interval but the last, with a :class:`ControlInfo` (time, state, energy error, work so
         far, ``parameter`` and its ``value``).  A float becomes the new value of the accuracy
-        parameter ("eta", "dt" or "rtol") for the next interval; None keeps it.  This is where a
-        trained policy plugs in.  Needs ``save_every``.
+        parameter ("eta", "dt", "epsilon" or "rtol") for the next interval; None keeps it.  This
+        is where a trained policy plugs in.  Needs ``save_every``.
     """
+    if options.get("collision") == "merge" and save_every is not None:
+        raise ValueError(
+            "save_every cannot follow mergers (the number of bodies changes); "
+            "use Simulation.evolve and read .system at the times you need"
+        )
     sim = Simulation(system, method, **options)
     times = output_times(t_end, save_every)
     if controller is not None:

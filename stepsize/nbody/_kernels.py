@@ -9,8 +9,11 @@ Pairwise Newtonian gravity with Plummer softening (r^2 -> r^2 + eps^2), r_ij = x
 (Aarseth 2003, *Gravitational N-body Simulations*, eqs. 2.1-2.3; AMUSE ``hermite0``.)  The pair
 loop also returns the quartic AMUSE collision time, min over pairs of
 min(r^4 / v^4, r^6 / (G (m_i + m_j))^2), whose fourth root is the time scale of the shared-step
-criterion, and the closest (unsoftened) pair.  Every sum runs over j in increasing order, the
-order the array-namespace ensemble path reproduces.
+criterion, and the closest (unsoftened) pair.  Every sum runs over j in increasing order.
+
+The kernels called inside a step allocate nothing and use only scalar loops (no slice
+assignment, no builtin ``min``/``max``), so that the same functions also compile as CUDA device
+functions: ``stepsize.nbody._cuda`` calls them from a kernel with one thread per system.
 """
 
 import math
@@ -20,8 +23,39 @@ import numpy as np
 
 NJIT = dict(cache=True, error_model="numpy", nogil=True)
 
+
+@numba.njit(**NJIT)
+def lesser(a, b):
+    """min(a, b) as Python's builtin (a unless b < a); device-compilable."""
+    return b if b < a else a
+
+
+@numba.njit(**NJIT)
+def greater(a, b):
+    """max(a, b) as Python's builtin (a unless b > a); device-compilable."""
+    return b if b > a else a
+
+
+@numba.njit(**NJIT)
+def fill(a, value):
+    """a[...] = value for a 2-D array, in place."""
+    n, d = a.shape
+    for i in range(n):
+        for k in range(d):
+            a[i, k] = value
+
+
+@numba.njit(**NJIT)
+def copy_to(dst, src):
+    """dst[...] = src for 2-D arrays of one shape, in place."""
+    n, d = src.shape
+    for i in range(n):
+        for k in range(d):
+            dst[i, k] = src[i, k]
+
+
 # Status codes of the compiled loops (negative: the run cannot go on).
-DONE, ENCOUNTER, ESCAPE, ENERGY = 0, 1, 2, 3
+DONE, ENCOUNTER, ESCAPE, ENERGY, COLLISION = 0, 1, 2, 3, 4
 MAX_STEPS, UNDERFLOW, NONFINITE = -1, -2, -3
 
 # Layout of the float parameters ``par`` and the carried scalars ``scal`` / counters ``cnt``.
@@ -36,8 +70,8 @@ AMUSE, AARSETH = 0, 1
 def acc_jerk(pos, vel, masses, G, eps2, acc, jerk):
     """Write accelerations and jerks; return (tau^4, r_min^2, i_min, j_min) over the pairs."""
     n, d = pos.shape
-    acc[:] = 0.0
-    jerk[:] = 0.0
+    fill(acc, 0.0)
+    fill(jerk, 0.0)
     tau_q = np.inf
     rmin2 = np.inf
     imin = jmin = 0
@@ -66,7 +100,7 @@ def acc_jerk(pos, vel, masses, G, eps2, acc, jerk):
                 jerk[i, k] += masses[j] * dj
                 jerk[j, k] -= masses[i] * dj
             gm = G * (masses[i] + masses[j])
-            tau_q = min(tau_q, r2 * r2 / (v2 * v2), r2 * r2 * r2 / (gm * gm))
+            tau_q = lesser(lesser(tau_q, r2 * r2 / (v2 * v2)), r2 * r2 * r2 / (gm * gm))
     return tau_q, rmin2, imin, jmin
 
 
@@ -74,7 +108,7 @@ def acc_jerk(pos, vel, masses, G, eps2, acc, jerk):
 def accelerations(pos, masses, G, eps2, acc):
     """Write accelerations; return (r_min^2, i_min, j_min) over the pairs."""
     n, d = pos.shape
-    acc[:] = 0.0
+    fill(acc, 0.0)
     rmin2 = np.inf
     imin = jmin = 0
     for i in range(n):
@@ -110,7 +144,7 @@ def collision_time(pos, vel, masses, G, eps2):
                 v2 += dv * dv
             r2 += eps2
             gm = G * (masses[i] + masses[j])
-            tau_q = min(tau_q, r2 * r2 / (v2 * v2), r2 * r2 * r2 / (gm * gm))
+            tau_q = lesser(lesser(tau_q, r2 * r2 / (v2 * v2)), r2 * r2 * r2 / (gm * gm))
     return math.sqrt(math.sqrt(tau_q))
 
 
@@ -217,8 +251,6 @@ def find_escaper(pos, vel, masses, G, radius, escaped):
     total = 0.0
     for i in range(n):
         total += masses[i]
-    xc = center_of_mass(pos, masses)
-    vc = center_of_mass(vel, masses)
     for i in range(n):
         if escaped[i]:
             continue
@@ -227,8 +259,13 @@ def find_escaper(pos, vel, masses, G, radius, escaped):
         v2 = 0.0
         rv = 0.0
         for k in range(d):
-            dx = (pos[i, k] - xc[k]) * scale
-            dv = (vel[i, k] - vc[k]) * scale
+            xc = 0.0  # the centre of mass, summed as center_of_mass does (no allocation)
+            vc = 0.0
+            for b in range(n):
+                xc += masses[b] * pos[b, k]
+                vc += masses[b] * vel[b, k]
+            dx = (pos[i, k] - xc / total) * scale
+            dv = (vel[i, k] - vc / total) * scale
             r2 += dx * dx
             v2 += dv * dv
             rv += dx * dv
@@ -294,3 +331,73 @@ def step_size(h, t, t_end, nsteps, max_steps):
     if not (h > 0.0) or t + h == t:
         return h, UNDERFLOW
     return h, 1
+
+
+@numba.njit(**NJIT)
+def massive(masses):
+    """Indices of the bodies with m > 0, in increasing order (the sources of gravity)."""
+    n = 0
+    for m in masses:
+        if m > 0.0:
+            n += 1
+    out = np.empty(n, dtype=np.int64)
+    n = 0
+    for i in range(masses.size):
+        if masses[i] > 0.0:
+            out[n] = i
+            n += 1
+    return out
+
+
+@numba.njit(**NJIT)
+def gravity(pos, masses, G, eps2, active, acc):
+    """Accelerations of every body due to the massive ones, ``active`` (from ``massive``).
+
+    Test particles (m = 0) feel gravity and exert none: the pairs of two test particles are
+    skipped, so the cost is O(N_active N) rather than O(N^2).  Returns (r_min^2, i_min, j_min)
+    over the pairs computed (those with at least one massive body).
+    """
+    n, d = pos.shape
+    if active.size == n:  # no test particles: the plain pair loop
+        return accelerations(pos, masses, G, eps2, acc)
+    acc[:] = 0.0
+    rmin2 = np.inf
+    imin = jmin = 0
+    for p in range(active.size):
+        i = active[p]
+        for j in range(n):
+            if j == i or (masses[j] > 0.0 and j < i):
+                continue  # each massive pair once, from its lower index
+            r2 = 0.0
+            for k in range(d):
+                dx = pos[j, k] - pos[i, k]
+                r2 += dx * dx
+            if r2 < rmin2:
+                rmin2, imin, jmin = r2, min(i, j), max(i, j)
+            r2 += eps2
+            ir3 = G / (r2 * math.sqrt(r2))
+            for k in range(d):
+                da = (pos[j, k] - pos[i, k]) * ir3
+                acc[i, k] += masses[j] * da
+                acc[j, k] -= masses[i] * da
+    return rmin2, imin, jmin
+
+
+@numba.njit(**NJIT)
+def find_overlap(pos, radii, masses, active):
+    """The first pair (i < j) closer than r_i + r_j, else (-1, -1); pairs of two test
+    particles are not checked (cost O(N_active N))."""
+    n, d = pos.shape
+    for p in range(active.size):
+        i = active[p]
+        for j in range(n):
+            if j == i or (masses[j] > 0.0 and j < i):
+                continue
+            r2 = 0.0
+            for k in range(d):
+                dx = pos[j, k] - pos[i, k]
+                r2 += dx * dx
+            reach = radii[i] + radii[j]
+            if r2 < reach * reach:
+                return min(i, j), max(i, j)
+    return -1, -1

@@ -12,6 +12,7 @@ under time reversal.  A step that would pass the output time is shortened to end
 """
 
 import numba
+import numpy as np
 
 from stepsize.nbody._kernels import (
     C_NFORCE,
@@ -31,9 +32,12 @@ from stepsize.nbody._kernels import (
     all_finite,
     check_events,
     collision_time,
+    copy_to,
     step_size,
     track_rmin,
 )
+
+N_WORK = 3  # scratch (N, D) arrays of leapfrog_steps: x0, v0, a0
 
 
 @numba.njit(**NJIT)
@@ -64,7 +68,15 @@ def leapfrog_start(pos, vel, acc, jerk, masses, par, scal, cnt):
 @numba.njit(**NJIT)
 def leapfrog_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped):
     """Advance in place from scal[S_T] to par[P_TEND]; sets cnt[C_STATUS] and returns it."""
-    x0, v0, a0 = pos.copy(), vel.copy(), acc.copy()
+    work = np.empty((N_WORK,) + pos.shape)
+    return leapfrog_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, work)
+
+
+@numba.njit(**NJIT)
+def leapfrog_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, work):
+    """``leapfrog_advance`` with its scratch in ``work`` (N_WORK, N, D): allocates nothing, so
+    it also compiles as a CUDA device function."""
+    x0, v0, a0 = work[0], work[1], work[2]
     G, eps2, eta = par[P_G], par[P_EPS2], par[P_ETA]
     fixed = par[P_DT] > 0.0
     while True:
@@ -74,27 +86,27 @@ def leapfrog_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped):
         if state != 1:
             cnt[C_STATUS] = state
             return state
-        x0[:] = pos
-        v0[:] = vel
-        a0[:] = acc
+        copy_to(x0, pos)
+        copy_to(v0, vel)
+        copy_to(a0, acc)
         if not fixed:
             kdk(pos, vel, acc, masses, G, eps2, h)
             cnt[C_NFORCE] += 1
             tau1 = collision_time(pos, vel, masses, G, eps2)
             h_sym = eta * (scal[S_TAU] + tau1) / 2.0
             h, state = step_size(h_sym, t, par[P_TEND], cnt[C_STEPS], par[P_MAXSTEPS])
-            pos[:] = x0
-            vel[:] = v0
-            acc[:] = a0
+            copy_to(pos, x0)
+            copy_to(vel, v0)
+            copy_to(acc, a0)
             if state != 1:
                 cnt[C_STATUS] = state
                 return state
         rmin2, imin, jmin = kdk(pos, vel, acc, masses, G, eps2, h)
         cnt[C_NFORCE] += 1
         if not (all_finite(pos) and all_finite(vel)):
-            pos[:] = x0
-            vel[:] = v0
-            acc[:] = a0
+            copy_to(pos, x0)
+            copy_to(vel, v0)
+            copy_to(acc, a0)
             cnt[C_STATUS] = NONFINITE
             return NONFINITE
         scal[S_T] = par[P_TEND] if h == par[P_TEND] - t else t + h

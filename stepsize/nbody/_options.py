@@ -10,8 +10,10 @@ from stepsize.nbody import _kernels as K
 from stepsize.nbody._ode import COORDINATES
 from stepsize.ode import TABLEAUX
 
-KERNEL_METHODS = ("hermite4", "leapfrog", "gbs")
+KERNEL_METHODS = ("hermite4", "leapfrog", "gbs", "gr15", "wh")
 CRITERIA = {"amuse": K.AMUSE, "aarseth": K.AARSETH}
+ADAPTIVE = {"prs23": 0, "global": 1}  # gr15 step criteria (stepsize.nbody._gr15)
+DEFAULT_EPSILON = 1e-9
 DEFAULT_ETA = {"amuse": 0.03, "aarseth": 0.02, "leapfrog": 0.01}
 DEFAULT_RTOL = 1e-10
 COMMON = (
@@ -26,7 +28,11 @@ SPECIFIC = {
     "hermite4": ("eta", "dt", "criterion"),
     "leapfrog": ("eta", "dt"),
     "gbs": ("rtol", "atol"),
+    "gr15": ("epsilon", "adaptive", "dt", "radii", "collision"),
+    "wh": ("dt", "coordinates", "corrector"),
 }
+WH_COORDINATES = ("jacobi", "democratic_heliocentric")
+WH_CORRECTORS = (0, 3, 5, 7, 9, 11)
 ODE_OPTIONS = ("rtol", "atol", "step_controller", "coordinates")
 
 
@@ -43,6 +49,11 @@ class Options:
     parameter: str
     value: float
     criterion: str = "amuse"
+    adaptive: str = "prs23"
+    first_step: float = 0.0
+    corrector: int = 0
+    radii: tuple | None = None
+    collision: str | None = None
     atol: float = 0.0
     step_controller: str = "PI"
     coordinates: str = "relative"
@@ -62,6 +73,16 @@ class Options:
         out = {self.parameter: self.value}
         if self.method == "hermite4" and self.parameter == "eta":
             out["criterion"] = self.criterion
+        if self.method == "wh":
+            out["coordinates"] = self.coordinates
+            out["corrector"] = self.corrector
+        if self.collision is not None:
+            out["radii"] = list(self.radii)
+            out["collision"] = self.collision
+        if self.method == "gr15":
+            out["adaptive"] = self.adaptive
+            if self.first_step:
+                out["dt"] = self.first_step
         if self.parameter == "rtol":
             out["atol"] = self.atol
         if self.is_ode:
@@ -98,11 +119,17 @@ def parse(method, options):
                 f"method {method!r} takes no option {name!r}; its options: {', '.join(allowed)}"
             )
     opts = _method_options(method, options)
-    opts.softening = 0.0 if options.get("softening") is None else float(options["softening"])
-    if not (math.isfinite(opts.softening) and opts.softening >= 0):
+    soft = options.get("softening")
+    try:
+        opts.softening = 0.0 if soft is None else float(soft)
+    except (TypeError, ValueError):
+        raise TypeError(f"softening must be a number >= 0, got {soft!r}") from None
+    if not (0 <= opts.softening < 1e150):  # its square enters the potential: keep it finite
         raise ValueError(f"softening must be >= 0 and finite, got {options['softening']!r}")
     for name in ("encounter_distance", "escape_radius"):
         setattr(opts, name, positive(options.get(name), name, allow_none=True) or 0.0)
+        if getattr(opts, name) >= 1e150:  # compared as squares: keep them finite
+            raise ValueError(f"{name} must be below 1e150, got {options[name]!r}")
     limit = positive(options.get("max_energy_error"), "max_energy_error", allow_none=True)
     opts.max_energy_error = math.inf if limit is None else limit
     opts.on_event = options.get("on_event", "stop")
@@ -115,7 +142,72 @@ def parse(method, options):
     return opts
 
 
+def _gr15_options(options):
+    epsilon = options.get("epsilon", DEFAULT_EPSILON)
+    try:
+        epsilon = float(epsilon)
+    except (TypeError, ValueError):
+        raise TypeError(f"epsilon must be a number >= 0, got {epsilon!r}") from None
+    if not (math.isfinite(epsilon) and epsilon >= 0):
+        raise ValueError(f"epsilon must be >= 0 and finite, got {options['epsilon']!r}")
+    dt = positive(options.get("dt"), "dt", allow_none=True)
+    if epsilon == 0 and dt is None:
+        raise ValueError("epsilon = 0 (a fixed step) needs dt")
+    adaptive = options.get("adaptive", "prs23")
+    if adaptive not in ADAPTIVE:
+        raise ValueError(f"adaptive: unknown {adaptive!r}; known: {', '.join(ADAPTIVE)}")
+    if epsilon == 0:
+        opts = Options("gr15", "dt", dt, adaptive=adaptive, first_step=dt)
+    else:
+        opts = Options("gr15", "epsilon", epsilon, adaptive=adaptive, first_step=dt or 0.0)
+    opts.collision = options.get("collision")
+    if opts.collision not in (None, "stop", "merge"):
+        raise ValueError(f"collision must be 'stop' or 'merge', got {opts.collision!r}")
+    if (opts.collision is None) != (options.get("radii") is None):
+        raise ValueError("collision detection needs both radii and collision ('stop' or 'merge')")
+    if opts.collision is not None:
+        radii = np.asarray(options["radii"], dtype=float)
+        if radii.ndim != 1 or not np.all(np.isfinite(radii)) or np.any(radii < 0):
+            raise ValueError("radii must be a 1-D array of finite radii >= 0, one per body")
+        opts.radii = tuple(radii.tolist())
+    return opts
+
+
+def _wh_options(options):
+    if options.get("dt") is None:
+        raise ValueError(
+            "method 'wh' takes a fixed step: give dt (e.g. a twentieth of the "
+            "shortest orbital period)"
+        )
+    dt = positive(options["dt"], "dt")
+    coordinates = options.get("coordinates", "jacobi")
+    if coordinates not in WH_COORDINATES:
+        raise ValueError(
+            f"coordinates: unknown {coordinates!r} for 'wh'; known: {', '.join(WH_COORDINATES)}"
+        )
+    corrector = options.get("corrector", 0) or 0
+    if isinstance(corrector, bool) or corrector not in WH_CORRECTORS:
+        raise ValueError(f"corrector must be one of 0, 3, 5, 7, 9, 11, got {corrector!r}")
+    if corrector and coordinates != "jacobi":
+        raise ValueError(
+            "corrector needs coordinates='jacobi' (the correctors of Wisdom, "
+            "Holman & Touma 1996 are for the Jacobi splitting)"
+        )
+    if options.get("escape_radius"):
+        raise ValueError(
+            "escape_radius is not supported by 'wh' (its steps carry no "
+            "physical state); use an adaptive method to detect escapes"
+        )
+    if options.get("softening"):
+        raise ValueError("softening is not supported by 'wh' (the Kepler drifts are exact)")
+    return Options("wh", "dt", dt, coordinates=coordinates, corrector=int(corrector))
+
+
 def _method_options(method, options):
+    if method == "gr15":
+        return _gr15_options(options)
+    if method == "wh":
+        return _wh_options(options)
     if method == "gbs" or method not in KERNEL_METHODS:
         rtol = positive(options.get("rtol", DEFAULT_RTOL), "rtol")
         atol = positive(options.get("atol", rtol), "atol")
@@ -151,14 +243,14 @@ def _method_options(method, options):
 def kernel_params(opts, G):
     """The float parameter vector of the compiled loops (see ``_kernels.P_*``)."""
     par = np.zeros(K.N_PAR)
-    par[K.P_ETA] = opts.value if opts.parameter == "eta" else 0.0
-    par[K.P_DT] = opts.value if opts.parameter == "dt" else 0.0
+    par[K.P_ETA] = opts.value if opts.parameter in ("eta", "epsilon") else 0.0
+    par[K.P_DT] = opts.value if opts.parameter == "dt" else opts.first_step
     par[K.P_EPS2] = opts.softening**2
     par[K.P_G] = G
     par[K.P_ENC2] = opts.encounter_distance**2
     par[K.P_ESC] = opts.escape_radius
     par[K.P_MAXSTEPS] = opts.max_steps
-    par[K.P_CRIT] = CRITERIA[opts.criterion]
+    par[K.P_CRIT] = ADAPTIVE[opts.adaptive] if opts.method == "gr15" else CRITERIA[opts.criterion]
     par[K.P_RTOL] = opts.value if opts.parameter == "rtol" else 0.0
     par[K.P_ATOL] = opts.atol
     return par

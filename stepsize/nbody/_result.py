@@ -9,6 +9,7 @@ from stepsize.nbody._system import System
 MESSAGES = {
     "done": "Reached the end time.",
     "encounter": "Stopped at a close encounter: a pair came closer than encounter_distance.",
+    "collision": "Stopped at a collision: two bodies overlap (closer than the sum of radii).",
     "escape": "Stopped at an escape: a body is unbound, receding and beyond escape_radius.",
     "energy": "Stopped: the relative energy error exceeded max_energy_error.",
     "max_steps": "Too many steps: max_steps reached before the end time.",
@@ -22,9 +23,10 @@ FAILURES = ("energy", "max_steps", "underflow", "nonfinite", "failed")
 
 @dataclass(frozen=True)
 class Event:
-    """A detected event: ``kind`` "encounter" (``bodies`` the pair, ``distance`` their
-    separation) or "escape" (``bodies`` the escaper, ``distance`` from the centre of mass of
-    the others), at time ``t``."""
+    """A detected event: ``kind`` "encounter" or "collision" (``bodies`` the pair,
+    ``distance`` their separation; with collision="merge" the survivor keeps the lower index)
+    or "escape" (``bodies`` the escaper, ``distance`` from the centre of mass of the others),
+    at time ``t``."""
 
     kind: str
     t: float
@@ -48,7 +50,8 @@ class History:
 class ControlInfo:
     """What an online ``controller`` sees at the end of each output interval.
 
-    ``parameter`` names the accuracy parameter it may change ("eta", "dt" or "rtol") and
+    ``parameter`` names the accuracy parameter it may change ("eta", "dt", "epsilon" or
+    "rtol") and
     ``value`` is its current value; ``energy_error`` is |E - E0| / |E0| so far, ``interval``
     the index of the interval just finished, ``system`` the current state.
     """
@@ -70,9 +73,10 @@ class ControlInfo:
 class NBodyResult:
     """An N-body run.
 
-    ``system`` the final state at time ``t``; ``status`` one of "done", "encounter",
+    ``system`` the final state at time ``t``; ``status`` one of "done", "encounter", "collision",
     "escape" (stops asked for by ``on_event="stop"``), "energy", "max_steps", "underflow",
-    "nonfinite", "failed"; ``success`` False for the last five.  ``energy_error``
+    "nonfinite", "failed"; ``success`` False for the last five ("collision": a stop asked for
+    by ``collision="stop"``).  ``energy_error``
     |E - E0| / |E0| (softened energies when ``softening`` is set; |E - E0| if E0 = 0);
     ``angular_momentum_error`` |L - L0| / |L0| (|L - L0| if L0 = 0, e.g. for bodies starting
     at rest); ``com_drift`` |X(t) - X(0) - V(0) t| of the centre of mass X.  ``min_distance`` is

@@ -5,25 +5,38 @@ import math
 
 import numpy as np
 
+from stepsize.nbody import _archive
 from stepsize.nbody import _kernels as K
 from stepsize.nbody._gbs import gbs_advance, gbs_start
+from stepsize.nbody._gr15 import gr15_advance, gr15_start, gr15_state
 from stepsize.nbody._hermite import hermite_advance, hermite_start
 from stepsize.nbody._leapfrog import leapfrog_advance, leapfrog_start
 from stepsize.nbody._ode import Coordinates, scan_states
 from stepsize.nbody._options import kernel_params, parse, positive
 from stepsize.nbody._result import FAILURES, MESSAGES, ControlInfo, Event, History, NBodyResult
 from stepsize.nbody._system import System
+from stepsize.nbody._wh import wh_advance, wh_start, wh_state
 from stepsize.ode import solve
 
+
+def no_state(masses, pos, opts, G):
+    return ()
+
+
+# method: (start, advance, state); state(masses, pos, options, G) makes the arrays a kernel
+# carries between calls besides the common ones, passed to start and advance after them.
 KERNELS = {
-    "hermite4": (hermite_start, hermite_advance),
-    "leapfrog": (leapfrog_start, leapfrog_advance),
-    "gbs": (gbs_start, gbs_advance),
+    "hermite4": (hermite_start, hermite_advance, no_state),
+    "leapfrog": (leapfrog_start, leapfrog_advance, no_state),
+    "gbs": (gbs_start, gbs_advance, no_state),
+    "gr15": (gr15_start, gr15_advance, gr15_state),
+    "wh": (wh_start, wh_advance, wh_state),
 }
 STATUS = {
     K.DONE: "done",
     K.ENCOUNTER: "encounter",
     K.ESCAPE: "escape",
+    K.COLLISION: "collision",
     K.MAX_STEPS: "max_steps",
     K.UNDERFLOW: "underflow",
     K.NONFINITE: "nonfinite",
@@ -48,15 +61,26 @@ class Simulation:
 
     ``method`` and ``options`` as :func:`stepsize.nbody.integrate`.  Between calls the
     accuracy parameter may be changed through ``value`` (``parameter`` names it: "eta" for
-    adaptive hermite4 / leapfrog, "dt" for a fixed step, "rtol" for gbs and the Runge-Kutta
-    methods, whose atol then scales by the same factor).  The force evaluation and time scale of
-    the last step carry over, so piecewise runs cost what one run costs.
+    adaptive hermite4 / leapfrog, "epsilon" for gr15, "dt" for a fixed step (and wh), "rtol"
+    for gbs and the Runge-Kutta methods, whose atol then scales by the same factor).  The force
+    evaluation and time scale of the last step carry over, so piecewise runs cost what one run
+    costs.
+
+    ``archive`` (a directory) and ``every`` (a time interval) keep a simulation archive: a
+    snapshot of the complete integrator state at t = 0, every, 2 every, ... (the steps land on
+    those times), each written atomically; ``Archive(path)[k]`` loads one back as a System and
+    ``Simulation.from_archive(path, k)`` resumes the run from it, continuing bit for bit as the
+    uninterrupted run (the compiled methods: hermite4, leapfrog, gbs, gr15, wh).
     """
 
-    def __init__(self, system, method="hermite4", **options):
+    def __init__(self, system, method="hermite4", *, archive=None, every=None, **options):
         if not isinstance(system, System):
             raise TypeError(f"system must be a stepsize.nbody.System, got {type(system).__name__}")
         self.options = opts = parse(method, options)
+        if opts.radii is not None and len(opts.radii) != system.n_bodies:
+            raise ValueError(
+                f"radii must have one entry per body ({system.n_bodies}), got {len(opts.radii)}"
+            )
         self.method = method
         self._masses = system.masses.copy()
         self._G = system.G
@@ -76,27 +100,71 @@ class Simulation:
         self._escaped = np.zeros(system.n_bodies, dtype=np.int8)
         self._h_last = None
         self._coords = self._y = None
+        self._extra = ()
         self.events = []
         self.status = "done"
         self.changes = []
         self.solver_message = None
+        self._archive, self._archive_every, self._archive_index = None, None, 0
+        if archive is not None:
+            if opts.is_ode:
+                raise ValueError(
+                    f"archive needs a compiled method (hermite4, leapfrog, gbs, gr15, wh), "
+                    f"not {method!r}"
+                )
+            self._archive_every = positive(every, "every")
+            self._archive = archive
+        elif every is not None:
+            raise ValueError("every is the interval of archive snapshots: give archive too")
         if opts.is_ode:
             self._coords = Coordinates(opts.coordinates, self._masses, self._pos, self._vel)
             self._y = self._coords.state(self._pos, self._vel)
             i, j, r = K.closest_pair(self._pos)
             K.track_rmin(self._scal, self._cnt, r * r, i, j)
         else:
-            start = KERNELS[method][0]
-            start(
-                self._pos,
-                self._vel,
-                self._acc,
-                self._jerk,
-                self._masses,
-                self._par,
-                self._scal,
-                self._cnt,
-            )
+            self._start_kernel()
+        if self._archive is not None:
+            _archive.write(self._archive, 0, self)
+
+    @classmethod
+    def from_archive(cls, path, index=-1):
+        """The run resumed from snapshot ``index`` of the archive at ``path`` (see the class
+        docstring); later snapshots are removed and rewritten as the run reaches them."""
+        meta, arrays, extra = _archive.read(path, index)
+        sim = cls.__new__(cls)
+        sim.options = parse(meta["method"], meta["options"])
+        sim.method = meta["method"]
+        sim._G = meta["G"]
+        sim._e0 = meta["e0"]
+        for name, value in arrays.items():
+            setattr(sim, name, value)
+        sim._extra = extra
+        sim._h_last = sim._coords = sim._y = None
+        sim.events = meta["events"]
+        sim.status = meta["status"]
+        sim.changes = meta["changes"]
+        sim.solver_message = None
+        sim._archive, sim._archive_every = path, meta["every"]
+        sim._archive_index = meta["index"]
+        for file in _archive.snapshot_files(path)[sim._archive_index + 1 :]:
+            file.unlink()
+        return sim
+
+    def _start_kernel(self):
+        """The kernel's own state and its first evaluations, from the current state."""
+        start, _, state = KERNELS[self.method]
+        self._extra = state(self._masses, self._pos, self.options, self._G)
+        start(
+            self._pos,
+            self._vel,
+            self._acc,
+            self._jerk,
+            self._masses,
+            self._par,
+            self._scal,
+            self._cnt,
+            *self._extra,
+        )
 
     def __repr__(self):
         return (
@@ -155,7 +223,9 @@ class Simulation:
             opts.atol *= new / opts.value
             self._par[K.P_RTOL], self._par[K.P_ATOL] = new, opts.atol
         else:
-            self._par[K.P_ETA if opts.parameter == "eta" else K.P_DT] = new
+            self._par[K.P_DT if opts.parameter == "dt" else K.P_ETA] = new
+            if self.method == "wh":  # the corrector depends on dt: map the state anew
+                self._start_kernel()
         opts.value = new
         self.changes.append((self.t, new))
 
@@ -170,10 +240,29 @@ class Simulation:
             raise ValueError(f"t_end must be finite and >= the current time {self.t}, got {t_end}")
         if self.status in FAILURES:
             return self.status
+        if self._archive is not None:
+            return self._evolve_archived(t_end)
         if self.options.is_ode:
             self._evolve_ode(t_end)
         else:
             self._evolve_kernel(t_end)
+        self._check_energy()
+        return self.status
+
+    def _evolve_archived(self, t_end):
+        """``evolve`` in pieces that end on the snapshot times, writing each snapshot."""
+        every = self._archive_every
+        while True:
+            t_snap = (self._archive_index + 1) * every
+            if t_snap > t_end:
+                break
+            self._evolve_kernel(t_snap)
+            self._check_energy()
+            if self.status != "done":  # stopped before the snapshot time
+                return self.status
+            self._archive_index += 1
+            _archive.write(self._archive, self._archive_index, self)
+        self._evolve_kernel(t_end)
         self._check_energy()
         return self.status
 
@@ -195,17 +284,23 @@ class Simulation:
                 self._scal,
                 self._cnt,
                 self._escaped,
+                *self._extra,
             )
             self.status = STATUS[int(code)]
-            if code not in (K.ENCOUNTER, K.ESCAPE):
+            if code not in (K.ENCOUNTER, K.ESCAPE, K.COLLISION):
                 return
             self._record_event()
-            if self.options.on_event == "stop":
+            if code == K.COLLISION:
+                if self.options.collision == "stop":
+                    return
+                self._merge(int(self._cnt[K.C_EVI]), int(self._cnt[K.C_EVJ]))
+                self.status = "done"
+            elif self.options.on_event == "stop":
                 return
 
     def _record_event(self):
         i, j = int(self._cnt[K.C_EVI]), int(self._cnt[K.C_EVJ])
-        if self.status == "encounter":
+        if self.status in ("encounter", "collision"):
             bodies = (i, j)
             distance = float(np.linalg.norm(self._pos[i] - self._pos[j]))
         else:
@@ -214,6 +309,37 @@ class Simulation:
             xr = K.center_of_mass(np.ascontiguousarray(self._pos[rest]), self._masses[rest])
             distance = float(np.linalg.norm(self._pos[i] - xr))
         self.events.append(Event(self.status, self.t, bodies, distance))
+
+    def _merge(self, i, j):
+        """Replace the colliding bodies i < j by one at their centre of mass with their total
+        mass and momentum (radius (r_i^3 + r_j^3)^(1/3), volume kept) in row i.  The energy and
+        angular momentum the merger removes are taken out of the references E0 and L0, so that
+        ``energy_error`` keeps measuring the integration error."""
+        m, x, v = self._masses, self._pos, self._vel
+        eps2 = self._par[K.P_EPS2]
+        e_before = K.total_energy(x, v, m, self._G, eps2)
+        l_before = K.angular_momentum(x, v, m)
+        mass = m[i] + m[j]
+        xi = (m[i] * x[i] + m[j] * x[j]) / mass if mass > 0 else (x[i] + x[j]) / 2
+        vi = (m[i] * v[i] + m[j] * v[j]) / mass if mass > 0 else (v[i] + v[j]) / 2
+        keep = np.arange(m.size) != j
+        radii = np.array(self.options.radii)
+        radii[i] = np.cbrt(radii[i] ** 3 + radii[j] ** 3)
+        self.options.radii = tuple(radii[keep].tolist())
+        m = m.copy()
+        m[i] = mass
+        x[i], v[i] = xi, vi
+        self._masses = np.ascontiguousarray(m[keep])
+        self._pos = np.ascontiguousarray(x[keep])
+        self._vel = np.ascontiguousarray(v[keep])
+        self._acc = np.zeros_like(self._pos)
+        self._jerk = np.zeros_like(self._pos)
+        self._escaped = np.ascontiguousarray(self._escaped[keep])
+        self._e0 += K.total_energy(self._pos, self._vel, self._masses, self._G, eps2) - e_before
+        self._l0 = self._l0 + K.angular_momentum(self._pos, self._vel, self._masses) - l_before
+        h = self._scal[K.S_H]
+        self._start_kernel()  # the polynomial of the old bodies does not carry over
+        self._scal[K.S_H] = h
 
     def _evolve_ode(self, t_end, save_times=None):
         """One ``stepsize.ode.solve`` call to ``t_end``; with ``save_times`` returns the states

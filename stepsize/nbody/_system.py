@@ -22,7 +22,9 @@ class System:
 
     Parameters
     ----------
-    masses : (N,) positive masses, N >= 2.
+    masses : (N,) masses >= 0, N >= 2, at least one positive.  A body of mass 0 is a test
+        particle: it feels the gravity of the others and exerts none (``gr15`` and ``wh`` skip
+        the pairs of two test particles, so their cost grows linearly with their number).
     positions, velocities : (N, D) with D = 2 or 3, finite; no two bodies at the same place.
     G : gravitational constant (1 in N-body units, 4 pi^2 in au / Msun / yr).
 
@@ -38,8 +40,11 @@ class System:
             raise ValueError(
                 f"masses must be a 1-D array of at least 2 bodies, got shape {m.shape}"
             )
-        if np.any(m <= 0):
-            raise ValueError(f"masses must be positive, got {m.tolist()}")
+        if np.any(m < 0) or not np.any(m > 0):
+            raise ValueError(
+                f"masses must be >= 0 (0 for a test particle) with at least one positive, "
+                f"got {m.tolist()}"
+            )
         x = _array(positions, "positions")
         if x.ndim != 2 or x.shape[0] != m.size or x.shape[1] not in (2, 3):
             raise ValueError(
@@ -47,7 +52,10 @@ class System:
                 f"got shape {x.shape}"
             )
         v = _array(velocities, "velocities", x.shape)
-        G = float(G)
+        try:
+            G = float(G)
+        except (TypeError, ValueError):
+            raise TypeError(f"G must be a positive number, got {G!r}") from None
         if not (np.isfinite(G) and G > 0):
             raise ValueError(f"G must be positive and finite, got {G}")
         i, j, r = K.closest_pair(x)
@@ -131,6 +139,11 @@ class System:
             K.center_of_mass(self.positions, self.masses),
             K.center_of_mass(self.velocities, self.masses),
         )
+
+    @property
+    def test_particles(self):
+        """Indices of the bodies of mass 0."""
+        return np.flatnonzero(self.masses == 0)
 
     def closest_pair(self):
         """(i, j, distance) of the closest pair, i < j."""

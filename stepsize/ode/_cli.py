@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 
+from stepsize._errors import UsageError, positive, user_input
 from stepsize.control import PRESETS
 
 EXAMPLES = """examples:
@@ -50,16 +51,21 @@ def run(args):
     from stepsize.ode import TABLEAUX, problems, solve
     from stepsize.ode._solve import IMPLICIT
 
-    problem = problems.get(args.problem)
+    with user_input():
+        problem = problems.get(args.problem)
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
     controllers = [c.strip() for c in args.controller.split(",") if c.strip()]
     known = [*TABLEAUX, *IMPLICIT, "auto"]
     for m in methods:
         if m not in known:
-            raise ValueError(f"--method: unknown {m!r}; known: {', '.join(known)}")
+            raise UsageError(f"--method: unknown {m!r}; known: {', '.join(known)}")
     for c in controllers:
         if c not in PRESETS and c != "default":
-            raise ValueError(f"--controller: unknown {c!r}; known: {', '.join(PRESETS)}")
+            raise UsageError(f"--controller: unknown {c!r}; known: {', '.join(PRESETS)}")
+    if not methods or not controllers:
+        raise UsageError("--method and --controller need at least one name each")
+    positive(args.rtol, "--rtol")
+    positive(args.atol, "--atol")  # atol = 0 would divide by zero where a component is 0
     atol = args.rtol * problem.atol_ratio if args.atol is None else args.atol
     rows = []
     for method in methods:

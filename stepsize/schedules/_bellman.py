@@ -15,7 +15,7 @@ ICML 2024) weighs the continuation by ``coeff = 1.15``, so the path cost is
 import numba
 import numpy as np
 
-from stepsize.schedules._check import check_steps
+from stepsize.schedules._check import check_grid, check_steps
 
 
 @numba.njit(cache=True)
@@ -95,7 +95,10 @@ def bellman(cost, K, coeff=1.0):
 def path_cost(cost, path, coeff=1.0):
     """``sum_m coeff^m cost[p_m, p_{m+1}]`` of a path of node indices (the quantity minimised)."""
     c = np.asarray(cost, dtype=np.float64)
-    p = np.asarray(path, dtype=np.int64)
+    p = check_grid(path, "path")
+    if not np.all(p == np.round(p)):
+        raise ValueError("path must be strictly increasing node indices, at least 2")
+    p = p.astype(np.int64)
     if p.ndim != 1 or p.size < 2 or not np.all(np.diff(p) > 0):
         raise ValueError("path must be strictly increasing node indices, at least 2")
     if p[0] < 0 or p[-1] >= c.shape[0]:

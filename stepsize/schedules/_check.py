@@ -1,8 +1,24 @@
 """Validation of schedules, grids and step counts, shared by the schedule functions."""
 
+import numbers
 import operator
 
 import numpy as np
+
+
+def check_real(value, name):
+    """``value`` as a float; TypeError naming ``name`` unless it is a real number (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    return float(value)
+
+
+def check_array(values, name):
+    """``values`` as a float64 array; TypeError naming ``name`` when they are not numbers."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of numbers ({exc})") from None
 
 
 def check_steps(K, name="K", low=1):
@@ -18,7 +34,7 @@ def check_steps(K, name="K", low=1):
 
 def check_grid(times, name="times", min_len=2):
     """A finite, strictly increasing 1-D float64 array of at least ``min_len`` points."""
-    t = np.asarray(times, dtype=np.float64)
+    t = check_array(times, name)
     if t.ndim != 1 or t.size < min_len:
         raise ValueError(
             f"{name} must be a 1-D array of at least {min_len} times, got shape {t.shape}"

@@ -10,15 +10,15 @@ mutation probabilities 0.1-0.25 and 10-20 epochs, with the FID of generated samp
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from stepsize._atomic import check_same_config, load_checkpoint, save_checkpoint
 from stepsize.parallel import Runner
-from stepsize.schedules._check import check_grid, check_steps
+from stepsize.schedules._check import check_grid, check_real, check_steps
 
 
 @dataclass
@@ -105,10 +105,12 @@ class _Search:
                 out.append(cand)
 
 
-def _save(path, state):
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps(state))
-    os.replace(tmp, path)
+def _read(file):
+    state = json.loads(Path(file).read_text(encoding="utf-8"))
+    missing = {"run", "epoch", "cache", "history", "rng"} - set(state)
+    if missing:
+        raise KeyError(f"not an evolve checkpoint (no {', '.join(sorted(missing))})")
+    return state
 
 
 def evolve(
@@ -156,8 +158,11 @@ def evolve(
         Where the fitness runs, as in :class:`stepsize.parallel.Runner` (default: local
         processes; ``workers=1`` in this process; ``client`` a Dask client or address).
     checkpoint : path, optional
-        JSON file written after each generation; if it exists, the search resumes from it (same
-        grid and ``K`` required) and gives the same result as an uninterrupted run.
+        JSON file written atomically after each generation (the one before is kept as
+        ``<checkpoint>.prev``); if it exists, the search resumes from it and gives the same result
+        as an uninterrupted run.  A checkpoint written with other options (all but ``epochs``,
+        which may grow, and ``fitness``, which cannot be compared) is refused, naming what
+        differs; an unreadable one falls back to the previous one with a warning.
     """
     g = check_grid(grid, "grid", min_len=3)
     n = g.size - 1
@@ -167,6 +172,7 @@ def evolve(
     population = check_steps(population, "population", low=2)
     epochs = check_steps(epochs, "epochs")
     top_k = check_steps(top_k, "top_k")
+    mutation_prob = check_real(mutation_prob, "mutation_prob")
     if not 0.0 <= mutation_prob <= 1.0:
         raise ValueError(f"mutation_prob must lie in [0, 1], got {mutation_prob!r}")
     n_mut = population // 2 if n_mutation is None else check_steps(n_mutation, "n_mutation", 0)
@@ -176,10 +182,21 @@ def evolve(
     rng = np.random.default_rng(seed)
     search = _Search(n, K, rng, mutation_prob)
     cache, history, start = {}, [], 0
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = json.loads(Path(checkpoint).read_text())
-        if state["K"] != K or not np.array_equal(state["grid"], g):
-            raise ValueError(f"checkpoint {checkpoint} belongs to another grid or K")
+    init = list(init)
+    run = {
+        "K": K,
+        "grid": g.tolist(),
+        "population": population,
+        "top_k": top_k,
+        "mutation_prob": float(mutation_prob),
+        "n_mutation": n_mut,
+        "n_crossover": n_cross,
+        "init": [np.asarray(s, dtype=float).tolist() for s in init],
+        "seed": seed if seed is None else int(seed),
+    }
+    state = None if checkpoint is None else load_checkpoint(checkpoint, _read)
+    if state is not None:
+        check_same_config(checkpoint, state["run"], run)
         cache = {tuple(c): f for c, f in state["cache"]}
         history, start = state["history"], state["epoch"]
         rng.bit_generator.state = state["rng"]
@@ -209,17 +226,14 @@ def evolve(
                 cache[cand] = value if math.isfinite(value) else math.inf
             history.append(min(cache.values()))
             if checkpoint is not None:
-                _save(
-                    checkpoint,
-                    {
-                        "K": K,
-                        "grid": g.tolist(),
-                        "epoch": epoch + 1,
-                        "cache": [[list(c), f] for c, f in cache.items()],
-                        "history": history,
-                        "rng": rng.bit_generator.state,
-                    },
-                )
+                doc = {
+                    "run": run,
+                    "epoch": epoch + 1,
+                    "cache": [[list(c), f] for c, f in cache.items()],
+                    "history": history,
+                    "rng": rng.bit_generator.state,
+                }
+                save_checkpoint(checkpoint, lambda fh, doc=doc: fh.write(json.dumps(doc).encode()))
         backend = runner.backend
     best = min(cache, key=key)
     idx = np.array([0, *best, n], dtype=np.int64)

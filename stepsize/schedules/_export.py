@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from stepsize.schedules._check import check_grid, check_schedule, check_steps
+from stepsize._errors import UsageError, read_json, user_input
+from stepsize.schedules._check import check_array, check_grid, check_schedule, check_steps
 from stepsize.schedules._process import (
     flow_process,
     process_from_config,
@@ -36,7 +37,7 @@ def t_to_sigma(t):
 
 def sigma_to_t(sigma):
     """Flow time ``t = 1 - sigma``."""
-    return 1.0 - np.asarray(sigma, dtype=np.float64)
+    return 1.0 - check_array(sigma, "sigma")
 
 
 def _default_vp(n_train):
@@ -59,10 +60,11 @@ def t_to_timesteps(t, n_train=1000, discrete=True, process=None):
 
 def timesteps_to_t(timesteps, n_train=1000, discrete=True, process=None):
     """Inverse of :func:`t_to_timesteps`."""
+    ts = check_array(timesteps, "timesteps")
     if not discrete:
-        return flow_process(n_train).t_of_timesteps(timesteps)
+        return flow_process(n_train).t_of_timesteps(ts)
     proc = process if process is not None else _default_vp(n_train)
-    return proc.t_of_timesteps(timesteps)
+    return proc.t_of_timesteps(ts)
 
 
 def _scheduler_kind(scheduler, process):
@@ -151,11 +153,12 @@ def from_diffusers(sigmas=None, timesteps=None, n_train=1000, *, process=None, k
         raise ValueError("give exactly one of sigmas and timesteps")
     if timesteps is not None:
         proc = process if process is not None else _default_vp(n_train)
-        return check_schedule(np.append(proc.t_of_timesteps(timesteps), 1.0))
-    s = np.asarray(sigmas, dtype=np.float64)
+        ts = check_array(timesteps, "timesteps")
+        return check_schedule(np.append(proc.t_of_timesteps(ts), 1.0), "timesteps")
+    s = check_array(sigmas, "sigmas")
     if kind == "ve_sigmas" or (process is not None and process.kind != "flow"):
         proc = process if process is not None else _default_vp(n_train)
-        return check_schedule(proc.t_of_ve_sigma(s))
+        return check_schedule(proc.t_of_ve_sigma(s), "sigmas")
     if np.any(s > 1.0):
         raise ValueError(
             "sigmas: flow noise levels lie in [0, 1]; these exceed 1 (VE noise levels of a "
@@ -163,7 +166,7 @@ def from_diffusers(sigmas=None, timesteps=None, n_train=1000, *, process=None, k
         )
     if process is not None and process.shift != 1.0:
         s = shift_sigmas(s, process.shift)
-    return check_schedule(np.append(sigma_to_t(s), 1.0))
+    return check_schedule(np.append(sigma_to_t(s), 1.0), "sigmas")
 
 
 def from_scheduler(scheduler):
@@ -239,7 +242,8 @@ def save_schedule(path, schedule, **metadata):
 
 def load_schedule(path):
     """Read a file of :func:`save_schedule`: returns ``(times, metadata)``."""
-    doc = json.loads(Path(path).read_text())
+    doc = read_json(path, "schedule file")
     if not isinstance(doc, dict) or "times" not in doc:
-        raise ValueError(f"{path}: not a schedule file (no 'times')")
-    return check_grid(doc["times"], f"{path}: times"), doc.get("metadata", {})
+        raise UsageError(f"{path}: not a schedule file (no 'times')")
+    with user_input():
+        return check_grid(doc["times"], f"{path}: times"), doc.get("metadata", {})

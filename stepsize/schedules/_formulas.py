@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from stepsize.schedules._check import check_steps
+from stepsize.schedules._check import check_real, check_steps
 from stepsize.schedules._process import vp_process
 
 AYS_SIGMAS = {
@@ -43,6 +43,7 @@ def karras(K, sigma_min=0.002, rho=7.0):
     Same construction as k-diffusion's ``get_sigmas_karras`` and diffusers' ``use_karras_sigmas``.
     """
     K = check_steps(K)
+    sigma_min, rho = check_real(sigma_min, "sigma_min"), check_real(rho, "rho")
     if not 0.0 < sigma_min < 1.0:
         raise ValueError(f"sigma_min must lie in (0, 1), got {sigma_min!r}")
     if not rho > 0.0:
@@ -61,12 +62,16 @@ def logsnr_uniform(K, eps=1e-3):
     from ``lambda(eps)`` to ``lambda(1 - eps)``, the end points then set to exactly 0 and 1.
     """
     K = check_steps(K)
+    eps = check_real(eps, "eps")
     if not 0.0 < eps < 0.5:
         raise ValueError(f"eps must lie in (0, 0.5), got {eps!r}")
-    lam_max = math.log((1.0 - eps) / eps)
+    lam_max = math.log1p(-eps) - math.log(eps)  # log((1 - eps) / eps), finite for tiny eps
     lam = np.linspace(-lam_max, lam_max, K + 1)
-    t = 1.0 / (1.0 + np.exp(-lam))
+    with np.errstate(over="ignore"):
+        t = 1.0 / (1.0 + np.exp(-lam))
     t[0], t[-1] = 0.0, 1.0
+    if not np.all(np.diff(t) > 0):
+        raise ValueError(f"eps = {eps!r} is too small for {K} steps: times 1 - t round to 1")
     return t
 
 

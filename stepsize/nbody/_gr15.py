@@ -1,0 +1,331 @@
+"""``gr15``: the 15th-order Gauss-Radau integrator with adaptive steps (compiled loop).
+
+The acceleration over a step of size dt is the polynomial a(h) = a_0 + b_0 h + ... + b_6 h^7 in
+the step fraction h (tableau and notation in ``stepsize.nbody._radau``); integrated twice,
+
+    x(h) = x_0 + dt h v_0 + dt^2 h^2 (a_0/2 + b_0 h/6 + b_1 h^2/12 + ... + b_6 h^7/72),
+    v(h) = v_0 + dt h (a_0 + b_0 h/2 + b_1 h^2/3 + ... + b_6 h^7/8).
+
+Predictor-corrector (Everhart 1985; Rein & Spiegel 2015, MNRAS 446, 1424): at each of the seven
+Gauss-Radau spacings h_1..h_7 the positions are predicted with the current b's, the force is
+evaluated there, the Newton coefficient g_n is recomputed by divided differences and the b's are
+corrected by C (g_n new - g_n old).  The sweep is repeated until the relative change of b_6,
+max |db_6| / max |a|, falls below 1e-16, stops falling (rounding noise) or 12 sweeps are done.
+
+Step size (``adaptive``):
+  * "prs23" (Pham, Rein & Spiegel 2024, arXiv 2401.02849; REBOUND's default since 2024): with
+    the acceleration, jerk and snap at the end of the step from the polynomial,
+        y2 = a_0 + sum_k b_k,   y3 = sum_k (k+1) b_k / dt,   y4 = sum_k (k+1) k b_k / dt^2,
+    tau_i^2 = 2 |y2|^2 / (|y3|^2 + |y2| |y4|) per body and dt_new = (7! epsilon)^(1/7) min_i tau_i.
+    A body whose acceleration changes by more than itself over the step (|y2| < |y3| dt: it
+    passes near zero, as the middle body of the figure-eight does at t = 0) has no time scale
+    |a| / |j|; it takes |j| / |s| instead (our guard: with tau ~ dt the step would otherwise
+    shrink fourfold forever).
+  * "global" (Rein & Spiegel 2015, eq. 11): dt_new = dt (epsilon / (max |b_6| / max |a|))^(1/7).
+A step whose proposal is below a quarter of itself is redone with it (the b's rescaled to the
+shorter step); a step grows at most fourfold.  epsilon = 0 keeps the fixed step ``dt``.
+
+Next-step prediction: the converged polynomial continued to the next step (q = dt_new / dt),
+b'_k = q^(k+1) sum_m binom(m+1, k+1) b_m, plus the error of the last prediction, b - e
+(Everhart 1985).  Positions and velocities accumulate with compensated (Kahan) summation, so
+the rounding error of 10^9 steps stays at the level of one (Brouwer's law: the energy error is
+a random walk, ~ sqrt(steps) eps_machine).
+"""
+
+import math
+
+import numba
+import numpy as np
+
+from stepsize.nbody._kernels import (
+    C_EVI,
+    C_EVJ,
+    C_NFORCE,
+    C_REJECT,
+    C_STATUS,
+    C_STEPS,
+    COLLISION,
+    NJIT,
+    NONFINITE,
+    P_CRIT,
+    P_DT,
+    P_EPS2,
+    P_ETA,
+    P_G,
+    P_MAXSTEPS,
+    P_TEND,
+    S_H,
+    S_K,
+    S_T,
+    UNDERFLOW,
+    all_finite,
+    check_events,
+    collision_time,
+    find_overlap,
+    gravity,
+    step_size,
+    track_rmin,
+)
+from stepsize.nbody._radau import RR, SHIFT, C, D, H
+
+PRS23, GLOBAL = 0, 1
+SAFETY = 0.25  # reject when dt_new < SAFETY dt; grow at most 1 / SAFETY
+PC_TOL = 1e-16
+PC_MAX = 12
+# x(h): b_k h^(k+3) / ((k+2)(k+3)); v(h): b_k h^(k+2) / (k+2)
+XFAC = np.array([1.0 / ((k + 2) * (k + 3)) for k in range(7)])
+VFAC = np.array([1.0 / (k + 2) for k in range(7)])
+F7 = 5040.0  # 7!
+
+
+@numba.njit(**NJIT, inline="always")
+def kahan(total, comp, value):
+    """total + value with the compensation term ``comp``; returns the new (total, comp)."""
+    y = value - comp
+    t = total + y
+    return t, (t - total) - y
+
+
+@numba.njit(**NJIT, inline="always")
+def predict(x0, v0, a0, b, csx, dt, h, x):
+    """Positions at the step fraction h from the current polynomial, into ``x``."""
+    n, d = x0.shape
+    for i in range(n):
+        for k in range(d):
+            s = 0.0
+            for m in range(6, -1, -1):
+                s = (s + b[m, i, k] * XFAC[m]) * h
+            s = 0.5 * a0[i, k] + s
+            x[i, k] = x0[i, k] + (dt * h * (v0[i, k] + dt * h * s) - csx[i, k])
+
+
+@numba.njit(**NJIT)
+def sweep(x0, v0, a0, b, g, csx, masses, G, eps2, active, dt, x, at):
+    """One predictor-corrector sweep over h_1..h_7, correcting b and g in place.
+
+    Returns (max |db_6| / max |a|, r_min^2, i_min, j_min).
+    """
+    n, d = x0.shape
+    rmin2 = np.inf
+    imin = jmin = 0
+    maxdb = 0.0
+    maxa = 0.0
+    for s in range(1, 8):
+        predict(x0, v0, a0, b, csx, dt, H[s], x)
+        r2, i2, j2 = gravity(x, masses, G, eps2, active, at)
+        if r2 < rmin2:
+            rmin2, imin, jmin = r2, i2, j2
+        for i in range(n):
+            for k in range(d):
+                gn = (at[i, k] - a0[i, k]) * RR[s, 0]
+                for m in range(1, s):
+                    gn = (gn - g[m - 1, i, k]) * RR[s, m]
+                dg = gn - g[s - 1, i, k]
+                g[s - 1, i, k] = gn
+                for m in range(s):
+                    b[m, i, k] += C[m, s - 1] * dg
+                if s == 7:
+                    maxdb = max(maxdb, abs(dg))
+                    maxa = max(maxa, abs(at[i, k]))
+    err = maxdb / maxa if maxa > 0.0 else 0.0
+    return err, rmin2, imin, jmin
+
+
+@numba.njit(**NJIT)
+def proposal(a0, b, dt, epsilon, mode, at):
+    """The next step from the converged polynomial of a step of size dt (see module docstring)."""
+    n, d = a0.shape
+    if mode == GLOBAL:
+        maxb = 0.0
+        maxa = 0.0
+        for i in range(n):
+            for k in range(d):
+                maxb = max(maxb, abs(b[6, i, k]))
+                maxa = max(maxa, abs(at[i, k]))
+        err = maxb / maxa if maxa > 0.0 else 0.0
+        if not err > 0.0:
+            return dt / SAFETY
+        return dt * (epsilon / err) ** (1.0 / 7.0)
+    tau2 = np.inf
+    for i in range(n):
+        y2 = y3 = y4 = 0.0
+        for k in range(d):
+            a = a0[i, k]
+            j = 0.0
+            s = 0.0
+            for m in range(7):
+                a += b[m, i, k]
+                j += (m + 1) * b[m, i, k]
+                s += (m + 1) * m * b[m, i, k]
+            y2 += a * a
+            y3 += j * j
+            y4 += s * s
+        if y2 >= y3:
+            den = y3 + math.sqrt(y2 * y4)
+            if den > 0.0:
+                tau2 = min(tau2, 2.0 * y2 / den)  # in units of dt^2
+        elif y4 > 0.0:  # |a| < |da| over the step: a passes near 0; the jerk / snap time
+            tau2 = min(tau2, y3 / y4)
+    if not tau2 < np.inf:
+        return dt / SAFETY
+    return math.sqrt(tau2) * dt * (F7 * epsilon) ** (1.0 / 7.0)
+
+
+@numba.njit(**NJIT)
+def rescale(b, q):
+    """b_k -> q^(k+1) b_k: the same polynomial in time over a step q times as long."""
+    f = q
+    for m in range(7):
+        b[m] *= f
+        f *= q
+
+
+@numba.njit(**NJIT)
+def extrapolate(b, e, q, valid):
+    """Predict the next step's b (into b) and remember the prediction (in e)."""
+    _, n, d = b.shape
+    new = np.empty(7)
+    for i in range(n):
+        for k in range(d):
+            f = q
+            for m in range(7):
+                acc = 0.0
+                for l in range(m, 7):
+                    acc += SHIFT[m, l] * b[l, i, k]
+                new[m] = f * acc
+                f *= q
+            for m in range(7):
+                correction = b[m, i, k] - e[m, i, k] if valid else 0.0
+                e[m, i, k] = new[m]
+                b[m, i, k] = new[m] + correction
+
+
+@numba.njit(**NJIT)
+def update(x0, v0, a0, b, csx, csv, dt):
+    """x0, v0 to the end of the step, compensated."""
+    n, d = x0.shape
+    for i in range(n):
+        for k in range(d):
+            sx = 0.5 * a0[i, k]
+            sv = a0[i, k]
+            for m in range(7):
+                sx += b[m, i, k] * XFAC[m]
+                sv += b[m, i, k] * VFAC[m]
+            x0[i, k], csx[i, k] = kahan(x0[i, k], csx[i, k], dt * v0[i, k] + dt * dt * sx)
+            v0[i, k], csv[i, k] = kahan(v0[i, k], csv[i, k], dt * sv)
+
+
+@numba.njit(**NJIT)
+def gr15_start(pos, vel, acc, jerk, masses, par, scal, cnt, b, e, csx, csv, active, radii):
+    """First force evaluation and step of a run: ``dt`` if given, else a hundredth of the
+    shortest two-body time scale (the first steps adapt from there)."""
+    rmin2, imin, jmin = gravity(pos, masses, par[P_G], par[P_EPS2], active, acc)
+    cnt[C_NFORCE] += 1
+    if par[P_DT] > 0.0:
+        scal[S_H] = par[P_DT]
+    else:
+        scal[S_H] = 0.01 * collision_time(pos, vel, masses, par[P_G], par[P_EPS2])
+    scal[S_K] = 0.0  # no prediction yet
+    track_rmin(scal, cnt, rmin2, imin, jmin)
+
+
+@numba.njit(**NJIT)
+def gr15_advance(
+    pos, vel, acc, jerk, masses, par, scal, cnt, escaped, b, e, csx, csv, active, radii
+):
+    """Advance in place from scal[S_T] to par[P_TEND]; sets cnt[C_STATUS] and returns it.
+
+    ``b``, ``e`` (7, N, D): the polynomial and its prediction; ``csx``, ``csv``: compensation
+    terms of the positions and velocities; ``active``: indices of the massive bodies;
+    ``radii``: the bodies' radii (empty: no collision detection), a pair overlapping at the end
+    of a step stops the loop with COLLISION and the pair in cnt[C_EVI], cnt[C_EVJ].
+    """
+    G, eps2, epsilon = par[P_G], par[P_EPS2], par[P_ETA]
+    mode = int(par[P_CRIT])
+    n, d = pos.shape
+    g = np.empty((7, n, d))
+    x = np.empty((n, d))
+    at = np.empty((n, d))
+    while True:
+        t = scal[S_T]
+        dt, state = step_size(scal[S_H], t, par[P_TEND], cnt[C_STEPS], par[P_MAXSTEPS])
+        if state != 1:
+            cnt[C_STATUS] = state
+            return state
+        landing = dt == par[P_TEND] - t
+        while True:  # attempts at this step
+            if dt != scal[S_H]:
+                rescale(b, dt / scal[S_H])
+            for i in range(n):
+                for k in range(d):
+                    for m in range(7):
+                        s = 0.0
+                        for l in range(m, 7):
+                            s += D[m, l] * b[l, i, k]
+                        g[m, i, k] = s
+            err_last = np.inf
+            rmin2 = np.inf
+            imin = jmin = 0
+            for it in range(PC_MAX):
+                err, r2, i2, j2 = sweep(
+                    pos, vel, acc, b, g, csx, masses, G, eps2, active, dt, x, at
+                )
+                cnt[C_NFORCE] += 7
+                if r2 < rmin2:
+                    rmin2, imin, jmin = r2, i2, j2
+                if err < PC_TOL or (it >= 2 and err >= err_last):
+                    break
+                err_last = err
+            if epsilon > 0.0:
+                dt_new = proposal(acc, b, dt, epsilon, mode, at)
+            else:
+                dt_new = par[P_DT]
+            if not (math.isfinite(dt_new) and all_finite(b[6]) and all_finite(at)):
+                cnt[C_STATUS] = NONFINITE
+                return NONFINITE
+            if epsilon > 0.0 and dt_new < SAFETY * dt:
+                cnt[C_REJECT] += 1
+                scal[S_H] = dt
+                dt = dt_new
+                landing = False
+                scal[S_K] = 0.0
+                if not (dt > 0.0) or t + dt == t:
+                    cnt[C_STATUS] = UNDERFLOW
+                    return UNDERFLOW
+                continue
+            break
+        dt_new = min(dt_new, dt / SAFETY) if epsilon > 0.0 else dt_new
+        update(pos, vel, acc, b, csx, csv, dt)
+        scal[S_T] = par[P_TEND] if landing else t + dt
+        cnt[C_STEPS] += 1
+        r2, i2, j2 = gravity(pos, masses, G, eps2, active, acc)
+        cnt[C_NFORCE] += 1
+        if r2 < rmin2:
+            rmin2, imin, jmin = r2, i2, j2
+        extrapolate(b, e, dt_new / dt, scal[S_K] > 0.0)
+        scal[S_K] = 1.0
+        scal[S_H] = dt_new
+        track_rmin(scal, cnt, rmin2, imin, jmin)
+        if check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
+            return cnt[C_STATUS]
+        if radii.size:
+            i, j = find_overlap(pos, radii, masses, active)
+            if i >= 0:
+                cnt[C_STATUS] = COLLISION
+                cnt[C_EVI] = i
+                cnt[C_EVJ] = j
+                return COLLISION
+
+
+def gr15_state(masses, pos, opts, G):
+    """The arrays ``gr15`` carries between calls: b, e, csx, csv, the massive bodies and the
+    radii for collision detection."""
+    n, d = pos.shape
+    return (
+        np.zeros((7, n, d)),
+        np.zeros((7, n, d)),
+        np.zeros((n, d)),
+        np.zeros((n, d)),
+        np.flatnonzero(masses > 0).astype(np.int64),
+        np.array(opts.radii if opts.radii is not None else [], dtype=float),
+    )

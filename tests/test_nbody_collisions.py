@@ -1,0 +1,63 @@
+"""Collisions with radii: "stop" reports the pair, "merge" conserves mass, momentum and the
+centre of mass."""
+
+import numpy as np
+import pytest
+
+from stepsize.nbody import Simulation, System, integrate, pythagorean
+
+
+def test_stop_reports_status_and_pair():
+    r = integrate(pythagorean(), 70.0, "gr15", radii=[0.05, 0.05, 0.05], collision="stop")
+    assert r.status == "collision" and r.success
+    (event,) = r.events
+    assert event.kind == "collision" and event.bodies == (1, 2)
+    assert event.distance < 0.1 and r.t == event.t
+    # the integration up to the collision was not disturbed
+    free = integrate(pythagorean(), r.t, "gr15")
+    np.testing.assert_allclose(r.system.positions, free.system.positions, atol=1e-9)
+
+
+def test_merge_conserves_mass_momentum_and_centre_of_mass():
+    s = System(
+        [1.0, 0.5, 1e-3, 0.0],
+        [[-1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 3.0, 0.0], [0.0, -4.0, 0.1]],
+        [[0.0, -0.1, 0.05], [0.0, 0.2, -0.1], [0.5, 0.0, 0.0], [0.4, 0.0, 0.0]],
+    )
+    p0, l0 = s.momentum(), s.angular_momentum()
+    x0, v0 = s.center_of_mass()
+    sim = Simulation(s, "gr15", radii=[0.4, 0.3, 0.01, 0.0], collision="merge")
+    sim.evolve(3.0)  # bodies 0 and 1 fall together at t ~ 1
+    assert sim.status == "done"
+    (event,) = sim.events
+    assert event.kind == "collision" and event.bodies == (0, 1)
+    out = sim.system
+    assert out.n_bodies == 4 - len(sim.events)
+    assert abs(out.total_mass - s.total_mass) < 1e-15
+    np.testing.assert_allclose(out.momentum(), p0, atol=1e-14)
+    x, v = out.center_of_mass()
+    np.testing.assert_allclose(x, x0 + v0 * sim.t, atol=1e-12)
+    assert np.max(np.abs(out.angular_momentum() - l0)) > 1e-6  # the orbital part is lost
+    assert sim.energy_error < 1e-13  # measured against E0 less what the merger removed
+    merged = sim.options.radii[0]
+    assert merged == pytest.approx((0.4**3 + 0.3**3) ** (1 / 3))
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        (dict(radii=[0.1, 0.1, 0.1]), "needs both radii and collision"),
+        (dict(collision="stop"), "needs both radii and collision"),
+        (dict(radii=[0.1, 0.1], collision="stop"), "one entry per body"),
+        (dict(radii=[0.1, -0.1, 0.1], collision="merge"), "radii must be"),
+        (dict(radii=[0.1, 0.1, 0.1], collision="bounce"), "collision must be"),
+    ],
+)
+def test_bad_collision_options(options, match):
+    with pytest.raises(ValueError, match=match):
+        Simulation(pythagorean(), "gr15", **options)
+
+
+def test_merge_with_history_is_refused():
+    with pytest.raises(ValueError, match="save_every cannot follow mergers"):
+        integrate(pythagorean(), 1.0, "gr15", radii=[0.1] * 3, collision="merge", save_every=0.5)
