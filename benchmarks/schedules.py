@@ -31,7 +31,29 @@ Targets reported against (from the issue): Bellman <= 0.5x uniform's error at K 
 worse than Bellman on its own fitness; straightened + Bellman <= 0.5x Bellman; ``bellman`` for
 N = 1000, K = 10 under 0.5 s.
 
-Usage: ``python benchmarks/schedules.py [--quick] [--out DIR] [--models A,B] [--name STEM]``.
+Samplers (``--samplers``, issue 15; writes ``schedules-samplers.json`` and ``.png``): on the
+shipped ``checkerboard`` flow (2-D MLP) and the 16x16 digits UNets ``digits16-flow`` (rectified
+flow) and ``digits16-ddpm`` (epsilon DDPM), at 4, 6 and 8 NFE, from one evaluation noise (seed
+1; 1024 points, 128 images): error against a Heun teacher (1000 steps; 200 for the UNets) and
+for the digits the local Frechet distance ("fd") in the shipped classifier's features (16x16
+samples averaged to 8x8) to the 1797 digits. Stock configurations a user runs today: diffusers'
+``DPMSolverMultistepScheduler`` and ``UniPCMultistepScheduler`` with their default schedules
+(flow models: ``use_flow_sigmas=True``) in a pipeline's loop, and k-diffusion's
+``sample_dpmpp_2m`` with Karras sigmas (and with uniform flow sigmas, the issue's
+configuration); k-diffusion's ``sampling.py`` is loaded from an installed ``k_diffusion`` or
+``$KDIFFUSION_DIR``, its rows are missing without it. The project: each sampler of
+``stepsize.flow.SOLVERS`` with ``NFE / NFE_PER_STEP`` uniform steps and with the schedule of
+``plan_for_solver`` for that sampler (teacher grid 60 / 30 steps, 256 / 64 planning noises, seed
+0). AutoDiffusion row (``digits16-ddpm``): ``evolve`` (population 20, 6 generations) of a 4-step
+Euler (DDIM) schedule with the Frechet distance on planning noise as fitness, against DDIM with
+4 uniform timesteps (999, 749, 500, 250). On this shared 2-core machine the UNets ran a smaller
+configuration (stored with each model's results): 64 evaluation images, a 100-step teacher,
+planning grid 16 with 16 noises, samplers euler, heun, dpmpp_2m, dpmpp_2m_flow and unipc,
+evolve with population 10 for 3 generations. ``--models`` picks models; results of earlier runs
+for other models in the same file are kept.
+
+Usage: ``python benchmarks/schedules.py [--quick] [--out DIR] [--models A,B] [--name STEM]
+[--samplers]``.
 Writes ``STEM.json`` and ``STEM.png`` (default ``schedules``) to ``DIR`` (default
 ``benchmarks/results``; ``--quick``: a temporary directory, ``moons`` only, K in 2 and 4, small
 searches, for a smoke run).
@@ -284,9 +306,13 @@ def main(argv=None):
         default="checkerboard,digits",
         help="comma-separated shipped models (checkerboard,digits)",
     )
-    parser.add_argument("--name", default="schedules", help="file stem of the outputs")
+    parser.add_argument("--name", default=None, help="file stem of the outputs")
+    parser.add_argument("--samplers", action="store_true", help="the samplers benchmark")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # these small models run fastest on one thread
+    if args.samplers:
+        return samplers_main(args)
+    args.name = args.name or "schedules"
     if args.quick:
         cfg = {
             "models": ("moons",),
@@ -342,6 +368,82 @@ def main(argv=None):
     plot(doc, out / f"{args.name}.png")
     print(json.dumps(doc["targets"], indent=1))
     print(f"wrote {out / args.name}.json and .png ({doc['seconds']:.0f} s)")
+    return 0
+
+
+def samplers_main(args):
+    """The samplers benchmark (``--samplers``); see the module docstring."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import _samplers_bench as B
+
+    default = "checkerboard,digits16-flow,digits16-ddpm"
+    names = default.split(",") if args.models == "checkerboard,digits" else args.models.split(",")
+    cfg = {
+        "nfe": (4, 6, 8),
+        "eval_points": 1024,
+        "eval_images": 128,
+        "ref_steps_image": 200,
+        "grid": 60,
+        "grid_image": 30,
+        "plan_points": 256,
+        "plan_images": 64,
+        "population": 20,
+        "epochs": 6,
+        "evolve": True,
+    }
+    if any(n.startswith("digits16") for n in names):  # a 2-core machine shared by 6 jobs
+        cfg.update(
+            eval_images=64,
+            ref_steps_image=100,
+            grid_image=16,
+            plan_images=16,
+            population=10,
+            epochs=3,
+            solvers=("euler", "heun", "dpmpp_2m", "dpmpp_2m_flow", "unipc"),
+        )
+    if args.quick:
+        names = ["moons"]
+        cfg.update(nfe=(4,), eval_points=256, grid=20, plan_points=64, evolve=False)
+    out = Path(
+        args.out
+        or (
+            tempfile.mkdtemp(prefix="samplers-")
+            if args.quick
+            else Path(__file__).parent / "results"
+        )
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    stem = args.name or "schedules-samplers"
+    path = out / f"{stem}.json"
+    kd = B.kdiffusion_sampling()
+    print(f"k-diffusion: {'loaded' if kd else 'not found (its rows are skipped)'}", flush=True)
+    old = json.loads(path.read_text())["models"] if path.exists() else []
+    models = {m["model"]: m for m in old}
+    for name in names:
+        models[name] = B.run_model(name, cfg, kd)
+    doc = {
+        "config": cfg,
+        "models": list(models.values()),
+        "targets": B.targets(list(models.values())),
+        "peers": {
+            "diffusers": __import__("diffusers").__version__,
+            "k-diffusion": "0.1.1.post1 sampling.py" if kd else None,
+        },
+        "machine": {
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "platform": platform.platform(),
+            "threads": torch.get_num_threads(),
+        },
+    }
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+    B.plot(doc, out / f"{stem}.png")
+    for t in doc["targets"]:
+        print(
+            f"{t['model']:14s} nfe {t['nfe']} {t['metric']:5s} {t['target']:40s} "
+            f"ratio {t['ratio']:.3f} {'met' if t['met'] else 'MISSED'}"
+        )
+    print(f"wrote {path} and .png")
     return 0
 
 

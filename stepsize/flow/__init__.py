@@ -2,8 +2,11 @@
 
 Flow time ``t`` runs from 0 (noise) to 1 (data) with ``x_t = (1 - t) x_0 + t x_1``; any callable
 velocity ``v(x, t)`` on torch tensors plugs in, the networks trained here are
-:class:`VelocityMLP`. Attributes load on first use, so importing the package (e.g. for the
-command line) does not import torch.
+:class:`VelocityMLP`; diffusion models (diffusers networks with their scheduler config,
+k-diffusion denoisers, classifier-free guidance) plug in through adapters that map them onto
+the flow time axis (:class:`DiffusersModel`, :class:`KDiffusionModel`, :class:`Guided`).
+Attributes load on first use, so importing the package (e.g. for the command line) does not
+import torch.
 """
 
 import importlib
@@ -25,9 +28,20 @@ _EXPORTS = {
     "Trajectory": "_sample",
     "reference": "_sample",
     "sample": "_sample",
-    "sample_euler": "_sample",
-    "sample_heun": "_sample",
-    "sample_midpoint": "_sample",
+    "sample_euler": "_solvers",
+    "sample_heun": "_solvers",
+    "sample_midpoint": "_solvers",
+    "sample_ipndm": "_solvers",
+    "sample_dpmpp_2m": "_solvers",
+    "sample_dpmpp_2m_flow": "_solvers",
+    "sample_dpmpp_3m": "_solvers",
+    "sample_unipc": "_solvers",
+    "Model": "_adapters",
+    "VelocityModel": "_adapters",
+    "DiffusersModel": "_adapters",
+    "KDiffusionModel": "_adapters",
+    "Guided": "_adapters",
+    "as_model": "_adapters",
     "teacher": "_sample",
     "classifier_features": "_metrics",
     "energy_distance": "_metrics",
@@ -39,6 +53,7 @@ _EXPORTS = {
     "make_noise": "_plan",
     "numpy_velocity": "_plan",
     "plan_bellman": "_plan",
+    "plan_for_solver": "_plan",
     "METRICS": "_fitness",
     "ScheduleFitness": "_fitness",
     "straighten": "_straighten",

@@ -1,10 +1,19 @@
-"""Bellman schedules for a flow model, end to end: noise, teacher, cost matrix, dynamic program."""
+"""Bellman schedules for a flow model, end to end: noise, teacher, cost matrix, dynamic program;
+for Euler (BOSS/GITS/OSS) and for the sampler that will run (:func:`plan_for_solver`)."""
 
 import numpy as np
 import torch
 
-from stepsize.flow._sample import teacher
-from stepsize.schedules import bellman, cost_matrix, oss_path
+from stepsize.flow._adapters import as_model
+from stepsize.flow._sample import SOLVERS, teacher
+from stepsize.flow._solvers import (
+    step_dpmpp_2m,
+    step_dpmpp_2m_flow,
+    step_dpmpp_3m,
+    step_ipndm,
+    step_unipc,
+)
+from stepsize.schedules import bellman, bellman_multistep, cost_matrix, oss_path
 
 PLANNERS = ("boss", "gits", "oss")
 """Planners of :func:`plan_bellman`."""
@@ -70,3 +79,145 @@ def plan_bellman(
             cost, K, coeff=coeff if coeff is not None else (1.15 if method == "gits" else 1.0)
         )
     return np.asarray(traj.times[idx])
+
+
+_MULTISTEP = {
+    "dpmpp_2m": (step_dpmpp_2m, "denoise"),
+    "dpmpp_2m_flow": (step_dpmpp_2m_flow, "denoise"),
+    "dpmpp_3m": (step_dpmpp_3m, "denoise"),
+    "ipndm": (step_ipndm, "velocity"),
+    "unipc": (step_unipc, "denoise"),
+}
+
+
+def _sq_err(pred, ref):
+    return float(((pred - ref) ** 2).reshape(len(ref), -1).sum(1).mean())
+
+
+def _one_step_costs(m, solver, x, run):
+    n = len(run)
+    cost = np.full((n, n), np.inf)
+    step = SOLVERS[solver]
+    for i in range(n - 1):
+        for j in range(i + 1, n):
+            cost[i, j] = _sq_err(step(m, x[i], [run[i], run[j]]), x[j])
+    return cost
+
+
+def _multistep_costs(solver, x, pred, run):
+    """``first[0, j]`` and ``second[i, j, k]`` of the solver's own step from teacher states."""
+    step, _ = _MULTISTEP[solver]
+    n = len(run)
+    first = np.full((n, n), np.inf)
+    second = np.full((n, n, n), np.inf)
+
+    def one(j, k, past):
+        if solver != "unipc":
+            return step(x[j], pred[j], past, run[j], run[k])
+        past = [p for p in past if p[0] > 0.0] if k < n - 1 else []
+        out = step(x[j], pred[j], past, run[j], run[k])
+        return out if k == n - 1 else step(x[j], pred[j], past, run[j], run[k], corr=pred[k])
+
+    with torch.no_grad():
+        for k in range(1, n):
+            first[0, k] = _sq_err(one(0, k, []), x[k])
+        for i in range(n - 2):
+            for j in range(i + 1, n - 1):
+                past = [(run[i], pred[i])]
+                for k in range(j + 1, n):
+                    second[i, j, k] = _sq_err(one(j, k, past), x[k])
+    return first, second
+
+
+def _refine(error, path, n, sweeps=3, radius=2):
+    """Coordinate descent of ``error(path)`` over the interior grid nodes of ``path``."""
+    best = error(path)
+    for _ in range(sweeps):
+        improved = False
+        for m in range(1, len(path) - 1):
+            for shift in range(-radius, radius + 1):
+                node = path[m] + shift
+                if shift == 0 or not path[m - 1] < node < path[m + 1]:
+                    continue
+                trial = path.copy()
+                trial[m] = node
+                e = error(trial)
+                if e < best:
+                    best, path, improved = e, trial, True
+        if not improved:
+            break
+    return path
+
+
+def plan_for_solver(
+    model,
+    K,
+    solver="dpmpp_2m",
+    n_grid=60,
+    n_samples=256,
+    seed=0,
+    *,
+    shape=None,
+    teacher_solver="heun",
+    refine=True,
+):
+    """The ``K + 1`` times of a ``K``-step schedule planned for the sampler that will run
+    (a list of schedules for a sequence ``K``, sharing teacher and costs).
+
+    A teacher (``n_grid`` uniform steps of ``teacher_solver`` on ``[t_min, 1]`` from
+    ``n_samples`` noise samples) gives states ``x_i``; the cost of a step is BOSS's
+    ``mean_b ||step(x_i) - x_j||^2`` with the solver's own step from teacher states:
+
+    - one-step solvers (euler, heun, midpoint): ``cost[i, j]`` of one step ``i -> j``
+      (``N (N + 1) / 2`` batched steps; Euler's from the teacher's velocities, no model calls),
+      planned with :func:`stepsize.schedules.bellman`;
+    - multistep solvers (dpmpp_2m, dpmpp_3m, ipndm, unipc): the step ``j -> k`` depends on the
+      prediction at the previous node ``i`` (the teacher's, no model calls), ``second[i, j, k]``,
+      planned exactly over pair states with :func:`stepsize.schedules.bellman_multistep`. UniPC's
+      corrector uses the teacher's prediction at ``k``; 3M and iPNDM see one past point (their
+      second-order step), a truncation of their longer history.
+
+    Local costs from teacher states miss how errors carry over; with ``refine`` the path is
+    then refined on the global error: coordinate descent over its interior grid nodes (moves of
+    up to 2 nodes, up to 3 sweeps) of the solver's actual end error against the teacher on the
+    planning noise (one ``K``-step run per trial), started from the better of the Bellman path
+    and uniform steps on the grid.
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver: unknown {solver!r}; known: {', '.join(SOLVERS)}")
+    ks = [int(k) for k in np.atleast_1d(K)]
+    m = as_model(model)
+    noise = make_noise(model, n_samples, seed, shape)
+    traj = teacher(m, noise, n_grid, solver=teacher_solver)
+    run = [m.process.t_min, *traj.times[1:].tolist()]
+    x = torch.as_tensor(traj.x)
+    if solver == "euler":
+        cost = cost_matrix(traj.x, traj.v, np.asarray(run))
+        paths = [bellman(cost, k) for k in ks]
+    elif solver not in _MULTISTEP:
+        cost = _one_step_costs(m, solver, x, run)
+        paths = [bellman(cost, k) for k in ks]
+    else:
+        v = torch.as_tensor(traj.v)
+        if _MULTISTEP[solver][1] == "velocity":
+            pred = v
+        else:
+            tt = torch.as_tensor(run[:-1], dtype=x.dtype).reshape(-1, *([1] * (x.ndim - 1)))
+            pred = x[:-1] + (1.0 - tt) * v
+        first, second = _multistep_costs(solver, x, pred, run)
+        paths = [bellman_multistep(first, second, k) for k in ks]
+    if refine:
+        n = len(run)
+        step = SOLVERS[solver]
+
+        def error(p):
+            out = step(m, x[0], [run[i] for i in p])
+            return _sq_err(out, x[-1]) if torch.isfinite(out).all() else np.inf
+
+        for idx, (k, path) in enumerate(zip(ks, paths)):
+            even = np.rint(np.linspace(0, n - 1, k + 1)).astype(np.int64)
+            if len(np.unique(even)) == k + 1 and error(even) < error(path):
+                path = even
+            paths[idx] = _refine(error, np.asarray(path, dtype=np.int64), n)
+    out = [np.asarray(traj.times[p]) for p in paths]
+    return out if np.ndim(K) else out[0]

@@ -1,12 +1,14 @@
 """Model files: save and load small networks; the checkpoints shipped with the package.
 
 A model file is a ``torch.save`` of ``{"kind", "config", "state_dict", "meta"}`` that
-``torch.load(..., weights_only=True)`` reads back. The shipped files (1.4 MB in all) were made
+``torch.load(..., weights_only=True)`` reads back. The shipped files (2.1 MB in all) were made
 with these commands (seed 0; CPU, torch 2.13) and copied from ``DIR``::
 
     stepsize flow train digits-classifier --out DIR
     stepsize flow train moons,8gaussians,checkerboard --steps 20000 --workers 1 --out DIR
     stepsize flow train digits --steps 20000 --out DIR
+    python -m stepsize.flow._unet ddpm --steps 1200 --out DIR/digits16-ddpm.pt
+    python -m stepsize.flow._unet flow --steps 1200 --out DIR/digits16-flow.pt
 
 Each file's ``meta`` records its training settings and final loss; the classifier's test
 accuracy on a held-out fifth of the digits is 0.978.
@@ -19,7 +21,15 @@ import torch
 from stepsize._errors import UsageError
 from stepsize.flow._model import DigitsClassifier, VelocityMLP
 
-PRETRAINED = ("moons", "8gaussians", "checkerboard", "digits", "digits-classifier")
+PRETRAINED = (
+    "moons",
+    "8gaussians",
+    "checkerboard",
+    "digits",
+    "digits-classifier",
+    "digits16-ddpm",
+    "digits16-flow",
+)
 """Names accepted by :func:`pretrained`."""
 
 _KINDS = {"velocity": VelocityMLP, "classifier": DigitsClassifier}
@@ -55,9 +65,12 @@ def load_model(path):
     except Exception as exc:  # torch reports a damaged file as EOFError, UnpicklingError, ...
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise UsageError(
-            f"model file {str(path)!r} is not a stepsize model file ({type(exc).__name__}: "
-            f"{first})"
+            f"model file {str(path)!r} is not a stepsize model file ({type(exc).__name__}: {first})"
         ) from exc
+    if isinstance(doc, dict) and doc.get("kind") == "unet":
+        from stepsize.flow._unet import load_unet
+
+        return load_unet(doc)
     if not isinstance(doc, dict) or doc.get("kind") not in _KINDS:
         raise UsageError(f"model file {str(path)!r} is not a stepsize model file")
     try:
@@ -71,7 +84,9 @@ def load_model(path):
 
 def pretrained(name):
     """A model shipped with the package: a flow for ``moons``, ``8gaussians``, ``checkerboard``,
-    ``digits``, or the ``digits-classifier`` whose features the Frechet distance uses."""
+    ``digits``, the ``digits-classifier`` whose features the Frechet distance uses, or the
+    16x16 digits UNets ``digits16-ddpm`` (epsilon DDPM) and ``digits16-flow`` (rectified flow),
+    returned as :class:`stepsize.flow.DiffusersModel` (they need diffusers)."""
     if name not in PRETRAINED:
         raise UsageError(f"model: unknown {name!r}; known: {', '.join(PRETRAINED)}")
     return load_model(_DIR / f"{name}.pt")

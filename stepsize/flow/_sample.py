@@ -11,6 +11,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from stepsize.flow._adapters import as_model
+from stepsize.flow._solvers import (
+    sample_dpmpp_2m,
+    sample_dpmpp_2m_flow,
+    sample_dpmpp_3m,
+    sample_euler,
+    sample_heun,
+    sample_ipndm,
+    sample_midpoint,
+    sample_unipc,
+)
 from stepsize.schedules import check_schedule, uniform
 from stepsize.schedules._check import check_steps
 
@@ -42,43 +53,53 @@ def _stack(seq):
     return torch.stack(seq).double().cpu().numpy()
 
 
-def _v(model, x, t):
-    return model(x, torch.full((len(x),), float(t), dtype=x.dtype, device=x.device))
+SOLVERS = {
+    "euler": sample_euler,
+    "heun": sample_heun,
+    "midpoint": sample_midpoint,
+    "ipndm": sample_ipndm,
+    "dpmpp_2m": sample_dpmpp_2m,
+    "dpmpp_2m_flow": sample_dpmpp_2m_flow,
+    "dpmpp_3m": sample_dpmpp_3m,
+    "unipc": sample_unipc,
+}
+"""Samplers by name (:mod:`stepsize.flow._solvers`)."""
+
+NFE_PER_STEP = {
+    "euler": 1,
+    "heun": 2,
+    "midpoint": 2,
+    "ipndm": 1,
+    "dpmpp_2m": 1,
+    "dpmpp_2m_flow": 1,
+    "dpmpp_3m": 1,
+    "unipc": 1,
+}
+"""Model evaluations per step of each sampler (Heun's last step to data is one evaluation for a
+model undefined at ``t = 1``)."""
 
 
-@torch.no_grad()
-def sample_euler(model, x, times):
-    """Euler: ``x += (t_1 - t_0) v(x, t_0)``; one evaluation per step."""
-    for t0, t1 in zip(times[:-1], times[1:]):
-        x = x + (t1 - t0) * _v(model, x, t0)
-    return x
+def _start(model, times, x):
+    """Sampling starts at pure noise: ``t_0 = process.t_min`` and ``x = (1 - t_min) noise``
+    (a VP/VE model's ``sigma_max``; nothing changes for flows)."""
+    t_min = model.process.t_min
+    if t_min > 0.0:
+        if min(times[1:]) <= t_min:
+            raise ValueError(
+                f"schedule: times up to t_min = {t_min:.6g} are all this model's pure noise "
+                "(its sigma_max); the second time must exceed it"
+            )
+        times = [t_min, *times[1:]]
+        x = (1.0 - t_min) * x
+    return times, x
 
 
-@torch.no_grad()
-def sample_heun(model, x, times):
-    """Heun (explicit trapezoid, EDM's 2nd-order step): two evaluations per step."""
-    for t0, t1 in zip(times[:-1], times[1:]):
-        h = t1 - t0
-        d = _v(model, x, t0)
-        d2 = _v(model, x + h * d, t1)
-        x = x + 0.5 * h * (d + d2)
-    return x
-
-
-@torch.no_grad()
-def sample_midpoint(model, x, times):
-    """Explicit midpoint: ``x += h v(x + h/2 v(x, t_0), t_0 + h/2)``; two evaluations per step."""
-    for t0, t1 in zip(times[:-1], times[1:]):
-        h = t1 - t0
-        x = x + h * _v(model, x + 0.5 * h * _v(model, x, t0), t0 + 0.5 * h)
-    return x
-
-
-SOLVERS = {"euler": sample_euler, "heun": sample_heun, "midpoint": sample_midpoint}
-"""Samplers by name."""
-
-NFE_PER_STEP = {"euler": 1, "heun": 2, "midpoint": 2}
-"""Model evaluations per step of each sampler."""
+def _uniform(model, n_steps):
+    """``n_steps`` uniform steps on ``[t_min, 1]`` written as a schedule (first time 0)."""
+    t_min = model.process.t_min
+    grid = t_min + (1.0 - t_min) * uniform(n_steps)
+    grid[0] = 0.0
+    return grid
 
 
 def _solver(name):
@@ -92,11 +113,14 @@ def sample(model, noise, schedule, solver="euler"):
     """Integrate from ``noise`` at ``t = 0`` to ``t = 1`` over ``schedule`` (increasing, 0 to 1).
 
     Returns the samples, same shape and kind as ``noise``; ``len(schedule) - 1`` steps of
-    ``solver`` ("euler", "heun" or "midpoint").
+    ``solver`` (a key of :data:`SOLVERS`). ``model`` is an adapter
+    (:mod:`stepsize.flow._adapters`) or a flow velocity ``v(x, t)``.
     """
     times = check_schedule(schedule).tolist()
     x, is_numpy = _prepare(model, noise)
-    return _out(_solver(solver)(model, x, times), is_numpy)
+    m = as_model(model)
+    times, x = _start(m, times, x)
+    return _out(_solver(solver)(m, x, times), is_numpy)
 
 
 @dataclass
@@ -116,19 +140,21 @@ def teacher(model, noise, n_steps=100, solver="euler", grid=None):
     BOSS's teacher, or "heun"). Arrays are float64 numpy: ``x`` ``(N+1, B, ...)``, ``v``
     ``(N, B, ...)``, where ``v[i]`` is the model's velocity at ``(x[i], t_i)``.
     """
-    times = check_schedule(uniform(check_steps(n_steps, "n_steps")) if grid is None else grid)
+    m = as_model(model)
+    times = check_schedule(_uniform(m, check_steps(n_steps, "n_steps")) if grid is None else grid)
     if solver not in ("euler", "heun"):
         raise ValueError(f"solver: unknown {solver!r}; known: euler, heun")
     x, _ = _prepare(model, noise)
+    run, x = _start(m, times.tolist(), x)
     xs, vs = [x], []
-    for t0, t1 in zip(times[:-1].tolist(), times[1:].tolist()):
+    for t0, t1 in zip(run[:-1], run[1:]):
         h = t1 - t0
-        d = _v(model, x, t0)
+        d = m.velocity(x, t0)
         vs.append(d)
-        if solver == "euler":
+        if solver == "euler" or (t1 >= 1.0 and not m.defined_at_data):
             x = x + h * d
         else:
-            x = x + 0.5 * h * (d + _v(model, x + h * d, t1))
+            x = x + 0.5 * h * (d + m.velocity(x + h * d, t1))
         xs.append(x)
     return Trajectory(times, _stack(xs), _stack(vs))
 
@@ -143,12 +169,14 @@ def reference(model, noise, n_steps=1000, solver="heun", at=None):
     want = np.array([1.0]) if at is None else np.asarray(at, dtype=np.float64)
     if want.ndim != 1 or not np.all((want >= 0) & (want <= 1)) or np.any(np.diff(want) <= 0):
         raise ValueError("at must be strictly increasing times in [0, 1]")
-    grid = np.union1d(uniform(check_steps(n_steps, "n_steps")), want)
+    m = as_model(model)
+    grid = np.union1d(_uniform(m, check_steps(n_steps, "n_steps")), want[want > m.process.t_min])
     x, is_numpy = _prepare(model, noise)
+    run, x = _start(m, grid.tolist(), x)
     step = _solver(solver)
     out = [x] if want[0] == 0.0 else []
-    for t0, t1 in zip(grid[:-1].tolist(), grid[1:].tolist()):
-        x = step(model, x, [t0, t1])
+    for t0, t1 in zip(run[:-1], run[1:]):
+        x = step(m, x, [t0, t1])
         if t1 in want:
             out.append(x)
     return _out(out[0] if at is None else torch.stack(out), is_numpy)

@@ -22,6 +22,10 @@ EXAMPLES = """examples:
 FORMATS = ("times", "sigmas", "kdiffusion", "diffusers-sigmas", "diffusers-timesteps")
 
 
+def _lists(kwargs):
+    return {k: v.tolist() for k, v in kwargs.items()}
+
+
 def register(subparsers):
     """Add the ``schedule`` subcommand and its actions to the top-level parser."""
     import argparse
@@ -83,8 +87,8 @@ def run_show(args):
         "times": lambda: times.tolist(),
         "sigmas": lambda: schedules.t_to_sigma(times).tolist(),
         "kdiffusion": lambda: schedules.to_kdiffusion(times).tolist(),
-        "diffusers-sigmas": lambda: schedules.to_diffusers(times, "sigmas"),
-        "diffusers-timesteps": lambda: schedules.to_diffusers(times, "timesteps"),
+        "diffusers-sigmas": lambda: _lists(schedules.to_diffusers(times, "sigmas")),
+        "diffusers-timesteps": lambda: _lists(schedules.to_diffusers(times, "timesteps")),
     }[args.format]()
     if args.out:
         schedules.save_schedule(args.out, times, name=args.name, steps=args.steps)

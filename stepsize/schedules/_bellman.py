@@ -105,3 +105,90 @@ def path_cost(cost, path, coeff=1.0):
         raise ValueError(f"path indices must lie in [0, {c.shape[0] - 1}]")
     steps = c[p[:-1], p[1:]]
     return float(np.sum(steps * float(coeff) ** np.arange(steps.size)))
+
+
+@numba.njit(cache=True)
+def _bellman_pairs_kernel(first, second, K):
+    n = first.shape[0]
+    # value[a, b]: cheapest cost of a path 0 -> ... -> a -> b with m edges, b the last node
+    value = np.full((n, n), np.inf)
+    for b in range(1, n):
+        value[0, b] = first[0, b]
+    parents = np.full((K + 1, n, n), -1, dtype=np.int64)
+    for m in range(2, K + 1):
+        new = np.full((n, n), np.inf)
+        for a in range(1, n - 1):
+            for b in range(a + 1, n):
+                best = np.inf
+                arg = -1
+                for p in range(a):
+                    v = value[p, a]
+                    if v < np.inf:
+                        c = v + second[p, a, b]
+                        if c < best:
+                            best = c
+                            arg = p
+                new[a, b] = best
+                parents[m, a, b] = arg
+        value = new
+    best = np.inf
+    last = -1
+    for a in range(n - 1):
+        if value[a, n - 1] < best:
+            best = value[a, n - 1]
+            last = a
+    path = np.empty(K + 1, dtype=np.int64)
+    path[K] = n - 1
+    if K >= 1:
+        path[K - 1] = last
+    for m in range(K, 1, -1):
+        path[m - 2] = parents[m, path[m - 1], path[m]]
+    return path, best
+
+
+def bellman_multistep(first, second, K):
+    """Exact cheapest ``K``-edge path when a step's cost depends on the previous node too.
+
+    The schedule of a two-step method (DPM-Solver++(2M), UniPC-2, AB2) whose step ``j -> k``
+    uses the prediction at the previous node ``i``: states are pairs ``(i, j)``, ::
+
+        V_1(0, j) = first[0, j],   V_m(j, k) = min_i V_{m-1}(i, j) + second[i, j, k],
+
+    the answer ``min_i V_K(i, N)``; ``O(K N^3)`` time.
+
+    Parameters
+    ----------
+    first : (N+1, N+1) array_like
+        Cost of the first step ``0 -> j`` (no history), row 0 used.
+    second : (N+1, N+1, N+1) array_like
+        ``second[i, j, k]`` for ``i < j < k``; other entries ignored, ``+inf`` forbids.
+    K : int
+        Number of steps, ``1 <= K < N``.
+    """
+    c1 = _check_cost(first)
+    n = c1.shape[0]
+    c2 = np.ascontiguousarray(second, dtype=np.float64)
+    if c2.shape != (n, n, n):
+        raise ValueError(f"second must have shape ({n}, {n}, {n}), got {c2.shape}")
+    if np.isnan(c2).any():
+        raise ValueError("second must not hold NaN")
+    K = check_steps(K)
+    if K >= n - 1:
+        raise ValueError(f"K must be < N = {n - 1}, got {K}")
+    if K == 1:
+        return np.array([0, n - 1], dtype=np.int64)
+    path, total = _bellman_pairs_kernel(c1, c2, K)
+    if not np.isfinite(total):
+        raise ValueError(f"no path with {K} finite-cost edges from node 0 to node {n - 1}")
+    return path
+
+
+def multistep_path_cost(first, second, path):
+    """``first[p_0, p_1] + sum_m second[p_{m-1}, p_m, p_{m+1}]``: what
+    :func:`bellman_multistep` minimises."""
+    p = np.asarray(path, dtype=np.int64)
+    c2 = np.asarray(second, dtype=np.float64)
+    total = float(np.asarray(first, dtype=np.float64)[p[0], p[1]])
+    for m in range(1, p.size - 1):
+        total += float(c2[p[m - 1], p[m], p[m + 1]])
+    return total

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from stepsize.schedules._check import check_real, check_steps
+from stepsize.schedules._process import vp_process
 
 AYS_SIGMAS = {
     "sd15": (14.615, 6.475, 3.861, 2.697, 1.886, 1.396, 0.963, 0.652, 0.399, 0.152, 0.029),
@@ -109,13 +110,22 @@ def ays(K, model="sd15"):
     ``AysSchedules`` and ComfyUI do), and mapped to the flow time of equal signal-to-noise ratio,
     ``t = 1 / (1 + sigma)`` (the VE noise level of ``x_t / t`` is ``(1 - t) / t``). The first
     time is set to 0: samplers start these models from pure noise at ``sigma_max``.
+
+    For ``K = 10`` and a model with a published timestep list (:data:`AYS_TIMESTEPS`: SD 1.5,
+    SDXL) the times are those of the timesteps' noise levels under Stable Diffusion's
+    ``scaled_linear`` betas, so that exporting to timesteps gives the published list. The two
+    lists differ in one place: SD 1.5's 0.399 lies at timestep 124.56, the list has 124
+    (noise level 0.3977).
     """
     K = check_steps(K)
     if model not in AYS_SIGMAS:
         raise ValueError(f"model: unknown {model!r}; known: {', '.join(AYS_SIGMAS)}")
-    sigma = np.asarray(AYS_SIGMAS[model], dtype=np.float64)
-    if K + 1 != sigma.size:
-        sigma = loglinear_interp(sigma, K + 1)
+    if K == 10 and model in AYS_TIMESTEPS:
+        sigma = vp_process().train_sigmas[np.asarray(AYS_TIMESTEPS[model])]
+    else:
+        sigma = np.asarray(AYS_SIGMAS[model], dtype=np.float64)
+        if K + 1 != sigma.size:
+            sigma = loglinear_interp(sigma, K + 1)
     sigma[-1] = 0.0
     t = 1.0 / (1.0 + sigma)
     t[0] = 0.0
