@@ -33,9 +33,11 @@ bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/ode_stiff.py
 	$(PY) benchmarks/ode_micro.py
 	$(PY) benchmarks/nbody_pythagorean.py
+	$(PY) benchmarks/nbody_rebound.py
 	$(PY) benchmarks/nbody_ensemble.py
 	$(PY) benchmarks/schedules.py
 	$(PY) benchmarks/rl_threebody.py
+	$(PY) benchmarks/rl_front.py
 	$(PY) benchmarks/descent.py
 	$(PY) benchmarks/optim.py
 

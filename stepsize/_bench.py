@@ -15,11 +15,14 @@ from stepsize._errors import UsageError
 BENCHMARKS = (
     "ode_nonstiff",
     "ode_stiff",
+    "ode_micro",
     "nbody_pythagorean",
+    "nbody_rebound",
     "nbody_ensemble",
     "schedules",
     "rl_threebody",
     "descent",
+    "optim",
 )
 EXAMPLES = """examples:
   stepsize bench ode_nonstiff --quick
