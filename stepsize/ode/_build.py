@@ -38,11 +38,12 @@ from stepsize.ode._context import (
     jac_source,
     rhs_source,
 )
-from stepsize.ode._types import FUNC, JFUNC, compile_adapter, python_twin
+from stepsize.ode._types import FUNC, JFUNC, compile_adapter, entry_point, python_twin
 
 _ADAPTERS = weakref.WeakKeyDictionary()
 _EVENT_ADAPTERS = {}
 _WARM = set()
+_ENTRIES = {}
 COMPILED_ADAPTERS = [0]
 """How many adapters were compiled in this process (tests count compilations with it)."""
 
@@ -395,17 +396,26 @@ def _interpreted_problem(spec, ctx):
     return Problem(rhs, jac, events, ctx, _jac_mode(spec), *_band(spec), spec.ev_dir, spec.ev_term)
 
 
-def run_kernel(built, kernel, *rest):
+def run_kernel(built, kernel, *rest, types=None):
     """``kernel(problem, *rest)`` on the built problem: compiled (falling back to the twin, with
-    one warning, if compiling the kernel fails) or interpreted.  Returns ``(built, result)``."""
+    one warning, if compiling the kernel fails) or interpreted.  Returns ``(built, result)``.
+
+    ``types``: a hashable key that fixes the Numba types of all arguments (the caller
+    guarantees it); the compiled entry point is then called directly, without Numba's
+    dispatch (:func:`~stepsize.ode._types.entry_point`)."""
     if built.compiled:
+        if types is not None:
+            fast = _ENTRIES.get((id(kernel), types))
+            if fast is not None:
+                return built, fast(built.problem, *rest)
         key = (id(kernel), tuple(x is None for x in rest))
         if key in _WARM:
-            return built, kernel(built.problem, *rest)
+            return built, _remember(kernel, types, built, rest)
         try:
             with quiet():
                 result = kernel(built.problem, *rest)
             _WARM.add(key)
+            _remember(kernel, types, built, rest, ran=True)
             return built, result
         except Exception as exc:  # any compiler failure
             warnings.warn(
@@ -416,6 +426,16 @@ def run_kernel(built, kernel, *rest):
             )
             built = built.interpreted()
     return built, python_twin(kernel)(built.problem, *rest)
+
+
+def _remember(kernel, types, built, rest, ran=False):
+    """Keep the entry point of ``kernel`` for ``types`` (after running it, unless ``ran``)."""
+    result = None if ran else kernel(built.problem, *rest)
+    if types is not None:
+        fast = entry_point(kernel, (built.problem, *rest))
+        if fast is not None:
+            _ENTRIES[(id(kernel), types)] = fast
+    return result
 
 
 def fault_of(ctx):

@@ -226,7 +226,7 @@ def check_step_options(t0, t1, first_step, max_step, max_steps, t_eval):
     d = np.diff(t_eval) * (1.0 if t1 >= t0 else -1.0)
     if np.any(d <= 0):
         raise ValueError("t_eval must be strictly monotonic in the direction of integration")
-    return first, max_step, int(max_steps), np.ascontiguousarray(t_eval)
+    return first, max_step, int(max_steps), np.array(t_eval)  # owned: writable, contiguous
 
 
 def check_args(args):
@@ -443,7 +443,11 @@ def solve(
     )
     if t0 == t1 or y0.size == 0:
         return _constant_result(built, (t0, t1), y0, t_eval, events is not None, dense_output)
-    built, (info, out) = run_kernel(built, integrate, y0, ex, ros, rad, controls, switch, steps)
+    # every argument's Numba type follows from the method bundles (the arrays are our own)
+    types = ("solve", mode, explicit, implicit, ctrl)
+    built, (info, out) = run_kernel(
+        built, integrate, y0, ex, ros, rad, controls, switch, steps, types=types
+    )
     if fault_of(built.problem.ctx)[0]:
         raise describe_fault(built.spec, built.problem.ctx)
     names = (explicit or "-", implicit or "-")
