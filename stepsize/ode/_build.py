@@ -88,6 +88,7 @@ class Spec:
     n: int
     ev_dir: np.ndarray
     ev_term: np.ndarray
+    inplace: bool = False
 
 
 @dataclass
@@ -133,8 +134,20 @@ def _event_options(events):
 
 
 def _probe_fun(spec, t0, y0):
-    """Call ``fun`` once in Python at ``t0`` and check what it returns."""
+    """Call ``fun`` once in Python at ``t0`` and check what it returns (with ``inplace``: that
+    it fills ``dydt`` and returns None)."""
     n = y0.size
+    if spec.inplace:
+        out = np.full(n, np.nan)
+        value = _python(spec.fun)(t0, y0.copy(), out, *spec.args)
+        if value is not None and value is not out:
+            raise ValueError(
+                "fun: with inplace=True, fun(t, y, dydt, *args) writes dydt and returns None, "
+                f"got a {type(value).__name__}"
+            )
+        if n and np.isnan(out).all():
+            raise ValueError("fun: with inplace=True, fun(t, y, dydt, *args) must write dydt")
+        return
     y = y0[:, None].copy() if spec.vectorized else y0.copy()
     value = np.asarray(_python(spec.fun)(t0, y, *spec.args))
     shape = value.shape[:1] if spec.vectorized and value.ndim == 2 else value.shape
@@ -178,13 +191,24 @@ def _jac_shape(spec, shape):
 
 
 def build_problem(
-    fun, t0, y0, args, *, jac=None, band=None, events=None, compiled=True, vectorized=False
+    fun,
+    t0,
+    y0,
+    args,
+    *,
+    jac=None,
+    band=None,
+    events=None,
+    compiled=True,
+    vectorized=False,
+    inplace=False,
 ):
     """The :class:`Built` problem for ``fun`` (and ``jac``, ``events``) with ``args``.
 
     ``jac``: None (finite differences), a constant matrix (dense or sparse) or a callable;
-    ``band = (kl, ku)`` or None.  With ``compiled`` the adapters are compiled (or reused); a
-    compiler failure of any kind falls back to the interpreted problem with one warning.
+    ``band = (kl, ku)`` or None; ``inplace``: ``fun(t, y, dydt, *args)`` writes ``dydt``.  With
+    ``compiled`` the adapters are compiled (or reused); a compiler failure of any kind falls back
+    to the interpreted problem with one warning.
     """
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
@@ -205,6 +229,7 @@ def build_problem(
         y0.size,
         ev_dir,
         ev_term,
+        bool(inplace),
     )
     ctx = layout.context(y0.size)
     key = (
@@ -212,6 +237,7 @@ def build_problem(
         layout.key,
         band,
         spec.vectorized,
+        spec.inplace,
         np.shape(const) if const is not None else None,
     )
     if compiled:
@@ -260,7 +286,7 @@ def _compiled_problem(spec, ctx, key, t0, y0):
     entry = _entry(spec.fun)
     if key not in entry:
         _user(_probe_fun, spec, t0, y0)
-        source = rhs_source(spec.layout, spec.vectorized)
+        source = rhs_source(spec.layout, spec.vectorized, spec.inplace)
         namespace = {"fun": _jit(spec.fun), **spec.layout.frozen}
         entry[key] = _adapter(source, "rhs", namespace, FUNC)
     jac = _compile_jac(spec, t0, y0)
@@ -335,6 +361,12 @@ def _interpreted_problem(spec, ctx):
     f, args, n = _python(spec.fun), spec.args, spec.n
     vectorized = spec.vectorized
 
+    def rhs_inplace(t, y, out, ctx):
+        try:
+            f(t, y, out, *args)
+        except Exception as exc:
+            raise _noted(exc, "fun", t) from None
+
     def rhs(t, y, out, ctx):
         try:
             r = f(t, y[:, None] if vectorized else y, *args)
@@ -393,6 +425,8 @@ def _interpreted_problem(spec, ctx):
                 i = a - ku + b
                 out[a, b] = r[i, b] if 0 <= i < n else 0.0
 
+    if spec.inplace:
+        rhs = rhs_inplace
     return Problem(rhs, jac, events, ctx, _jac_mode(spec), *_band(spec), spec.ev_dir, spec.ev_term)
 
 
@@ -461,8 +495,9 @@ def describe_fault(spec, ctx):
         )
     fns = spec.events if code == EVENTS_RAISED else [spec.fun if who == "fun" else spec.jac]
     for i, fn in enumerate(fns):
+        extra = (np.empty(spec.n),) if spec.inplace and fn is spec.fun else ()
         try:
-            _python(fn)(t, y, *spec.args)
+            _python(fn)(t, y, *extra, *spec.args)
         except Exception as exc:
             name = f"events[{i}]" if code == EVENTS_RAISED else who
             return _noted(exc, name, t)

@@ -369,6 +369,7 @@ def solve(
     jac_band=None,
     compiled=True,
     profile=False,
+    inplace=False,
 ):
     """Solve an initial value problem; arguments and result as ``scipy.integrate.solve_ivp``.
 
@@ -412,6 +413,11 @@ def solve(
         which gives the same results, is used.  ``args`` travel at run time: a new value compiles
         nothing.
     profile : also record the per-step stiffness profile (:func:`~stepsize.ode.stiffness_profile`).
+    inplace : ``fun(t, y, dydt, *args)`` writes the derivative into ``dydt`` (shape (n,)) and
+        returns None, so that no array is allocated per evaluation (the allocating form
+        ``fun(t, y, *args)`` costs an allocation and a copy per call); same results.  The length
+        of ``dydt`` is not checked at each call: ``fun`` must write exactly ``n`` values.  Not
+        with ``vectorized``.
 
     A run that cannot go on (too many steps, step-size underflow, non-finite values, a singular
     iteration matrix or a Newton iteration that keeps failing) returns ``success=False``, its
@@ -425,6 +431,8 @@ def solve(
         t0, t1, first_step, max_step, max_steps, t_eval
     )
     args = check_args(args)
+    if inplace and vectorized:
+        raise ValueError("inplace=True and vectorized=True cannot be combined")
     ctrl = None if controller is None else get_controller(controller)
     ex, ros, rad, controls, switch, ctrl_name = method_bundles(mode, explicit, implicit, ctrl)
     built = build_problem(
@@ -437,6 +445,7 @@ def solve(
         events=events,
         compiled=compiled and t0 != t1 and y0.size > 0,  # nothing to compile for
         vectorized=vectorized,
+        inplace=inplace,
     )
     steps = Steps(
         t0, t1, rtol, atol, first, max_step, max_steps, t_eval, bool(dense_output), bool(profile)
