@@ -161,7 +161,8 @@ def check_problem(t_span, y0, rtol, atol):
     ``t1`` may be infinite (a terminal event then ends the run, as in SciPy); ``rtol`` below
     ``100 eps`` (also 0) is raised to it with a warning, as SciPy does.
     """
-    if np.ndim(t_span) != 1 or len(t_span) != 2:
+    pair = isinstance(t_span, tuple | list) and len(t_span) == 2
+    if not pair and (np.ndim(t_span) != 1 or len(t_span) != 2):
         raise ValueError(f"t_span must be a pair (t0, t1), got {t_span!r}")
     try:
         t0, t1 = (float(v) for v in t_span)
@@ -170,7 +171,7 @@ def check_problem(t_span, y0, rtol, atol):
     if not math.isfinite(t0) or math.isnan(t1):
         raise ValueError(f"t_span: t0 must be finite and t1 a number, got {t_span!r}")
     y0 = np.asarray(y0)
-    if np.iscomplexobj(y0):
+    if y0.dtype.kind == "c":
         raise TypeError("y0 must be real: complex states are not supported")
     if y0.ndim != 1:
         raise ValueError(f"y0 must be a 1-D array, got shape {y0.shape}")
@@ -178,7 +179,7 @@ def check_problem(t_span, y0, rtol, atol):
         y0 = y0.astype(float)
     except (TypeError, ValueError):
         raise ValueError(f"y0 must hold numbers, got {y0!r}") from None
-    if not np.all(np.isfinite(y0)):
+    if not math.isfinite(y0.sum()) and not np.all(np.isfinite(y0)):  # a finite sum: all finite
         raise ValueError("y0 must be finite (it contains nan or inf)")
     rtol = _vector_tol(rtol, "rtol", y0.size)
     atol = _vector_tol(atol, "atol", y0.size)
@@ -253,6 +254,9 @@ def get_tableau(method):
     return TABLEAUX[method]
 
 
+KNOWN = (*TABLEAUX, *IMPLICIT, "auto", *SCIPY_NAMES)
+
+
 def resolve_method(method, rtol):
     """``(mode, explicit pair name or None, implicit method name or None)`` for ``method``.
 
@@ -262,7 +266,7 @@ def resolve_method(method, rtol):
     tolerances, see ``benchmarks/ode_stiff.py``); a pair ``(explicit, implicit)`` chooses both.
     SciPy's names map as :data:`SCIPY_NAMES` says.
     """
-    known = [*TABLEAUX, *IMPLICIT, "auto", *SCIPY_NAMES]
+    known = KNOWN
     if isinstance(method, tuple | list) and len(method) == 2:
         explicit, implicit = method
         if explicit not in TABLEAUX or implicit not in IMPLICIT:
@@ -273,7 +277,7 @@ def resolve_method(method, rtol):
         return MODE_AUTO, explicit, implicit
     if not isinstance(method, str) or method not in known:
         raise ValueError(f"method: unknown {method!r}; known: {', '.join(known)}")
-    r = float(np.min(rtol)) if np.size(rtol) else 1e-3
+    r = float(rtol.min()) if rtol.size else 1e-3
     if method == "LSODA":  # as LSODA's BDF, an implicit method that keeps its Jacobian
         return MODE_AUTO, "vern7" if r < 1e-6 else "tsit5", "radau"
     method = SCIPY_NAMES.get(method, method)
