@@ -34,7 +34,7 @@ def grow3(a, size):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def stage_state(y, h, A, K, i, n_prev, out):
     """``out = y + h * sum_{j < n_prev} A[i, j] K[j]`` (the input of stage ``i``)."""
     n = y.size
@@ -43,10 +43,9 @@ def stage_state(y, h, A, K, i, n_prev, out):
         for j in range(n_prev):
             acc += A[i, j] * K[j, m]
         out[m] = y[m] + h * acc
-    return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def weighted_sum(w, K, h, out):
     """``out = h * sum_i w[i] K[i]``."""
     for m in range(out.size):
@@ -54,7 +53,6 @@ def weighted_sum(w, K, h, out):
         for i in range(w.size):
             acc += w[i] * K[i, m]
         out[m] = h * acc
-    return out
 
 
 @numba.njit(cache=True)
@@ -67,7 +65,6 @@ def dense_coefficients(K, Q, h, out):
             for i in range(Q.shape[0]):
                 acc += K[i, m] * Q[i, j]
             out[m, j] = h * acc
-    return out
 
 
 @numba.njit(cache=True)
@@ -79,7 +76,6 @@ def eval_dense(y0, coef, theta, out):
         for j in range(deg - 1, -1, -1):
             acc = (acc + coef[m, j]) * theta
         out[m] = y0[m] + acc
-    return out
 
 
 @numba.njit(cache=True)

@@ -38,11 +38,12 @@ from stepsize.ode._context import (
     jac_source,
     rhs_source,
 )
-from stepsize.ode._types import FUNC, JFUNC, compile_adapter, python_twin
+from stepsize.ode._types import FUNC, JFUNC, compile_adapter, entry_point, python_twin
 
 _ADAPTERS = weakref.WeakKeyDictionary()
 _EVENT_ADAPTERS = {}
 _WARM = set()
+_ENTRIES = {}
 COMPILED_ADAPTERS = [0]
 """How many adapters were compiled in this process (tests count compilations with it)."""
 
@@ -87,6 +88,7 @@ class Spec:
     n: int
     ev_dir: np.ndarray
     ev_term: np.ndarray
+    inplace: bool = False
 
 
 @dataclass
@@ -132,8 +134,20 @@ def _event_options(events):
 
 
 def _probe_fun(spec, t0, y0):
-    """Call ``fun`` once in Python at ``t0`` and check what it returns."""
+    """Call ``fun`` once in Python at ``t0`` and check what it returns (with ``inplace``: that
+    it fills ``dydt`` and returns None)."""
     n = y0.size
+    if spec.inplace:
+        out = np.full(n, np.nan)
+        value = _python(spec.fun)(t0, y0.copy(), out, *spec.args)
+        if value is not None and value is not out:
+            raise ValueError(
+                "fun: with inplace=True, fun(t, y, dydt, *args) writes dydt and returns None, "
+                f"got a {type(value).__name__}"
+            )
+        if n and np.isnan(out).all():
+            raise ValueError("fun: with inplace=True, fun(t, y, dydt, *args) must write dydt")
+        return
     y = y0[:, None].copy() if spec.vectorized else y0.copy()
     value = np.asarray(_python(spec.fun)(t0, y, *spec.args))
     shape = value.shape[:1] if spec.vectorized and value.ndim == 2 else value.shape
@@ -177,13 +191,24 @@ def _jac_shape(spec, shape):
 
 
 def build_problem(
-    fun, t0, y0, args, *, jac=None, band=None, events=None, compiled=True, vectorized=False
+    fun,
+    t0,
+    y0,
+    args,
+    *,
+    jac=None,
+    band=None,
+    events=None,
+    compiled=True,
+    vectorized=False,
+    inplace=False,
 ):
     """The :class:`Built` problem for ``fun`` (and ``jac``, ``events``) with ``args``.
 
     ``jac``: None (finite differences), a constant matrix (dense or sparse) or a callable;
-    ``band = (kl, ku)`` or None.  With ``compiled`` the adapters are compiled (or reused); a
-    compiler failure of any kind falls back to the interpreted problem with one warning.
+    ``band = (kl, ku)`` or None; ``inplace``: ``fun(t, y, dydt, *args)`` writes ``dydt``.  With
+    ``compiled`` the adapters are compiled (or reused); a compiler failure of any kind falls back
+    to the interpreted problem with one warning.
     """
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
@@ -204,6 +229,7 @@ def build_problem(
         y0.size,
         ev_dir,
         ev_term,
+        bool(inplace),
     )
     ctx = layout.context(y0.size)
     key = (
@@ -211,6 +237,7 @@ def build_problem(
         layout.key,
         band,
         spec.vectorized,
+        spec.inplace,
         np.shape(const) if const is not None else None,
     )
     if compiled:
@@ -259,7 +286,7 @@ def _compiled_problem(spec, ctx, key, t0, y0):
     entry = _entry(spec.fun)
     if key not in entry:
         _user(_probe_fun, spec, t0, y0)
-        source = rhs_source(spec.layout, spec.vectorized)
+        source = rhs_source(spec.layout, spec.vectorized, spec.inplace)
         namespace = {"fun": _jit(spec.fun), **spec.layout.frozen}
         entry[key] = _adapter(source, "rhs", namespace, FUNC)
     jac = _compile_jac(spec, t0, y0)
@@ -334,6 +361,12 @@ def _interpreted_problem(spec, ctx):
     f, args, n = _python(spec.fun), spec.args, spec.n
     vectorized = spec.vectorized
 
+    def rhs_inplace(t, y, out, ctx):
+        try:
+            f(t, y, out, *args)
+        except Exception as exc:
+            raise _noted(exc, "fun", t) from None
+
     def rhs(t, y, out, ctx):
         try:
             r = f(t, y[:, None] if vectorized else y, *args)
@@ -392,20 +425,31 @@ def _interpreted_problem(spec, ctx):
                 i = a - ku + b
                 out[a, b] = r[i, b] if 0 <= i < n else 0.0
 
+    if spec.inplace:
+        rhs = rhs_inplace
     return Problem(rhs, jac, events, ctx, _jac_mode(spec), *_band(spec), spec.ev_dir, spec.ev_term)
 
 
-def run_kernel(built, kernel, *rest):
+def run_kernel(built, kernel, *rest, types=None):
     """``kernel(problem, *rest)`` on the built problem: compiled (falling back to the twin, with
-    one warning, if compiling the kernel fails) or interpreted.  Returns ``(built, result)``."""
+    one warning, if compiling the kernel fails) or interpreted.  Returns ``(built, result)``.
+
+    ``types``: a hashable key that fixes the Numba types of all arguments (the caller
+    guarantees it); the compiled entry point is then called directly, without Numba's
+    dispatch (:func:`~stepsize.ode._types.entry_point`)."""
     if built.compiled:
+        if types is not None:
+            fast = _ENTRIES.get((id(kernel), types))
+            if fast is not None:
+                return built, fast(built.problem, *rest)
         key = (id(kernel), tuple(x is None for x in rest))
         if key in _WARM:
-            return built, kernel(built.problem, *rest)
+            return built, _remember(kernel, types, built, rest)
         try:
             with quiet():
                 result = kernel(built.problem, *rest)
             _WARM.add(key)
+            _remember(kernel, types, built, rest, ran=True)
             return built, result
         except Exception as exc:  # any compiler failure
             warnings.warn(
@@ -416,6 +460,16 @@ def run_kernel(built, kernel, *rest):
             )
             built = built.interpreted()
     return built, python_twin(kernel)(built.problem, *rest)
+
+
+def _remember(kernel, types, built, rest, ran=False):
+    """Keep the entry point of ``kernel`` for ``types`` (after running it, unless ``ran``)."""
+    result = None if ran else kernel(built.problem, *rest)
+    if types is not None:
+        fast = entry_point(kernel, (built.problem, *rest))
+        if fast is not None:
+            _ENTRIES[(id(kernel), types)] = fast
+    return result
 
 
 def fault_of(ctx):
@@ -441,8 +495,9 @@ def describe_fault(spec, ctx):
         )
     fns = spec.events if code == EVENTS_RAISED else [spec.fun if who == "fun" else spec.jac]
     for i, fn in enumerate(fns):
+        extra = (np.empty(spec.n),) if spec.inplace and fn is spec.fun else ()
         try:
-            _python(fn)(t, y, *spec.args)
+            _python(fn)(t, y, *extra, *spec.args)
         except Exception as exc:
             name = f"events[{i}]" if code == EVENTS_RAISED else who
             return _noted(exc, name, t)

@@ -113,8 +113,18 @@ def generated(source, name, namespace):
     return namespace[name]
 
 
-def rhs_source(layout, vectorized):
-    """Source of ``rhs(t, y, out, ctx)`` calling ``fun(t, y, *args)``."""
+def rhs_source(layout, vectorized, inplace=False):
+    """Source of ``rhs(t, y, out, ctx)`` calling ``fun(t, y, *args)``, or with ``inplace``
+    ``fun(t, y, out, *args)``, which writes ``out`` (nothing allocated per call)."""
+    if inplace:
+        return f"""
+def rhs(t, y, out, ctx):
+    try:
+        fun(t, y, out{layout.args_expr})
+    except Exception:
+        report(ctx, {FUN_RAISED}, t, y)
+        out[:] = nan
+"""
     y = "y.reshape((y.size, 1))" if vectorized else "y"
     get = "r[i, 0]" if vectorized else "r[i]"
     return f"""

@@ -161,7 +161,8 @@ def check_problem(t_span, y0, rtol, atol):
     ``t1`` may be infinite (a terminal event then ends the run, as in SciPy); ``rtol`` below
     ``100 eps`` (also 0) is raised to it with a warning, as SciPy does.
     """
-    if np.ndim(t_span) != 1 or len(t_span) != 2:
+    pair = isinstance(t_span, tuple | list) and len(t_span) == 2
+    if not pair and (np.ndim(t_span) != 1 or len(t_span) != 2):
         raise ValueError(f"t_span must be a pair (t0, t1), got {t_span!r}")
     try:
         t0, t1 = (float(v) for v in t_span)
@@ -170,7 +171,7 @@ def check_problem(t_span, y0, rtol, atol):
     if not math.isfinite(t0) or math.isnan(t1):
         raise ValueError(f"t_span: t0 must be finite and t1 a number, got {t_span!r}")
     y0 = np.asarray(y0)
-    if np.iscomplexobj(y0):
+    if y0.dtype.kind == "c":
         raise TypeError("y0 must be real: complex states are not supported")
     if y0.ndim != 1:
         raise ValueError(f"y0 must be a 1-D array, got shape {y0.shape}")
@@ -178,7 +179,7 @@ def check_problem(t_span, y0, rtol, atol):
         y0 = y0.astype(float)
     except (TypeError, ValueError):
         raise ValueError(f"y0 must hold numbers, got {y0!r}") from None
-    if not np.all(np.isfinite(y0)):
+    if not math.isfinite(y0.sum()) and not np.all(np.isfinite(y0)):  # a finite sum: all finite
         raise ValueError("y0 must be finite (it contains nan or inf)")
     rtol = _vector_tol(rtol, "rtol", y0.size)
     atol = _vector_tol(atol, "atol", y0.size)
@@ -226,7 +227,7 @@ def check_step_options(t0, t1, first_step, max_step, max_steps, t_eval):
     d = np.diff(t_eval) * (1.0 if t1 >= t0 else -1.0)
     if np.any(d <= 0):
         raise ValueError("t_eval must be strictly monotonic in the direction of integration")
-    return first, max_step, int(max_steps), np.ascontiguousarray(t_eval)
+    return first, max_step, int(max_steps), np.array(t_eval)  # owned: writable, contiguous
 
 
 def check_args(args):
@@ -253,6 +254,9 @@ def get_tableau(method):
     return TABLEAUX[method]
 
 
+KNOWN = (*TABLEAUX, *IMPLICIT, "auto", *SCIPY_NAMES)
+
+
 def resolve_method(method, rtol):
     """``(mode, explicit pair name or None, implicit method name or None)`` for ``method``.
 
@@ -262,7 +266,7 @@ def resolve_method(method, rtol):
     tolerances, see ``benchmarks/ode_stiff.py``); a pair ``(explicit, implicit)`` chooses both.
     SciPy's names map as :data:`SCIPY_NAMES` says.
     """
-    known = [*TABLEAUX, *IMPLICIT, "auto", *SCIPY_NAMES]
+    known = KNOWN
     if isinstance(method, tuple | list) and len(method) == 2:
         explicit, implicit = method
         if explicit not in TABLEAUX or implicit not in IMPLICIT:
@@ -273,7 +277,7 @@ def resolve_method(method, rtol):
         return MODE_AUTO, explicit, implicit
     if not isinstance(method, str) or method not in known:
         raise ValueError(f"method: unknown {method!r}; known: {', '.join(known)}")
-    r = float(np.min(rtol)) if np.size(rtol) else 1e-3
+    r = float(rtol.min()) if rtol.size else 1e-3
     if method == "LSODA":  # as LSODA's BDF, an implicit method that keeps its Jacobian
         return MODE_AUTO, "vern7" if r < 1e-6 else "tsit5", "radau"
     method = SCIPY_NAMES.get(method, method)
@@ -369,6 +373,7 @@ def solve(
     jac_band=None,
     compiled=True,
     profile=False,
+    inplace=False,
 ):
     """Solve an initial value problem; arguments and result as ``scipy.integrate.solve_ivp``.
 
@@ -412,6 +417,11 @@ def solve(
         which gives the same results, is used.  ``args`` travel at run time: a new value compiles
         nothing.
     profile : also record the per-step stiffness profile (:func:`~stepsize.ode.stiffness_profile`).
+    inplace : ``fun(t, y, dydt, *args)`` writes the derivative into ``dydt`` (shape (n,)) and
+        returns None, so that no array is allocated per evaluation (the allocating form
+        ``fun(t, y, *args)`` costs an allocation and a copy per call); same results.  The length
+        of ``dydt`` is not checked at each call: ``fun`` must write exactly ``n`` values.  Not
+        with ``vectorized``.
 
     A run that cannot go on (too many steps, step-size underflow, non-finite values, a singular
     iteration matrix or a Newton iteration that keeps failing) returns ``success=False``, its
@@ -425,6 +435,8 @@ def solve(
         t0, t1, first_step, max_step, max_steps, t_eval
     )
     args = check_args(args)
+    if inplace and vectorized:
+        raise ValueError("inplace=True and vectorized=True cannot be combined")
     ctrl = None if controller is None else get_controller(controller)
     ex, ros, rad, controls, switch, ctrl_name = method_bundles(mode, explicit, implicit, ctrl)
     built = build_problem(
@@ -437,13 +449,18 @@ def solve(
         events=events,
         compiled=compiled and t0 != t1 and y0.size > 0,  # nothing to compile for
         vectorized=vectorized,
+        inplace=inplace,
     )
     steps = Steps(
         t0, t1, rtol, atol, first, max_step, max_steps, t_eval, bool(dense_output), bool(profile)
     )
     if t0 == t1 or y0.size == 0:
         return _constant_result(built, (t0, t1), y0, t_eval, events is not None, dense_output)
-    built, (info, out) = run_kernel(built, integrate, y0, ex, ros, rad, controls, switch, steps)
+    # every argument's Numba type follows from the method bundles (the arrays are our own)
+    types = ("solve", mode, explicit, implicit, ctrl)
+    built, (info, out) = run_kernel(
+        built, integrate, y0, ex, ros, rad, controls, switch, steps, types=types
+    )
     if fault_of(built.problem.ctx)[0]:
         raise describe_fault(built.spec, built.problem.ctx)
     names = (explicit or "-", implicit or "-")

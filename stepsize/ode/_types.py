@@ -140,3 +140,13 @@ def fast_dispatch(dispatcher):
 
     dispatcher.typeof_pyval = cached
     return dispatcher
+
+
+def entry_point(dispatcher, args):
+    """The compiled entry point of ``dispatcher`` for these ``args`` (already compiled for
+    them), or None: calling it skips Numba's typing of every argument and its search for the
+    overload, the larger part of the fixed cost of a call.  Valid for any later arguments of
+    the same Numba types (the caller keys it by what fixes them)."""
+    sig = tuple(dispatcher.typeof_pyval(a) for a in args)
+    cres = dispatcher.overloads.get(sig)
+    return None if cres is None else cres.entry_point
