@@ -152,7 +152,7 @@ def plan(model, K, cfg):
     info = {}
     for name, init in (("evolved-uniform", []), ("evolved", list(found.values()))):
         res = S.evolve(
-            fitness, grid, K, cfg["population"], cfg["epochs"], init=init, seed=0, workers=1
+            fitness, grid, K, cfg["population"], cfg["epochs"], init=init, seed=0
         )
         found[name] = res.times
         info[name] = {

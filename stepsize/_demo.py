@@ -1,20 +1,25 @@
 """``stepsize demo``: the main job — one tour of the four fields on bundled defaults.
 
-Five parts, each a side-by-side table: the Pythagorean three-body problem with the project's
-integrators (and REBOUND's IAS15 when installed); the stiff ROBER problem solved by
+Four parts of the library, each a side-by-side table: the Pythagorean three-body problem with
+the project's integrators (and REBOUND's IAS15 when installed); the stiff ROBER problem solved by
 ``method="auto"`` against SciPy's LSODA; a Bellman schedule for the bundled checkerboard flow
-model against uniform steps; the bundled RL policy against fixed eta on held-out three-body
-systems; large-step gradient descent separating digits 3 vs 8.  Writes ``summary.md`` and PNG
-figures into ``--out``.  ``--small`` shortens every part (used by the tests).
+model against uniform steps; large-step gradient descent separating digits 3 vs 8.  Installed
+packages add parts through the entry-point group ``stepsize.demo`` (a callable
+``part(small, out) -> (title, rows, caption)``): the agents package adds its RL policy against
+fixed eta on held-out three-body systems.  Writes ``summary.md`` and PNG figures into ``--out``.
+``--small`` shortens every part (used by the tests).
 """
 
 import json
 import time
+from functools import partial
+from importlib.metadata import entry_points
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from stepsize._errors import check_output_dir
+
+PLUGINS = "stepsize.demo"  # entry-point group: name -> part(small, out) of another package
 
 
 def register(subparsers):
@@ -144,29 +149,6 @@ def _flow(small, out):
     )
 
 
-def _rl(small):
-    import agents
-    from stepsize.nbody import integrate, paper_three_body
-
-    ctrl = agents.default_controller()
-    seeds = range(agents.EVAL_SEED, agents.EVAL_SEED + (2 if small else 5))
-    t_end = 3.0 if small else 10.0
-    runs = {"RL policy": [ctrl.run(paper_three_body(s), t_end) for s in seeds]}
-    for eta in (1e-3, 4.64e-3, 1e-2):
-        runs[f"eta={eta:g}"] = [
-            integrate(paper_three_body(s), t_end, method="hermite4", eta=eta) for s in seeds
-        ]
-    rows = [
-        dict(
-            controller=name,
-            median_energy_error=float(np.median([r.energy_error for r in rs])),
-            median_steps=float(np.median([r.steps for r in rs])),
-        )
-        for name, rs in runs.items()
-    ]
-    return rows, f"Held-out paper three-body systems ({len(seeds)}), {t_end:g} yr"
-
-
 def _descent(small):
     from stepsize.descent import digits, gd, perceptron
 
@@ -214,15 +196,16 @@ def _markdown(title, caption, rows):
 def run(args):
     out = check_output_dir(args.out)  # before minutes of computing
     parts = [
-        ("N-body", lambda: _nbody(args.small)),
-        ("Stiff ODE", lambda: _stiff(args.small, out)),
-        ("Flow sampler schedule", lambda: _flow(args.small, out)),
-        ("RL step controller", lambda: _rl(args.small)),
-        ("Gradient descent with large steps", lambda: _descent(args.small)),
+        lambda: ("N-body", *_nbody(args.small)),
+        lambda: ("Stiff ODE", *_stiff(args.small, out)),
+        lambda: ("Flow sampler schedule", *_flow(args.small, out)),
+        lambda: ("Gradient descent with large steps", *_descent(args.small)),
     ]
+    for plugin in sorted(entry_points(group=PLUGINS), key=lambda ep: ep.name):
+        parts.append(partial(plugin.load(), args.small, out))
     sections, tables = ["# stepsize demo\n"], {}
-    for title, part in tqdm(parts, desc="demo", unit="part", disable=None):
-        rows, caption = part()
+    for part in tqdm(parts, desc="demo", unit="part", disable=None):
+        title, rows, caption = part()
         tables[title] = rows
         text = _markdown(title, caption, rows)
         sections.append(text)

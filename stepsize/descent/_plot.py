@@ -1,24 +1,25 @@
 """Figure of a sweep: one row per method, columns loss, gradient norm, accuracy, ``h * lambda``.
 
-Uses matplotlib's object API with the Agg canvas, so no global backend is touched.
+Uses matplotlib's object API with the Agg canvas, so no global backend is touched.  It reads
+the runs it is given and imports nothing of the sweep, so :mod:`._sweep` alone imports it.
 """
 
 import numpy as np
 
-from stepsize.descent._sweep import EDGE_OF_STABILITY, METHODS
 
-
-def plot_sweep(sweep, path):
+def plot_sweep(sweep, path, methods, edge_of_stability):
+    """``sweep.runs[(method, gamma)]`` for each of ``methods`` and ``sweep.gammas``, with the
+    line ``h * lambda = edge_of_stability``, saved to ``path``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(17, 7.5), layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(len(METHODS), 4, sharex=True)
+    axes = fig.subplots(len(methods), 4, sharex=True)
     colors = _colors(len(sweep.gammas))
-    for row, method in enumerate(METHODS):
+    for row, method in enumerate(methods):
         loss, grad, acc, edge = axes[row]
-        top = EDGE_OF_STABILITY
+        top = edge_of_stability
         for gamma, color in zip(sweep.gammas, colors):
             r = sweep.runs[(method, gamma)]
             t = np.arange(r.iterations + 1)
@@ -29,10 +30,16 @@ def plot_sweep(sweep, path):
             glm = r.gamma_lambda_max
             for values, style in ((glm, "-"), (r.gamma_lambda, ":")):
                 if values is not None and values.size:
-                    shown = _positive(values, EDGE_OF_STABILITY * 1e-4, _CEILING)
+                    shown = _positive(values, edge_of_stability * 1e-4, _CEILING)
                     edge.plot(t[:-1], shown, color=color, lw=1, ls=style)
                     top = max(top, np.nanmax(shown, initial=0.0))
-        edge.axhline(EDGE_OF_STABILITY, color="k", ls="--", lw=1, label="edge of stability (2)")
+        edge.axhline(
+            edge_of_stability,
+            color="k",
+            ls="--",
+            lw=1,
+            label=f"edge of stability ({edge_of_stability:g})",
+        )
         for ax, title in zip(
             axes[row],
             ("logistic loss f", "||grad f||", "accuracy", "h * lambda (solid: max, dotted: hat)"),
@@ -42,7 +49,7 @@ def plot_sweep(sweep, path):
             ax.grid(alpha=0.3)
         for ax in (loss, grad, edge):
             ax.set_yscale("log")
-        edge.set_ylim(EDGE_OF_STABILITY * 1e-4, 3.0 * top)
+        edge.set_ylim(edge_of_stability * 1e-4, 3.0 * top)
         acc.set_ylim(-0.02, 1.02)
         loss.legend(fontsize=7)
         edge.legend(fontsize=7, loc="lower left")

@@ -152,17 +152,19 @@ def run_search(args):
             solver=args.solver,
             classifier=classifier,
         )
-        res = schedules.evolve(
-            fit,
-            schedules.uniform(args.grid),
-            K,
-            args.population,
-            args.epochs,
-            init=list(found.values()),
-            seed=args.seed,
-            workers=None if args.dask else args.workers,
-            client=args.dask,
-        )
+        from stepsize.parallel import Runner
+
+        with Runner(None if args.dask else args.workers, client=args.dask) as runner:
+            res = schedules.evolve(
+                fit,
+                schedules.uniform(args.grid),
+                K,
+                args.population,
+                args.epochs,
+                init=list(found.values()),
+                seed=args.seed,
+                map=runner.map,
+            )
         found["evolved"] = res.times
         info = {"fitness": res.fitness, "history": res.history.tolist(), **res.stats}
     comp = compare_schedules(
