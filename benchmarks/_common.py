@@ -51,9 +51,6 @@ LOAD_NOTE = (
 # ------------------------------------------------------------------------------------ timing
 
 
-CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
-
-
 def time_interleaved(
     calls: dict[str, Callable[[], Any]],
     *,

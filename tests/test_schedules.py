@@ -480,5 +480,7 @@ def test_process_and_export_errors_name_the_convention():
         S.vp_process("cosine")
     with pytest.raises(ValueError, match="shift must be"):
         S.flow_process(shift=0.0)
+    with pytest.raises(ValueError, match="kind must be one of flow, vp, ve, got 'edm'"):
+        S.Process("edm")
     with pytest.raises(ValueError, match="timesteps must lie"):
         S.vp_process().t_of_timesteps([1000])
