@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 from tqdm.auto import tqdm
 
 from stepsize._errors import check_output_dir
+from stepsize._figure import figure, save
 
 PLUGINS = "stepsize.demo"  # entry-point group: name -> part(small, out) of another package
 
@@ -80,7 +81,6 @@ def _nbody(small):
 
 
 def _stiff(small, out):
-    import matplotlib.pyplot as plt
     from scipy.integrate import solve_ivp
 
     from stepsize.ode import problems, solve, stiffness_profile
@@ -91,10 +91,10 @@ def _stiff(small, out):
     solve(p.fun, t_span, p.y0, **kw)  # compile / warm up
     sol, wall = _timed(solve, p.fun, t_span, p.y0, profile=True, **kw)
     ref, wall_ref = _timed(solve_ivp, p.fun, t_span, p.y0, method="LSODA", **kw)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax = figure(figsize=(6, 3.5)).subplots()
     stiffness_profile(sol, plot=True, ax=ax)
-    fig.savefig(out / "stiffness_profile.png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    ax.set_xscale("log")  # the steps span 1e-4 .. 1e11: on a linear axis all sit at 0
+    save(ax.figure, out / "stiffness_profile.png", dpi=120)
     # error against the Test Set reference at t = 1e11 (none for the short --small span)
     error = (lambda y: problems.mixed_error(p, y)) if not small else (lambda y: None)
     rows = [
@@ -117,8 +117,6 @@ def _stiff(small, out):
 
 
 def _flow(small, out):
-    import matplotlib.pyplot as plt
-
     from stepsize.flow import compare_schedules, plan_bellman, pretrained
     from stepsize.schedules import uniform
 
@@ -130,13 +128,12 @@ def _flow(small, out):
         n_samples=256 if small else 1024,
         reference_steps=200 if small else 1000,
     )
-    fig, axes = plt.subplots(1, 2, figsize=(8, 4))
-    for ax, name in zip(axes, ("uniform", "bellman"), strict=True):
+    fig = figure(figsize=(8, 4))
+    for ax, name in zip(fig.subplots(1, 2), ("uniform", "bellman"), strict=True):
         x = comp.samples[name]
         ax.scatter(x[:, 0], x[:, 1], s=2)
         ax.set_title(f"{name}, 4 steps")
-    fig.savefig(out / "flow_samples.png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save(fig, out / "flow_samples.png", dpi=120)
     rows = [
         dict(schedule=r["schedule"], steps=r["steps"], error=r["error"])
         for r in comp.rows

@@ -1,26 +1,24 @@
 """Figure of a sweep: one row per method, columns loss, gradient norm, accuracy, ``h * lambda``.
 
-Uses matplotlib's object API with the Agg canvas, so no global backend is touched.  It reads
-the runs it is given and imports nothing of the sweep, so :mod:`._sweep` alone imports it.
+Drawn with :mod:`stepsize._figure` (matplotlib's object API); it reads the runs it is given and
+imports nothing of the sweep, so :mod:`._sweep` alone imports it.
 """
 
 import numpy as np
+
+from stepsize._figure import colors, figure, save
 
 
 def plot_sweep(sweep, path, methods, edge_of_stability):
     """``sweep.runs[(method, gamma)]`` for each of ``methods`` and ``sweep.gammas``, with the
     line ``h * lambda = edge_of_stability``, saved to ``path``."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(17, 7.5), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = figure(figsize=(17, 7.5))
     axes = fig.subplots(len(methods), 4, sharex=True)
-    colors = _colors(len(sweep.gammas))
+    palette = colors(len(sweep.gammas))
     for row, method in enumerate(methods):
         loss, grad, acc, edge = axes[row]
         top = edge_of_stability
-        for gamma, color in zip(sweep.gammas, colors):
+        for gamma, color in zip(sweep.gammas, palette):
             r = sweep.runs[(method, gamma)]
             t = np.arange(r.iterations + 1)
             label = f"gamma={gamma:g}"
@@ -60,17 +58,11 @@ def plot_sweep(sweep, path, methods, edge_of_stability):
         f"mu={sweep.mu:.3g}, R={sweep.dataset.R:.3g}",
         fontsize=10,
     )
-    fig.savefig(path, dpi=110)
+    save(fig, path)
 
 
 _FLOOR = 1e-20  # loss and gradient norms below this (underflow far past separation) are cut off
 _CEILING = 1e12  # h * lambda above this (overflowed beta_t of Normalized LR+GD) is cut off
-
-
-def _colors(k):
-    from matplotlib import colormaps
-
-    return [colormaps["viridis"](x) for x in np.linspace(0.0, 0.9, k)]
 
 
 def _positive(x, floor=_FLOOR, ceiling=np.inf):

@@ -201,24 +201,14 @@ def run(args):
 
 
 def _write(out, rows, results, problem):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from stepsize.nbody._plot import plot_orbits
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "nbody_run.json").write_text(json.dumps(rows, indent=2))
-    with_history = [(row, r) for row, r in zip(rows, results) if r.history is not None]
-    if not with_history:
-        return
-    fig, axes = plt.subplots(
-        1, len(with_history), figsize=(4.5 * len(with_history), 4.2), squeeze=False
-    )
-    for ax, (row, r) in zip(axes[0], with_history):
-        for i in range(r.system.n_bodies):
-            ax.plot(r.history.positions[:, i, 0], r.history.positions[:, i, 1], lw=0.8)
-        ax.set_title(f"{problem}: {row['method']}  |dE/E| = {row['energy_error']:.1e}")
-        ax.set_aspect("equal", "datalim")
-    fig.tight_layout()
-    fig.savefig(out / "nbody_run.png", dpi=110)
-    plt.close(fig)
+    runs = [
+        (f"{problem}: {row['method']}  |dE/E| = {row['energy_error']:.1e}", r)
+        for row, r in zip(rows, results)
+        if r.history is not None
+    ]
+    if runs:
+        plot_orbits(out / "nbody_run.png", runs)
