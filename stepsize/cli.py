@@ -24,7 +24,7 @@ _SUBCOMMAND_MODULES = (
     "stepsize.descent._cli",
     "stepsize.nbody._cli",
     "stepsize.flow._cli",
-    "stepsize.flow._schedule_cli",
+    "stepsize.schedules._cli",
 )
 PLUGINS = "stepsize.cli"  # entry-point group: name -> register(subparsers) of another package
 

@@ -95,7 +95,7 @@ def test_no_domain_imports_another_but_nbody_imports_ode(domain):
 
 def test_no_library_module_imports_a_command_module():
     wrong = {
-        m: sorted(n for n in names if n.rpartition(".")[2] in ("_cli", "_schedule_cli", "cli"))
+        m: sorted(n for n in names if n.rpartition(".")[2] in ("_cli", "cli"))
         for m, names in _library().items()
     }
     assert {m: n for m, n in wrong.items() if n} == {}
