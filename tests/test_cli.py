@@ -1,6 +1,8 @@
 """The `stepsize` command: every subcommand's help, a real `ode` run, one-line errors."""
 
+import argparse
 import json
+import re
 
 import pytest
 
@@ -15,6 +17,31 @@ def test_help(name, capsys):
         main([name, "--help"])
     assert exc.value.code == 0
     assert f"stepsize {name}" in capsys.readouterr().out
+
+
+def _parsers(parser, path=()):
+    """``(path, parser)`` of the command and of every subcommand and action below it."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*path, name))
+
+
+def test_defaults_quoted_in_the_help_are_the_real_defaults():
+    """Every help text ending in "(N)" or "(default N)" with a number N states the default the
+    parser uses (a None default means "chosen later" and may quote what it becomes)."""
+    quoted = re.compile(r"\((?:default )?([-+]?[0-9][0-9_.e+-]*)\)$")
+    checked = []
+    for path, parser in _parsers(build_parser()):
+        for action in parser._actions:
+            m = quoted.search(action.help or "")
+            if m and action.default is not None:
+                value = float(m.group(1).replace("_", ""))
+                assert action.default == pytest.approx(value, rel=1e-12), (path, action.dest)
+                checked.append((path, action.dest))
+    assert len(checked) >= 15
+    assert {p[0] for p, _ in checked} >= {"ode", "flow", "schedule", "agent"}
 
 
 def test_every_subcommand_is_registered():
