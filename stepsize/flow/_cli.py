@@ -98,7 +98,7 @@ def run_train(args):
     with Runner(None if args.dask else workers, client=args.dask) as runner:
         trained = train_models(
             names,
-            args.steps,
+            steps=args.steps,
             batch=args.batch,
             lr=args.lr,
             hidden=args.hidden,

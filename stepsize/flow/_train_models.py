@@ -62,36 +62,18 @@ class TrainedModels:
         return paths
 
 
-def train_models(
-    names,
-    steps=5000,
-    *,
-    batch=512,
-    lr=1e-3,
-    hidden=None,
-    depth=None,
-    seed=0,
-    checkpoint_dir=None,
-    map=None,
-):
-    """Train a velocity MLP (:func:`train_flow`) for each data set of ``names``, or the digits
-    classifier for "digits-classifier" (:func:`train_classifier`), all with the same options.
+def train_models(names, *, seed=0, checkpoint_dir=None, map=None, **options):
+    """Train a velocity MLP (:func:`train_flow`, given ``options`` such as ``steps``, ``batch``,
+    ``lr``, ``hidden``, ``depth``) for each data set of ``names``, or the digits classifier for
+    "digits-classifier" (:func:`train_classifier`, given ``seed`` only).
 
     With ``checkpoint_dir`` each flow run keeps a resumable ``checkpoint_dir/NAME.ckpt``.  The
     runs are independent jobs computed through ``map`` (default: one after the other here; pass
     a :class:`stepsize.parallel.Runner`'s ``map`` for processes or Dask).
     """
     names = check_names(names)
-    options = dict(
-        steps=steps,
-        batch=batch,
-        lr=lr,
-        hidden=hidden,
-        depth=depth,
-        seed=seed,
-        checkpoint_dir=None if checkpoint_dir is None else str(checkpoint_dir),
-    )
-    job = partial(_train_one, options)
+    directory = None if checkpoint_dir is None else str(checkpoint_dir)
+    job = partial(_train_one, {**options, "seed": seed, "checkpoint_dir": directory})
     results = (map or _serial_map)(job, names)
     return TrainedModels(dict(zip(names, results)))
 
