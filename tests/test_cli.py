@@ -7,6 +7,7 @@ import re
 import pytest
 
 from stepsize.cli import build_parser, main
+from stepsize.ode import problems
 
 SUBCOMMANDS = ["demo", "bench", "ode", "descent", "nbody", "flow", "schedule", "agent"]
 
@@ -54,7 +55,9 @@ def test_ode_json_run(capsys):
         main(["ode", "--problem", "kepler", "--method", "dp5,dop853", "--rtol", "1e-8", "--json"])
         == 0
     )
-    rows = json.loads(capsys.readouterr().out)
+    doc = json.loads(capsys.readouterr().out)
+    rows = doc["rows"]
+    assert doc["atol"] == pytest.approx(1e-8 * problems.get("kepler").atol_ratio, rel=1e-15)
     assert [r["method"] for r in rows] == ["dp5", "dop853"]
     assert all(r["success"] and r["error"] < 1e-5 for r in rows)
 
