@@ -30,7 +30,7 @@ def _never(*args, **kwargs):
 @pytest.mark.parametrize(
     "argv, patch",
     [
-        (["nbody", "--problem", "kepler", "--t-end", "1"], "stepsize.nbody.integrate"),
+        (["nbody", "--problem", "kepler", "--t-end", "1"], "stepsize.nbody.compare_methods"),
         (["descent", "sweep", "--data", "two-point"], "stepsize.descent._sweep.sweep"),
         (["schedule", "show", "karras", "--steps", "4"], None),
         (["demo", "--small"], "stepsize._demo._nbody"),
