@@ -45,6 +45,20 @@ def test_defaults_quoted_in_the_help_are_the_real_defaults():
     assert {p[0] for p, _ in checked} >= {"ode", "flow", "schedule", "agent"}
 
 
+def test_the_application_packages_plug_in_through_entry_points():
+    """pyproject.toml's entry points, as installed (stale metadata: ``pip install --no-deps -e .``
+    again); the library itself never imports ``agents``."""
+    from importlib.metadata import entry_points
+
+    hint = "reinstall the package (pip install --no-deps -e .) to register its entry points"
+    assert {e.name: e.value for e in entry_points(group="stepsize.cli")} == {
+        "agent": "agents._cli:register"
+    }, hint
+    assert {e.name: e.value for e in entry_points(group="stepsize.demo")} == {
+        "rl": "agents._cli:demo_part"
+    }, hint
+
+
 def test_every_subcommand_is_registered():
     choices = build_parser()._subparsers._group_actions[0].choices
     assert sorted(choices) == sorted(SUBCOMMANDS)
