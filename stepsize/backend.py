@@ -26,4 +26,3 @@ def has_gpu():
 def is_device_array(a):
     """True for an array in GPU memory (anything with ``__cuda_array_interface__``)."""
     return hasattr(a, "__cuda_array_interface__")
-
