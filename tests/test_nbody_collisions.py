@@ -38,7 +38,9 @@ def test_merge_conserves_mass_momentum_and_centre_of_mass():
     x, v = out.center_of_mass()
     np.testing.assert_allclose(x, x0 + v0 * sim.t, atol=1e-12)
     assert np.max(np.abs(out.angular_momentum() - l0)) > 1e-6  # the orbital part is lost
-    assert sim.energy_error < 1e-13  # measured against E0 less what the merger removed
+    # measured against E0 less what the merger removed (99.8% of it): the error is at the
+    # rounding level of the energy before the merger
+    assert sim.energy_error * abs(out.energy()) < 1e-15 * abs(s.energy())
     merged = sim.options.radii[0]
     assert merged == pytest.approx((0.4**3 + 0.3**3) ** (1 / 3))
 
