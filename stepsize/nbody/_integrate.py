@@ -43,7 +43,10 @@ def integrate(system, t_end, method="hermite4", *, save_every=None, controller=N
                 the first-order system, compiled: ``rtol`` (default 1e-10), ``atol`` (default
                 rtol), ``step_controller`` (a ``stepsize.control`` preset, default "PI"),
                 ``coordinates`` ("relative": pair separations, the default, which keeps close
-                pairs accurate; or "absolute").
+                pairs accurate; or "absolute"); ``regularize="ks"``: Kustaanheimo-Stiefel
+                regularisation of the closest pair in fictitious time (``dt = r ds``; the
+                regularised pair is re-chosen when another comes closer), for close
+                encounters and near-radial orbits of few-body systems.
 
     Options for every method
     ------------------------
@@ -78,7 +81,8 @@ def integrate(system, t_end, method="hermite4", *, save_every=None, controller=N
         if save_every is None:
             raise ValueError("controller needs save_every: the interval between its calls")
     recorder = Recorder(sim) if save_every is not None else None
-    if sim.options.is_ode and controller is None and recorder is not None:
+    dense = sim.options.is_ode and sim.options.regularize is None
+    if dense and controller is None and recorder is not None:
         _dense_run(sim, times, recorder)
         return sim.result(recorder.history())
     for k, tk in enumerate(times):

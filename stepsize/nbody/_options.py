@@ -33,7 +33,8 @@ SPECIFIC = {
 }
 WH_COORDINATES = ("jacobi", "democratic_heliocentric")
 WH_CORRECTORS = (0, 3, 5, 7, 9, 11)
-ODE_OPTIONS = ("rtol", "atol", "step_controller", "coordinates")
+ODE_OPTIONS = ("rtol", "atol", "step_controller", "coordinates", "regularize")
+REGULARIZE = ("ks",)  # stepsize.nbody._ks
 
 
 def methods():
@@ -57,6 +58,7 @@ class Options:
     atol: float = 0.0
     step_controller: str = "PI"
     coordinates: str = "relative"
+    regularize: str | None = None
     softening: float = 0.0
     encounter_distance: float = 0.0
     escape_radius: float = 0.0
@@ -87,7 +89,10 @@ class Options:
             out["atol"] = self.atol
         if self.is_ode:
             out["step_controller"] = self.step_controller
-            out["coordinates"] = self.coordinates
+            if self.regularize is None:
+                out["coordinates"] = self.coordinates
+            else:
+                out["regularize"] = self.regularize
         defaults = Options(self.method, self.parameter, self.value)
         for name in COMMON:
             if getattr(self, name) != getattr(defaults, name):
@@ -221,8 +226,23 @@ def _method_options(method, options):
             raise ValueError(
                 f"coordinates: unknown {coordinates!r}; known: {', '.join(COORDINATES)}"
             )
+        regularize = options.get("regularize")
+        if regularize is not None and regularize not in REGULARIZE:
+            raise ValueError(
+                f"regularize: unknown {regularize!r}; known: None, {', '.join(REGULARIZE)}"
+            )
+        if regularize is not None and "coordinates" in options:
+            raise ValueError("regularize='ks' sets its own coordinates: give no coordinates")
+        if regularize is not None and options.get("softening"):
+            raise ValueError("softening is not supported with regularize (point masses only)")
         return Options(
-            method, "rtol", rtol, atol=atol, step_controller=ctrl, coordinates=coordinates
+            method,
+            "rtol",
+            rtol,
+            atol=atol,
+            step_controller=ctrl,
+            coordinates=coordinates,
+            regularize=regularize,
         )
     eta = positive(options.get("eta"), "eta", allow_none=True)
     dt = positive(options.get("dt"), "dt", allow_none=True)
