@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from stepsize.nbody._kernels import NJIT
+from stepsize.nbody._kernels import NJIT, fill
 from stepsize.ode import solve
 
 SWITCH = 0.5  # a new segment when another pair is closer than SWITCH |r| of the regularised one
@@ -90,14 +90,14 @@ def ks_from_relative(r, u):
 
 
 @numba.njit(**NJIT)
-def bodies(y, masses, x, v):
-    """Positions and velocities (N, 3) of every body (the pair in rows 0, 1) from y."""
+def bodies(y, masses, x, v, vec):
+    """Positions and velocities (N, 3) of every body (the pair in rows 0, 1) from y;
+    ``vec`` (6,) is scratch space."""
     n = masses.size
     ma, mb = masses[0], masses[1]
     m = ma + mb
     u = y[U : U + 4]
-    rel = np.empty(3)
-    vrel = np.empty(3)
+    rel, vrel = vec[0:3], vec[3:6]
     ks_position(u, rel)
     rn = u[0] * u[0] + u[1] * u[1] + u[2] * u[2] + u[3] * u[3]
     ks_velocity(u, y[W : W + 4], rn, vrel)
@@ -113,24 +113,25 @@ def bodies(y, masses, x, v):
 
 
 @numba.njit(**NJIT)
-def ks_rhs(s, y, dyds, masses, G, t_end):
-    """dy/ds of the regularised system (module docstring), in place; the pair in rows 0, 1."""
+def ks_rhs(s, y, dyds, masses, G, t_end, work, vec):
+    """dy/ds of the regularised system (module docstring), in place; the pair in rows 0, 1.
+    ``work`` (2, N, 3) and ``vec`` (10,) are scratch space (nothing is allocated per call)."""
     n = masses.size
     ma, mb = masses[0], masses[1]
     m = ma + mb
     u = y[U : U + 4]
     w = y[W : W + 4]
     rn = u[0] * u[0] + u[1] * u[1] + u[2] * u[2] + u[3] * u[3]
-    rel = np.empty(3)
+    rel, p, q = vec[0:3], vec[3:6], vec[6:10]
     ks_position(u, rel)
-    x = np.empty((n, 3))
+    x, acc = work[0], work[1]
     for k in range(3):
         x[0, k] = y[XC + k] - mb / m * rel[k]
         x[1, k] = y[XC + k] + ma / m * rel[k]
     for i in range(2, n):
         for k in range(3):
             x[i, k] = y[OTHERS + 3 * (i - 2) + k]
-    acc = np.zeros((n, 3))
+    fill(acc, 0.0)
     for i in range(n):
         for j in range(max(i + 1, 2), n):  # every pair but (0, 1)
             r2 = 0.0
@@ -142,10 +143,8 @@ def ks_rhs(s, y, dyds, masses, G, t_end):
                 da = (x[j, k] - x[i, k]) * ir3
                 acc[i, k] += masses[j] * da
                 acc[j, k] -= masses[i] * da
-    p = np.empty(3)
     for k in range(3):
         p[k] = acc[1, k] - acc[0, k]
-    q = np.empty(4)
     ks_transpose(u, p, q)
     dh = 0.0
     for k in range(4):
@@ -166,18 +165,17 @@ def ks_rhs(s, y, dyds, masses, G, t_end):
 
 
 @numba.njit(**NJIT)
-def reached(s, y, masses, G, t_end):
+def reached(s, y, masses, G, t_end, work, vec):
     """t(s) - t_end: the segment ends when it crosses zero upwards."""
     return y[TK] - t_end
 
 
 @numba.njit(**NJIT)
-def overtaken(s, y, masses, G, t_end):
+def overtaken(s, y, masses, G, t_end, work, vec):
     """min over the other pairs of |x_j - x_i| - SWITCH |r|: zero when a pair overtakes."""
     n = masses.size
-    x = np.empty((n, 3))
-    v = np.empty((n, 3))
-    bodies(y, masses, x, v)
+    x = work[0]
+    bodies(y, masses, x, work[1], vec)
     u = y[U : U + 4]
     best = np.inf
     for i in range(n):
@@ -197,17 +195,38 @@ reached.terminal, reached.direction = True, 1.0
 overtaken.terminal, overtaken.direction = True, -1.0
 
 
+@numba.njit(**NJIT)
 def closest_massive_pair(pos, masses):
     """(i, j), i < j, of the closest pair with m_i + m_j > 0."""
-    n = masses.size
-    best, pair = np.inf, (0, 1)
+    n, d = pos.shape
+    best = np.inf
+    bi, bj = 0, 1
     for i in range(n):
         for j in range(i + 1, n):
-            if masses[i] + masses[j] > 0:
-                r2 = float(np.sum((pos[j] - pos[i]) ** 2))
+            if masses[i] + masses[j] > 0.0:
+                r2 = 0.0
+                for k in range(d):
+                    dx = pos[j, k] - pos[i, k]
+                    r2 += dx * dx
                 if r2 < best:
-                    best, pair = r2, (i, j)
-    return pair
+                    best, bi, bj = r2, i, j
+    return bi, bj
+
+
+@numba.njit(**NJIT)
+def states_to_bodies(ys, masses, order, ndim, pos, vel):
+    """Positions and velocities (S, N, ndim), in the original body order, of the KS states
+    ``ys`` (size, S) of one segment."""
+    n = masses.size
+    x = np.empty((n, 3))
+    v = np.empty((n, 3))
+    vec = np.empty(6)
+    for s in range(ys.shape[1]):
+        bodies(ys[:, s], masses, x, v, vec)
+        for i in range(n):
+            for k in range(ndim):
+                pos[s, order[i], k] = x[i, k]
+                vel[s, order[i], k] = v[i, k]
 
 
 class Segment:
@@ -242,16 +261,14 @@ class Segment:
         y[OTHERS + 3 * (self.n - 2) :] = v[2:].ravel()
         return y
 
-    def absolute(self, y):
-        """(pos, vel, t) in the original body order and dimension."""
-        x = np.empty((self.n, 3))
-        v = np.empty((self.n, 3))
-        bodies(np.ascontiguousarray(y, dtype=float), self.masses, x, v)
-        pos = np.empty((self.n, self.ndim))
-        vel = np.empty((self.n, self.ndim))
-        pos[self.order] = x[:, : self.ndim]
-        vel[self.order] = v[:, : self.ndim]
-        return pos, vel, float(y[TK])
+    def absolute(self, ys):
+        """(pos, vel) (S, N, D) in the original body order and dimension of the states ys
+        (size, S), and their times (S,)."""
+        ys = np.ascontiguousarray(ys, dtype=float)
+        pos = np.empty((ys.shape[1], self.n, self.ndim))
+        vel = np.empty_like(pos)
+        states_to_bodies(ys, self.masses, self.order, self.ndim, pos, vel)
+        return pos, vel, ys[TK].copy()
 
 
 @dataclass
@@ -301,7 +318,7 @@ def ks_evolve(pos, vel, masses, G, t, t_end, *, method, rtol, atol, controller, 
             controller=controller,
             first_step=h_last,
             max_steps=max_steps - steps,
-            args=(seg.masses, G, t_end),
+            args=(seg.masses, G, t_end, np.empty((2, seg.n, 3)), np.empty(10)),
             events=[reached, overtaken],
             inplace=True,
         )
@@ -310,8 +327,8 @@ def ks_evolve(pos, vel, masses, G, t, t_end, *, method, rtol, atol, controller, 
         steps += r.stats["naccept"]
         if r.t.size > 1:
             h_last = float(np.max(np.diff(r.t[-3:])))
-        for y in r.y.T[1:]:
-            p, v, tk = seg.absolute(y)
+        if r.y.shape[1] > 1:
+            p, v, tk = seg.absolute(r.y[:, 1:])
             ts.append(tk)
             ps.append(p)
             vs.append(v)
@@ -319,12 +336,22 @@ def ks_evolve(pos, vel, masses, G, t, t_end, *, method, rtol, atol, controller, 
             if not r.success:
                 message = r.message
             break
-        pos, vel, t = ps[-1], vs[-1], ts[-1]
+        pos, vel, t = ps[-1][-1], vs[-1][-1], ts[-1][-1]
         if r.t_events[0].size:  # landed on t_end (to the root finder's tolerance)
-            ts[-1] = t = t_end
+            ts[-1][-1] = t = t_end
             y = r.y[:, -1].copy()
             y[TK] = t_end
             resume = (seg, y)
+    if not ts:
+        ts, ps, vs = [np.empty(0)], [np.empty((0,) + pos.shape)], [np.empty((0,) + pos.shape)]
     return KSRun(
-        np.array(ts), np.array(ps), np.array(vs), nfev, steps, segments, h_last, message, resume
+        np.concatenate(ts),
+        np.concatenate(ps),
+        np.concatenate(vs),
+        nfev,
+        steps,
+        segments,
+        h_last,
+        message,
+        resume,
     )
