@@ -81,12 +81,14 @@ def solve_universal(r0, ir0, eta0, zeta0, beta, mu, dt):
         lo, hi = 0.0, math.inf
     else:
         lo, hi = -math.inf, 0.0
-    if beta > 0.0:  # elliptic: s grows by 2 pi / sqrt(beta) per orbit
-        span = 2.0 * math.pi / math.sqrt(beta) + abs(dt) * beta / mu
-        lo, hi = max(lo, -span), min(hi, span)
     dx_old = math.inf
     g0 = g1 = g2 = 0.0
-    for _ in range(200):
+    for it in range(200):
+        if it == 1 and beta > 0.0:
+            # elliptic: s grows by 2 pi / sqrt(beta) per orbit (set once the first Halley step
+            # has not finished, which for planetary steps it usually has)
+            span = 2.0 * math.pi / math.sqrt(beta) + abs(dt) * beta / mu
+            lo, hi = max(lo, -span), min(hi, span)
         if not (lo < s < hi):
             if math.isinf(hi):
                 s = 2.0 * max(lo, 0.0) + abs(dt) * ir0
