@@ -94,6 +94,7 @@ class Simulation:
         self._acc = np.zeros_like(self._pos)
         self._jerk = np.zeros_like(self._pos)
         self._par = kernel_params(opts, self._G)
+        self._set_contact()
         self._scal = np.zeros(K.N_SCAL)
         self._scal[K.S_RMIN2] = np.inf
         self._cnt = np.zeros(K.N_CNT, dtype=np.int64)
@@ -244,10 +245,16 @@ class Simulation:
             return self.status
         if self._archive is not None:
             return self._evolve_archived(t_end)
-        if self.options.regularize is not None:
-            self._evolve_ks(t_end)
-        elif self.options.is_ode:
-            self._evolve_ode(t_end)
+        if self.options.is_ode:
+            while True:
+                if self.options.regularize is not None:
+                    self._evolve_ks(t_end)
+                else:
+                    self._evolve_ode(t_end)
+                if self.status != "collision" or self.options.collision != "merge":
+                    break
+                self._merge(int(self._cnt[K.C_EVI]), int(self._cnt[K.C_EVJ]))
+                self.status = "done"
         else:
             self._evolve_kernel(t_end)
         self._check_energy()
@@ -293,6 +300,10 @@ class Simulation:
             self.status = STATUS[int(code)]
             if code not in (K.ENCOUNTER, K.ESCAPE, K.COLLISION):
                 return
+            if code == K.ENCOUNTER and self._by_contact:
+                if not self._contact(self._pos):
+                    continue  # within reach of a contact but no overlap: go on
+                code = K.COLLISION
             self._record_event()
             if code == K.COLLISION:
                 if self.options.collision == "stop":
@@ -301,6 +312,35 @@ class Simulation:
                 self.status = "done"
             elif self.options.on_event == "stop":
                 return
+
+    @property
+    def _by_contact(self):
+        """Collisions found through the encounter check (every method but gr15, which tests
+        the overlaps itself after each step)."""
+        return self.options.collision is not None and self.method != "gr15"
+
+    def _set_contact(self):
+        """For ``_by_contact``: the encounter distance becomes the largest contact distance,
+        the sum of the two largest radii, so that a step ending with any pair that close stops
+        the compiled loop and ``_contact`` tests the pairs' overlaps."""
+        if self._by_contact:
+            radii = sorted(self.options.radii)
+            reach = radii[-1] + radii[-2]
+            self._par[K.P_ENC2] = reach * reach
+
+    def _contact(self, pos):
+        """After an encounter stop of ``_by_contact``: True, with the pair (cnt[C_EVI],
+        cnt[C_EVJ]) and status "collision", if two bodies overlap at ``pos``; else re-arm the
+        encounter check (it fires at every step while a pair is within reach) and False."""
+        active = np.flatnonzero(self._masses > 0).astype(np.int64)
+        i, j = K.find_overlap(pos, np.array(self.options.radii), self._masses, active)
+        if i < 0:
+            self._cnt[K.C_ARMED] = 1
+            self.status = "done"
+            return False
+        self._cnt[K.C_EVI], self._cnt[K.C_EVJ] = i, j
+        self.status = "collision"
+        return True
 
     def _record_event(self):
         i, j = int(self._cnt[K.C_EVI]), int(self._cnt[K.C_EVJ])
@@ -341,9 +381,18 @@ class Simulation:
         self._escaped = np.ascontiguousarray(self._escaped[keep])
         self._e0 += K.total_energy(self._pos, self._vel, self._masses, self._G, eps2) - e_before
         self._l0 = self._l0 + K.angular_momentum(self._pos, self._vel, self._masses) - l_before
-        h = self._scal[K.S_H]
-        self._start_kernel()  # the polynomial of the old bodies does not carry over
-        self._scal[K.S_H] = h
+        self._set_contact()
+        if not self.options.is_ode:
+            h = self._scal[K.S_H]
+            self._start_kernel()  # the polynomial of the old bodies does not carry over
+            self._scal[K.S_H] = h
+        elif self.options.regularize is None:
+            self._coords = Coordinates(
+                self.options.coordinates, self._masses, self._pos, self._vel, self.t
+            )
+            self._y = self._coords.state(self._pos, self._vel)
+        else:
+            self._y = None  # regularise the new closest pair
 
     def _evolve_ode(self, t_end, save_times=None):
         """One ``stepsize.ode.solve`` call to ``t_end``; with ``save_times`` returns the states
@@ -400,8 +449,12 @@ class Simulation:
             k += start
             self._pos[:], self._vel[:], self._scal[K.S_T] = pos[k], vel[k], times[k]
             self.status = STATUS[int(self._cnt[K.C_STATUS])]
+            if self.status == "encounter" and self._by_contact:
+                if not self._contact(pos[k]):
+                    start = k + 1
+                    continue
             self._record_event()
-            if self.options.on_event == "stop":
+            if self.options.on_event == "stop" or self.status == "collision":
                 return k
             self.status = "done"
             start = k + 1
