@@ -308,23 +308,36 @@ def ks_evolve(pos, vel, masses, G, t, t_end, *, method, rtol, atol, controller, 
         else:
             seg, y0 = resume
             resume = None
+        args = (seg.masses, G, t_end, np.empty((2, seg.n, 3)), np.empty(10))
+        options = dict(method=method, rtol=rtol, atol=atol, controller=controller, inplace=True)
         r = solve(
             ks_rhs,
             (0.0, np.inf),
             y0,
-            method=method,
-            rtol=rtol,
-            atol=atol,
-            controller=controller,
             first_step=h_last,
             max_steps=max_steps - steps,
-            args=(seg.masses, G, t_end, np.empty((2, seg.n, 3)), np.empty(10)),
+            args=args,
             events=[reached, overtaken],
-            inplace=True,
+            **options,
         )
         segments += 1
         nfev += r.nfev
         steps += r.stats["naccept"]
+        if r.t_events[0].size and r.t.size > 2 and r.t[-1] > r.t[-2]:
+            # the state at t_end by one more step from the last step's end: the interpolant is
+            # less accurate than a step, and near a pericentre (pos, vel) amplify its error
+            last = solve(
+                ks_rhs,
+                (r.t[-2], r.t[-1]),
+                r.y[:, -2],
+                first_step=r.t[-1] - r.t[-2],
+                max_steps=100,
+                args=args,
+                **options,
+            )
+            nfev += last.nfev
+            if last.success:
+                r.y[:, -1] = last.y[:, -1]
         if r.t.size > 1:
             h_last = float(np.max(np.diff(r.t[-3:])))
         if r.y.shape[1] > 1:
