@@ -13,7 +13,8 @@ Problems (issue 13)
 * ``kepler_e099``: a binary of equal masses, e = 0.99, ten orbits: ``gr15`` and IAS15.
   Levels 1e-12 .. 1e-14.
 * ``kepler_e09999``: the same binary with e = 0.9999 (pericentre 1e-4), ten orbits: ``gr15``,
-  KS-regularised ``dop853`` (``regularize="ks"``) and IAS15.  Levels 1e-10 .. 1e-13.
+  KS-regularised ``dop853`` (``regularize="ks"``) and IAS15.  Levels 1e-8 .. 1e-13 (the
+  run ends at a pericentre, where |dE/E| of a Cartesian state amplifies its error 2e4-fold).
 * ``figure_eight``: Chenciner & Montgomery's orbit for one period; the error measured is the
   return error max |x(T) - x(0)| (its 8-digit initial conditions limit it to ~4e-8).
 
@@ -95,7 +96,7 @@ def problems():
             system=kepler(e=0.9999, ndim=3),
             t_end=10 * KEPLER_PERIOD,
             measure="energy",
-            levels=(1e-10, 1e-11, 1e-12, 1e-13),
+            levels=(1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13),
             ours=[("gr15", dict(epsilon=e)) for e in (1e-8, 1e-9)]
             + [("dop853", dict(rtol=r, regularize="ks")) for r in (1e-10, 1e-12, 1e-13, 3e-14)],
             peers=[("ias15", dict(epsilon=e)) for e in (1e-8, 1e-9)],

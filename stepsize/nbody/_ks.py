@@ -30,8 +30,10 @@ instead of one pair.
 The regularised system is an ODE in s for any ``stepsize.ode`` Runge-Kutta method (compiled,
 with its error control).  A run is a sequence of segments: each regularises the closest pair
 (with a positive mass) and ends at t = t_end (an event on the t component, located on the
-interpolant) or when another pair comes closer than ``SWITCH`` times the regularised one, and
-the next segment regularises that pair.
+interpolant; the state there comes from one more step of the method, not from the interpolant)
+or when another pair comes closer than ``SWITCH`` times the regularised one, and the next
+segment regularises that pair.  Between calls the regularised state carries over unchanged.
+Energy and angular momentum are not enforced; the error control of the method in s sets them.
 """
 
 import math
