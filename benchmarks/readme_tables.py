@@ -108,6 +108,14 @@ def ode_micro():
     return "**ODE micro-benchmarks** (`ode_micro.py`)\n\n" + _table(head, rows)
 
 
+def _nbody_method(r):
+    """A benchmark row's method, with its regularisation if any."""
+    if not r:
+        return "not reached"
+    reg = r["options"].get("regularize")
+    return r["method"] + (f" ({reg.upper()})" if reg else "")
+
+
 def nbody():
     pyth, ens = _load("nbody_pythagorean"), _load("nbody_ensemble")
     parts = []
@@ -115,7 +123,7 @@ def nbody():
         rows = [
             (
                 level,
-                (r["stepsize"] or {}).get("method", "not reached"),
+                _nbody_method(r["stepsize"]),
                 _num(r["ratio_vs_ias15"], ".2f"),
                 _num(r["ratio_vs_best_rebound"], ".2f"),
             )
