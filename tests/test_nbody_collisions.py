@@ -1,6 +1,8 @@
 """Collisions with radii: "stop" reports the pair, "merge" conserves mass, momentum and the
 centre of mass."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -82,6 +84,7 @@ OTHERS = [
 ]
 
 
+@functools.cache
 def contact_time():
     """When bodies 0 and 1 of FALLING first touch (separation 0.7), by bisection on gr15."""
     lo, hi = 2.0, 3.0
