@@ -108,6 +108,14 @@ def ode_micro():
     return "**ODE micro-benchmarks** (`ode_micro.py`)\n\n" + _table(head, rows)
 
 
+def _nbody_method(r):
+    """A benchmark row's method, with its regularisation if any."""
+    if not r:
+        return "not reached"
+    reg = r["options"].get("regularize")
+    return r["method"] + (f" ({reg.upper()})" if reg else "")
+
+
 def nbody():
     pyth, ens = _load("nbody_pythagorean"), _load("nbody_ensemble")
     parts = []
@@ -115,7 +123,7 @@ def nbody():
         rows = [
             (
                 level,
-                r["stepsize"]["method"],
+                _nbody_method(r["stepsize"]),
                 _num(r["ratio_vs_ias15"], ".2f"),
                 _num(r["ratio_vs_best_rebound"], ".2f"),
             )
@@ -137,6 +145,35 @@ def nbody():
             + _table(head, rows)
         )
     return "\n\n".join(parts) or None
+
+
+def nbody_rebound():
+    """One row per problem and error level: the fastest setting of each side reaching it."""
+    data = _load("nbody_rebound")
+    if data is None:
+        return None
+
+    def setting(r):
+        if not r:
+            return "not reached"
+        opts = ", ".join(f"{k}={v}" for k, v in r["options"].items())
+        return f"{r['method']}({opts}) {_num(r['error'], '.1e')}"
+
+    rows = []
+    for name, p in data["problems"].items():
+        for level, q in p["levels"].items():
+            peer = setting(q["rebound"])
+            ratio = _num(q["ratio"], ".2f")
+            if q.get("ratio_vs_most_accurate") is not None:
+                peer = f"(most accurate: {setting(q['rebound_most_accurate'])})"
+                ratio = f"{q['ratio_vs_most_accurate']:.2f}"
+            rows.append((name, level, setting(q["stepsize"]), peer, ratio))
+    head = ("problem", "error level", "stepsize (error)", "REBOUND (error)", "CPU time ratio")
+    return (
+        f"**stepsize.nbody vs REBOUND {data['rebound']}** (`nbody_rebound.py`; time(stepsize) / "
+        "time(REBOUND), the fastest setting of each reaching the level; < 1: stepsize faster)"
+        "\n\n" + _table(head, rows)
+    )
 
 
 def schedules():
@@ -193,6 +230,7 @@ def tables():
         ode("ode_stiff", "Stiff ODEs"),
         ode_micro(),
         nbody(),
+        nbody_rebound(),
         schedules(),
         rl(),
     ]
