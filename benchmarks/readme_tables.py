@@ -176,12 +176,20 @@ def ode_micro(data):
 # ----------------------------------------------------------------------------- N-body
 
 
+def _nbody_method(r):
+    """A benchmark row's method, with its regularisation if any."""
+    if not r:
+        return "not reached"
+    reg = r.get("options", {}).get("regularize")
+    return r["method"] + (f" ({reg.upper()})" if reg else "")
+
+
 def nbody_pythagorean(data):
     ratios = data["ratios"]
     rows = [
         (
             level,
-            (r.get("stepsize") or {}).get("method", "not reached"),
+            _nbody_method(r.get("stepsize")),
             _num(r["ratio_vs_ias15"], ".2f"),
             _num(r["ratio_vs_best_rebound"], ".2f"),
         )

@@ -108,6 +108,8 @@ def acc_jerk(pos, vel, masses, G, eps2, acc, jerk):
 def accelerations(pos, masses, G, eps2, acc):
     """Write accelerations; return (r_min^2, i_min, j_min) over the pairs."""
     n, d = pos.shape
+    if d == 3:
+        return accelerations3(pos, masses, G, eps2, acc)
     fill(acc, 0.0)
     rmin2 = np.inf
     imin = jmin = 0
@@ -125,6 +127,37 @@ def accelerations(pos, masses, G, eps2, acc):
                 da = (pos[j, k] - pos[i, k]) * ir3
                 acc[i, k] += masses[j] * da
                 acc[j, k] -= masses[i] * da
+    return rmin2, imin, jmin
+
+
+@numba.njit(**NJIT)
+def accelerations3(pos, masses, G, eps2, acc):
+    """``accelerations`` in 3-D with the component loops written out (the same operations in
+    the same order, so the same results; a loop of unknown length costs as much as its body
+    here)."""
+    n = pos.shape[0]
+    fill(acc, 0.0)
+    rmin2 = np.inf
+    imin = jmin = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            dx = pos[j, 0] - pos[i, 0]
+            dy = pos[j, 1] - pos[i, 1]
+            dz = pos[j, 2] - pos[i, 2]
+            r2 = dx * dx + dy * dy + dz * dz
+            if r2 < rmin2:
+                rmin2, imin, jmin = r2, i, j
+            r2 += eps2
+            ir3 = G / (r2 * math.sqrt(r2))
+            dx *= ir3
+            dy *= ir3
+            dz *= ir3
+            acc[i, 0] += masses[j] * dx
+            acc[i, 1] += masses[j] * dy
+            acc[i, 2] += masses[j] * dz
+            acc[j, 0] -= masses[i] * dx
+            acc[j, 1] -= masses[i] * dy
+            acc[j, 2] -= masses[i] * dz
     return rmin2, imin, jmin
 
 
