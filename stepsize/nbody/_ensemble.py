@@ -19,6 +19,7 @@ import time
 import numba
 import numpy as np
 
+from stepsize.backend import lane_fractions
 from stepsize.nbody import _checkpoint as ckpt
 from stepsize.nbody import _kernels as K
 from stepsize.nbody._integrate import integrate, output_times
@@ -109,8 +110,6 @@ def integrate_ensemble(
         "distributed": client is not None,
     }
     if backend == "cuda":
-        from stepsize.nbody._cuda import lane_fractions
-
         grid, warp = lane_fractions(out.steps)
         out.stats.update(useful_lane_fraction=grid, warp_lane_fraction=warp)
     return out

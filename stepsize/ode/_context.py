@@ -195,3 +195,20 @@ def jac(t, y, out, ctx):
         return{check}
     {fill}
 """
+
+
+def device_rhs_source(layout, inplace):
+    """Source of ``rhs(t, y, out, ctx)`` for a GPU thread: as :func:`rhs_source`, without the
+    ``try`` (CUDA device code cannot catch; a failing ``fun`` shows as NaN, which stops the
+    member) and without the length check (the output is written element by element)."""
+    if inplace:
+        return f"""
+def rhs(t, y, out, ctx):
+    fun(t, y, out{layout.args_expr})
+"""
+    return f"""
+def rhs(t, y, out, ctx):
+    r = fun(t, y{layout.args_expr})
+    for i in range(out.size):
+        out[i] = r[i]
+"""

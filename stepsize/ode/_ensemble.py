@@ -14,19 +14,25 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from stepsize.backend import is_device_array, lane_fractions, require_cuda, to_numpy
 from stepsize.control import get_controller
 from stepsize.ode._build import build_problem, describe_fault, run_kernel
 from stepsize.ode._bundles import CTX_FAULT, FAULT, MODE_EXPLICIT, Problem, Steps
 from stepsize.ode._loop import integrate
 from stepsize.ode._solve import (
     MESSAGES,
+    SCIPY_NAMES,
     check_args,
     check_problem,
     check_step_options,
     get_tableau,
     method_bundles,
 )
+from stepsize.ode._tableaux import TABLEAUX
 from stepsize.ode._types import fast_dispatch, twinned
+
+
+BACKENDS = ("numba", "cuda")
 
 
 @dataclass
@@ -141,6 +147,8 @@ def solve_ensemble(
     max_steps=100_000,
     args=(),
     compiled=True,
+    inplace=False,
+    backend="numba",
 ):
     """Integrate ``fun`` from every row of ``Y0`` (shape (m, n)), in parallel on all cores.
 
@@ -148,23 +156,39 @@ def solve_ensemble(
     PI controller, as in ``solve``); each member runs the very loop ``solve`` runs, so its
     values equal those of ``solve`` on that row.  Terminal events stop a member early; a member
     whose ``fun`` raises stops with status -1 and the exception in its ``message``, the others
-    go on.
+    go on.  ``inplace=True``: ``fun(t, y, dydt, *args)`` writes ``dydt`` (as in ``solve``).
+
+    ``backend="cuda"`` runs one GPU thread per member (the same step functions compiled as
+    CUDA device functions, :mod:`stepsize.ode._cuda`): explicit pairs, no events, ``fun``
+    compilable for CUDA (best written in place); ``Y0`` may be a CuPy array or any array with
+    ``__cuda_array_interface__``, and ``y`` then stays on the GPU (CuPy for CuPy).  A member
+    whose ``fun`` fails there stops with a non-finite state (status -1).  ``stats`` adds the
+    useful-lane fractions (mean over max steps per launch and per warp) and the device bytes
+    per member.
     """
-    Y0 = np.asarray(Y0)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: unknown {backend!r}; known: {', '.join(BACKENDS)}")
+    on_gpu = Y0 if is_device_array(Y0) else None
+    Y0 = to_numpy(Y0) if on_gpu is not None else np.asarray(Y0)
     if Y0.ndim != 2 or Y0.shape[0] == 0:
         raise ValueError(f"Y0 must have shape (m, n) with m >= 1, got shape {Y0.shape}")
     rows = [check_problem(t_span, y, rtol, atol) for y in Y0]
     t0, t1, _, rtol_v, atol_v = rows[0]
     Y0 = np.ascontiguousarray(np.stack([r[2] for r in rows]))
+    if backend == "cuda":
+        check_cuda_options(method, events)
     tab = get_tableau(method)
     ctrl = get_controller("PI" if controller is None else controller)
     first, max_step, max_steps, t_eval = check_step_options(
         t0, t1, first_step, max_step, max_steps, t_eval
     )
     args = check_args(args)
-    built = build_problem(fun, t0, Y0[0], args, events=events, compiled=compiled)
     ex, _, _, controls, switch, _ = method_bundles(MODE_EXPLICIT, tab.name, None, ctrl)
     steps = Steps(t0, t1, rtol_v, atol_v, first, max_step, max_steps, t_eval, False, False)
+    if backend == "cuda":
+        cuda_y0 = Y0 if on_gpu is None or on_gpu.dtype != np.float64 else on_gpu
+        return _solve_cuda(fun, args, inplace, cuda_y0, tab, ctrl, ex, controls, steps)
+    built = build_problem(fun, t0, Y0[0], args, events=events, compiled=compiled, inplace=inplace)
     built, members = _run_members(built, Y0, ex, controls, switch, steps)
     status = members.counts[:, 0].copy()
     messages = [MESSAGES[int(s)] for s in status]
@@ -183,4 +207,49 @@ def solve_ensemble(
         message=messages,
         success=bool(np.all(status >= 0)),
         stats={"method": tab.name, "controller": ctrl.name, "compiled": built.compiled},
+    )
+
+
+def check_cuda_options(method, events):
+    """What ``backend="cuda"`` cannot run: an implicit method, events."""
+    if not (isinstance(method, str) and SCIPY_NAMES.get(method, method) in TABLEAUX):
+        raise ValueError(
+            f"method: backend='cuda' runs the explicit pairs ({', '.join(TABLEAUX)}), not "
+            f"{method!r}; implicit methods run on the CPU (backend='numba')"
+        )
+    if events is not None:
+        raise ValueError("events: not supported with backend='cuda' (use backend='numba')")
+
+
+def _solve_cuda(fun, args, inplace, Y0, tab, ctrl, ex, controls, steps):
+    """``solve_ensemble`` on the GPU (:func:`stepsize.ode._cuda.solve_cuda`)."""
+    require_cuda()
+    from stepsize.ode._cuda import solve_cuda
+
+    y0 = to_numpy(Y0[:1])[0]
+    built = build_problem(fun, steps.t0, y0, args, compiled=False, inplace=inplace)
+    info, y, nbytes = solve_cuda(built.spec, built.problem.ctx, Y0, ex, controls, steps)
+    status = info["status"]
+    steps_taken = info["naccept"] + info["nreject"]
+    grid, warp = lane_fractions(steps_taken)
+    return EnsembleResult(
+        t=steps.t_eval.copy() if steps.t_eval.size else np.array([steps.t1]),
+        y=y,
+        status=np.where(status < 0, -1, status),
+        nfev=info["nfev"].copy(),
+        naccept=info["naccept"].copy(),
+        nreject=info["nreject"].copy(),
+        message=[MESSAGES[int(c)] for c in status],
+        success=bool(np.all(status >= 0)),
+        stats={
+            "method": tab.name,
+            "controller": ctrl.name,
+            "compiled": True,
+            "backend": "cuda",
+            "useful_lane_fraction": grid,
+            "warp_lane_fraction": warp,
+            "mean_steps": float(steps_taken.mean()),
+            "max_steps": int(steps_taken.max()),
+            "device_bytes_per_member": nbytes,
+        },
     )

@@ -1,0 +1,338 @@
+"""The GPU back end of ``solve_ensemble``: one CUDA thread per initial value.
+
+Thread ``s`` integrates member ``s`` with its own step, controller history and stop, calling
+the very functions the CPU loop (:mod:`stepsize.ode._loop`) is made of -- ``stopped``,
+``attempt`` (the explicit pair's :func:`~stepsize.ode._explicit.explicit_attempt` and its
+error norm :func:`stepsize.control.rms_error_norm`), ``reject`` and ``accepted_ratio`` (the
+filter controllers of :mod:`stepsize.control`), ``advance``, ``initial_step``,
+``explicit_dense`` -- which Numba compiles as CUDA device functions, float64 throughout.  What
+the driver here adds is only what the CPU loop does with growable storage: the first output
+and the points at ``t_eval`` go straight into the member's preallocated output columns.
+Events, dense output and the implicit methods stay on the CPU.
+
+Every per-member array is a slice of one preallocated device array (leading axis: the
+member), so device code allocates nothing: the state vectors, the stages, the interpolant,
+the controllers' histories and the loop's records (:data:`~stepsize.ode._bundles.STATE`,
+``INFO``, ``IMPLICIT_STATE``), set up on the host as ``integrate`` sets them up.
+
+The right-hand side is the user's ``fun`` behind an adapter without ``try`` (CUDA kernels
+cannot catch): a member whose ``fun`` produces NaN or inf stops with status ``NONFINITE``.
+``fun`` must compile for CUDA: in place, ``fun(t, y, dydt, *args)`` (``inplace=True``), or
+returning something indexable that needs no allocation (a tuple).  One kernel is compiled per
+right-hand side (it is a constant of the kernel, so NVVM can inline it).
+
+A warp costs what its slowest member costs; ``lane_fractions`` (:mod:`stepsize.backend`)
+reports the useful-lane fraction of the launch.  Imported only for ``backend="cuda"``; under
+``NUMBA_ENABLE_CUDASIM=1`` (set before numba.cuda is first imported) the kernel runs in Numba's
+CUDA simulator around the CPU-compiled member loop, which is how CI tests it.
+"""
+
+import weakref
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from numba import config, cuda
+from numba.core.errors import NumbaError
+
+from stepsize.backend import is_device_array
+from stepsize.ode._arrays import all_finite, eval_dense
+from stepsize.ode._bundles import (
+    CTX_FAULT,
+    DONE,
+    EXPLICIT,
+    FAULT,
+    IMPLICIT_STATE,
+    INFO,
+    NONFINITE,
+    RUNNING,
+    STATE,
+    UNDERFLOW,
+    Problem,
+    new_implicit_state,
+    new_info,
+)
+from stepsize.ode._build import _jit
+from stepsize.ode._context import device_rhs_source, generated
+from stepsize.ode._explicit import ExplicitWork, explicit_dense
+from stepsize.ode._loop import (
+    Run,
+    Work,
+    accepted_ratio,
+    advance,
+    attempt,
+    initial_step,
+    reject,
+    stopped,
+)
+from stepsize.ode._types import NJIT
+
+THREADS_PER_BLOCK = 64
+N_VEC = 7  # Work's vectors: y, y_new, f0, f_new, ybuf, fbuf, err
+N_EW = 4  # ExplicitWork's vectors: ystage, ya, yb, err2
+
+
+class MemberArrays(NamedTuple):
+    """Every array of a GPU ensemble, leading axis the member (numpy or device arrays)."""
+
+    y0: object  # (M, n) initial values
+    y: object  # (M, n, n_out) states at the output times, NaN where none
+    ctx: object  # (M, len(ctx)) each member's context (args, fault slot)
+    info: object  # (M,) INFO records
+    state: object  # (M,) STATE records
+    imp: object  # (M,) IMPLICIT_STATE records
+    vec: object  # (M, N_VEC, n) Work's vectors
+    coef: object  # (M, n, degree) the step's interpolant
+    history: object  # (M, 2, 4) the controllers' filter histories
+    stages: object  # (M, s, n) the pair's stages K
+    ew: object  # (M, N_EW, n) ExplicitWork's vectors
+
+
+def member_arrays(y0, ctx, n_out, s, degree):
+    """Host arrays for ``m`` members with initial values ``y0`` (m, n) (a device array is
+    copied in on the device), ``ctx`` the problem's context, ``n_out`` output times, ``s``
+    stages and interpolants of ``degree``; records and histories as ``integrate`` starts
+    them."""
+    m, n = y0.shape
+    imp = np.zeros(m, dtype=IMPLICIT_STATE)
+    imp[:] = new_implicit_state()[0]
+    info = np.zeros(m, dtype=INFO)
+    info[:] = new_info()[0]
+    return MemberArrays(
+        y0,
+        np.full((m, n, n_out), np.nan),
+        np.ascontiguousarray(np.broadcast_to(ctx, (m, ctx.size))),
+        info,
+        np.zeros(m, dtype=STATE),
+        imp,
+        np.zeros((m, N_VEC, n)),
+        np.zeros((m, n, degree)),
+        np.ones((m, 2, 4)),  # new_history() for both controllers
+        np.zeros((m, s, n)),
+        np.zeros((m, N_EW, n)),
+    )
+
+
+def bytes_per_member(arrays):
+    """Device memory of one member (every array of :class:`MemberArrays`)."""
+    return sum(a.nbytes // a.shape[0] for a in arrays)
+
+
+@numba.njit(**NJIT)
+def run_member(problem, explicit, controls, steps, run, y0, yout):
+    """Member ``y0`` from ``steps.t0`` to ``steps.t1`` as ``integrate`` runs it with the explicit
+    pair alone; the states at ``steps.t_eval`` (or the final one, when ``t_eval`` is empty and
+    the member reached ``t1``) in the columns of ``yout`` (n, n_out)."""
+    begin(problem, explicit, steps, run, y0, yout)
+    while run.info[0].status == RUNNING:
+        step(problem, explicit, controls, steps, run, yout)
+    if run.info[0].status == DONE and steps.t_eval.size == 0:
+        put(yout, 0, run.work.y)
+
+
+@numba.njit(**NJIT)
+def begin(problem, explicit, steps, run, y0, yout):
+    """``_loop.start`` for the explicit pair without events: F at ``t0``, the output at ``t0``,
+    the first step (given, or Hairer's ``initial_step``)."""
+    st, info, work = run.state[0], run.info[0], run.work
+    for i in range(y0.size):
+        work.y[i] = y0[i]
+    t0 = steps.t0
+    st.t = t0
+    st.last_failure = UNDERFLOW
+    problem.rhs(t0, work.y, work.f0, problem.ctx)
+    info.nfev = 1
+    info.t = t0
+    if problem.ctx[CTX_FAULT] != 0.0 or not all_finite(work.f0):
+        info.status = FAULT if problem.ctx[CTX_FAULT] != 0.0 else NONFINITE
+        return
+    while st.i_eval < steps.t_eval.size and steps.t_eval[st.i_eval] == t0:
+        put(yout, st.i_eval, work.y)
+        st.i_eval += 1
+    st.kind = EXPLICIT
+    span = abs(steps.t1 - t0)
+    if steps.first_step > 0.0:
+        st.h_abs = min(steps.first_step, span)
+    else:
+        st.h_abs = initial_step(problem, work, t0, explicit.k - 1.0, steps, span)
+        info.nfev += 1
+
+
+@numba.njit(**NJIT)
+def step(problem, explicit, controls, steps, run, yout):
+    """``_loop.step`` for the explicit pair alone: attempt, reject or accept with the
+    controller, the outputs at ``t_eval`` inside the step, advance."""
+    if stopped(problem, steps, run):
+        return
+    st = run.state[0]
+    direction = 1.0 if steps.t1 >= steps.t0 else -1.0
+    t = st.t
+    t_new = t + direction * st.h_abs
+    if direction * (t_new - steps.t1) >= 0.0:
+        t_new = steps.t1
+    h = t_new - t
+    st.h_abs = abs(h)
+    err, failed = attempt(problem, explicit, None, None, steps, run, t, h)
+    if failed != 0 or err > 1.0:
+        reject(controls, explicit, None, None, run, err, failed)
+        return
+    ratio = accepted_ratio(controls, explicit, None, None, run, err)
+    points(problem, explicit, steps, run, yout, t, h, t_new)
+    ratio = advance(problem, explicit, None, None, run, t, h, t_new, ratio)
+    st.h_abs *= ratio
+
+
+@numba.njit(**NJIT)
+def points(problem, explicit, steps, run, yout, t, h, t_new):
+    """The ``t_eval`` entries in ``(t, t_new]`` from the step's interpolant (``_loop.record``
+    without events or dense output); point ``i`` goes to column ``i``."""
+    st, work = run.state[0], run.work
+    te = steps.t_eval
+    direction = 1.0 if h > 0.0 else -1.0
+    if st.i_eval < te.size and direction * (te[st.i_eval] - t_new) < 0.0:
+        run.info[0].nfev += explicit_dense(problem, explicit, run.ew, work.y, t, h, work.coef)
+    while st.i_eval < te.size and direction * (te[st.i_eval] - t_new) <= 0.0:
+        if te[st.i_eval] == t_new:
+            put(yout, st.i_eval, work.y_new)
+        else:
+            eval_dense(work.y, work.coef, (te[st.i_eval] - t) / h, work.ybuf)
+            put(yout, st.i_eval, work.ybuf)
+        st.i_eval += 1
+
+
+@numba.njit(**NJIT)
+def put(yout, column, y):
+    for i in range(y.size):
+        yout[i, column] = y[i]
+
+
+@numba.njit(**NJIT)
+def member_run(a, s):
+    """The :class:`~stepsize.ode._loop.Run` of member ``s``: slices of the ensemble's arrays."""
+    v, e = a.vec[s], a.ew[s]
+    work = Work(v[0], v[1], v[2], v[3], v[4], v[5], v[6], a.coef[s], a.history[s, 0],
+                a.history[s, 1])
+    ew = ExplicitWork(a.stages[s], e[0], e[1], e[2], e[3])
+    return Run(work, ew, None, None, None, a.state[s : s + 1], a.imp[s : s + 1],
+               a.info[s : s + 1])
+
+
+if config.ENABLE_CUDASIM:
+
+    def _plain(x):
+        """``x`` with the numpy arrays inside the simulator's kernel-side wrappers (the
+        member loop is CPU-compiled there; on a GPU this is the identity)."""
+        if isinstance(x, tuple):
+            return type(x)(*map(_plain, x))
+        x = getattr(x, "_item", x)
+        return getattr(x, "_ary", x)
+
+else:
+
+    @cuda.jit(device=True)
+    def _plain(x):
+        return x
+
+
+_KERNELS = {}
+
+
+def kernel_for(rhs):
+    """The ensemble kernel for the device adapter ``rhs(t, y, out, ctx)`` (one per adapter)."""
+    kernel = _KERNELS.get(rhs)
+    if kernel is None:
+
+        def ensemble_kernel(explicit, controls, steps, arrays):
+            s = cuda.grid(1)
+            if s < arrays.y0.shape[0]:
+                a, ex, st = _plain(arrays), _plain(explicit), _plain(steps)
+                problem = Problem(rhs, None, None, a.ctx[s], 0, -1, -1, a.ctx[s], a.ctx[s])
+                run_member(problem, ex, controls, st, member_run(a, s), a.y0[s], a.y[s])
+
+        kernel = _KERNELS[rhs] = cuda.jit(ensemble_kernel)
+    return kernel
+
+
+def on_device(a):
+    """``a`` on the GPU: numpy arrays (also inside named tuples) are copied there; arrays
+    already on it (CuPy, Numba, anything with ``__cuda_array_interface__``) are used in place."""
+    if isinstance(a, tuple):
+        return type(a)(*map(on_device, a)) if hasattr(a, "_fields") else tuple(map(on_device, a))
+    if isinstance(a, np.ndarray):
+        return cuda.to_device(np.ascontiguousarray(a))
+    if is_device_array(a):
+        return cuda.as_cuda_array(a)
+    return a
+
+
+def run_cuda(rhs, explicit, controls, steps, arrays):
+    """Launch the ensemble kernel on ``arrays`` (a :class:`MemberArrays`) and wait for it;
+    returns the device arrays (``y`` and ``info`` hold the results)."""
+    dev = on_device(arrays)
+    m = dev.y0.shape[0]
+    blocks = (m + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK
+    kernel_for(rhs)[blocks, THREADS_PER_BLOCK](
+        on_device(explicit), controls, on_device(steps), dev
+    )
+    cuda.synchronize()
+    return dev
+
+
+_ADAPTERS = weakref.WeakKeyDictionary()
+
+
+def device_rhs(spec):
+    """The device adapter of ``spec.fun`` (compiled lazily, for whichever target calls it),
+    one per function and layout of ``args``."""
+    try:
+        entry = _ADAPTERS.setdefault(spec.fun, {})
+    except TypeError:  # not weak-referenceable
+        entry = {}
+    key = (spec.layout.key, spec.inplace)
+    if key not in entry:
+        source = device_rhs_source(spec.layout, spec.inplace)
+        namespace = {"fun": _jit(spec.fun), **spec.layout.frozen}
+        entry[key] = numba.njit(error_model="numpy")(generated(source, "rhs", namespace))
+    return entry[key]
+
+
+def check_compiles(rhs):
+    """Compile ``rhs`` as a CUDA device function for this GPU (nothing to check in the
+    simulator); a ``TypeError`` naming ``fun`` when Numba cannot."""
+    if config.ENABLE_CUDASIM:
+        return
+    vec = numba.types.float64[::1]
+    try:
+        cuda.compile_ptx_for_current_device(
+            rhs.py_func, (numba.types.float64, vec, vec, vec), device=True
+        )
+    except NumbaError as exc:
+        first = str(exc).strip().splitlines()
+        raise TypeError(
+            "fun: cannot be compiled for backend='cuda' "
+            f"({type(exc).__name__}: {first[0] if first else ''}); a GPU thread runs fun as a "
+            "CUDA device function, so it may only use what Numba supports there: write it in "
+            "place, fun(t, y, dydt, *args) with inplace=True, on scalars and the arrays it is "
+            "given (no new arrays, no Python objects)"
+        ) from None
+
+
+def solve_cuda(spec, ctx, y0, explicit, controls, steps):
+    """Integrate the members ``y0`` ((m, n), numpy or on the GPU) of the problem ``spec`` with
+    context ``ctx``.  Returns the members' ``INFO`` records, their states at the output times
+    (m, n, n_out) -- on the GPU (CuPy when ``y0`` is CuPy) when ``y0`` was there -- and the
+    device bytes per member."""
+    rhs = device_rhs(spec)
+    check_compiles(rhs)
+    s = explicit.c.size + explicit.c_extra.size
+    arrays = member_arrays(y0, ctx, max(steps.t_eval.size, 1), s, explicit.Q.shape[1])
+    dev = run_cuda(rhs, explicit, controls, steps, arrays)
+    info = dev.info.copy_to_host()
+    if not is_device_array(y0):
+        return info, dev.y.copy_to_host(), bytes_per_member(arrays)
+    y = dev.y
+    if type(y0).__module__.split(".")[0] == "cupy":
+        import cupy
+
+        y = cupy.asarray(y)
+    return info, y, bytes_per_member(arrays)
