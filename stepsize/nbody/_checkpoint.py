@@ -3,7 +3,6 @@ rewritten after every chunk (atomically, keeping the one before as ``<path>.prev
 :mod:`stepsize._atomic`; chunks may finish in any order on a cluster) and read back on a restart
 with the same inputs."""
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -28,25 +27,6 @@ ARRAYS = (
     "min_distance_pair",
 )
 HISTORY = ("t", "positions", "velocities", "energy_error", "value")
-
-
-def fingerprint(pos, vel, masses, G, description):
-    """What determines the results, as a JSON string: the SHA-256 of the initial states and
-    ``description`` (a dict of named settings, or any JSON-able value), each entry kept as it
-    is when short and as its SHA-256 otherwise, so that a mismatch can be named."""
-    h = hashlib.sha256()
-    for a in (pos, vel, masses, G):
-        h.update(np.ascontiguousarray(a, dtype=float).tobytes())
-    entries = description if isinstance(description, dict) else {"settings": description}
-    doc = {"initial systems": "sha256 " + h.hexdigest()}
-    for name, value in entries.items():
-        text = json.dumps(value, sort_keys=True, default=repr)
-        doc[str(name)] = text if len(text) <= 200 else "sha256 " + _sha(text)
-    return json.dumps(doc, sort_keys=True)
-
-
-def _sha(text):
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def concat(parts):

@@ -27,16 +27,20 @@ reports the useful-lane fraction of the launch.  Imported only for ``backend="cu
 CUDA simulator around the CPU-compiled member loop, which is how CI tests it.
 """
 
+import math
+import operator
 import weakref
 from typing import NamedTuple
 
 import numba
 import numpy as np
-from numba import config, cuda
+from numba import config, cuda, types
 from numba.core.errors import NumbaError
+from numba.core.extending import overload
 
 from stepsize.backend import is_device_array
 from stepsize.ode._arrays import all_finite, eval_dense
+from stepsize.ode._build import _jit
 from stepsize.ode._bundles import (
     CTX_FAULT,
     DONE,
@@ -52,7 +56,6 @@ from stepsize.ode._bundles import (
     new_implicit_state,
     new_info,
 )
-from stepsize.ode._build import _jit
 from stepsize.ode._context import device_rhs_source, generated
 from stepsize.ode._explicit import ExplicitWork, explicit_dense
 from stepsize.ode._loop import (
@@ -65,11 +68,60 @@ from stepsize.ode._loop import (
     reject,
     stopped,
 )
-from stepsize.ode._types import NJIT
+from stepsize.ode._types import FUNC, NJIT, compile_adapter
 
 THREADS_PER_BLOCK = 64
 N_VEC = 7  # Work's vectors: y, y_new, f0, f_new, ybuf, fbuf, err
 N_EW = 4  # ExplicitWork's vectors: ystage, ya, yb, err2
+
+
+def _numbers(*args):
+    return all(isinstance(x, types.Number | types.Boolean) for x in args)
+
+
+def _builtin_on_cuda(fn, pick):
+    """``fn`` (``min`` or ``max``) of 2 to 4 numbers for the CUDA target, as Python's: the
+    first argument unless a later one ``pick``s.  Numba 0.66 to 0.68 turned the builtins into
+    ``*args`` overloads that its CUDA target cannot compile (numba issue #10753, "Signature
+    mismatch"); the loop's step functions use them, and a target-specific overload comes first
+    for CUDA code (the CPU keeps Numba's own)."""
+
+    @overload(fn, target="cuda")
+    def two(a, b):
+        if _numbers(a, b):
+            return lambda a, b: b if pick(b, a) else a
+
+    @overload(fn, target="cuda")
+    def three(a, b, c):
+        if _numbers(a, b, c):
+            return lambda a, b, c: fn(fn(a, b), c)
+
+    @overload(fn, target="cuda")
+    def four(a, b, c, d):
+        if _numbers(a, b, c, d):
+            return lambda a, b, c, d: fn(fn(fn(a, b), c), d)
+
+
+def _numpy_on_cuda(fn, scalar):
+    """NumPy's ``fn`` of one float for the CUDA target, as ``scalar`` (from ``math``): the
+    step functions call ``np.isfinite``, ``np.sqrt`` on scalars, which Numba's CUDA target
+    does not type (it has the ``math`` functions, to which NumPy's are equal on floats)."""
+
+    @overload(fn, target="cuda")
+    def one(x):
+        if isinstance(x, types.Float):
+            return lambda x: scalar(x)
+
+
+_builtin_on_cuda(min, operator.lt)
+_builtin_on_cuda(max, operator.gt)
+for _fn, _scalar in (
+    (np.isfinite, math.isfinite),
+    (np.isnan, math.isnan),
+    (np.sqrt, math.sqrt),
+    (np.arctan, math.atan),
+):
+    _numpy_on_cuda(_fn, _scalar)
 
 
 class MemberArrays(NamedTuple):
@@ -88,22 +140,28 @@ class MemberArrays(NamedTuple):
     ew: object  # (M, N_EW, n) ExplicitWork's vectors
 
 
+def aligned(dtype):
+    """``dtype`` (a record of the loop) with its fields aligned, as CUDA loads them; the
+    loop reads and writes them by name."""
+    return np.dtype([(name, dtype.fields[name][0]) for name in dtype.names], align=True)
+
+
 def member_arrays(y0, ctx, n_out, s, degree):
     """Host arrays for ``m`` members with initial values ``y0`` (m, n) (a device array is
     copied in on the device), ``ctx`` the problem's context, ``n_out`` output times, ``s``
     stages and interpolants of ``degree``; records and histories as ``integrate`` starts
     them."""
     m, n = y0.shape
-    imp = np.zeros(m, dtype=IMPLICIT_STATE)
+    imp = np.zeros(m, dtype=aligned(IMPLICIT_STATE))
     imp[:] = new_implicit_state()[0]
-    info = np.zeros(m, dtype=INFO)
+    info = np.zeros(m, dtype=aligned(INFO))
     info[:] = new_info()[0]
     return MemberArrays(
         y0,
         np.full((m, n, n_out), np.nan),
         np.ascontiguousarray(np.broadcast_to(ctx, (m, ctx.size))),
         info,
-        np.zeros(m, dtype=STATE),
+        np.zeros(m, dtype=aligned(STATE)),
         imp,
         np.zeros((m, N_VEC, n)),
         np.zeros((m, n, degree)),
@@ -210,11 +268,11 @@ def put(yout, column, y):
 def member_run(a, s):
     """The :class:`~stepsize.ode._loop.Run` of member ``s``: slices of the ensemble's arrays."""
     v, e = a.vec[s], a.ew[s]
-    work = Work(v[0], v[1], v[2], v[3], v[4], v[5], v[6], a.coef[s], a.history[s, 0],
-                a.history[s, 1])
+    work = Work(
+        v[0], v[1], v[2], v[3], v[4], v[5], v[6], a.coef[s], a.history[s, 0], a.history[s, 1]
+    )
     ew = ExplicitWork(a.stages[s], e[0], e[1], e[2], e[3])
-    return Run(work, ew, None, None, None, a.state[s : s + 1], a.imp[s : s + 1],
-               a.info[s : s + 1])
+    return Run(work, ew, None, None, None, a.state[s : s + 1], a.imp[s : s + 1], a.info[s : s + 1])
 
 
 if config.ENABLE_CUDASIM:
@@ -229,7 +287,7 @@ if config.ENABLE_CUDASIM:
 
 else:
 
-    @cuda.jit(device=True)
+    @numba.njit
     def _plain(x):
         return x
 
@@ -241,12 +299,17 @@ def kernel_for(rhs):
     """The ensemble kernel for the device adapter ``rhs(t, y, out, ctx)`` (one per adapter)."""
     kernel = _KERNELS.get(rhs)
     if kernel is None:
+        # The simulator runs the member loop CPU-compiled: there the adapter goes in as a
+        # first-class function, as in the CPU loop, so that the loop compiles once for every
+        # right-hand side (and loads from Numba's cache).  CUDA has no function pointers: on a
+        # GPU the adapter is a constant of the kernel.
+        f = compile_adapter(rhs.py_func, FUNC) if config.ENABLE_CUDASIM else rhs
 
         def ensemble_kernel(explicit, controls, steps, arrays):
             s = cuda.grid(1)
             if s < arrays.y0.shape[0]:
                 a, ex, st = _plain(arrays), _plain(explicit), _plain(steps)
-                problem = Problem(rhs, None, None, a.ctx[s], 0, -1, -1, a.ctx[s], a.ctx[s])
+                problem = Problem(f, None, None, a.ctx[s], 0, -1, -1, a.ctx[s], a.ctx[s])
                 run_member(problem, ex, controls, st, member_run(a, s), a.y0[s], a.y[s])
 
         kernel = _KERNELS[rhs] = cuda.jit(ensemble_kernel)
@@ -271,9 +334,7 @@ def run_cuda(rhs, explicit, controls, steps, arrays):
     dev = on_device(arrays)
     m = dev.y0.shape[0]
     blocks = (m + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK
-    kernel_for(rhs)[blocks, THREADS_PER_BLOCK](
-        on_device(explicit), controls, on_device(steps), dev
-    )
+    kernel_for(rhs)[blocks, THREADS_PER_BLOCK](on_device(explicit), controls, on_device(steps), dev)
     cuda.synchronize()
     return dev
 

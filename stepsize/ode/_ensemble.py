@@ -31,7 +31,6 @@ from stepsize.ode._solve import (
 from stepsize.ode._tableaux import TABLEAUX
 from stepsize.ode._types import fast_dispatch, twinned
 
-
 BACKENDS = ("numba", "cuda")
 
 
