@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stepsize._atomic import CheckpointError, config_diff, load_checkpoint
+
 
 @dataclass
 class Store:
@@ -105,3 +107,26 @@ def fingerprint(arrays, description, label="initial systems"):
 
 def _sha(text):
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def checked_load(path, key, read):
+    """``result`` of ``read(file) -> (fingerprint, result)`` on the newest readable version of
+    the checkpoint ``path`` (:func:`stepsize._atomic.load_checkpoint`), None if there is none.
+
+    A file written by a different run (fingerprint other than ``key``) raises
+    :class:`~stepsize._atomic.CheckpointError` (a ValueError) naming what differs rather than
+    being overwritten."""
+    found = load_checkpoint(path, read)
+    if found is None:
+        return None
+    stored, result = found
+    if stored != key:
+        try:
+            what = "; ".join(config_diff(json.loads(stored), json.loads(key)))
+        except json.JSONDecodeError:  # a file of an older version: a bare hash
+            what = "other initial values, method or options"
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} was written by a different run ({what}); "
+            "remove it or choose another path"
+        )
+    return result

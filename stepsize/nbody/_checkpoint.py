@@ -3,12 +3,12 @@ rewritten after every chunk (atomically, keeping the one before as ``<path>.prev
 :mod:`stepsize._atomic`; chunks may finish in any order on a cluster) and read back on a restart
 with the same inputs."""
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from stepsize._atomic import CheckpointError, config_diff, load_checkpoint, save_checkpoint
+from stepsize._atomic import save_checkpoint
+from stepsize._chunks import checked_load
 from stepsize.nbody._result import EnsembleResult, Event, History
 
 ARRAYS = (
@@ -76,20 +76,7 @@ def load(path, key):
     :class:`~stepsize._atomic.CheckpointError` (a ValueError) naming what differs rather than
     being overwritten; an unreadable file falls back to the previous version with a warning.
     """
-    found = load_checkpoint(path, _read)
-    if found is None:
-        return None
-    stored, result = found
-    if stored != key:
-        try:
-            what = "; ".join(config_diff(json.loads(stored), json.loads(key)))
-        except json.JSONDecodeError:  # a file of an older version: a bare hash
-            what = "other systems, method or options"
-        raise CheckpointError(
-            f"checkpoint {str(path)!r} was written by a different run ({what}); "
-            "remove it or choose another path"
-        )
-    return result
+    return checked_load(path, key, _read)
 
 
 def _read(file):

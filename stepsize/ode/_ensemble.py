@@ -14,10 +14,12 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from stepsize._chunks import check_client, split
 from stepsize.backend import is_device_array, lane_fractions, require_cuda, to_numpy
 from stepsize.control import get_controller
 from stepsize.ode._build import build_problem, describe_fault, run_kernel
 from stepsize.ode._bundles import CTX_FAULT, FAULT, MODE_EXPLICIT, Problem, Steps
+from stepsize.ode._chunked import solve_chunked
 from stepsize.ode._loop import integrate
 from stepsize.ode._solve import (
     MESSAGES,
@@ -148,6 +150,9 @@ def solve_ensemble(
     compiled=True,
     inplace=False,
     backend="numba",
+    client=None,
+    chunk_size=1000,
+    checkpoint=None,
 ):
     """Integrate ``fun`` from every row of ``Y0`` (shape (m, n)), in parallel on all cores.
 
@@ -164,9 +169,33 @@ def solve_ensemble(
     whose ``fun`` fails there stops with a non-finite state (status -1).  ``stats`` adds the
     useful-lane fractions (mean over max steps per launch and per warp) and the device bytes
     per member.
+
+    ``client``: a ``dask.distributed.Client``; the members go in chunks of ``chunk_size``, each
+    one task (``backend`` on the worker).  ``checkpoint``: a path; the members run
+    ``chunk_size`` at a time and every finished chunk is saved there (atomically), so that a
+    rerun with the same arguments keeps the chunks an interrupted run finished.  Either way
+    the results equal those of the local run.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend: unknown {backend!r}; known: {', '.join(BACKENDS)}")
+    chunked = client is not None or checkpoint is not None
+    if chunked:
+        check_client(client)
+        options = dict(
+            method=method,
+            t_eval=t_eval,
+            events=events,
+            rtol=rtol,
+            atol=atol,
+            controller=controller,
+            first_step=first_step,
+            max_step=max_step,
+            max_steps=max_steps,
+            args=args,
+            compiled=compiled,
+            inplace=inplace,
+            backend=backend,
+        )
     on_gpu = Y0 if is_device_array(Y0) else None
     Y0 = to_numpy(Y0) if on_gpu is not None else np.asarray(Y0)
     if Y0.ndim != 2 or Y0.shape[0] == 0:
@@ -184,6 +213,9 @@ def solve_ensemble(
     args = check_args(args)
     ex, _, _, controls, switch, _ = method_bundles(MODE_EXPLICIT, tab.name, None, ctrl)
     steps = Steps(t0, t1, rtol_v, atol_v, first, max_step, max_steps, t_eval, False, False)
+    if chunked:
+        chunks = split(len(Y0), chunk_size)
+        return solve_chunked(fun, t_span, Y0, options, chunks, client, checkpoint)
     if backend == "cuda":
         cuda_y0 = Y0 if on_gpu is None or on_gpu.dtype != np.float64 else on_gpu
         return _solve_cuda(fun, args, inplace, cuda_y0, tab, ctrl, ex, controls, steps)
