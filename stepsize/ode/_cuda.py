@@ -323,7 +323,7 @@ def on_device(a):
         return type(a)(*map(on_device, a)) if hasattr(a, "_fields") else tuple(map(on_device, a))
     if isinstance(a, np.ndarray):
         return cuda.to_device(np.ascontiguousarray(a))
-    if is_device_array(a):
+    if is_device_array(a) and not hasattr(a, "copy_to_host"):  # not yet a Numba array
         return cuda.as_cuda_array(a)
     return a
 
@@ -389,7 +389,7 @@ def solve_cuda(spec, ctx, y0, explicit, controls, steps):
     arrays = member_arrays(y0, ctx, max(steps.t_eval.size, 1), s, explicit.Q.shape[1])
     dev = run_cuda(rhs, explicit, controls, steps, arrays)
     info = dev.info.copy_to_host()
-    if not is_device_array(y0):
+    if isinstance(y0, np.ndarray):
         return info, dev.y.copy_to_host(), bytes_per_member(arrays)
     y = dev.y
     if type(y0).__module__.split(".")[0] == "cupy":

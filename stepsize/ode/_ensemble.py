@@ -196,8 +196,8 @@ def solve_ensemble(
             inplace=inplace,
             backend=backend,
         )
-    on_gpu = Y0 if is_device_array(Y0) else None
-    Y0 = to_numpy(Y0) if on_gpu is not None else np.asarray(Y0)
+    on_gpu = Y0 if on_device(Y0) else None
+    Y0 = host_copy(Y0) if on_gpu is not None else np.asarray(Y0)
     if Y0.ndim != 2 or Y0.shape[0] == 0:
         raise ValueError(f"Y0 must have shape (m, n) with m >= 1, got shape {Y0.shape}")
     rows = [check_problem(t_span, y, rtol, atol) for y in Y0]
@@ -218,7 +218,7 @@ def solve_ensemble(
         return solve_chunked(fun, t_span, Y0, options, chunks, client, checkpoint)
     if backend == "cuda":
         cuda_y0 = Y0 if on_gpu is None or on_gpu.dtype != np.float64 else on_gpu
-        return _solve_cuda(fun, args, inplace, cuda_y0, tab, ctrl, ex, controls, steps)
+        return _solve_cuda(fun, args, inplace, Y0[0], cuda_y0, tab, ctrl, ex, controls, steps)
     built = build_problem(fun, t0, Y0[0], args, events=events, compiled=compiled, inplace=inplace)
     built, members = _run_members(built, Y0, ex, controls, switch, steps)
     status = members.counts[:, 0].copy()
@@ -241,6 +241,17 @@ def solve_ensemble(
     )
 
 
+def on_device(a):
+    """Whether ``a`` lives on the GPU: CuPy or anything with ``__cuda_array_interface__``, or a
+    Numba device array (the CUDA simulator's have no interface)."""
+    return is_device_array(a) or hasattr(a, "copy_to_host")
+
+
+def host_copy(a):
+    """A numpy copy of the device array ``a``."""
+    return a.copy_to_host() if hasattr(a, "copy_to_host") else to_numpy(a)
+
+
 def check_cuda_options(method, events):
     """What ``backend="cuda"`` cannot run: an implicit method, events."""
     if not (isinstance(method, str) and SCIPY_NAMES.get(method, method) in TABLEAUX):
@@ -252,12 +263,11 @@ def check_cuda_options(method, events):
         raise ValueError("events: not supported with backend='cuda' (use backend='numba')")
 
 
-def _solve_cuda(fun, args, inplace, Y0, tab, ctrl, ex, controls, steps):
+def _solve_cuda(fun, args, inplace, y0, Y0, tab, ctrl, ex, controls, steps):
     """``solve_ensemble`` on the GPU (:func:`stepsize.ode._cuda.solve_cuda`)."""
     require_cuda()
     from stepsize.ode._cuda import solve_cuda
 
-    y0 = to_numpy(Y0[:1])[0]
     built = build_problem(fun, steps.t0, y0, args, compiled=False, inplace=inplace)
     info, y, nbytes = solve_cuda(built.spec, built.problem.ctx, Y0, ex, controls, steps)
     status = info["status"]
