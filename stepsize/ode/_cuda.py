@@ -38,7 +38,7 @@ from numba import config, cuda, types
 from numba.core.errors import NumbaError
 from numba.core.extending import overload
 
-from stepsize.backend import is_device_array
+from stepsize.backend import is_device_array, lane_fractions
 from stepsize.ode._arrays import all_finite, eval_dense
 from stepsize.ode._build import _jit
 from stepsize.ode._bundles import (
@@ -57,6 +57,7 @@ from stepsize.ode._bundles import (
     new_info,
 )
 from stepsize.ode._context import device_rhs_source, generated
+from stepsize.ode._ensemble import EnsembleResult
 from stepsize.ode._explicit import ExplicitWork, explicit_dense
 from stepsize.ode._loop import (
     Run,
@@ -68,6 +69,7 @@ from stepsize.ode._loop import (
     reject,
     stopped,
 )
+from stepsize.ode._solve import MESSAGES
 from stepsize.ode._types import FUNC, NJIT, compile_adapter
 
 THREADS_PER_BLOCK = 64
@@ -378,11 +380,11 @@ def check_compiles(rhs):
         ) from None
 
 
-def solve_cuda(spec, ctx, y0, explicit, controls, steps):
-    """Integrate the members ``y0`` ((m, n), numpy or on the GPU) of the problem ``spec`` with
-    context ``ctx``.  Returns the members' ``INFO`` records, their states at the output times
-    (m, n, n_out) -- on the GPU (CuPy when ``y0`` is CuPy) when ``y0`` was there -- and the
-    device bytes per member."""
+def solve_cuda(spec, ctx, y0, tab, ctrl, explicit, controls, steps):
+    """``solve_ensemble`` of the members ``y0`` ((m, n), numpy or on the GPU) of the problem
+    ``spec`` with context ``ctx``, pair ``tab`` and controller ``ctrl`` (``explicit``,
+    ``controls``: as the loop takes them).  ``y`` of the result stays on the GPU (CuPy when
+    ``y0`` is CuPy) when ``y0`` was there."""
     rhs = device_rhs(spec)
     check_compiles(rhs)
     s = explicit.c.size + explicit.c_extra.size
@@ -390,10 +392,34 @@ def solve_cuda(spec, ctx, y0, explicit, controls, steps):
     dev = run_cuda(rhs, explicit, controls, steps, arrays)
     info = dev.info.copy_to_host()
     if isinstance(y0, np.ndarray):
-        return info, dev.y.copy_to_host(), bytes_per_member(arrays)
-    y = dev.y
-    if type(y0).__module__.split(".")[0] == "cupy":
+        y = dev.y.copy_to_host()
+    elif type(y0).__module__.split(".")[0] == "cupy":
         import cupy
 
-        y = cupy.asarray(y)
-    return info, y, bytes_per_member(arrays)
+        y = cupy.asarray(dev.y)
+    else:
+        y = dev.y
+    status = info["status"]
+    taken = info["naccept"] + info["nreject"]
+    grid, warp = lane_fractions(taken)
+    return EnsembleResult(
+        t=steps.t_eval.copy() if steps.t_eval.size else np.array([steps.t1]),
+        y=y,
+        status=np.where(status < 0, -1, status),
+        nfev=info["nfev"].copy(),
+        naccept=info["naccept"].copy(),
+        nreject=info["nreject"].copy(),
+        message=[MESSAGES[int(c)] for c in status],
+        success=bool(np.all(status >= 0)),
+        stats={
+            "method": tab.name,
+            "controller": ctrl.name,
+            "compiled": True,
+            "backend": "cuda",
+            "useful_lane_fraction": grid,
+            "warp_lane_fraction": warp,
+            "mean_steps": float(taken.mean()),
+            "max_steps": int(taken.max()),
+            "device_bytes_per_member": bytes_per_member(arrays),
+        },
+    )

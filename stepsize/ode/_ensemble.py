@@ -15,7 +15,7 @@ import numba
 import numpy as np
 
 from stepsize._chunks import check_client, split
-from stepsize.backend import is_device_array, lane_fractions, require_cuda, to_numpy
+from stepsize.backend import is_device_array, require_cuda, to_numpy
 from stepsize.control import get_controller
 from stepsize.ode._build import build_problem, describe_fault, run_kernel
 from stepsize.ode._bundles import CTX_FAULT, FAULT, MODE_EXPLICIT, Problem, Steps
@@ -269,28 +269,4 @@ def _solve_cuda(fun, args, inplace, y0, Y0, tab, ctrl, ex, controls, steps):
     from stepsize.ode._cuda import solve_cuda
 
     built = build_problem(fun, steps.t0, y0, args, compiled=False, inplace=inplace)
-    info, y, nbytes = solve_cuda(built.spec, built.problem.ctx, Y0, ex, controls, steps)
-    status = info["status"]
-    steps_taken = info["naccept"] + info["nreject"]
-    grid, warp = lane_fractions(steps_taken)
-    return EnsembleResult(
-        t=steps.t_eval.copy() if steps.t_eval.size else np.array([steps.t1]),
-        y=y,
-        status=np.where(status < 0, -1, status),
-        nfev=info["nfev"].copy(),
-        naccept=info["naccept"].copy(),
-        nreject=info["nreject"].copy(),
-        message=[MESSAGES[int(c)] for c in status],
-        success=bool(np.all(status >= 0)),
-        stats={
-            "method": tab.name,
-            "controller": ctrl.name,
-            "compiled": True,
-            "backend": "cuda",
-            "useful_lane_fraction": grid,
-            "warp_lane_fraction": warp,
-            "mean_steps": float(steps_taken.mean()),
-            "max_steps": int(steps_taken.max()),
-            "device_bytes_per_member": nbytes,
-        },
-    )
+    return solve_cuda(built.spec, built.problem.ctx, Y0, tab, ctrl, ex, controls, steps)
