@@ -70,9 +70,12 @@ from stepsize.ode._loop import (
     stopped,
 )
 from stepsize.ode._solve import MESSAGES
-from stepsize.ode._types import FUNC, NJIT, compile_adapter
+from stepsize.ode._types import NJIT, compile_adapter
 
 THREADS_PER_BLOCK = 64
+_strided = types.float64[:]
+STRIDED = types.FunctionType(types.void(types.float64, _strided, _strided, _strided))
+"""``FUNC`` for the strided vectors of a member (the simulator's first-class adapter)."""
 N_VEC = 7  # Work's vectors: y, y_new, f0, f_new, ybuf, fbuf, err
 N_EW = 4  # ExplicitWork's vectors: ystage, ya, yb, err2
 
@@ -127,19 +130,22 @@ for _fn, _scalar in (
 
 
 class MemberArrays(NamedTuple):
-    """Every array of a GPU ensemble, leading axis the member (numpy or device arrays)."""
+    """Every array of a GPU ensemble of ``M`` members (numpy or device arrays).  The work arrays
+    have the member as their last axis, so that the 32 threads of a warp, reading the same
+    entry of their own arrays, read 32 consecutive doubles (one coalesced access); a member's
+    arrays are strided views."""
 
     y0: object  # (M, n) initial values
     y: object  # (M, n, n_out) states at the output times, NaN where none
-    ctx: object  # (M, len(ctx)) each member's context (args, fault slot)
     info: object  # (M,) INFO records
     state: object  # (M,) STATE records
     imp: object  # (M,) IMPLICIT_STATE records
-    vec: object  # (M, N_VEC, n) Work's vectors
-    coef: object  # (M, n, degree) the step's interpolant
-    history: object  # (M, 2, 4) the controllers' filter histories
-    stages: object  # (M, s, n) the pair's stages K
-    ew: object  # (M, N_EW, n) ExplicitWork's vectors
+    ctx: object  # (len(ctx), M) each member's context (args, fault slot)
+    vec: object  # (N_VEC, n, M) Work's vectors
+    coef: object  # (n, degree, M) the step's interpolant
+    history: object  # (2, 4, M) the controllers' filter histories
+    stages: object  # (s, n, M) the pair's stages K
+    ew: object  # (N_EW, n, M) ExplicitWork's vectors
 
 
 def aligned(dtype):
@@ -161,21 +167,21 @@ def member_arrays(y0, ctx, n_out, s, degree):
     return MemberArrays(
         y0,
         np.full((m, n, n_out), np.nan),
-        np.ascontiguousarray(np.broadcast_to(ctx, (m, ctx.size))),
         info,
         np.zeros(m, dtype=aligned(STATE)),
         imp,
-        np.zeros((m, N_VEC, n)),
-        np.zeros((m, n, degree)),
-        np.ones((m, 2, 4)),  # new_history() for both controllers
-        np.zeros((m, s, n)),
-        np.zeros((m, N_EW, n)),
+        np.ascontiguousarray(np.broadcast_to(ctx[:, None], (ctx.size, m))),
+        np.zeros((N_VEC, n, m)),
+        np.zeros((n, degree, m)),
+        np.ones((2, 4, m)),  # new_history() for both controllers
+        np.zeros((s, n, m)),
+        np.zeros((N_EW, n, m)),
     )
 
 
 def bytes_per_member(arrays):
     """Device memory of one member (every array of :class:`MemberArrays`)."""
-    return sum(a.nbytes // a.shape[0] for a in arrays)
+    return sum(a.nbytes for a in arrays) // arrays.y0.shape[0]
 
 
 @numba.njit(**NJIT)
@@ -268,12 +274,21 @@ def put(yout, column, y):
 
 @numba.njit(**NJIT)
 def member_run(a, s):
-    """The :class:`~stepsize.ode._loop.Run` of member ``s``: slices of the ensemble's arrays."""
-    v, e = a.vec[s], a.ew[s]
+    """The :class:`~stepsize.ode._loop.Run` of member ``s``: views of the ensemble's arrays."""
+    v, e, hist = a.vec, a.ew, a.history
     work = Work(
-        v[0], v[1], v[2], v[3], v[4], v[5], v[6], a.coef[s], a.history[s, 0], a.history[s, 1]
+        v[0, :, s],
+        v[1, :, s],
+        v[2, :, s],
+        v[3, :, s],
+        v[4, :, s],
+        v[5, :, s],
+        v[6, :, s],
+        a.coef[:, :, s],
+        hist[0, :, s],
+        hist[1, :, s],
     )
-    ew = ExplicitWork(a.stages[s], e[0], e[1], e[2], e[3])
+    ew = ExplicitWork(a.stages[:, :, s], e[0, :, s], e[1, :, s], e[2, :, s], e[3, :, s])
     return Run(work, ew, None, None, None, a.state[s : s + 1], a.imp[s : s + 1], a.info[s : s + 1])
 
 
@@ -305,13 +320,15 @@ def kernel_for(rhs):
         # first-class function, as in the CPU loop, so that the loop compiles once for every
         # right-hand side (and loads from Numba's cache).  CUDA has no function pointers: on a
         # GPU the adapter is a constant of the kernel.
-        f = compile_adapter(rhs.py_func, FUNC) if config.ENABLE_CUDASIM else rhs
+        f = compile_adapter(rhs.py_func, STRIDED) if config.ENABLE_CUDASIM else rhs
 
         def ensemble_kernel(explicit, controls, steps, arrays):
             s = cuda.grid(1)
             if s < arrays.y0.shape[0]:
                 a, ex, st = _plain(arrays), _plain(explicit), _plain(steps)
-                problem = Problem(f, None, None, a.ctx[s], 0, -1, -1, a.ctx[s], a.ctx[s])
+                ctx = a.ctx[:, s]
+                none = ctx[:0]  # no events
+                problem = Problem(f, None, None, ctx, 0, -1, -1, none, none)
                 run_member(problem, ex, controls, st, member_run(a, s), a.y0[s], a.y[s])
 
         kernel = _KERNELS[rhs] = cuda.jit(ensemble_kernel)
@@ -364,11 +381,8 @@ def check_compiles(rhs):
     simulator); a ``TypeError`` naming ``fun`` when Numba cannot."""
     if config.ENABLE_CUDASIM:
         return
-    vec = numba.types.float64[::1]
     try:
-        cuda.compile_ptx_for_current_device(
-            rhs.py_func, (numba.types.float64, vec, vec, vec), device=True
-        )
+        cuda.compile_ptx_for_current_device(rhs.py_func, STRIDED.signature.args, device=True)
     except NumbaError as exc:
         first = str(exc).strip().splitlines()
         raise TypeError(
