@@ -35,7 +35,6 @@ from typing import NamedTuple
 import numba
 import numpy as np
 from numba import config, cuda, types
-from numba.core.errors import NumbaError
 from numba.core.extending import overload
 
 from stepsize.backend import is_device_array, lane_fractions
@@ -383,7 +382,7 @@ def check_compiles(rhs):
         return
     try:
         cuda.compile_ptx_for_current_device(rhs.py_func, STRIDED.signature.args, device=True)
-    except NumbaError as exc:
+    except Exception as exc:  # a compiler failure of any kind (TypingError, TypeError, ...)
         first = str(exc).strip().splitlines()
         raise TypeError(
             "fun: cannot be compiled for backend='cuda' "
