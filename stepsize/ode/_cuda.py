@@ -10,10 +10,12 @@ the driver here adds is only what the CPU loop does with growable storage: the f
 and the points at ``t_eval`` go straight into the member's preallocated output columns.
 Events, dense output and the implicit methods stay on the CPU.
 
-Every per-member array is a slice of one preallocated device array (leading axis: the
-member), so device code allocates nothing: the state vectors, the stages, the interpolant,
-the controllers' histories and the loop's records (:data:`~stepsize.ode._bundles.STATE`,
-``INFO``, ``IMPLICIT_STATE``), set up on the host as ``integrate`` sets them up.
+Every per-member array is a view of one preallocated device array, so device code allocates
+nothing: the state vectors, the stages, the interpolant, the controllers' histories (member as
+the last axis: a warp's loads coalesce) and the loop's records
+(:data:`~stepsize.ode._bundles.STATE`, ``INFO``, ``IMPLICIT_STATE``), set up on the host as
+``integrate`` sets them up.  Python builtins and NumPy scalar functions the step functions use
+come to the CUDA target through :mod:`stepsize._cudamath`.
 
 The right-hand side is the user's ``fun`` behind an adapter without ``try`` (CUDA kernels
 cannot catch): a member whose ``fun`` produces NaN or inf stops with status ``NONFINITE``.
@@ -27,16 +29,14 @@ reports the useful-lane fraction of the launch.  Imported only for ``backend="cu
 CUDA simulator around the CPU-compiled member loop, which is how CI tests it.
 """
 
-import math
-import operator
 import weakref
 from typing import NamedTuple
 
 import numba
 import numpy as np
 from numba import config, cuda, types
-from numba.core.extending import overload
 
+from stepsize import _cudamath  # noqa: F401  (min, max, np.isfinite, ... for CUDA code)
 from stepsize.backend import is_device_array, lane_fractions
 from stepsize.ode._arrays import all_finite, eval_dense
 from stepsize.ode._build import _jit
@@ -77,55 +77,6 @@ STRIDED = types.FunctionType(types.void(types.float64, _strided, _strided, _stri
 """``FUNC`` for the strided vectors of a member (the simulator's first-class adapter)."""
 N_VEC = 7  # Work's vectors: y, y_new, f0, f_new, ybuf, fbuf, err
 N_EW = 4  # ExplicitWork's vectors: ystage, ya, yb, err2
-
-
-def _numbers(*args):
-    return all(isinstance(x, types.Number | types.Boolean) for x in args)
-
-
-def _builtin_on_cuda(fn, pick):
-    """``fn`` (``min`` or ``max``) of 2 to 4 numbers for the CUDA target, as Python's: the
-    first argument unless a later one ``pick``s.  Numba 0.66 to 0.68 turned the builtins into
-    ``*args`` overloads that its CUDA target cannot compile (numba issue #10753, "Signature
-    mismatch"); the loop's step functions use them, and a target-specific overload comes first
-    for CUDA code (the CPU keeps Numba's own)."""
-
-    @overload(fn, target="cuda")
-    def two(a, b):
-        if _numbers(a, b):
-            return lambda a, b: b if pick(b, a) else a
-
-    @overload(fn, target="cuda")
-    def three(a, b, c):
-        if _numbers(a, b, c):
-            return lambda a, b, c: fn(fn(a, b), c)
-
-    @overload(fn, target="cuda")
-    def four(a, b, c, d):
-        if _numbers(a, b, c, d):
-            return lambda a, b, c, d: fn(fn(fn(a, b), c), d)
-
-
-def _numpy_on_cuda(fn, scalar):
-    """NumPy's ``fn`` of one float for the CUDA target, as ``scalar`` (from ``math``): the
-    step functions call ``np.isfinite``, ``np.sqrt`` on scalars, which Numba's CUDA target
-    does not type (it has the ``math`` functions, to which NumPy's are equal on floats)."""
-
-    @overload(fn, target="cuda")
-    def one(x):
-        if isinstance(x, types.Float):
-            return lambda x: scalar(x)
-
-
-_builtin_on_cuda(min, operator.lt)
-_builtin_on_cuda(max, operator.gt)
-for _fn, _scalar in (
-    (np.isfinite, math.isfinite),
-    (np.isnan, math.isnan),
-    (np.sqrt, math.sqrt),
-    (np.arctan, math.atan),
-):
-    _numpy_on_cuda(_fn, _scalar)
 
 
 class MemberArrays(NamedTuple):
