@@ -252,3 +252,26 @@ def test_gpu_ensemble_takes_and_returns_cupy_arrays():
     )
     assert isinstance(gpu.y, cupy.ndarray)
     np.testing.assert_allclose(cupy.asnumpy(gpu.y), cpu.y, rtol=1e-7, atol=1e-9)
+
+
+def test_the_gpu_benchmark_runs_end_to_end_in_the_simulator(tmp_path):
+    """benchmarks/gpu_ensemble.py waits for a session with a GPU; --smoke runs its Lorenz part
+    at tiny sizes under the simulator, so that the script is known to work when one comes."""
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/gpu_ensemble.py", "--smoke", "--parts", "lorenz"]
+        + ["--out", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((tmp_path / "gpu_ensemble.json").read_text())
+    assert report["simulator"] and report["smoke"]
+    for row in report["lorenz"]["methods"].values():
+        assert row["success"] and row["same_status_as_cpu"]
+        assert row["max_relative_end_difference_gpu_vs_cpu"] == 0.0  # the simulator: exact
+        assert 0.0 < row["useful_lane_fraction"] <= row["warp_lane_fraction"] <= 1.0
+        assert row["device_bytes_per_member"] > 0
