@@ -123,9 +123,10 @@ def test_failing_members_stop_alone_in_the_simulator(simulated):
 
 
 def test_memory_per_member_is_what_the_arrays_hold(simulated):
-    # dp5, n = 3, one output: Work (7 vectors), 7 stages, 4 work vectors, interpolant of
-    # degree 4, two filter histories, y0, one output column, the context (2 + 3 args + 3)
-    floats = 7 * 3 + 7 * 3 + 4 * 3 + 3 * 4 + 2 * 4 + 3 + 3 + 8
+    # dp5, n = 3, one output: Work (7 vectors), 7 stages, 6 work vectors, interpolant of
+    # degree 4, two filter histories, y0, one output (time and state), the context (2 + 3
+    # args + 3)
+    floats = 7 * 3 + 7 * 3 + 6 * 3 + 3 * 4 + 2 * 4 + 3 + 1 + 3 + 8
     from stepsize.ode._bundles import IMPLICIT_STATE, INFO, STATE
     from stepsize.ode._cuda import aligned
 
@@ -160,11 +161,13 @@ from stepsize.ode._solve import method_bundles
 built = build_problem(lorenz, 0.0, Y0[0], ARGS, compiled=False, inplace=True)
 rhs = _cuda.device_rhs(built.spec)
 _cuda.check_compiles(rhs)
-ex, _, _, controls, _, _ = method_bundles(MODE_EXPLICIT, "dop853", None, get_controller("PI"))
+ex, _, _, controls, switch, _ = method_bundles(
+    MODE_EXPLICIT, "dop853", None, get_controller("PI")
+)
 tol = np.full(3, 1e-8)
 steps = Steps(0.0, 1.0, tol, tol, 0.0, np.inf, 1000, np.linspace(0, 1, 3), False, False)
 arrays = _cuda.member_arrays(Y0, built.problem.ctx, 3, 16, ex.Q.shape[1])
-sig = tuple(numba.typeof(a) for a in (ex, controls, steps, arrays))
+sig = tuple(numba.typeof(a) for a in (ex, controls, switch, steps, arrays))
 ptx, _ = cuda.compile_ptx(_cuda.kernel_for(rhs).py_func, sig, cc=(8, 0))
 found = [".target sm_80" in ptx, ".entry" in ptx, "call.uni" not in ptx or "NRT" not in ptx]
 

@@ -1,18 +1,16 @@
 """The GPU back end of ``solve_ensemble``: one CUDA thread per initial value.
 
-Thread ``s`` integrates member ``s`` with its own step, controller history and stop, calling
-the very functions the CPU loop (:mod:`stepsize.ode._loop`) is made of -- ``stopped``,
-``attempt`` (the explicit pair's :func:`~stepsize.ode._explicit.explicit_attempt` and its
-error norm :func:`stepsize.control.rms_error_norm`), ``reject`` and ``accepted_ratio`` (the
-filter controllers of :mod:`stepsize.control`), ``advance``, ``initial_step``,
-``explicit_dense`` -- which Numba compiles as CUDA device functions, float64 throughout.  What
-the driver here adds is only what the CPU loop does with growable storage: the first output
-and the points at ``t_eval`` go straight into the member's preallocated output columns.
-Events, dense output and the implicit methods stay on the CPU.
+Thread ``s`` integrates member ``s`` with its own step, controller history and stop by running
+the CPU loop itself (:mod:`stepsize.ode._loop`): its ``start`` and ``step`` -- the explicit
+pair's attempt and error norm, the filter controllers of :mod:`stepsize.control`, the
+``t_eval`` output from the step's interpolant -- compiled by Numba as CUDA device functions,
+float64 throughout, with the implicit methods compiled out (``None``) and no events.  The
+driver (:func:`run_member`) adds only what the CPU's growable storage does otherwise: without
+``t_eval`` a member keeps just its newest point.
 
 Every per-member array is a view of one preallocated device array, so device code allocates
 nothing: the state vectors, the stages, the interpolant, the controllers' histories (member as
-the last axis: a warp's loads coalesce) and the loop's records
+the last axis: a warp's loads coalesce), the output and the loop's records
 (:data:`~stepsize.ode._bundles.STATE`, ``INFO``, ``IMPLICIT_STATE``), set up on the host as
 ``integrate`` sets them up.  Python builtins and NumPy scalar functions the step functions use
 come to the CUDA target through :mod:`stepsize._cudamath`.
@@ -38,36 +36,24 @@ from numba import config, cuda, types
 
 from stepsize import _cudamath  # noqa: F401  (min, max, np.isfinite, ... for CUDA code)
 from stepsize.backend import is_device_array, lane_fractions
-from stepsize.ode._arrays import all_finite, eval_dense
+from stepsize.ode._arrays import copy_into
 from stepsize.ode._build import _jit
 from stepsize.ode._bundles import (
-    CTX_FAULT,
     DONE,
-    EXPLICIT,
-    FAULT,
     IMPLICIT_STATE,
     INFO,
-    NONFINITE,
     RUNNING,
     STATE,
-    UNDERFLOW,
     Problem,
     new_implicit_state,
     new_info,
 )
 from stepsize.ode._context import device_rhs_source, generated
 from stepsize.ode._ensemble import EnsembleResult
-from stepsize.ode._explicit import ExplicitWork, explicit_dense
-from stepsize.ode._loop import (
-    Run,
-    Work,
-    accepted_ratio,
-    advance,
-    attempt,
-    initial_step,
-    reject,
-    stopped,
-)
+from stepsize.ode._events import EventWork
+from stepsize.ode._explicit import ExplicitWork
+from stepsize.ode._loop import Run, Work, start, step
+from stepsize.ode._output import EventLog, Output, Points, Segments
 from stepsize.ode._solve import MESSAGES
 from stepsize.ode._types import NJIT, compile_adapter
 
@@ -76,7 +62,7 @@ _strided = types.float64[:]
 STRIDED = types.FunctionType(types.void(types.float64, _strided, _strided, _strided))
 """``FUNC`` for the strided vectors of a member (the simulator's first-class adapter)."""
 N_VEC = 7  # Work's vectors: y, y_new, f0, f_new, ybuf, fbuf, err
-N_EW = 4  # ExplicitWork's vectors: ystage, ya, yb, err2
+N_EW = 6  # ExplicitWork's vectors: ystage, ya, yb, ka, kb, kbuf
 
 
 class MemberArrays(NamedTuple):
@@ -87,6 +73,7 @@ class MemberArrays(NamedTuple):
 
     y0: object  # (M, n) initial values
     y: object  # (M, n, n_out) states at the output times, NaN where none
+    t: object  # (n_out, M) the output times
     info: object  # (M,) INFO records
     state: object  # (M,) STATE records
     imp: object  # (M,) IMPLICIT_STATE records
@@ -96,6 +83,9 @@ class MemberArrays(NamedTuple):
     history: object  # (2, 4, M) the controllers' filter histories
     stages: object  # (s, n, M) the pair's stages K
     ew: object  # (N_EW, n, M) ExplicitWork's vectors
+    empty: object  # (0,) what a member does not store (events, segments, switches)
+    empty_int: object  # (0,) int64
+    empty_rows: object  # (0, n, degree)
 
 
 def aligned(dtype):
@@ -117,6 +107,7 @@ def member_arrays(y0, ctx, n_out, s, degree):
     return MemberArrays(
         y0,
         np.full((m, n, n_out), np.nan),
+        np.zeros((n_out, m)),
         info,
         np.zeros(m, dtype=aligned(STATE)),
         imp,
@@ -126,6 +117,9 @@ def member_arrays(y0, ctx, n_out, s, degree):
         np.ones((2, 4, m)),  # new_history() for both controllers
         np.zeros((s, n, m)),
         np.zeros((N_EW, n, m)),
+        np.zeros(0),
+        np.zeros(0, dtype=np.int64),
+        np.zeros((0, n, degree)),
     )
 
 
@@ -135,97 +129,29 @@ def bytes_per_member(arrays):
 
 
 @numba.njit(**NJIT)
-def run_member(problem, explicit, controls, steps, run, y0, yout):
-    """Member ``y0`` from ``steps.t0`` to ``steps.t1`` as ``integrate`` runs it with the explicit
-    pair alone; the states at ``steps.t_eval`` (or the final one, when ``t_eval`` is empty and
-    the member reached ``t1``) in the columns of ``yout`` (n, n_out)."""
-    begin(problem, explicit, steps, run, y0, yout)
+def run_member(problem, explicit, controls, switch, steps, run, out, y0):
+    """Member ``y0`` from ``steps.t0`` to ``steps.t1``: ``integrate`` with the explicit pair
+    alone, its ``start`` and ``step`` themselves, writing the points at ``steps.t_eval`` into
+    ``out``.  Without ``t_eval`` only the newest point is kept (every step overwrites row 0),
+    and it stays NaN unless the member reached ``t1``, as on the CPU."""
+    copy_into(run.work.y, y0)
+    start(problem, explicit, None, None, switch, steps, run, out)
+    keep_last = steps.t_eval.size == 0
     while run.info[0].status == RUNNING:
-        step(problem, explicit, controls, steps, run, yout)
-    if run.info[0].status == DONE and steps.t_eval.size == 0:
-        put(yout, 0, run.work.y)
-
-
-@numba.njit(**NJIT)
-def begin(problem, explicit, steps, run, y0, yout):
-    """``_loop.start`` for the explicit pair without events: F at ``t0``, the output at ``t0``,
-    the first step (given, or Hairer's ``initial_step``)."""
-    st, info, work = run.state[0], run.info[0], run.work
-    for i in range(y0.size):
-        work.y[i] = y0[i]
-    t0 = steps.t0
-    st.t = t0
-    st.last_failure = UNDERFLOW
-    problem.rhs(t0, work.y, work.f0, problem.ctx)
-    info.nfev = 1
-    info.t = t0
-    if problem.ctx[CTX_FAULT] != 0.0 or not all_finite(work.f0):
-        info.status = FAULT if problem.ctx[CTX_FAULT] != 0.0 else NONFINITE
-        return
-    while st.i_eval < steps.t_eval.size and steps.t_eval[st.i_eval] == t0:
-        put(yout, st.i_eval, work.y)
-        st.i_eval += 1
-    st.kind = EXPLICIT
-    span = abs(steps.t1 - t0)
-    if steps.first_step > 0.0:
-        st.h_abs = min(steps.first_step, span)
-    else:
-        st.h_abs = initial_step(problem, work, t0, explicit.k - 1.0, steps, span)
-        info.nfev += 1
-
-
-@numba.njit(**NJIT)
-def step(problem, explicit, controls, steps, run, yout):
-    """``_loop.step`` for the explicit pair alone: attempt, reject or accept with the
-    controller, the outputs at ``t_eval`` inside the step, advance."""
-    if stopped(problem, steps, run):
-        return
-    st = run.state[0]
-    direction = 1.0 if steps.t1 >= steps.t0 else -1.0
-    t = st.t
-    t_new = t + direction * st.h_abs
-    if direction * (t_new - steps.t1) >= 0.0:
-        t_new = steps.t1
-    h = t_new - t
-    st.h_abs = abs(h)
-    err, failed = attempt(problem, explicit, None, None, steps, run, t, h)
-    if failed != 0 or err > 1.0:
-        reject(controls, explicit, None, None, run, err, failed)
-        return
-    ratio = accepted_ratio(controls, explicit, None, None, run, err)
-    points(problem, explicit, steps, run, yout, t, h, t_new)
-    ratio = advance(problem, explicit, None, None, run, t, h, t_new, ratio)
-    st.h_abs *= ratio
-
-
-@numba.njit(**NJIT)
-def points(problem, explicit, steps, run, yout, t, h, t_new):
-    """The ``t_eval`` entries in ``(t, t_new]`` from the step's interpolant (``_loop.record``
-    without events or dense output); point ``i`` goes to column ``i``."""
-    st, work = run.state[0], run.work
-    te = steps.t_eval
-    direction = 1.0 if h > 0.0 else -1.0
-    if st.i_eval < te.size and direction * (te[st.i_eval] - t_new) < 0.0:
-        run.info[0].nfev += explicit_dense(problem, explicit, run.ew, work.y, t, h, work.coef)
-    while st.i_eval < te.size and direction * (te[st.i_eval] - t_new) <= 0.0:
-        if te[st.i_eval] == t_new:
-            put(yout, st.i_eval, work.y_new)
-        else:
-            eval_dense(work.y, work.coef, (te[st.i_eval] - t) / h, work.ybuf)
-            put(yout, st.i_eval, work.ybuf)
-        st.i_eval += 1
-
-
-@numba.njit(**NJIT)
-def put(yout, column, y):
-    for i in range(y.size):
-        yout[i, column] = y[i]
+        if keep_last:
+            run.info[0].n_out = 0
+        step(problem, explicit, None, None, controls, switch, steps, run, out)
+    if keep_last and run.info[0].status != DONE:
+        py = out.points.y
+        for m in range(py.shape[1]):
+            py[0, m] = np.nan
 
 
 @numba.njit(**NJIT)
 def member_run(a, s):
-    """The :class:`~stepsize.ode._loop.Run` of member ``s``: views of the ensemble's arrays."""
-    v, e, hist = a.vec, a.ew, a.history
+    """The :class:`~stepsize.ode._loop.Run` and :class:`~stepsize.ode._output.Output` of member
+    ``s``: views of the ensemble's arrays."""
+    v, e, hist, none = a.vec, a.ew, a.history, a.empty
     work = Work(
         v[0, :, s],
         v[1, :, s],
@@ -238,8 +164,20 @@ def member_run(a, s):
         hist[0, :, s],
         hist[1, :, s],
     )
-    ew = ExplicitWork(a.stages[:, :, s], e[0, :, s], e[1, :, s], e[2, :, s], e[3, :, s])
-    return Run(work, ew, None, None, None, a.state[s : s + 1], a.imp[s : s + 1], a.info[s : s + 1])
+    ew = ExplicitWork(
+        a.stages[:, :, s], e[0, :, s], e[1, :, s], e[2, :, s], e[3, :, s], e[4, :, s], e[5, :, s]
+    )
+    events = EventWork(none, none, none, a.empty_int, none, a.empty_int)
+    run = Run(work, ew, None, None, events, a.state[s : s + 1], a.imp[s : s + 1], a.info[s : s + 1])
+    rows = a.empty_rows
+    out = Output(
+        Points(a.t[:, s], a.y[s].T),
+        Segments(none, none, rows[:, :, 0], rows),
+        EventLog(none, none, rows[:, :, 0]),
+        none,
+        rows[:, :, 0],  # the profile (never kept here)
+    )
+    return run, out
 
 
 if config.ENABLE_CUDASIM:
@@ -270,19 +208,26 @@ def kernel_for(rhs):
         # first-class function, as in the CPU loop, so that the loop compiles once for every
         # right-hand side (and loads from Numba's cache).  CUDA has no function pointers: on a
         # GPU the adapter is a constant of the kernel.
-        f = compile_adapter(rhs.py_func, STRIDED) if config.ENABLE_CUDASIM else rhs
+        sim = config.ENABLE_CUDASIM
+        f = compile_adapter(rhs.py_func, STRIDED) if sim else rhs
+        nothing = compile_adapter(_nothing.py_func, STRIDED) if sim else _nothing
 
-        def ensemble_kernel(explicit, controls, steps, arrays):
+        def ensemble_kernel(explicit, controls, switch, steps, arrays):
             s = cuda.grid(1)
             if s < arrays.y0.shape[0]:
                 a, ex, st = _plain(arrays), _plain(explicit), _plain(steps)
                 ctx = a.ctx[:, s]
-                none = ctx[:0]  # no events
-                problem = Problem(f, None, None, ctx, 0, -1, -1, none, none)
-                run_member(problem, ex, controls, st, member_run(a, s), a.y0[s], a.y[s])
+                problem = Problem(f, nothing, nothing, ctx, 0, -1, -1, a.empty, a.empty_int)
+                run, out = member_run(a, s)
+                run_member(problem, ex, controls, switch, st, run, out, a.y0[s])
 
         kernel = _KERNELS[rhs] = cuda.jit(ensemble_kernel)
     return kernel
+
+
+@numba.njit(**NJIT)
+def _nothing(t, y, out, ctx):
+    """The events and Jacobian of a problem without them (never called)."""
 
 
 def on_device(a):
@@ -297,13 +242,15 @@ def on_device(a):
     return a
 
 
-def run_cuda(rhs, explicit, controls, steps, arrays):
+def run_cuda(rhs, explicit, controls, switch, steps, arrays):
     """Launch the ensemble kernel on ``arrays`` (a :class:`MemberArrays`) and wait for it;
     returns the device arrays (``y`` and ``info`` hold the results)."""
     dev = on_device(arrays)
     m = dev.y0.shape[0]
     blocks = (m + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK
-    kernel_for(rhs)[blocks, THREADS_PER_BLOCK](on_device(explicit), controls, on_device(steps), dev)
+    kernel_for(rhs)[blocks, THREADS_PER_BLOCK](
+        on_device(explicit), controls, switch, on_device(steps), dev
+    )
     cuda.synchronize()
     return dev
 
@@ -344,7 +291,7 @@ def check_compiles(rhs):
         ) from None
 
 
-def solve_cuda(spec, ctx, y0, tab, ctrl, explicit, controls, steps):
+def solve_cuda(spec, ctx, y0, tab, ctrl, explicit, controls, switch, steps):
     """``solve_ensemble`` of the members ``y0`` ((m, n), numpy or on the GPU) of the problem
     ``spec`` with context ``ctx``, pair ``tab`` and controller ``ctrl`` (``explicit``,
     ``controls``: as the loop takes them).  ``y`` of the result stays on the GPU (CuPy when
@@ -353,7 +300,7 @@ def solve_cuda(spec, ctx, y0, tab, ctrl, explicit, controls, steps):
     check_compiles(rhs)
     s = explicit.c.size + explicit.c_extra.size
     arrays = member_arrays(y0, ctx, max(steps.t_eval.size, 1), s, explicit.Q.shape[1])
-    dev = run_cuda(rhs, explicit, controls, steps, arrays)
+    dev = run_cuda(rhs, explicit, controls, switch, steps, arrays)
     info = dev.info.copy_to_host()
     if isinstance(y0, np.ndarray):
         y = dev.y.copy_to_host()

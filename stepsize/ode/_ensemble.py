@@ -218,7 +218,9 @@ def solve_ensemble(
         return solve_chunked(fun, t_span, Y0, options, chunks, client, checkpoint)
     if backend == "cuda":
         cuda_y0 = Y0 if on_gpu is None or on_gpu.dtype != np.float64 else on_gpu
-        return _solve_cuda(fun, args, inplace, Y0[0], cuda_y0, tab, ctrl, ex, controls, steps)
+        return _solve_cuda(
+            fun, args, inplace, Y0[0], cuda_y0, tab, ctrl, ex, controls, switch, steps
+        )
     built = build_problem(fun, t0, Y0[0], args, events=events, compiled=compiled, inplace=inplace)
     built, members = _run_members(built, Y0, ex, controls, switch, steps)
     status = members.counts[:, 0].copy()
@@ -263,10 +265,10 @@ def check_cuda_options(method, events):
         raise ValueError("events: not supported with backend='cuda' (use backend='numba')")
 
 
-def _solve_cuda(fun, args, inplace, y0, Y0, tab, ctrl, ex, controls, steps):
+def _solve_cuda(fun, args, inplace, y0, Y0, tab, ctrl, ex, controls, switch, steps):
     """``solve_ensemble`` on the GPU (:func:`stepsize.ode._cuda.solve_cuda`)."""
     require_cuda()
     from stepsize.ode._cuda import solve_cuda
 
     built = build_problem(fun, steps.t0, y0, args, compiled=False, inplace=inplace)
-    return solve_cuda(built.spec, built.problem.ctx, Y0, tab, ctrl, ex, controls, steps)
+    return solve_cuda(built.spec, built.problem.ctx, Y0, tab, ctrl, ex, controls, switch, steps)
