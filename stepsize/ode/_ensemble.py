@@ -17,6 +17,7 @@ import numpy as np
 from stepsize.control import get_controller
 from stepsize.ode._build import build_problem, describe_fault, run_kernel
 from stepsize.ode._bundles import CTX_FAULT, FAULT, MODE_EXPLICIT, Problem, Steps
+from stepsize.ode._jit import fast_dispatch, twinned
 from stepsize.ode._loop import integrate
 from stepsize.ode._solve import (
     MESSAGES,
@@ -26,7 +27,6 @@ from stepsize.ode._solve import (
     get_tableau,
     method_bundles,
 )
-from stepsize.ode._types import fast_dispatch, twinned
 
 
 @dataclass
