@@ -18,7 +18,7 @@ import numba
 import numpy as np
 
 from stepsize.ode._bundles import CTX_ARGS, CTX_FAULT, CTX_T
-from stepsize.ode._types import STEPPING
+from stepsize.ode._jit import STEPPING
 
 FUN_RAISED, JAC_RAISED, EVENTS_RAISED, FUN_SHAPE, JAC_SHAPE = 1.0, 2.0, 3.0, 4.0, 5.0
 WHO = {

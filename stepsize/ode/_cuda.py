@@ -52,10 +52,10 @@ from stepsize.ode._context import device_rhs_source, generated
 from stepsize.ode._ensemble import EnsembleResult
 from stepsize.ode._events import EventWork
 from stepsize.ode._explicit import ExplicitWork
+from stepsize.ode._jit import NJIT, compile_adapter
 from stepsize.ode._loop import Run, Work, start, step
 from stepsize.ode._output import EventLog, Output, Points, Segments
 from stepsize.ode._solve import MESSAGES
-from stepsize.ode._types import NJIT, compile_adapter
 
 THREADS_PER_BLOCK = 64
 _strided = types.float64[:]

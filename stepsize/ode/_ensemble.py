@@ -20,6 +20,7 @@ from stepsize.control import get_controller
 from stepsize.ode._build import build_problem, describe_fault, run_kernel
 from stepsize.ode._bundles import CTX_FAULT, FAULT, MODE_EXPLICIT, Problem, Steps
 from stepsize.ode._chunked import solve_chunked
+from stepsize.ode._jit import fast_dispatch, twinned
 from stepsize.ode._loop import integrate
 from stepsize.ode._solve import (
     MESSAGES,
@@ -31,7 +32,6 @@ from stepsize.ode._solve import (
     method_bundles,
 )
 from stepsize.ode._tableaux import TABLEAUX
-from stepsize.ode._types import fast_dispatch, twinned
 
 BACKENDS = ("numba", "cuda")
 

@@ -12,8 +12,8 @@ from typing import NamedTuple
 import numpy as np
 
 from stepsize.ode._arrays import eval_dense
+from stepsize.ode._jit import twinned
 from stepsize.ode._output import push_event
-from stepsize.ode._types import twinned
 
 EPS = np.finfo(float).eps
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from stepsize.control import stiffness_estimate
 from stepsize.ode._arrays import copy_into
-from stepsize.ode._types import NJIT, inlined, twinned
+from stepsize.ode._jit import NJIT, inlined, twinned
 
 
 class ExplicitWork(NamedTuple):

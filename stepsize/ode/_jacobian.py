@@ -21,8 +21,8 @@ import numba
 import numpy as np
 
 from stepsize.ode._bundles import JAC_CONSTANT, JAC_DIFFERENCES
+from stepsize.ode._jit import NJIT, allocating, twinned
 from stepsize.ode._linalg import norm_inf
-from stepsize.ode._types import NJIT, allocating, twinned
 
 EPS = np.finfo(float).eps
 DIFF_REJECT = EPS**0.875

@@ -20,7 +20,7 @@ OrdinaryDiffEq's AutoSwitch):
 A method family that is ``None`` is compiled out (Numba prunes ``x is None`` branches on
 arguments), so each combination compiles, when first used, only the code it runs.  The loop is
 written once as plain Python over arrays and built twice: compiled with Numba and, for functions
-Numba cannot compile, as the same source run by the interpreter (:func:`~stepsize.ode._types.
+Numba cannot compile, as the same source run by the interpreter (:func:`~stepsize.ode._jit.
 python_twin`).  Status codes in :mod:`stepsize.ode._bundles`, messages in ``_solve``.
 """
 
@@ -69,6 +69,7 @@ from stepsize.ode._explicit import (
     explicit_stiffness,
     explicit_work,
 )
+from stepsize.ode._jit import fast_dispatch, inlined, stepping, twinned
 from stepsize.ode._output import (
     has_room,
     make_room,
@@ -93,7 +94,6 @@ from stepsize.ode._rosenbrock import (
     rosenbrock_dense,
     rosenbrock_work,
 )
-from stepsize.ode._types import fast_dispatch, inlined, stepping, twinned
 
 EPS = np.finfo(float).eps
 

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from stepsize.ode._arrays import grow1, grow2, grow3
-from stepsize.ode._types import inlined, twinned
+from stepsize.ode._jit import inlined, twinned
 
 CAPACITY = 64
 

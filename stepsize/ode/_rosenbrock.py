@@ -26,8 +26,8 @@ from stepsize.control import FilterController, rms_error_norm
 from stepsize.ode._arrays import all_finite, copy_into
 from stepsize.ode._bundles import NONFINITE, SINGULAR
 from stepsize.ode._jacobian import time_derivative, update_jacobian
+from stepsize.ode._jit import NJIT, twinned
 from stepsize.ode._linalg import factor, shifted, solve
-from stepsize.ode._types import NJIT, twinned
 
 EPS = np.finfo(float).eps
 

@@ -1,4 +1,4 @@
-"""Function types of the compiled loop, and the interpreted twins of its functions.
+"""The JIT machinery of the loop: function types, compile options, interpreted twins, dispatch.
 
 The user's functions reach the loop as first-class functions of one type each, so that the loop
 compiles once for all problems: ``rhs(t, y, out, ctx)`` and ``events(t, y, out, ctx)`` of type
