@@ -51,18 +51,36 @@ def solve_chunked(fun, t_span, Y0, options, chunks, client, path):
 
 
 def describe(fun, t_span, options):
-    """The settings that fix the results, for the fingerprint: ``fun`` by qualified name and
-    the SHA-256 of its bytecode and constants, ``t_span`` and every option (arrays as lists)."""
-    py = getattr(fun, "py_func", fun)
-    code = getattr(py, "__code__", None)
-    digest = "?"
-    if code is not None:
-        digest = hashlib.sha256(code.co_code + repr(code.co_consts).encode()).hexdigest()
-    name = f"{getattr(py, '__module__', '?')}.{getattr(py, '__qualname__', type(py).__name__)}"
-    entries = {"fun": f"{name} sha256 {digest}", "t_span": [float(t) for t in t_span]}
+    """The settings that fix the results, for the fingerprint: ``fun`` (and event functions) by
+    qualified name and the SHA-256 of their bytecode and constants, arrays by shape and the
+    SHA-256 of their values, ``t_span`` and every other option as it is."""
+    entries = {"fun": _plain_value(fun), "t_span": [float(t) for t in t_span]}
     for k, v in sorted(options.items()):
-        entries[k] = np.asarray(v).tolist() if isinstance(v, np.ndarray) else v
+        entries[k] = _plain_value(v)
     return entries
+
+
+def _plain_value(v):
+    """``v`` as JSON-able data that is the same in every process (no addresses)."""
+    if isinstance(v, np.ndarray):
+        data = np.ascontiguousarray(v)
+        return f"array {data.dtype.str} {data.shape} sha256 {_sha(data.tobytes())}"
+    if isinstance(v, tuple | list):
+        return [_plain_value(x) for x in v]
+    if callable(v) and not isinstance(v, type):
+        py = getattr(v, "py_func", v)
+        code = getattr(py, "__code__", None)
+        digest = _sha(code.co_code + repr(code.co_consts).encode()) if code else "?"
+        module = getattr(py, "__module__", "?")
+        name = getattr(py, "__qualname__", type(py).__name__)
+        return f"{module}.{name} sha256 {digest}"
+    if v is None or isinstance(v, str | bool | int | float):
+        return v
+    return repr(v)
+
+
+def _sha(data):
+    return hashlib.sha256(data).hexdigest()
 
 
 def concat(parts):

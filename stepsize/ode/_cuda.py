@@ -37,7 +37,7 @@ from numba import config, cuda, types
 from stepsize import _cudamath  # noqa: F401  (min, max, np.isfinite, ... for CUDA code)
 from stepsize.backend import is_device_array, lane_fractions
 from stepsize.ode._arrays import copy_into
-from stepsize.ode._build import _jit
+from stepsize.ode._build import _compiled_user
 from stepsize.ode._bundles import (
     DONE,
     IMPLICIT_STATE,
@@ -268,7 +268,7 @@ def device_rhs(spec):
     key = (spec.layout.key, spec.inplace)
     if key not in entry:
         source = device_rhs_source(spec.layout, spec.inplace)
-        namespace = {"fun": _jit(spec.fun), **spec.layout.frozen}
+        namespace = {"fun": _compiled_user(spec.fun), **spec.layout.frozen}
         entry[key] = numba.njit(error_model="numpy")(generated(source, "rhs", namespace))
     return entry[key]
 
