@@ -200,9 +200,13 @@ def solve_ensemble(
     Y0 = host_copy(Y0) if on_gpu is not None else np.asarray(Y0)
     if Y0.ndim != 2 or Y0.shape[0] == 0:
         raise ValueError(f"Y0 must have shape (m, n) with m >= 1, got shape {Y0.shape}")
-    rows = [check_problem(t_span, y, rtol, atol) for y in Y0]
-    t0, t1, _, rtol_v, atol_v = rows[0]
-    Y0 = np.ascontiguousarray(np.stack([r[2] for r in rows]))
+    t0, t1, _, rtol_v, atol_v = check_problem(t_span, Y0[0], rtol, atol)  # row 0 stands for all
+    try:
+        Y0 = np.ascontiguousarray(Y0, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"Y0 must hold real numbers, got {Y0!r}") from None
+    if not np.all(np.isfinite(Y0)):
+        raise ValueError("Y0 must be finite (it contains nan or inf)")
     if backend == "cuda":
         check_cuda_options(method, events)
     tab = get_tableau(method)
@@ -212,7 +216,9 @@ def solve_ensemble(
     )
     args = check_args(args)
     ex, _, _, controls, switch, _ = method_bundles(MODE_EXPLICIT, tab.name, None, ctrl)
-    steps = Steps(t0, t1, rtol_v, atol_v, first, max_step, max_steps, t_eval, False, False)
+    # without t_eval only y(t1) is kept: asking the loop for t1 alone stores no other step
+    ends = t_eval if t_eval.size or not np.isfinite(t1) else np.array([t1])
+    steps = Steps(t0, t1, rtol_v, atol_v, first, max_step, max_steps, ends, False, False)
     if chunked:
         chunks = split(len(Y0), chunk_size)
         return solve_chunked(fun, t_span, Y0, options, chunks, client, checkpoint)
