@@ -188,7 +188,7 @@ def test_gpu_kernel_updates_cupy_arrays_in_place():
 
 
 def test_lane_fractions_count_idle_lanes():
-    from stepsize.nbody._cuda import lane_fractions
+    from stepsize.backend import lane_fractions
 
     grid, warp = lane_fractions(np.r_[np.full(31, 10), 100, np.full(32, 10)], warp=32)
     assert grid == pytest.approx((63 * 10 + 100) / (100 * 64))
@@ -198,7 +198,7 @@ def test_lane_fractions_count_idle_lanes():
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(st.lists(st.integers(0, 10_000), min_size=1, max_size=200), st.sampled_from([1, 4, 32]))
 def test_lane_fractions_are_bounded_and_exact_without_imbalance(steps, warp):
-    from stepsize.nbody._cuda import lane_fractions
+    from stepsize.backend import lane_fractions
 
     grid, per_warp = lane_fractions(steps, warp=warp)
     assert 0.0 < grid <= per_warp * (1 + 1e-12) and per_warp <= 1.0 + 1e-12

@@ -11,6 +11,7 @@ from stepsize.control._filter import (
     new_history,
     pid,
     reject_ratio,
+    reset_history,
     set_last_ratio,
 )
 from stepsize.control._norm import rms_error_norm
@@ -27,6 +28,7 @@ __all__ = [
     "new_history",
     "pid",
     "reject_ratio",
+    "reset_history",
     "set_last_ratio",
     "rms_error_norm",
     "stiffness_count",

@@ -178,6 +178,13 @@ def new_history():
 
 
 @numba.njit(cache=True)
+def reset_history(history):
+    """Reset ``history`` in place to :func:`new_history`'s values (nothing allocated)."""
+    for i in range(4):
+        history[i] = 1.0
+
+
+@numba.njit(cache=True)
 def set_last_ratio(history, ratio):
     """Record the step ratio ``h_n / h_{n-1}`` actually taken (after the loop changed it: a
     rejection, the end of the interval), so the filter's ``rho_{n-1}`` is the true one."""

@@ -3,13 +3,12 @@ rewritten after every chunk (atomically, keeping the one before as ``<path>.prev
 :mod:`stepsize._atomic`; chunks may finish in any order on a cluster) and read back on a restart
 with the same inputs."""
 
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
 
-from stepsize._atomic import CheckpointError, config_diff, load_checkpoint, save_checkpoint
+from stepsize._atomic import save_checkpoint
+from stepsize._chunks import checked_load
 from stepsize.nbody._result import EnsembleResult, Event, History
 
 ARRAYS = (
@@ -28,25 +27,6 @@ ARRAYS = (
     "min_distance_pair",
 )
 HISTORY = ("t", "positions", "velocities", "energy_error", "value")
-
-
-def fingerprint(pos, vel, masses, G, description):
-    """What determines the results, as a JSON string: the SHA-256 of the initial states and
-    ``description`` (a dict of named settings, or any JSON-able value), each entry kept as it
-    is when short and as its SHA-256 otherwise, so that a mismatch can be named."""
-    h = hashlib.sha256()
-    for a in (pos, vel, masses, G):
-        h.update(np.ascontiguousarray(a, dtype=float).tobytes())
-    entries = description if isinstance(description, dict) else {"settings": description}
-    doc = {"initial systems": "sha256 " + h.hexdigest()}
-    for name, value in entries.items():
-        text = json.dumps(value, sort_keys=True, default=repr)
-        doc[str(name)] = text if len(text) <= 200 else "sha256 " + _sha(text)
-    return json.dumps(doc, sort_keys=True)
-
-
-def _sha(text):
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def concat(parts):
@@ -96,20 +76,7 @@ def load(path, key):
     :class:`~stepsize._atomic.CheckpointError` (a ValueError) naming what differs rather than
     being overwritten; an unreadable file falls back to the previous version with a warning.
     """
-    found = load_checkpoint(path, _read)
-    if found is None:
-        return None
-    stored, result = found
-    if stored != key:
-        try:
-            what = "; ".join(config_diff(json.loads(stored), json.loads(key)))
-        except json.JSONDecodeError:  # a file of an older version: a bare hash
-            what = "other systems, method or options"
-        raise CheckpointError(
-            f"checkpoint {str(path)!r} was written by a different run ({what}); "
-            "remove it or choose another path"
-        )
-    return result
+    return checked_load(path, key, _read)
 
 
 def _read(file):

@@ -4,8 +4,8 @@ Numba compiles the ``numba.njit`` functions it calls as CUDA device functions, f
 throughout).
 
 Members do not wait for each other: a thread stops when its system is done, so the cost of a
-warp is its slowest member.  ``lane_fractions`` measures that: the useful-lane fraction
-sum(steps) / (max(steps) x lanes), over the whole grid and per warp of 32.
+warp is its slowest member.  ``stepsize.backend.lane_fractions`` measures that: the useful-lane
+fraction sum(steps) / (max(steps) x lanes), over the whole grid and per warp of 32.
 
 Imported only for ``backend="cuda"``; under ``NUMBA_ENABLE_CUDASIM=1`` (set before numba.cuda
 is first imported) the same kernel runs in Numba's CUDA simulator, which is how CI tests it.
@@ -20,7 +20,6 @@ from stepsize.backend import is_device_array
 from stepsize.nbody._member import run_member
 
 THREADS_PER_BLOCK = 64
-WARP = 32
 
 
 class MemberArrays(NamedTuple):
@@ -153,18 +152,3 @@ def run_cuda(method, limit, save, arrays):
     for host, d in outputs + list(zip(arrays.hist, dev.hist)):
         if isinstance(host, np.ndarray):  # a host array: copy its new values back
             d.copy_to_host(host)
-
-
-def lane_fractions(steps, warp=WARP):
-    """Useful-lane fractions of the kernel: sum(steps) / (max(steps) x members) over the
-    grid, and sum(steps) / sum over warps of (members in the warp x its max steps), the share
-    of the lanes' time that did a step while their warp was still running."""
-    steps = np.asarray(steps, dtype=float)
-    total = steps.sum()
-    if total == 0:
-        return 1.0, 1.0
-    per_warp = [
-        (w.size, w.max()) for w in (steps[i : i + warp] for i in range(0, steps.size, warp))
-    ]
-    warp_cost = sum(lanes * top for lanes, top in per_warp)
-    return float(total / (steps.max() * steps.size)), float(total / warp_cost)

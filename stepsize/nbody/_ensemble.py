@@ -13,12 +13,13 @@ Runge-Kutta methods go through ``stepsize.ode.solve_ensemble`` (a ``prange`` ove
 With ``client=`` (a ``dask.distributed.Client``) chunks of members run on a Dask cluster.
 """
 
-import numbers
 import time
 
 import numba
 import numpy as np
 
+from stepsize._chunks import Store, check_client, fingerprint, run_chunks, split
+from stepsize.backend import lane_fractions
 from stepsize.nbody import _checkpoint as ckpt
 from stepsize.nbody import _kernels as K
 from stepsize.nbody._integrate import integrate, output_times
@@ -77,25 +78,18 @@ def integrate_ensemble(
             "encounter_distance and escape_radius need hermite4, leapfrog or gbs in "
             "integrate_ensemble"
         )
-    integer = isinstance(chunk_size, numbers.Integral) and not isinstance(chunk_size, bool)
-    if not integer or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    if client is not None and not hasattr(client, "submit"):
-        raise TypeError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
+    chunks = split(len(systems), chunk_size)
+    check_client(client)
     times = output_times(t_end, save_every)
     job = (times, opts, save_every, {"method": method, **options}, backend)
     start = time.perf_counter()
-    chunks = [
-        (lo, min(lo + int(chunk_size), len(systems)))
-        for lo in range(0, len(systems), int(chunk_size))
-    ]
     if checkpoint is None and client is None:
         out, resumed = _run_part(systems, job), 0
     else:
         key = None
         if checkpoint is not None:
-            key = ckpt.fingerprint(
-                *_stack(systems),
+            key = fingerprint(
+                _stack(systems),
                 {"method": method, "options": opts.as_dict(), "output times": times.tolist()},
             )
         out, resumed = _run_chunks(systems, chunks, job, client, checkpoint, key)
@@ -109,8 +103,6 @@ def integrate_ensemble(
         "distributed": client is not None,
     }
     if backend == "cuda":
-        from stepsize.nbody._cuda import lane_fractions
-
         grid, warp = lane_fractions(out.steps)
         out.stats.update(useful_lane_fraction=grid, warp_lane_fraction=warp)
     return out
@@ -137,41 +129,20 @@ def _run_chunks(systems, chunks, job, client, path, key):
     """Run the chunks not finished in the checkpoint at ``path`` (locally in order, or on the
     Dask ``client`` as they complete), saving each finished one; the results in member order
     and the number of members read back from the checkpoint."""
-    done, members = None, np.zeros(0, dtype=np.int64)
-    if path is not None and (loaded := ckpt.load(path, key)) is not None:
-        done, members = loaded
-    finished = set(members.tolist())
-    resumed = len(finished)
-    todo = [(lo, hi) for lo, hi in chunks if not set(range(lo, hi)) <= finished]
-    parts = [done] if done is not None else []
-    index = [members] if done is not None else []
-    failure = None
-
-    def keep(lo, hi, part):
-        parts.append(part)
-        index.append(np.arange(lo, hi))
-        if path is not None:
-            ckpt.save(path, key, ckpt.concat(parts), np.concatenate(index))
-
-    if client is None:
-        for lo, hi in todo:
-            keep(lo, hi, _run_part(systems[lo:hi], job))
-    else:
-        from dask.distributed import as_completed
-
-        futures = {
-            client.submit(_run_stacked, _stack(systems[lo:hi]), job, pure=False): (lo, hi)
-            for lo, hi in todo
-        }
-        for fut in as_completed(futures):
-            if fut.status == "error":
-                failure = failure or fut.exception()
-                continue
-            keep(*futures[fut], fut.result())
-        if failure is not None:
-            raise failure
-    _, first = np.unique(np.concatenate(index), return_index=True)  # member order, no repeats
-    return ckpt.take(ckpt.concat(parts), first), resumed
+    store = Store(
+        lambda: ckpt.load(path, key),
+        lambda res, members: ckpt.save(path, key, res, members),
+        ckpt.concat,
+        ckpt.take,
+    )
+    return run_chunks(
+        chunks,
+        lambda lo, hi: _run_part(systems[lo:hi], job),
+        lambda lo, hi: (_run_stacked, _stack(systems[lo:hi]), job),
+        store,
+        client,
+        checkpoint=path is not None,
+    )
 
 
 def _check_systems(systems):

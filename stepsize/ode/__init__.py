@@ -6,6 +6,7 @@ when first used (then load from Numba's cache)."""
 
 from stepsize.ode._compare import MethodComparison, compare_methods
 from stepsize.ode._ensemble import EnsembleResult, solve_ensemble
+from stepsize.ode._njit_solver import njit_solver
 from stepsize.ode._profile import StiffnessProfile, stiffness_profile
 from stepsize.ode._rosenbrock import ROSENBROCK, RosenbrockTableau
 from stepsize.ode._solve import DenseSolution, ODEResult, solve
@@ -23,6 +24,7 @@ __all__ = [
     "RosenbrockTableau",
     "StiffnessProfile",
     "Tableau",
+    "njit_solver",
     "solve",
     "solve_ensemble",
     "stiffness_profile",

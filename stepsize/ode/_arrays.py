@@ -35,36 +35,10 @@ def grow3(a, size):
 
 
 @numba.njit(cache=True, inline="always")
-def stage_state(y, h, A, K, i, n_prev, out):
-    """``out = y + h * sum_{j < n_prev} A[i, j] K[j]`` (the input of stage ``i``)."""
-    n = y.size
-    for m in range(n):
-        acc = 0.0
-        for j in range(n_prev):
-            acc += A[i, j] * K[j, m]
-        out[m] = y[m] + h * acc
-
-
-@numba.njit(cache=True, inline="always")
-def weighted_sum(w, K, h, out):
-    """``out = h * sum_i w[i] K[i]``."""
-    for m in range(out.size):
-        acc = 0.0
-        for i in range(w.size):
-            acc += w[i] * K[i, m]
-        out[m] = h * acc
-
-
-@numba.njit(cache=True)
-def dense_coefficients(K, Q, h, out):
-    """Interpolant coefficients ``out[m, j] = h * sum_i K[i, m] Q[i, j]`` for one step."""
-    n = out.shape[0]
-    for m in range(n):
-        for j in range(Q.shape[1]):
-            acc = 0.0
-            for i in range(Q.shape[0]):
-                acc += K[i, m] * Q[i, j]
-            out[m, j] = h * acc
+def copy_into(dst, src):
+    """``dst[:] = src`` element by element (a slice assignment needs reference counting)."""
+    for m in range(dst.size):
+        dst[m] = src[m]
 
 
 @numba.njit(cache=True)

@@ -38,7 +38,7 @@ from stepsize.ode._context import (
     jac_source,
     rhs_source,
 )
-from stepsize.ode._types import FUNC, JFUNC, compile_adapter, entry_point, python_twin
+from stepsize.ode._jit import FUNC, JFUNC, compile_adapter, entry_point, python_twin
 
 _ADAPTERS = weakref.WeakKeyDictionary()
 _EVENT_ADAPTERS = {}
@@ -65,7 +65,7 @@ def _python(fun):
     return fun.py_func if isinstance(fun, Dispatcher) else fun
 
 
-def _jit(fun):
+def _compiled_user(fun):
     return fun if isinstance(fun, Dispatcher) else numba.njit(error_model="numpy")(fun)
 
 
@@ -287,7 +287,7 @@ def _compiled_problem(spec, ctx, key, t0, y0):
     if key not in entry:
         _user(_probe_fun, spec, t0, y0)
         source = rhs_source(spec.layout, spec.vectorized, spec.inplace)
-        namespace = {"fun": _jit(spec.fun), **spec.layout.frozen}
+        namespace = {"fun": _compiled_user(spec.fun), **spec.layout.frozen}
         entry[key] = _adapter(source, "rhs", namespace, FUNC)
     jac = _compile_jac(spec, t0, y0)
     events = _compile_events(spec, t0, y0)
@@ -331,7 +331,7 @@ def _compile_jac(spec, t0, y0):
         source = jac_source(spec.layout, rows, ku, scalar, constant)
         namespace = dict(spec.layout.frozen)
         if not constant:
-            namespace["jacf"] = _jit(spec.jac)
+            namespace["jacf"] = _compiled_user(spec.jac)
         entry[key] = (_adapter(source, "jac", namespace, JFUNC), packed)
     adapter, spec.packed = entry[key]
     return adapter
@@ -345,7 +345,7 @@ def _compile_events(spec, t0, y0):
         return hit[0]
     _user(_probe_events, spec, t0, y0)
     source = events_source(spec.layout, len(spec.events))
-    namespace = {f"ev{i}": _jit(f) for i, f in enumerate(spec.events)}
+    namespace = {f"ev{i}": _compiled_user(f) for i, f in enumerate(spec.events)}
     adapter = _adapter(source, "events", {**namespace, **spec.layout.frozen}, FUNC)
     _EVENT_ADAPTERS[key] = (adapter, list(spec.events))
     return adapter
@@ -436,7 +436,7 @@ def run_kernel(built, kernel, *rest, types=None):
 
     ``types``: a hashable key that fixes the Numba types of all arguments (the caller
     guarantees it); the compiled entry point is then called directly, without Numba's
-    dispatch (:func:`~stepsize.ode._types.entry_point`)."""
+    dispatch (:func:`~stepsize.ode._jit.entry_point`)."""
     if built.compiled:
         if types is not None:
             fast = _ENTRIES.get((id(kernel), types))

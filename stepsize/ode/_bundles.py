@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from stepsize.control import FilterData
-from stepsize.ode._types import interpreted_as
+from stepsize.ode._jit import interpreted_as
 
 # status codes (messages in ``_solve``)
 RUNNING, DONE, EVENT = 2, 0, 1
@@ -29,7 +29,7 @@ the fault, then the values of ``args``, then the state at the fault (see ``_cont
 class Problem(NamedTuple):
     """The right-hand side and what goes with it.
 
-    ``rhs``, ``jac``, ``events`` adapters (:mod:`stepsize.ode._types`); ``ctx`` their run-time
+    ``rhs``, ``jac``, ``events`` adapters (:mod:`stepsize.ode._jit`); ``ctx`` their run-time
     context (``args`` and the fault slot); ``jac_mode`` one of ``JAC_*``; ``kl``, ``ku`` the band
     (``kl < 0``: dense); ``ev_dir`` the events' directions; ``ev_term`` how many occurrences of
     each event end the run (0: not terminal).

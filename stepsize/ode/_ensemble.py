@@ -14,19 +14,26 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from stepsize._chunks import check_client, split
+from stepsize.backend import is_device_array, require_cuda, to_numpy
 from stepsize.control import get_controller
 from stepsize.ode._build import build_problem, describe_fault, run_kernel
 from stepsize.ode._bundles import CTX_FAULT, FAULT, MODE_EXPLICIT, Problem, Steps
+from stepsize.ode._chunked import solve_chunked
+from stepsize.ode._jit import fast_dispatch, twinned
 from stepsize.ode._loop import integrate
 from stepsize.ode._solve import (
     MESSAGES,
+    SCIPY_NAMES,
     check_args,
     check_problem,
     check_step_options,
     get_tableau,
     method_bundles,
 )
-from stepsize.ode._types import fast_dispatch, twinned
+from stepsize.ode._tableaux import TABLEAUX
+
+BACKENDS = ("numba", "cuda")
 
 
 @dataclass
@@ -141,6 +148,11 @@ def solve_ensemble(
     max_steps=100_000,
     args=(),
     compiled=True,
+    inplace=False,
+    backend="numba",
+    client=None,
+    chunk_size=1000,
+    checkpoint=None,
 ):
     """Integrate ``fun`` from every row of ``Y0`` (shape (m, n)), in parallel on all cores.
 
@@ -148,23 +160,74 @@ def solve_ensemble(
     PI controller, as in ``solve``); each member runs the very loop ``solve`` runs, so its
     values equal those of ``solve`` on that row.  Terminal events stop a member early; a member
     whose ``fun`` raises stops with status -1 and the exception in its ``message``, the others
-    go on.
+    go on.  ``inplace=True``: ``fun(t, y, dydt, *args)`` writes ``dydt`` (as in ``solve``).
+
+    ``backend="cuda"`` runs one GPU thread per member (the same step functions compiled as
+    CUDA device functions, :mod:`stepsize.ode._cuda`): explicit pairs, no events, ``fun``
+    compilable for CUDA (best written in place); ``Y0`` may be a CuPy array or any array with
+    ``__cuda_array_interface__``, and ``y`` then stays on the GPU (CuPy for CuPy).  A member
+    whose ``fun`` fails there stops with a non-finite state (status -1).  ``stats`` adds the
+    useful-lane fractions (mean over max steps per launch and per warp) and the device bytes
+    per member.
+
+    ``client``: a ``dask.distributed.Client``; the members go in chunks of ``chunk_size``, each
+    one task (``backend`` on the worker).  ``checkpoint``: a path; the members run
+    ``chunk_size`` at a time and every finished chunk is saved there (atomically), so that a
+    rerun with the same arguments keeps the chunks an interrupted run finished.  Either way
+    the results equal those of the local run.
     """
-    Y0 = np.asarray(Y0)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: unknown {backend!r}; known: {', '.join(BACKENDS)}")
+    chunked = client is not None or checkpoint is not None
+    if chunked:
+        check_client(client)
+        options = dict(
+            method=method,
+            t_eval=t_eval,
+            events=events,
+            rtol=rtol,
+            atol=atol,
+            controller=controller,
+            first_step=first_step,
+            max_step=max_step,
+            max_steps=max_steps,
+            args=args,
+            compiled=compiled,
+            inplace=inplace,
+            backend=backend,
+        )
+    on_gpu = Y0 if on_device(Y0) else None
+    Y0 = host_copy(Y0) if on_gpu is not None else np.asarray(Y0)
     if Y0.ndim != 2 or Y0.shape[0] == 0:
         raise ValueError(f"Y0 must have shape (m, n) with m >= 1, got shape {Y0.shape}")
-    rows = [check_problem(t_span, y, rtol, atol) for y in Y0]
-    t0, t1, _, rtol_v, atol_v = rows[0]
-    Y0 = np.ascontiguousarray(np.stack([r[2] for r in rows]))
+    t0, t1, _, rtol_v, atol_v = check_problem(t_span, Y0[0], rtol, atol)  # row 0 stands for all
+    try:
+        Y0 = np.ascontiguousarray(Y0, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"Y0 must hold real numbers, got {Y0!r}") from None
+    if not np.all(np.isfinite(Y0)):
+        raise ValueError("Y0 must be finite (it contains nan or inf)")
+    if backend == "cuda":
+        check_cuda_options(method, events)
     tab = get_tableau(method)
     ctrl = get_controller("PI" if controller is None else controller)
     first, max_step, max_steps, t_eval = check_step_options(
         t0, t1, first_step, max_step, max_steps, t_eval
     )
     args = check_args(args)
-    built = build_problem(fun, t0, Y0[0], args, events=events, compiled=compiled)
     ex, _, _, controls, switch, _ = method_bundles(MODE_EXPLICIT, tab.name, None, ctrl)
-    steps = Steps(t0, t1, rtol_v, atol_v, first, max_step, max_steps, t_eval, False, False)
+    # without t_eval only y(t1) is kept: asking the loop for t1 alone stores no other step
+    ends = t_eval if t_eval.size or not np.isfinite(t1) else np.array([t1])
+    steps = Steps(t0, t1, rtol_v, atol_v, first, max_step, max_steps, ends, False, False)
+    if chunked:
+        chunks = split(len(Y0), chunk_size)
+        return solve_chunked(fun, t_span, Y0, options, chunks, client, checkpoint)
+    if backend == "cuda":
+        cuda_y0 = Y0 if on_gpu is None or on_gpu.dtype != np.float64 else on_gpu
+        return _solve_cuda(
+            fun, args, inplace, Y0[0], cuda_y0, tab, ctrl, ex, controls, switch, steps
+        )
+    built = build_problem(fun, t0, Y0[0], args, events=events, compiled=compiled, inplace=inplace)
     built, members = _run_members(built, Y0, ex, controls, switch, steps)
     status = members.counts[:, 0].copy()
     messages = [MESSAGES[int(s)] for s in status]
@@ -184,3 +247,34 @@ def solve_ensemble(
         success=bool(np.all(status >= 0)),
         stats={"method": tab.name, "controller": ctrl.name, "compiled": built.compiled},
     )
+
+
+def on_device(a):
+    """Whether ``a`` lives on the GPU: CuPy or anything with ``__cuda_array_interface__``, or a
+    Numba device array (the CUDA simulator's have no interface)."""
+    return is_device_array(a) or hasattr(a, "copy_to_host")
+
+
+def host_copy(a):
+    """A numpy copy of the device array ``a``."""
+    return a.copy_to_host() if hasattr(a, "copy_to_host") else to_numpy(a)
+
+
+def check_cuda_options(method, events):
+    """What ``backend="cuda"`` cannot run: an implicit method, events."""
+    if not (isinstance(method, str) and SCIPY_NAMES.get(method, method) in TABLEAUX):
+        raise ValueError(
+            f"method: backend='cuda' runs the explicit pairs ({', '.join(TABLEAUX)}), not "
+            f"{method!r}; implicit methods run on the CPU (backend='numba')"
+        )
+    if events is not None:
+        raise ValueError("events: not supported with backend='cuda' (use backend='numba')")
+
+
+def _solve_cuda(fun, args, inplace, y0, Y0, tab, ctrl, ex, controls, switch, steps):
+    """``solve_ensemble`` on the GPU (:func:`stepsize.ode._cuda.solve_cuda`)."""
+    require_cuda()
+    from stepsize.ode._cuda import solve_cuda
+
+    built = build_problem(fun, steps.t0, y0, args, compiled=False, inplace=inplace)
+    return solve_cuda(built.spec, built.problem.ctx, Y0, tab, ctrl, ex, controls, switch, steps)

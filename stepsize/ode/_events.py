@@ -12,27 +12,34 @@ from typing import NamedTuple
 import numpy as np
 
 from stepsize.ode._arrays import eval_dense
+from stepsize.ode._jit import twinned
 from stepsize.ode._output import push_event
-from stepsize.ode._types import twinned
 
 EPS = np.finfo(float).eps
 
 
 class EventWork(NamedTuple):
-    """Event values at the start and end of the step, a buffer, occurrences so far per event."""
+    """Event values at the start and end of the step, a buffer, occurrences so far per event,
+    the roots found in a step and the order of the events that occurred."""
 
     g_old: np.ndarray
     g_new: np.ndarray
     gbuf: np.ndarray
     count: np.ndarray
+    roots: np.ndarray
+    order: np.ndarray
 
 
+@twinned
 def new_event_work(n_events):
+    """Event workspace for ``n_events`` events."""
     return EventWork(
         np.empty(n_events),
         np.empty(n_events),
         np.empty(n_events),
         np.zeros(n_events, dtype=np.int64),
+        np.empty(n_events),
+        np.empty(n_events, dtype=np.int64),
     )
 
 
@@ -116,31 +123,34 @@ def locate_event(problem, i, t_old, h, y_old, coef, a, b, fa, fb, ybuf, gbuf):
 def handle_events(problem, ew, t, h, y, coef, t_new, ybuf, out, info):
     """Locate and store the events of the step from ``t`` to ``t_new`` (interpolant ``coef``).
 
-    Returns ``(out, t_stop, terminal)``: the time the run stops at (``t_new`` unless a terminal
-    event occurred) and whether it does.
+    Returns ``(t_stop, terminal)``: the time the run stops at (``t_new`` unless a terminal event
+    occurred) and whether it does.  Occurrences are stored in the order of their times (an
+    insertion sort of the few events found, in ``ew.order``).
     """
-    n_events = ew.g_old.size
     direction = 1.0 if h > 0.0 else -1.0
-    roots = np.full(n_events, np.inf)
-    found = np.zeros(n_events, dtype=np.bool_)
-    for i in range(n_events):
+    n_found = 0
+    for i in range(ew.g_old.size):
         if crossed(ew.g_old[i], ew.g_new[i], problem.ev_dir[i]):
             root, ng = locate_event(
                 problem, i, t, h, y, coef, t, t_new, ew.g_old[i], ew.g_new[i], ybuf, ew.gbuf
             )
             info[0].ngev += ng
-            roots[i] = root
-            found[i] = True
+            ew.roots[i] = root
+            k = n_found
+            while k > 0 and direction * ew.roots[ew.order[k - 1]] > direction * root:
+                ew.order[k] = ew.order[k - 1]
+                k -= 1
+            ew.order[k] = i
+            n_found += 1
     t_stop = t_new
     terminal = False
-    for idx in np.argsort(direction * roots):
-        if not found[idx]:
-            continue
-        eval_dense(y, coef, (roots[idx] - t) / h, ybuf)
-        out = push_event(out, info, idx, roots[idx], ybuf)
+    for k in range(n_found):
+        idx = ew.order[k]
+        eval_dense(y, coef, (ew.roots[idx] - t) / h, ybuf)
+        push_event(out, info, idx, ew.roots[idx], ybuf)
         ew.count[idx] += 1
         if problem.ev_term[idx] > 0 and ew.count[idx] >= problem.ev_term[idx]:
             terminal = True
-            t_stop = roots[idx]
+            t_stop = ew.roots[idx]
             break
-    return out, t_stop, terminal
+    return t_stop, terminal

@@ -21,8 +21,8 @@ import numba
 import numpy as np
 
 from stepsize.ode._bundles import JAC_CONSTANT, JAC_DIFFERENCES
+from stepsize.ode._jit import NJIT, allocating, twinned
 from stepsize.ode._linalg import norm_inf
-from stepsize.ode._types import NJIT, twinned
 
 EPS = np.finfo(float).eps
 DIFF_REJECT = EPS**0.875
@@ -45,7 +45,7 @@ def update_jacobian(problem, imp, J, factor, work, t, atol, info):
     st.lu_h = 0.0
 
 
-@twinned
+@allocating
 def jacobian(problem, t, y, f0, atol, factor, J, ybuf, fbuf):
     """Fill ``J`` (dense, or packed band if ``kl >= 0``) at ``(t, y)``; returns F evaluations.
 
@@ -62,7 +62,8 @@ def jacobian(problem, t, y, f0, atol, factor, J, ybuf, fbuf):
     max_diff = np.zeros(n)
     scale = np.zeros(n)
     retry = np.zeros(n, dtype=np.bool_)
-    ybuf[:] = y
+    for j in range(n):
+        ybuf[j] = y[j]
     nfev = 0
     for group in range(w):
         for j in range(group, n, w):

@@ -20,7 +20,7 @@ OrdinaryDiffEq's AutoSwitch):
 A method family that is ``None`` is compiled out (Numba prunes ``x is None`` branches on
 arguments), so each combination compiles, when first used, only the code it runs.  The loop is
 written once as plain Python over arrays and built twice: compiled with Numba and, for functions
-Numba cannot compile, as the same source run by the interpreter (:func:`~stepsize.ode._types.
+Numba cannot compile, as the same source run by the interpreter (:func:`~stepsize.ode._jit.
 python_twin`).  Status codes in :mod:`stepsize.ode._bundles`, messages in ``_solve``.
 """
 
@@ -34,11 +34,12 @@ from stepsize.control import (
     failure_ratio,
     new_history,
     reject_ratio,
+    reset_history,
     set_last_ratio,
     stiffness_count,
     stiffness_tally,
 )
-from stepsize.ode._arrays import all_finite, eval_dense
+from stepsize.ode._arrays import all_finite, copy_into, eval_dense
 from stepsize.ode._bundles import (
     CTX_FAULT,
     DONE,
@@ -59,15 +60,19 @@ from stepsize.ode._bundles import (
     new_info,
     new_state,
 )
-from stepsize.ode._events import EventWork, any_crossed, handle_events
+from stepsize.ode._events import EventWork, any_crossed, handle_events, new_event_work
 from stepsize.ode._explicit import (
     ExplicitWork,
     explicit_attempt,
     explicit_dense,
+    explicit_last_stage,
     explicit_stiffness,
     explicit_work,
 )
+from stepsize.ode._jit import fast_dispatch, inlined, stepping, twinned
 from stepsize.ode._output import (
+    has_room,
+    make_room,
     new_output,
     push_point,
     push_profile,
@@ -89,7 +94,6 @@ from stepsize.ode._rosenbrock import (
     rosenbrock_dense,
     rosenbrock_work,
 )
-from stepsize.ode._types import fast_dispatch, inlined, twinned
 
 EPS = np.finfo(float).eps
 
@@ -150,21 +154,25 @@ def integrate(problem, y0, explicit, rosenbrock, radau, controls, switch, steps)
         explicit_work(explicit, n),
         rosenbrock_work(rosenbrock, problem, n),
         radau_work(radau, problem, n, degree),
-        EventWork(
-            np.empty(n_events),
-            np.empty(n_events),
-            np.empty(n_events),
-            np.zeros(n_events, dtype=np.int64),
-        ),
+        new_event_work(n_events),
         new_state(),
         new_implicit_state(),
         new_info(),
     )
-    out = new_output(n, degree, steps.dense, steps.profile)
-    out = start(problem, explicit, rosenbrock, radau, switch, steps, run, out)
+    out = new_output(n, degree, steps.dense, steps.profile, steps.t_eval.size)
+    start(problem, explicit, rosenbrock, radau, switch, steps, run, out)
     while run.info[0].status == RUNNING:
-        out = step(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out)
+        out = make_room(out, run.info, steps, n_events)
+        run_steps(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out)
     return run.info, trimmed(out, run.info)
+
+
+@stepping
+def run_steps(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out):
+    """Step while the run goes on and the storage has room for one more step."""
+    n_events = problem.ev_dir.size
+    while run.info[0].status == RUNNING and has_room(out, run.info, steps, n_events):
+        step(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out)
 
 
 @twinned
@@ -210,13 +218,13 @@ def start(problem, explicit, rosenbrock, radau, switch, steps, run, out):
     info.t = t0
     if problem.ctx[CTX_FAULT] != 0.0 or not all_finite(work.f0):
         info.status = FAULT if problem.ctx[CTX_FAULT] != 0.0 else NONFINITE
-        return out
+        return
     if steps.t_eval.size > 0:
         while st.i_eval < steps.t_eval.size and steps.t_eval[st.i_eval] == t0:
-            out = push_point(out, run.info, t0, work.y)
+            push_point(out, run.info, t0, work.y)
             st.i_eval += 1
     else:
-        out = push_point(out, run.info, t0, work.y)
+        push_point(out, run.info, t0, work.y)
     if problem.ev_dir.size > 0:
         problem.events(t0, work.y, run.events.g_old, problem.ctx)
         info.ngev += 1
@@ -228,7 +236,6 @@ def start(problem, explicit, rosenbrock, radau, switch, steps, run, out):
         k = implicit_k(rosenbrock, radau) if st.kind == IMPLICIT else explicit_k(explicit)
         st.h_abs = initial_step(problem, work, t0, k - 1.0, steps, span)
         info.nfev += 1
-    return out
 
 
 @twinned
@@ -274,7 +281,7 @@ def initial_step(problem, work, t0, order, steps, span):
 def step(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out):
     """One attempted step and everything that follows from it."""
     if stopped(problem, steps, run):
-        return out
+        return
     st = run.state[0]
     direction = 1.0 if steps.t1 >= steps.t0 else -1.0
     t = st.t
@@ -285,24 +292,21 @@ def step(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out
     st.h_abs = abs(h)
     err, failed = attempt(problem, explicit, rosenbrock, radau, steps, run, t, h)
     if failed == RETRY:
-        return out
+        return
     if failed != 0 or err > 1.0:
         reject(controls, explicit, rosenbrock, radau, run, err, failed)
-        return out
+        return
     ratio = accepted_ratio(controls, explicit, rosenbrock, radau, run, err)
-    out = stiffness_verdict(explicit, switch, steps, run, out, t, h)
-    out, t_stop, terminal = record(
-        problem, explicit, rosenbrock, radau, steps, run, out, t, h, t_new
-    )
+    stiffness_verdict(explicit, switch, steps, run, out, t, h)
+    t_stop, terminal = record(problem, explicit, rosenbrock, radau, steps, run, out, t, h, t_new)
     if terminal:
         st.t = t_stop
         run.info[0].t = t_stop
         run.info[0].status = EVENT
-        return out
+        return
     ratio = advance(problem, explicit, rosenbrock, radau, run, t, h, t_new, ratio)
-    out, ratio = switch_method(switch, run, out, ratio)
+    ratio = switch_method(switch, run, out, ratio)
     st.h_abs *= ratio
-    return out
 
 
 @inlined
@@ -416,22 +420,21 @@ def stiffness_verdict(explicit, switch, steps, run, out, t, h):
         if st.tally > switch.n_stiff and np.isnan(info.t_stiff):
             info.t_stiff = t
     if steps.profile:
-        out = push_profile(out, run.info, t, h, h_lambda, st.kind)
-    return out
+        push_profile(out, run.info, t, h, h_lambda, st.kind)
 
 
 @inlined
 def stiffness_of(explicit, ew):
     """Hairer's ``lambda_hat`` of the explicit step just taken (0 without an explicit pair)."""
     if explicit is not None:
-        return explicit_stiffness(ew, explicit)
+        return explicit_stiffness(ew)
     return 0.0
 
 
 @inlined
 def record(problem, explicit, rosenbrock, radau, steps, run, out, t, h, t_new):
     """Interpolant (when output, events or ``t_eval`` need it), events, output points, dense
-    segment of the step from ``t`` to ``t_new = t + h``.  Returns ``(out, t_stop, terminal)``."""
+    segment of the step from ``t`` to ``t_new = t + h``.  Returns ``(t_stop, terminal)``."""
     st, info, work, ew = run.state[0], run.info[0], run.work, run.events
     have_coef = False
     if st.kind == IMPLICIT:
@@ -450,26 +453,27 @@ def record(problem, explicit, rosenbrock, radau, steps, run, out, t, h, t_new):
     t_stop = t_new
     terminal = False
     if crossing:
-        out, t_stop, terminal = handle_events(
+        t_stop, terminal = handle_events(
             problem, ew, t, h, work.y, work.coef, t_new, work.ybuf, out, run.info
         )
-    ew.g_old[:] = ew.g_new
+    for i in range(ew.g_old.size):
+        ew.g_old[i] = ew.g_new[i]
     if te.size > 0:
         while st.i_eval < te.size and direction * (te[st.i_eval] - t_stop) <= 0.0:
             if te[st.i_eval] == t_new:
-                work.ybuf[:] = work.y_new
+                copy_into(work.ybuf, work.y_new)
             else:
                 eval_dense(work.y, work.coef, (te[st.i_eval] - t) / h, work.ybuf)
-            out = push_point(out, run.info, te[st.i_eval], work.ybuf)
+            push_point(out, run.info, te[st.i_eval], work.ybuf)
             st.i_eval += 1
     elif terminal:
         eval_dense(work.y, work.coef, (t_stop - t) / h, work.ybuf)
-        out = push_point(out, run.info, t_stop, work.ybuf)
+        push_point(out, run.info, t_stop, work.ybuf)
     else:
-        out = push_point(out, run.info, t_new, work.y_new)
+        push_point(out, run.info, t_new, work.y_new)
     if steps.dense:
-        out = push_segment(out, run.info, t, h, work.y, work.coef)
-    return out, t_stop, terminal
+        push_segment(out, run.info, t, h, work.y, work.coef)
+    return t_stop, terminal
 
 
 @inlined
@@ -506,8 +510,8 @@ def advance(problem, explicit, rosenbrock, radau, run, t, h, t_new, ratio):
             constant = problem.jac_mode == JAC_CONSTANT
             ratio = radau_accepted(run.radw, run.imp, constant, work.coef, work.y, t, h, ratio)
     st.t = t_new
-    work.y[:] = work.y_new
-    work.f0[:] = work.f_new
+    copy_into(work.y, work.y_new)
+    copy_into(work.f0, work.f_new)
     return ratio
 
 
@@ -515,7 +519,7 @@ def advance(problem, explicit, rosenbrock, radau, run, t, h, t_new, ratio):
 def last_stage(explicit, ew, f_new):
     """``F(t + h, y_new)``: the explicit pair's last stage."""
     if explicit is not None:
-        f_new[:] = ew.K[explicit.c.size - 1]
+        explicit_last_stage(explicit, ew, f_new)
 
 
 @inlined
@@ -530,7 +534,7 @@ def fsal(rosenbrock):
 def switch_method(switch, run, out, ratio):
     """The automatic switch between the explicit and the implicit method (module docstring)."""
     if switch.mode != MODE_AUTO:
-        return out, ratio
+        return ratio
     st, info = run.state[0], run.info[0]
     if st.kind == EXPLICIT and st.tally > switch.n_stiff:
         st.kind = IMPLICIT
@@ -539,12 +543,13 @@ def switch_method(switch, run, out, ratio):
         imp.jac_stale = True
         imp.have_guess = False
         st.h_acc = 0.0
-        run.work.history_imp[:] = new_history()
+        reset_history(run.work.history_imp)
     elif st.kind == IMPLICIT and st.count < -switch.n_nonstiff:
         st.kind = EXPLICIT
         ratio /= switch.step_factor
-        run.work.history[:] = new_history()
+        reset_history(run.work.history)
     else:
-        return out, ratio
+        return ratio
     info.nswitch += 1
-    return push_switch(out, run.info, st.t), ratio
+    push_switch(out, run.info, st.t)
+    return ratio

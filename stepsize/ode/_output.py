@@ -1,8 +1,9 @@
 """What the loop stores: output points, dense-output segments, events, switches, the profile.
 
 Storage grows by doubling; its sizes live in the run's ``INFO`` record (``n_out``, ``n_seg``,
-``n_ev``, ``n_sw``, ``n_prof``).  A push returns the :class:`Output`, a new one when an array had
-to grow.
+``n_ev``, ``n_sw``, ``n_prof``).  The stepping loop allocates nothing (``_loop``): it steps while
+:func:`has_room` says one more step's output fits, and :func:`make_room` grows the storage between
+such stretches; a push only writes.  With ``t_eval`` the points are sized for all of it at once.
 """
 
 from typing import NamedTuple
@@ -10,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from stepsize.ode._arrays import grow1, grow2, grow3
-from stepsize.ode._types import inlined, twinned
+from stepsize.ode._jit import inlined, twinned
 
 CAPACITY = 64
 
@@ -52,11 +53,13 @@ class Output(NamedTuple):
 
 
 @twinned
-def new_output(n, degree, dense, profile):
-    """Empty storage for states of size ``n`` (segments and profile only if asked for)."""
+def new_output(n, degree, dense, profile, n_eval):
+    """Empty storage for states of size ``n`` (segments and profile only if asked for; room for
+    all ``n_eval`` points of ``t_eval`` and a last one)."""
     cap = CAPACITY
     seg = cap if dense else 0
-    points = Points(np.empty(cap), np.empty((cap, n)))
+    n_points = n_eval + 1 if n_eval > 0 else cap
+    points = Points(np.empty(n_points), np.empty((n_points, n)))
     segments = Segments(
         np.empty(seg), np.empty(seg), np.empty((seg, n)), np.empty((seg, n, degree))
     )
@@ -66,79 +69,96 @@ def new_output(n, degree, dense, profile):
 
 
 @inlined
-def push_point(out, info, t, y):
-    """Store the output point ``(t, y)``."""
-    k = info[0].n_out
-    points = out.points
-    if k == points.t.size:
-        points = Points(grow1(points.t, k + 1), grow2(points.y, k + 1))
-        out = Output(points, out.segments, out.events, out.switches, out.profile)
-    points.t[k] = t
-    points.y[k] = y
-    info[0].n_out = k + 1
-    return out
+def has_room(out, info, steps, n_events):
+    """Whether one more step's output fits: a point (``t_eval``'s are all allocated), an
+    occurrence of every event, a segment, a profile row, a switch."""
+    r = info[0]
+    return (
+        (steps.t_eval.size > 0 or r.n_out < out.points.t.size)
+        and r.n_ev + n_events <= out.events.t.size
+        and (not steps.dense or r.n_seg < out.segments.t.size)
+        and (not steps.profile or r.n_prof < out.profile.shape[0])
+        and r.n_sw < out.switches.size
+    )
 
 
 @twinned
+def make_room(out, info, steps, n_events):
+    """The storage grown (doubled) where :func:`has_room` finds it short."""
+    r = info[0]
+    p, seg, ev, sw, prof = out.points, out.segments, out.events, out.switches, out.profile
+    if r.n_out + 1 > p.t.size:
+        p = Points(grow1(p.t, r.n_out + 1), grow2(p.y, r.n_out + 1))
+    if r.n_ev + n_events > ev.t.size:
+        k = r.n_ev + n_events
+        ev = EventLog(grow1(ev.index, k), grow1(ev.t, k), grow2(ev.y, k))
+    if steps.dense and r.n_seg + 1 > seg.t.size:
+        k = r.n_seg + 1
+        seg = Segments(grow1(seg.t, k), grow1(seg.h, k), grow2(seg.y, k), grow3(seg.coef, k))
+    if steps.profile and r.n_prof + 1 > prof.shape[0]:
+        prof = grow2(prof, r.n_prof + 1)
+    if r.n_sw + 1 > sw.size:
+        sw = grow1(sw, r.n_sw + 1)
+    return Output(p, seg, ev, sw, prof)
+
+
+@inlined
+def push_point(out, info, t, y):
+    """Store the output point ``(t, y)``."""
+    k = info[0].n_out
+    pt, py = out.points.t, out.points.y
+    pt[k] = t
+    for m in range(y.size):
+        py[k, m] = y[m]
+    info[0].n_out = k + 1
+
+
+@inlined
 def push_segment(out, info, t, h, y, coef):
     """Store one step of the dense output."""
     k = info[0].n_seg
     seg = out.segments
-    if k == seg.t.size:
-        seg = Segments(
-            grow1(seg.t, k + 1), grow1(seg.h, k + 1), grow2(seg.y, k + 1), grow3(seg.coef, k + 1)
-        )
-        out = Output(out.points, seg, out.events, out.switches, out.profile)
     seg.t[k] = t
     seg.h[k] = h
-    seg.y[k] = y
-    seg.coef[k] = coef
+    sy, sc = seg.y, seg.coef
+    for m in range(y.size):
+        sy[k, m] = y[m]
+        for j in range(coef.shape[1]):
+            sc[k, m, j] = coef[m, j]
     info[0].n_seg = k + 1
-    return out
 
 
-@twinned
+@inlined
 def push_event(out, info, index, t, y):
     """Store an occurrence of event ``index`` at ``(t, y)``."""
     k = info[0].n_ev
     ev = out.events
-    if k == ev.t.size:
-        ev = EventLog(grow1(ev.index, k + 1), grow1(ev.t, k + 1), grow2(ev.y, k + 1))
-        out = Output(out.points, out.segments, ev, out.switches, out.profile)
     ev.index[k] = index
     ev.t[k] = t
-    ev.y[k] = y
+    ey = ev.y
+    for m in range(y.size):
+        ey[k, m] = y[m]
     info[0].n_ev = k + 1
-    return out
 
 
-@twinned
+@inlined
 def push_switch(out, info, t):
     """Store the time of a switch between the explicit and the implicit method."""
     k = info[0].n_sw
-    switches = out.switches
-    if k == switches.size:
-        switches = grow1(switches, k + 1)
-        out = Output(out.points, out.segments, out.events, switches, out.profile)
-    switches[k] = t
+    out.switches[k] = t
     info[0].n_sw = k + 1
-    return out
 
 
-@twinned
+@inlined
 def push_profile(out, info, t, h, h_lambda, kind):
     """Store one row ``(t, h, h lambda, kind)`` of the stiffness profile."""
     k = info[0].n_prof
     prof = out.profile
-    if k == prof.shape[0]:
-        prof = grow2(prof, k + 1)
-        out = Output(out.points, out.segments, out.events, out.switches, prof)
     prof[k, 0] = t
     prof[k, 1] = h
     prof[k, 2] = h_lambda
     prof[k, 3] = kind
     info[0].n_prof = k + 1
-    return out
 
 
 @twinned

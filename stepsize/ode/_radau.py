@@ -22,11 +22,11 @@ import numba
 import numpy as np
 
 from stepsize.control import FilterController, rms_error_norm
-from stepsize.ode._arrays import all_finite
+from stepsize.ode._arrays import all_finite, copy_into
 from stepsize.ode._bundles import NEWTON, NONFINITE, RETRY, SINGULAR
 from stepsize.ode._jacobian import update_jacobian
+from stepsize.ode._jit import NJIT, twinned
 from stepsize.ode._linalg import factor, shifted, solve
-from stepsize.ode._types import NJIT, twinned
 
 EPS = np.finfo(float).eps
 
@@ -145,10 +145,15 @@ def radau_attempt(problem, rw, imp, work, t, h, rejected_last, steps, info):
     if st.have_guess:
         radau_guess(rw.prev_coef, st.t_prev, st.h_prev, t, h, y, rw.y_prev, rw.Z)
     else:
-        rw.Z[:] = 0.0
+        Z = rw.Z
+        for i in range(Z.shape[0]):
+            for k in range(Z.shape[1]):
+                Z[i, k] = 0.0
     for i in range(y.size):
         rw.scale[i] = steps.atol[i] + steps.rtol[i] * abs(y[i])
-    rmin = steps.rtol.min()
+    rmin = steps.rtol[0]
+    for i in range(1, steps.rtol.size):
+        rmin = min(rmin, steps.rtol[i])
     tol = max(10.0 * EPS / rmin, min(0.03, np.sqrt(rmin)))
     converged, n_iter, rate, nf = radau_newton(problem, rw, y, t, h, tol, work.ybuf)
     info[0].nfev += nf
@@ -186,8 +191,11 @@ def radau_accepted(rw, imp, constant, coef, y, t, h, ratio):
     st.jac_current = constant
     if not recompute and 1.0 <= ratio < 1.2:
         ratio = 1.0
-    rw.prev_coef[:] = coef
-    rw.y_prev[:] = y
+    prev = rw.prev_coef
+    for i in range(coef.shape[0]):
+        for j in range(coef.shape[1]):
+            prev[i, j] = coef[i, j]
+    copy_into(rw.y_prev, y)
     st.t_prev = t
     st.h_prev = h
     st.have_guess = True

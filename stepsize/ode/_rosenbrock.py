@@ -23,11 +23,11 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from stepsize.control import FilterController, rms_error_norm
-from stepsize.ode._arrays import all_finite
+from stepsize.ode._arrays import all_finite, copy_into
 from stepsize.ode._bundles import NONFINITE, SINGULAR
 from stepsize.ode._jacobian import time_derivative, update_jacobian
+from stepsize.ode._jit import NJIT, twinned
 from stepsize.ode._linalg import factor, shifted, solve
-from stepsize.ode._types import NJIT, twinned
 
 EPS = np.finfo(float).eps
 
@@ -261,7 +261,7 @@ def rosenbrock_stages(problem, method, rw, work, t, h):
     n = y.size
     for i in range(s):
         if i == 0:
-            fbuf[:] = work.f0
+            copy_into(fbuf, work.f0)
         else:
             for k in range(n):
                 acc = y[k]

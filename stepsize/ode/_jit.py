@@ -1,4 +1,4 @@
-"""Function types of the compiled loop, and the interpreted twins of its functions.
+"""The JIT machinery of the loop: function types, compile options, interpreted twins, dispatch.
 
 The user's functions reach the loop as first-class functions of one type each, so that the loop
 compiles once for all problems: ``rhs(t, y, out, ctx)`` and ``events(t, y, out, ctx)`` of type
@@ -31,6 +31,11 @@ NJIT = {"cache": True, "error_model": "numpy", "nogil": True}
 """Options of every loop function: cached on disk; IEEE arithmetic (a division by zero gives
 inf or nan, which the loop reports, rather than raising from compiled code); the GIL released,
 so that threads run ensemble members in parallel."""
+STEPPING = {**NJIT, "_nrt": False}
+"""Options of the stepping loop (:func:`stepping`): compiled without Numba's reference counting,
+so nothing in it may allocate."""
+ALLOCATING = {**NJIT, "_nrt": True}
+"""Options of a loop function that allocates scratch arrays (:func:`allocating`)."""
 
 
 class CompiledFunction:
@@ -65,6 +70,27 @@ _TWINS = {}
 def twinned(func):
     """``numba.njit(**NJIT)`` for a loop function; registers its source for :func:`python_twin`."""
     dispatcher = numba.njit(**NJIT)(func)
+    _SOURCES[id(dispatcher)] = func
+    return dispatcher
+
+
+def stepping(func):
+    """:func:`twinned` without reference counting (``_nrt=False``), for the loop that runs the
+    steps.  Compiled code counts references to every array it copies out of a bundle or views,
+    with two atomic updates each; in the per-step code, which hands the run's bundles from
+    function to function, that cost more than the steps' arithmetic.  Functions it calls inherit
+    the option, so the per-step code allocates nothing: the arrays live in the bundles, made by
+    the caller, which keeps them alive; a callee that does allocate is declared
+    :func:`allocating` and must return no array."""
+    dispatcher = numba.njit(**STEPPING)(func)
+    _SOURCES[id(dispatcher)] = func
+    return dispatcher
+
+
+def allocating(func):
+    """:func:`twinned`, with reference counting even when called from :func:`stepping` code:
+    for a function that allocates scratch arrays and returns none."""
+    dispatcher = numba.njit(**ALLOCATING)(func)
     _SOURCES[id(dispatcher)] = func
     return dispatcher
 

@@ -1,0 +1,70 @@
+"""The solver callable from the user's own Numba code (``stepsize.ode.njit_solver``)."""
+
+import numba
+import numpy as np
+import pytest
+
+from stepsize.ode import njit_solver, solve
+
+
+def oscillator(t, y, omega, damping):
+    """Damped harmonic oscillator y'' = -omega^2 y - 2 damping y'."""
+    out = np.empty(2)
+    out[0] = y[1]
+    out[1] = -omega * omega * y[0] - 2.0 * damping * y[1]
+    return out
+
+
+def exact(t, omega, damping):
+    """y(t) for y(0) = 1, y'(0) = 0 (underdamped)."""
+    w = np.sqrt(omega * omega - damping * damping)
+    return np.exp(-damping * t) * (np.cos(w * t) + damping / w * np.sin(w * t))
+
+
+SOLVER = njit_solver(oscillator, "dp5", args=(1.0, 0.1), max_steps=500)
+
+
+@numba.njit
+def sweep(omegas, y0, t_eval, rtol):
+    """A parameter sweep written in @njit: y(t_eval[-1]) for each omega, and the statuses."""
+    out = np.empty(omegas.size)
+    status = np.empty(omegas.size, dtype=np.int64)
+    for i in range(omegas.size):
+        y, status[i] = SOLVER(t_eval, y0, (omegas[i], 0.1), rtol, rtol)
+        out[i] = y[t_eval.size - 1, 0]
+    return out, status
+
+
+def test_inside_njit_equals_solve_and_the_exact_solution():
+    omegas = np.array([0.5, 1.0, 2.0])
+    y0 = np.array([1.0, 0.0])
+    t_eval = np.array([0.0, 2.5, 5.0])
+    ends, status = sweep(omegas, y0, t_eval, 1e-9)
+    assert np.all(status == 0)
+    for omega, end in zip(omegas, ends):
+        ref = solve(
+            oscillator,
+            (0.0, 5.0),
+            y0,
+            method="dp5",
+            rtol=1e-9,
+            atol=1e-9,
+            args=(omega, 0.1),
+            t_eval=t_eval,
+        )
+        # the same loop, the same steps: equal up to rounding of the fused error norm
+        assert end == pytest.approx(ref.y[0, -1], rel=1e-13, abs=1e-15)
+        assert end == pytest.approx(exact(5.0, omega, 0.1), abs=1e-7)
+
+
+def test_failure_gives_status_and_nan():
+    y, status = SOLVER(np.array([0.0, 1e4]), np.array([1.0, 0.0]), (1.0, 0.1), 1e-10, 1e-10)
+    assert status == -1  # max_steps (500) reached
+    assert np.isnan(y[1]).all() and np.array_equal(y[0], [1.0, 0.0])
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="method"):
+        njit_solver(oscillator, "radau")
+    with pytest.raises(TypeError, match=r"args\[0\]"):
+        njit_solver(oscillator, "dp5", args=("fast",))
