@@ -387,23 +387,38 @@ def samplers_main(args):
         "grid_image": 30,
         "plan_points": 256,
         "plan_images": 64,
-        "population": 20,
-        "epochs": 6,
+        "spacing": "timesteps",
+        "ld3_solvers": ("dpmpp_2m_flow", "unipc"),
+        "ld3_iterations": 40,
+        "ld3_images": 32,
+        "ld3_teacher": 200,
+        "population": 24,
+        "epochs": 8,
+        "mutation_step": 8,
+        "evolve_images": 128,
         "evolve": True,
     }
-    if any(n.startswith("digits16") for n in names):  # a 2-core machine shared by 6 jobs
+    if any(n.startswith("digits16") for n in names):  # a 2-core machine shared by ~8 jobs
         cfg.update(
             eval_images=64,
             ref_steps_image=100,
-            grid_image=16,
-            plan_images=16,
-            population=10,
-            epochs=3,
-            solvers=("euler", "heun", "dpmpp_2m", "dpmpp_2m_flow", "unipc"),
+            plan_images=32,
+            ld3_iterations=20,
+            ld3_teacher=100,
+            population=16,
+            solvers=("euler", "dpmpp_2m_flow", "unipc"),
         )
     if args.quick:
         names = ["moons"]
-        cfg.update(nfe=(4,), eval_points=256, grid=20, plan_points=64, evolve=False)
+        cfg.update(
+            nfe=(4,),
+            eval_points=256,
+            grid=20,
+            plan_points=64,
+            ld3_iterations=5,
+            ld3_teacher=40,
+            evolve=False,
+        )
     out = Path(
         args.out
         or (
@@ -417,10 +432,10 @@ def samplers_main(args):
     path = out / f"{stem}.json"
     kd = B.kdiffusion_sampling()
     print(f"k-diffusion: {'loaded' if kd else 'not found (its rows are skipped)'}", flush=True)
-    old = json.loads(path.read_text())["models"] if path.exists() else []
-    models = {m["model"]: m for m in old}
-    for name in names:
-        models[name] = B.run_model(name, cfg, kd)
+    runs = [B.run_model(name, cfg, kd) for name in names]
+    old = json.loads(path.read_text())["models"] if path.exists() else []  # read late: runs
+    models = {m["model"]: m for m in old}  # for other models may have finished meanwhile
+    models.update({m["model"]: m for m in runs})
     doc = {
         "config": cfg,
         "models": list(models.values()),
