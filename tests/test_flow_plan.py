@@ -182,6 +182,8 @@ def test_ld3_soft_loss_beats_uniform_steps_on_fresh_noise():
         flow.plan_ld3(MODEL, k, "unipc", init=S.uniform(2), iterations=0)
     with pytest.raises(ValueError, match="solver: unknown"):
         flow.plan_ld3(MODEL, k, "rk4")
+    with pytest.raises(ValueError, match="radius and shift_lr must be >= 0"):
+        flow.plan_ld3(MODEL, k, "unipc", radius=-1.0, iterations=0, n_samples=4, n_valid=4)
 
 
 def test_ld3_starts_from_a_given_schedule():
