@@ -42,15 +42,19 @@ samples averaged to 8x8) to the 1797 digits. Stock configurations a user runs to
 ``sample_dpmpp_2m`` with Karras sigmas (and with uniform flow sigmas, the issue's
 configuration); k-diffusion's ``sampling.py`` is loaded from an installed ``k_diffusion`` or
 ``$KDIFFUSION_DIR``, its rows are missing without it. The project: each sampler of
-``stepsize.flow.SOLVERS`` with ``NFE / NFE_PER_STEP`` uniform steps and with the schedule of
-``plan_for_solver`` for that sampler (teacher grid 60 / 30 steps, 256 / 64 planning noises, seed
-0). AutoDiffusion row (``digits16-ddpm``): ``evolve`` (population 20, 6 generations) of a 4-step
-Euler (DDIM) schedule with the Frechet distance on planning noise as fitness, against DDIM with
-4 uniform timesteps (999, 749, 500, 250). On this shared 2-core machine the UNets ran a smaller
-configuration (stored with each model's results): 64 evaluation images, a 100-step teacher,
-planning grid 16 with 16 noises, samplers euler, heun, dpmpp_2m, dpmpp_2m_flow and unipc,
-evolve with population 10 for 3 generations. ``--models`` picks models; results of earlier runs
-for other models in the same file are kept.
+``stepsize.flow.SOLVERS`` with ``NFE / NFE_PER_STEP`` uniform steps, with the schedule of
+``plan_for_solver`` for that sampler (teacher on 60 / 30 uniform training timesteps, i.e. the
+model's whole noise range; 256 / 32 planning noises, seed 0), and for ``dpmpp_2m_flow`` and
+``unipc`` the LD3 schedule (``plan_ld3`` started from that plan; 40 / 20 iterations on 256 / 32
+noises against a 200 / 100-step Heun teacher). AutoDiffusion row (``digits16-ddpm``):
+``evolve`` (population 16, 8 generations, local mutation of up to 8 nodes) of a 4-step Euler
+(DDIM) schedule on 100 uniform training timesteps, seeded with DDIM's uniform timesteps and the
+Bellman plan for Euler, with the Frechet distance of 128 planning images as fitness, against
+DDIM with 4 uniform timesteps (999, 749, 500, 250). On this shared 2-core machine the UNets ran
+a smaller configuration (stored with each model's results): 64 evaluation images, a 100-step
+teacher, samplers euler, dpmpp_2m_flow and unipc. ``--models`` picks models, which may run as
+separate processes: each merges its results into the file when it writes (results of other
+models there are kept).
 
 Usage: ``python benchmarks/schedules.py [--quick] [--out DIR] [--models A,B] [--name STEM]
 [--samplers]``.
