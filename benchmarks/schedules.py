@@ -18,7 +18,9 @@ Euler teacher of 256 planning noises (seed 0, disjoint from the evaluation noise
 squared costs ("bellman"), GITS's L2 costs and coefficient 1.15 ("gits"), and the state-carrying
 OSS-style planner ("oss"); AutoDiffusion-style evolutionary search on the same grid with the
 teacher error on the planning noise as fitness (population 50, top 10, 10 generations), seeded
-with uniform steps only ("evolved-uniform") and with all of the above ("evolved"); and BOSS stage
+with uniform steps only ("evolved-uniform") and with all of the above ("evolved"); LD3
+(``plan_ld3`` for Euler from the Bellman path, 40 iterations on the planning noise against a
+100-step Heun teacher, "ld3"); and BOSS stage
 2: the model fine-tuned on the Bellman steps (4096 teacher pairs, seed 2, 2000 Adam steps) and
 sampled on them ("straightened"); its error is against the *original* model's teacher.
 
@@ -164,6 +166,19 @@ def plan(model, K, cfg):
             "history": res.history.tolist(),
             "evaluations": res.stats["evaluations"],
         }
+    res = flow.plan_ld3(
+        model,
+        K,
+        "euler",
+        init=found["bellman"],
+        spacing="time",
+        n_samples=cfg["plan_samples"],
+        n_valid=cfg["plan_samples"],
+        iterations=cfg["ld3_iterations"],
+        teacher_steps=cfg["grid"],
+    )
+    found["ld3"] = res.times
+    info["ld3"] = {"history": res.history, "seconds": res.stats["seconds"]}
     info["fitness"] = {name: fitness(t) for name, t in found.items()}
     return found, info
 
@@ -211,7 +226,8 @@ def run_model(name, cfg):
         print(
             f"{name:12} K={K:2d}  uniform {errors['uniform']:.4g}  bellman "
             f"{errors['bellman']:.4g}  oss {errors['oss']:.4g}  evolved {errors['evolved']:.4g}"
-            f"  straightened {errors['straightened']:.4g}  ({out[-1]['seconds']:.0f} s)",
+            f"  ld3 {errors['ld3']:.4g}  straightened {errors['straightened']:.4g}"
+            f"  ({out[-1]['seconds']:.0f} s)",
             flush=True,
         )
     return {"model": name, "results": out}
@@ -234,6 +250,7 @@ def targets(models, bellman_time):
                 "evolved_over_bellman_own_fitness": fit["evolved"] / fit["bellman"],
                 "evolved_uniform_over_bellman_own_fitness": fit["evolved-uniform"] / fit["bellman"],
                 "evolved_over_bellman_eval": e["evolved"] / e["bellman"],
+                "ld3_over_bellman": e["ld3"] / e["bellman"] if "ld3" in e else None,
                 "straightened_over_bellman": e["straightened"] / e["bellman"],
             }
         )
@@ -258,7 +275,7 @@ def plot(doc, path):
     import matplotlib.pyplot as plt
 
     models = doc["models"]
-    show = ("uniform", "karras", "ays", "bellman", "gits", "oss", "evolved", "straightened")
+    show = ("uniform", "karras", "ays", "bellman", "gits", "oss", "evolved", "ld3", "straightened")
     fig, axes = plt.subplots(2, len(models) + 1, figsize=(4.2 * (len(models) + 1), 7.5))
     axes = np.atleast_2d(axes)
     for col, m in enumerate(models):
@@ -266,7 +283,8 @@ def plot(doc, path):
         dist = "fd" if m["model"] == "digits" else "swd"
         for name in show:
             err = [
-                next(x["error"] for x in r["rows"] if x["schedule"] == name) for r in m["results"]
+                next((x["error"] for x in r["rows"] if x["schedule"] == name), np.nan)
+                for r in m["results"]
             ]
             d = [
                 next(x.get(dist, np.nan) for x in r["rows"] if x["schedule"] == name)
@@ -327,6 +345,7 @@ def main(argv=None):
             "epochs": 3,
             "pairs": 512,
             "straighten_steps": 200,
+            "ld3_iterations": 5,
         }
         out = Path(args.out or tempfile.mkdtemp(prefix="schedules-"))
     else:
@@ -339,6 +358,7 @@ def main(argv=None):
             "epochs": 10,
             "pairs": 4096,
             "straighten_steps": 2000,
+            "ld3_iterations": 40,
         }
         out = Path(args.out or Path(__file__).parent / "results")
     out.mkdir(parents=True, exist_ok=True)
