@@ -233,9 +233,33 @@ def run_model(name, cfg, kd):
             cfg["plan_images"] if image else cfg["plan_points"],
             seed=0,
             shape=shape,
+            spacing=cfg["spacing"],
         )
         plans.update({(solver, k): p for k, p in zip(ks, planned)})
         print(f"  {name} planned {solver} in {time.perf_counter() - t0:.0f} s", flush=True)
+    learned = {}
+    for solver in cfg["ld3_solvers"]:
+        for nfe in cfg["nfe"]:
+            k = nfe // flow.NFE_PER_STEP[solver]
+            t0 = time.perf_counter()
+            res = flow.plan_ld3(
+                model,
+                k,
+                solver,
+                init=plans[solver, k],
+                spacing=cfg["spacing"],
+                n_samples=cfg["ld3_images"] if image else cfg["plan_points"],
+                n_valid=cfg["ld3_images"] if image else cfg["plan_points"],
+                iterations=cfg["ld3_iterations"],
+                teacher_steps=cfg["ld3_teacher"],
+                shape=shape,
+            )
+            learned[solver, k] = res
+            print(
+                f"  {name} LD3 {solver} K={k}: {res.stats['initial_error']:.4g} -> "
+                f"{res.error:.4g} (validation) in {time.perf_counter() - t0:.0f} s",
+                flush=True,
+            )
     for nfe in cfg["nfe"]:
         sched_cfgs = dict(sched_cfg)
         for cls in ("DPMSolverMultistepScheduler", "UniPCMultistepScheduler"):
@@ -274,37 +298,67 @@ def run_model(name, cfg, kd):
                 solver,
                 plans[solver, k],
             )
+        for solver in cfg["ld3_solvers"]:
+            k = nfe // flow.NFE_PER_STEP[solver]
+            res = learned[solver, k]
+            add(
+                f"{solver} LD3",
+                "planned",
+                nfe,
+                flow.sample(model, noise, res.times, solver),
+                solver,
+                res.times,
+            )
+            rows[-1]["ld3"] = {
+                "validation": [list(h) for h in res.history],
+                **{key: res.stats[key] for key in ("iterations", "model_calls", "seconds")},
+            }
     out = {"model": name, "config": dict(cfg), "rows": rows}
     if image and cfg["evolve"] and model.process.kind == "vp":  # DDIM baseline: VP timesteps
-        out["autodiffusion"] = autodiffusion(model, shape, quality, cfg)
+        out["autodiffusion"] = autodiffusion(model, shape, quality, cfg, plans.get(("euler", 4)))
     out["seconds"] = time.perf_counter() - started
     return out
 
 
-def autodiffusion(model, shape, quality, cfg):
+def autodiffusion(model, shape, quality, cfg, bellman=None):
     """AutoDiffusion's search: a 4-step Euler (DDIM) schedule by Frechet fitness on planning
-    noise (seed 0), scored on the evaluation noise against DDIM with 4 uniform timesteps."""
+    noise (seed 0), scored on the evaluation noise against DDIM with 4 uniform timesteps.
+
+    Candidates live on the grid of 100 uniform training timesteps (the model's whole noise
+    range); the first generation holds DDIM's uniform timesteps and the Bellman plan for Euler
+    as seeds; mutations move a point by up to ``cfg["mutation_step"]`` grid nodes."""
     plan_noise = torch.randn(
-        (cfg["eval_images"], *shape), generator=torch.Generator().manual_seed(0)
+        (cfg["evolve_images"], *shape), generator=torch.Generator().manual_seed(0)
     )
-    grid = np.linspace(0.0, 1.0, 101)
-    grid[1:] = np.maximum(grid[1:], model.process.t_min * 1.01)
-    grid = np.unique(grid)
+    grid = S.model_grid(model.process, 100, "timesteps")
+    # DDIM's uniform spacing is in timesteps: 999, 749, 500, 250
+    ddim = S.from_diffusers(timesteps=np.rint(np.linspace(999, 0, 5)[:-1]), process=model.process)
     fit = FrechetFitness(model, plan_noise, quality)
     t0 = time.perf_counter()
-    res = S.evolve(fit, grid, 4, population=cfg["population"], epochs=cfg["epochs"], seed=0)
+    res = S.evolve(
+        fit,
+        grid,
+        4,
+        population=cfg["population"],
+        epochs=cfg["epochs"],
+        mutation_step=cfg["mutation_step"],
+        init=[ddim] + ([] if bellman is None else [bellman]),
+        seed=0,
+    )
     eval_noise = torch.randn(
         (cfg["eval_images"], *shape), generator=torch.Generator().manual_seed(1)
     )
     searched = quality.fd(flow.sample(model, eval_noise, res.times, "euler"))
-    # DDIM's uniform spacing is in timesteps: 999, 749, 500, 250
-    ddim = S.from_diffusers(timesteps=np.rint(np.linspace(999, 0, 5)[:-1]), process=model.process)
     uniform = quality.fd(flow.sample(model, eval_noise, ddim, "euler"))
     return {
         "schedule": np.round(res.times, 4).tolist(),
         "fd_searched": searched,
         "fd_ddim_uniform": uniform,
         "ratio": searched / uniform,
+        "fitness_searched": res.fitness,
+        "fitness_ddim_uniform": fit(ddim),
+        "evaluations": res.stats["evaluations"],
+        "history": res.history.tolist(),
         "paper": {"searched": 17.86, "ddim_uniform": 138.66, "ratio": 17.86 / 138.66},
         "seconds": time.perf_counter() - t0,
     }
@@ -335,17 +389,20 @@ def targets(models):
                 )
             for solver in m.get("config", {}).get("solvers", SOLVERS):
                 u = next(r for r in rows if r["config"] == f"{solver} uniform")
-                p = next(r for r in rows if r["config"] == f"{solver} planned")
-                out.append(
-                    {
-                        "model": m["model"],
-                        "nfe": nfe,
-                        "metric": "error",
-                        "target": f"{solver}: planned <= 0.5x uniform",
-                        "ratio": p["error"] / u["error"],
-                        "met": p["error"] <= 0.5 * u["error"],
-                    }
-                )
+                for how in ("planned", "LD3"):
+                    p = next((r for r in rows if r["config"] == f"{solver} {how}"), None)
+                    if p is None:
+                        continue
+                    out.append(
+                        {
+                            "model": m["model"],
+                            "nfe": nfe,
+                            "metric": "error",
+                            "target": f"{solver}: {how} <= 0.5x uniform",
+                            "ratio": p["error"] / u["error"],
+                            "met": p["error"] <= 0.5 * u["error"],
+                        }
+                    )
         if "autodiffusion" in m:
             a = m["autodiffusion"]
             out.append(

@@ -18,7 +18,9 @@ Euler teacher of 256 planning noises (seed 0, disjoint from the evaluation noise
 squared costs ("bellman"), GITS's L2 costs and coefficient 1.15 ("gits"), and the state-carrying
 OSS-style planner ("oss"); AutoDiffusion-style evolutionary search on the same grid with the
 teacher error on the planning noise as fitness (population 50, top 10, 10 generations), seeded
-with uniform steps only ("evolved-uniform") and with all of the above ("evolved"); and BOSS stage
+with uniform steps only ("evolved-uniform") and with all of the above ("evolved"); LD3
+(``plan_ld3`` for Euler from the Bellman path, 40 iterations on the planning noise against a
+100-step Heun teacher, "ld3"); and BOSS stage
 2: the model fine-tuned on the Bellman steps (4096 teacher pairs, seed 2, 2000 Adam steps) and
 sampled on them ("straightened"); its error is against the *original* model's teacher.
 
@@ -42,15 +44,19 @@ samples averaged to 8x8) to the 1797 digits. Stock configurations a user runs to
 ``sample_dpmpp_2m`` with Karras sigmas (and with uniform flow sigmas, the issue's
 configuration); k-diffusion's ``sampling.py`` is loaded from an installed ``k_diffusion`` or
 ``$KDIFFUSION_DIR``, its rows are missing without it. The project: each sampler of
-``stepsize.flow.SOLVERS`` with ``NFE / NFE_PER_STEP`` uniform steps and with the schedule of
-``plan_for_solver`` for that sampler (teacher grid 60 / 30 steps, 256 / 64 planning noises, seed
-0). AutoDiffusion row (``digits16-ddpm``): ``evolve`` (population 20, 6 generations) of a 4-step
-Euler (DDIM) schedule with the Frechet distance on planning noise as fitness, against DDIM with
-4 uniform timesteps (999, 749, 500, 250). On this shared 2-core machine the UNets ran a smaller
-configuration (stored with each model's results): 64 evaluation images, a 100-step teacher,
-planning grid 16 with 16 noises, samplers euler, heun, dpmpp_2m, dpmpp_2m_flow and unipc,
-evolve with population 10 for 3 generations. ``--models`` picks models; results of earlier runs
-for other models in the same file are kept.
+``stepsize.flow.SOLVERS`` with ``NFE / NFE_PER_STEP`` uniform steps, with the schedule of
+``plan_for_solver`` for that sampler (teacher on 60 / 30 uniform training timesteps, i.e. the
+model's whole noise range; 256 / 32 planning noises, seed 0), and for ``dpmpp_2m_flow`` and
+``unipc`` the LD3 schedule (``plan_ld3`` started from that plan; 40 / 20 iterations on 256 / 32
+noises against a 200 / 100-step Heun teacher). AutoDiffusion row (``digits16-ddpm``):
+``evolve`` (population 16, 8 generations, local mutation of up to 8 nodes) of a 4-step Euler
+(DDIM) schedule on 100 uniform training timesteps, seeded with DDIM's uniform timesteps and the
+Bellman plan for Euler, with the Frechet distance of 128 planning images as fitness, against
+DDIM with 4 uniform timesteps (999, 749, 500, 250). On this shared 2-core machine the UNets ran
+a smaller configuration (stored with each model's results): 64 evaluation images, a 100-step
+teacher, samplers euler, dpmpp_2m_flow and unipc. ``--models`` picks models, which may run as
+separate processes: each merges its results into the file when it writes (results of other
+models there are kept).
 
 Usage: ``python benchmarks/schedules.py [--quick] [--out DIR] [--models A,B] [--name STEM]
 [--samplers]``.
@@ -158,6 +164,19 @@ def plan(model, K, cfg):
             "history": res.history.tolist(),
             "evaluations": res.stats["evaluations"],
         }
+    res = flow.plan_ld3(
+        model,
+        K,
+        "euler",
+        init=found["bellman"],
+        spacing="time",
+        n_samples=cfg["plan_samples"],
+        n_valid=cfg["plan_samples"],
+        iterations=cfg["ld3_iterations"],
+        teacher_steps=cfg["grid"],
+    )
+    found["ld3"] = res.times
+    info["ld3"] = {"history": res.history, "seconds": res.stats["seconds"]}
     info["fitness"] = {name: fitness(t) for name, t in found.items()}
     return found, info
 
@@ -205,7 +224,8 @@ def run_model(name, cfg):
         print(
             f"{name:12} K={K:2d}  uniform {errors['uniform']:.4g}  bellman "
             f"{errors['bellman']:.4g}  oss {errors['oss']:.4g}  evolved {errors['evolved']:.4g}"
-            f"  straightened {errors['straightened']:.4g}  ({out[-1]['seconds']:.0f} s)",
+            f"  ld3 {errors['ld3']:.4g}  straightened {errors['straightened']:.4g}"
+            f"  ({out[-1]['seconds']:.0f} s)",
             flush=True,
         )
     return {"model": name, "results": out}
@@ -228,6 +248,7 @@ def targets(models, bellman_time):
                 "evolved_over_bellman_own_fitness": fit["evolved"] / fit["bellman"],
                 "evolved_uniform_over_bellman_own_fitness": fit["evolved-uniform"] / fit["bellman"],
                 "evolved_over_bellman_eval": e["evolved"] / e["bellman"],
+                "ld3_over_bellman": e["ld3"] / e["bellman"] if "ld3" in e else None,
                 "straightened_over_bellman": e["straightened"] / e["bellman"],
             }
         )
@@ -252,7 +273,7 @@ def plot(doc, path):
     import matplotlib.pyplot as plt
 
     models = doc["models"]
-    show = ("uniform", "karras", "ays", "bellman", "gits", "oss", "evolved", "straightened")
+    show = ("uniform", "karras", "ays", "bellman", "gits", "oss", "evolved", "ld3", "straightened")
     fig, axes = plt.subplots(2, len(models) + 1, figsize=(4.2 * (len(models) + 1), 7.5))
     axes = np.atleast_2d(axes)
     for col, m in enumerate(models):
@@ -260,7 +281,8 @@ def plot(doc, path):
         dist = "fd" if m["model"] == "digits" else "swd"
         for name in show:
             err = [
-                next(x["error"] for x in r["rows"] if x["schedule"] == name) for r in m["results"]
+                next((x["error"] for x in r["rows"] if x["schedule"] == name), np.nan)
+                for r in m["results"]
             ]
             d = [
                 next(x.get(dist, np.nan) for x in r["rows"] if x["schedule"] == name)
@@ -321,6 +343,7 @@ def main(argv=None):
             "epochs": 3,
             "pairs": 512,
             "straighten_steps": 200,
+            "ld3_iterations": 5,
         }
         out = Path(args.out or tempfile.mkdtemp(prefix="schedules-"))
     else:
@@ -333,6 +356,7 @@ def main(argv=None):
             "epochs": 10,
             "pairs": 4096,
             "straighten_steps": 2000,
+            "ld3_iterations": 40,
         }
         out = Path(args.out or Path(__file__).parent / "results")
     out.mkdir(parents=True, exist_ok=True)
@@ -385,23 +409,38 @@ def samplers_main(args):
         "grid_image": 30,
         "plan_points": 256,
         "plan_images": 64,
-        "population": 20,
-        "epochs": 6,
+        "spacing": "timesteps",
+        "ld3_solvers": ("dpmpp_2m_flow", "unipc"),
+        "ld3_iterations": 40,
+        "ld3_images": 32,
+        "ld3_teacher": 200,
+        "population": 24,
+        "epochs": 8,
+        "mutation_step": 8,
+        "evolve_images": 128,
         "evolve": True,
     }
-    if any(n.startswith("digits16") for n in names):  # a 2-core machine shared by 6 jobs
+    if any(n.startswith("digits16") for n in names):  # a 2-core machine shared by ~8 jobs
         cfg.update(
             eval_images=64,
             ref_steps_image=100,
-            grid_image=16,
-            plan_images=16,
-            population=10,
-            epochs=3,
-            solvers=("euler", "heun", "dpmpp_2m", "dpmpp_2m_flow", "unipc"),
+            plan_images=32,
+            ld3_iterations=20,
+            ld3_teacher=100,
+            population=16,
+            solvers=("euler", "dpmpp_2m_flow", "unipc"),
         )
     if args.quick:
         names = ["moons"]
-        cfg.update(nfe=(4,), eval_points=256, grid=20, plan_points=64, evolve=False)
+        cfg.update(
+            nfe=(4,),
+            eval_points=256,
+            grid=20,
+            plan_points=64,
+            ld3_iterations=5,
+            ld3_teacher=40,
+            evolve=False,
+        )
     out = Path(
         args.out
         or (
@@ -415,10 +454,10 @@ def samplers_main(args):
     path = out / f"{stem}.json"
     kd = B.kdiffusion_sampling()
     print(f"k-diffusion: {'loaded' if kd else 'not found (its rows are skipped)'}", flush=True)
-    old = json.loads(path.read_text())["models"] if path.exists() else []
-    models = {m["model"]: m for m in old}
-    for name in names:
-        models[name] = B.run_model(name, cfg, kd)
+    runs = [B.run_model(name, cfg, kd) for name in names]
+    old = json.loads(path.read_text())["models"] if path.exists() else []  # read late: runs
+    models = {m["model"]: m for m in old}  # for other models may have finished meanwhile
+    models.update({m["model"]: m for m in runs})
     doc = {
         "config": cfg,
         "models": list(models.values()),

@@ -54,6 +54,8 @@ _EXPORTS = {
     "numpy_velocity": "_plan",
     "plan_bellman": "_plan",
     "plan_for_solver": "_plan",
+    "LD3Result": "_ld3",
+    "plan_ld3": "_ld3",
     "METRICS": "_fitness",
     "ScheduleFitness": "_fitness",
     "straighten": "_straighten",

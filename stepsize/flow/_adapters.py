@@ -10,7 +10,8 @@ adapter evaluates its model at flow states and times and returns
 so one sampler runs on flow models, VP (DDPM, epsilon- or v-prediction) and VE/EDM models alike;
 ``process`` (:class:`stepsize.schedules.Process`) says how ``t`` maps onto the model's noise level
 (equal signal-to-noise ratio) and where pure noise starts (``process.t_min``). ``x`` is a torch
-tensor ``(B, ...)``, ``t`` a Python float.
+tensor ``(B, ...)``, ``t`` a Python float or a 0-d tensor (a schedule being learned; the
+model's noise level and timestep then carry the gradient in ``t``).
 """
 
 import math
@@ -40,7 +41,23 @@ class Model:
 
 
 def _batch_time(x, t):
+    if torch.is_tensor(t):
+        return t.to(dtype=x.dtype, device=x.device).reshape(()).expand(len(x))
     return torch.full((len(x),), float(t), dtype=x.dtype, device=x.device)
+
+
+def _of_time(f, t, eps=1e-7):
+    """``f(t)`` of a numpy function of time (a process's noise level or timestep) at a float, or
+    at a 0-d tensor ``t`` with ``f``'s slope by central differences attached to the graph."""
+    if not torch.is_tensor(t):
+        return float(f(t))
+    t0 = float(t.detach())
+    value = float(f(t0))
+    if not t.requires_grad:
+        return value
+    lo, hi = max(t0 - eps, 0.0), min(t0 + eps, 1.0)
+    slope = (float(f(hi)) - float(f(lo))) / (hi - lo)
+    return value + slope * (t.double() - t0)
 
 
 class VelocityModel(Model):
@@ -107,17 +124,17 @@ class DiffusersModel(Model):
 
     def velocity(self, x, t):
         if self.process.kind == "flow":
-            return -self._net(x, float(self.process.timesteps(t)))
+            return -self._net(x, _of_time(self.process.timesteps, t))
         return super().velocity(x, t)
 
     def denoise(self, x, t):
         if self.process.kind == "flow":
             return super().denoise(x, t)
-        sigma = float(self.process.ve_sigma(t))
-        a = 1.0 / math.sqrt(1.0 + sigma * sigma)
+        sigma = _of_time(self.process.ve_sigma, t)
+        a = 1.0 / (torch.sqrt if torch.is_tensor(sigma) else math.sqrt)(1.0 + sigma * sigma)
         s = sigma * a
         x_vp = (a + s) * x
-        out = self._net(x_vp, float(self.process.timesteps(t)))
+        out = self._net(x_vp, _of_time(self.process.timesteps, t))
         if self.prediction_type == "epsilon":
             return (x_vp - s * out) / a
         if self.prediction_type == "v_prediction":
@@ -134,7 +151,7 @@ class KDiffusionModel(Model):
         self.process = ve_process(sigma_min, sigma_max)
 
     def denoise(self, x, t):
-        sigma = float(self.process.ve_sigma(t))
+        sigma = _of_time(self.process.ve_sigma, t)
         return self.net(x * (1.0 + sigma), _batch_time(x, sigma))
 
 

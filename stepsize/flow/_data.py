@@ -5,8 +5,6 @@ import numpy as np
 DATASETS = ("moons", "8gaussians", "checkerboard", "digits")
 """Names accepted by :func:`load_data`."""
 
-DIMS = {"moons": 2, "8gaussians": 2, "checkerboard": 2, "digits": 64}
-
 
 def _moons(n, rng):
     """Two interleaved half circles with noise 0.05, centred and scaled by 2 (``make_moons``)."""

@@ -13,7 +13,7 @@ from stepsize.flow._solvers import (
     step_ipndm,
     step_unipc,
 )
-from stepsize.schedules import bellman, bellman_multistep, cost_matrix, oss_path
+from stepsize.schedules import bellman, bellman_multistep, cost_matrix, model_grid, oss_path
 
 PLANNERS = ("boss", "gits", "oss")
 """Planners of :func:`plan_bellman`."""
@@ -159,12 +159,15 @@ def plan_for_solver(
     *,
     shape=None,
     teacher_solver="heun",
+    spacing="timesteps",
     refine=True,
 ):
     """The ``K + 1`` times of a ``K``-step schedule planned for the sampler that will run
     (a list of schedules for a sequence ``K``, sharing teacher and costs).
 
-    A teacher (``n_grid`` uniform steps of ``teacher_solver`` on ``[t_min, 1]`` from
+    A teacher (``n_grid`` steps of ``teacher_solver`` on the grid
+    :func:`stepsize.schedules.model_grid` of ``spacing`` over the model's whole noise range --
+    uniform training timesteps by default, ``"time"`` for uniform flow time, ``"logsnr"`` -- from
     ``n_samples`` noise samples) gives states ``x_i``; the cost of a step is BOSS's
     ``mean_b ||step(x_i) - x_j||^2`` with the solver's own step from teacher states:
 
@@ -188,7 +191,7 @@ def plan_for_solver(
     ks = [int(k) for k in np.atleast_1d(K)]
     m = as_model(model)
     noise = make_noise(model, n_samples, seed, shape)
-    traj = teacher(m, noise, n_grid, solver=teacher_solver)
+    traj = teacher(m, noise, solver=teacher_solver, grid=model_grid(m.process, n_grid, spacing))
     run = [m.process.t_min, *traj.times[1:].tolist()]
     x = torch.as_tensor(traj.x)
     if solver == "euler":

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from stepsize.flow._adapters import as_model
+from stepsize.flow._adapters import Model, as_model
 from stepsize.flow._solvers import (
     sample_dpmpp_2m,
     sample_dpmpp_2m_flow,
@@ -132,13 +132,27 @@ class Trajectory:
     v: np.ndarray
 
 
+class _Recorder(Model):
+    """``model`` passed through, with the velocity of each call kept in ``calls``."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, []
+        self.process, self.defined_at_data = model.process, model.defined_at_data
+
+    def velocity(self, x, t):
+        v = self.model.velocity(x, t)
+        self.calls.append(v)
+        return v
+
+
 @torch.no_grad()
 def teacher(model, noise, n_steps=100, solver="euler", grid=None):
     """Fine-grid trajectory and velocities, the input of the Bellman planner.
 
     ``n_steps`` uniform steps (or the increasing ``grid`` from 0 to 1) of ``solver`` ("euler",
-    BOSS's teacher, or "heun"). Arrays are float64 numpy: ``x`` ``(N+1, B, ...)``, ``v``
-    ``(N, B, ...)``, where ``v[i]`` is the model's velocity at ``(x[i], t_i)``.
+    BOSS's teacher, or "heun"), one call of the sampler per interval. Arrays are float64 numpy:
+    ``x`` ``(N+1, B, ...)``, ``v`` ``(N, B, ...)``, where ``v[i]`` is the model's velocity at
+    ``(x[i], t_i)`` (the first evaluation of step ``i``, kept as the sampler runs).
     """
     m = as_model(model)
     times = check_schedule(_uniform(m, check_steps(n_steps, "n_steps")) if grid is None else grid)
@@ -146,15 +160,12 @@ def teacher(model, noise, n_steps=100, solver="euler", grid=None):
         raise ValueError(f"solver: unknown {solver!r}; known: euler, heun")
     x, _ = _prepare(model, noise)
     run, x = _start(m, times.tolist(), x)
+    rec, step = _Recorder(m), SOLVERS[solver]
     xs, vs = [x], []
     for t0, t1 in zip(run[:-1], run[1:]):
-        h = t1 - t0
-        d = m.velocity(x, t0)
-        vs.append(d)
-        if solver == "euler" or (t1 >= 1.0 and not m.defined_at_data):
-            x = x + h * d
-        else:
-            x = x + 0.5 * h * (d + m.velocity(x + h * d, t1))
+        rec.calls.clear()
+        x = step(rec, x, [t0, t1])
+        vs.append(rec.calls[0])
         xs.append(x)
     return Trajectory(times, _stack(xs), _stack(vs))
 

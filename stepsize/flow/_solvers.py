@@ -12,6 +12,9 @@ variables (k-diffusion's and diffusers' flow-matching conventions).
 
 History points at ``lambda = -inf`` (``t = 0``) carry no slope information in ``lambda``: a
 multistep method drops them, i.e. takes the limit ``lambda -> -inf`` of its formula.
+
+Times are Python floats, or 0-d torch tensors where a schedule is learned by backpropagation
+through the sampler (:func:`stepsize.flow.plan_ld3`): the time arithmetic below takes either.
 """
 
 import math
@@ -20,12 +23,24 @@ import numpy as np
 import torch
 
 
+def _log(t):
+    return torch.log(t) if torch.is_tensor(t) else math.log(t)
+
+
+def _log1p(t):
+    return torch.log1p(t) if torch.is_tensor(t) else math.log1p(t)
+
+
+def _expm1(t):
+    return torch.expm1(t) if torch.is_tensor(t) else math.expm1(t)
+
+
 def _lam(t):
     if t <= 0.0:
         return -math.inf
     if t >= 1.0:
         return math.inf
-    return math.log(t) - math.log1p(-t)
+    return _log(t) - _log1p(-t)
 
 
 def _ddim(x, d, t0, t1):
@@ -114,7 +129,7 @@ def step_dpmpp_2m(x, d, past, t0, t1):
 
 
 def _neg_log_sigma(t):
-    return math.inf if t >= 1.0 else -math.log1p(-t)
+    return math.inf if t >= 1.0 else -_log1p(-t)
 
 
 def step_dpmpp_2m_flow(x, d, past, t0, t1):
@@ -166,7 +181,7 @@ def step_dpmpp_3m(x, d, past, t0, t1):
     lam0, lam1 = _lam(t0), _lam(t1)
     lam_a, lam_b = _lam(past[0][0]), _lam(past[1][0])
     h = lam1 - lam0
-    phi2 = math.expm1(-h) / h + 1.0
+    phi2 = _expm1(-h) / h + 1.0
     r0, r1 = (lam0 - lam_a) / h, (lam_a - lam_b) / h
     d1_0 = (d - past[0][1]) / r0
     d1_1 = (past[0][1] - past[1][1]) / r1
@@ -195,6 +210,17 @@ def sample_dpmpp_3m(model, x, times):
     return x
 
 
+def _solve(rows, rhs):
+    """``rows @ w = rhs`` for small systems of numbers (numpy) or of 0-d tensors (torch)."""
+    if any(torch.is_tensor(v) for v in [*rhs, *(v for r in rows for v in r)]):
+
+        def stack(values):
+            return torch.stack([torch.as_tensor(v, dtype=torch.float64) for v in values])
+
+        return torch.linalg.solve(torch.stack([stack(r) for r in rows]), stack(rhs))
+    return np.linalg.solve(np.array(rows, dtype=np.float64), np.array(rhs, dtype=np.float64))
+
+
 def _unipc_weights(rks, h, predictor):
     """UniPC's ``B(h) = e^-h - 1`` ("bh2") coefficients ``rho`` for the ratios ``rks``.
 
@@ -202,21 +228,25 @@ def _unipc_weights(rks, h, predictor):
     against the Vandermonde rows ``rks^(k-1)`` (``rks`` ends in 1 for the corrector).
     """
     hh = -h
-    b_h = math.expm1(hh)
+    b_h = _expm1(hh)
     h_phi_k = b_h / hh - 1.0
     factorial, b = 1, []
     for k in range(1, len(rks) + 1):
         b.append(h_phi_k * factorial / b_h)
         factorial *= k + 1
         h_phi_k = h_phi_k / hh - 1.0 / factorial
-    mat = np.vander(np.asarray(rks, dtype=np.float64), increasing=True).T
+    rows = [[r**k for r in rks] for k in range(len(rks))]
     if predictor:
         if len(rks) == 2:
-            return np.array([0.5])
-        return np.linalg.solve(mat[:-1, :-1], b[:-1])
+            return [0.5]
+        return list(_solve([r[:-1] for r in rows[:-1]], b[:-1]))
     if len(rks) == 1:
-        return np.array([0.5])
-    return np.linalg.solve(mat, b)
+        return [0.5]
+    return list(_solve(rows, b))
+
+
+def _number(r):
+    return r if torch.is_tensor(r) else float(r)
 
 
 def step_unipc(x, d0, past, t0, t1, corr=None):
@@ -227,14 +257,14 @@ def step_unipc(x, d0, past, t0, t1, corr=None):
     x_new = _ddim(x, d0, t0, t1)
     rks = [(_lam(tp) - lam0) / h for tp, _ in past]
     diffs = [(dp - d0) / rk for (_, dp), rk in zip(past, rks)]
-    b_h = math.expm1(-h)
+    b_h = _expm1(-h)
     if corr is None:
         if not diffs:
             return x_new
         rho = _unipc_weights(rks + [1.0], h, predictor=True)
-        return x_new - t1 * b_h * sum(float(r) * dk for r, dk in zip(rho, diffs))
+        return x_new - t1 * b_h * sum(_number(r) * dk for r, dk in zip(rho, diffs))
     rho = _unipc_weights(rks + [1.0], h, predictor=False)
-    res = sum(float(r) * dk for r, dk in zip(rho[:-1], diffs)) + float(rho[-1]) * (corr - d0)
+    res = sum(_number(r) * dk for r, dk in zip(rho[:-1], diffs)) + _number(rho[-1]) * (corr - d0)
     return x_new - t1 * b_h * res
 
 

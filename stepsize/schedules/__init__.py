@@ -40,8 +40,10 @@ from stepsize.schedules._formulas import (
 )
 from stepsize.schedules._oss import oss_path
 from stepsize.schedules._process import (
+    SPACINGS,
     Process,
     flow_process,
+    model_grid,
     process_from_config,
     shift_sigmas,
     unshift_sigmas,
@@ -54,6 +56,7 @@ __all__ = [
     "AYS_TIMESTEPS",
     "SCHEDULES",
     "EvolveResult",
+    "SPACINGS",
     "Process",
     "ays",
     "bellman",
@@ -70,6 +73,7 @@ __all__ = [
     "karras",
     "load_schedule",
     "loglinear_interp",
+    "model_grid",
     "multistep_path_cost",
     "logsnr_uniform",
     "oss_path",

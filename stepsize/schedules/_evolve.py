@@ -48,8 +48,9 @@ class EvolveResult:
 class _Search:
     """Candidate generation; all randomness comes from one seeded generator."""
 
-    def __init__(self, n_grid, K, rng, mutation_prob):
+    def __init__(self, n_grid, K, rng, mutation_prob, mutation_step=None):
         self.n, self.m, self.rng, self.p = n_grid, K - 1, rng, mutation_prob
+        self.step = mutation_step
         self.total = math.comb(n_grid - 1, K - 1)
 
     def random(self):
@@ -67,6 +68,8 @@ class _Search:
         for pos in range(self.m):
             if self.rng.random() < self.p or (pos == self.m - 1 and not changed):
                 free = np.setdiff1d(np.arange(1, self.n), child)
+                if self.step is not None:
+                    free = free[np.abs(free - child[pos]) <= self.step]
                 if free.size:
                     child[pos] = int(self.rng.choice(free))
                     changed = True
@@ -125,6 +128,7 @@ def evolve(
     *,
     top_k=10,
     mutation_prob=0.25,
+    mutation_step=None,
     n_mutation=None,
     n_crossover=None,
     init=(),
@@ -148,6 +152,9 @@ def evolve(
         Candidates per generation (50), generations including the first (10), parents kept (10).
     mutation_prob : float
         Probability that a mutant replaces each interior point (at least one is replaced).
+    mutation_step : int, optional
+        A replaced point moves by at most this many grid nodes (a local move on the step
+        grid); None: to any free grid point (AutoDiffusion's mutation).
     n_mutation, n_crossover : int, optional
         Mutants and crossovers per generation (default: each half of ``population``); random
         candidates fill up the rest.
@@ -189,8 +196,10 @@ def evolve(
         backend = getattr(getattr(map, "__self__", None), "backend", "map")
     else:
         raise TypeError(f"map must be callable, got {type(map).__name__}")
+    if mutation_step is not None:
+        mutation_step = check_steps(mutation_step, "mutation_step")
     rng = np.random.default_rng(seed)
-    search = _Search(n, K, rng, mutation_prob)
+    search = _Search(n, K, rng, mutation_prob, mutation_step)
     cache, history, start = {}, [], 0
     init = list(init)
     run = {
@@ -204,6 +213,8 @@ def evolve(
         "init": [np.asarray(s, dtype=float).tolist() for s in init],
         "seed": seed if seed is None else int(seed),
     }
+    if mutation_step is not None:  # absent otherwise, so older checkpoints still resume
+        run["mutation_step"] = mutation_step
     state = None if checkpoint is None else load_checkpoint(checkpoint, _read)
     if state is not None:
         check_same_config(checkpoint, state["run"], run)

@@ -105,6 +105,48 @@ class Process:
         return self.t_of_ve_sigma(sigma)
 
 
+SPACINGS = ("time", "timesteps", "logsnr")
+"""Spacings of :func:`model_grid`."""
+
+
+def model_grid(process, n, spacing="timesteps"):
+    """``n + 1`` increasing flow times from 0 (pure noise) to 1 (data) covering the whole noise
+    range of a model, e.g. the fine grid a planner's teacher runs on.
+
+    ``"time"``: uniform in flow time on ``[t_min, 1]``; ``"timesteps"``: uniform in the model's
+    training timesteps (a VP model's ``n_train - 1`` down to 0, then the step to data; the
+    same as ``"time"`` for flows); ``"logsnr"``: uniform in the half log-SNR
+    ``lambda = log(t / (1 - t))`` from ``sigma_max`` to ``sigma_min`` (VP, VE), then the step to
+    data; flows span ``lambda`` of ``t`` in ``[1 / n_train, 1 - 1 / n_train]``. The first time
+    is 0 (samplers start at ``t_min``). A uniform flow-time grid leaves a VP model's high noise
+    levels almost unresolved (linear DDPM betas: ``sigma`` 157 to 14 within the first 7% of
+    ``[0, 1]``), timesteps and log-SNR spacing resolve them as the model was trained.
+    """
+    n = check_steps(n, "n")
+    if spacing not in SPACINGS:
+        raise ValueError(f"spacing: unknown {spacing!r}; known: {', '.join(SPACINGS)}")
+    t_min = process.t_min
+    if spacing == "time" or (process.kind == "flow" and spacing == "timesteps"):
+        grid = t_min + (1.0 - t_min) * np.linspace(0.0, 1.0, n + 1)
+    elif spacing == "timesteps":
+        if process.kind != "vp":
+            raise ValueError("spacing: a ve process has noise levels, not timesteps; use 'logsnr'")
+        if n < 2:
+            raise ValueError("n must be >= 2 for timesteps spacing (one step is the step to data)")
+        grid = np.append(process.t_of_timesteps(np.linspace(process.n_train - 1, 0, n)), 1.0)
+    elif process.kind == "flow":
+        eps = 1.0 / process.n_train
+        lam_max = np.log1p(-eps) - np.log(eps)
+        grid = 1.0 / (1.0 + np.exp(-np.linspace(-lam_max, lam_max, n + 1)))
+    else:
+        if n < 2 or process.sigma_min <= 0.0:
+            raise ValueError("logsnr spacing needs n >= 2 and sigma_min > 0")
+        log_sigma = np.linspace(np.log(process.sigma_max), np.log(process.sigma_min), n)
+        grid = np.append(1.0 / (1.0 + np.exp(log_sigma)), 1.0)
+    grid[0], grid[-1] = 0.0, 1.0
+    return grid
+
+
 def shift_sigmas(sigma, shift):
     """diffusers' flow-match shift of noise levels: ``shift s / (1 + (shift - 1) s)``."""
     s = np.asarray(sigma, dtype=np.float64)
