@@ -223,11 +223,10 @@ def test_evolve_local_mutation_moves_points_by_at_most_the_step():
         15,
         mutation_step=3,
         seed=1,
-        workers=1,
     )
     np.testing.assert_allclose(res.times, target, atol=1e-12)
     with pytest.raises(ValueError, match="mutation_step"):
-        S.evolve(lambda t: 0.0, grid, 4, mutation_step=0, workers=1)
+        S.evolve(lambda t: 0.0, grid, 4, mutation_step=0)
 
 
 def test_lambda_of_a_tensor_time_is_the_float_one():

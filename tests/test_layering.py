@@ -14,6 +14,8 @@ SHARED = LEAVES | {
     "stepsize.schedules",
     "stepsize.backend",
     "stepsize.parallel",
+    "stepsize._chunks",
+    "stepsize._cudamath",
 }
 
 

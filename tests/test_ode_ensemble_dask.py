@@ -62,10 +62,10 @@ def test_an_interrupted_cluster_run_keeps_its_finished_chunks(client, local, tmp
     path = tmp_path / "ensemble.npz"
     real = _chunked.solve_chunk
 
-    def failing(fun, t_span, rows, options):  # the chunk holding member 4 fails on the worker
+    def failing(solve, fun, t_span, rows, options):  # the chunk holding member 4 fails
         if any(np.array_equal(r, Y0[4]) for r in rows):
             raise RuntimeError("worker lost")
-        return real(fun, t_span, rows, options)
+        return real(solve, fun, t_span, rows, options)
 
     monkeypatch.setattr(_chunked, "solve_chunk", failing)
     with pytest.raises(RuntimeError, match="worker lost"):

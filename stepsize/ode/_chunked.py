@@ -15,20 +15,21 @@ import numpy as np
 
 from stepsize._atomic import save_checkpoint
 from stepsize._chunks import Store, checked_load, fingerprint, run_chunks
+from stepsize.ode._ensemble_result import EnsembleResult
 
 ARRAYS = ("y", "status", "nfev", "naccept", "nreject")
 
 
-def solve_chunk(fun, t_span, Y0, options):
-    """``solve_ensemble(fun, t_span, Y0, **options)``: what a Dask worker runs for a chunk."""
-    from stepsize.ode._ensemble import solve_ensemble
+def solve_chunk(solve, fun, t_span, Y0, options):
+    """``solve(fun, t_span, Y0, **options)`` (``solve`` is ``solve_ensemble``): what a Dask
+    worker runs for a chunk."""
+    return solve(fun, t_span, Y0, **options)
 
-    return solve_ensemble(fun, t_span, Y0, **options)
 
-
-def solve_chunked(fun, t_span, Y0, options, chunks, client, path):
-    """The members of ``Y0`` (a host array (m, n)) in ``chunks``, on ``client`` or here,
-    checkpointed at ``path`` (or not, when None); the joined :class:`EnsembleResult`."""
+def solve_chunked(solve, fun, t_span, Y0, options, chunks, client, path):
+    """The members of ``Y0`` (a host array (m, n)) in ``chunks``, each solved by ``solve``
+    (``solve_ensemble``) on ``client`` or here, checkpointed at ``path`` (or not, when None);
+    the joined :class:`EnsembleResult`."""
     key = None
     if path is not None:
         key = fingerprint((Y0,), describe(fun, t_span, options), label="initial values")
@@ -40,8 +41,8 @@ def solve_chunked(fun, t_span, Y0, options, chunks, client, path):
     )
     out, resumed = run_chunks(
         chunks,
-        lambda lo, hi: solve_chunk(fun, t_span, Y0[lo:hi], options),
-        lambda lo, hi: (solve_chunk, fun, t_span, Y0[lo:hi], options),
+        lambda lo, hi: solve_chunk(solve, fun, t_span, Y0[lo:hi], options),
+        lambda lo, hi: (solve_chunk, solve, fun, t_span, Y0[lo:hi], options),
         store,
         client,
         checkpoint=path is not None,
@@ -85,8 +86,6 @@ def _sha(data):
 
 def concat(parts):
     """One EnsembleResult from those of consecutive chunks."""
-    from stepsize.ode._ensemble import EnsembleResult
-
     first = parts[0]
     fields = {name: np.concatenate([getattr(p, name) for p in parts]) for name in ARRAYS}
     return EnsembleResult(
@@ -100,8 +99,6 @@ def concat(parts):
 
 def take(res, index):
     """The members ``index`` of ``res``, in that order."""
-    from stepsize.ode._ensemble import EnsembleResult
-
     return EnsembleResult(
         t=res.t,
         message=[res.message[k] for k in index],
@@ -119,8 +116,6 @@ def _save(path, key, res, members):
 
 
 def _read(file):
-    from stepsize.ode._ensemble import EnsembleResult
-
     with Path(file).open("rb") as fh, np.load(fh) as f:
         fields = {name: f[name] for name in ARRAYS}
         res = EnsembleResult(

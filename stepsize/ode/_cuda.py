@@ -49,7 +49,7 @@ from stepsize.ode._bundles import (
     new_info,
 )
 from stepsize.ode._context import device_rhs_source, generated
-from stepsize.ode._ensemble import EnsembleResult
+from stepsize.ode._ensemble_result import EnsembleResult
 from stepsize.ode._events import EventWork
 from stepsize.ode._explicit import ExplicitWork
 from stepsize.ode._jit import NJIT, compile_adapter

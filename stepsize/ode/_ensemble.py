@@ -8,7 +8,6 @@ ensembles) and the chunk sizes balance members of unequal cost.
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numba
@@ -20,6 +19,7 @@ from stepsize.control import get_controller
 from stepsize.ode._build import build_problem, describe_fault, run_kernel
 from stepsize.ode._bundles import CTX_FAULT, FAULT, MODE_EXPLICIT, Problem, Steps
 from stepsize.ode._chunked import solve_chunked
+from stepsize.ode._ensemble_result import EnsembleResult
 from stepsize.ode._jit import fast_dispatch, twinned
 from stepsize.ode._loop import integrate
 from stepsize.ode._solve import (
@@ -34,27 +34,6 @@ from stepsize.ode._solve import (
 from stepsize.ode._tableaux import TABLEAUX
 
 BACKENDS = ("numba", "cuda")
-
-
-@dataclass
-class EnsembleResult:
-    """Results of ``solve_ensemble`` for ``m`` initial values of dimension ``n``.
-
-    ``t`` the output times (``t_eval``, or just ``t1``); ``y`` shape (m, n, len(t)), NaN where a
-    member stopped early; per member ``status`` (as solve_ivp: -1, 0, 1), ``nfev``, ``naccept``,
-    ``nreject`` and ``message`` (for a member whose ``fun`` raised, the exception); ``success``
-    when every member succeeded.
-    """
-
-    t: np.ndarray
-    y: np.ndarray
-    status: np.ndarray
-    nfev: np.ndarray
-    naccept: np.ndarray
-    nreject: np.ndarray
-    message: list
-    success: bool
-    stats: dict = field(default_factory=dict)
 
 
 class Members(NamedTuple):
@@ -221,7 +200,7 @@ def solve_ensemble(
     steps = Steps(t0, t1, rtol_v, atol_v, first, max_step, max_steps, ends, False, False)
     if chunked:
         chunks = split(len(Y0), chunk_size)
-        return solve_chunked(fun, t_span, Y0, options, chunks, client, checkpoint)
+        return solve_chunked(solve_ensemble, fun, t_span, Y0, options, chunks, client, checkpoint)
     if backend == "cuda":
         cuda_y0 = Y0 if on_gpu is None or on_gpu.dtype != np.float64 else on_gpu
         return _solve_cuda(
