@@ -264,11 +264,16 @@ def check_seeds(episodes, seed, training_seeds=()):
     return seeds
 
 
-def _counts(actions, n):
-    flat = [a for run in actions for a in run]
-    if flat and not all(float(a).is_integer() for a in flat):
+def _counts(actions, n, continuous=False):
+    """Decisions per action index; a continuous action a in [-1, 1] counts for the grid value
+    nearest to the one it sets (index round((a + 1) (n - 1) / 2): the grid is uniform in log10
+    between the two ends the action maps onto)."""
+    flat = np.asarray([a for run in actions for a in run], dtype=float)
+    if continuous:
+        flat = np.rint((np.clip(flat, -1.0, 1.0) + 1.0) * (n - 1) / 2.0)
+    elif flat.size and not np.all(flat == np.rint(flat)):
         return []
-    return np.bincount(np.asarray(flat, dtype=int), minlength=n).tolist() if flat else []
+    return np.bincount(flat.astype(int), minlength=n).tolist() if flat.size else []
 
 
 def evaluate(
@@ -312,7 +317,7 @@ def evaluate(
         seeds=seeds,
         policy=_columns([r for r, _ in policy_rows]),
         fixed=fixed,
-        action_counts=_counts([a for _, a in policy_rows], n),
+        action_counts=_counts([a for _, a in policy_rows], n, env.continuous),
     )
 
 
@@ -349,7 +354,7 @@ def evaluate_transfer(
         seeds=seeds,
         policy=_columns([r for r, _ in policy_rows]),
         fixed=fixed,
-        action_counts=_counts([a for _, a in policy_rows], values.size),
+        action_counts=_counts([a for _, a in policy_rows], values.size, controller.continuous),
     )
 
 

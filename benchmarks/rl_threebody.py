@@ -70,13 +70,14 @@ def evaluate_policy(name, args, out, png):
     """Evaluate one policy; returns (the JSON section, the model, its config)."""
     model, config = load_run(name)
     seed0 = int(config.get("seed", 0))
+    first, last = config.get("training_seeds", (seed0, seed0 + int(config.get("n_envs", 1)) - 1))
     start = time.perf_counter()
     ev = evaluate(
         model,
         args.episodes,
         env_kwargs=config.get("env_kwargs"),
         max_steps=args.max_steps,
-        training_seeds=range(seed0, seed0 + int(config.get("n_envs", 1))),
+        training_seeds=range(int(first), int(last) + 1),
         workers=args.workers,
     )
     print(f"\n[{name}]\n{ev.table()}")
