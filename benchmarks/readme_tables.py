@@ -173,7 +173,14 @@ def rl():
         pareto = p["evaluation"]["pareto"]
         verdict = "dominated" if pareto["dominated"] else "not dominated"
         rows.append(
-            (name, _num(err), f"{steps:.0f}", verdict, _num(pareto["margin_decades"], "+.2f"))
+            (
+                name,
+                _num(err),
+                f"{steps:.0f}",
+                verdict,
+                _num(pareto["margin_decades"], "+.2f"),
+                _num(pareto["steps_ratio"], ".2f"),
+            )
         )
     head = (
         "policy",
@@ -181,9 +188,37 @@ def rl():
         "median steps",
         "vs 10 fixed eta",
         "decades below front",
+        "steps / front's at equal error",
     )
-    return "**RL step controller on 100 held-out seeds** (`rl_threebody.py`)\n\n" + _table(
+    text = "**RL step controller on 100 held-out seeds** (`rl_threebody.py`)\n\n" + _table(
         head, rows
+    )
+    transfer = {k: v for k, v in data.get("transfer", {}).items() if isinstance(v, dict)}
+    if not transfer:
+        return text
+    rows = [
+        (
+            label.removeprefix("transfer: "),
+            t["parameter"],
+            _num(t["policy"]["median_energy_error"]),
+            f"{t['policy']['median_steps']:.0f}",
+            _num(t["pareto"]["margin_decades"], "+.2f"),
+            _num(t["pareto"]["steps_ratio"], ".2f"),
+        )
+        for label, t in transfer.items()
+    ]
+    head = (
+        "integrator, bodies, span",
+        "parameter",
+        "median energy error",
+        "median steps",
+        "decades below its own front",
+        "steps / front's",
+    )
+    policy = data["transfer"].get("policy", "default")
+    return (
+        f"{text}\n\n**The {policy} policy steering other integrators** (`rl_threebody.py`, "
+        f"{next(iter(transfer.values()))['episodes']} held-out seeds)\n\n" + _table(head, rows)
     )
 
 
