@@ -217,3 +217,5 @@ def test_default_policy_beats_the_fixed_eta_front_on_held_out_systems():
     assert 1_500 < policy["median_steps"] < 2_500 and policy["median_energy_error"] < 2e-6
     assert not p["dominated"] and p["beats_front"]
     assert p["margin_decades"] >= 0.5 and p["steps_ratio"] < 0.8
+    counts = policy["action_counts"]  # by the nearest grid eta: mostly 0.0215 and 0.0464
+    assert len(counts) == 10 and sum(counts[7:9]) > 0.75 * sum(counts) > 0.75 * 29_000
