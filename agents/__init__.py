@@ -1,7 +1,7 @@
 """stable-baselines3 training, evaluation, and trained policies as step-size controllers.
 
 >>> import agents
->>> model = agents.load_default_policy()            # the shipped ThreeBody-v0 policy (PPO)
+>>> model = agents.load_default_policy()            # the shipped ThreeBody-v0 policy
 >>> env = agents.make_env("default")                 # the environment it was trained on
 >>> action, _ = model.predict(env.reset(seed=1_000_000)[0], deterministic=True)
 >>> ctrl = agents.default_controller()              # it, steering Hermite's eta

@@ -10,8 +10,9 @@ controller retraces an environment episode exactly.
 
 Transfer (Saz Ulibarrena & Portegies Zwart 2025 apply the Hermite-trained network to other
 integrators "without retraining") goes by action index: action a selects ``values[a]`` of the
-target method's own grid (:func:`envs.three_body.default_values`: eta for leapfrog,
-rtol = logspace(-13, -4, 10) for the Runge-Kutta methods).  A three-body policy steers an
+target method's own grid (:func:`envs._parameters.default_values`: eta for leapfrog, epsilon
+for gr15, rtol = logspace(-13, -4, 10) for gbs and the Runge-Kutta methods); a continuous
+action maps linearly onto log10 of that grid's range.  A three-body policy steers an
 N > 3 body run by watching the most tightly interacting triple: the closest pair and the body
 nearest to that pair's centre of mass, in the frame of the whole system's centre of mass.
 """
@@ -19,7 +20,8 @@ nearest to that pair's centre of mass, in the frame of the whole system's centre
 import gymnasium as gym
 import numpy as np
 
-from envs.three_body import default_values, extended_features, observe
+from envs._parameters import default_values, parameter_of
+from envs.three_body import extended_features, observe
 from stepsize.nbody import System, integrate
 
 
@@ -42,7 +44,7 @@ class PolicyController:
     Parameters
     ----------
     model : a stable-baselines3 model trained on ``stepsize/ThreeBody-v0``.
-    method : the integrator it steers ("hermite4", "leapfrog" or a Runge-Kutta method).
+    method : the integrator it steers (any of :func:`stepsize.nbody.methods`).
     values : the parameter value of each action (default: ``default_values(method)``); for a
         continuous policy the log10 range between their smallest and largest.
     observation : the observation kind the policy was trained on, "paper" or "extended".
@@ -78,7 +80,7 @@ class PolicyController:
             raise ValueError(
                 f"values: the policy has {model.action_space.n} actions, got {self.values.size}"
             )
-        self.parameter = "eta" if method in ("hermite4", "leapfrog") else "rtol"
+        self.parameter = parameter_of(method)
         self.observation, self.interval = observation, float(interval)
         self.deterministic = deterministic
         self.actions = []

@@ -10,7 +10,10 @@ inference; the inference part on its own), environment steps per second (``env.s
 whether it terminated, and the return.
 
 ``evaluate_transfer`` does the same through :class:`agents.PolicyController` and
-``stepsize.nbody.integrate`` for another integrator (by action index) or more bodies.
+``stepsize.nbody.integrate`` for another integrator (by action index; a continuous action onto
+log10 of the target's grid) or more bodies.  Its fixed runs go through the same loop, a
+controller called every 0.1 yr that keeps the value: a Runge-Kutta method then restarts at each
+decision as under the policy (with ``first_step`` the last step), so both pay the same for it.
 
 The verdict compares medians: the policy is *dominated* if a fixed value has both a median
 error and median steps no larger (one smaller); it lies *below the front* if its log10 median
@@ -30,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from agents._controller import PolicyController
-from envs.three_body import ThreeBodyEnv, default_values, random_system
+from envs._parameters import default_values, parameter_of
+from envs.three_body import ThreeBodyEnv, random_system
 from stepsize.nbody import integrate
 from stepsize.parallel import run
 
@@ -81,10 +85,15 @@ def _integrate_episode(method, n_bodies, t_end, seed, value=None, controller=Non
     """One ``integrate`` run of the held-out system ``seed``: fixed ``value`` or ``controller``."""
     system = random_system(np.random.default_rng(seed), n_bodies)
     start = time.perf_counter()
-    if controller is None:
-        parameter = "eta" if method in ("hermite4", "leapfrog") else "rtol"
+    if controller is None:  # the same interval loop as the policy's, the value kept
         r = integrate(
-            system, t_end, method, save_every=0.1, max_energy_error=0.1, **{parameter: value}
+            system,
+            t_end,
+            method,
+            save_every=0.1,
+            controller=_keep,
+            max_energy_error=0.1,
+            **{parameter_of(method): value},
         )
     else:
         r = controller.run(system, t_end, max_energy_error=0.1)
@@ -100,6 +109,11 @@ def _integrate_episode(method, n_bodies, t_end, seed, value=None, controller=Non
         **{"return": math.nan},
     )
     return row, list(controller.actions) if controller is not None else []
+
+
+def _keep(info):
+    """A controller that keeps the value (the fixed runs of a transfer)."""
+    return None
 
 
 def _columns(rows):
@@ -250,11 +264,16 @@ def check_seeds(episodes, seed, training_seeds=()):
     return seeds
 
 
-def _counts(actions, n):
-    flat = [a for run in actions for a in run]
-    if flat and not all(float(a).is_integer() for a in flat):
+def _counts(actions, n, continuous=False):
+    """Decisions per action index; a continuous action a in [-1, 1] counts for the grid value
+    nearest to the one it sets (index round((a + 1) (n - 1) / 2): the grid is uniform in log10
+    between the two ends the action maps onto)."""
+    flat = np.asarray([a for run in actions for a in run], dtype=float)
+    if continuous:
+        flat = np.rint((np.clip(flat, -1.0, 1.0) + 1.0) * (n - 1) / 2.0)
+    elif flat.size and not np.all(flat == np.rint(flat)):
         return []
-    return np.bincount(np.asarray(flat, dtype=int), minlength=n).tolist() if flat else []
+    return np.bincount(flat.astype(int), minlength=n).tolist() if flat.size else []
 
 
 def evaluate(
@@ -267,32 +286,38 @@ def evaluate(
     training_seeds=(),
     workers=1,
     deterministic=True,
+    fixed=None,
 ):
     """The policy ``model`` and each fixed action on ``episodes`` held-out seeds.
 
     ``env_kwargs`` are the training environment's (``config["env_kwargs"]``); ``max_steps``
     replaces its episode length.  ``training_seeds`` (the seeds the training run used) must not
-    overlap the evaluation seeds.  Fixed-action episodes run on ``workers`` processes.
+    overlap the evaluation seeds.  ``fixed``: the indices of the actions run fixed (default all;
+    e.g. ``range(3, 10)`` leaves out the three costliest eta when only the front near the
+    policy matters).  Fixed-action episodes run on ``workers`` processes.
     """
     seeds = check_seeds(episodes, seed, training_seeds)
     kwargs = {**(env_kwargs or {}), "max_steps": max_steps}
     env = ThreeBodyEnv(**kwargs)
     fixed_kwargs = {**kwargs, "continuous": False}
     n = env.values.size
-    jobs = [(a, int(s)) for a in range(n) for s in seeds]
+    indices = list(range(n)) if fixed is None else [int(a) for a in fixed]
+    if not indices or any(not 0 <= a < n for a in indices):
+        raise ValueError(f"fixed must be action indices in [0, {n - 1}], got {fixed!r}")
+    jobs = [(a, int(s)) for a in indices for s in seeds]
     rows = run(partial(_fixed_item, fixed_kwargs), jobs, workers=workers)
-    fixed = [_columns([r for (a, _), (r, _) in zip(jobs, rows) if a == k]) for k in range(n)]
+    fixed = [_columns([r for (a, _), (r, _) in zip(jobs, rows) if a == k]) for k in indices]
     policy_rows = [
         _env_episode(kwargs, int(s), model=model, deterministic=deterministic) for s in seeds
     ]
     return Evaluation(
         label=f"ThreeBody-v0 ({env.integrator}, {env.n_bodies} bodies, {max_steps} steps)",
         parameter=env.parameter,
-        values=env.values,
+        values=env.values[indices],
         seeds=seeds,
         policy=_columns([r for r, _ in policy_rows]),
         fixed=fixed,
-        action_counts=_counts([a for _, a in policy_rows], n),
+        action_counts=_counts([a for _, a in policy_rows], n, env.continuous),
     )
 
 
@@ -329,7 +354,7 @@ def evaluate_transfer(
         seeds=seeds,
         policy=_columns([r for r, _ in policy_rows]),
         fixed=fixed,
-        action_counts=_counts([a for _, a in policy_rows], values.size),
+        action_counts=_counts([a for _, a in policy_rows], values.size, controller.continuous),
     )
 
 

@@ -29,7 +29,7 @@ def pareto_plot(ev, path):
     counts = ev.action_counts or [0] * len(ev.values)
     bx.bar(range(len(counts)), counts, color="tab:red")
     bx.set(
-        xlabel=f"action ({ev.parameter} index)",
+        xlabel=f"action ({ev.parameter} index; continuous: the nearest)",
         ylabel="policy decisions",
         xticks=range(len(counts)),
     )

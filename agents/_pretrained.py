@@ -4,15 +4,18 @@ Each ``pretrained/<name>.zip`` is the ``model.zip`` of one run of ``stepsize age
 ``pretrained/<name>.json`` that run's ``config.json`` plus the exact ``command`` and a summary of
 its learning curve:
 
-* ``threebody_ppo`` (the default): PPO on ``observation="extended"``, ``reward="final"``; on
-  held-out systems it picks eta = 4.64e-3 in 99.7% of its decisions, so it performs as that
-  fixed eta (on the fixed-eta front, not below it: ``benchmarks/rl_front.py``);
+* ``threebody_linear`` (the default): :class:`agents.LinearEtaPolicy`, log10 eta linear in four
+  encounter features of the paper observation, learned by random search
+  (``benchmarks/rl_search.py``) on training seeds 0-47; its weights are
+  ``pretrained/threebody_linear.weights.json``.  On 100 held-out systems, 30 yr, it ends
+  0.56 (seeds 1,000,000-1,000,099) and 0.68 (2,000,000-2,000,099) decades below the fixed-eta
+  front near 2e3 steps (``benchmarks/rl_threebody.py``, ``benchmarks/rl_front.py``): one
+  operating point, not a whole front;
+* ``threebody_ppo``: PPO on ``observation="extended"``, ``reward="final"``; on held-out systems
+  it picks eta = 4.64e-3 in 99.7% of its decisions, so it performs as that fixed eta (on the
+  fixed-eta front, not below it);
 * ``threebody_dqn_paper``: the faithful reproduction, DQN with the paper's settings on the
-  paper's observation and reward;
-* ``threebody_linear``: :class:`agents.LinearEtaPolicy`, log10 eta linear in four encounter
-  features of the paper observation, learned by random search (``benchmarks/rl_search.py``);
-  its weights are ``pretrained/threebody_linear.weights.json``.  On held-out systems it ends
-  0.56-0.68 decades below the fixed-eta front near 2e3 steps (``benchmarks/rl_front.py``).
+  paper's observation and reward (4.5 decades above the front).
 
 A policy comes with the environment it was trained on: ``make_env(name)`` builds it, so
 ``load_default_policy(name).predict(make_env(name).reset()[0])`` works for every shipped name.
@@ -23,8 +26,8 @@ from pathlib import Path
 from stepsize._errors import UsageError, read_json
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
-DEFAULT = "threebody_ppo"
-NAMES = ("threebody_ppo", "threebody_dqn_paper", "threebody_linear")
+DEFAULT = "threebody_linear"
+NAMES = ("threebody_linear", "threebody_ppo", "threebody_dqn_paper")
 
 
 def _check(name):
@@ -39,8 +42,8 @@ def default_policy_config(name=DEFAULT):
 
 
 def load_default_policy(name=DEFAULT):
-    """A shipped policy for ``stepsize/ThreeBody-v0`` (default: the PPO one): a stable-baselines3
-    model, or for ``threebody_linear`` an :class:`agents.LinearEtaPolicy`."""
+    """A shipped policy for ``stepsize/ThreeBody-v0``: for ``threebody_linear`` (the default) an
+    :class:`agents.LinearEtaPolicy`, else a stable-baselines3 model."""
     config_path = _check(name)
     if default_policy_config(name)["algo"] == "linear":
         from agents._linear import LinearEtaPolicy

@@ -325,7 +325,14 @@ def rl_threebody(data):
         pareto = p["evaluation"]["pareto"]
         verdict = "dominated" if pareto["dominated"] else "not dominated"
         rows.append(
-            (name, _num(err), f"{steps:.0f}", verdict, _num(pareto["margin_decades"], "+.2f"))
+            (
+                name,
+                _num(err),
+                f"{steps:.0f}",
+                verdict,
+                _num(pareto["margin_decades"], "+.2f"),
+                _num(pareto["steps_ratio"], ".2f"),
+            )
         )
     head = (
         "policy",
@@ -333,6 +340,7 @@ def rl_threebody(data):
         "median steps",
         "vs 10 fixed eta",
         "decades below front",
+        "steps / front's at equal error",
     )
     default = data["policies"].get("default")
     headline = ""
@@ -341,11 +349,38 @@ def rl_threebody(data):
         headline = (
             "Shipped RL step controller against every fixed eta on held-out systems: "
             f"{'dominated' if pareto['dominated'] else 'not dominated'}, "
-            f"{_num(pareto['margin_decades'], '+.2f')} decades from the fixed-eta front"
+            f"{_num(pareto['margin_decades'], '+.2f')} decades below the fixed-eta front"
         )
-    return Section(
-        "RL step controller on held-out seeds (`rl_threebody.py`)", _table(head, rows), headline
+    text = _table(head, rows)
+    title = "RL step controller on held-out seeds (`rl_threebody.py`)"
+    transfer = {k: v for k, v in data.get("transfer", {}).items() if isinstance(v, dict)}
+    if not transfer:
+        return Section(title, text, headline)
+    rows = [
+        (
+            label.removeprefix("transfer: "),
+            t["parameter"],
+            _num(t["policy"]["median_energy_error"]),
+            f"{t['policy']['median_steps']:.0f}",
+            _num(t["pareto"]["margin_decades"], "+.2f"),
+            _num(t["pareto"]["steps_ratio"], ".2f"),
+        )
+        for label, t in transfer.items()
+    ]
+    head = (
+        "integrator, bodies, span",
+        "parameter",
+        "median energy error",
+        "median steps",
+        "decades below its own front",
+        "steps / front's",
     )
+    policy = data["transfer"].get("policy", "default")
+    text += (
+        f"\n\n**The {policy} policy steering other integrators** ("
+        f"{next(iter(transfer.values()))['episodes']} held-out seeds)\n\n" + _table(head, rows)
+    )
+    return Section(title, text, headline)
 
 
 RENDERERS = {  # results file (without .json) -> its section, in the order shown

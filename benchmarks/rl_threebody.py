@@ -1,16 +1,22 @@
-"""The shipped ThreeBody-v0 policy against every fixed Hermite eta on held-out systems.
+"""The shipped ThreeBody-v0 policies against every fixed Hermite eta on held-out systems.
 
-Reproduces the evaluation of Saz Ulibarrena & Portegies Zwart (CNSNS 2025, arXiv 2502.12809):
-the trained DQN and each of the 10 fixed time-step parameters eta = logspace(-4, -1, 10) on the
-same 100 held-out initial conditions (``reset(seed=1_000_000 + k)``, seeds no training run
-uses), 300 steps of 0.1 yr each (30 yr) unless |dE/E0| > 0.1 ends an episode.  Reports per
-runner the median final energy error, median integrator steps, median wall time, environment
-steps per second and the mean return; the Pareto verdict on the medians (dominated by a fixed
-eta? below the fixed-eta front?); and the transfer of the same network, by action index, to
-leapfrog, to a Runge-Kutta method (dp5, rtol = logspace(-13, -4, 10)) and to 4 and 5 bodies.
+The evaluation of Saz Ulibarrena & Portegies Zwart (CNSNS 2025, arXiv 2502.12809): each policy
+and each of the 10 fixed time-step parameters eta = logspace(-4, -1, 10) on the same 100
+held-out initial conditions (``reset(seed=1_000_000 + k)``, seeds no training run uses), 300
+steps of 0.1 yr each (30 yr) unless |dE/E0| > 0.1 ends an episode.  Reports per runner the
+median final energy error, median integrator steps, median wall time, environment steps per
+second and the mean return; the Pareto verdict on the medians (dominated by a fixed eta? how far
+below the fixed-eta front?).
 
-Evaluates the shipped default policy (PPO, extended observation, ``reward="final"``) and the
-shipped reproduction of the paper (DQN, paper observation and reward), or the policies given.
+Then the paper's transfer claim: the first policy, unchanged, as the controller of other
+integrators through :class:`agents.PolicyController` (a continuous action maps onto log10 of
+the target's own grid, an action index onto its value: ``envs._parameters``), each against its
+own fixed-parameter front on the same held-out systems: adaptive leapfrog (eta), DOP853 on the
+pair separations (rtol), the Gauss-Radau gr15 (epsilon), and Hermite on 4 and 5 bodies (the
+policy watches the most tightly interacting triple).
+
+Evaluates the shipped default policy (``threebody_linear``), the PPO policy and the shipped
+reproduction of the paper (DQN, paper observation and reward), or the policies given.
 
 Run:  .venv/bin/python benchmarks/rl_threebody.py [--episodes N] [--policy NAME|DIR ...]
 Writes benchmarks/results/rl_threebody.json, rl_threebody.png (the first policy),
@@ -36,7 +42,7 @@ from agents import evaluate, evaluate_transfer  # noqa: E402
 from agents._pretrained import load_run  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
-TRANSFER = (("leapfrog", 3), ("dp5", 3), ("hermite4", 4), ("hermite4", 5))
+TRANSFER = (("leapfrog", 3), ("dop853", 3), ("gr15", 3), ("hermite4", 4), ("hermite4", 5))
 PER_EPISODE = ("energy_error", "steps")
 
 
@@ -64,13 +70,14 @@ def evaluate_policy(name, args, out, png):
     """Evaluate one policy; returns (the JSON section, the model, its config)."""
     model, config = load_run(name)
     seed0 = int(config.get("seed", 0))
+    first, last = config.get("training_seeds", (seed0, seed0 + int(config.get("n_envs", 1)) - 1))
     start = time.perf_counter()
     ev = evaluate(
         model,
         args.episodes,
         env_kwargs=config.get("env_kwargs"),
         max_steps=args.max_steps,
-        training_seeds=range(seed0, seed0 + int(config.get("n_envs", 1))),
+        training_seeds=range(int(first), int(last) + 1),
         workers=args.workers,
     )
     print(f"\n[{name}]\n{ev.table()}")
@@ -102,7 +109,7 @@ def main():
     parser.add_argument(
         "--policy",
         nargs="+",
-        default=["default", "threebody_dqn_paper"],
+        default=["default", "threebody_ppo", "threebody_dqn_paper"],
         help="shipped names or training directories (the first one is also transferred)",
     )
     parser.add_argument("--episodes", type=int, default=100)

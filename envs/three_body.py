@@ -14,9 +14,10 @@ at least 2 au from every other body, and the system is moved to its centre-of-ma
 ``integrator_options`` pass on to :class:`~stepsize.nbody.Simulation` (e.g. ``softening``,
 ``criterion="aarseth"``).
 
-Actions: ``Discrete(10)`` over ``values`` (default for "hermite4" and "leapfrog": eta =
-``logspace(-4, -1, 10)``; for a Runge-Kutta method of :mod:`stepsize.ode`: rtol =
-``logspace(-13, -4, 10)``; index 0 is the most accurate and is in force at reset), or with
+Actions: ``Discrete(10)`` over ``values`` (default: the grid of the integrator's parameter,
+:func:`envs._parameters.default_values`: eta = ``logspace(-4, -1, 10)`` for "hermite4" and
+"leapfrog", rtol = ``logspace(-13, -4, 10)`` for "gbs" and the Runge-Kutta methods, epsilon for
+"gr15", dt for "wh"; index 0 is the most accurate and is in force at reset), or with
 ``continuous=True`` a ``Box([-1, 1])`` mapped linearly onto log10 of the parameter between the
 smallest and largest of ``values``.  ``step`` raises ValueError for an action outside the space.
 
@@ -27,6 +28,7 @@ Observation (float32, 4 N + 1 entries; 13 for three bodies), as the paper's "car
 ``observation="extended"`` appends four entries that make the state (and the reward) Markov:
     4N + 1         log10(tau_min / interval), tau_min = min_{i<j} min(r_ij / v_ij,
                    sqrt(r_ij^3 / (G (m_i + m_j)))), the AMUSE time scale the step follows
+                   (:func:`stepsize.nbody.kernels.collision_time`, unsoftened)
     4N + 2         log10(1 + integrator steps of the last interval)  (0 at reset)
     4N + 3         log10 of the parameter in force
     4N + 4         1 / (1 + t), t the number of steps taken (the reward's 1/t weight)
@@ -58,8 +60,8 @@ older version of their code had eps^2 = 1e-9 au^2: ``integrator_options={"soften
 Episode: terminated when |dE/E0| > ``max_energy_error`` (0.1) or the integrator stops (a
 failure or a requested event); truncated after ``max_steps`` steps (the paper: 100 = 10 yr in
 training, 300 in evaluation).  ``info``: ``energy_error`` (|dE/E0|), ``steps`` (integrator steps
-so far), ``force_evaluations``, ``eta`` (the parameter used for the last interval; rtol for the
-Runge-Kutta methods, ``parameter`` names it), ``t`` (yr) and ``status`` (the
+so far), ``force_evaluations``, ``eta`` (the parameter used for the last interval, whichever it is:
+``parameter`` names it), ``t`` (yr) and ``status`` (the
 :class:`~stepsize.nbody.Simulation` status): all of it a function of the seed and the actions,
 as gymnasium's ``check_env`` demands (wall time is the evaluator's to measure, around ``step``).
 """
@@ -71,21 +73,16 @@ import numpy as np
 
 from envs._action import check_action
 from envs._args import positive_grid, positive_int, positive_real
+from envs._parameters import GRIDS, default_values, parameter_of
 from stepsize.nbody import Simulation, System, kernels, methods, paper_three_body
 from stepsize.nbody.units import G_AU_MSUN_YR
 
-ETAS = np.logspace(-4.0, -1.0, 10)
-RTOLS = np.logspace(-13.0, -4.0, 10)
+ETAS, RTOLS = GRIDS["eta"], GRIDS["rtol"]
 REWARDS = ("paper", "cost", "final")
 OBSERVATIONS = ("paper", "extended")
 W0, W2 = 3000.0, 4.0
 _FLOOR = 1e-20
 _RESOLUTION = 1e-14
-
-
-def default_values(integrator):
-    """The action grid of ``integrator``: eta for hermite4 / leapfrog, rtol for the others."""
-    return (ETAS if integrator in ("hermite4", "leapfrog") else RTOLS).copy()
 
 
 def accuracy_term(energy_error, t, w0=W0, cap=0.1):
@@ -116,14 +113,6 @@ def final_reward(energy_error, previous, force_evaluations, price=0.2, cap=0.1):
     return gain - price * force_evaluations / 1000.0
 
 
-def tau_min(system):
-    """min_{i<j} min(r_ij / v_ij, sqrt(r_ij^3 / (G (m_i + m_j)))): AMUSE's step time scale
-    (:func:`stepsize.nbody.kernels.collision_time`, unsoftened)."""
-    return float(
-        kernels.collision_time(system.positions, system.velocities, system.masses, system.G, 0.0)
-    )
-
-
 def observe(system, energy_error, extras=None):
     """The paper's 4 N + 1 observation of ``system`` (``energy_error`` None at reset), then
     ``extras`` (the extended entries) if given; float32."""
@@ -141,8 +130,9 @@ def observe(system, energy_error, extras=None):
 
 def extended_features(system, interval, steps, value, t):
     """The four entries ``observation="extended"`` appends (see the module docstring)."""
+    tau = kernels.collision_time(system.positions, system.velocities, system.masses, system.G, 0.0)
     return [
-        math.log10(tau_min(system) / interval),
+        math.log10(tau / interval),
         math.log10(1.0 + steps),
         math.log10(value),
         1.0 / (1.0 + t),
@@ -203,7 +193,7 @@ class ThreeBodyEnv(gym.Env):
         max_energy_error = positive_real(max_energy_error, "max_energy_error")
         self.reward_kind, self.observation_kind = reward, observation
         self.integrator, self.values = integrator, grid
-        self.parameter = "eta" if integrator in ("hermite4", "leapfrog") else "rtol"
+        self.parameter = parameter_of(integrator)
         self.n_bodies, self.max_steps = int(n_bodies), int(max_steps)
         self.interval, self.max_energy_error = float(interval), float(max_energy_error)
         self.w0, self.w2, self.price = float(w0), float(w2), float(price)

@@ -70,7 +70,7 @@ def test_make_with_the_module_prefix_needs_no_import():
     assert out.stdout.strip() == "(13,)"
 
 
-@pytest.mark.parametrize("name", ["default", "threebody_dqn_paper", "threebody_linear"])
+@pytest.mark.parametrize("name", ["default", "threebody_ppo", "threebody_dqn_paper"])
 def test_a_shipped_policy_comes_with_its_environment(name):
     model = agents.load_default_policy() if name == "default" else agents.load_default_policy(name)
     env = agents.make_env(name)

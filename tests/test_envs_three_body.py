@@ -8,6 +8,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import envs  # noqa: F401  (registers the environments)
+from envs._parameters import GRIDS, default_values, parameter_of
 from envs.three_body import (
     ETAS,
     ThreeBodyEnv,
@@ -16,9 +17,12 @@ from envs.three_body import (
     final_reward,
     paper_reward,
     random_system,
-    tau_min,
 )
-from stepsize.nbody import Simulation, paper_three_body
+from stepsize.nbody import Simulation, kernels, methods, paper_three_body
+
+
+def _tau(s):
+    return kernels.collision_time(s.positions, s.velocities, s.masses, s.G, 0.0)
 
 
 @pytest.mark.parametrize(
@@ -183,7 +187,7 @@ def test_more_bodies_and_extended_observation():
     np.testing.assert_allclose(s.center_of_mass()[0], 0.0, atol=1e-12)
     i, j, r = s.closest_pair()
     assert r >= 2.0 - 1e-9 or {i, j} <= {0, 1, 2}
-    assert obs[-4] == pytest.approx(math.log10(tau_min(s) / 0.1), rel=1e-6)
+    assert obs[-4] == pytest.approx(math.log10(_tau(s) / 0.1), rel=1e-6)
     assert obs[-3] == 0.0 and obs[-2] == pytest.approx(-4.0) and obs[-1] == 1.0
     obs, *_, info = env.step(4)
     assert obs[-3] == pytest.approx(math.log10(1 + info["steps"]), rel=1e-6)
@@ -191,12 +195,13 @@ def test_more_bodies_and_extended_observation():
     assert random_system(np.random.default_rng(9)) == paper_three_body(9)
 
 
-def test_tau_min_of_a_binary():
+def test_time_scale_entry_of_a_binary():
     # two unit masses at distance 1 at rest, G = 4 pi^2: r/v is infinite, sqrt(r^3/(G M)) wins
     from stepsize.nbody import System
 
     s = System([1.0, 1.0, 1.0], [[0, 0], [1, 0], [50, 0]], np.zeros((3, 2)), 4 * math.pi**2)
-    assert tau_min(s) == pytest.approx(1 / math.sqrt(8 * math.pi**2))
+    obs, _ = ThreeBodyEnv(observation="extended").reset(options={"system": s})
+    assert obs[-4] == pytest.approx(math.log10(1 / math.sqrt(8 * math.pi**2) / 0.1), rel=1e-6)
 
 
 def test_bad_input():
@@ -224,3 +229,19 @@ def test_bad_input():
     for bad in (np.array([np.nan]), np.array([0.1, 0.2]), np.array([1.5])):
         with pytest.raises(ValueError, match="not in the action space Box"):
             env.step(bad)
+
+
+@pytest.mark.parametrize("method", methods())
+def test_the_action_parameter_is_the_one_the_library_names(method):
+    options = {"dt": 1e-3} if method == "wh" else {}
+    assert parameter_of(method) == Simulation(paper_three_body(0), method, **options).parameter
+    assert default_values(method).size == 10 and np.all(np.diff(default_values(method)) > 0)
+
+
+@pytest.mark.parametrize("integrator, parameter", [("gr15", "epsilon"), ("wh", "dt")])
+def test_gr15_and_wh_environments(integrator, parameter):
+    env = ThreeBodyEnv(integrator=integrator, max_steps=3)
+    env.reset(seed=1_000_000)
+    *_, info = env.step(9)
+    assert info["parameter"] == parameter and info["eta"] == pytest.approx(GRIDS[parameter][9])
+    assert info["t"] == pytest.approx(0.1) and info["energy_error"] < 1e-2
