@@ -87,3 +87,50 @@ def test_wh_members_are_bit_for_bit_integrate(kw):
 def test_bad_gr15_ensembles_name_the_argument(systems, kwargs, match):
     with pytest.raises(ValueError, match=match):
         integrate_ensemble(systems, 1.0, "gr15", **kwargs)
+
+
+def test_chunks_go_to_whichever_thread_is_free():
+    """One member costing a quarter of the whole (sleeps: the schedule, not the CPU load of
+    the machine, decides the wall time): a static split in halves would take 0.62 s, the
+    dynamic chunks take the balanced 0.41 s plus one chunk of slack."""
+    import time
+
+    from stepsize.nbody._ensemble import _parallel_chunks
+
+    cost = np.full(64, 0.01)
+    cost[0] = 0.2
+    seen = []
+
+    def fn(lo, hi):
+        seen.extend(range(lo, hi))
+        time.sleep(cost[lo:hi].sum())
+
+    start = time.perf_counter()
+    work = _parallel_chunks(64, fn, threads=2)
+    wall = time.perf_counter() - start
+    assert sorted(seen) == list(range(64)) and sum(work["members"]) == 64
+    assert len(work["members"]) == 2 and sum(work["chunks"]) == 32
+    assert wall < cost.sum() / 2 + 0.05 < 0.62
+    # the thread that drew the slow member ran about 22 members, the other about 42
+    assert min(work["members"]) <= 26
+
+
+def test_an_expensive_member_is_reported_per_thread():
+    """A close encounter (seed 4: 1e-3 au) costs as much as many ordinary members; the result
+    is the same on one thread and on two, and ``stats`` tells the work of each thread."""
+    import numba
+
+    systems = [SYSTEMS[4]] + [SYSTEMS[0]] * 15
+    one_thread = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        serial = integrate_ensemble(systems, 3.0, "hermite4")
+    finally:
+        numba.set_num_threads(one_thread)
+    both = integrate_ensemble(systems, 3.0, "hermite4")
+    assert serial.steps[0] > 10 * serial.steps[1]
+    np.testing.assert_array_equal(both.positions, serial.positions)
+    assert serial.stats["threads"]["members"] == [16]
+    work = both.stats["threads"]
+    assert sum(work["members"]) == 16 and 1 <= len(work["members"]) <= min(2, one_thread)
+    assert all(t >= 0.0 for t in work["cpu_s"])

@@ -16,6 +16,7 @@ With ``client=`` (a ``dask.distributed.Client``) chunks of members run on a Dask
 """
 
 import numbers
+import threading
 import time
 
 import numba
@@ -75,6 +76,8 @@ def integrate_ensemble(
     ``checkpoint``: a path; the systems are run ``chunk_size`` at a time and every finished
     chunk saved there (atomically), so that a rerun with the same arguments keeps the chunks an
     interrupted run finished and runs only the others.
+    ``stats["threads"]`` (numba back end, one local run): the members, chunks and CPU seconds
+    of each thread.
     """
     systems = _check_systems(systems)
     opts = parse(method, options)
@@ -116,6 +119,7 @@ def integrate_ensemble(
             )
         out, resumed = _run_chunks(systems, chunks, job, client, checkpoint, key)
     out.stats = {
+        "threads": out.stats.get("threads") if client is None and checkpoint is None else None,
         "method": method,
         "options": opts.as_dict(),
         "backend": backend,
@@ -326,19 +330,36 @@ def _carried_state(method, pos, masses, G, opts):
     return tuple(stacked)
 
 
-def _parallel_chunks(m, fn):
-    """Run ``fn(lo, hi)`` over [0, m) in chunks on ``numba.get_num_threads()`` threads (the
-    compiled loops release the GIL).  Sixteen chunks per thread, taken by whichever thread is
-    free: a member of very different cost holds up only its own chunk."""
-    threads = max(1, min(numba.get_num_threads(), m))
-    if threads == 1:
-        fn(0, m)
-        return
-    from concurrent.futures import ThreadPoolExecutor
+def _parallel_chunks(m, fn, threads=None):
+    """Run ``fn(lo, hi)`` over [0, m) in chunks on ``threads`` threads (default
+    ``numba.get_num_threads()``; the compiled loops release the GIL); returns the work each
+    thread did: {"members": [...], "chunks": [...], "cpu_s": [...]} (CPU seconds of the thread,
+    which on a loaded machine show the parallel speed-up that wall time cannot).
 
+    Dynamic schedule: sixteen chunks per thread in member order, each taken by whichever thread
+    is free (a ``prange`` would split the members statically, so that one member of very
+    different cost, a close encounter, would hold up a whole thread's share; here it holds up
+    only its own chunk while the other threads take the rest)."""
+    threads = max(1, min(numba.get_num_threads() if threads is None else threads, m))
     bounds = np.linspace(0, m, min(m, 16 * threads) + 1).astype(int)
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(fn, bounds[:-1], bounds[1:]))
+    work = {}
+
+    def run(lo, hi):
+        start = time.thread_time()
+        fn(lo, hi)
+        used = time.thread_time() - start
+        mine = work.setdefault(threading.get_ident(), [0, 0, 0.0])
+        mine[0], mine[1], mine[2] = mine[0] + hi - lo, mine[1] + 1, mine[2] + used
+
+    if threads == 1:
+        run(0, m)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(run, bounds[:-1], bounds[1:]))
+    rows = list(work.values())
+    return {key: [r[i] for r in rows] for i, key in enumerate(("members", "chunks", "cpu_s"))}
 
 
 def _run_threads(systems, times, opts, save, backend="numba"):
@@ -364,19 +385,20 @@ def _run_threads(systems, times, opts, save, backend="numba"):
         esc = np.zeros((m, n), dtype=np.int8)
         arrays = MemberArrays(pos, vel, masses, par, times, e0, hist, scal, cnt, work, vec, esc)
         run_cuda(method, limit, save, arrays)
+        threads = None
     elif opts.method in CARRIED:
         arrays = (pos, vel, masses, par, times, e0, hist, scal, cnt)
         extra = _carried_state(opts.method, pos, masses, G, opts)
         chunk = CARRIED[opts.method][1]
-        _parallel_chunks(m, lambda lo, hi: chunk(lo, hi, limit, save, arrays, extra))
+        threads = _parallel_chunks(m, lambda lo, hi: chunk(lo, hi, limit, save, arrays, extra))
     else:
         arrays = (pos, vel, masses, par, times, e0, hist, scal, cnt)
-        _parallel_chunks(
+        threads = _parallel_chunks(
             m,
             lambda lo, hi: _run_chunk(lo, hi, method, limit, save, arrays, work_shape, vec_shape),
         )
     status = np.array([STATUS.get(int(c), "energy") for c in cnt[:, K.C_STATUS]])
-    return _assemble(
+    out = _assemble(
         pos,
         vel,
         masses,
@@ -396,6 +418,8 @@ def _run_threads(systems, times, opts, save, backend="numba"):
         opts,
         hist if save else None,
     )
+    out.stats = {"threads": threads}
+    return out
 
 
 def _buffers(m, n, d, times, save):
