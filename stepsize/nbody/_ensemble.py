@@ -349,7 +349,7 @@ def _parallel_chunks(m, fn, threads=None):
         fn(lo, hi)
         used = time.thread_time() - start
         mine = work.setdefault(threading.get_ident(), [0, 0, 0.0])
-        mine[0], mine[1], mine[2] = mine[0] + hi - lo, mine[1] + 1, mine[2] + used
+        mine[0], mine[1], mine[2] = mine[0] + int(hi - lo), mine[1] + 1, mine[2] + used
 
     if threads == 1:
         run(0, m)

@@ -118,11 +118,11 @@ def pair_error(x1, v1, x2, v2, rtol, atol):
             for k in range(d):
                 r2 += (x1[j, k] - x1[i, k]) ** 2
                 w2 += (v1[j, k] - v1[i, k]) ** 2
-            sr = atol + rtol * math.sqrt(r2)
-            sw = atol + rtol * math.sqrt(w2)
+            inv_r = 1.0 / (atol + rtol * math.sqrt(r2))
+            inv_w = 1.0 / (atol + rtol * math.sqrt(w2))
             for k in range(d):
-                ex = ((x1[j, k] - x1[i, k]) - (x2[j, k] - x2[i, k])) / sr
-                ev = ((v1[j, k] - v1[i, k]) - (v2[j, k] - v2[i, k])) / sw
+                ex = ((x1[j, k] - x1[i, k]) - (x2[j, k] - x2[i, k])) * inv_r
+                ev = ((v1[j, k] - v1[i, k]) - (v2[j, k] - v2[i, k])) * inv_w
                 total += ex * ex + ev * ev
     return math.sqrt(total / (n * (n - 1) * d))
 
