@@ -154,3 +154,31 @@ def run_evaluate(args):
         print(result.table())
         print(f"wrote {js} and {png}")
     return 0
+
+
+def demo_part(small, out):
+    """The RL part of ``stepsize demo`` (entry point ``stepsize.demo``): the shipped policy
+    against fixed eta on held-out paper three-body systems; ``(title, rows, caption)``."""
+    import numpy as np
+
+    import agents
+    from stepsize.nbody import integrate, paper_three_body
+
+    ctrl = agents.default_controller()
+    seeds = range(agents.EVAL_SEED, agents.EVAL_SEED + (2 if small else 5))
+    t_end = 3.0 if small else 10.0
+    runs = {"RL policy": [ctrl.run(paper_three_body(s), t_end) for s in seeds]}
+    for eta in (1e-3, 4.64e-3, 1e-2):
+        runs[f"eta={eta:g}"] = [
+            integrate(paper_three_body(s), t_end, method="hermite4", eta=eta) for s in seeds
+        ]
+    rows = [
+        dict(
+            controller=name,
+            median_energy_error=float(np.median([r.energy_error for r in rs])),
+            median_steps=float(np.median([r.steps for r in rs])),
+        )
+        for name, rs in runs.items()
+    ]
+    caption = f"Held-out paper three-body systems ({len(seeds)}), {t_end:g} yr"
+    return "RL step controller", rows, caption

@@ -1,16 +1,15 @@
-"""The Pareto plot of an :class:`agents.Evaluation` (matplotlib, Agg backend)."""
+"""The Pareto plot of an :class:`agents.Evaluation` (drawn with :mod:`stepsize._figure`)."""
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from stepsize._figure import figure, save
 
 
 def pareto_plot(ev, path):
     """Left: median integrator steps vs median final |dE/E0| (quartile bars) of every fixed value
     (labelled, their Pareto front drawn) and of the policy; right: the policy's actions."""
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.5), width_ratios=(2, 1))
+    fig = figure(figsize=(11, 4.5))
+    ax, bx = fig.subplots(1, 2, width_ratios=(2, 1))
     for runs, v in zip(ev.fixed, ev.values):
         _point(ax, runs, "o", "tab:blue")
         xy = (np.median(runs["steps"]), np.median(runs["energy_error"]))
@@ -34,9 +33,7 @@ def pareto_plot(ev, path):
         ylabel="policy decisions",
         xticks=range(len(counts)),
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return save(fig, path, dpi=120)
 
 
 def _point(ax, runs, marker, color, ms=7, label=None):

@@ -51,9 +51,6 @@ LOAD_NOTE = (
 # ------------------------------------------------------------------------------------ timing
 
 
-CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
-
-
 def time_interleaved(
     calls: dict[str, Callable[[], Any]],
     *,
@@ -483,3 +480,101 @@ def plot_work_precision(results: dict, path: Path, *, title: str, xlabel: str, n
     fig.suptitle(title)
     fig.tight_layout(rect=(0, legend_in / height, 1, 1))
     fig.savefig(path, dpi=100)
+
+
+# --------------------------------------------------------------------------- work-precision run
+
+
+@dataclass
+class WorkPrecisionRun:
+    """What a work-precision script (``ode_nonstiff``, ``ode_stiff``) is: its problems, how it
+    builds the solvers and measures the error of one problem, its tolerances and its ratios.
+
+    ``tolerances(quick) -> (tols, min_sample_s, repeats)``; ``solvers_for(p)``; ``error_of(p)``
+    -> ``error(y_end)``; ``ratios(points) -> dict`` (recomputed by ``--from-json``);
+    ``atol_ratio``: pass ``atol = rtol * p.atol_ratio`` (else atol = rtol); ``report(results)``
+    prints what the script adds to the tables.
+    """
+
+    name: str
+    problems: Sequence[str]
+    tolerances: Callable[[bool], tuple]
+    solvers_for: Callable
+    error_of: Callable
+    ratios: Callable
+    error_measure: str
+    title: str
+    xlabel: str
+    peer_notes: Callable[[], dict]
+    optional: Sequence[str] = ()
+    atol_ratio: bool = False
+    levels: Sequence[float] = ()
+    report: Callable[[dict], None] | None = None
+    quick_help: str = "reduced run"
+
+
+def _write_work_precision(run: WorkPrecisionRun, doc: dict, out: Path) -> None:
+    print_points(doc["results"])
+    print_matched(doc["results"], run.levels)
+    if run.report is not None:
+        run.report(doc["results"])
+    write_json(doc, out / f"{run.name}.json")
+    plot_work_precision(doc["results"], out / f"{run.name}.png", title=run.title, xlabel=run.xlabel)
+    print(f"\nwrote {out / f'{run.name}.json'} and {out / f'{run.name}.png'}")
+
+
+def main_work_precision(run: WorkPrecisionRun, argv=None, description: str = "") -> None:
+    """The command line of a work-precision script: ``--quick``, ``--out``, ``--from-json``
+    (recompute the ratios and redraw the PNG from the stored points), ``--problems``."""
+    import argparse
+
+    from stepsize.ode import problems
+
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--quick", action="store_true", help=run.quick_help)
+    ap.add_argument("--out", type=Path, default=None, help="output directory")
+    ap.add_argument(
+        "--from-json",
+        action="store_true",
+        help="recompute the ratios and redraw the PNG from the points in the JSON in --out",
+    )
+    choices = (*run.problems, *run.optional)
+    ap.add_argument("--problems", nargs="+", default=list(run.problems), choices=choices)
+    opts = ap.parse_args(argv)
+    tols, min_sample, repeats = run.tolerances(opts.quick)
+    out = output_dir(opts.out, opts.quick, run.name)
+    if opts.from_json:
+        doc = json.loads((out / f"{run.name}.json").read_text())
+        for res in doc["results"].values():
+            res.update(run.ratios(res["points"]))
+        return _write_work_precision(run, doc, out)
+    print("peers:", run.peer_notes())
+    info = machine_info(("numbalsoda", "CyRK", "diffrax", "jax", "scikit-sundae"))
+    start = time.perf_counter()
+    results = {}
+    for name in opts.problems:
+        p = problems.get(name)
+        t = time.perf_counter()
+        solvers = run.solvers_for(p)
+        extra = dict(atol_ratio=p.atol_ratio) if run.atol_ratio else {}
+        points = work_precision(
+            solvers, tols, run.error_of(p), repeats=repeats, min_sample=min_sample, **extra
+        )
+        print(f"{name:10} {len(solvers)} solvers, {time.perf_counter() - t:6.1f} s", flush=True)
+        results[name] = dict(
+            t_span=list(p.t_span), n=int(p.y0.size), **extra, points=points, **run.ratios(points)
+        )
+    finish_machine_info(info, start)
+    doc = dict(
+        benchmark=run.name,
+        quick=opts.quick,
+        machine=info,
+        peers=run.peer_notes(),
+        ratio="time_peer / time_stepsize at matched error (> 1: stepsize faster)",
+        error_measure=run.error_measure,
+        tolerances=tols,
+        timing=dict(statistic="median", repeats=repeats, min_sample_s=min_sample),
+        error_levels=list(run.levels),
+        results=results,
+    )
+    _write_work_precision(run, doc, out)

@@ -292,9 +292,7 @@ def autodiffusion(model, shape, quality, cfg):
     grid = np.unique(grid)
     fit = FrechetFitness(model, plan_noise, quality)
     t0 = time.perf_counter()
-    res = S.evolve(
-        fit, grid, 4, population=cfg["population"], epochs=cfg["epochs"], seed=0, workers=1
-    )
+    res = S.evolve(fit, grid, 4, population=cfg["population"], epochs=cfg["epochs"], seed=0)
     eval_noise = torch.randn(
         (cfg["eval_images"], *shape), generator=torch.Generator().manual_seed(1)
     )

@@ -26,30 +26,19 @@ directory, 4 tolerances, 3 rounds of 10 ms).
 
 from __future__ import annotations
 
-import argparse
-import json
-import time
-from pathlib import Path
-
 import _peers as peers
 import numpy as np
 from _common import (
     Outcome,
     Pair,
     Solver,
+    WorkPrecisionRun,
     cost_model,
-    finish_machine_info,
-    machine_info,
+    main_work_precision,
     matched_ratios,
-    output_dir,
-    plot_work_precision,
-    print_matched,
-    print_points,
-    work_precision,
-    write_json,
 )
 
-from stepsize.ode import problems, solve
+from stepsize.ode import solve
 
 PROBLEMS = ("arenstorf", "lorenz", "pleiades")
 STEPSIZE = ("bs3", "dp5", "tsit5", "dop853", "vern7")
@@ -149,15 +138,6 @@ def print_cost_models(results):
                 )
 
 
-def plot(results, out):
-    plot_work_precision(
-        results,
-        out / "ode_nonstiff.png",
-        title="Non-stiff work-precision, rtol = atol = 1e-4 .. 1e-12 (one process, interleaved)",
-        xlabel="max abs error at t_end",
-    )
-
-
 def ratios(points):
     """The ratio tables of one problem, from its points."""
     return dict(
@@ -168,75 +148,32 @@ def ratios(points):
     )
 
 
-def write(doc, out):
-    print_points(doc["results"])
-    print_matched(doc["results"], LEVELS)
-    print_cost_models(doc["results"])
-    write_json(doc, out / "ode_nonstiff.json")
-    plot(doc["results"], out)
-    print(f"\nwrote {out / 'ode_nonstiff.json'} and {out / 'ode_nonstiff.png'}")
+def tolerances(quick):
+    """``(tolerances, min_sample_s, repeats)``."""
+    if quick:
+        return [1e-4, 1e-6, 1e-8, 1e-10], 0.01, 3
+    return [float(10.0**-x) for x in np.arange(4.0, 12.01, 0.5)], 0.025, 7
+
+
+RUN = WorkPrecisionRun(
+    name="ode_nonstiff",
+    problems=PROBLEMS,
+    tolerances=tolerances,
+    solvers_for=solvers_for,
+    error_of=lambda p: lambda y: float(np.max(np.abs(y - p.y_ref))),
+    ratios=ratios,
+    error_measure="max_i |y_i(t_end) - y_ref_i|",
+    title="Non-stiff work-precision, rtol = atol = 1e-4 .. 1e-12 (one process, interleaved)",
+    xlabel="max abs error at t_end",
+    peer_notes=peers.notes,
+    levels=LEVELS,
+    report=print_cost_models,
+    quick_help="reduced run (well under a minute)",
+)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="reduced run (well under a minute)")
-    ap.add_argument("--out", type=Path, default=None, help="output directory")
-    ap.add_argument(
-        "--from-json",
-        action="store_true",
-        help="recompute the ratios and redraw the PNG from the points in the JSON in --out",
-    )
-    ap.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS)
-    opts = ap.parse_args(argv)
-    if opts.quick:
-        tols, min_sample, repeats = [1e-4, 1e-6, 1e-8, 1e-10], 0.01, 3
-    else:
-        tols = [float(10.0**-x) for x in np.arange(4.0, 12.01, 0.5)]
-        min_sample, repeats = 0.025, 7
-    out = output_dir(opts.out, opts.quick, "ode_nonstiff")
-    if opts.from_json:
-        doc = json.loads((out / "ode_nonstiff.json").read_text())
-        for res in doc["results"].values():
-            res.update(ratios(res["points"]))
-        return write(doc, out)
-    print("peers:", peers.notes())
-    info, start = (
-        machine_info(("numbalsoda", "CyRK", "diffrax", "jax", "scikit-sundae")),
-        time.perf_counter(),
-    )
-    results = {}
-    for name in opts.problems:
-        p = problems.get(name)
-        t = time.perf_counter()
-        solvers = solvers_for(p)
-        points = work_precision(
-            solvers,
-            tols,
-            lambda y, p=p: float(np.max(np.abs(y - p.y_ref))),
-            repeats=repeats,
-            min_sample=min_sample,
-        )
-        print(f"{name:10} {len(solvers)} solvers, {time.perf_counter() - t:5.1f} s", flush=True)
-        results[name] = dict(
-            t_span=list(p.t_span),
-            n=int(p.y0.size),
-            points=points,
-            **ratios(points),
-        )
-    finish_machine_info(info, start)
-    doc = dict(
-        benchmark="ode_nonstiff",
-        quick=opts.quick,
-        machine=info,
-        peers=peers.notes(),
-        ratio="time_peer / time_stepsize at matched error (> 1: stepsize faster)",
-        error_measure="max_i |y_i(t_end) - y_ref_i|",
-        tolerances=tols,
-        timing=dict(statistic="median", repeats=repeats, min_sample_s=min_sample),
-        error_levels=list(LEVELS),
-        results=results,
-    )
-    write(doc, out)
+    main_work_precision(RUN, argv, __doc__.split("\n")[0])
 
 
 if __name__ == "__main__":

@@ -29,30 +29,19 @@ temporary directory, 3 tolerances, 3 rounds).
 
 from __future__ import annotations
 
-import argparse
-import json
-import time
-from pathlib import Path
-
 import _peers as peers
 import numpy as np
 from _common import (
     Outcome,
     Pair,
     Solver,
-    finish_machine_info,
-    machine_info,
+    WorkPrecisionRun,
+    main_work_precision,
     matched_ratios,
-    output_dir,
-    plot_work_precision,
-    print_matched,
-    print_points,
-    work_precision,
-    write_json,
 )
 from scipy.sparse import diags
 
-from stepsize.ode import problems, solve
+from stepsize.ode import solve
 from stepsize.ode.problems import mixed_error
 
 PROBLEMS = ("rober", "hires", "vdpol", "orego", "e5", "pollu")
@@ -143,15 +132,6 @@ def solvers_for(p) -> list[Solver]:
     return out
 
 
-def plot(results, out):
-    plot_work_precision(
-        results,
-        out / "ode_stiff.png",
-        title="Stiff work-precision (Bari test set; finite-difference Jacobians; one process)",
-        xlabel="mixed error at t_end",
-    )
-
-
 def ratios(points):
     """The ratio tables of one problem, from its points."""
     return dict(
@@ -160,73 +140,32 @@ def ratios(points):
     )
 
 
-def write(doc, out):
-    print_points(doc["results"])
-    print_matched(doc["results"], LEVELS)
-    write_json(doc, out / "ode_stiff.json")
-    plot(doc["results"], out)
-    print(f"\nwrote {out / 'ode_stiff.json'} and {out / 'ode_stiff.png'}")
+def tolerances(quick):
+    """``(tolerances, min_sample_s, repeats)``."""
+    if quick:
+        return [1e-4, 1e-6, 1e-8], 0.01, 3
+    return [float(10.0**-x) for x in range(3, 11)], 0.02, 5
+
+
+RUN = WorkPrecisionRun(
+    name="ode_stiff",
+    problems=PROBLEMS,
+    optional=OPTIONAL,
+    tolerances=tolerances,
+    solvers_for=solvers_for,
+    error_of=lambda p: lambda y: mixed_error(p, y),
+    ratios=ratios,
+    error_measure="max_i |y_i - y_ref_i| / (atol_ratio + |y_ref_i|) at t_end",
+    title="Stiff work-precision (Bari test set; finite-difference Jacobians; one process)",
+    xlabel="mixed error at t_end",
+    peer_notes=peers.notes,
+    atol_ratio=True,
+    levels=LEVELS,
+)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="reduced run")
-    ap.add_argument("--out", type=Path, default=None, help="output directory")
-    ap.add_argument(
-        "--from-json",
-        action="store_true",
-        help="recompute the ratios and redraw the PNG from the points in the JSON in --out",
-    )
-    ap.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS + OPTIONAL)
-    opts = ap.parse_args(argv)
-    if opts.quick:
-        tols, min_sample, repeats = [1e-4, 1e-6, 1e-8], 0.01, 3
-    else:
-        tols, min_sample, repeats = [float(10.0**-x) for x in range(3, 11)], 0.02, 5
-    out = output_dir(opts.out, opts.quick, "ode_stiff")
-    if opts.from_json:
-        doc = json.loads((out / "ode_stiff.json").read_text())
-        for res in doc["results"].values():
-            res.update(ratios(res["points"]))
-        return write(doc, out)
-    print("peers:", peers.notes())
-    info = machine_info(("numbalsoda", "CyRK", "diffrax", "jax", "scikit-sundae"))
-    start = time.perf_counter()
-    results = {}
-    for name in opts.problems:
-        p = problems.get(name)
-        t = time.perf_counter()
-        solvers = solvers_for(p)
-        points = work_precision(
-            solvers,
-            tols,
-            lambda y, p=p: mixed_error(p, y),
-            atol_ratio=p.atol_ratio,
-            repeats=repeats,
-            min_sample=min_sample,
-        )
-        print(f"{name:8} {len(solvers)} solvers, {time.perf_counter() - t:6.1f} s", flush=True)
-        results[name] = dict(
-            t_span=list(p.t_span),
-            n=int(p.y0.size),
-            atol_ratio=p.atol_ratio,
-            points=points,
-            **ratios(points),
-        )
-    finish_machine_info(info, start)
-    doc = dict(
-        benchmark="ode_stiff",
-        quick=opts.quick,
-        machine=info,
-        peers=peers.notes(),
-        ratio="time_peer / time_stepsize at matched error (> 1: stepsize faster)",
-        error_measure="max_i |y_i - y_ref_i| / (atol_ratio + |y_ref_i|) at t_end",
-        tolerances=tols,
-        timing=dict(statistic="median", repeats=repeats, min_sample_s=min_sample),
-        error_levels=list(LEVELS),
-        results=results,
-    )
-    write(doc, out)
+    main_work_precision(RUN, argv, __doc__.split("\n")[0])
 
 
 if __name__ == "__main__":

@@ -1,24 +1,45 @@
-"""Write the README's benchmark tables from ``benchmarks/results/*.json`` (never typed by hand).
+"""Write benchmarks/README.md and the README's headline ratios from ``benchmarks/results/*.json``.
 
-``python benchmarks/readme_tables.py`` rewrites the block between the markers
-``<!-- bench-tables:start -->`` and ``<!-- bench-tables:end -->`` of README.md; ``--check``
-only reports (exit 1) whether the README is out of date.  Ratios are time_peer / time_stepsize
-(> 1: stepsize faster) or error ratios, as each benchmark defines them.
+``python benchmarks/readme_tables.py`` rewrites ``benchmarks/README.md`` (all of it) and the
+block between ``<!-- bench-headline:start -->`` and ``<!-- bench-headline:end -->`` of
+README.md; ``--check`` only reports (exit 1) whether either is out of date.  Every table shows
+the ratios of stepsize against its peers as each benchmark measured them (misses included); a
+results file without a table here is still listed, and one whose layout a table does not know
+is named with the key it lacks instead of stopping the others.
 """
 
 import argparse
 import json
+import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-START, END = "<!-- bench-tables:start -->", "<!-- bench-tables:end -->"
+START, END = "<!-- bench-headline:start -->", "<!-- bench-headline:end -->"
+
+INTRO = """\
+# Benchmarks
+
+Every script here runs stepsize and its peers side by side in one process (warm-up, then the
+median of interleaved repeats) and writes `results/NAME.json` and `results/NAME.png`; run one
+with `python benchmarks/NAME.py` (or `stepsize bench NAME`), all with `make bench`.  Peers come
+with `pip install -e ".[bench]"` (numbalsoda needs gfortran; jax runs on the CPU).
+
+This file is written by `python benchmarks/readme_tables.py` from those JSON files; do not edit
+it by hand.  Each table says which way its ratio points; every measured ratio is shown, the
+misses too.
+"""
 
 
-def _load(name):
-    path = RESULTS / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+@dataclass
+class Section:
+    """A benchmark's table (``body``) and its one-line summary for README.md (``headline``)."""
+
+    title: str
+    body: str
+    headline: str = ""
 
 
 def _table(header, rows):
@@ -28,10 +49,25 @@ def _table(header, rows):
 
 
 def _num(x, fmt=".2g"):
-    return "–" if x is None else format(x, fmt)
+    return "–" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, fmt)
 
 
-ODE_COLUMNS = {  # (stepsize curve, peer curve) pairs shown in the README, of those in the JSON
+def _inverse(values):
+    return [None if v is None or v == 0 else 1.0 / v for v in values]
+
+
+def _span(values, fmt=".2f"):
+    """``"0.34–0.44"`` over the finite ``values`` (one value as itself, none as a dash)."""
+    v = sorted(x for x in values if x is not None and math.isfinite(x))
+    if not v:
+        return "–"
+    return format(v[0], fmt) if len(v) == 1 or v[0] == v[-1] else f"{v[0]:{fmt}}–{v[-1]:{fmt}}"
+
+
+# ----------------------------------------------------------------------------- ODE
+
+
+ODE_COLUMNS = {  # (stepsize curve, peer curve) pairs shown, of those in the JSON
     "ode_nonstiff": (
         ("stepsize dop853", "numbalsoda dop853"),
         ("stepsize best", "fastest compiled peer"),
@@ -47,47 +83,71 @@ ODE_COLUMNS = {  # (stepsize curve, peer curve) pairs shown in the README, of th
         ("stepsize best", "scipy best"),
     ),
 }
+ODE_HEADLINE = {  # the pairs quoted in README.md: the fastest compiled peer and SciPy
+    "ode_nonstiff": (("stepsize best", "fastest compiled peer"), ("stepsize best", "scipy best")),
+    "ode_stiff": (
+        ("stepsize best", "faster of numbalsoda lsoda, cvode"),
+        ("stepsize best", "scipy best"),
+    ),
+}
 
 
-def ode(name, title):
-    """One row per problem, one column per pair: time ratio at matched error (overlap mean)."""
-    data = _load(name)
-    if data is None:
-        return None
+def _ode(name, title, data):
     cols = ODE_COLUMNS[name]
-    rows = []
+    rows, found = [], {}
     for problem, result in data["results"].items():
-        found = {(m["ours"], m["peer"]): m["overlap_geomean"] for m in result["matched_error"]}
-        rows.append((problem, *(_num(found.get(c), ".2f") for c in cols)))
+        found[problem] = {
+            (m["ours"], m["peer"]): m["overlap_geomean"] for m in result["matched_error"]
+        }
+        rows.append((problem, *(_num(found[problem].get(c), ".2f") for c in cols)))
     head = ("problem", *(f"{ours.split()[1]} vs {peer}" for ours, peer in cols))
-    return (
-        f"**{title}** (`{name}.py`; peer time / stepsize time at matched error, geometric mean "
-        "over the common error range; > 1: stepsize faster)\n\n" + _table(head, rows)
+    body = (
+        "Peer time / stepsize time at matched error, geometric mean over the common error range "
+        "(> 1: stepsize faster).\n\n" + _table(head, rows)
     )
+    quoted = [
+        f"{peer} {_span(f.get((ours, peer)) for f in found.values())}"
+        for ours, peer in ODE_HEADLINE[name]
+    ]
+    headline = f"{title}, {len(found)} problems, peer time / stepsize time: " + "; ".join(quoted)
+    return Section(f"{title} (`{name}.py`)", body, headline)
 
 
-def ode_micro():
-    data = _load("ode_micro")
-    if data is None:
-        return None
+def ode_nonstiff(data):
+    return _ode("ode_nonstiff", "Non-stiff ODEs", data)
+
+
+def ode_stiff(data):
+    return _ode("ode_stiff", "Stiff ODEs", data)
+
+
+def ode_micro(data):
     r, rows = data["results"], []
+    fixed = None
     if "fixed" in r:
         t = r["fixed"]["time_us"]
+        peer = t.get("numbalsoda dop853")
+        fixed = None if peer is None else peer / t["stepsize dop853"]
         rows.append(
             (
                 "fixed cost per call (y' = -y, dop853; peer numbalsoda dop853)",
                 f"{t['stepsize dop853']:.0f} us",
-                f"{t.get('numbalsoda dop853', float('nan')):.1f} us",
+                f"{_num(peer, '.1f')} us",
+                _num(fixed, ".2f"),
             )
         )
+    per_eval = []
     for problem, res in r.get("per_eval", {}).items():
         s = res["solvers"]
         if "numbalsoda dop853" in s:
+            ours, peer = s["stepsize dop853"]["ns_per_eval"], s["numbalsoda dop853"]["ns_per_eval"]
+            per_eval.append(peer / ours)
             rows.append(
                 (
                     f"per evaluation, {problem} (dop853; peer numbalsoda dop853)",
-                    f"{s['stepsize dop853']['ns_per_eval']:.0f} ns",
-                    f"{s['numbalsoda dop853']['ns_per_eval']:.0f} ns",
+                    f"{ours:.0f} ns",
+                    f"{peer:.0f} ns",
+                    f"{peer / ours:.2f}",
                 )
             )
     for label, ratio in r.get("ensemble", {}).get("ratios", {}).items():
@@ -97,52 +157,121 @@ def ode_micro():
             (
                 f"1000 Lorenz members: {ours.split()[-1]} vs {peer}",
                 f"{t[ours]:.3f} s",
-                f"{t[peer]:.3f} s (x{ratio:.2f})",
+                f"{t[peer]:.3f} s",
+                f"{ratio:.2f}",
             )
         )
     for label, v in r.get("cold", {}).items():
         if label.startswith("first solve") and "first_result_s" in v:
             cpu = f" (CPU {v['cpu_s']:.0f} s)" if "cpu_s" in v else ""
-            rows.append((label, f"{v['wall_s']:.1f} s wall{cpu}", ""))
-    head = ("measure", "stepsize", "peer (x: peer time / stepsize time)")
-    return "**ODE micro-benchmarks** (`ode_micro.py`)\n\n" + _table(head, rows)
+            rows.append((label, f"{v['wall_s']:.1f} s wall{cpu}", "", ""))
+    head = ("measure", "stepsize", "peer", "peer time / stepsize time")
+    headline = (
+        f"ODE cost per call, numbalsoda time / stepsize time: {_num(fixed, '.2f')}; "
+        f"per right-hand-side evaluation: {_span(per_eval)}"
+    )
+    return Section("ODE micro-benchmarks (`ode_micro.py`)", _table(head, rows), headline)
 
 
-def nbody():
-    pyth, ens = _load("nbody_pythagorean"), _load("nbody_ensemble")
-    parts = []
-    if pyth:
-        rows = [
-            (
-                level,
-                r["stepsize"]["method"],
-                _num(r["ratio_vs_ias15"], ".2f"),
-                _num(r["ratio_vs_best_rebound"], ".2f"),
+# ----------------------------------------------------------------------------- N-body
+
+
+def _nbody_method(r):
+    """A benchmark row's method, with its regularisation if any."""
+    if not r:
+        return "not reached"
+    reg = r.get("options", {}).get("regularize")
+    return r["method"] + (f" ({reg.upper()})" if reg else "")
+
+
+def nbody_pythagorean(data):
+    ratios = data["ratios"]
+    rows = [
+        (
+            level,
+            _nbody_method(r.get("stepsize")),
+            _num(r["ratio_vs_ias15"], ".2f"),
+            _num(r["ratio_vs_best_rebound"], ".2f"),
+        )
+        for level, r in ratios.items()
+    ]
+    head = ("energy error level", "stepsize method", "time / IAS15", "time / best REBOUND")
+    body = "Stepsize time / REBOUND time (< 1: stepsize faster).\n\n" + _table(head, rows)
+    best = [r["ratio_vs_best_rebound"] for r in ratios.values()]
+    headline = (
+        f"Pythagorean problem, best REBOUND integrator's time / stepsize time at {len(best)} "
+        f"energy error levels: {_span(_inverse(best))}"
+    )
+    return Section("Pythagorean problem to t = 70 (`nbody_pythagorean.py`)", body, headline)
+
+
+def nbody_ensemble(data):
+    ratios = data["throughput_ratio_at_matched_median_error"]
+    rows = [
+        (level, _num(r["vs_ias15"], ".2f"), _num(r["vs_best_rebound"], ".2f"))
+        for level, r in ratios.items()
+    ]
+    head = ("median energy error", "throughput / IAS15 loop", "throughput / best REBOUND")
+    body = "Systems per second of stepsize / of REBOUND (> 1: stepsize faster).\n\n" + _table(
+        head, rows
+    )
+    best = [r["vs_best_rebound"] for r in ratios.values()]
+    headline = (
+        f"{data['systems']} three-body systems at once, stepsize throughput / best REBOUND loop's: "
+        f"{_span(best)}"
+    )
+    return Section(
+        f"{data['systems']} paper three-body systems (`nbody_ensemble.py`)", body, headline
+    )
+
+
+def _setting(r):
+    """``method(options) error`` of the fastest setting reaching a level, or "not reached"."""
+    if not r:
+        return "not reached"
+    opts = ", ".join(f"{k}={v}" for k, v in r.get("options", {}).items())
+    return f"{r['method']}({opts}) {_num(r.get('error'), '.1e')}"
+
+
+def nbody_rebound(data):
+    """One row per problem and error level: the fastest setting of each side reaching it (or,
+    where REBOUND reaches no level, against its most accurate run)."""
+    rows, ratios = [], []
+    for problem, p in data["problems"].items():
+        for level, q in p["levels"].items():
+            peer, ratio = _setting(q.get("rebound")), q.get("ratio")
+            if q.get("ratio_vs_most_accurate") is not None:
+                peer = f"(most accurate: {_setting(q.get('rebound_most_accurate'))})"
+                ratio = q["ratio_vs_most_accurate"]
+            ratios.append(ratio)
+            rows.append(
+                (
+                    problem,
+                    f"{p['measure']} {level}",
+                    _setting(q.get("stepsize")),
+                    peer,
+                    _num(ratio, ".2f"),
+                )
             )
-            for level, r in pyth["ratios"].items()
-        ]
-        head = ("energy error level", "stepsize method", "time / IAS15", "time / best REBOUND")
-        parts.append(
-            "**Pythagorean problem to t = 70** (`nbody_pythagorean.py`; < 1: stepsize "
-            "faster)\n\n" + _table(head, rows)
-        )
-    if ens:
-        rows = [
-            (level, _num(r["vs_ias15"], ".2f"), _num(r["vs_best_rebound"], ".2f"))
-            for level, r in ens["throughput_ratio_at_matched_median_error"].items()
-        ]
-        head = ("median energy error", "throughput / IAS15 loop", "throughput / best REBOUND")
-        parts.append(
-            f"**{ens['systems']} paper three-body systems** (`nbody_ensemble.py`)\n\n"
-            + _table(head, rows)
-        )
-    return "\n\n".join(parts) or None
+    head = ("problem", "error level", "stepsize (error)", "REBOUND (error)", "CPU time ratio")
+    body = (
+        f"REBOUND {data.get('rebound', '')}: {data['ratio']} (< 1: stepsize faster).\n\n"
+        + _table(head, rows)
+    )
+    headline = (
+        f"Against REBOUND's own IAS15 and WHFast on {len(data['problems'])} problems, REBOUND "
+        f"time / stepsize time: {_span(_inverse(ratios))}"
+    )
+    return Section(
+        "Stepsize against REBOUND's own integrators (`nbody_rebound.py`)", body, headline
+    )
 
 
-def schedules():
-    data = _load("schedules")
-    if data is None:
-        return None
+# ----------------------------------------------------------------------------- schedules, RL
+
+
+def schedules(data):
+    runs = data["targets"]["K4"]
     rows = [
         (
             r["model"],
@@ -151,7 +280,7 @@ def schedules():
             _num(r["evolved_over_bellman_own_fitness"]),
             _num(r["straightened_over_bellman"]),
         )
-        for r in data["targets"]["K4"]
+        for r in runs
     ]
     head = (
         "model (K = 4)",
@@ -160,13 +289,36 @@ def schedules():
         "evolved / Bellman",
         "straightened / Bellman",
     )
-    return "**Sampler schedules, error ratios** (`schedules.py`)\n\n" + _table(head, rows)
+    body = "Error against a 1000-step teacher, ratio of two schedules (< 1: the first better).\n\n"
+    headline = "Sampler schedules, K = 4, Bellman error / uniform error: " + ", ".join(
+        f"{r['model']} {_num(r['bellman_over_uniform'])}" for r in runs
+    )
+    return Section("Sampler schedules (`schedules.py`)", body + _table(head, rows), headline)
 
 
-def rl():
-    data = _load("rl_threebody")
-    if data is None:
-        return None
+def schedules_samplers(data):
+    rows, stock = [], []
+    for r in data["targets"]:
+        if "stock" in r:
+            what = f"{r['ours']} / {r['stock']}"
+            stock.append(r["ratio"])
+        else:
+            what = r["target"].split(":")[0] + " planned / uniform"
+        rows.append((r["model"], r["nfe"], r["metric"], what, _num(r["ratio"], ".2f")))
+    head = ("model", "NFE", "metric", "ratio of", "ratio")
+    body = "Error or distance, planned schedule / peer's stock schedule (< 1: planned better).\n\n"
+    headline = (
+        f"Planned schedules / the best stock diffusers or k-diffusion sampler, {len(stock)} "
+        f"settings: {_span(stock)}"
+    )
+    return Section(
+        "Samplers with planned schedules against diffusers and k-diffusion (`_samplers_bench.py`)",
+        body + _table(head, rows),
+        headline,
+    )
+
+
+def rl_threebody(data):
     rows = []
     for name, p in data["policies"].items():
         err, steps = p["medians"]["policy"]
@@ -182,41 +334,103 @@ def rl():
         "vs 10 fixed eta",
         "decades below front",
     )
-    return "**RL step controller on 100 held-out seeds** (`rl_threebody.py`)\n\n" + _table(
-        head, rows
+    default = data["policies"].get("default")
+    headline = ""
+    if default:
+        pareto = default["evaluation"]["pareto"]
+        headline = (
+            "Shipped RL step controller against every fixed eta on held-out systems: "
+            f"{'dominated' if pareto['dominated'] else 'not dominated'}, "
+            f"{_num(pareto['margin_decades'], '+.2f')} decades from the fixed-eta front"
+        )
+    return Section(
+        "RL step controller on held-out seeds (`rl_threebody.py`)", _table(head, rows), headline
     )
 
 
-def tables():
-    parts = [
-        ode("ode_nonstiff", "Non-stiff ODEs"),
-        ode("ode_stiff", "Stiff ODEs"),
-        ode_micro(),
-        nbody(),
-        schedules(),
-        rl(),
+RENDERERS = {  # results file (without .json) -> its section, in the order shown
+    "ode_nonstiff": ode_nonstiff,
+    "ode_stiff": ode_stiff,
+    "ode_micro": ode_micro,
+    "nbody_pythagorean": nbody_pythagorean,
+    "nbody_ensemble": nbody_ensemble,
+    "nbody_rebound": nbody_rebound,
+    "schedules": schedules,
+    "schedules-samplers": schedules_samplers,
+    "rl_threebody": rl_threebody,
+}
+
+
+def sections(results=RESULTS):
+    """``(sections, unrendered)``: a :class:`Section` per known results file present, and the
+    names of the other results files."""
+    found = {p.stem: p for p in sorted(results.glob("*.json"))}
+    out = []
+    for name, render in RENDERERS.items():
+        if name not in found:
+            continue
+        try:
+            out.append(render(json.loads(found[name].read_text())))
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            note = f"`results/{name}.json` has a layout this table does not know ({exc!r})."
+            print(f"readme_tables: {note}", file=sys.stderr)
+            out.append(Section(f"`{name}.py`", note))
+        png = results / f"{name}.png"
+        if png.exists():
+            out[-1].body += f"\n\n![{name}](results/{png.name})"
+    return out, [n for n in found if n not in RENDERERS]
+
+
+def benchmarks_readme(parts, other):
+    text = [INTRO]
+    for s in parts:
+        text.append(f"## {s.title}\n\n{s.body}\n")
+    if other:
+        lines = [f"- [`{n}.json`](results/{n}.json)" for n in other]
+        text.append("## Other results (no table yet)\n\n" + "\n".join(lines) + "\n")
+    return "\n".join(text)
+
+
+def headline(parts):
+    lines = [
+        "Time ratios are peer time / stepsize time (> 1: stepsize faster), error ratios "
+        "planned / baseline (< 1: planned better):",
+        "",
     ]
-    return "\n\n".join(p for p in parts if p)
+    lines += [f"- {s.headline}" for s in parts if s.headline]
+    lines.append("\nAll tables, with the figures: [benchmarks/README.md](benchmarks/README.md).")
+    return "\n".join(lines)
 
 
-def render(readme):
+def render_readme(readme, parts):
     if START not in readme or END not in readme:
         raise ValueError(f"README.md needs the markers {START} and {END}")
     head, rest = readme.split(START, 1)
     _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{tables()}\n{END}{tail}"
+    return f"{head}{START}\n{headline(parts)}\n{END}{tail}"
+
+
+def generated(results=RESULTS, readme=ROOT / "README.md"):
+    """``{path: text}`` of benchmarks/README.md and README.md as the results make them."""
+    parts, other = sections(results)
+    return {
+        ROOT / "benchmarks" / "README.md": benchmarks_readme(parts, other),
+        readme: render_readme(readme.read_text(), parts),
+    }
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is stale")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a file is stale")
     args = parser.parse_args(argv)
-    path = ROOT / "README.md"
-    old = path.read_text()
-    new = render(old)
+    files = generated()
+    stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
     if args.check:
-        return int(new != old)
-    path.write_text(new)
+        for p in stale:
+            print(f"{p.relative_to(ROOT)} is out of date", file=sys.stderr)
+        return int(bool(stale))
+    for p in stale:
+        p.write_text(files[p])
     return 0
 
 

@@ -75,7 +75,7 @@ import torch
 
 from stepsize import flow
 from stepsize import schedules as S
-from stepsize.flow._cli import data_and_classifier
+from stepsize.flow import reference_data
 from stepsize.ode import problems, solve
 
 FORMULAS = ("uniform", "karras", "logsnr", "quadratic", "ays")
@@ -151,9 +151,7 @@ def plan(model, K, cfg):
     grid = S.uniform(cfg["grid"])
     info = {}
     for name, init in (("evolved-uniform", []), ("evolved", list(found.values()))):
-        res = S.evolve(
-            fitness, grid, K, cfg["population"], cfg["epochs"], init=init, seed=0, workers=1
-        )
+        res = S.evolve(fitness, grid, K, cfg["population"], cfg["epochs"], init=init, seed=0)
         found[name] = res.times
         info[name] = {
             "fitness": res.fitness,
@@ -166,7 +164,7 @@ def plan(model, K, cfg):
 
 def run_model(name, cfg):
     model = flow.pretrained(name)
-    data, classifier = data_and_classifier(model)
+    data, classifier = reference_data(model)
     out = []
     for K in cfg["steps"]:
         start = time.perf_counter()

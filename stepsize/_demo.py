@@ -1,20 +1,26 @@
 """``stepsize demo``: the main job — one tour of the four fields on bundled defaults.
 
-Five parts, each a side-by-side table: the Pythagorean three-body problem with the project's
-integrators (and REBOUND's IAS15 when installed); the stiff ROBER problem solved by
+Four parts of the library, each a side-by-side table: the Pythagorean three-body problem with
+the project's integrators (and REBOUND's IAS15 when installed); the stiff ROBER problem solved by
 ``method="auto"`` against SciPy's LSODA; a Bellman schedule for the bundled checkerboard flow
-model against uniform steps; the bundled RL policy against fixed eta on held-out three-body
-systems; large-step gradient descent separating digits 3 vs 8.  Writes ``summary.md`` and PNG
-figures into ``--out``.  ``--small`` shortens every part (used by the tests).
+model against uniform steps; large-step gradient descent separating digits 3 vs 8.  Installed
+packages add parts through the entry-point group ``stepsize.demo`` (a callable
+``part(small, out) -> (title, rows, caption)``): the agents package adds its RL policy against
+fixed eta on held-out three-body systems.  Writes ``summary.md`` and PNG figures into ``--out``.
+``--small`` shortens every part (used by the tests).
 """
 
 import json
 import time
+from functools import partial
+from importlib.metadata import entry_points
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from stepsize._errors import check_output_dir
+from stepsize._figure import figure, save
+
+PLUGINS = "stepsize.demo"  # entry-point group: name -> part(small, out) of another package
 
 
 def register(subparsers):
@@ -75,7 +81,6 @@ def _nbody(small):
 
 
 def _stiff(small, out):
-    import matplotlib.pyplot as plt
     from scipy.integrate import solve_ivp
 
     from stepsize.ode import problems, solve, stiffness_profile
@@ -86,10 +91,9 @@ def _stiff(small, out):
     solve(p.fun, t_span, p.y0, **kw)  # compile / warm up
     sol, wall = _timed(solve, p.fun, t_span, p.y0, profile=True, **kw)
     ref, wall_ref = _timed(solve_ivp, p.fun, t_span, p.y0, method="LSODA", **kw)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    stiffness_profile(sol, plot=True, ax=ax)
-    fig.savefig(out / "stiffness_profile.png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    ax = figure(figsize=(6, 3.5)).subplots()
+    stiffness_profile(sol, plot=True, ax=ax)  # t spans 1e-4 .. 1e11: a log time axis
+    save(ax.figure, out / "stiffness_profile.png", dpi=120)
     # error against the Test Set reference at t = 1e11 (none for the short --small span)
     error = (lambda y: problems.mixed_error(p, y)) if not small else (lambda y: None)
     rows = [
@@ -112,8 +116,6 @@ def _stiff(small, out):
 
 
 def _flow(small, out):
-    import matplotlib.pyplot as plt
-
     from stepsize.flow import compare_schedules, plan_bellman, pretrained
     from stepsize.schedules import uniform
 
@@ -125,13 +127,12 @@ def _flow(small, out):
         n_samples=256 if small else 1024,
         reference_steps=200 if small else 1000,
     )
-    fig, axes = plt.subplots(1, 2, figsize=(8, 4))
-    for ax, name in zip(axes, ("uniform", "bellman"), strict=True):
+    fig = figure(figsize=(8, 4))
+    for ax, name in zip(fig.subplots(1, 2), ("uniform", "bellman"), strict=True):
         x = comp.samples[name]
         ax.scatter(x[:, 0], x[:, 1], s=2)
         ax.set_title(f"{name}, 4 steps")
-    fig.savefig(out / "flow_samples.png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save(fig, out / "flow_samples.png", dpi=120)
     rows = [
         dict(schedule=r["schedule"], steps=r["steps"], error=r["error"])
         for r in comp.rows
@@ -142,29 +143,6 @@ def _flow(small, out):
         f"Checkerboard flow model, 4 Euler steps, error against a many-step teacher; "
         f"Bellman times: {planned}"
     )
-
-
-def _rl(small):
-    import agents
-    from stepsize.nbody import integrate, paper_three_body
-
-    ctrl = agents.default_controller()
-    seeds = range(agents.EVAL_SEED, agents.EVAL_SEED + (2 if small else 5))
-    t_end = 3.0 if small else 10.0
-    runs = {"RL policy": [ctrl.run(paper_three_body(s), t_end) for s in seeds]}
-    for eta in (1e-3, 4.64e-3, 1e-2):
-        runs[f"eta={eta:g}"] = [
-            integrate(paper_three_body(s), t_end, method="hermite4", eta=eta) for s in seeds
-        ]
-    rows = [
-        dict(
-            controller=name,
-            median_energy_error=float(np.median([r.energy_error for r in rs])),
-            median_steps=float(np.median([r.steps for r in rs])),
-        )
-        for name, rs in runs.items()
-    ]
-    return rows, f"Held-out paper three-body systems ({len(seeds)}), {t_end:g} yr"
 
 
 def _descent(small):
@@ -214,15 +192,16 @@ def _markdown(title, caption, rows):
 def run(args):
     out = check_output_dir(args.out)  # before minutes of computing
     parts = [
-        ("N-body", lambda: _nbody(args.small)),
-        ("Stiff ODE", lambda: _stiff(args.small, out)),
-        ("Flow sampler schedule", lambda: _flow(args.small, out)),
-        ("RL step controller", lambda: _rl(args.small)),
-        ("Gradient descent with large steps", lambda: _descent(args.small)),
+        lambda: ("N-body", *_nbody(args.small)),
+        lambda: ("Stiff ODE", *_stiff(args.small, out)),
+        lambda: ("Flow sampler schedule", *_flow(args.small, out)),
+        lambda: ("Gradient descent with large steps", *_descent(args.small)),
     ]
+    for plugin in sorted(entry_points(group=PLUGINS), key=lambda ep: ep.name):
+        parts.append(partial(plugin.load(), args.small, out))
     sections, tables = ["# stepsize demo\n"], {}
-    for title, part in tqdm(parts, desc="demo", unit="part", disable=None):
-        rows, caption = part()
+    for part in tqdm(parts, desc="demo", unit="part", disable=None):
+        title, rows, caption = part()
         tables[title] = rows
         text = _markdown(title, caption, rows)
         sections.append(text)

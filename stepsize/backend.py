@@ -1,14 +1,12 @@
-"""Where the GPU code runs: whether a CUDA GPU is usable, and moving arrays off it.
+"""Where the GPU code runs: whether a CUDA GPU is usable, and whether an array lives on one.
 
 The GPU back ends are Numba CUDA kernels (``stepsize.nbody._cuda``).  Importing this module
 imports no GPU stack and needs no GPU; arrays from any CUDA library (CuPy, PyTorch, Numba) are
 recognised by their ``__cuda_array_interface__``.
 
->>> to_numpy([1.0, 2.0])
-array([1., 2.])
+>>> is_device_array([1.0, 2.0])
+False
 """
-
-import numpy as np
 
 
 def has_gpu():
@@ -28,12 +26,3 @@ def has_gpu():
 def is_device_array(a):
     """True for an array in GPU memory (anything with ``__cuda_array_interface__``)."""
     return hasattr(a, "__cuda_array_interface__")
-
-
-def to_numpy(a):
-    """A numpy array of ``a``, copied to the host when it lives on a GPU."""
-    if is_device_array(a):
-        from numba import cuda
-
-        return cuda.as_cuda_array(a).copy_to_host()
-    return np.asarray(a)

@@ -2,14 +2,18 @@
 
 Each domain contributes one subcommand from a small module that defines
 ``register(subparsers)``; that function adds its parser and sets ``func`` to the handler, which
-takes the parsed arguments and returns an exit code.  An error in what the user gave (an
-argument, an input file, an output folder) is a :class:`stepsize.UsageError`: it ends with a
-one-line message and exit status 2.  Any other exception is a bug and keeps its traceback.
+takes the parsed arguments and returns an exit code.  Packages built on the library add their
+subcommands the same way through the entry-point group ``stepsize.cli`` (the agents package
+registers ``agent`` there in pyproject.toml), so the library never imports them.  An error in
+what the user gave (an argument, an input file, an output folder) is a
+:class:`stepsize.UsageError`: it ends with a one-line message and exit status 2.  Any other
+exception is a bug and keeps its traceback.
 """
 
 import argparse
 import importlib
 import sys
+from importlib.metadata import entry_points
 
 from stepsize._errors import UsageError
 
@@ -20,9 +24,9 @@ _SUBCOMMAND_MODULES = (
     "stepsize.descent._cli",
     "stepsize.nbody._cli",
     "stepsize.flow._cli",
-    "stepsize.flow._schedule_cli",
-    "agents._cli",
+    "stepsize.schedules._cli",
 )
+PLUGINS = "stepsize.cli"  # entry-point group: name -> register(subparsers) of another package
 
 
 def build_parser():
@@ -33,6 +37,8 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _SUBCOMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for plugin in sorted(entry_points(group=PLUGINS), key=lambda ep: ep.name):
+        plugin.load()(sub)
     return parser
 
 

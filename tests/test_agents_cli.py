@@ -2,7 +2,11 @@
 
 import json
 
+import numpy as np
+import pytest
+
 from stepsize.cli import main
+from stepsize.nbody import integrate, paper_three_body
 
 
 def test_train_then_evaluate(tmp_path, capsys):
@@ -37,22 +41,28 @@ def test_train_then_evaluate(tmp_path, capsys):
 
 
 def test_evaluate_the_shipped_policy_table(tmp_path, capsys):
-    code = main(
-        [
-            "agent",
-            "evaluate",
-            "default",
-            "--episodes",
-            "1",
-            "--max-steps",
-            "2",
-            "--out",
-            str(tmp_path),
-        ]
-    )
-    assert code == 0
-    text = capsys.readouterr().out
-    assert "policy" in text and "eta=1.00e-04" in text and "decades" in text
+    argv = ["agent", "evaluate", "default", "--episodes", "2", "--max-steps", "2"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    saved = json.loads((tmp_path / "rl_evaluation.json").read_text())
+    # each fixed eta is hermite4 at that eta for 2 intervals of 0.1 yr on the held-out systems
+    seeds = range(saved["seeds"][0], saved["seeds"][1] + 1)
+    for row, fixed in zip(lines[2:12], saved["fixed"]):
+        name, error, steps = row.split()[:3]
+        assert name == f"eta={fixed['value']:.2e}"
+        assert float(error) == pytest.approx(fixed["median_energy_error"], rel=1e-3)
+        if fixed["value"] in (1e-4, 1e-2):
+            runs = [
+                integrate(paper_three_body(s), 0.2, "hermite4", eta=fixed["value"]) for s in seeds
+            ]
+            assert float(steps) == np.median([r.steps for r in runs])
+    # the policy's medians are the medians of its episodes, as printed
+    policy = saved["per_episode"]["policy"]
+    name, error, steps = lines[12].split()[:3]
+    assert name == "policy" and float(steps) == np.median(policy["steps"])
+    assert float(error) == pytest.approx(np.median(policy["energy_error"]), rel=1e-3)
+    assert sum(saved["policy"]["action_counts"]) == 4  # 2 episodes x 2 decisions
+    assert f"{saved['pareto']['margin_decades']:+.2f} decades" in lines[13]
 
 
 def test_bad_arguments(tmp_path, capsys):

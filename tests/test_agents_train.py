@@ -49,11 +49,22 @@ def test_dqn_checkpoints_and_resume(tmp_path):
     assert loaded.predict(obs, deterministic=True)[0] == resumed.predict(obs, deterministic=True)[0]
 
 
-def test_paper_dqn_settings():
-    assert agents.DQN_PAPER["learning_rate"] == 1e-3 and agents.DQN_PAPER["batch_size"] == 128
-    assert agents.DQN_PAPER["buffer_size"] == 10_000 and agents.DQN_PAPER["gamma"] == 0.99
-    assert agents.DQN_PAPER["exploration_initial_eps"] == 0.9
-    assert agents.DQN_PAPER["exploration_final_eps"] == 0.05
+def test_dqn_trains_with_the_papers_settings(tmp_path):
+    """``agents.train(..., "dqn")`` builds the paper's DQN: lr 1e-3 (AdamW), batch 128, replay
+    buffer 10^4, gamma 0.99, epsilon 0.9 -> 0.05 over the first tenth of training, four hidden
+    layers of 100 (the values restated here are the paper's, not read from DQN_PAPER)."""
+    import torch
+
+    torch.set_num_threads(1)
+    model = agents.train("LearningRate-v0", "dqn", 20, tmp_path, env_kwargs=dict(max_steps=5))
+    assert (model.batch_size, model.buffer_size, model.gamma) == (128, 10_000, 0.99)
+    assert model.exploration_schedule(1.0) == pytest.approx(0.9)
+    assert model.exploration_schedule(0.95) == pytest.approx(0.9 - 0.5 * 0.85)  # halfway down
+    assert model.exploration_rate == pytest.approx(0.05)  # reached after 2 of 20 steps
+    optimizer = model.policy.optimizer
+    assert isinstance(optimizer, torch.optim.AdamW) and optimizer.param_groups[0]["lr"] == 1e-3
+    hidden = [m.out_features for m in model.q_net.q_net if isinstance(m, torch.nn.Linear)]
+    assert hidden == [100, 100, 100, 100, model.action_space.n]
 
 
 def test_bad_input(tmp_path):

@@ -1,5 +1,7 @@
 """Step-size controllers: Söderlind's filter family, limiter, rejection, presets."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -48,20 +50,25 @@ def test_presets_carry_soderlinds_coefficients():
     assert PRESETS["H312b"].b == (1 / 8, 1 / 4, 1 / 8) and PRESETS["H312b"].a == (3 / 8, 1 / 8)
     assert PRESETS["H0321"].b == (5 / 4, 1 / 2, -3 / 4) and PRESETS["H0321"].a == (-1 / 4, -3 / 4)
     assert PRESETS["PI42"].b == (3 / 5, -1 / 5, 0.0)
-    for name in (
-        "I",
-        "PI",
-        "PI42",
-        "PI33",
-        "PI34",
-        "H211PI",
-        "H211b",
-        "H312PID",
-        "H312b",
-        "H0321",
-        "H321",
-    ):
-        assert name in PRESETS
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+@pytest.mark.parametrize("err", [0.5, 3.0])
+def test_every_preset_follows_its_recursion_under_a_constant_error(name, err):
+    """Under a constant error every c_n is the same c = safety err^(-1/k), and the filter is the
+    linear recursion P(E) log rho_n = (b1+b2+b3) log c with P(z) = z^2 + a2 z + a3.  With
+    P(1) != 0 it settles at log rho = (b1+b2+b3) log c / P(1); the filters with integral
+    action on the ratio (P(1) = 0: H0321, H321) instead grow log rho by (b1+b2+b3) log c / P'(1)
+    a step."""
+    ctrl = dataclasses.replace(PRESETS[name], limiter="clamp", qmin=1e-12, qmax=1e12)
+    a2, a3 = ctrl.a
+    log_c = np.log(ctrl.safety * err ** (-1 / 5))
+    if abs(1 + a2 + a3) > 1e-12:
+        ratios = run_filter(ctrl, [err] * 400, k=5.0)
+        np.testing.assert_allclose(np.log(ratios[-1]), sum(ctrl.b) * log_c / (1 + a2 + a3), 1e-9)
+    else:
+        log_rho = np.log(run_filter(ctrl, [err] * 100, k=5.0))
+        np.testing.assert_allclose(log_rho[-1] - log_rho[-2], sum(ctrl.b) * log_c / (2 + a2), 1e-9)
 
 
 def test_h211b_filters_out_nyquist_oscillation():

@@ -213,7 +213,7 @@ def test_schedule_fitness_is_picklable_and_drives_evolve(moons):
     assert pickle.loads(pickle.dumps(fit))(t) == fit(t)
     swd = flow.ScheduleFitness(moons, noise, "swd", flow.load_data("moons", 512))
     assert swd(S.uniform(20)) < swd(S.uniform(1))
-    res = S.evolve(fit, S.uniform(20), 3, population=8, epochs=3, workers=1)
+    res = S.evolve(fit, S.uniform(20), 3, population=8, epochs=3)
     assert res.fitness <= fit(S.uniform(3))
     with pytest.raises(ValueError, match="needs data samples"):
         flow.ScheduleFitness(moons, noise, "mmd")

@@ -1,10 +1,13 @@
 """The ``stepsize schedule`` and ``stepsize flow`` commands."""
 
 import json
+import math
 
+import numpy as np
 import pytest
 import torch
 
+from stepsize import flow
 from stepsize.cli import main
 
 
@@ -107,8 +110,16 @@ def test_schedule_search_writes_json_and_png(tmp_path, capsys):
         "evolved",
         "reference",
     ]
+    errors = {r["schedule"]: r["error"] for r in doc["rows"]}
+    assert errors["reference"] == 0.0 and all(math.isfinite(e) for e in errors.values())
+    assert errors["bellman"] <= errors["uniform"]  # planned for this model (K=2: the midpoint)
+    # the evolved schedule is the fittest on the planning noise of all it was seeded with
+    model = flow.pretrained("moons")
+    fitness = flow.ScheduleFitness(model, flow.make_noise(model, 64, seed=0))
+    assert doc["evolve"]["fitness"] == pytest.approx(fitness(doc["schedules"]["evolved"]))
+    assert doc["evolve"]["fitness"] <= fitness(doc["schedules"]["bellman"]) * (1 + 1e-12)
     assert doc["evolve"]["evaluations"] >= 6
-    assert json.loads((tmp_path / "schedule-search.json").read_text())["steps"] == 2
+    assert json.loads((tmp_path / "schedule-search.json").read_text()) == doc
     assert (tmp_path / "schedule-search.png").stat().st_size > 10_000
 
 
@@ -130,31 +141,24 @@ def test_flow_train_and_sample(tmp_path, capsys):
         )
         == 0
     )
-    rows = json.loads(capsys.readouterr().out)
-    assert rows[0]["data"] == "moons" and rows[0]["steps"] == 30
+    doc = json.loads(capsys.readouterr().out)
+    (row,) = doc["models"]
     model_file = tmp_path / "moons.pt"
-    assert model_file.exists() and (tmp_path / "moons.ckpt").exists()
-    assert (
-        main(
-            [
-                "flow",
-                "sample",
-                str(model_file),
-                "--steps",
-                "3",
-                "--schedule",
-                "bellman",
-                "--samples",
-                "64",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
-    out = capsys.readouterr().out
-    assert "bellman" in out and "reference" in out
-    assert (tmp_path / "samples.npy").exists() and (tmp_path / "sample.png").exists()
+    assert doc["files"] == [str(model_file)] and (tmp_path / "moons.ckpt").exists()
+    model = flow.load_model(model_file)
+    assert row["data"] == "moons" and row["steps"] == 30
+    assert row["parameters"] == sum(p.numel() for p in model.parameters())
+    assert math.isfinite(row["final_loss"]) and row["final_loss"] > 0
+    argv = ["flow", "sample", str(model_file), "--steps", "3", "--schedule", "bellman"]
+    assert main([*argv, "--samples", "64", "--out", str(tmp_path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [r["schedule"] for r in doc["rows"]] == ["bellman", "reference"]
+    assert len(doc["schedule"]) == 4 and doc["schedule"][0] == 0.0 and doc["schedule"][-1] == 1.0
+    # the saved samples are the model's Euler steps over that schedule from noise seed 0
+    again = flow.sample(model, flow.make_noise(model, 64, seed=0), doc["schedule"], "euler")
+    np.testing.assert_allclose(np.load(tmp_path / "samples.npy"), again.numpy(), rtol=1e-6)
+    assert 0 < doc["rows"][0]["error"] < math.inf and doc["rows"][1]["error"] == 0.0
+    assert (tmp_path / "sample.png").stat().st_size > 10_000
 
 
 def test_schedule_search_evolves_on_a_dask_cluster(capsys):

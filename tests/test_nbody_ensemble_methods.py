@@ -87,6 +87,8 @@ def test_wh_members_are_bit_for_bit_integrate(kw):
 def test_bad_gr15_ensembles_name_the_argument(systems, kwargs, match):
     with pytest.raises(ValueError, match=match):
         integrate_ensemble(systems, 1.0, "gr15", **kwargs)
+    with pytest.raises(ValueError, match="collision in integrate_ensemble needs gr15"):
+        integrate_ensemble(SYSTEMS[:2], 1.0, "hermite4", radii=[0.1] * 3, collision="stop")
 
 
 def test_chunks_go_to_whichever_thread_is_free():

@@ -197,145 +197,46 @@ def event_rational_3(t, y):
 event_rational_3.terminal = True
 
 
-def _set_directions(d1, d2):
-    event_rational_1.direction = d1
-    event_rational_2.direction = d2
+EVENTS = (event_rational_1, event_rational_2, event_rational_3)
+WINDOWS = ((5.3, 5.7), (7.3, 7.7), (7.3, 7.5))  # where each event of the rational problem lies
+FORWARD = ([5, 8], [1 / 3, 2 / 9])
+BACKWARD = ([8, 5], [4 / 9, 20 / 81])
+
+# SciPy's test_events / test_events_backward: (span, directions of events 1 and 2, events used,
+# expected status, expected count of each event); the terminal event 3 stops at 7.3 .. 7.5.
+EVENT_CASES = [
+    (FORWARD, (0, 0), 2, 0, (1, 1)),
+    (FORWARD, (1, 1), 2, 0, (1, 0)),
+    (FORWARD, (-1, -1), 2, 0, (0, 1)),
+    (FORWARD, (0, 0), 3, 1, (1, 0, 1)),
+    (FORWARD, (0, 0), 1, 0, (1,)),
+    (BACKWARD, (0, 0), 2, 0, (1, 1)),
+    (BACKWARD, (-1, -1), 2, 0, (1, 0)),
+    (BACKWARD, (1, 1), 2, 0, (0, 1)),
+    (BACKWARD, (0, 0), 3, 1, (0, 1, 1)),
+]
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_events(method):
-    events = (event_rational_1, event_rational_2)
-    _set_directions(0, 0)
-    res = solve(fun_rational, [5, 8], [1 / 3, 2 / 9], method=method, events=events)
-    assert_equal(res.status, 0)
-    assert_equal(res.t_events[0].size, 1)
-    assert_equal(res.t_events[1].size, 1)
-    assert 5.3 < res.t_events[0][0] < 5.7
-    assert 7.3 < res.t_events[1][0] < 7.7
-    assert_equal(res.y_events[0].shape, (1, 2))
-    assert_equal(res.y_events[1].shape, (1, 2))
-    assert np.isclose(event_rational_1(res.t_events[0][0], res.y_events[0][0]), 0)
-    assert np.isclose(event_rational_2(res.t_events[1][0], res.y_events[1][0]), 0)
-
-    _set_directions(1, 1)
-    res = solve(fun_rational, [5, 8], [1 / 3, 2 / 9], method=method, events=events)
-    assert_equal(res.status, 0)
-    assert_equal(res.t_events[0].size, 1)
-    assert_equal(res.t_events[1].size, 0)
-    assert 5.3 < res.t_events[0][0] < 5.7
-    assert_equal(res.y_events[0].shape, (1, 2))
-    assert_equal(res.y_events[1].shape, (0,))
-    assert np.isclose(event_rational_1(res.t_events[0][0], res.y_events[0][0]), 0)
-
-    _set_directions(-1, -1)
-    res = solve(fun_rational, [5, 8], [1 / 3, 2 / 9], method=method, events=events)
-    assert_equal(res.status, 0)
-    assert_equal(res.t_events[0].size, 0)
-    assert_equal(res.t_events[1].size, 1)
-    assert 7.3 < res.t_events[1][0] < 7.7
-    assert_equal(res.y_events[0].shape, (0,))
-    assert_equal(res.y_events[1].shape, (1, 2))
-    assert np.isclose(event_rational_2(res.t_events[1][0], res.y_events[1][0]), 0)
-
-    _set_directions(0, 0)
-    res = solve(
-        fun_rational,
-        [5, 8],
-        [1 / 3, 2 / 9],
-        method=method,
-        events=(*events, event_rational_3),
-        dense_output=True,
-    )
-    assert_equal(res.status, 1)
-    assert_equal(res.t_events[0].size, 1)
-    assert_equal(res.t_events[1].size, 0)
-    assert_equal(res.t_events[2].size, 1)
-    assert 5.3 < res.t_events[0][0] < 5.7
-    assert 7.3 < res.t_events[2][0] < 7.5
-    assert_equal(res.y_events[0].shape, (1, 2))
-    assert_equal(res.y_events[1].shape, (0,))
-    assert_equal(res.y_events[2].shape, (1, 2))
-    assert np.isclose(event_rational_1(res.t_events[0][0], res.y_events[0][0]), 0)
-    assert np.isclose(event_rational_3(res.t_events[2][0], res.y_events[2][0]), 0)
-
-    res = solve(
-        fun_rational,
-        [5, 8],
-        [1 / 3, 2 / 9],
-        method=method,
-        events=event_rational_1,
-        dense_output=True,
-    )
-    assert_equal(res.status, 0)
-    assert_equal(res.t_events[0].size, 1)
-    assert 5.3 < res.t_events[0][0] < 5.7
-    assert_equal(res.y_events[0].shape, (1, 2))
-    assert np.isclose(event_rational_1(res.t_events[0][0], res.y_events[0][0]), 0)
-    # termination by event does not break interpolants
+@pytest.mark.parametrize("case", EVENT_CASES, ids=lambda c: f"{c[0][0]}-{c[1]}-{c[2]}")
+def test_events(method, case, monkeypatch):
+    (t_span, y0), directions, used, status, counts = case
+    for event, direction in zip(EVENTS, directions):
+        monkeypatch.setattr(event, "direction", direction, raising=False)
+    events = EVENTS[0] if used == 1 else EVENTS[:used]
+    res = solve(fun_rational, t_span, y0, method=method, events=events, dense_output=True)
+    assert_equal(res.status, status)
+    assert [t.size for t in res.t_events] == list(counts)
+    for k, n in enumerate(counts):
+        assert_equal(res.y_events[k].shape, (1, 2) if n else (0,))
+        if n:
+            t, y = res.t_events[k][0], res.y_events[k][0]
+            assert WINDOWS[k][0] < t < WINDOWS[k][1]
+            assert np.isclose(EVENTS[k](t, y), 0)
+            assert np.allclose(sol_rational(t), y, rtol=1e-3, atol=1e-6)
+    # termination by an event does not break the interpolant
     tc = np.linspace(res.t[0], res.t[-1])
     assert np.all(compute_error(res.sol(tc), sol_rational(tc), 1e-3, 1e-6) < 5)
-    assert np.allclose(sol_rational(res.t_events[0][0]), res.y_events[0][0], rtol=1e-3, atol=1e-6)
-
-
-@pytest.mark.parametrize("method", METHODS)
-def test_events_backward(method):
-    events = (event_rational_1, event_rational_2)
-    _set_directions(0, 0)
-    res = solve(fun_rational, [8, 5], [4 / 9, 20 / 81], method=method, events=events)
-    assert_equal(res.status, 0)
-    assert_equal(res.t_events[0].size, 1)
-    assert_equal(res.t_events[1].size, 1)
-    assert 5.3 < res.t_events[0][0] < 5.7
-    assert 7.3 < res.t_events[1][0] < 7.7
-    assert_equal(res.y_events[0].shape, (1, 2))
-    assert_equal(res.y_events[1].shape, (1, 2))
-    assert np.isclose(event_rational_1(res.t_events[0][0], res.y_events[0][0]), 0)
-    assert np.isclose(event_rational_2(res.t_events[1][0], res.y_events[1][0]), 0)
-
-    _set_directions(-1, -1)
-    res = solve(fun_rational, [8, 5], [4 / 9, 20 / 81], method=method, events=events)
-    assert_equal(res.status, 0)
-    assert_equal(res.t_events[0].size, 1)
-    assert_equal(res.t_events[1].size, 0)
-    assert 5.3 < res.t_events[0][0] < 5.7
-    assert_equal(res.y_events[0].shape, (1, 2))
-    assert_equal(res.y_events[1].shape, (0,))
-    assert np.isclose(event_rational_1(res.t_events[0][0], res.y_events[0][0]), 0)
-
-    _set_directions(1, 1)
-    res = solve(fun_rational, [8, 5], [4 / 9, 20 / 81], method=method, events=events)
-    assert_equal(res.status, 0)
-    assert_equal(res.t_events[0].size, 0)
-    assert_equal(res.t_events[1].size, 1)
-    assert 7.3 < res.t_events[1][0] < 7.7
-    assert_equal(res.y_events[0].shape, (0,))
-    assert_equal(res.y_events[1].shape, (1, 2))
-    assert np.isclose(event_rational_2(res.t_events[1][0], res.y_events[1][0]), 0)
-
-    _set_directions(0, 0)
-    res = solve(
-        fun_rational,
-        [8, 5],
-        [4 / 9, 20 / 81],
-        method=method,
-        events=(*events, event_rational_3),
-        dense_output=True,
-    )
-    assert_equal(res.status, 1)
-    assert_equal(res.t_events[0].size, 0)
-    assert_equal(res.t_events[1].size, 1)
-    assert_equal(res.t_events[2].size, 1)
-    assert 7.3 < res.t_events[1][0] < 7.7
-    assert 7.3 < res.t_events[2][0] < 7.5
-    assert_equal(res.y_events[0].shape, (0,))
-    assert_equal(res.y_events[1].shape, (1, 2))
-    assert_equal(res.y_events[2].shape, (1, 2))
-    assert np.isclose(event_rational_2(res.t_events[1][0], res.y_events[1][0]), 0)
-    assert np.isclose(event_rational_3(res.t_events[2][0], res.y_events[2][0]), 0)
-    tc = np.linspace(res.t[-1], res.t[0])
-    assert np.all(compute_error(res.sol(tc), sol_rational(tc), 1e-3, 1e-6) < 5)
-    assert np.allclose(sol_rational(res.t_events[1][0]), res.y_events[1][0], rtol=1e-3, atol=1e-6)
-    assert np.allclose(sol_rational(res.t_events[2][0]), res.y_events[2][0], rtol=1e-3, atol=1e-6)
 
 
 def _harmonic_oscillator():

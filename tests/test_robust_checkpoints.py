@@ -80,10 +80,10 @@ def _fitness(times):
 def test_evolve_refuses_a_checkpoint_of_other_options(tmp_path):
     grid = schedules.uniform(20)
     ckpt = tmp_path / "evolve.json"
-    kw = dict(population=6, seed=1, workers=1, checkpoint=ckpt)
+    kw = dict(population=6, seed=1, checkpoint=ckpt)
     short = schedules.evolve(_fitness, grid, 3, epochs=2, **kw)
     longer = schedules.evolve(_fitness, grid, 3, epochs=4, **kw)  # more epochs: resumes
-    full = schedules.evolve(_fitness, grid, 3, epochs=4, population=6, seed=1, workers=1)
+    full = schedules.evolve(_fitness, grid, 3, epochs=4, population=6, seed=1)
     np.testing.assert_array_equal(longer.history, full.history)
     assert short.history.size == 2
     for change, match in [

@@ -30,13 +30,13 @@ def _never(*args, **kwargs):
 @pytest.mark.parametrize(
     "argv, patch",
     [
-        (["nbody", "--problem", "kepler", "--t-end", "1"], "stepsize.nbody.integrate"),
+        (["nbody", "--problem", "kepler", "--t-end", "1"], "stepsize.nbody.compare_methods"),
         (["descent", "sweep", "--data", "two-point"], "stepsize.descent._sweep.sweep"),
         (["schedule", "show", "karras", "--steps", "4"], None),
         (["demo", "--small"], "stepsize._demo._nbody"),
         (["flow", "sample", "moons", "--steps", "2"], "stepsize.flow.compare_schedules"),
-        (["schedule", "search", "--model", "moons"], "stepsize.flow.plan_bellman"),
-        (["flow", "train", "moons", "--steps", "5"], "stepsize.parallel.run"),
+        (["schedule", "search", "--model", "moons"], "stepsize.flow.search_schedules"),
+        (["flow", "train", "moons", "--steps", "5"], "stepsize.flow.train_models"),
         (["agent", "train", "--env", "LearningRate-v0", "--steps", "5"], "agents._train.train"),
     ],
     ids=lambda v: " ".join(v[:2]) if isinstance(v, list) else "",

@@ -253,13 +253,13 @@ ONE_ARGUMENT = [
     ("path_cost path", lambda v: schedules.path_cost(np.ones((4, 4)), v), ["path"], NASTY),
     (
         "evolve population",
-        lambda v: schedules.evolve(_fitness, GRID, 3, v, 1, workers=1),
+        lambda v: schedules.evolve(_fitness, GRID, 3, v, 1),
         ["population"],
         SMALL_INT,
     ),
     (
         "evolve mutation_prob",
-        lambda v: schedules.evolve(_fitness, GRID, 3, 4, 1, mutation_prob=v, workers=1),
+        lambda v: schedules.evolve(_fitness, GRID, 3, 4, 1, mutation_prob=v),
         ["mutation_prob"],
         NASTY,
     ),

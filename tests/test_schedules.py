@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stepsize import schedules as S
+from stepsize.parallel import Runner
 
 # ----------------------------------------------------------------------------- formulas
 
@@ -371,7 +372,7 @@ def test_evolve_finds_the_optimum_of_a_small_problem_with_a_cache(small_problem)
         return fitness(times)
 
     best = _brute_force(cost, 3, 1.0)
-    res = S.evolve(counting, grid, 3, population=20, epochs=8, top_k=5, seed=1, workers=1)
+    res = S.evolve(counting, grid, 3, population=20, epochs=8, top_k=5, seed=1)
     assert res.fitness == pytest.approx(best)
     assert res.times[0] == 0.0 and res.times[-1] == 1.0 and res.indices.shape == (4,)
     assert len(calls) == len(set(calls)) == res.stats["evaluations"] <= math.comb(14, 2)
@@ -384,24 +385,23 @@ def test_evolve_seeded_with_a_schedule_keeps_it_and_resumes_from_a_checkpoint(
 ):
     cost, grid, fitness = small_problem
     opt = S.bellman(cost, 4)
-    seeded = S.evolve(fitness, grid, 4, population=10, epochs=2, init=[grid[opt]], workers=1)
+    seeded = S.evolve(fitness, grid, 4, population=10, epochs=2, init=[grid[opt]])
     assert seeded.history[0] == pytest.approx(S.path_cost(cost, opt))
-    full = S.evolve(fitness, grid, 4, population=10, epochs=5, seed=3, workers=1)
+    full = S.evolve(fitness, grid, 4, population=10, epochs=5, seed=3)
     ckpt = tmp_path / "evolve.json"
-    S.evolve(fitness, grid, 4, population=10, epochs=2, seed=3, workers=1, checkpoint=ckpt)
-    resumed = S.evolve(
-        fitness, grid, 4, population=10, epochs=5, seed=3, workers=1, checkpoint=ckpt
-    )
+    S.evolve(fitness, grid, 4, population=10, epochs=2, seed=3, checkpoint=ckpt)
+    resumed = S.evolve(fitness, grid, 4, population=10, epochs=5, seed=3, checkpoint=ckpt)
     np.testing.assert_array_equal(resumed.history, full.history)
     np.testing.assert_array_equal(resumed.indices, full.indices)
     with pytest.raises(ValueError, match="another configuration .K: checkpoint 4, now 3"):
-        S.evolve(fitness, grid, 3, population=10, epochs=5, workers=1, checkpoint=ckpt)
+        S.evolve(fitness, grid, 3, population=10, epochs=5, checkpoint=ckpt)
 
 
 def test_evolve_gives_the_same_result_in_worker_processes(small_problem):
     _, grid, fitness = small_problem
-    serial = S.evolve(fitness, grid, 3, population=12, epochs=3, seed=7, workers=1)
-    procs = S.evolve(fitness, grid, 3, population=12, epochs=3, seed=7, workers=2)
+    serial = S.evolve(fitness, grid, 3, population=12, epochs=3, seed=7)
+    with Runner(workers=2) as runner:
+        procs = S.evolve(fitness, grid, 3, population=12, epochs=3, seed=7, map=runner.map)
     assert procs.stats["backend"] == "processes"
     np.testing.assert_array_equal(procs.history, serial.history)
     np.testing.assert_array_equal(procs.indices, serial.indices)
@@ -410,13 +410,12 @@ def test_evolve_gives_the_same_result_in_worker_processes(small_problem):
 def test_evolve_gives_the_same_result_on_dask(small_problem):
     distributed = pytest.importorskip("dask.distributed")
     _, grid, fitness = small_problem
-    serial = S.evolve(fitness, grid, 3, population=12, epochs=3, seed=7, workers=1)
+    serial = S.evolve(fitness, grid, 3, population=12, epochs=3, seed=7)
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
     ) as cluster:
-        on_dask = S.evolve(
-            fitness, grid, 3, population=12, epochs=3, seed=7, client=cluster.scheduler_address
-        )
+        with Runner(client=cluster.scheduler_address) as runner:
+            on_dask = S.evolve(fitness, grid, 3, population=12, epochs=3, seed=7, map=runner.map)
     assert on_dask.stats["backend"] == "dask"
     np.testing.assert_array_equal(on_dask.history, serial.history)
     np.testing.assert_array_equal(on_dask.indices, serial.indices)
@@ -424,16 +423,21 @@ def test_evolve_gives_the_same_result_on_dask(small_problem):
 
 def test_evolve_treats_non_finite_fitness_as_worst_and_validates():
     grid = np.linspace(0, 1, 9)
-    res = S.evolve(
-        lambda t: np.nan if t[1] < 0.5 else t[1], grid, 2, population=8, epochs=3, workers=1
-    )
+    res = S.evolve(lambda t: np.nan if t[1] < 0.5 else t[1], grid, 2, population=8, epochs=3)
     assert res.times[1] == 0.5
     with pytest.raises(ValueError, match="K must be < N"):
-        S.evolve(lambda t: 0.0, grid, 8, workers=1)
+        S.evolve(lambda t: 0.0, grid, 8)
     with pytest.raises(ValueError, match="K \\+ 1 = 3 times"):
-        S.evolve(lambda t: 0.0, grid, 2, init=[[0.0, 1.0]], workers=1)
+        S.evolve(lambda t: 0.0, grid, 2, init=[[0.0, 1.0]])
     with pytest.raises(ValueError, match="mutation_prob"):
-        S.evolve(lambda t: 0.0, grid, 2, mutation_prob=2.0, workers=1)
+        S.evolve(lambda t: 0.0, grid, 2, mutation_prob=2.0)
+    with pytest.raises(TypeError, match="map must be callable"):
+        S.evolve(lambda t: 0.0, grid, 2, map=4)
+    kw = dict(population=8, epochs=2, seed=5)
+    custom = S.evolve(lambda t: t[1], grid, 2, map=lambda f, xs: list(map(f, xs)), **kw)
+    serial = S.evolve(lambda t: t[1], grid, 2, **kw)
+    assert custom.stats["backend"] == "map" and serial.stats["backend"] == "serial"
+    np.testing.assert_array_equal(custom.times, serial.times)
 
 
 # ----------------------------------------------------------------------------- noise processes
@@ -476,5 +480,7 @@ def test_process_and_export_errors_name_the_convention():
         S.vp_process("cosine")
     with pytest.raises(ValueError, match="shift must be"):
         S.flow_process(shift=0.0)
+    with pytest.raises(ValueError, match="kind must be one of flow, vp, ve, got 'edm'"):
+        S.Process("edm")
     with pytest.raises(ValueError, match="timesteps must lie"):
         S.vp_process().t_of_timesteps([1000])

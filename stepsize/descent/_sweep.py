@@ -125,7 +125,7 @@ class Sweep:
         """Loss, gradient norm, accuracy, ``h * lambda`` per ``gamma`` (edge of stability: 2)."""
         from stepsize.descent._plot import plot_sweep
 
-        plot_sweep(self, path)
+        plot_sweep(self, path, METHODS, EDGE_OF_STABILITY)
 
 
 def sweep(data, gammas=(1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0), max_iter=2000, seed=0):

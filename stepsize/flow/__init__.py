@@ -59,6 +59,13 @@ _EXPORTS = {
     "straighten": "_straighten",
     "Comparison": "_compare",
     "compare_schedules": "_compare",
+    "ScheduleSearch": "_search",
+    "comparison_table": "_search",
+    "reference_data": "_search",
+    "search_schedules": "_search",
+    "TRAINABLE": "_train_models",
+    "TrainedModels": "_train_models",
+    "train_models": "_train_models",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -4,14 +4,13 @@ import json
 from pathlib import Path
 
 from stepsize._errors import UsageError, check_output_dir, check_seed, positive, user_input
+from stepsize.flow._train_models import TRAINABLE, check_names
 
 EXAMPLES = """examples:
   stepsize flow train moons --steps 5000 --out models
   stepsize flow train moons,8gaussians,checkerboard --workers 3 --out models --json
   stepsize flow sample moons --steps 4 --schedule karras --out samples
 """
-
-TRAINABLE = ("moons", "8gaussians", "checkerboard", "digits", "digits-classifier")
 
 
 def register(subparsers):
@@ -82,83 +81,39 @@ def resolve_model(spec):
     )
 
 
-def data_and_classifier(model):
-    """Data samples to compare with and, for the digits, the shipped classifier."""
-    from stepsize.flow import load_data, pretrained
-
-    name = getattr(model, "meta", {}).get("data")
-    if name == "digits":
-        return load_data("digits"), pretrained("digits-classifier")
-    if name in ("moons", "8gaussians", "checkerboard"):
-        return load_data(name, 4096, seed=12345), None
-    return None, None
-
-
-def _train_job(spec):
-    from stepsize.flow import train_classifier, train_flow
-
-    if spec["data"] == "digits-classifier":
-        return train_classifier(seed=spec["seed"])
-    return train_flow(
-        spec["data"],
-        spec["steps"],
-        batch=spec["batch"],
-        lr=spec["lr"],
-        hidden=spec["hidden"],
-        depth=spec["depth"],
-        seed=spec["seed"],
-        checkpoint=spec["checkpoint"],
-    )
-
-
 def run_train(args):
-    from stepsize.flow import save_model
-    from stepsize.parallel import run
+    """Handler of ``stepsize flow train``: check, :func:`stepsize.flow.train_models`, report."""
+    from stepsize.flow import train_models
+    from stepsize.parallel import Runner
 
     names = [n.strip() for n in args.data.split(",") if n.strip()]
-    for name in names:
-        if name not in TRAINABLE:
-            raise UsageError(f"data: unknown {name!r}; known: {', '.join(TRAINABLE)}")
-    if not names:
-        raise UsageError("data: give at least one data set")
     for flag in ("steps", "batch", "hidden", "depth", "workers"):
         positive(getattr(args, flag), f"--{flag}", integer=True)
     positive(args.lr, "--lr")
     check_seed(args.seed)
+    with user_input("data"):
+        check_names(names)
     out = check_output_dir(args.out) if args.out else None
-    specs = [
-        {
-            "data": n,
-            "steps": args.steps,
-            "batch": args.batch,
-            "lr": args.lr,
-            "hidden": args.hidden,
-            "depth": args.depth,
-            "seed": args.seed,
-            "checkpoint": str(out / f"{n}.ckpt") if out else None,
-        }
-        for n in names
-    ]
-    workers = args.workers if args.workers is not None or args.dask else min(len(specs), 4)
-    results = run(_train_job, specs, workers=None if args.dask else workers, client=args.dask)
-    rows = []
-    for name, res in zip(names, results):
-        row = {**res.stats, "data": name}
-        if out:
-            save_model(out / f"{name}.pt", res.model, **res.stats)
-            row["file"] = str(out / f"{name}.pt")
-        rows.append(row)
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    print(f"{'data':18} {'steps':>6} {'final loss':>11} {'parameters':>10}  file")
-    for r in rows:
-        params = r.get("parameters", "")
-        extra = f"  test accuracy {r['test_accuracy']:.3f}" if "test_accuracy" in r else ""
-        print(
-            f"{r['data']:18} {r['steps']:6d} {r['final_loss']:11.4f} {params!s:>10}  "
-            f"{r.get('file', '-')}{extra}"
+    workers = args.workers if args.workers is not None or args.dask else min(len(names), 4)
+    with Runner(None if args.dask else workers, client=args.dask) as runner:
+        trained = train_models(
+            names,
+            steps=args.steps,
+            batch=args.batch,
+            lr=args.lr,
+            hidden=args.hidden,
+            depth=args.depth,
+            seed=args.seed,
+            checkpoint_dir=out,
+            map=runner.map,
         )
+    paths = trained.save(out) if out else []
+    if args.json:
+        print(json.dumps({**trained.to_dict(), "files": [str(p) for p in paths]}, indent=2))
+    else:
+        print(trained.table())
+        for path in paths:
+            print(f"wrote {path}")
     return 0
 
 
@@ -180,9 +135,10 @@ def schedule_by_name(spec, model, K):
 
 
 def run_sample(args):
+    """Handler of ``stepsize flow sample``: one schedule against the teacher and the data."""
     import numpy as np
 
-    from stepsize.flow import SOLVERS, compare_schedules
+    from stepsize.flow import SOLVERS, compare_schedules, comparison_table, reference_data
     from stepsize.flow._plot import plot_comparison
 
     if args.solver not in SOLVERS:
@@ -194,7 +150,7 @@ def run_sample(args):
         check_output_dir(args.out)
     model = resolve_model(args.model)
     times = schedule_by_name(args.schedule, model, args.steps)
-    data, classifier = data_and_classifier(model)
+    data, classifier = reference_data(model)
     comp = compare_schedules(
         model,
         {args.schedule: times},
@@ -209,12 +165,8 @@ def run_sample(args):
         out = Path(args.out)
         np.save(out / "samples.npy", comp.samples[args.schedule])
         (out / "sample.json").write_text(json.dumps(doc, indent=2) + "\n")
-        plot_comparison(
-            out / "sample.png",
-            comp,
-            {args.schedule: times},
-            f"{args.model}, {args.steps} {args.solver} steps",
-        )
+        title = f"{args.model}, {args.steps} {args.solver} steps"
+        plot_comparison(out / "sample.png", comp, {args.schedule: times}, title)
     if args.json:
         print(json.dumps(doc, indent=2))
         return 0
@@ -222,19 +174,5 @@ def run_sample(args):
         f"{args.model}: {args.steps} {args.solver} steps over {args.schedule}: "
         f"{np.array2string(times, precision=3)}"
     )
-    print_rows(comp.rows)
+    print(comparison_table(comp.rows))
     return 0
-
-
-def print_rows(rows):
-    """The comparison table: schedule, steps, NFE, error against the teacher, distances."""
-    extra = [k for k in ("swd", "fd") if any(k in r for r in rows)]
-    print(
-        f"{'schedule':16} {'steps':>5} {'nfe':>5} {'error':>10}"
-        + "".join(f" {k:>8}" for k in extra)
-    )
-    for r in rows:
-        print(
-            f"{r['schedule']:16} {r['steps']:5d} {r['nfe']:5d} {r['error']:10.4g}"
-            + "".join(f" {r.get(k, float('nan')):8.4f}" for k in extra)
-        )

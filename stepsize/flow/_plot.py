@@ -1,6 +1,9 @@
-"""Figures for the command line and benchmarks: samples per schedule and the chosen steps."""
+"""Figures for the command line and benchmarks: samples per schedule and the chosen steps
+(drawn with :mod:`stepsize._figure`, matplotlib's object API)."""
 
 import numpy as np
+
+from stepsize._figure import figure, save
 
 
 def _show_samples(ax, x, title):
@@ -21,14 +24,9 @@ def _show_samples(ax, x, title):
 
 def plot_comparison(path, comparison, schedules, title=""):
     """PNG with the samples of each schedule (and the teacher's) and a strip of their steps."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names = list(schedules)
     cols = len(names) + 1
-    fig = plt.figure(figsize=(2.0 * cols, 4.2))
+    fig = figure(figsize=(2.0 * cols, 4.2))
     grid = fig.add_gridspec(2, cols, height_ratios=[2, 1])
     errors = {r["schedule"]: r["error"] for r in comparison.rows}
     for i, name in enumerate(names):
@@ -46,6 +44,4 @@ def plot_comparison(path, comparison, schedules, title=""):
     ax.set_xlabel("t (0 = noise, 1 = data)")
     ax.set_xlim(-0.02, 1.02)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return save(fig, path)

@@ -11,6 +11,7 @@ one CUDA kernel on a GPU, or in chunks on a Dask cluster.
 
 from stepsize.nbody import kernels, units
 from stepsize.nbody._archive import Archive
+from stepsize.nbody._compare import MethodRuns, compare_methods
 from stepsize.nbody._elements import Elements, from_elements, to_elements
 from stepsize.nbody._ensemble import integrate_ensemble
 from stepsize.nbody._ics import (
@@ -28,6 +29,8 @@ from stepsize.nbody._simulation import Simulation
 from stepsize.nbody._system import System
 
 __all__ = [
+    "MethodRuns",
+    "compare_methods",
     "Archive",
     "FIGURE_EIGHT_PERIOD",
     "ControlInfo",

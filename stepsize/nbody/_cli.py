@@ -3,10 +3,6 @@
 import argparse
 import json
 import math
-import time
-from pathlib import Path
-
-import numpy as np
 
 from stepsize._errors import UsageError, check_output_dir, check_seed, user_input
 
@@ -140,85 +136,17 @@ def run(args):
     _check_options(args, methods, t_end)
     if args.out is not None:
         check_output_dir(args.out)
-    rows, results = [], []
-    for method in methods:
-        kw = _options(args, method)
-        start = time.perf_counter()
-        if args.ensemble is None:
-            r = nbody.integrate(system, t_end, method, save_every=args.save_every, **kw)
-            results.append(r)
-            row = dict(
-                status=r.status,
-                steps=r.steps,
-                force_evaluations=r.force_evaluations,
-                energy_error=r.energy_error,
-                angular_momentum_error=r.angular_momentum_error,
-                min_distance=r.min_distance,
-            )
-        else:
-            systems = [nbody.paper_three_body(args.seed + k) for k in range(args.ensemble)]
-            r = nbody.integrate_ensemble(
-                systems, t_end, method, backend=args.backend, save_every=args.save_every, **kw
-            )
-            row = dict(
-                status=f"{int((r.status == 'done').sum())}/{len(r)} done",
-                steps=int(r.steps.sum()),
-                force_evaluations=int(r.force_evaluations.sum()),
-                energy_error=float(np.median(r.energy_error)),
-                angular_momentum_error=float(np.median(r.angular_momentum_error)),
-                min_distance=float(np.min(r.min_distance)),
-            )
-        rows.append(
-            dict(
-                problem=args.problem,
-                method=method,
-                options=kw,
-                t_end=t_end,
-                **row,
-                wall_s=time.perf_counter() - start,
-            )
-        )
+    if args.ensemble is None:
+        systems = system
+    else:
+        systems = [nbody.paper_three_body(args.seed + k) for k in range(args.ensemble)]
+    options = {m: _options(args, m) for m in methods}
+    if args.ensemble is not None:
+        options = {m: {**kw, "backend": args.backend} for m, kw in options.items()}
+    runs = nbody.compare_methods(
+        systems, t_end, methods, options, problem=args.problem, save_every=args.save_every
+    )
     if args.out is not None:
-        _write(Path(args.out), rows, results, args.problem)
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    what = "median " if args.ensemble else ""
-    print(
-        f"{args.problem}: t_end = {t_end:g}"
-        + (f", {args.ensemble} systems" if args.ensemble else "")
-    )
-    print(
-        f"{'method':9} {'status':14} {'steps':>9} {'forces':>9} {what + '|dE/E|':>14} "
-        f"{'min dist':>9} {'s':>7}"
-    )
-    for r in rows:
-        print(
-            f"{r['method']:9} {r['status']:14} {r['steps']:9d} {r['force_evaluations']:9d} "
-            f"{r['energy_error']:14.2e} {r['min_distance']:9.2e} {r['wall_s']:7.3f}"
-        )
+        runs.save(args.out)
+    print(json.dumps(runs.rows, indent=2) if args.json else runs.table())
     return 0
-
-
-def _write(out, rows, results, problem):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "nbody_run.json").write_text(json.dumps(rows, indent=2))
-    with_history = [(row, r) for row, r in zip(rows, results) if r.history is not None]
-    if not with_history:
-        return
-    fig, axes = plt.subplots(
-        1, len(with_history), figsize=(4.5 * len(with_history), 4.2), squeeze=False
-    )
-    for ax, (row, r) in zip(axes[0], with_history):
-        for i in range(r.system.n_bodies):
-            ax.plot(r.history.positions[:, i, 0], r.history.positions[:, i, 1], lw=0.8)
-        ax.set_title(f"{problem}: {row['method']}  |dE/E| = {row['energy_error']:.1e}")
-        ax.set_aspect("equal", "datalim")
-    fig.tight_layout()
-    fig.savefig(out / "nbody_run.png", dpi=110)
-    plt.close(fig)

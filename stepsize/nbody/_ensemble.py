@@ -89,6 +89,10 @@ def integrate_ensemble(
         raise ValueError(f"method {method!r} has no ensemble loop; use integrate")
     if opts.collision == "merge":
         raise ValueError("collision must be 'stop' in integrate_ensemble ('merge' needs integrate)")
+    if opts.collision is not None and method != "gr15":
+        raise ValueError(
+            f"collision in integrate_ensemble needs gr15 (its loop tests overlaps), not {method!r}"
+        )
     if backend == "cuda" and method not in MEMBER_METHODS:
         raise ValueError(f"backend 'cuda' runs {', '.join(MEMBER_METHODS)} only, not {method!r}")
     if opts.is_ode and (opts.encounter_distance or opts.escape_radius):
@@ -287,12 +291,12 @@ def _run_chunk(lo, hi, method, limit, save, arrays, work_shape, vec_size):
 def _run_gr15_chunk(lo, hi, limit, save, arrays, extra):
     """``_run_chunk`` for gr15; ``extra``: the ``gr15_state`` arrays stacked over members."""
     times, e0 = arrays[4], arrays[5]
-    b, e, csx, csv, active, radii = extra
+    b, e, xlo, vlo, active, radii = extra
     n, d = arrays[0].shape[1:]
     scratch = (np.empty((2, n, d)), np.empty(1), np.empty(n, dtype=np.int8))
     for s in range(lo, hi):
         state, control, hist = member_views(s, arrays)
-        own = (b[s], e[s], csx[s], csv[s], active[s], radii[s])
+        own = (b[s], e[s], xlo[s], vlo[s], active[s], radii[s])
         run_gr15_member(state, control, times, limit, e0[s], save, hist, scratch, own)
 
 

@@ -33,9 +33,7 @@ def integrate(system, t_end, method="hermite4", *, save_every=None, controller=N
                 through very close encounters (the Pythagorean problem).
     "gr15"      15th-order Gauss-Radau (IAS15's algorithm), adaptive: ``epsilon`` (default 1e-9;
                 0 with ``dt`` for a fixed step), ``adaptive`` ("prs23", the default, or
-                "global"), ``dt`` (first step); collisions with ``radii`` and ``collision``
-                ("stop": status "collision"; "merge": the pair becomes one body, mass,
-                momentum and centre of mass conserved).  Energy error at machine precision.
+                "global"), ``dt`` (first step).  Energy error at machine precision.
     "wh"        Wisdom-Holman map, fixed ``dt`` (required), ``coordinates`` ("jacobi", the
                 default, or "democratic_heliocentric"), ``corrector`` (0, 3, 5, 7, 9, 11;
                 Jacobi only).  Bodies ordered outwards, body 0 the primary.
@@ -43,7 +41,10 @@ def integrate(system, t_end, method="hermite4", *, save_every=None, controller=N
                 the first-order system, compiled: ``rtol`` (default 1e-10), ``atol`` (default
                 rtol), ``step_controller`` (a ``stepsize.control`` preset, default "PI"),
                 ``coordinates`` ("relative": pair separations, the default, which keeps close
-                pairs accurate; or "absolute").
+                pairs accurate; or "absolute"); ``regularize="ks"``: Kustaanheimo-Stiefel
+                regularisation of the closest pair in fictitious time (``dt = r ds``; the
+                regularised pair is re-chosen when another comes closer), for close
+                encounters and near-radial orbits of few-body systems.
 
     Options for every method
     ------------------------
@@ -56,6 +57,12 @@ def integrate(system, t_end, method="hermite4", *, save_every=None, controller=N
     max_steps : steps before giving up with status "max_steps" (default 10,000,000).
     max_energy_error : stop with status "energy" once |dE/E0| exceeds it, checked at every
         output time (default off).
+    radii, collision : collisions of bodies with these radii (one per body): "stop" (status
+        "collision", the pair in the event) or "merge" (the pair becomes one body in the lower
+        row: mass, momentum and centre of mass conserved, volume kept).  Overlaps are found at
+        the end of the step in which they begin (gr15 tests them after every step; the other
+        methods stop their loop whenever a pair is within the largest contact distance and
+        test there, so they take no ``encounter_distance`` as well).
 
     save_every : save the state every ``save_every`` into ``result.history``; hermite4 and
         leapfrog end a step exactly on each output time, the Runge-Kutta methods interpolate.
@@ -78,7 +85,8 @@ def integrate(system, t_end, method="hermite4", *, save_every=None, controller=N
         if save_every is None:
             raise ValueError("controller needs save_every: the interval between its calls")
     recorder = Recorder(sim) if save_every is not None else None
-    if sim.options.is_ode and controller is None and recorder is not None:
+    dense = sim.options.is_ode and sim.options.regularize is None
+    if dense and controller is None and recorder is not None:
         _dense_run(sim, times, recorder)
         return sim.result(recorder.history())
     for k, tk in enumerate(times):

@@ -32,7 +32,7 @@ import numpy as np
 
 from stepsize.nbody._kernels import NJIT
 
-N_SERIES = 11  # |z| <= 1: remainder below 1 / 25!
+N_SERIES = 9  # |z| <= 1: remainder below 1 / 20! = 4e-19
 C2_SERIES = np.array([(-1.0) ** k / math.factorial(2 * k + 2) for k in range(N_SERIES)])
 C3_SERIES = np.array([(-1.0) ** k / math.factorial(2 * k + 3) for k in range(N_SERIES)])
 TAYLOR = 1e-6  # finish once |ds| < TAYLOR |s| or z |ds / s|^3 < ROUNDING
@@ -49,7 +49,8 @@ def stumpff(z):
         z *= 0.25
         n += 1
     az = abs(z)
-    terms = 5 if az < 1e-3 else (7 if az < 0.1 else N_SERIES)  # remainder < 1e-19 c
+    # the remainder z^k / (2k + 2)! of k terms stays below 1e-18 c
+    terms = 4 if az < 1e-3 else (7 if az < 0.1 else N_SERIES)
     c2 = C2_SERIES[terms - 1]
     c3 = C3_SERIES[terms - 1]
     for k in range(terms - 2, -1, -1):  # Horner
@@ -81,12 +82,14 @@ def solve_universal(r0, ir0, eta0, zeta0, beta, mu, dt):
         lo, hi = 0.0, math.inf
     else:
         lo, hi = -math.inf, 0.0
-    if beta > 0.0:  # elliptic: s grows by 2 pi / sqrt(beta) per orbit
-        span = 2.0 * math.pi / math.sqrt(beta) + abs(dt) * beta / mu
-        lo, hi = max(lo, -span), min(hi, span)
     dx_old = math.inf
     g0 = g1 = g2 = 0.0
-    for _ in range(200):
+    for it in range(200):
+        if it == 1 and beta > 0.0:
+            # elliptic: s grows by 2 pi / sqrt(beta) per orbit (set once the first Halley step
+            # has not finished, which for planetary steps it usually has)
+            span = 2.0 * math.pi / math.sqrt(beta) + abs(dt) * beta / mu
+            lo, hi = max(lo, -span), min(hi, span)
         if not (lo < s < hi):
             if math.isinf(hi):
                 s = 2.0 * max(lo, 0.0) + abs(dt) * ir0

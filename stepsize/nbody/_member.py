@@ -116,7 +116,7 @@ def run_member(method, state, control, times, limit, e0, save, hist, scratch):
 
 @numba.njit(**K.NJIT)
 def run_gr15_member(state, control, times, limit, e0, save, hist, scratch, extra):
-    """``run_member`` for ``gr15``; ``extra`` = (b, e, csx, csv, active, radii) of
+    """``run_member`` for ``gr15``; ``extra`` = (b, e, xlo, vlo, active, radii) of
     ``gr15_state``."""
     p, v, masses = state
     par, scal, cnt = control

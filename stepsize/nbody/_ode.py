@@ -88,9 +88,10 @@ def pair_rhs(t, y, masses, G, softening):
 
 
 class Coordinates:
-    """The state vector of one system: building it, and positions / velocities from it."""
+    """The state vector of one system at time ``t``: building it, and positions / velocities
+    from it."""
 
-    def __init__(self, kind, masses, pos, vel):
+    def __init__(self, kind, masses, pos, vel, t=0.0):
         if kind not in COORDINATES:
             raise ValueError(f"coordinates: unknown {kind!r}; known: {', '.join(COORDINATES)}")
         self.kind = kind
@@ -99,8 +100,8 @@ class Coordinates:
         n = masses.size
         self.pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
         total = masses.sum()
-        self.x0 = masses @ pos / total
         self.v0 = masses @ vel / total
+        self.x0 = masses @ pos / total - self.v0 * t  # (pos, vel) at time t
         self.A = np.zeros((n, len(self.pairs)))  # x_i - X = sum_p A[i, p] r_p
         for p, (i, j) in enumerate(self.pairs):
             self.A[i, p] = -masses[j] / total

@@ -28,12 +28,14 @@ SPECIFIC = {
     "hermite4": ("eta", "dt", "criterion"),
     "leapfrog": ("eta", "dt"),
     "gbs": ("rtol", "atol"),
-    "gr15": ("epsilon", "adaptive", "dt", "radii", "collision"),
+    "gr15": ("epsilon", "adaptive", "dt"),
     "wh": ("dt", "coordinates", "corrector"),
 }
+COLLISION = ("radii", "collision")  # every method (stepsize.nbody._simulation)
 WH_COORDINATES = ("jacobi", "democratic_heliocentric")
 WH_CORRECTORS = (0, 3, 5, 7, 9, 11)
-ODE_OPTIONS = ("rtol", "atol", "step_controller", "coordinates")
+ODE_OPTIONS = ("rtol", "atol", "step_controller", "coordinates", "regularize")
+REGULARIZE = ("ks",)  # stepsize.nbody._ks
 
 
 def methods():
@@ -57,6 +59,7 @@ class Options:
     atol: float = 0.0
     step_controller: str = "PI"
     coordinates: str = "relative"
+    regularize: str | None = None
     softening: float = 0.0
     encounter_distance: float = 0.0
     escape_radius: float = 0.0
@@ -87,7 +90,10 @@ class Options:
             out["atol"] = self.atol
         if self.is_ode:
             out["step_controller"] = self.step_controller
-            out["coordinates"] = self.coordinates
+            if self.regularize is None:
+                out["coordinates"] = self.coordinates
+            else:
+                out["regularize"] = self.regularize
         defaults = Options(self.method, self.parameter, self.value)
         for name in COMMON:
             if getattr(self, name) != getattr(defaults, name):
@@ -112,13 +118,14 @@ def parse(method, options):
     """Check ``method`` and ``options`` (a dict of keyword arguments); return ``Options``."""
     if method not in methods():
         raise ValueError(f"method: unknown {method!r}; known: {', '.join(methods())}")
-    allowed = COMMON + (SPECIFIC[method] if method in KERNEL_METHODS else ODE_OPTIONS)
+    allowed = COMMON + COLLISION + (SPECIFIC[method] if method in KERNEL_METHODS else ODE_OPTIONS)
     for name in options:
         if name not in allowed:
             raise TypeError(
                 f"method {method!r} takes no option {name!r}; its options: {', '.join(allowed)}"
             )
     opts = _method_options(method, options)
+    _collision_options(opts, options)
     soft = options.get("softening")
     try:
         opts.softening = 0.0 if soft is None else float(soft)
@@ -160,17 +167,27 @@ def _gr15_options(options):
         opts = Options("gr15", "dt", dt, adaptive=adaptive, first_step=dt)
     else:
         opts = Options("gr15", "epsilon", epsilon, adaptive=adaptive, first_step=dt or 0.0)
+    return opts
+
+
+def _collision_options(opts, options):
+    """``radii`` and ``collision`` into ``opts`` (checked)."""
     opts.collision = options.get("collision")
     if opts.collision not in (None, "stop", "merge"):
         raise ValueError(f"collision must be 'stop' or 'merge', got {opts.collision!r}")
     if (opts.collision is None) != (options.get("radii") is None):
         raise ValueError("collision detection needs both radii and collision ('stop' or 'merge')")
-    if opts.collision is not None:
-        radii = np.asarray(options["radii"], dtype=float)
-        if radii.ndim != 1 or not np.all(np.isfinite(radii)) or np.any(radii < 0):
-            raise ValueError("radii must be a 1-D array of finite radii >= 0, one per body")
-        opts.radii = tuple(radii.tolist())
-    return opts
+    if opts.collision is None:
+        return
+    radii = np.asarray(options["radii"], dtype=float)
+    if radii.ndim != 1 or not np.all(np.isfinite(radii)) or np.any(radii < 0):
+        raise ValueError("radii must be a 1-D array of finite radii >= 0, one per body")
+    opts.radii = tuple(radii.tolist())
+    if opts.method != "gr15" and options.get("encounter_distance"):
+        raise ValueError(
+            f"method {opts.method!r} detects collisions through its encounter check: give "
+            "encounter_distance or radii, not both (gr15 takes both)"
+        )
 
 
 def _wh_options(options):
@@ -221,8 +238,23 @@ def _method_options(method, options):
             raise ValueError(
                 f"coordinates: unknown {coordinates!r}; known: {', '.join(COORDINATES)}"
             )
+        regularize = options.get("regularize")
+        if regularize is not None and regularize not in REGULARIZE:
+            raise ValueError(
+                f"regularize: unknown {regularize!r}; known: None, {', '.join(REGULARIZE)}"
+            )
+        if regularize is not None and "coordinates" in options:
+            raise ValueError("regularize='ks' sets its own coordinates: give no coordinates")
+        if regularize is not None and options.get("softening"):
+            raise ValueError("softening is not supported with regularize (point masses only)")
         return Options(
-            method, "rtol", rtol, atol=atol, step_controller=ctrl, coordinates=coordinates
+            method,
+            "rtol",
+            rtol,
+            atol=atol,
+            step_controller=ctrl,
+            coordinates=coordinates,
+            regularize=regularize,
         )
     eta = positive(options.get("eta"), "eta", allow_none=True)
     dt = positive(options.get("dt"), "dt", allow_none=True)

@@ -10,6 +10,7 @@ from stepsize.nbody import _kernels as K
 from stepsize.nbody._gbs import gbs_advance, gbs_start
 from stepsize.nbody._gr15 import gr15_advance, gr15_start, gr15_state
 from stepsize.nbody._hermite import hermite_advance, hermite_start
+from stepsize.nbody._ks import ks_evolve
 from stepsize.nbody._leapfrog import leapfrog_advance, leapfrog_start
 from stepsize.nbody._ode import Coordinates, scan_states
 from stepsize.nbody._options import kernel_params, parse, positive
@@ -93,6 +94,7 @@ class Simulation:
         self._acc = np.zeros_like(self._pos)
         self._jerk = np.zeros_like(self._pos)
         self._par = kernel_params(opts, self._G)
+        self._set_contact()
         self._scal = np.zeros(K.N_SCAL)
         self._scal[K.S_RMIN2] = np.inf
         self._cnt = np.zeros(K.N_CNT, dtype=np.int64)
@@ -117,8 +119,9 @@ class Simulation:
         elif every is not None:
             raise ValueError("every is the interval of archive snapshots: give archive too")
         if opts.is_ode:
-            self._coords = Coordinates(opts.coordinates, self._masses, self._pos, self._vel)
-            self._y = self._coords.state(self._pos, self._vel)
+            if opts.regularize is None:
+                self._coords = Coordinates(opts.coordinates, self._masses, self._pos, self._vel)
+                self._y = self._coords.state(self._pos, self._vel)
             i, j, r = K.closest_pair(self._pos)
             K.track_rmin(self._scal, self._cnt, r * r, i, j)
         else:
@@ -243,7 +246,15 @@ class Simulation:
         if self._archive is not None:
             return self._evolve_archived(t_end)
         if self.options.is_ode:
-            self._evolve_ode(t_end)
+            while True:
+                if self.options.regularize is not None:
+                    self._evolve_ks(t_end)
+                else:
+                    self._evolve_ode(t_end)
+                if self.status != "collision" or self.options.collision != "merge":
+                    break
+                self._merge(int(self._cnt[K.C_EVI]), int(self._cnt[K.C_EVJ]))
+                self.status = "done"
         else:
             self._evolve_kernel(t_end)
         self._check_energy()
@@ -289,6 +300,10 @@ class Simulation:
             self.status = STATUS[int(code)]
             if code not in (K.ENCOUNTER, K.ESCAPE, K.COLLISION):
                 return
+            if code == K.ENCOUNTER and self._by_contact:
+                if not self._contact(self._pos):
+                    continue  # within reach of a contact but no overlap: go on
+                code = K.COLLISION
             self._record_event()
             if code == K.COLLISION:
                 if self.options.collision == "stop":
@@ -297,6 +312,35 @@ class Simulation:
                 self.status = "done"
             elif self.options.on_event == "stop":
                 return
+
+    @property
+    def _by_contact(self):
+        """Collisions found through the encounter check (every method but gr15, which tests
+        the overlaps itself after each step)."""
+        return self.options.collision is not None and self.method != "gr15"
+
+    def _set_contact(self):
+        """For ``_by_contact``: the encounter distance becomes the largest contact distance,
+        the sum of the two largest radii, so that a step ending with any pair that close stops
+        the compiled loop and ``_contact`` tests the pairs' overlaps."""
+        if self._by_contact:
+            radii = sorted(self.options.radii)
+            reach = radii[-1] + radii[-2]
+            self._par[K.P_ENC2] = reach * reach
+
+    def _contact(self, pos):
+        """After an encounter stop of ``_by_contact``: True, with the pair (cnt[C_EVI],
+        cnt[C_EVJ]) and status "collision", if two bodies overlap at ``pos``; else re-arm the
+        encounter check (it fires at every step while a pair is within reach) and False."""
+        active = np.flatnonzero(self._masses > 0).astype(np.int64)
+        i, j = K.find_overlap(pos, np.array(self.options.radii), self._masses, active)
+        if i < 0:
+            self._cnt[K.C_ARMED] = 1
+            self.status = "done"
+            return False
+        self._cnt[K.C_EVI], self._cnt[K.C_EVJ] = i, j
+        self.status = "collision"
+        return True
 
     def _record_event(self):
         i, j = int(self._cnt[K.C_EVI]), int(self._cnt[K.C_EVJ])
@@ -337,9 +381,18 @@ class Simulation:
         self._escaped = np.ascontiguousarray(self._escaped[keep])
         self._e0 += K.total_energy(self._pos, self._vel, self._masses, self._G, eps2) - e_before
         self._l0 = self._l0 + K.angular_momentum(self._pos, self._vel, self._masses) - l_before
-        h = self._scal[K.S_H]
-        self._start_kernel()  # the polynomial of the old bodies does not carry over
-        self._scal[K.S_H] = h
+        self._set_contact()
+        if not self.options.is_ode:
+            h = self._scal[K.S_H]
+            self._start_kernel()  # the polynomial of the old bodies does not carry over
+            self._scal[K.S_H] = h
+        elif self.options.regularize is None:
+            self._coords = Coordinates(
+                self.options.coordinates, self._masses, self._pos, self._vel, self.t
+            )
+            self._y = self._coords.state(self._pos, self._vel)
+        else:
+            self._y = None  # regularise the new closest pair
 
     def _evolve_ode(self, t_end, save_times=None):
         """One ``stepsize.ode.solve`` call to ``t_end``; with ``save_times`` returns the states
@@ -372,27 +425,9 @@ class Simulation:
             self._h_last = float(np.max(np.diff(r.t[-3:])))
         states = r.y.T[1:]
         pos, vel = self._coords.absolute(states, r.t[1:])
-        start = 0
-        while start < states.shape[0]:
-            k = scan_states(
-                pos[start:],
-                vel[start:],
-                self._masses,
-                self._par,
-                self._scal,
-                self._cnt,
-                self._escaped,
-            )
-            if k < 0:
-                break
-            k += start
+        k = self._scan_events(pos, vel, r.t[1:])
+        if k is not None:
             self._set_state(r.t[k + 1], states[k])
-            self.status = STATUS[int(self._cnt[K.C_STATUS])]
-            self._record_event()
-            if opts.on_event == "stop":
-                break
-            self.status = "done"
-            start = k + 1
         if self.status == "done":
             self._set_state(r.t[-1], r.y[:, -1])
             if not r.success:
@@ -401,6 +436,70 @@ class Simulation:
         if save_times is None:
             return []
         return [(tk, r.sol(tk)) for tk in save_times if tk < self.t]
+
+    def _scan_events(self, pos, vel, times):
+        """Track the closest approach and record the events at the accepted steps' states
+        (S, N, D) at ``times``; the index of the state the run stops at, else None."""
+        start = 0
+        while start < pos.shape[0]:
+            args = (self._masses, self._par, self._scal, self._cnt, self._escaped)
+            k = scan_states(pos[start:], vel[start:], *args)
+            if k < 0:
+                return None
+            k += start
+            self._pos[:], self._vel[:], self._scal[K.S_T] = pos[k], vel[k], times[k]
+            self.status = STATUS[int(self._cnt[K.C_STATUS])]
+            if self.status == "encounter" and self._by_contact:
+                if not self._contact(pos[k]):
+                    start = k + 1
+                    continue
+            self._record_event()
+            if self.options.on_event == "stop" or self.status == "collision":
+                return k
+            self.status = "done"
+            start = k + 1
+        return None
+
+    def _evolve_ks(self, t_end):
+        """``regularize="ks"``: KS-regularised segments (``stepsize.nbody._ks``) to t_end."""
+        opts = self.options
+        self.status = "done"
+        remaining = opts.max_steps - self.steps
+        if t_end == self.t:
+            return
+        if remaining < 1:
+            self.status = "max_steps"
+            return
+        run = ks_evolve(
+            self._pos,
+            self._vel,
+            self._masses,
+            self._G,
+            self.t,
+            t_end,
+            method=self.method,
+            rtol=opts.value,
+            atol=opts.atol,
+            controller=opts.step_controller,
+            max_steps=remaining,
+            first_step=self._h_last,
+            resume=self._y,
+        )
+        self._y = run.resume
+        self._cnt[K.C_NFORCE] += run.nfev
+        self._cnt[K.C_STEPS] += run.steps
+        self._h_last = run.h_last
+        if not run.t.size:
+            return
+        if self._scan_events(run.pos, run.vel, run.t) is not None:
+            self._y = None  # stopped at a step before the end: regularise again from there
+            return
+        self._pos[:], self._vel[:], self._scal[K.S_T] = run.pos[-1], run.vel[-1], run.t[-1]
+        if run.message is not None:
+            self.status = next((s for key, s in ODE_FAILURES if key in run.message), "failed")
+            self.solver_message = run.message
+        elif run.t[-1] < t_end:
+            self.status = "max_steps"
 
     def _set_state(self, t, y):
         """Set the time and the Runge-Kutta state ``y`` (and the positions, velocities)."""

@@ -154,20 +154,32 @@ def to_jacobi(pos, vel, masses, wx, wv):
 
 
 @numba.njit(**NJIT)
-def from_jacobi(wx, wv, masses, eta, pos, vel):
-    """Inverse of ``to_jacobi``: X_{i-1} = X_i - (m_i / eta_i) r'_i, x_i = X_{i-1} + r'_i."""
-    jacobi_positions(wx, masses, eta, pos)
-    jacobi_positions(wv, masses, eta, vel)
+def jacobi_factors(masses, eta, G):
+    """The constants of the Jacobi maps and kicks, once per call of the loop (no divisions
+    in a step): rows m_i / eta_i, 1 / eta_i and G eta_i."""
+    jf = np.empty((3, masses.size))
+    for i in range(masses.size):
+        jf[0, i] = masses[i] / eta[i]
+        jf[1, i] = 1.0 / eta[i]
+        jf[2, i] = G * eta[i]
+    return jf
 
 
 @numba.njit(**NJIT)
-def jacobi_positions(wx, masses, eta, pos):
-    """Inertial positions (or velocities) from Jacobi ones."""
+def from_jacobi(wx, wv, jf, pos, vel):
+    """Inverse of ``to_jacobi``: X_{i-1} = X_i - (m_i / eta_i) r'_i, x_i = X_{i-1} + r'_i."""
+    jacobi_positions(wx, jf, pos)
+    jacobi_positions(wv, jf, vel)
+
+
+@numba.njit(**NJIT)
+def jacobi_positions(wx, jf, pos):
+    """Inertial positions (or velocities) from Jacobi ones (``jf`` from ``jacobi_factors``)."""
     n, d = wx.shape
     for k in range(d):
         c = wx[0, k]
         for i in range(n - 1, 0, -1):
-            c -= masses[i] / eta[i] * wx[i, k]
+            c -= jf[0, i] * wx[i, k]
             pos[i, k] = c + wx[i, k]
         pos[0, k] = c
 
@@ -222,22 +234,22 @@ def drift(wx, wv, mu, h):
 
 
 @numba.njit(**NJIT)
-def jacobi_kick(wx, wv, masses, eta, G, active, h, pos, vel, acc):
+def jacobi_kick(wx, wv, masses, jf, G, active, h, pos, vel, acc):
     """wv += h a'_int with a'_int the interaction acceleration in Jacobi coordinates."""
     n, d = wx.shape
-    jacobi_positions(wx, masses, eta, pos)
+    jacobi_positions(wx, jf, pos)
     rmin2, imin, jmin = gravity(pos, masses, G, 0.0, active, acc)
     for i in range(1, n):
         r2 = 0.0
         for k in range(d):
             r2 += wx[i, k] * wx[i, k]
-        kep = G * eta[i] / (r2 * math.sqrt(r2))
+        kep = jf[2, i] / (r2 * math.sqrt(r2))
         for k in range(d):
             vel[i, k] = kep * wx[i, k]
     for k in range(d):
         sa = masses[0] * acc[0, k]  # running sum of m_j a_j, j < i
         for i in range(1, n):
-            wv[i, k] += h * (acc[i, k] - sa / eta[i - 1] + vel[i, k])
+            wv[i, k] += h * (acc[i, k] - sa * jf[1, i - 1] + vel[i, k])
             sa += masses[i] * acc[i, k]
     return rmin2, imin, jmin
 
@@ -274,13 +286,13 @@ def jump(wx, wv, masses, h):
 
 
 @numba.njit(**NJIT)
-def apply_corrector(wx, wv, masses, eta, mu, G, active, dt, drifts, kicks, pos, vel, acc):
+def apply_corrector(wx, wv, masses, jf, mu, G, active, dt, drifts, kicks, pos, vel, acc):
     """The corrector program (``corrector_program``) with step dt, in place (Jacobi)."""
     for q in range(drifts.size):
         if drifts[q] != 0.0:
             drift(wx, wv, mu, drifts[q] * dt)
         if kicks[q] != 0.0:
-            jacobi_kick(wx, wv, masses, eta, G, active, kicks[q] * dt, pos, vel, acc)
+            jacobi_kick(wx, wv, masses, jf, G, active, kicks[q] * dt, pos, vel, acc)
 
 
 # ----- the loop --------------------------------------------------------------------------
@@ -305,10 +317,10 @@ def outer(mode, wx, wv, masses, planets, eta, mu, G, active, h, pos, vel, acc):
 
 
 @numba.njit(**NJIT, inline="always")
-def inner(mode, wx, wv, masses, eta, mu, G, active, h, pos, vel, acc):
+def inner(mode, wx, wv, masses, jf, mu, G, active, h, pos, vel, acc):
     """The full-step operator in the middle: kick (Jacobi) or jump-drift-jump (democratic)."""
     if mode == JACOBI:
-        return jacobi_kick(wx, wv, masses, eta, G, active, h, pos, vel, acc)
+        return jacobi_kick(wx, wv, masses, jf, G, active, h, pos, vel, acc)
     jump(wx, wv, masses, 0.5 * h)
     drift(wx, wv, mu, h)
     jump(wx, wv, masses, 0.5 * h)
@@ -318,16 +330,17 @@ def inner(mode, wx, wv, masses, eta, mu, G, active, h, pos, vel, acc):
 @numba.njit(**NJIT)
 def synchronize(mode, wx, wv, masses, eta, mu, G, active, dt, drifts, kicks, pos, vel, acc):
     """The physical state x = C w into (pos, vel); w is left unchanged."""
+    jf = jacobi_factors(masses, eta, G)
     if mode == DEMOCRATIC:
         from_democratic(wx, wv, masses, eta, pos, vel)
         return
     if drifts.size > 1:
         cx = wx.copy()
         cv = wv.copy()
-        apply_corrector(cx, cv, masses, eta, mu, G, active, dt, drifts, kicks, pos, vel, acc)
-        from_jacobi(cx, cv, masses, eta, pos, vel)
+        apply_corrector(cx, cv, masses, jf, mu, G, active, dt, drifts, kicks, pos, vel, acc)
+        from_jacobi(cx, cv, jf, pos, vel)
     else:
-        from_jacobi(wx, wv, masses, eta, pos, vel)
+        from_jacobi(wx, wv, jf, pos, vel)
 
 
 @numba.njit(**NJIT)
@@ -343,8 +356,8 @@ def wh_start(pos, vel, acc, jerk, masses, par, scal, cnt, wx, wv, planets, eta, 
         px = pos.copy()
         pv = vel.copy()
         apply_corrector(
-            wx, wv, masses, eta, mu, G, active, par[P_DT], inverse_drifts, inverse_kicks,
-            px, pv, acc,
+            wx, wv, masses, jacobi_factors(masses, eta, G), mu, G, active, par[P_DT],
+            inverse_drifts, inverse_kicks, px, pv, acc,
         )  # fmt: skip
 
 
@@ -358,6 +371,7 @@ def wh_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, wx, wv, pla
     n, d = pos.shape
     px = np.empty((n, d))
     pv = np.empty((n, d))
+    jf = jacobi_factors(masses, eta, G)
     h_prev = 0.0
     code = 0
     events = par[P_ENC2] > 0.0  # (escapes are refused for wh)
@@ -372,14 +386,14 @@ def wh_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, wx, wv, pla
         h = dt
         r2, i2, j2 = outer(mode, wx, wv, masses, planets, eta, mu, G, active, 0.5 * (h_prev + h),
                            px, pv, acc)  # fmt: skip
-        rmin2, imin, jmin = inner(mode, wx, wv, masses, eta, mu, G, active, h, px, pv, acc)
+        rmin2, imin, jmin = inner(mode, wx, wv, masses, jf, mu, G, active, h, px, pv, acc)
         if r2 < rmin2:
             rmin2, imin, jmin = r2, i2, j2
         cnt[C_NFORCE] += 1
         cnt[C_STEPS] += 1
         h_prev = h
         scal[S_T] = t + h
-        if not finite_sum(wx, wv):
+        if (cnt[C_STEPS] & 31) == 0 and not finite_sum(wx, wv):  # every 32 steps (and below)
             code = NONFINITE
             break
         if rmin2 < scal[S_RMIN2]:
@@ -387,6 +401,8 @@ def wh_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, wx, wv, pla
         if events and check_events(px, pv, masses, par, cnt, escaped, rmin2, imin, jmin):
             code = cnt[C_STATUS]
             break
+    if code != NONFINITE and not finite_sum(wx, wv):
+        code = NONFINITE
     if h_prev > 0.0:
         r2, i2, j2 = outer(mode, wx, wv, masses, planets, eta, mu, G, active, 0.5 * h_prev,
                            px, pv, acc)  # fmt: skip

@@ -1,9 +1,6 @@
 """``stepsize ode``: solve a named test problem with chosen methods and controllers."""
 
 import json
-import time
-
-import numpy as np
 
 from stepsize._errors import UsageError, positive, user_input
 from stepsize.control import PRESETS
@@ -48,7 +45,7 @@ def register(subparsers):
 
 
 def run(args):
-    from stepsize.ode import TABLEAUX, problems, solve
+    from stepsize.ode import TABLEAUX, compare_methods, problems
     from stepsize.ode._solve import IMPLICIT
 
     with user_input():
@@ -66,49 +63,6 @@ def run(args):
         raise UsageError("--method and --controller need at least one name each")
     positive(args.rtol, "--rtol")
     positive(args.atol, "--atol")  # atol = 0 would divide by zero where a component is 0
-    atol = args.rtol * problem.atol_ratio if args.atol is None else args.atol
-    rows = []
-    for method in methods:
-        for controller in controllers:
-            kw = dict(
-                method=method,
-                controller=None if controller == "default" else controller,
-                rtol=args.rtol,
-                atol=atol,
-                args=problem.args,
-                jac_band=problem.jac_band,
-                max_steps=10**6,
-            )
-            solve(problem.fun, problem.t_span, problem.y0, **kw)  # compile / warm up
-            start = time.perf_counter()
-            r = solve(problem.fun, problem.t_span, problem.y0, **kw)
-            wall = time.perf_counter() - start
-            rows.append(
-                dict(
-                    problem=problem.name,
-                    method=method,
-                    controller=controller,
-                    success=r.success,
-                    error=float(np.abs(r.y[:, -1] - problem.y_ref).max()),
-                    nfev=r.nfev,
-                    naccept=r.stats["naccept"],
-                    nreject=r.stats["nreject"],
-                    nswitch=r.stats["nswitch"],
-                    wall_ms=1e3 * wall,
-                )
-            )
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    print(f"{problem.name}: t in {problem.t_span}, rtol={args.rtol:g}, atol={atol:g}")
-    print(
-        f"{'method':12} {'controller':10} {'ok':3} {'max error':>10} {'nfev':>8} "
-        f"{'accept':>7} {'reject':>7} {'switch':>6} {'ms':>8}"
-    )
-    for r in rows:
-        print(
-            f"{r['method']:12} {r['controller']:10} {'yes' if r['success'] else 'NO':3} "
-            f"{r['error']:10.2e} {r['nfev']:8d} {r['naccept']:7d} {r['nreject']:7d} "
-            f"{r['nswitch']:6d} {r['wall_ms']:8.2f}"
-        )
+    comparison = compare_methods(problem, methods, controllers, args.rtol, args.atol)
+    print(json.dumps(comparison.to_dict(), indent=2) if args.json else comparison.table())
     return 0

@@ -45,17 +45,22 @@ class StiffnessProfile:
         ]
 
     def plot(self, ax=None):
-        """Plot ``h * lambda / radius`` against ``t`` (log scale), implicit stretches shaded."""
-        import matplotlib.pyplot as plt
+        """Plot ``h * lambda / radius`` against ``t`` (log scale), implicit stretches shaded, on
+        ``ax`` or a new :mod:`stepsize._figure` figure; ``t >= 0`` spanning more than three
+        decades (ROBER: 1e-4 .. 1e11) goes on a log axis too."""
+        from stepsize._figure import figure
 
         if ax is None:
-            _, ax = plt.subplots(figsize=(7, 3.5))
+            ax = figure(figsize=(7, 3.5)).subplots()
         ax.semilogy(self.t, np.maximum(self.ratio, 1e-300), ".", ms=2, label=r"$h\hat\lambda/R$")
         ax.axhline(1.0, color="k", lw=0.8, ls="--", label=f"stability radius R = {self.radius:.3g}")
         t_end = self.t[-1] + self.h[-1] if self.t.size else 0.0
         for a, b, name in self.intervals(t_end):
             if name == self.methods[1]:
                 ax.axvspan(a, b, color="tab:orange", alpha=0.15, lw=0)
+        later = self.t[self.t > 0]
+        if self.t.size and self.t.min() >= 0 and later.size and later.max() > 1e3 * later.min():
+            ax.set_xscale("log")
         ax.set_xlabel("t")
         ax.set_ylabel(r"$h\,\hat\lambda$ / R")
         ax.set_title(f"stiffness along the solution ({self.methods[0]} / {self.methods[1]})")

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from stepsize._atomic import check_same_config, load_checkpoint, save_checkpoint
-from stepsize.parallel import Runner
 from stepsize.schedules._check import check_grid, check_real, check_steps
 
 
@@ -105,6 +104,10 @@ class _Search:
                 out.append(cand)
 
 
+def _serial_map(fn, items):
+    return [fn(item) for item in items]
+
+
 def _read(file):
     state = json.loads(Path(file).read_text(encoding="utf-8"))
     missing = {"run", "epoch", "cache", "history", "rng"} - set(state)
@@ -126,8 +129,7 @@ def evolve(
     n_crossover=None,
     init=(),
     seed=0,
-    workers=None,
-    client=None,
+    map=None,
     checkpoint=None,
 ):
     """Search a ``K``-step schedule on ``grid`` that minimises ``fitness``.
@@ -154,9 +156,11 @@ def evolve(
         to the nearest grid points.
     seed : int
         Seed of the search's random generator.
-    workers, client
-        Where the fitness runs, as in :class:`stepsize.parallel.Runner` (default: local
-        processes; ``workers=1`` in this process; ``client`` a Dask client or address).
+    map : callable, optional
+        ``map(fitness, schedules) -> list of values``, in the order of ``schedules``: where the
+        fitness runs.  Default: one after the other in this process.  For local processes or a
+        Dask cluster pass a :class:`stepsize.parallel.Runner`'s ``map``.  ``stats["backend"]``
+        is the runner's backend, ``"serial"`` by default and ``"map"`` for another callable.
     checkpoint : path, optional
         JSON file written atomically after each generation (the one before is kept as
         ``<checkpoint>.prev``); if it exists, the search resumes from it and gives the same result
@@ -179,6 +183,12 @@ def evolve(
     n_cross = (
         population - n_mut if n_crossover is None else check_steps(n_crossover, "n_crossover", 0)
     )
+    if map is None:
+        map, backend = _serial_map, "serial"
+    elif callable(map):
+        backend = getattr(getattr(map, "__self__", None), "backend", "map")
+    else:
+        raise TypeError(f"map must be callable, got {type(map).__name__}")
     rng = np.random.default_rng(seed)
     search = _Search(n, K, rng, mutation_prob)
     cache, history, start = {}, [], 0
@@ -204,37 +214,35 @@ def evolve(
     def key(cand):
         return cache[cand], cand
 
-    with Runner(workers, client=client) as runner:
-        for epoch in range(start, epochs):
-            seen, new = set(cache), []
-            if epoch == 0:
-                seeds = [search.snap(g, np.linspace(g[0], g[-1], K + 1))]
-                seeds += [search.snap(g, s) for s in init]
-                for s in dict.fromkeys(seeds):
-                    seen.add(s)
-                    new.append(s)
-                mutants = max(0, (population - len(new)) // 2)
-                search.fill(partial(search.mutant, seeds), mutants, seen, new)
-            else:
-                top = sorted(cache, key=key)[:top_k]
-                search.fill(partial(search.mutant, top), n_mut, seen, new)
-                search.fill(partial(search.child, top), n_cross, seen, new)
-            search.fill(search.random, population - len(new), seen, new)
-            values = runner.map(fitness, [g[[0, *c, n]] for c in new])
-            for cand, value in zip(new, values):
-                value = float(value)
-                cache[cand] = value if math.isfinite(value) else math.inf
-            history.append(min(cache.values()))
-            if checkpoint is not None:
-                doc = {
-                    "run": run,
-                    "epoch": epoch + 1,
-                    "cache": [[list(c), f] for c, f in cache.items()],
-                    "history": history,
-                    "rng": rng.bit_generator.state,
-                }
-                save_checkpoint(checkpoint, lambda fh, doc=doc: fh.write(json.dumps(doc).encode()))
-        backend = runner.backend
+    for epoch in range(start, epochs):
+        seen, new = set(cache), []
+        if epoch == 0:
+            seeds = [search.snap(g, np.linspace(g[0], g[-1], K + 1))]
+            seeds += [search.snap(g, s) for s in init]
+            for s in dict.fromkeys(seeds):
+                seen.add(s)
+                new.append(s)
+            mutants = max(0, (population - len(new)) // 2)
+            search.fill(partial(search.mutant, seeds), mutants, seen, new)
+        else:
+            top = sorted(cache, key=key)[:top_k]
+            search.fill(partial(search.mutant, top), n_mut, seen, new)
+            search.fill(partial(search.child, top), n_cross, seen, new)
+        search.fill(search.random, population - len(new), seen, new)
+        values = map(fitness, [g[[0, *c, n]] for c in new])
+        for cand, value in zip(new, values):
+            value = float(value)
+            cache[cand] = value if math.isfinite(value) else math.inf
+        history.append(min(cache.values()))
+        if checkpoint is not None:
+            doc = {
+                "run": run,
+                "epoch": epoch + 1,
+                "cache": [[list(c), f] for c, f in cache.items()],
+                "history": history,
+                "rng": rng.bit_generator.state,
+            }
+            save_checkpoint(checkpoint, lambda fh, doc=doc: fh.write(json.dumps(doc).encode()))
     best = min(cache, key=key)
     idx = np.array([0, *best, n], dtype=np.int64)
     return EvolveResult(

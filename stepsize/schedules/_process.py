@@ -41,6 +41,10 @@ class Process:
     sigma_min: float = 0.0
     sigma_max: float = float("inf")
 
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+
     @property
     def t_min(self):
         """Flow time of the largest noise level: 0 for flows, ``1 / (1 + sigma_max)`` else."""

@@ -1,7 +1,10 @@
-"""``stepsize schedule``: show formula schedules and search schedules for a flow model."""
+"""``stepsize schedule``: show formula schedules and search schedules for a flow model.
+
+``show`` needs only this package; ``search`` is the command-line face of
+:func:`stepsize.flow.search_schedules` (the command layer may call any domain).
+"""
 
 import json
-from pathlib import Path
 
 from stepsize._errors import (
     UsageError,
@@ -121,79 +124,35 @@ def _check_search(args):
 
 
 def run_search(args):
-    import numpy as np
-
-    from stepsize import schedules
-    from stepsize.flow import ScheduleFitness, compare_schedules, make_noise, plan_bellman
-    from stepsize.flow._cli import data_and_classifier, print_rows, resolve_model
-    from stepsize.flow._plot import plot_comparison
+    """Handler of ``stepsize schedule search``: check, one search, print and save its result."""
+    from stepsize.flow import search_schedules
+    from stepsize.flow._cli import resolve_model
+    from stepsize.flow._search import check_metric
+    from stepsize.parallel import Runner
 
     _check_search(args)
     model = resolve_model(args.model)
-    data, classifier = data_and_classifier(model)
-    if args.metric in ("swd", "mmd", "frechet") and data is None:
-        raise UsageError(f"--metric {args.metric} needs a model of a known data set")
-    if args.metric == "frechet" and classifier is None:
-        raise UsageError("--metric frechet needs the digits model")
-    K = args.steps
-    found = {name: schedules.get(name, K) for name in schedules.SCHEDULES}
-    if args.method in ("bellman", "all"):
-        found["bellman" if args.planner == "boss" else args.planner] = plan_bellman(
-            model, K, args.grid, args.samples, args.seed, method=args.planner
-        )
-    info = {}
-    if args.method in ("evolve", "all"):
-        noise = make_noise(model, args.samples, args.seed)
-        fit = ScheduleFitness(
+    with user_input("--metric"):
+        check_metric(model, args.metric)
+    workers = None if args.dask else args.workers
+    with Runner(workers, client=args.dask) as runner:
+        found = search_schedules(
             model,
-            noise,
-            args.metric,
-            None if args.metric == "teacher" else data,
+            args.steps,
+            name=args.model,
+            method=args.method,
+            planner=args.planner,
+            n_grid=args.grid,
+            n_samples=args.samples,
+            eval_samples=args.eval_samples,
+            metric=args.metric,
+            population=args.population,
+            epochs=args.epochs,
             solver=args.solver,
-            classifier=classifier,
-        )
-        res = schedules.evolve(
-            fit,
-            schedules.uniform(args.grid),
-            K,
-            args.population,
-            args.epochs,
-            init=list(found.values()),
             seed=args.seed,
-            workers=None if args.dask else args.workers,
-            client=args.dask,
+            map=runner.map,
         )
-        found["evolved"] = res.times
-        info = {"fitness": res.fitness, "history": res.history.tolist(), **res.stats}
-    comp = compare_schedules(
-        model,
-        found,
-        n_samples=args.eval_samples,
-        seed=args.seed + 1,
-        solver=args.solver,
-        data=data,
-        classifier=classifier,
-    )
-    doc = {
-        "model": args.model,
-        "steps": K,
-        "solver": args.solver,
-        "schedules": {k: np.asarray(v).tolist() for k, v in found.items()},
-        "rows": comp.rows,
-        "evolve": info,
-    }
     if args.out:
-        out = Path(args.out)
-        (out / "schedule-search.json").write_text(json.dumps(doc, indent=2) + "\n")
-        plot_comparison(
-            out / "schedule-search.png", comp, found, f"{args.model}: {K} {args.solver} steps"
-        )
-    if args.json:
-        print(json.dumps(doc, indent=2))
-        return 0
-    print(f"{args.model}: {K} {args.solver} steps, evaluated on {args.eval_samples} samples")
-    print_rows(comp.rows)
-    for name in ("bellman", "gits", "oss", "evolved"):
-        if name in found:
-            print(f"{name:8} t = {np.array2string(np.asarray(found[name]), precision=3)}")
+        found.save(args.out)
+    print(json.dumps(found.to_dict(), indent=2) if args.json else found.table())
     return 0
