@@ -25,6 +25,11 @@ time(REBOUND) / time(stepsize) is the throughput ratio (> 1: stepsize faster).  
 at median errors 1e-7 .. 1e-10 against IAS15 and against the best REBOUND integrator.
 Target (issues 4, 14): >= 3x REBOUND BS's throughput on 2 cores.
 
+Thread scaling: the wall time of 1 against 2 threads, and (since other jobs share the 2 cores)
+the CPU seconds of the one thread against those of the busiest of the two (``stats["threads"]``
+of ``integrate_ensemble``): the speed-up the threads give with a core each; the 1-minute load
+average is recorded before every round.
+
 Memory per system: stepsize, the peak of Python-tracked allocations (``tracemalloc``; numpy
 registers its buffers) during ``integrate_ensemble`` of all systems beyond the input Systems,
 divided by their number (target <= 1 KB; the compiled loops add one scratch set per running
@@ -59,13 +64,14 @@ T_END = 10.0
 LEVELS = (1e-7, 1e-8, 1e-9, 1e-10)
 OURS = (
     [("hermite4", dict(eta=eta)) for eta in (0.03, 0.01, 0.003)]
-    + [("leapfrog", dict(eta=0.003))]
-    + [("gbs", dict(rtol=r)) for r in (1e-6, 1e-8, 1e-10, 1e-12)]
+    + [("leapfrog", dict(eta=0.01))]
+    + [("gbs", dict(rtol=r)) for r in (1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13)]
+    + [("gr15", dict(epsilon=e)) for e in (1e-4, 1e-6)]
     + [("dop853", dict(rtol=r)) for r in (1e-8, 1e-10, 1e-12)]
 )
 SERIAL = [("hermite4", dict(eta=0.01)), ("gbs", dict(rtol=1e-10))]
 PEERS = [("ias15", dict(epsilon=e)) for e in (1e-9, 1e-6, 1e-4)] + [
-    ("bs", dict(eps=e)) for e in (1e-6, 1e-8, 1e-10, 1e-12)
+    ("bs", dict(eps=e)) for e in (1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12)
 ]
 
 
@@ -95,10 +101,12 @@ def run_rebound(systems, name, options):
 
 
 def run_ours(systems, method, options, threads):
+    """Energy errors and the per-thread work (``stats["threads"]``) of one ensemble run."""
     default = numba.get_num_threads()
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     try:
-        return integrate_ensemble(systems, T_END, method, **options).energy_error
+        result = integrate_ensemble(systems, T_END, method, **options)
+        return result.energy_error, result.stats["threads"]
     finally:
         numba.set_num_threads(default)
 
@@ -130,6 +138,14 @@ def time_at(front, level):
             w = (math.log(level) - e0) / (e1 - e0) if e1 > e0 else 0.0
             return math.exp(t0 + w * (t1 - t0))
     return None
+
+
+def _autogroup():
+    """Whether the kernel groups a session's threads for CPU shares (None: unknown)."""
+    try:
+        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        return None
 
 
 def rss_bytes():
@@ -187,7 +203,7 @@ def main(argv=None):
     def call(job):
         who, m, o, backend = job
         if who == "rebound":
-            return run_rebound(systems, m, o)
+            return run_rebound(systems, m, o), None
         return run_ours(systems, m, o, backend)
 
     for job in jobs:  # warm-up: Numba compilation
@@ -195,12 +211,17 @@ def main(argv=None):
             call(job)
     errors = [None] * len(jobs)
     samples = [[] for _ in jobs]
+    work = [[] for _ in jobs]
+    loads = []
     for _ in range(args.repeats):
+        loads.append(os.getloadavg()[0])
         for k, job in enumerate(jobs):
-            wall, errors[k] = timed(call, job)
+            wall, (errors[k], threads_used) = timed(call, job)
             samples[k].append(wall)
+            work[k].append(threads_used)
+    loads.append(os.getloadavg()[0])
     rows = []
-    for (who, m, o, backend), err, s in zip(jobs, errors, samples):
+    for (who, m, o, backend), err, s, w in zip(jobs, errors, samples, work):
         wall = statistics.median(s)
         rows.append(
             dict(
@@ -214,16 +235,28 @@ def main(argv=None):
                 systems_per_s=len(systems) / wall,
                 median_error=float(np.median(err)),
                 p90_error=float(np.quantile(err, 0.9)),
+                threads_work=w,  # per repeat: members, chunks, CPU seconds of each thread
             )
         )
     cpu = [r for r in rows if r["peer"] == "stepsize" and r["backend"] == threads]
-    speedup = {}
+    speedup, cpu_speedup = {}, {}
     for m, o in SERIAL:
         one, many = (
             next(r for r in rows if (r["method"], r["options"], r["backend"]) == (m, o, t))
             for t in (1, threads)
         )
-        speedup[f"{m} {json.dumps(o)}"] = one["wall_s"] / many["wall_s"]
+        key = f"{m} {json.dumps(o)}"
+        speedup[key] = one["wall_s"] / many["wall_s"]
+        # CPU seconds of the one thread over those of the busiest of the threads: the speed-up
+        # the threads give when each has a core to itself (the machine's load hides it in wall
+        # time)
+        cpu_one = statistics.median(sum(w["cpu_s"]) for w in one["threads_work"])
+        cpu_many = statistics.median(max(w["cpu_s"]) for w in many["threads_work"])
+        cpu_total = statistics.median(sum(w["cpu_s"]) for w in many["threads_work"])
+        cpu_speedup[key] = dict(
+            one_over_busiest=cpu_one / cpu_many,
+            efficiency=cpu_one / cpu_total,  # 1: the threads add no work
+        )
     ratios = {}
     for level in LEVELS:
         ours_t = time_at(pareto(cpu), level)
@@ -244,6 +277,8 @@ def main(argv=None):
         threads=threads,
         rows=rows,
         thread_speedup=speedup,
+        thread_speedup_cpu_time=cpu_speedup,
+        load_average_1min_per_round=loads,
         throughput_ratio_at_matched_median_error=ratios,
         memory_bytes_per_system=dict(stepsize=ours_mem, rebound_ias15=peer_mem),
         gpu="not measured here: run benchmarks/gpu_ensemble.py on a machine with a GPU",
@@ -254,7 +289,12 @@ def main(argv=None):
             python=platform.python_version(),
             cpus=os.cpu_count(),
             load_average=os.getloadavg(),
+            sched_autogroup=_autogroup(),
         ),
+        note="Under load with the kernel's autogroup scheduling, a process gets one share of "
+        "the CPUs however many threads it runs: the 2-thread stepsize runs then get what "
+        "REBOUND's one thread gets, so the throughput ratios compare the two per CPU share, "
+        "and the 2-thread speed-up shows only in CPU time (thread_speedup_cpu_time).",
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -274,7 +314,7 @@ def main(argv=None):
             f"median |dE/E| {level}: throughput ratio vs BS {q['vs_bs']}, IAS15 {q['vs_ias15']}, "
             f"vs best REBOUND {q['vs_best_rebound']}"
         )
-    print(f"2 threads / 1 thread: {speedup} (load average {os.getloadavg()})")
+    print(f"2 threads / 1 thread: wall {speedup}, CPU time {cpu_speedup} (load {loads})")
     print(f"memory per system: stepsize {ours_mem:.0f} B, REBOUND IAS15 {peer_mem} B")
     return 0
 

@@ -17,7 +17,7 @@ import numpy as np
 from numba import config, cuda
 
 from stepsize.backend import is_device_array
-from stepsize.nbody._member import run_member
+from stepsize.nbody._member import member_views, run_member
 
 THREADS_PER_BLOCK = 64
 
@@ -55,39 +55,19 @@ else:
 
 @cuda.jit(device=True)
 def _member_thread(method, limit, save, pos, vel, masses, par, times, e0, hist, ctl, scratch):
-    """Thread s runs member s of the ensemble through every output time."""
+    """Thread s runs member s of the ensemble through every output time (the CPU back end's
+    ``member_views`` and ``run_member``)."""
     s = cuda.grid(1)
     if s < pos.shape[0]:
         ht, hpos, hvel, herr = hist
         scal, cnt = ctl
         work, vec, esc = scratch
-        pos, vel, masses, par, times, e0 = (
-            _plain(pos),
-            _plain(vel),
-            _plain(masses),
-            _plain(par),
-            _plain(times),
-            _plain(e0),
-        )
-        ht, hpos, hvel, herr = _plain(ht), _plain(hpos), _plain(hvel), _plain(herr)
-        scal, cnt, work, vec, esc = (
-            _plain(scal),
-            _plain(cnt),
-            _plain(work),
-            _plain(vec),
-            _plain(esc),
-        )
-        run_member(
-            method,
-            (pos[s], vel[s], masses[s]),
-            (par[s], scal[s], cnt[s]),
-            times,
-            limit,
-            e0[s],
-            save,
-            (ht[s], hpos[s], hvel[s], herr[s]),
-            (work[s], vec[s], esc[s]),
-        )
+        hist = (_plain(ht), _plain(hpos), _plain(hvel), _plain(herr))
+        arrays = (_plain(pos), _plain(vel), _plain(masses), _plain(par), _plain(times),
+                  _plain(e0), hist, _plain(scal), _plain(cnt))  # fmt: skip
+        state, control, own = member_views(s, arrays)
+        mine = (_plain(work)[s], _plain(vec)[s], _plain(esc)[s])
+        run_member(method, state, control, arrays[4], limit, arrays[5][s], save, own, mine)
 
 
 # One kernel per method, so that NVVM sees the method as a constant and drops the other two

@@ -9,10 +9,13 @@ condition), one compiled source on two back ends:
     parallel mode;
   * "cuda": one CUDA kernel, one thread per member, running the same functions as CUDA device
     functions (``_cuda``; equal to the CPU to rounding, exactly so in Numba's simulator).
-Runge-Kutta methods go through ``stepsize.ode.solve_ensemble`` (a ``prange`` over members).
+``gr15`` and ``wh`` members run their own loops (``run_gr15_member``, ``run_wh_member``) on
+the same CPU threads.  Runge-Kutta methods go through ``stepsize.ode.solve_ensemble`` (a
+``prange`` over members).
 With ``client=`` (a ``dask.distributed.Client``) chunks of members run on a Dask cluster.
 """
 
+import threading
 import time
 
 import numba
@@ -22,13 +25,23 @@ from stepsize._chunks import Store, check_client, fingerprint, run_chunks, split
 from stepsize.backend import lane_fractions
 from stepsize.nbody import _checkpoint as ckpt
 from stepsize.nbody import _kernels as K
+from stepsize.nbody._gr15 import gr15_state
 from stepsize.nbody._integrate import integrate, output_times
-from stepsize.nbody._member import MEMBER_METHODS, run_member, scratch_shape
+from stepsize.nbody._member import (
+    CARRIED_METHODS,
+    MEMBER_METHODS,
+    member_views,
+    run_gr15_member,
+    run_member,
+    run_wh_member,
+    scratch_shape,
+)
 from stepsize.nbody._ode import Coordinates
 from stepsize.nbody._options import kernel_params, parse
 from stepsize.nbody._result import EnsembleResult, Event, History
 from stepsize.nbody._simulation import STATUS, relative_error
 from stepsize.nbody._system import System
+from stepsize.nbody._wh import wh_state
 from stepsize.ode import solve_ensemble
 
 BACKENDS = ("numba", "cuda")
@@ -56,12 +69,16 @@ def integrate_ensemble(
     ``stepsize.ode.solve_ensemble``, grouped by masses and G, and with ``save_every`` they
     report fewer force evaluations than ``integrate``, which pays for a dense output).
     ``backend``: "numba" (default, compiled loops on all cores) or "cuda" (one GPU thread per
-    system; hermite4, leapfrog and gbs; ``stats`` then reports the useful-lane fractions).
+    system; hermite4, leapfrog and gbs; ``stats`` then reports the useful-lane fractions);
+    gr15 and wh run on the CPU only (``collision="stop"`` only: a merger changes the number of
+    bodies).
     ``client``: a ``dask.distributed.Client``; the systems are split into chunks of
     ``chunk_size``, each run as one task on the cluster (with ``backend`` on the worker).
     ``checkpoint``: a path; the systems are run ``chunk_size`` at a time and every finished
     chunk saved there (atomically), so that a rerun with the same arguments keeps the chunks an
     interrupted run finished and runs only the others.
+    ``stats["threads"]`` (numba back end, one local run): the members, chunks and CPU seconds
+    of each thread.
     """
     systems = _check_systems(systems)
     opts = parse(method, options)
@@ -69,8 +86,14 @@ def integrate_ensemble(
         raise ValueError("on_event must be 'stop' in integrate_ensemble ('record' needs integrate)")
     if backend not in BACKENDS:
         raise ValueError(f"backend: unknown {backend!r}; known: {', '.join(BACKENDS)}")
-    if not opts.is_ode and method not in MEMBER_METHODS:
+    if not opts.is_ode and method not in MEMBER_METHODS + CARRIED_METHODS:
         raise ValueError(f"method {method!r} has no ensemble loop; use integrate")
+    if opts.collision == "merge":
+        raise ValueError("collision must be 'stop' in integrate_ensemble ('merge' needs integrate)")
+    if opts.collision is not None and method != "gr15":
+        raise ValueError(
+            f"collision in integrate_ensemble needs gr15 (its loop tests overlaps), not {method!r}"
+        )
     if backend == "cuda" and method not in MEMBER_METHODS:
         raise ValueError(f"backend 'cuda' runs {', '.join(MEMBER_METHODS)} only, not {method!r}")
     if opts.is_ode and (opts.encounter_distance or opts.escape_radius):
@@ -94,6 +117,7 @@ def integrate_ensemble(
             )
         out, resumed = _run_chunks(systems, chunks, job, client, checkpoint, key)
     out.stats = {
+        "threads": out.stats.get("threads") if client is None and checkpoint is None else None,
         "method": method,
         "options": opts.as_dict(),
         "backend": backend,
@@ -209,7 +233,7 @@ def _events(status, t, pos, masses, ev_i, ev_j):
     """One-element event lists for systems stopped at an event (the ``Simulation`` record)."""
     out = []
     for k, s in enumerate(status):
-        if s == "encounter":
+        if s in ("encounter", "collision"):
             i, j = int(ev_i[k]), int(ev_j[k])
             out.append(
                 [Event(s, float(t[k]), (i, j), float(np.linalg.norm(pos[k, i] - pos[k, j])))]
@@ -227,43 +251,96 @@ def _events(status, t, pos, masses, ev_i, ev_j):
 @numba.njit(**K.NJIT)
 def _run_chunk(lo, hi, method, limit, save, arrays, work_shape, vec_size):
     """Members lo..hi-1 one after the other, sharing one scratch set."""
-    pos, vel, masses, par, times, e0, hist, scal, cnt = arrays
-    ht, hpos, hvel, herr = hist
-    work = np.empty(work_shape)
-    vec = np.empty(vec_size)
-    esc = np.empty(pos.shape[1], dtype=np.int8)
+    times, e0 = arrays[4], arrays[5]
+    scratch = (np.empty(work_shape), np.empty(vec_size), np.empty(work_shape[1], dtype=np.int8))
     for s in range(lo, hi):
-        run_member(
-            method,
-            (pos[s], vel[s], masses[s]),
-            (par[s], scal[s], cnt[s]),
-            times,
-            limit,
-            e0[s],
-            save,
-            (ht[s], hpos[s], hvel[s], herr[s]),
-            (work, vec, esc),
-        )
+        state, control, hist = member_views(s, arrays)
+        run_member(method, state, control, times, limit, e0[s], save, hist, scratch)
 
 
-def _parallel_chunks(m, fn):
-    """Run ``fn(lo, hi)`` over [0, m) in chunks on ``numba.get_num_threads()`` threads (the
-    compiled loops release the GIL).  Sixteen chunks per thread, taken by whichever thread is
-    free: a member of very different cost holds up only its own chunk."""
-    threads = max(1, min(numba.get_num_threads(), m))
-    if threads == 1:
-        fn(0, m)
-        return
-    from concurrent.futures import ThreadPoolExecutor
+@numba.njit(**K.NJIT)
+def _run_gr15_chunk(lo, hi, limit, save, arrays, extra):
+    """``_run_chunk`` for gr15; ``extra``: the ``gr15_state`` arrays stacked over members."""
+    times, e0 = arrays[4], arrays[5]
+    b, e, xlo, vlo, active, radii = extra
+    n, d = arrays[0].shape[1:]
+    scratch = (np.empty((2, n, d)), np.empty(1), np.empty(n, dtype=np.int8))
+    for s in range(lo, hi):
+        state, control, hist = member_views(s, arrays)
+        own = (b[s], e[s], xlo[s], vlo[s], active[s], radii[s])
+        run_gr15_member(state, control, times, limit, e0[s], save, hist, scratch, own)
 
+
+@numba.njit(**K.NJIT)
+def _run_wh_chunk(lo, hi, limit, save, arrays, extra):
+    """``_run_chunk`` for wh; ``extra``: the ``wh_state`` arrays stacked over members."""
+    times, e0 = arrays[4], arrays[5]
+    wx, wv, planets, eta, mu, active, mode, drifts, kicks, idrifts, ikicks = extra
+    n, d = arrays[0].shape[1:]
+    scratch = (np.empty((2, n, d)), np.empty(1), np.empty(n, dtype=np.int8))
+    for s in range(lo, hi):
+        state, control, hist = member_views(s, arrays)
+        own = (wx[s], wv[s], planets[s], eta[s], mu[s], active[s], mode[s], drifts[s],
+               kicks[s], idrifts[s], ikicks[s])  # fmt: skip
+        run_wh_member(state, control, times, limit, e0[s], save, hist, scratch, own)
+
+
+CARRIED = {"gr15": (gr15_state, _run_gr15_chunk), "wh": (wh_state, _run_wh_chunk)}
+
+
+def _carried_state(method, pos, masses, G, opts):
+    """The arrays ``gr15`` / ``wh`` carry (``gr15_state``, ``wh_state``), made for every member
+    and stacked over members."""
+    make = CARRIED[method][0]
+    rows = [make(masses[k], pos[k], opts, G[k]) for k in range(pos.shape[0])]
+    stacked = []
+    for i in range(len(rows[0])):
+        items = [np.asarray(r[i]) for r in rows]
+        if any(a.shape != items[0].shape for a in items):
+            raise ValueError(
+                f"systems: method {method!r} in integrate_ensemble needs the same massive "
+                "bodies (masses > 0) in every system"
+            )
+        stacked.append(np.ascontiguousarray(np.stack(items)))
+    return tuple(stacked)
+
+
+def _parallel_chunks(m, fn, threads=None):
+    """Run ``fn(lo, hi)`` over [0, m) in chunks on ``threads`` threads (default
+    ``numba.get_num_threads()``; the compiled loops release the GIL); returns the work each
+    thread did: {"members": [...], "chunks": [...], "cpu_s": [...]} (CPU seconds of the thread,
+    which on a loaded machine show the parallel speed-up that wall time cannot).
+
+    Dynamic schedule: sixteen chunks per thread in member order, each taken by whichever thread
+    is free (a ``prange`` would split the members statically, so that one member of very
+    different cost, a close encounter, would hold up a whole thread's share; here it holds up
+    only its own chunk while the other threads take the rest)."""
+    threads = max(1, min(numba.get_num_threads() if threads is None else threads, m))
     bounds = np.linspace(0, m, min(m, 16 * threads) + 1).astype(int)
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(fn, bounds[:-1], bounds[1:]))
+    work = {}
+
+    def run(lo, hi):
+        start = time.thread_time()
+        fn(lo, hi)
+        used = time.thread_time() - start
+        mine = work.setdefault(threading.get_ident(), [0, 0, 0.0])
+        mine[0], mine[1], mine[2] = mine[0] + int(hi - lo), mine[1] + 1, mine[2] + used
+
+    if threads == 1:
+        run(0, m)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(run, bounds[:-1], bounds[1:]))
+    rows = list(work.values())
+    return {key: [r[i] for r in rows] for i, key in enumerate(("members", "chunks", "cpu_s"))}
 
 
 def _run_threads(systems, times, opts, save, backend="numba"):
     """Hermite / leapfrog / gbs members through ``run_member``: on CPU threads, or with
-    ``backend="cuda"`` as one GPU kernel (the same function, one thread per member)."""
+    ``backend="cuda"`` as one GPU kernel (the same function, one thread per member); gr15 / wh
+    members through their own loops on CPU threads."""
     pos, vel, masses, G = _stack(systems)
     m, n, d = pos.shape
     eps2 = opts.softening**2
@@ -272,7 +349,7 @@ def _run_threads(systems, times, opts, save, backend="numba"):
     hist = _buffers(m, n, d, times, save)
     scal = np.zeros((m, K.N_SCAL))
     cnt = np.zeros((m, K.N_CNT), dtype=np.int64)
-    method = MEMBER_METHODS.index(opts.method)
+    method = MEMBER_METHODS.index(opts.method) if opts.method in MEMBER_METHODS else -1
     work_shape, vec_shape = scratch_shape(opts.method, n, d)
     limit = opts.max_energy_error
     if backend == "cuda":
@@ -283,14 +360,20 @@ def _run_threads(systems, times, opts, save, backend="numba"):
         esc = np.zeros((m, n), dtype=np.int8)
         arrays = MemberArrays(pos, vel, masses, par, times, e0, hist, scal, cnt, work, vec, esc)
         run_cuda(method, limit, save, arrays)
+        threads = None
+    elif opts.method in CARRIED:
+        arrays = (pos, vel, masses, par, times, e0, hist, scal, cnt)
+        extra = _carried_state(opts.method, pos, masses, G, opts)
+        chunk = CARRIED[opts.method][1]
+        threads = _parallel_chunks(m, lambda lo, hi: chunk(lo, hi, limit, save, arrays, extra))
     else:
         arrays = (pos, vel, masses, par, times, e0, hist, scal, cnt)
-        _parallel_chunks(
+        threads = _parallel_chunks(
             m,
             lambda lo, hi: _run_chunk(lo, hi, method, limit, save, arrays, work_shape, vec_shape),
         )
     status = np.array([STATUS.get(int(c), "energy") for c in cnt[:, K.C_STATUS]])
-    return _assemble(
+    out = _assemble(
         pos,
         vel,
         masses,
@@ -310,6 +393,8 @@ def _run_threads(systems, times, opts, save, backend="numba"):
         opts,
         hist if save else None,
     )
+    out.stats = {"threads": threads}
+    return out
 
 
 def _buffers(m, n, d, times, save):

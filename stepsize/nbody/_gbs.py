@@ -21,6 +21,14 @@ accepted at the first column j >= k - 1 with err_j <= 1; the next target is j - 
 whichever works less, or j + 1 (with H_j A_{j+1} / A_j) when column j was clearly cheaper than
 column j - 1.  A step not converged by column k + 1 is redone with the step of the cheapest
 column (at most 0.9 H).  The first macro step is a tenth of AMUSE's collision time scale.
+
+Time-scale cap: every macro step is at most TAU_FRACTION = 0.4 of AMUSE's collision time scale
+tau = min_{i<j} min(r/v, sqrt(r^3 / G(m_i + m_j))) at its start.  The extrapolation's error
+estimate lags behind a pair falling towards pericentre (it saw the smooth stretch before); the
+cap keeps H below the fastest two-body time scale, where the estimate holds.  On 300 of the
+paper's three-body systems to 10 yr it removes nearly every rejected step (a third of the
+force evaluations before) and lowers the median |dE/E| at a given rtol tenfold: the same median
+error in 1.3-1.5x fewer evaluations (benchmarks/nbody_ensemble.py; 0.2 and 1.0 are worse).
 """
 
 import math
@@ -57,8 +65,24 @@ from stepsize.nbody._kernels import (
 )
 
 K_MAX = 9
+TAU_FRACTION = 0.4
+# 1 / ((n_j / n_{j-l})^2 - 1) of the Aitken-Neville recursion, n_j = 2j, for 1 <= l < j <= K_MAX
+INV_RATIO = np.array(
+    [[1.0 / ((j / (j - l)) ** 2 - 1.0) if 0 < l < j else 0.0 for l in range(K_MAX + 1)]
+     for j in range(K_MAX + 1)]
+)  # fmt: skip
 N_WORK = 2 * K_MAX + 3  # scratch (N, D) arrays of gbs_steps: the tableau rows tx, tv; x, v, a
 N_VEC = 3 * (K_MAX + 1)  # scratch scalars of gbs_steps: work, h_col, w_col per column
+
+
+@numba.njit(**NJIT)
+def drift_kick(x, v, a, h, hk):
+    """v += a hk, then x += v h, in place."""
+    n, d = x.shape
+    for i in range(n):
+        for k in range(d):
+            v[i, k] = v[i, k] + a[i, k] * hk
+            x[i, k] = x[i, k] + v[i, k] * h
 
 
 @numba.njit(**NJIT)
@@ -66,20 +90,16 @@ def leapfrog_row(x0, v0, a0, masses, G, eps2, H, n, x, v, a):
     """n KDK substeps of H / n from (x0, v0) into (x, v); returns the closest pair seen."""
     h = H / n
     hh = h / 2.0
-    N, d = x0.shape
-    for i in range(N):
-        for k in range(d):
-            v[i, k] = v0[i, k] + a0[i, k] * hh
-            x[i, k] = x0[i, k] + v[i, k] * h
+    copy_to(x, x0)
+    copy_to(v, v0)
+    drift_kick(x, v, a0, h, hh)
     rmin2, imin, jmin = accelerations(x, masses, G, eps2, a)
     for _ in range(1, n):
-        for i in range(N):
-            for k in range(d):
-                v[i, k] = v[i, k] + a[i, k] * h
-                x[i, k] = x[i, k] + v[i, k] * h
+        drift_kick(x, v, a, h, h)
         r2, i2, j2 = accelerations(x, masses, G, eps2, a)
         if r2 < rmin2:
             rmin2, imin, jmin = r2, i2, j2
+    N, d = x.shape
     for i in range(N):
         for k in range(d):
             v[i, k] = v[i, k] + a[i, k] * hh
@@ -98,11 +118,11 @@ def pair_error(x1, v1, x2, v2, rtol, atol):
             for k in range(d):
                 r2 += (x1[j, k] - x1[i, k]) ** 2
                 w2 += (v1[j, k] - v1[i, k]) ** 2
-            sr = atol + rtol * math.sqrt(r2)
-            sw = atol + rtol * math.sqrt(w2)
+            inv_r = 1.0 / (atol + rtol * math.sqrt(r2))
+            inv_w = 1.0 / (atol + rtol * math.sqrt(w2))
             for k in range(d):
-                ex = ((x1[j, k] - x1[i, k]) - (x2[j, k] - x2[i, k])) / sr
-                ev = ((v1[j, k] - v1[i, k]) - (v2[j, k] - v2[i, k])) / sw
+                ex = ((x1[j, k] - x1[i, k]) - (x2[j, k] - x2[i, k])) * inv_r
+                ev = ((v1[j, k] - v1[i, k]) - (v2[j, k] - v2[i, k])) * inv_w
                 total += ex * ex + ev * ev
     return math.sqrt(total / (n * (n - 1) * d))
 
@@ -142,7 +162,8 @@ def gbs_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, scratch, vec
         work[j] = work[j - 1] + 2 * j
     while True:
         t = scal[S_T]
-        H, state = step_size(scal[S_H], t, par[P_TEND], cnt[C_STEPS], par[P_MAXSTEPS])
+        cap = TAU_FRACTION * collision_time(pos, vel, masses, G, eps2)
+        H, state = step_size(lesser(scal[S_H], cap), t, par[P_TEND], cnt[C_STEPS], par[P_MAXSTEPS])
         if state != 1:
             cnt[C_STATUS] = state
             return state
@@ -158,11 +179,11 @@ def gbs_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, scratch, vec
                 if r2 < rmin2:
                     rmin2, imin, jmin = r2, i2, j2
                 for l in range(1, j):  # Aitken-Neville: row j from row j - 1, in place
-                    ratio = (j / (j - l)) ** 2 - 1.0
+                    inv = INV_RATIO[j, l]
                     for i in range(n):
                         for q in range(d):
-                            nx = x[i, q] + (x[i, q] - tx[l - 1, i, q]) / ratio
-                            nv = v[i, q] + (v[i, q] - tv[l - 1, i, q]) / ratio
+                            nx = x[i, q] + (x[i, q] - tx[l - 1, i, q]) * inv
+                            nv = v[i, q] + (v[i, q] - tv[l - 1, i, q]) * inv
                             tx[l - 1, i, q] = x[i, q]
                             tv[l - 1, i, q] = v[i, q]
                             x[i, q] = nx

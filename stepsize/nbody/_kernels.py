@@ -68,114 +68,107 @@ AMUSE, AARSETH = 0, 1
 
 @numba.njit(**NJIT)
 def acc_jerk(pos, vel, masses, G, eps2, acc, jerk):
-    """Write accelerations and jerks; return (tau^4, r_min^2, i_min, j_min) over the pairs."""
-    n, d = pos.shape
+    """Write accelerations and jerks; return (tau^4, r_min^2, i_min, j_min) over the pairs.
+
+    D is 2 or 3 (``System``): the components are named scalars (z = 0 in 2-D, which adds
+    exact zeros), so the pair loop keeps them in registers; the sums are those of a loop over
+    the components, in the same order, so the results are the same to the bit."""
+    n = pos.shape[0]
+    three = pos.shape[1] == 3
     fill(acc, 0.0)
     fill(jerk, 0.0)
     tau_q = np.inf
     rmin2 = np.inf
     imin = jmin = 0
     for i in range(n):
+        xi, yi, zi = pos[i, 0], pos[i, 1], pos[i, 2] if three else 0.0
+        ui, vi, wi = vel[i, 0], vel[i, 1], vel[i, 2] if three else 0.0
+        ax, ay, az = acc[i, 0], acc[i, 1], acc[i, 2] if three else 0.0
+        jx, jy, jz = jerk[i, 0], jerk[i, 1], jerk[i, 2] if three else 0.0
+        mi = masses[i]
         for j in range(i + 1, n):
-            r2 = 0.0
-            v2 = 0.0
-            rv = 0.0
-            for k in range(d):
-                dx = pos[j, k] - pos[i, k]
-                dv = vel[j, k] - vel[i, k]
-                r2 += dx * dx
-                v2 += dv * dv
-                rv += dx * dv
+            dx, dy = pos[j, 0] - xi, pos[j, 1] - yi
+            dz = pos[j, 2] - zi if three else 0.0
+            du, dv = vel[j, 0] - ui, vel[j, 1] - vi
+            dw = vel[j, 2] - wi if three else 0.0
+            r2 = dx * dx + dy * dy + dz * dz
+            v2 = du * du + dv * dv + dw * dw
+            rv = dx * du + dy * dv + dz * dw
             if r2 < rmin2:
                 rmin2, imin, jmin = r2, i, j
             r2 += eps2
             ir3 = G / (r2 * math.sqrt(r2))
             rv3 = 3.0 * rv / r2
-            for k in range(d):
-                dx = pos[j, k] - pos[i, k]
-                da = dx * ir3
-                dj = (vel[j, k] - vel[i, k] - rv3 * dx) * ir3
-                acc[i, k] += masses[j] * da
-                acc[j, k] -= masses[i] * da
-                jerk[i, k] += masses[j] * dj
-                jerk[j, k] -= masses[i] * dj
-            gm = G * (masses[i] + masses[j])
+            mj = masses[j]
+            cx, cy, cz = dx * ir3, dy * ir3, dz * ir3
+            kx, ky, kz = (du - rv3 * dx) * ir3, (dv - rv3 * dy) * ir3, (dw - rv3 * dz) * ir3
+            ax, ay, az = ax + mj * cx, ay + mj * cy, az + mj * cz
+            jx, jy, jz = jx + mj * kx, jy + mj * ky, jz + mj * kz
+            acc[j, 0] -= mi * cx
+            acc[j, 1] -= mi * cy
+            jerk[j, 0] -= mi * kx
+            jerk[j, 1] -= mi * ky
+            if three:
+                acc[j, 2] -= mi * cz
+                jerk[j, 2] -= mi * kz
+            gm = G * (mi + mj)
             tau_q = lesser(lesser(tau_q, r2 * r2 / (v2 * v2)), r2 * r2 * r2 / (gm * gm))
+        acc[i, 0], acc[i, 1] = ax, ay
+        jerk[i, 0], jerk[i, 1] = jx, jy
+        if three:
+            acc[i, 2] = az
+            jerk[i, 2] = jz
     return tau_q, rmin2, imin, jmin
 
 
 @numba.njit(**NJIT)
 def accelerations(pos, masses, G, eps2, acc):
-    """Write accelerations; return (r_min^2, i_min, j_min) over the pairs."""
-    n, d = pos.shape
-    if d == 3:
-        return accelerations3(pos, masses, G, eps2, acc)
-    fill(acc, 0.0)
-    rmin2 = np.inf
-    imin = jmin = 0
-    for i in range(n):
-        for j in range(i + 1, n):
-            r2 = 0.0
-            for k in range(d):
-                dx = pos[j, k] - pos[i, k]
-                r2 += dx * dx
-            if r2 < rmin2:
-                rmin2, imin, jmin = r2, i, j
-            r2 += eps2
-            ir3 = G / (r2 * math.sqrt(r2))
-            for k in range(d):
-                da = (pos[j, k] - pos[i, k]) * ir3
-                acc[i, k] += masses[j] * da
-                acc[j, k] -= masses[i] * da
-    return rmin2, imin, jmin
-
-
-@numba.njit(**NJIT)
-def accelerations3(pos, masses, G, eps2, acc):
-    """``accelerations`` in 3-D with the component loops written out (the same operations in
-    the same order, so the same results; a loop of unknown length costs as much as its body
-    here)."""
+    """Write accelerations; return (r_min^2, i_min, j_min) over the pairs (named components,
+    as ``acc_jerk``)."""
     n = pos.shape[0]
+    three = pos.shape[1] == 3
     fill(acc, 0.0)
     rmin2 = np.inf
     imin = jmin = 0
     for i in range(n):
+        xi, yi, zi = pos[i, 0], pos[i, 1], pos[i, 2] if three else 0.0
+        ax, ay, az = acc[i, 0], acc[i, 1], acc[i, 2] if three else 0.0
+        mi = masses[i]
         for j in range(i + 1, n):
-            dx = pos[j, 0] - pos[i, 0]
-            dy = pos[j, 1] - pos[i, 1]
-            dz = pos[j, 2] - pos[i, 2]
+            dx, dy = pos[j, 0] - xi, pos[j, 1] - yi
+            dz = pos[j, 2] - zi if three else 0.0
             r2 = dx * dx + dy * dy + dz * dz
             if r2 < rmin2:
                 rmin2, imin, jmin = r2, i, j
             r2 += eps2
             ir3 = G / (r2 * math.sqrt(r2))
-            dx *= ir3
-            dy *= ir3
-            dz *= ir3
-            acc[i, 0] += masses[j] * dx
-            acc[i, 1] += masses[j] * dy
-            acc[i, 2] += masses[j] * dz
-            acc[j, 0] -= masses[i] * dx
-            acc[j, 1] -= masses[i] * dy
-            acc[j, 2] -= masses[i] * dz
+            mj = masses[j]
+            cx, cy, cz = dx * ir3, dy * ir3, dz * ir3
+            ax, ay, az = ax + mj * cx, ay + mj * cy, az + mj * cz
+            acc[j, 0] -= mi * cx
+            acc[j, 1] -= mi * cy
+            if three:
+                acc[j, 2] -= mi * cz
+        acc[i, 0], acc[i, 1] = ax, ay
+        if three:
+            acc[i, 2] = az
     return rmin2, imin, jmin
 
 
 @numba.njit(**NJIT)
 def collision_time(pos, vel, masses, G, eps2):
     """AMUSE's collision time scale min_{i<j} min(r/v, sqrt(r^3 / (G (m_i + m_j))))."""
-    n, d = pos.shape
+    n = pos.shape[0]
+    three = pos.shape[1] == 3
     tau_q = np.inf
     for i in range(n):
         for j in range(i + 1, n):
-            r2 = 0.0
-            v2 = 0.0
-            for k in range(d):
-                dx = pos[j, k] - pos[i, k]
-                dv = vel[j, k] - vel[i, k]
-                r2 += dx * dx
-                v2 += dv * dv
-            r2 += eps2
+            dx, dy = pos[j, 0] - pos[i, 0], pos[j, 1] - pos[i, 1]
+            dz = pos[j, 2] - pos[i, 2] if three else 0.0
+            du, dv = vel[j, 0] - vel[i, 0], vel[j, 1] - vel[i, 1]
+            dw = vel[j, 2] - vel[i, 2] if three else 0.0
+            r2 = dx * dx + dy * dy + dz * dz + eps2
+            v2 = du * du + dv * dv + dw * dw
             gm = G * (masses[i] + masses[j])
             tau_q = lesser(lesser(tau_q, r2 * r2 / (v2 * v2)), r2 * r2 * r2 / (gm * gm))
     return math.sqrt(math.sqrt(tau_q))
