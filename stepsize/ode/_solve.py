@@ -9,6 +9,7 @@ import numpy as np
 
 from stepsize.control import PRESETS, get_controller
 from stepsize.ode import _radau, _rosenbrock
+from stepsize.ode._bdf import bdf_method
 from stepsize.ode._build import build_problem, describe_fault, fault_of, run_kernel
 from stepsize.ode._bundles import (
     DONE,
@@ -46,18 +47,17 @@ MESSAGES = {
     "smallest step size.",
     FAULT: "A user function raised an exception.",
 }
-IMPLICIT = ("rosenbrock23", "rodas4", "radau")
+IMPLICIT = ("rosenbrock23", "rodas4", "radau", "bdf")
 SCIPY_NAMES = {
     "RK45": "dp5",
     "RK23": "bs3",
     "DOP853": "dop853",
     "Radau": "radau",
-    "BDF": "radau",
+    "BDF": "bdf",
     "LSODA": "auto",
 }
-"""SciPy's method names: RK45, RK23, DOP853 and Radau are the same methods here; BDF (variable
-order multistep, stiff) maps to Radau IIA 5, the stiff method of the same order and L-stable;
-LSODA (Adams / BDF with automatic stiffness detection) maps to "auto", the explicit/implicit
+"""SciPy's method names: RK45, RK23, DOP853, Radau and BDF (the variable-order NDF of
+Shampine & Reichelt, as SciPy's) are the same methods here; LSODA (Adams / BDF with automatic stiffness detection) maps to "auto", the explicit/implicit
 switch on Hairer's stiffness estimate, with Radau as the implicit method (which, like LSODA's
 BDF, keeps its Jacobian over many steps)."""
 SWITCH = {
@@ -383,15 +383,15 @@ def solve(
     (Tsitouras 5(4)), "dop853" (Hairer's 8(5,3)), "vern7" (Verner 7(6)).  Implicit, for stiff
     problems: "rosenbrock23" (Shampine & Reichelt's ode23s, L-stable, order 2), "rodas4"
     (Hairer's RODAS, stiffly accurate, order 4), "radau" (Radau IIA order 5, as Hairer's RADAU5
-    and SciPy's Radau).  "auto" (default) starts with Tsit5 (Vern7 if ``rtol < 1e-6``), watches
+    and SciPy's Radau), "bdf" (variable-order BDF/NDF 1-5, as SciPy's BDF and MATLAB's ode15s,
+    with CVODE's Jacobian and LU reuse: few evaluations per step, for large stiff systems).  "auto" (default) starts with Tsit5 (Vern7 if ``rtol < 1e-6``), watches
     Hairer's stiffness estimate ``h lambda`` and switches to Rosenbrock23 (``rtol >= 1e-3``),
     Rodas4, or Radau (``rtol < 1e-6``) when more than 10 steps were limited by stability without
     6 unlimited ones in a row between them, and back after more than 3 steps in a row were not
     (OrdinaryDiffEq's AutoSwitch with Hairer's reset); ``method=(explicit, implicit)`` chooses
     the pair.  ``stats["nswitch"]`` and ``stats["intervals"]`` report what it did.  SciPy's names
-    are accepted: "RK45" (dp5), "RK23" (bs3), "DOP853", "Radau", "BDF" (mapped to radau, the
-    stiff method here closest to it) and "LSODA" (mapped to "auto", which switches between an
-    explicit and an implicit method as LSODA does).
+    are accepted: "RK45" (dp5), "RK23" (bs3), "DOP853", "Radau", "BDF" (bdf) and "LSODA"
+    (mapped to "auto", which switches between an explicit and an implicit method as LSODA does).
 
     As SciPy: ``vectorized=True`` (``fun`` takes and returns (n, k) columns; called with one
     column), ``args`` any tuple-like, passed to ``fun``, ``jac`` and the events; events with
@@ -458,8 +458,9 @@ def solve(
         return _constant_result(built, (t0, t1), y0, t_eval, events is not None, dense_output)
     # every argument's Numba type follows from the method bundles (the arrays are our own)
     types = ("solve", mode, explicit, implicit, ctrl)
+    bdf = bdf_method(mode == MODE_AUTO) if implicit == "bdf" else None
     built, (info, out) = run_kernel(
-        built, integrate, y0, ex, ros, rad, controls, switch, steps, types=types
+        built, integrate, y0, ex, ros, rad, controls, switch, steps, bdf, types=types
     )
     if fault_of(built.problem.ctx)[0]:
         raise describe_fault(built.spec, built.problem.ctx)
