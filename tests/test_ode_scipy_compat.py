@@ -5,7 +5,7 @@ that has a counterpart here, with the same problems, tolerances and assertions, 
 ``solve``.  Cases without a counterpart are left out: complex states (``solve`` is real-only),
 ``jac_sparsity`` (``solve`` takes a band, ``jac_band``), the stepper classes (``RK45(...).step()``,
 ``OdeSolution``, ``num_jac``, ``select_initial_step``) and the ``callback`` argument.  Messages
-are stepsize's own (they name the argument).  BDF maps to Radau and LSODA to "auto" (see
+are stepsize's own (they name the argument).  LSODA maps to an explicit pair switching to BDF (see
 ``stepsize.ode._solve.SCIPY_NAMES``); ``nfev`` here also counts the evaluations of
 finite-difference Jacobians, which SciPy leaves out.
 """

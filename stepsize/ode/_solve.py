@@ -57,9 +57,9 @@ SCIPY_NAMES = {
     "LSODA": "auto",
 }
 """SciPy's method names: RK45, RK23, DOP853, Radau and BDF (the variable-order NDF of
-Shampine & Reichelt, as SciPy's) are the same methods here; LSODA (Adams / BDF with automatic stiffness detection) maps to "auto", the explicit/implicit
-switch on Hairer's stiffness estimate, with Radau as the implicit method (which, like LSODA's
-BDF, keeps its Jacobian over many steps)."""
+Shampine & Reichelt, as SciPy's) are the same methods here; LSODA (Adams / BDF with automatic
+stiffness detection) maps to the explicit/implicit switch on Hairer's stiffness estimate with
+BDF as the implicit method (:func:`resolve_method`)."""
 SWITCH = {
     "tol_explicit": 0.9,
     "tol_implicit": 0.9,
@@ -254,6 +254,9 @@ def get_tableau(method):
     return TABLEAUX[method]
 
 
+AUTO_BDF_SIZE = 50
+"""From this many equations on, "auto" switches to BDF rather than a Rosenbrock method or Radau."""
+
 KNOWN = (*TABLEAUX, *IMPLICIT, "auto", *SCIPY_NAMES)
 
 
@@ -263,8 +266,11 @@ def resolve_method(method, rtol):
     "auto" pairs Tsit5 with Rosenbrock23 (``rtol >= 1e-3``) or Rodas4, and Verner 7 with Radau
     IIA 5 when ``rtol < 1e-6``, in the spirit of DifferentialEquations.jl's default
     ``AutoTsit5(Rosenbrock23())`` / ``AutoVern7(Rodas5P())`` (Radau's order 5 wins at tight
-    tolerances, see ``benchmarks/ode_stiff.py``); a pair ``(explicit, implicit)`` chooses both.
-    SciPy's names map as :data:`SCIPY_NAMES` says.
+    tolerances, see ``benchmarks/ode_stiff.py``); with :data:`AUTO_BDF_SIZE` equations or more
+    the implicit method is BDF, whose 1-3 evaluations and rare factorisations per step beat the
+    one-step methods' stages and LU per step on large systems (``benchmarks/ode_bdf.py``).
+    "LSODA" pairs the explicit method with BDF, as LSODA (Adams / BDF) does.  A pair
+    ``(explicit, implicit)`` chooses both.  SciPy's names map as :data:`SCIPY_NAMES` says.
     """
     known = KNOWN
     if isinstance(method, tuple | list) and len(method) == 2:
@@ -278,10 +284,12 @@ def resolve_method(method, rtol):
     if not isinstance(method, str) or method not in known:
         raise ValueError(f"method: unknown {method!r}; known: {', '.join(known)}")
     r = float(rtol.min()) if rtol.size else 1e-3
-    if method == "LSODA":  # as LSODA's BDF, an implicit method that keeps its Jacobian
-        return MODE_AUTO, "vern7" if r < 1e-6 else "tsit5", "radau"
+    if method == "LSODA":
+        return MODE_AUTO, "vern7" if r < 1e-6 else "tsit5", "bdf"
     method = SCIPY_NAMES.get(method, method)
     if method == "auto":
+        if rtol.size >= AUTO_BDF_SIZE:
+            return MODE_AUTO, "vern7" if r < 1e-6 else "tsit5", "bdf"
         if r < 1e-6:
             return MODE_AUTO, "vern7", "radau"
         return MODE_AUTO, "tsit5", "rosenbrock23" if r >= 1e-3 else "rodas4"
@@ -384,14 +392,16 @@ def solve(
     problems: "rosenbrock23" (Shampine & Reichelt's ode23s, L-stable, order 2), "rodas4"
     (Hairer's RODAS, stiffly accurate, order 4), "radau" (Radau IIA order 5, as Hairer's RADAU5
     and SciPy's Radau), "bdf" (variable-order BDF/NDF 1-5, as SciPy's BDF and MATLAB's ode15s,
-    with CVODE's Jacobian and LU reuse: few evaluations per step, for large stiff systems).  "auto" (default) starts with Tsit5 (Vern7 if ``rtol < 1e-6``), watches
-    Hairer's stiffness estimate ``h lambda`` and switches to Rosenbrock23 (``rtol >= 1e-3``),
-    Rodas4, or Radau (``rtol < 1e-6``) when more than 10 steps were limited by stability without
-    6 unlimited ones in a row between them, and back after more than 3 steps in a row were not
-    (OrdinaryDiffEq's AutoSwitch with Hairer's reset); ``method=(explicit, implicit)`` chooses
-    the pair.  ``stats["nswitch"]`` and ``stats["intervals"]`` report what it did.  SciPy's names
-    are accepted: "RK45" (dp5), "RK23" (bs3), "DOP853", "Radau", "BDF" (bdf) and "LSODA"
-    (mapped to "auto", which switches between an explicit and an implicit method as LSODA does).
+    with CVODE's Jacobian and LU reuse: few evaluations per step, for large stiff systems).
+    "auto" (default) starts with Tsit5 (Vern7 if ``rtol < 1e-6``), watches Hairer's stiffness
+    estimate ``h lambda`` and switches to Rosenbrock23 (``rtol >= 1e-3``), Rodas4, or Radau
+    (``rtol < 1e-6``) -- BDF from 50 equations on -- when more than 10 steps were limited by
+    stability without 6 unlimited ones in a row between them, and back after more than 3 steps
+    in a row were not (OrdinaryDiffEq's AutoSwitch with Hairer's reset); ``method=(explicit,
+    implicit)`` chooses the pair.  ``stats["nswitch"]`` and ``stats["intervals"]`` report what
+    it did.  SciPy's names are accepted: "RK45" (dp5), "RK23" (bs3), "DOP853", "Radau", "BDF"
+    (bdf) and "LSODA" (Tsit5 or Vern7 switching to and from BDF, as LSODA switches between
+    Adams and BDF).
 
     As SciPy: ``vectorized=True`` (``fun`` takes and returns (n, k) columns; called with one
     column), ``args`` any tuple-like, passed to ``fun``, ``jac`` and the events; events with
