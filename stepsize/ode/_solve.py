@@ -47,7 +47,7 @@ MESSAGES = {
     "smallest step size.",
     FAULT: "A user function raised an exception.",
 }
-IMPLICIT = ("rosenbrock23", "rodas4", "radau", "bdf")
+IMPLICIT = ("rosenbrock23", "rodas4", "rodas5p", "radau", "bdf")
 SCIPY_NAMES = {
     "RK45": "dp5",
     "RK23": "bs3",
@@ -390,7 +390,8 @@ def solve(
     Explicit pairs: "bs3" (Bogacki–Shampine 3(2)), "dp5" (Dormand–Prince 5(4)), "tsit5"
     (Tsitouras 5(4)), "dop853" (Hairer's 8(5,3)), "vern7" (Verner 7(6)).  Implicit, for stiff
     problems: "rosenbrock23" (Shampine & Reichelt's ode23s, L-stable, order 2), "rodas4"
-    (Hairer's RODAS, stiffly accurate, order 4), "radau" (Radau IIA order 5, as Hairer's RADAU5
+    (Hairer's RODAS, stiffly accurate, order 4), "rodas5p" (Steinebach's Rodas5P, order 5,
+    stiffly accurate, dense output of order 4), "radau" (Radau IIA order 5, as Hairer's RADAU5
     and SciPy's Radau), "bdf" (variable-order BDF/NDF 1-5, as SciPy's BDF and MATLAB's ode15s,
     with CVODE's Jacobian and LU reuse: few evaluations per step, for large stiff systems).
     "auto" (default) starts with Tsit5 (Vern7 if ``rtol < 1e-6``), watches Hairer's stiffness
