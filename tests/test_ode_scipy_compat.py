@@ -162,7 +162,12 @@ def test_integration_const_jac(method, jac):
     assert 0 < res.nlu < 15
     assert np.all(compute_error(res.y, sol_linear(res.t), rtol, atol) < 10)
     tc = np.linspace(*t_span)
-    assert np.all(compute_error(res.sol(tc), sol_linear(tc), rtol, atol) < 15)
+    # BDF keeps h for predicted ratios below 1.5 (CVODE's rule; SciPy's BDF changes it), so its
+    # steps are longer: at the zero crossing of y2 near t = 1.02 the measure, relative to
+    # atol + rtol |y|, reaches 16.4 there (SciPy's own BDF: 11.2)
+    assert np.all(
+        compute_error(res.sol(tc), sol_linear(tc), rtol, atol) < (15 if method == "Radau" else 20)
+    )
     assert_allclose(res.sol(res.t), res.y, rtol=1e-14, atol=1e-14)
 
 

@@ -379,7 +379,7 @@ def test_interpreted_fallback_runs_implicit_methods_identically():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(method="radau5"), "known: bs3, dp5, tsit5, dop853, vern7, rosenbrock23"),
+        (dict(method="radau5"), "known: bs3, dp5, tsit5, dop853, vern7, vern9, rosenbrock23"),
         (dict(method=("dp5", "gear")), "a pair must be"),
         (dict(method="radau", jac_band=(1,)), "jac_band"),
         (dict(method="radau", jac_band=(-1, 0)), "jac_band"),

@@ -20,16 +20,25 @@ D[j]``::
     psi = sum_{j=1..q} gamma_j D[j] / alpha_q,
 
 by simplified Newton with ``(I - c J)``, held as ``(1/c) I - J`` (``_linalg``): at most 4
-iterations, converged when ``rate / (1 - rate) ||dy|| < tol``.  ``J`` is kept until Newton
-fails (then one retry with a fresh ``J``, then the step is halved), and its LU while ``c``
-changes by less than 30 % -- the correction is then scaled by ``2 / (1 + c / c_LU)``, CVODE's
-``dgmax`` and ``gamrat``.  Error estimate ``err = C_q d``, ``C_q = kappa_q gamma_q + 1/(q+1)``.
+iterations, converged when ``rate / (1 - rate) ||dy|| < tol``, ``tol = max(10 eps / rtol,
+min(0.03, sqrt(rtol)))`` (SciPy's; CVODE's looser test, ``min(1, rate) ||dy|| <= 0.1 / C_q``
+with the rate carried over from step to step, halves the evaluations on the Brusselator but
+spoils the error estimate: more rejections, 4-40x larger errors at the same tolerance, and ROBER
+fails at rtol 1e-4).  ``J`` is kept until Newton fails (then one retry with a fresh ``J``,
+then the step is halved), and its LU while ``c`` changes by less than 30 % -- the correction
+is then scaled by ``2 / (1 + c / c_LU)``, CVODE's ``dgmax`` and ``gamrat``.  Error estimate
+``err = C_q d``, ``C_q = kappa_q gamma_q + 1/(q+1)``.
 
 Order and step.  After ``q + 1`` steps of equal size the errors of orders ``q - 1`` and ``q +
 1`` are estimated from ``C_{q-1} D[q]`` and ``C_{q+1} D[q+2]``; the order whose predicted step
 ratio ``err_k^(-1/(k+1))`` is largest is taken, the ratio times ``safety = 0.9 (2 N + 1) / (2 N
 + n_iter)`` (N = 4), at most 10.  A ratio in [1, 1.5) at the same order keeps ``h`` (CVODE's
 ``eta_max_fx``: the LU stays valid); a rejection shrinks by ``max(0.2, safety err^(-1/(q+1)))``.
+
+Mass matrix (``M y' = f``, M constant, possibly singular): the corrector is ``M d - c F + M psi
+= 0``, Newton's matrix ``M - c J``; the history starts from ``D[1] = h y'_0`` with ``y'_0`` the
+linearly implicit Euler slope ``(M - c J)^-1 c F_0 / c`` (consistent to O(h) for the algebraic
+variables of an index-1 problem), where an ODE starts from ``h F_0`` as SciPy does.
 
 Dense output: the polynomial through the history, ``y(t) = sum_{j<=q} D'[j] prod_{m<j} (t -
 t_{n+1} + m h) / ((m+1) h)`` (``D'`` the updated differences), in the power basis in ``theta``
@@ -43,7 +52,8 @@ import numpy as np
 
 from stepsize.ode._bundles import JAC_CONSTANT, JAC_DIFFERENCES, NEWTON, NONFINITE, RETRY, SINGULAR
 from stepsize.ode._jacobian import update_jacobian
-from stepsize.ode._linalg import factor, shifted, solve
+from stepsize.ode._linalg import factor, solve
+from stepsize.ode._mass import NO_MASS, mass_times, shifted_mass
 from stepsize.ode._types import NJIT, interpreted_as, twinned
 
 EPS = np.finfo(float).eps
@@ -93,8 +103,9 @@ are for, and whether ``work.f0`` holds ``F(t, y)`` (needed for a finite-differen
 
 
 class BDFMethod(NamedTuple):
-    """The constants of the method (module docstring) and ``need_f``: the loop evaluates
-    ``F(t_{n+1}, y_{n+1})`` after each step (only where an explicit method may take over)."""
+    """The constants of the method (module docstring), ``need_f``: the loop evaluates
+    ``F(t_{n+1}, y_{n+1})`` after each step (only where an explicit method may take over), and
+    the mass matrix (empty: the identity)."""
 
     gamma: np.ndarray
     alpha: np.ndarray
@@ -102,19 +113,20 @@ class BDFMethod(NamedTuple):
     basis: np.ndarray
     need_f: bool
     k: float
+    mass: np.ndarray
 
 
-def bdf_method(need_f):
+def bdf_method(need_f, mass=NO_MASS):
     """The :class:`BDFMethod` bundle; ``need_f`` for the automatic switch."""
     return BDFMethod(
-        GAMMA.copy(), ALPHA.copy(), ERROR_CONST.copy(), BASIS.copy(), bool(need_f), 2.0
+        GAMMA.copy(), ALPHA.copy(), ERROR_CONST.copy(), BASIS.copy(), bool(need_f), 2.0, mass
     )
 
 
 class BDFWork(NamedTuple):
     """Differences ``D`` (8, n) and the corrector ``d``, the Jacobian and the factored
     ``(1/c) I - J`` with pivots, finite-difference increments, the error scale, ``psi``, the
-    prediction, the Newton correction, the :data:`BDF_STATE` record."""
+    prediction, the Newton correction, a buffer for ``M x``, the :data:`BDF_STATE` record."""
 
     D: np.ndarray
     d: np.ndarray
@@ -126,6 +138,7 @@ class BDFWork(NamedTuple):
     psi: np.ndarray
     pred: np.ndarray
     dy: np.ndarray
+    mx: np.ndarray
     rec: np.ndarray
 
 
@@ -151,6 +164,7 @@ def bdf_work(method, problem, n):
         np.zeros(n, dtype=np.int64),
         np.full(n, np.sqrt(EPS)),
         np.ones(n),
+        np.zeros(n),
         np.zeros(n),
         np.zeros(n),
         np.zeros(n),
@@ -201,7 +215,8 @@ def bdf_attempt(problem, method, bw, imp, work, t, h, steps, info):
     ``work.y_new``, ``work.err``, ``bw.d`` and ``bw.scale`` hold the step."""
     st, bs, D = imp[0], bw.rec[0], bw.D
     n = work.y.size
-    if not st.have_guess:  # (re)start at order 1 from y and F(t, y)
+    starting = not st.have_guess
+    if starting:  # (re)start at order 1 from y and F(t, y)
         D[:] = 0.0
         for i in range(n):
             D[0, i] = work.y[i]
@@ -225,15 +240,20 @@ def bdf_attempt(problem, method, bw, imp, work, t, h, steps, info):
     c = h / method.alpha[q]
     if st.lu_h == 0.0 or abs(c / st.lu_h - 1.0) > LU_RATIO:
         kl, ku = problem.kl, problem.ku
-        singular = factor(shifted(bw.J, kl, ku, 1.0 / c, bw.M), kl, ku, bw.piv)
+        singular = factor(shifted_mass(bw.J, kl, ku, 1.0 / c, method.mass, bw.M), kl, ku, bw.piv)
         info[0].nlu += 1
         st.lu_h = c if singular == 0 else 0.0
         if singular != 0 or not np.isfinite(st.jnorm):
             return np.nan, SINGULAR
+    if starting and method.mass.shape[0] > 0:  # D[1] = h (M - c_LU J)^-1 F_0
+        bw.dy[:] = work.f0
+        solve(bw.M, problem.kl, problem.ku, bw.piv, bw.dy)
+        for i in range(n):
+            D[1, i] = h / st.lu_h * bw.dy[i]
     predict(method, bw, q, steps)
     rmin = steps.rtol.min()
     tol = max(10.0 * EPS / rmin, min(0.03, np.sqrt(rmin)))
-    converged, n_iter, nf = bdf_newton(problem, bw, work, t + h, c, st.lu_h, tol)
+    converged, n_iter, nf = bdf_newton(problem, method, bw, work, t + h, c, st.lu_h, tol)
     info[0].nfev += nf
     st.n_iter = n_iter
     if not converged:
@@ -269,7 +289,7 @@ def predict(method, bw, q, steps):
 
 
 @twinned
-def bdf_newton(problem, bw, work, t_new, c, c_lu, tol):
+def bdf_newton(problem, method, bw, work, t_new, c, c_lu, tol):
     """Simplified Newton for ``d`` from ``d = 0``: ``y = pred + d`` in ``work.y_new``.  Returns
     ``(converged, iterations, F evaluations)``."""
     y, f, d, dy, scale = work.y_new, work.fbuf, bw.d, bw.dy, bw.scale
@@ -279,12 +299,18 @@ def bdf_newton(problem, bw, work, t_new, c, c_lu, tol):
     d[:] = 0.0
     gain = 2.0 / (1.0 + c / c_lu)
     norm_old = -1.0
+    mass = method.mass.shape[0] > 0
     for it in range(NEWTON_MAXITER):
         problem.rhs(t_new, y, f, problem.ctx)
+        for i in range(n):
+            dy[i] = bw.psi[i] + d[i]
+        if mass:
+            mass_times(method.mass, dy, bw.mx)
+            dy[:] = bw.mx
         finite = True
         for i in range(n):
             finite = finite and np.isfinite(f[i])
-            dy[i] = (c * f[i] - bw.psi[i] - d[i]) / c_lu
+            dy[i] = (c * f[i] - dy[i]) / c_lu
         if not finite:
             return False, it + 1, it + 1
         solve(bw.M, kl, ku, bw.piv, dy)
@@ -292,6 +318,8 @@ def bdf_newton(problem, bw, work, t_new, c, c_lu, tol):
             for i in range(n):
                 dy[i] *= gain
         dy_norm = scaled_rms(dy, scale)
+        if not np.isfinite(dy_norm):
+            return False, it + 1, it + 1
         rate = dy_norm / norm_old if norm_old > 0.0 else -1.0
         if rate >= 0.0 and (
             rate >= 1.0 or rate ** (NEWTON_MAXITER - it) / (1.0 - rate) * dy_norm > tol
@@ -302,8 +330,6 @@ def bdf_newton(problem, bw, work, t_new, c, c_lu, tol):
             d[i] += dy[i]
         if dy_norm == 0.0 or (rate >= 0.0 and rate / (1.0 - rate) * dy_norm < tol):
             return True, it + 1, it + 1
-        if not np.isfinite(dy_norm):
-            return False, it + 1, it + 1
         norm_old = dy_norm
     return False, NEWTON_MAXITER, NEWTON_MAXITER
 

@@ -26,7 +26,8 @@ from stepsize.control import FilterController, rms_error_norm
 from stepsize.ode._arrays import all_finite
 from stepsize.ode._bundles import NONFINITE, SINGULAR
 from stepsize.ode._jacobian import time_derivative, update_jacobian
-from stepsize.ode._linalg import factor, shifted, solve
+from stepsize.ode._linalg import factor, solve
+from stepsize.ode._mass import mass_times, shifted_mass
 from stepsize.ode._types import NJIT, twinned
 
 EPS = np.finfo(float).eps
@@ -334,7 +335,7 @@ ROSENBROCK = {"rosenbrock23": ROSENBROCK23, "rodas4": RODAS4, "rodas5p": RODAS5P
 
 class RosenbrockWork(NamedTuple):
     """Jacobian ``J``, the factored ``M = 1/(h gamma) I - J`` and its pivots, stage increments
-    ``U``, ``dF/dt`` and the finite-difference increments."""
+    ``U``, ``dF/dt``, the finite-difference increments, two buffers for a mass matrix."""
 
     J: np.ndarray
     M: np.ndarray
@@ -342,6 +343,8 @@ class RosenbrockWork(NamedTuple):
     U: np.ndarray
     dfdt: np.ndarray
     jac_factor: np.ndarray
+    cu: np.ndarray
+    mcu: np.ndarray
 
 
 @twinned
@@ -359,6 +362,8 @@ def rosenbrock_work(method, problem, n):
         np.zeros((method.c.size, n)),
         np.zeros(n),
         np.full(n, np.sqrt(EPS)),
+        np.zeros(n),
+        np.zeros(n),
     )
 
 
@@ -372,7 +377,8 @@ def rosenbrock_attempt(problem, method, rw, imp, work, t, h, steps, info):
         info[0].nfev += time_derivative(problem, t, work.y, work.f0, work.fbuf, rw.dfdt)
     if st.lu_h != h:
         kl, ku = problem.kl, problem.ku
-        singular = factor(shifted(rw.J, kl, ku, 1.0 / (h * method.gamma), rw.M), kl, ku, rw.piv)
+        shift = 1.0 / (h * method.gamma)
+        singular = factor(shifted_mass(rw.J, kl, ku, shift, method.mass, rw.M), kl, ku, rw.piv)
         info[0].nlu += 1
         st.lu_h = h if singular == 0 else 0.0
         if singular != 0 or not np.isfinite(st.jnorm):
@@ -387,8 +393,9 @@ def rosenbrock_attempt(problem, method, rw, imp, work, t, h, steps, info):
 @twinned
 def rosenbrock_stages(problem, method, rw, work, t, h):
     """The stages with the factored ``M``: fills ``rw.U``, ``work.y_new`` and ``work.err``; with
-    ``fsal`` the last stage leaves ``F(t + h, y_new)`` in ``work.f_new``.  Returns the number of
-    F evaluations."""
+    ``fsal`` the last stage leaves ``F(t + h, y_new)`` in ``work.f_new``.  With a mass matrix
+    the stage coupling is ``M sum_j (C_ij/h) u_j`` (``rodas.f`` for ``M y' = f``).  Returns the
+    number of F evaluations."""
     a, C, c, d, U = method.a, method.C, method.c, method.d, rw.U
     y, ybuf, fbuf = work.y, work.ybuf, work.f_new
     s = c.size
@@ -403,11 +410,21 @@ def rosenbrock_stages(problem, method, rw, work, t, h):
                     acc += a[i, j] * U[j, k]
                 ybuf[k] = acc
             problem.rhs(t + c[i] * h, ybuf, fbuf, problem.ctx)
-        for k in range(n):
-            acc = fbuf[k] + h * d[i] * rw.dfdt[k]
-            for j in range(i):
-                acc += C[i, j] / h * U[j, k]
-            U[i, k] = acc
+        if method.mass.shape[0] == 0:
+            for k in range(n):
+                acc = fbuf[k] + h * d[i] * rw.dfdt[k]
+                for j in range(i):
+                    acc += C[i, j] / h * U[j, k]
+                U[i, k] = acc
+        else:
+            for k in range(n):
+                acc = 0.0
+                for j in range(i):
+                    acc += C[i, j] / h * U[j, k]
+                rw.cu[k] = acc
+            mass_times(method.mass, rw.cu, rw.mcu)
+            for k in range(n):
+                U[i, k] = fbuf[k] + h * d[i] * rw.dfdt[k] + rw.mcu[k]
         solve(rw.M, problem.kl, problem.ku, rw.piv, U[i])
     for k in range(n):
         acc = 0.0

@@ -31,6 +31,7 @@ from stepsize.ode._bundles import (
     Switch,
 )
 from stepsize.ode._loop import integrate
+from stepsize.ode._mass import check_mass, consistent_initial
 from stepsize.ode._profile import StiffnessProfile
 from stepsize.ode._tableaux import TABLEAUX
 
@@ -382,14 +383,16 @@ def solve(
     compiled=True,
     profile=False,
     inplace=False,
+    mass=None,
 ):
     """Solve an initial value problem; arguments and result as ``scipy.integrate.solve_ivp``.
 
     Methods
     -------
     Explicit pairs: "bs3" (Bogacki–Shampine 3(2)), "dp5" (Dormand–Prince 5(4)), "tsit5"
-    (Tsitouras 5(4)), "dop853" (Hairer's 8(5,3)), "vern7" (Verner 7(6)).  Implicit, for stiff
-    problems: "rosenbrock23" (Shampine & Reichelt's ode23s, L-stable, order 2), "rodas4"
+    (Tsitouras 5(4)), "dop853" (Hairer's 8(5,3)), "vern7" (Verner 7(6)), "vern9" (Verner 9(8),
+    for very tight tolerances).  Implicit, for stiff problems: "rosenbrock23" (Shampine &
+    Reichelt's ode23s, L-stable, order 2), "rodas4"
     (Hairer's RODAS, stiffly accurate, order 4), "rodas5p" (Steinebach's Rodas5P, order 5,
     stiffly accurate, dense output of order 4), "radau" (Radau IIA order 5, as Hairer's RADAU5
     and SciPy's Radau), "bdf" (variable-order BDF/NDF 1-5, as SciPy's BDF and MATLAB's ode15s,
@@ -434,6 +437,14 @@ def solve(
         of ``dydt`` is not checked at each call: ``fun`` must write exactly ``n`` values.  Not
         with ``vectorized``.
 
+    mass : the constant matrix ``M`` of ``M y' = f(t, y)`` (n, n), dense, ``scipy.sparse`` or
+        the diagonal (n,); it may be singular (an index-1 differential-algebraic system: zero
+        rows are algebraic equations).  For "radau", "rodas4", "rodas5p" and "bdf" ("auto" and
+        "LSODA" then run the implicit method they would switch to); with the semi-explicit
+        structure (as many zero rows as zero columns) the algebraic variables of ``y0`` are
+        made consistent first (Newton's method on the algebraic equations).  ``jac_band`` needs
+        a diagonal ``M``.
+
     A run that cannot go on (too many steps, step-size underflow, non-finite values, a singular
     iteration matrix or a Newton iteration that keeps failing) returns ``success=False``, its
     reason in ``message`` and the solution up to that point.  An exception raised by ``fun``,
@@ -449,7 +460,14 @@ def solve(
     if inplace and vectorized:
         raise ValueError("inplace=True and vectorized=True cannot be combined")
     ctrl = None if controller is None else get_controller(controller)
+    mass = check_mass(mass, y0.size, band)
+    if mass.size:
+        mode, explicit = _mass_method(mode, explicit, implicit)
+        y0 = consistent_initial(_plain(fun, inplace, vectorized), t0, y0, mass, args, rtol, atol)
     ex, ros, rad, controls, switch, ctrl_name = method_bundles(mode, explicit, implicit, ctrl)
+    if mass.size:
+        ros = ros._replace(mass=mass) if ros is not None else None
+        rad = rad._replace(mass=mass) if rad is not None else None
     built = build_problem(
         fun,
         t0,
@@ -469,7 +487,7 @@ def solve(
         return _constant_result(built, (t0, t1), y0, t_eval, events is not None, dense_output)
     # every argument's Numba type follows from the method bundles (the arrays are our own)
     types = ("solve", mode, explicit, implicit, ctrl)
-    bdf = bdf_method(mode == MODE_AUTO) if implicit == "bdf" else None
+    bdf = bdf_method(mode == MODE_AUTO, mass) if implicit == "bdf" else None
     built, (info, out) = run_kernel(
         built, integrate, y0, ex, ros, rad, controls, switch, steps, bdf, types=types
     )
@@ -482,6 +500,31 @@ def solve(
     n_events = built.spec.ev_dir.size if events is not None else None
     radius = switch.radius if profile else None
     return _result(_fields(info), out, t0, names, first, radius, stats, n_events, dense_output)
+
+
+def _mass_method(mode, explicit, implicit):
+    """``(mode, explicit)`` for a problem with a mass matrix: the implicit method alone."""
+    if implicit is None or implicit == "rosenbrock23":
+        raise ValueError(
+            "mass: M y' = f needs one of the methods radau, rodas4, rodas5p, bdf (or auto), "
+            f"got method {implicit or explicit!r}"
+        )
+    return MODE_IMPLICIT, None
+
+
+def _plain(fun, inplace, vectorized):
+    """``fun`` as ``f(t, y, *args) -> array`` (for the consistent initial values)."""
+    if inplace:
+
+        def allocating(t, y, *args):
+            out = np.empty(y.size)
+            fun(t, y, out, *args)
+            return out
+
+        return allocating
+    if vectorized:
+        return lambda t, y, *args: np.asarray(fun(t, y[:, None], *args))[:, 0]
+    return fun
 
 
 def _constant_result(built, t_span, y0, t_eval, has_events, dense_output):
