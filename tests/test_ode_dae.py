@@ -3,6 +3,7 @@ index-1 DAEs against published references (Robertson as a DAE: Bari ``rober.f``;
 Bari ``chemakzo.f``), a regular ``M`` against the equivalent ODE, consistent initial values,
 and the validation of ``mass``."""
 
+import numba
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
@@ -52,31 +53,38 @@ def test_chemakzo_against_bari_reference(method):
     assert abs(y[5] - ks * y[0] * y[3]) < 1e-8
 
 
+HIRES_MASS = np.eye(8) + 0.1 * np.random.default_rng(0).standard_normal((8, 8))
+_hires = numba.njit(problems.get("hires").fun)
+
+
+def _hires_times_mass(t, y):
+    """``M f(t, y)``: HIRES written as ``M y' = M f``."""
+    f = _hires(t, y)
+    out = np.zeros(8)
+    for i in range(8):
+        for j in range(8):
+            out[i] += HIRES_MASS[i, j] * f[j]
+    return out
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_regular_mass_is_the_scaled_ode(method):
-    """``M y' = f`` with an invertible, non-diagonal ``M`` against ``y' = M^-1 f`` (HIRES)."""
+    """``M y' = M f`` with an invertible, non-diagonal ``M`` against ``y' = f`` (HIRES): the
+    Bari reference, and the ODE run to the tolerance."""
     p = problems.get("hires")
-    rng = np.random.default_rng(0)
-    mass = np.eye(8) + 0.1 * rng.standard_normal((8, 8))
-    minv = np.linalg.inv(mass)
-
-    def f_mass(t, y):
-        return mass @ p.fun(t, y)
-
     kw = dict(method=method, rtol=1e-8, atol=1e-12)
-    dae = solve(f_mass, p.t_span, p.y0, mass=mass, **kw)
+    dae = solve(_hires_times_mass, p.t_span, p.y0, mass=HIRES_MASS, **kw)
     ode = solve(p.fun, p.t_span, p.y0, **kw)
-    assert dae.success and ode.success
+    assert dae.success and ode.success and dae.stats["compiled"]
     assert mixed_error(p, dae.y[:, -1]) < 1e-6
     np.testing.assert_allclose(dae.y[:, -1], ode.y[:, -1], rtol=1e-5, atol=1e-10)
-    assert np.allclose(minv @ mass, np.eye(8))
 
 
 def test_inconsistent_initial_values_are_made_consistent():
     """y3 = 0.5 breaks the conservation law at t0: the algebraic variable is solved for."""
     p = problems.get("rober_dae")
     y0 = np.array([1.0, 0.0, 0.5])
-    r = solve(p.fun, (0.0, 40.0), y0, method="bdf", rtol=1e-6, atol=1e-10, mass=p.mass)
+    r = solve(p.fun, (0.0, 40.0), y0, method="bdf", rtol=1e-6, atol=1e-10, mass=p.mass, jac=p.jac)
     assert r.success
     assert abs(r.y[2, 0]) < 1e-12 and r.y[0, 0] == 1.0
     # the ODE form from the consistent values, by SciPy's Radau at tight tolerances

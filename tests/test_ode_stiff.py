@@ -212,9 +212,11 @@ def test_rosenbrock_methods_are_l_stable(name):
     for y in np.linspace(0.0, 50.0, 101):  # A-stable: |R(iy)| <= 1
         assert abs(_stability_function(tab, 1j * y)) <= 1.0 + 1e-12
     # R(z) matches exp(z) to the order of the method
-    zs = np.array([1e-2, 5e-3])
+    zs = np.array([1e-2, 5e-3]) if tab.order < 5 else np.array([0.1, 0.05])  # above rounding
     defect = np.abs([_stability_function(tab, z) - np.exp(z) for z in zs])
-    assert abs(np.log2(defect[0] / defect[1]) - (tab.order + 1)) < 0.3
+    # Rodas5P's R(z) is exp(z) to order 6, one more than the method's order
+    expected = tab.order + (2 if tab.name == "rodas5p" else 1)
+    assert abs(np.log2(defect[0] / defect[1]) - expected) < 0.3
     if tab.fsal:
         np.testing.assert_array_equal(tab.a[-1], tab.m)
 

@@ -255,21 +255,24 @@ def get_tableau(method):
     return TABLEAUX[method]
 
 
-AUTO_BDF_SIZE = 50
-"""From this many equations on, "auto" switches to BDF rather than a Rosenbrock method or Radau."""
+AUTO_BDF_SIZE = 100
+"""From this many equations on (with a dense Jacobian), "auto" switches to BDF rather than a
+Rosenbrock method or Radau."""
 
 KNOWN = (*TABLEAUX, *IMPLICIT, "auto", *SCIPY_NAMES)
 
 
-def resolve_method(method, rtol):
+def resolve_method(method, rtol, banded=False):
     """``(mode, explicit pair name or None, implicit method name or None)`` for ``method``.
 
     "auto" pairs Tsit5 with Rosenbrock23 (``rtol >= 1e-3``) or Rodas4, and Verner 7 with Radau
     IIA 5 when ``rtol < 1e-6``, in the spirit of DifferentialEquations.jl's default
     ``AutoTsit5(Rosenbrock23())`` / ``AutoVern7(Rodas5P())`` (Radau's order 5 wins at tight
     tolerances, see ``benchmarks/ode_stiff.py``); with :data:`AUTO_BDF_SIZE` equations or more
-    the implicit method is BDF, whose 1-3 evaluations and rare factorisations per step beat the
-    one-step methods' stages and LU per step on large systems (``benchmarks/ode_bdf.py``).
+    and a dense Jacobian (not ``banded``) the implicit method is BDF, whose rare factorisations
+    (one per 5-30 steps) beat the one-step methods' LU per step once an LU costs more than the
+    stages; with a banded LU, cheap, Radau and Rodas4 stay ahead at matched error
+    (``benchmarks/ode_bdf.py``: on the 400-equation Brusselator BDF takes ~2x their time).
     "LSODA" pairs the explicit method with BDF, as LSODA (Adams / BDF) does.  A pair
     ``(explicit, implicit)`` chooses both.  SciPy's names map as :data:`SCIPY_NAMES` says.
     """
@@ -289,7 +292,7 @@ def resolve_method(method, rtol):
         return MODE_AUTO, "vern7" if r < 1e-6 else "tsit5", "bdf"
     method = SCIPY_NAMES.get(method, method)
     if method == "auto":
-        if rtol.size >= AUTO_BDF_SIZE:
+        if rtol.size >= AUTO_BDF_SIZE and not banded:
             return MODE_AUTO, "vern7" if r < 1e-6 else "tsit5", "bdf"
         if r < 1e-6:
             return MODE_AUTO, "vern7", "radau"
@@ -398,14 +401,13 @@ def solve(
     and SciPy's Radau), "bdf" (variable-order BDF/NDF 1-5, as SciPy's BDF and MATLAB's ode15s,
     with CVODE's Jacobian and LU reuse: few evaluations per step, for large stiff systems).
     "auto" (default) starts with Tsit5 (Vern7 if ``rtol < 1e-6``), watches Hairer's stiffness
-    estimate ``h lambda`` and switches to Rosenbrock23 (``rtol >= 1e-3``), Rodas4, or Radau
-    (``rtol < 1e-6``) -- BDF from 50 equations on -- when more than 10 steps were limited by
-    stability without 6 unlimited ones in a row between them, and back after more than 3 steps
-    in a row were not (OrdinaryDiffEq's AutoSwitch with Hairer's reset); ``method=(explicit,
-    implicit)`` chooses the pair.  ``stats["nswitch"]`` and ``stats["intervals"]`` report what
-    it did.  SciPy's names are accepted: "RK45" (dp5), "RK23" (bs3), "DOP853", "Radau", "BDF"
-    (bdf) and "LSODA" (Tsit5 or Vern7 switching to and from BDF, as LSODA switches between
-    Adams and BDF).
+    estimate ``h lambda`` and switches to Rosenbrock23 (``rtol >= 1e-3``), Rodas4, or Radau (``rtol
+    < 1e-6``) -- BDF from 100 equations on, unless banded -- when more than 10 steps were limited by
+    stability without 6 unlimited ones in a row between them, and back after more than 3 steps in a
+    row were not (OrdinaryDiffEq's AutoSwitch with Hairer's reset); ``method=(explicit, implicit)``
+    chooses the pair. ``stats["nswitch"]`` and ``stats["intervals"]`` report what it did. SciPy's
+    names are accepted: "RK45" (dp5), "RK23" (bs3), "DOP853", "Radau", "BDF" (bdf) and "LSODA"
+    (Tsit5 or Vern7 switching to and from BDF, as LSODA switches between Adams and BDF).
 
     As SciPy: ``vectorized=True`` (``fun`` takes and returns (n, k) columns; called with one
     column), ``args`` any tuple-like, passed to ``fun``, ``jac`` and the events; events with
@@ -451,8 +453,8 @@ def solve(
     ``jac`` or an event function propagates, with a note saying at which ``t``.
     """
     t0, t1, y0, rtol, atol = check_problem(t_span, y0, rtol, atol)
-    mode, explicit, implicit = resolve_method(method, rtol)
     band = _check_band(jac_band, y0.size)
+    mode, explicit, implicit = resolve_method(method, rtol, band is not None)
     first, max_step, max_steps, t_eval = check_step_options(
         t0, t1, first_step, max_step, max_steps, t_eval
     )
