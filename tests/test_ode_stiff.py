@@ -213,9 +213,11 @@ def test_rosenbrock_methods_are_l_stable(name):
     for y in np.linspace(0.0, 50.0, 101):  # A-stable: |R(iy)| <= 1
         assert abs(_stability_function(tab, 1j * y)) <= 1.0 + 1e-12
     # R(z) matches exp(z) to the order of the method
-    zs = np.array([1e-2, 5e-3])
+    zs = np.array([1e-2, 5e-3]) if tab.order < 5 else np.array([0.1, 0.05])  # above rounding
     defect = np.abs([_stability_function(tab, z) - np.exp(z) for z in zs])
-    assert abs(np.log2(defect[0] / defect[1]) - (tab.order + 1)) < 0.3
+    # Rodas5P's R(z) is exp(z) to order 6, one more than the method's order
+    expected = tab.order + (2 if tab.name == "rodas5p" else 1)
+    assert abs(np.log2(defect[0] / defect[1]) - expected) < 0.3
     if tab.fsal:
         np.testing.assert_array_equal(tab.a[-1], tab.m)
 
@@ -380,8 +382,8 @@ def test_interpreted_fallback_runs_implicit_methods_identically():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(method="radau5"), "known: bs3, dp5, tsit5, dop853, vern7, rosenbrock23"),
-        (dict(method=("dp5", "bdf")), "a pair must be"),
+        (dict(method="radau5"), "known: bs3, dp5, tsit5, dop853, vern7, vern9, rosenbrock23"),
+        (dict(method=("dp5", "gear")), "a pair must be"),
         (dict(method="radau", jac_band=(1,)), "jac_band"),
         (dict(method="radau", jac_band=(-1, 0)), "jac_band"),
         (dict(method="radau", jac=lambda t, y: np.eye(3)), "jac must return an array of shape"),

@@ -23,10 +23,10 @@ ALL = list(TABLEAUX.values())
 IDS = list(TABLEAUX)
 
 # order of the continuous extension (as polynomial order conditions in theta)
-DENSE_ORDER = {"bs3": 3, "dp5": 4, "tsit5": 4, "dop853": 7, "vern7": 7}
+DENSE_ORDER = {"bs3": 3, "dp5": 4, "tsit5": 4, "dop853": 7, "vern7": 7, "vern9": 8}
 # orders of the embedded weights b - e (and b - e2); DOP853's ``error_order`` 7 describes its
 # combined estimate err5^2 / sqrt(err5^2 + 0.01 err3^2), built from a 5th- and a 3rd-order pair
-EMBEDDED_ORDER = {"bs3": 2, "dp5": 4, "tsit5": 4, "dop853": 5, "vern7": 6}
+EMBEDDED_ORDER = {"bs3": 2, "dp5": 4, "tsit5": 4, "dop853": 5, "vern7": 6, "vern9": 8}
 EMBEDDED2_ORDER = {"dop853": 3}
 
 
@@ -123,7 +123,7 @@ def test_tree_counts_and_densities():
 
 
 def test_registry():
-    assert set(TABLEAUX) == {"bs3", "dp5", "tsit5", "dop853", "vern7"}
+    assert set(TABLEAUX) == {"bs3", "dp5", "tsit5", "dop853", "vern7", "vern9"}
     for name, tab in TABLEAUX.items():
         assert tab.name == name
         assert isinstance(tab, Tableau)
@@ -131,9 +131,10 @@ def test_registry():
     assert (BS3.order, DP5.order, TSIT5.order, DOP853.order, VERN7.order) == (3, 5, 5, 8, 7)
     assert (BS3.error_order, DP5.error_order, TSIT5.error_order) == (2, 4, 4)
     assert (DOP853.error_order, VERN7.error_order) == (7, 6)
-    assert [t.n_stages for t in ALL] == [4, 7, 7, 13, 11]
-    assert [t.c_extra.size for t in ALL] == [0, 0, 0, 3, 5]
-    assert [t.dense_degree for t in ALL] == [3, 4, 4, 7, 7]
+    assert [t.n_stages for t in ALL] == [4, 7, 7, 13, 11, 17]
+    assert [t.c_extra.size for t in ALL] == [0, 0, 0, 3, 5, 4]
+    assert (TABLEAUX["vern9"].order, TABLEAUX["vern9"].error_order) == (9, 8)
+    assert [t.dense_degree for t in ALL] == [3, 4, 4, 7, 7, 8]
 
 
 @pytest.mark.parametrize("tab", ALL, ids=IDS)
@@ -181,6 +182,7 @@ def test_stiff_pair(tab):
     else:
         assert tab.c[i] == tab.c[j] == 1.0
     expected = {"bs3": (2, 3), "dp5": (5, 6), "tsit5": (5, 6), "dop853": (11, 12), "vern7": (8, 9)}
+    expected["vern9"] = (14, 15)
     assert tab.stiff_pair == expected[tab.name]
 
 
@@ -232,9 +234,11 @@ def test_dp5_e_matches_published_b_hat():
 @pytest.mark.parametrize("tab", ALL, ids=IDS)
 def test_dense_end_points(tab):
     s = tab.n_stages
-    # theta = 1 gives y_new: sum_j Q[i, j] = b_i (0 on extra stages)
-    np.testing.assert_allclose(tab.Q[:s].sum(axis=1), tab.b, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(tab.Q[s:].sum(axis=1), 0.0, rtol=0, atol=1e-12)
+    # theta = 1 gives y_new: sum_j Q[i, j] = b_i (0 on extra stages), up to the rounding of the
+    # entries (Vern9's reach 1.3e4)
+    atol = max(1e-12, 1e-15 * np.abs(tab.Q).max())
+    np.testing.assert_allclose(tab.Q[:s].sum(axis=1), tab.b, rtol=0, atol=atol)
+    np.testing.assert_allclose(tab.Q[s:].sum(axis=1), 0.0, rtol=0, atol=atol)
     # derivative at theta = 0 is k_1
     e0 = np.zeros(tab.Q.shape[0])
     e0[0] = 1.0
@@ -291,12 +295,15 @@ def test_dense_output_observed_order(tab):
     y0 = hairer_exact(t0)
     p = DENSE_ORDER[tab.name]
     hs = np.array([0.32, 0.16, 0.08, 0.04]) if p >= 7 else np.array([0.08, 0.04, 0.02, 0.01])
+    if p >= 8:  # Vern9's interpolant reaches rounding (1e-13) by h = 0.08
+        hs = np.array([0.32, 0.24, 0.16, 0.12])
     thetas = np.array([0.23, 0.5, 0.81])
     errs = []
     for h in hs:
         K, y1 = one_step(tab, hairer_f, t0, y0, h)
-        # Q's rows sum to b up to rounding of entries as large as ~1e3
-        np.testing.assert_allclose(dense(tab, K, y0, h, 1.0), y1, rtol=0, atol=1e-12)
+        # Q's rows sum to b up to rounding of entries as large as ~1e3 (Vern9: 1.3e4)
+        atol = max(1e-12, 1e-15 * np.abs(tab.Q).max())
+        np.testing.assert_allclose(dense(tab, K, y0, h, 1.0), y1, rtol=0, atol=atol)
         np.testing.assert_allclose(dense(tab, K, y0, h, 0.0), y0, rtol=0, atol=0)
         errs.append(
             max(
@@ -307,7 +314,9 @@ def test_dense_output_observed_order(tab):
     errs = np.array(errs)
     # local error of the interpolant ~ C h^(p_dense + 1): least-squares slope in log-log
     slope = np.polyfit(np.log(hs), np.log(errs), 1)[0]
-    assert abs(slope - (p + 1)) < 0.4, (tab.name, slope, errs)
+    # Vern9: between the pre-asymptotic range (slope 9.65 here) and rounding below h = 0.12 there
+    # is no clean window; its dense order conditions are checked exactly above
+    assert abs(slope - (p + 1)) < (0.4 if p < 8 else 0.7), (tab.name, slope, errs)
     assert np.max(errs) < 1e-4
 
 
@@ -359,6 +368,7 @@ def _R_direct(tab, z):
 # DP5, Tsit5, Vern7: OrdinaryDiffEq's alg_stability_size; BS3: the real root of
 # 1 - x + x^2/2 - x^3/6 = -1; DOP853: computed (Hairer's stiffness threshold 6.1 lies inside)
 RADII = {"bs3": 2.5127453, "dp5": 3.3066, "tsit5": 3.5068, "dop853": 6.39365, "vern7": 4.6400}
+RADII["vern9"] = 4.4762  # computed here; the boundary is checked below independently
 
 
 @pytest.mark.parametrize("tab", ALL, ids=IDS)

@@ -74,12 +74,17 @@ class RosenbrockMethod(NamedTuple):
     gamma: float
     fsal: bool
     k: float
+    mass: np.ndarray = np.zeros((0, 0))
 
 
 class RadauMethod(NamedTuple):
-    """Radau IIA 5 (its constants live in :mod:`stepsize.ode._radau`); ``k`` = 4."""
+    """Radau IIA 5 (its constants live in :mod:`stepsize.ode._radau`); ``k`` = 4.
+
+    ``mass`` (both implicit bundles): the constant ``M`` of ``M y' = f`` the method is applied
+    with, (n, n); empty for the identity (:mod:`stepsize.ode._mass`)."""
 
     k: float
+    mass: np.ndarray = np.zeros((0, 0))
 
 
 class Controls(NamedTuple):

@@ -135,12 +135,12 @@ def run_member(problem, explicit, controls, switch, steps, run, out, y0):
     ``out``.  Without ``t_eval`` only the newest point is kept (every step overwrites row 0),
     and it stays NaN unless the member reached ``t1``, as on the CPU."""
     copy_into(run.work.y, y0)
-    start(problem, explicit, None, None, switch, steps, run, out)
+    start(problem, explicit, None, None, switch, steps, run, out, None)
     keep_last = steps.t_eval.size == 0
     while run.info[0].status == RUNNING:
         if keep_last:
             run.info[0].n_out = 0
-        step(problem, explicit, None, None, controls, switch, steps, run, out)
+        step(problem, explicit, None, None, controls, switch, steps, run, out, None)
     if keep_last and run.info[0].status != DONE:
         py = out.points.y
         for m in range(py.shape[1]):
@@ -168,7 +168,8 @@ def member_run(a, s):
         a.stages[:, :, s], e[0, :, s], e[1, :, s], e[2, :, s], e[3, :, s], e[4, :, s], e[5, :, s]
     )
     events = EventWork(none, none, none, a.empty_int, none, a.empty_int)
-    run = Run(work, ew, None, None, events, a.state[s : s + 1], a.imp[s : s + 1], a.info[s : s + 1])
+    state, imp, info = a.state[s : s + 1], a.imp[s : s + 1], a.info[s : s + 1]
+    run = Run(work, ew, None, None, events, state, imp, info, None)
     rows = a.empty_rows
     out = Output(
         Points(a.t[:, s], a.y[s].T),

@@ -61,7 +61,9 @@ def ensemble_chunk(problem, Y0, rows, explicit, controls, switch, steps, members
             problem.ev_dir,
             problem.ev_term,
         )
-        info, out = integrate(member, Y0[k].copy(), explicit, None, None, controls, switch, steps)
+        info, out = integrate(
+            member, Y0[k].copy(), explicit, None, None, controls, switch, steps, None
+        )
         r = info[0]
         members.counts[k, 0] = r.status
         members.counts[k, 1] = r.nfev

@@ -40,6 +40,14 @@ from stepsize.control import (
     stiffness_tally,
 )
 from stepsize.ode._arrays import all_finite, copy_into, eval_dense
+from stepsize.ode._bdf import (
+    BDFWork,
+    bdf_accepted,
+    bdf_attempt,
+    bdf_dense,
+    bdf_reject_ratio,
+    bdf_work,
+)
 from stepsize.ode._bundles import (
     CTX_FAULT,
     DONE,
@@ -127,15 +135,16 @@ class Run(NamedTuple):
     state: np.ndarray
     imp: np.ndarray
     info: np.ndarray
+    bdw: BDFWork
 
 
 @fast_dispatch
 @twinned
-def integrate(problem, y0, explicit, rosenbrock, radau, controls, switch, steps):
+def integrate(problem, y0, explicit, rosenbrock, radau, controls, switch, steps, bdf=None):
     """Integrate from ``steps.t0`` to ``steps.t1``; returns the ``INFO`` record and the
     :class:`~stepsize.ode._output.Output`."""
     n = y0.size
-    degree = dense_degree(explicit, rosenbrock, radau)
+    degree = dense_degree(explicit, rosenbrock, radau, bdf)
     work = Work(
         y0.copy(),
         np.empty(n),
@@ -158,27 +167,30 @@ def integrate(problem, y0, explicit, rosenbrock, radau, controls, switch, steps)
         new_state(),
         new_implicit_state(),
         new_info(),
+        bdf_work(bdf, problem, n),
     )
     out = new_output(n, degree, steps.dense, steps.profile, steps.t_eval.size)
-    start(problem, explicit, rosenbrock, radau, switch, steps, run, out)
+    start(problem, explicit, rosenbrock, radau, switch, steps, run, out, bdf)
     while run.info[0].status == RUNNING:
         out = make_room(out, run.info, steps, n_events)
-        run_steps(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out)
+        run_steps(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf)
     return run.info, trimmed(out, run.info)
 
 
 @stepping
-def run_steps(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out):
+def run_steps(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf):
     """Step while the run goes on and the storage has room for one more step."""
     n_events = problem.ev_dir.size
     while run.info[0].status == RUNNING and has_room(out, run.info, steps, n_events):
-        step(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out)
+        step(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf)
 
 
 @twinned
-def dense_degree(explicit, rosenbrock, radau):
+def dense_degree(explicit, rosenbrock, radau, bdf):
     """Degree of the interpolants the methods of a run produce (the storage's)."""
     degree = 0
+    if bdf is not None:
+        degree = max(degree, bdf.basis.shape[1] - 1)
     if explicit is not None:
         degree = max(degree, explicit.Q.shape[1])
     if rosenbrock is not None:
@@ -197,8 +209,10 @@ def explicit_k(explicit):
 
 
 @inlined
-def implicit_k(rosenbrock, radau):
-    """``k = error order + 1`` of the implicit method (1 without one)."""
+def implicit_k(rosenbrock, radau, bdf):
+    """``k = error order + 1`` of the implicit method (1 without one; BDF's starting order)."""
+    if bdf is not None:
+        return bdf.k
     if rosenbrock is not None:
         return rosenbrock.k
     if radau is not None:
@@ -207,7 +221,7 @@ def implicit_k(rosenbrock, radau):
 
 
 @twinned
-def start(problem, explicit, rosenbrock, radau, switch, steps, run, out):
+def start(problem, explicit, rosenbrock, radau, switch, steps, run, out, bdf):
     """F at the start, the first output, the event values, the first step size."""
     st, info, work = run.state[0], run.info[0], run.work
     t0 = steps.t0
@@ -233,7 +247,7 @@ def start(problem, explicit, rosenbrock, radau, switch, steps, run, out):
     if steps.first_step > 0.0:
         st.h_abs = min(steps.first_step, span)
     else:
-        k = implicit_k(rosenbrock, radau) if st.kind == IMPLICIT else explicit_k(explicit)
+        k = implicit_k(rosenbrock, radau, bdf) if st.kind == IMPLICIT else explicit_k(explicit)
         st.h_abs = initial_step(problem, work, t0, k - 1.0, steps, span)
         info.nfev += 1
 
@@ -278,7 +292,7 @@ def initial_step(problem, work, t0, order, steps, span):
 
 
 @inlined
-def step(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out):
+def step(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf):
     """One attempted step and everything that follows from it."""
     if stopped(problem, steps, run):
         return
@@ -290,21 +304,23 @@ def step(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out
         t_new = steps.t1
     h = t_new - t
     st.h_abs = abs(h)
-    err, failed = attempt(problem, explicit, rosenbrock, radau, steps, run, t, h)
+    err, failed = attempt(problem, explicit, rosenbrock, radau, steps, run, t, h, bdf)
     if failed == RETRY:
         return
     if failed != 0 or err > 1.0:
-        reject(controls, explicit, rosenbrock, radau, run, err, failed)
+        reject(controls, explicit, rosenbrock, radau, run, err, failed, bdf)
         return
-    ratio = accepted_ratio(controls, explicit, rosenbrock, radau, run, err)
+    ratio = accepted_ratio(controls, explicit, rosenbrock, radau, run, err, bdf)
     stiffness_verdict(explicit, switch, steps, run, out, t, h)
-    t_stop, terminal = record(problem, explicit, rosenbrock, radau, steps, run, out, t, h, t_new)
+    t_stop, terminal = record(
+        problem, explicit, rosenbrock, radau, steps, run, out, t, h, t_new, bdf
+    )
     if terminal:
         st.t = t_stop
         run.info[0].t = t_stop
         run.info[0].status = EVENT
         return
-    ratio = advance(problem, explicit, rosenbrock, radau, run, t, h, t_new, ratio)
+    ratio = advance(problem, explicit, rosenbrock, radau, run, t, h, t_new, ratio, bdf)
     ratio = switch_method(switch, run, out, ratio)
     st.h_abs *= ratio
 
@@ -331,7 +347,7 @@ def stopped(problem, steps, run):
 
 
 @inlined
-def attempt(problem, explicit, rosenbrock, radau, steps, run, t, h):
+def attempt(problem, explicit, rosenbrock, radau, steps, run, t, h, bdf):
     """The stepping method's attempt: ``(scaled error, failure code or 0)``."""
     if run.state[0].kind == EXPLICIT:
         if explicit is not None:
@@ -346,11 +362,13 @@ def attempt(problem, explicit, rosenbrock, radau, steps, run, t, h):
     if radau is not None:
         rejected = run.state[0].rejected_last
         return radau_attempt(problem, run.radw, run.imp, run.work, t, h, rejected, steps, run.info)
+    if bdf is not None:
+        return bdf_attempt(problem, bdf, run.bdw, run.imp, run.work, t, h, steps, run.info)
     return np.nan, NONFINITE
 
 
 @inlined
-def reject(controls, explicit, rosenbrock, radau, run, err, failed):
+def reject(controls, explicit, rosenbrock, radau, run, err, failed, bdf):
     """A rejected step (``err > 1``) or a failed one: shrink the step for the retry; five
     singular iteration matrices in a row end the run (as Hairer's codes)."""
     st, info = run.state[0], run.info[0]
@@ -370,21 +388,24 @@ def reject(controls, explicit, rosenbrock, radau, run, err, failed):
     if st.kind == EXPLICIT:
         st.h_abs *= reject_ratio(controls.explicit, err, explicit_k(explicit))
         return
-    ratio = reject_ratio(controls.implicit, err, implicit_k(rosenbrock, radau))
+    if bdf is not None:
+        st.h_abs *= bdf_reject_ratio(run.bdw, run.imp, err)
+        return
+    ratio = reject_ratio(controls.implicit, err, implicit_k(rosenbrock, radau, bdf))
     if radau is not None:
         ratio *= newton_factor(run.imp[0].n_iter)
     st.h_abs *= ratio
 
 
 @inlined
-def accepted_ratio(controls, explicit, rosenbrock, radau, run, err):
+def accepted_ratio(controls, explicit, rosenbrock, radau, run, err, bdf):
     """Count the accepted step; the controller's ratio for the next one (no growth right
     after a rejection)."""
     st, work = run.state[0], run.work
     if st.kind == EXPLICIT:
         ratio = accept_ratio(controls.explicit, work.history, err, explicit_k(explicit))
     else:
-        k = implicit_k(rosenbrock, radau)
+        k = implicit_k(rosenbrock, radau, bdf)
         set_last_ratio(work.history_imp, st.h_abs / st.h_acc if st.h_acc > 0.0 else 1.0)
         ratio = accept_ratio(controls.implicit, work.history_imp, err, k)
         if controls.predictive:
@@ -432,13 +453,13 @@ def stiffness_of(explicit, ew):
 
 
 @inlined
-def record(problem, explicit, rosenbrock, radau, steps, run, out, t, h, t_new):
+def record(problem, explicit, rosenbrock, radau, steps, run, out, t, h, t_new, bdf):
     """Interpolant (when output, events or ``t_eval`` need it), events, output points, dense
     segment of the step from ``t`` to ``t_new = t + h``.  Returns ``(t_stop, terminal)``."""
     st, info, work, ew = run.state[0], run.info[0], run.work, run.events
     have_coef = False
     if st.kind == IMPLICIT:
-        implicit_dense(rosenbrock, radau, run, work.coef)
+        implicit_dense(rosenbrock, radau, run, work.coef, bdf)
         have_coef = True
     crossing = False
     if problem.ev_dir.size > 0:
@@ -477,8 +498,10 @@ def record(problem, explicit, rosenbrock, radau, steps, run, out, t, h, t_new):
 
 
 @inlined
-def implicit_dense(rosenbrock, radau, run, coef):
+def implicit_dense(rosenbrock, radau, run, coef, bdf):
     """Interpolant coefficients of the implicit step just taken."""
+    if bdf is not None:
+        bdf_dense(bdf, run.bdw, coef)
     if rosenbrock is not None:
         rosenbrock_dense(run.rw.U, rosenbrock.H, coef)
     if radau is not None:
@@ -494,13 +517,13 @@ def dense_of(problem, explicit, ew, work, t, h):
 
 
 @inlined
-def advance(problem, explicit, rosenbrock, radau, run, t, h, t_new, ratio):
+def advance(problem, explicit, rosenbrock, radau, run, t, h, t_new, ratio, bdf):
     """Move to ``t_new``: F there (free for explicit pairs and FSAL methods), the implicit
     method's bookkeeping; returns the step ratio (Radau may keep ``h``)."""
     st, work = run.state[0], run.work
     if st.kind == EXPLICIT:
         last_stage(explicit, run.ew, work.f_new)
-    elif not fsal(rosenbrock):
+    elif not fsal(rosenbrock) and not skips_f(bdf):
         problem.rhs(t_new, work.y_new, work.f_new, problem.ctx)
         run.info[0].nfev += 1
     if st.kind == IMPLICIT:
@@ -509,6 +532,8 @@ def advance(problem, explicit, rosenbrock, radau, run, t, h, t_new, ratio):
         if radau is not None:
             constant = problem.jac_mode == JAC_CONSTANT
             ratio = radau_accepted(run.radw, run.imp, constant, work.coef, work.y, t, h, ratio)
+        if bdf is not None:
+            ratio = bdf_accepted(problem, bdf, run.bdw, run.imp)
     st.t = t_new
     copy_into(work.y, work.y_new)
     copy_into(work.f0, work.f_new)
@@ -527,6 +552,15 @@ def fsal(rosenbrock):
     """Whether the implicit method leaves ``F(t + h, y_new)`` in ``f_new`` itself."""
     if rosenbrock is not None:
         return rosenbrock.fsal
+    return False
+
+
+@inlined
+def skips_f(bdf):
+    """Whether the step needs no ``F(t + h, y_new)``: BDF's history replaces it, unless an
+    explicit method may take over."""
+    if bdf is not None:
+        return not bdf.need_f
     return False
 
 

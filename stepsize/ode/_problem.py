@@ -40,6 +40,8 @@ class Problem:
     atol_ratio : float
         The ``atol / rtol`` the problem needs; also the floor of the mixed error
         ``|y - y_ref| / (atol_ratio + |y_ref|)`` (the Test Set's *mescd* measure).
+    mass : ndarray or None
+        The constant ``M`` of ``M y' = fun(t, y)`` (``solve(..., mass=...)``); None: ``y' = fun``.
     """
 
     name: str
@@ -54,6 +56,7 @@ class Problem:
     jac: Callable | None = None
     jac_band: tuple | None = None
     atol_ratio: float = 1.0
+    mass: np.ndarray | None = None
 
     def __post_init__(self):
         y0 = np.array(self.y0, dtype=np.float64)

@@ -26,7 +26,8 @@ from stepsize.ode._arrays import all_finite, copy_into
 from stepsize.ode._bundles import NEWTON, NONFINITE, RETRY, SINGULAR
 from stepsize.ode._jacobian import update_jacobian
 from stepsize.ode._jit import NJIT, twinned
-from stepsize.ode._linalg import factor, shifted, solve
+from stepsize.ode._linalg import factor, solve
+from stepsize.ode._mass import mass_times, shifted_mass
 
 EPS = np.finfo(float).eps
 
@@ -78,7 +79,10 @@ the loop also scales the ratio by ``(2 NIT + 1)/(2 NIT + newton iterations)``, `
 class RadauWork(NamedTuple):
     """Jacobian, the factored real and complex matrices and their pivots, the finite-difference
     increments, the stages ``Z`` and Newton's ``W`` (both (3, n)), stage derivatives ``F``, the
-    right-hand sides ``br``, ``bc``, the error scale, and the previous step's polynomial."""
+    right-hand sides ``br``, ``bc``, the error scale, the previous step's polynomial, and for
+    ``M y' = f`` the mass matrix (empty: identity) and a buffer for ``M W`` (3, n).  With a mass
+    matrix ``I`` becomes ``M`` in the iteration matrices, in ``mu/h M W`` and in the error
+    estimate's ``M (E.Z)/h`` (``radau5.f``)."""
 
     J: np.ndarray
     Mr: np.ndarray
@@ -94,6 +98,8 @@ class RadauWork(NamedTuple):
     scale: np.ndarray
     prev_coef: np.ndarray
     y_prev: np.ndarray
+    mass: np.ndarray
+    mw: np.ndarray
 
 
 @twinned
@@ -119,6 +125,8 @@ def radau_work(method, problem, n, degree):
         np.empty(n),
         np.zeros((n, degree)),
         np.empty(n),
+        method.mass,
+        np.zeros((3, n)),
     )
 
 
@@ -134,9 +142,11 @@ def radau_attempt(problem, rw, imp, work, t, h, rejected_last, steps, info):
     if st.jac_stale:
         update_jacobian(problem, imp, rw.J, rw.jac_factor, work, t, steps.atol, info)
     if abs(st.lu_h - h) > 1e-10 * abs(h):  # a new step size, not the rounding of t + h - t
-        singular = factor(shifted(rw.J, kl, ku, MU_REAL / h, rw.Mr), kl, ku, rw.pivr)
+        Mr = shifted_mass(rw.J, kl, ku, MU_REAL / h, rw.mass, rw.Mr)
+        singular = factor(Mr, kl, ku, rw.pivr)
         if singular == 0:
-            singular = factor(shifted(rw.J, kl, ku, MU_COMPLEX / h, rw.Mc), kl, ku, rw.pivc)
+            Mc = shifted_mass(rw.J, kl, ku, MU_COMPLEX / h, rw.mass, rw.Mc)
+            singular = factor(Mc, kl, ku, rw.pivc)
         info[0].nlu += 2
         st.lu_h = h if singular == 0 else 0.0
         if singular != 0 or not np.isfinite(st.jnorm):
@@ -240,12 +250,17 @@ def radau_newton(problem, rw, y, t, h, tol, ybuf):
                     finite = False
         if not finite:
             return False, it + 1, rate, nfev
+        MW = W
+        if rw.mass.shape[0] > 0:
+            MW = rw.mw
+            for i in range(3):
+                mass_times(rw.mass, W[i], MW[i])
         for k in range(n):
             g0 = TI[0, 0] * F[0, k] + TI[0, 1] * F[1, k] + TI[0, 2] * F[2, k]
             g1 = TI[1, 0] * F[0, k] + TI[1, 1] * F[1, k] + TI[1, 2] * F[2, k]
             g2 = TI[2, 0] * F[0, k] + TI[2, 1] * F[1, k] + TI[2, 2] * F[2, k]
-            br[k] = g0 - mr * W[0, k]
-            bc[k] = complex(g1, g2) - mc * complex(W[1, k], W[2, k])
+            br[k] = g0 - mr * MW[0, k]
+            bc[k] = complex(g1, g2) - mc * complex(MW[1, k], MW[2, k])
         solve(rw.Mr, kl, ku, rw.pivr, br)
         solve(rw.Mc, kl, ku, rw.pivc, bc)
         acc = 0.0
@@ -279,8 +294,14 @@ def radau_error(problem, rw, work, t, h, again):
     Z, y, err_vec, ybuf, fbuf = rw.Z, work.y, work.err, work.ybuf, work.fbuf
     kl, ku = problem.kl, problem.ku
     n = y.size
+    ez = rw.mw[0]
     for k in range(n):
-        err_vec[k] = work.f0[k] + (E[0] * Z[0, k] + E[1] * Z[1, k] + E[2] * Z[2, k]) / h
+        ez[k] = (E[0] * Z[0, k] + E[1] * Z[1, k] + E[2] * Z[2, k]) / h
+    if rw.mass.shape[0] > 0:
+        mass_times(rw.mass, ez, rw.mw[1])
+        ez[:] = rw.mw[1]
+    for k in range(n):
+        err_vec[k] = work.f0[k] + ez[k]
     solve(rw.Mr, kl, ku, rw.pivr, err_vec)
     if not again:
         return 0
@@ -288,7 +309,7 @@ def radau_error(problem, rw, work, t, h, again):
         ybuf[k] = y[k] + err_vec[k]
     problem.rhs(t, ybuf, fbuf, problem.ctx)
     for k in range(n):
-        err_vec[k] = fbuf[k] + (E[0] * Z[0, k] + E[1] * Z[1, k] + E[2] * Z[2, k]) / h
+        err_vec[k] = fbuf[k] + ez[k]
     solve(rw.Mr, kl, ku, rw.pivr, err_vec)
     return 1
 

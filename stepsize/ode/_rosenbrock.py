@@ -27,7 +27,8 @@ from stepsize.ode._arrays import all_finite, copy_into
 from stepsize.ode._bundles import NONFINITE, SINGULAR
 from stepsize.ode._jacobian import time_derivative, update_jacobian
 from stepsize.ode._jit import NJIT, twinned
-from stepsize.ode._linalg import factor, shifted, solve
+from stepsize.ode._linalg import factor, solve
+from stepsize.ode._mass import mass_times, shifted_mass
 
 EPS = np.finfo(float).eps
 
@@ -193,14 +194,148 @@ def _rodas4():
     )
 
 
+def _rodas5p():
+    """Steinebach's Rodas5P: 8 stages, order 5(4), stiffly accurate, dense output of order 4.
+
+    G. Steinebach, "Construction of Rosenbrock-Wanner method Rodas5P and numerical benchmarks
+    within the Julia Differential Equations package", BIT Numer. Math. 63, 27 (2023); the
+    coefficients in transformed form as OrdinaryDiffEq.jl's ``Rodas5PTableau`` (its
+    ``rosenbrock_tableaus.jl``), which follows the structure of Di Marzo's Rodas5: stages 6-8
+    sit at ``c = 1`` with ``d = 0``, stage 7 is evaluated at ``y + sum a_6j u_j + u_6``, stage 8
+    at that plus ``u_7``, ``y_new`` adds ``u_8``, which is the error estimate.  Dense output
+    ``y(theta) = (1 - theta) y + theta (y_new + (1 - theta) (q1 + theta (q2 + theta q3)))``,
+    ``q_k = sum_j h_(k+1)j u_j``, here in the power basis (coefficients of theta .. theta^4:
+    ``dy + q1``, ``q2 - q1``, ``q3 - q2``, ``-q3``).
+    """
+    a = np.zeros((8, 8))
+    a[1, 0] = 3.0
+    a[2, :2] = [2.849394379747939, 0.45842242204463923]
+    a[3, :3] = [-6.954028509809101, 2.489845061869568, -10.358996098473584]
+    a[4, :4] = [2.8029986275628964, 0.5072464736228206, -0.3988312541770524, -0.04721187230404641]
+    a[5, :5] = [
+        -7.502846399306121,
+        2.561846144803919,
+        -11.627539656261098,
+        -0.18268767659942256,
+        0.030198172008377946,
+    ]
+    a[6, :6] = [*a[5, :5], 1.0]
+    a[7, :7] = [*a[5, :5], 1.0, 1.0]
+    C = np.zeros((8, 8))
+    C[1, 0] = -14.155112264123755
+    C[2, :2] = [-17.97296035885952, -2.859693295451294]
+    C[3, :3] = [147.12150275711716, -1.41221402718213, 71.68940251302358]
+    C[4, :4] = [165.43517024871676, -0.4592823456491126, 42.90938336958603, -5.961986721573306]
+    C[5, :5] = [
+        24.854864614690072,
+        -3.0009227002832186,
+        47.4931110020768,
+        5.5814197821558125,
+        -0.6610691825249471,
+    ]
+    C[6, :6] = [
+        30.91273214028599,
+        -3.1208243349937974,
+        77.79954646070892,
+        34.28646028294783,
+        -19.097331116725623,
+        -28.087943162872662,
+    ]
+    C[7, :7] = [
+        37.80277123390563,
+        -3.2571969029072276,
+        112.26918849496327,
+        66.9347231244047,
+        -40.06618937091002,
+        -54.66780262877968,
+        -9.48861652309627,
+    ]
+    h = np.array(
+        [
+            [
+                25.948786856663858,
+                -2.5579724845846235,
+                10.433815404888879,
+                -2.3679251022685204,
+                0.524948541321073,
+                1.1241088310450404,
+                0.4272876194431874,
+                -0.17202221070155493,
+            ],
+            [
+                -9.91568850695171,
+                -0.9689944594115154,
+                3.0438037242978453,
+                -24.495224566215796,
+                20.176138334709044,
+                15.98066361424651,
+                -6.789040303419874,
+                -6.710236069923372,
+            ],
+            [
+                11.419903575922262,
+                2.8879645146136994,
+                72.92137995996029,
+                80.12511834622643,
+                -52.072871366152654,
+                -59.78993625266729,
+                -0.15582684282751913,
+                4.883087185713722,
+            ],
+        ]
+    )
+    m = np.array([*a[5, :5], 1.0, 1.0, 1.0])
+    q1, q2, q3 = h
+    H = np.stack([m + q1, q2 - q1, q3 - q2, -q3], axis=1)
+    gamma = 0.21193756319429014
+    return RosenbrockTableau(
+        name="rodas5p",
+        order=5,
+        error_order=4,
+        gamma=gamma,
+        a=a,
+        C=C,
+        c=np.array(
+            [
+                0.0,
+                0.6358126895828704,
+                0.4095798393397535,
+                0.9769306725060716,
+                0.4288403609558664,
+                1.0,
+                1.0,
+                1.0,
+            ]
+        ),
+        d=np.array(
+            [
+                gamma,
+                -0.42387512638858027,
+                -0.3384627126235924,
+                1.8046452872882734,
+                2.325825639765069,
+                0.0,
+                0.0,
+                0.0,
+            ]
+        ),
+        m=m,
+        e=np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]),
+        H=H,
+        fsal=False,
+        source="Steinebach, BIT Numer. Math. 63, 27 (2023); OrdinaryDiffEq.jl Rodas5PTableau",
+    )
+
+
 ROSENBROCK23 = _rosenbrock23()
 RODAS4 = _rodas4()
-ROSENBROCK = {"rosenbrock23": ROSENBROCK23, "rodas4": RODAS4}
+RODAS5P = _rodas5p()
+ROSENBROCK = {"rosenbrock23": ROSENBROCK23, "rodas4": RODAS4, "rodas5p": RODAS5P}
 
 
 class RosenbrockWork(NamedTuple):
     """Jacobian ``J``, the factored ``M = 1/(h gamma) I - J`` and its pivots, stage increments
-    ``U``, ``dF/dt`` and the finite-difference increments."""
+    ``U``, ``dF/dt``, the finite-difference increments, two buffers for a mass matrix."""
 
     J: np.ndarray
     M: np.ndarray
@@ -208,6 +343,8 @@ class RosenbrockWork(NamedTuple):
     U: np.ndarray
     dfdt: np.ndarray
     jac_factor: np.ndarray
+    cu: np.ndarray
+    mcu: np.ndarray
 
 
 @twinned
@@ -225,6 +362,8 @@ def rosenbrock_work(method, problem, n):
         np.zeros((method.c.size, n)),
         np.zeros(n),
         np.full(n, np.sqrt(EPS)),
+        np.zeros(n),
+        np.zeros(n),
     )
 
 
@@ -238,7 +377,8 @@ def rosenbrock_attempt(problem, method, rw, imp, work, t, h, steps, info):
         info[0].nfev += time_derivative(problem, t, work.y, work.f0, work.fbuf, rw.dfdt)
     if st.lu_h != h:
         kl, ku = problem.kl, problem.ku
-        singular = factor(shifted(rw.J, kl, ku, 1.0 / (h * method.gamma), rw.M), kl, ku, rw.piv)
+        shift = 1.0 / (h * method.gamma)
+        singular = factor(shifted_mass(rw.J, kl, ku, shift, method.mass, rw.M), kl, ku, rw.piv)
         info[0].nlu += 1
         st.lu_h = h if singular == 0 else 0.0
         if singular != 0 or not np.isfinite(st.jnorm):
@@ -253,8 +393,9 @@ def rosenbrock_attempt(problem, method, rw, imp, work, t, h, steps, info):
 @twinned
 def rosenbrock_stages(problem, method, rw, work, t, h):
     """The stages with the factored ``M``: fills ``rw.U``, ``work.y_new`` and ``work.err``; with
-    ``fsal`` the last stage leaves ``F(t + h, y_new)`` in ``work.f_new``.  Returns the number of
-    F evaluations."""
+    ``fsal`` the last stage leaves ``F(t + h, y_new)`` in ``work.f_new``.  With a mass matrix
+    the stage coupling is ``M sum_j (C_ij/h) u_j`` (``rodas.f`` for ``M y' = f``).  Returns the
+    number of F evaluations."""
     a, C, c, d, U = method.a, method.C, method.c, method.d, rw.U
     y, ybuf, fbuf = work.y, work.ybuf, work.f_new
     s = c.size
@@ -269,11 +410,21 @@ def rosenbrock_stages(problem, method, rw, work, t, h):
                     acc += a[i, j] * U[j, k]
                 ybuf[k] = acc
             problem.rhs(t + c[i] * h, ybuf, fbuf, problem.ctx)
-        for k in range(n):
-            acc = fbuf[k] + h * d[i] * rw.dfdt[k]
-            for j in range(i):
-                acc += C[i, j] / h * U[j, k]
-            U[i, k] = acc
+        if method.mass.shape[0] == 0:
+            for k in range(n):
+                acc = fbuf[k] + h * d[i] * rw.dfdt[k]
+                for j in range(i):
+                    acc += C[i, j] / h * U[j, k]
+                U[i, k] = acc
+        else:
+            for k in range(n):
+                acc = 0.0
+                for j in range(i):
+                    acc += C[i, j] / h * U[j, k]
+                rw.cu[k] = acc
+            mass_times(method.mass, rw.cu, rw.mcu)
+            for k in range(n):
+                U[i, k] = fbuf[k] + h * d[i] * rw.dfdt[k] + rw.mcu[k]
         solve(rw.M, problem.kl, problem.ku, rw.piv, U[i])
     for k in range(n):
         acc = 0.0

@@ -9,6 +9,7 @@ import numpy as np
 
 from stepsize.control import PRESETS, get_controller
 from stepsize.ode import _radau, _rosenbrock
+from stepsize.ode._bdf import bdf_method
 from stepsize.ode._build import build_problem, describe_fault, fault_of, run_kernel
 from stepsize.ode._bundles import (
     DONE,
@@ -30,6 +31,7 @@ from stepsize.ode._bundles import (
     Switch,
 )
 from stepsize.ode._loop import integrate
+from stepsize.ode._mass import check_mass, consistent_initial
 from stepsize.ode._profile import StiffnessProfile
 from stepsize.ode._tableaux import TABLEAUX
 
@@ -46,20 +48,19 @@ MESSAGES = {
     "smallest step size.",
     FAULT: "A user function raised an exception.",
 }
-IMPLICIT = ("rosenbrock23", "rodas4", "radau")
+IMPLICIT = ("rosenbrock23", "rodas4", "rodas5p", "radau", "bdf")
 SCIPY_NAMES = {
     "RK45": "dp5",
     "RK23": "bs3",
     "DOP853": "dop853",
     "Radau": "radau",
-    "BDF": "radau",
+    "BDF": "bdf",
     "LSODA": "auto",
 }
-"""SciPy's method names: RK45, RK23, DOP853 and Radau are the same methods here; BDF (variable
-order multistep, stiff) maps to Radau IIA 5, the stiff method of the same order and L-stable;
-LSODA (Adams / BDF with automatic stiffness detection) maps to "auto", the explicit/implicit
-switch on Hairer's stiffness estimate, with Radau as the implicit method (which, like LSODA's
-BDF, keeps its Jacobian over many steps)."""
+"""SciPy's method names: RK45, RK23, DOP853, Radau and BDF (the variable-order NDF of
+Shampine & Reichelt, as SciPy's) are the same methods here; LSODA (Adams / BDF with automatic
+stiffness detection) maps to the explicit/implicit switch on Hairer's stiffness estimate with
+BDF as the implicit method (:func:`resolve_method`)."""
 SWITCH = {
     "tol_explicit": 0.9,
     "tol_implicit": 0.9,
@@ -254,17 +255,26 @@ def get_tableau(method):
     return TABLEAUX[method]
 
 
+AUTO_BDF_SIZE = 100
+"""From this many equations on (with a dense Jacobian), "auto" switches to BDF rather than a
+Rosenbrock method or Radau."""
+
 KNOWN = (*TABLEAUX, *IMPLICIT, "auto", *SCIPY_NAMES)
 
 
-def resolve_method(method, rtol):
+def resolve_method(method, rtol, banded=False):
     """``(mode, explicit pair name or None, implicit method name or None)`` for ``method``.
 
     "auto" pairs Tsit5 with Rosenbrock23 (``rtol >= 1e-3``) or Rodas4, and Verner 7 with Radau
     IIA 5 when ``rtol < 1e-6``, in the spirit of DifferentialEquations.jl's default
     ``AutoTsit5(Rosenbrock23())`` / ``AutoVern7(Rodas5P())`` (Radau's order 5 wins at tight
-    tolerances, see ``benchmarks/ode_stiff.py``); a pair ``(explicit, implicit)`` chooses both.
-    SciPy's names map as :data:`SCIPY_NAMES` says.
+    tolerances, see ``benchmarks/ode_stiff.py``); with :data:`AUTO_BDF_SIZE` equations or more
+    and a dense Jacobian (not ``banded``) the implicit method is BDF, whose rare factorisations
+    (one per 5-30 steps) beat the one-step methods' LU per step once an LU costs more than the
+    stages; with a banded LU, cheap, Radau and Rodas4 stay ahead at matched error
+    (``benchmarks/ode_bdf.py``: on the 400-equation Brusselator BDF takes ~2x their time).
+    "LSODA" pairs the explicit method with BDF, as LSODA (Adams / BDF) does.  A pair
+    ``(explicit, implicit)`` chooses both.  SciPy's names map as :data:`SCIPY_NAMES` says.
     """
     known = KNOWN
     if isinstance(method, tuple | list) and len(method) == 2:
@@ -278,10 +288,12 @@ def resolve_method(method, rtol):
     if not isinstance(method, str) or method not in known:
         raise ValueError(f"method: unknown {method!r}; known: {', '.join(known)}")
     r = float(rtol.min()) if rtol.size else 1e-3
-    if method == "LSODA":  # as LSODA's BDF, an implicit method that keeps its Jacobian
-        return MODE_AUTO, "vern7" if r < 1e-6 else "tsit5", "radau"
+    if method == "LSODA":
+        return MODE_AUTO, "vern7" if r < 1e-6 else "tsit5", "bdf"
     method = SCIPY_NAMES.get(method, method)
     if method == "auto":
+        if rtol.size >= AUTO_BDF_SIZE and not banded:
+            return MODE_AUTO, "vern7" if r < 1e-6 else "tsit5", "bdf"
         if r < 1e-6:
             return MODE_AUTO, "vern7", "radau"
         return MODE_AUTO, "tsit5", "rosenbrock23" if r >= 1e-3 else "rodas4"
@@ -374,24 +386,28 @@ def solve(
     compiled=True,
     profile=False,
     inplace=False,
+    mass=None,
 ):
     """Solve an initial value problem; arguments and result as ``scipy.integrate.solve_ivp``.
 
     Methods
     -------
     Explicit pairs: "bs3" (Bogacki–Shampine 3(2)), "dp5" (Dormand–Prince 5(4)), "tsit5"
-    (Tsitouras 5(4)), "dop853" (Hairer's 8(5,3)), "vern7" (Verner 7(6)).  Implicit, for stiff
-    problems: "rosenbrock23" (Shampine & Reichelt's ode23s, L-stable, order 2), "rodas4"
-    (Hairer's RODAS, stiffly accurate, order 4), "radau" (Radau IIA order 5, as Hairer's RADAU5
-    and SciPy's Radau).  "auto" (default) starts with Tsit5 (Vern7 if ``rtol < 1e-6``), watches
-    Hairer's stiffness estimate ``h lambda`` and switches to Rosenbrock23 (``rtol >= 1e-3``),
-    Rodas4, or Radau (``rtol < 1e-6``) when more than 10 steps were limited by stability without
-    6 unlimited ones in a row between them, and back after more than 3 steps in a row were not
-    (OrdinaryDiffEq's AutoSwitch with Hairer's reset); ``method=(explicit, implicit)`` chooses
-    the pair.  ``stats["nswitch"]`` and ``stats["intervals"]`` report what it did.  SciPy's names
-    are accepted: "RK45" (dp5), "RK23" (bs3), "DOP853", "Radau", "BDF" (mapped to radau, the
-    stiff method here closest to it) and "LSODA" (mapped to "auto", which switches between an
-    explicit and an implicit method as LSODA does).
+    (Tsitouras 5(4)), "dop853" (Hairer's 8(5,3)), "vern7" (Verner 7(6)), "vern9" (Verner 9(8),
+    for very tight tolerances).  Implicit, for stiff problems: "rosenbrock23" (Shampine &
+    Reichelt's ode23s, L-stable, order 2), "rodas4"
+    (Hairer's RODAS, stiffly accurate, order 4), "rodas5p" (Steinebach's Rodas5P, order 5,
+    stiffly accurate, dense output of order 4), "radau" (Radau IIA order 5, as Hairer's RADAU5
+    and SciPy's Radau), "bdf" (variable-order BDF/NDF 1-5, as SciPy's BDF and MATLAB's ode15s,
+    with CVODE's Jacobian and LU reuse: few evaluations per step, for large stiff systems).
+    "auto" (default) starts with Tsit5 (Vern7 if ``rtol < 1e-6``), watches Hairer's stiffness
+    estimate ``h lambda`` and switches to Rosenbrock23 (``rtol >= 1e-3``), Rodas4, or Radau (``rtol
+    < 1e-6``) -- BDF from 100 equations on, unless banded -- when more than 10 steps were limited by
+    stability without 6 unlimited ones in a row between them, and back after more than 3 steps in a
+    row were not (OrdinaryDiffEq's AutoSwitch with Hairer's reset); ``method=(explicit, implicit)``
+    chooses the pair. ``stats["nswitch"]`` and ``stats["intervals"]`` report what it did. SciPy's
+    names are accepted: "RK45" (dp5), "RK23" (bs3), "DOP853", "Radau", "BDF" (bdf) and "LSODA"
+    (Tsit5 or Vern7 switching to and from BDF, as LSODA switches between Adams and BDF).
 
     As SciPy: ``vectorized=True`` (``fun`` takes and returns (n, k) columns; called with one
     column), ``args`` any tuple-like, passed to ``fun``, ``jac`` and the events; events with
@@ -423,14 +439,22 @@ def solve(
         of ``dydt`` is not checked at each call: ``fun`` must write exactly ``n`` values.  Not
         with ``vectorized``.
 
+    mass : the constant matrix ``M`` of ``M y' = f(t, y)`` (n, n), dense, ``scipy.sparse`` or
+        the diagonal (n,); it may be singular (an index-1 differential-algebraic system: zero
+        rows are algebraic equations).  For "radau", "rodas4", "rodas5p" and "bdf" ("auto" and
+        "LSODA" then run the implicit method they would switch to); with the semi-explicit
+        structure (as many zero rows as zero columns) the algebraic variables of ``y0`` are
+        made consistent first (Newton's method on the algebraic equations).  ``jac_band`` needs
+        a diagonal ``M``.
+
     A run that cannot go on (too many steps, step-size underflow, non-finite values, a singular
     iteration matrix or a Newton iteration that keeps failing) returns ``success=False``, its
     reason in ``message`` and the solution up to that point.  An exception raised by ``fun``,
     ``jac`` or an event function propagates, with a note saying at which ``t``.
     """
     t0, t1, y0, rtol, atol = check_problem(t_span, y0, rtol, atol)
-    mode, explicit, implicit = resolve_method(method, rtol)
     band = _check_band(jac_band, y0.size)
+    mode, explicit, implicit = resolve_method(method, rtol, band is not None)
     first, max_step, max_steps, t_eval = check_step_options(
         t0, t1, first_step, max_step, max_steps, t_eval
     )
@@ -438,7 +462,14 @@ def solve(
     if inplace and vectorized:
         raise ValueError("inplace=True and vectorized=True cannot be combined")
     ctrl = None if controller is None else get_controller(controller)
+    mass = check_mass(mass, y0.size, band)
+    if mass.size:
+        mode, explicit = _mass_method(mode, explicit, implicit)
+        y0 = consistent_initial(_plain(fun, inplace, vectorized), t0, y0, mass, args, rtol, atol)
     ex, ros, rad, controls, switch, ctrl_name = method_bundles(mode, explicit, implicit, ctrl)
+    if mass.size:
+        ros = ros._replace(mass=mass) if ros is not None else None
+        rad = rad._replace(mass=mass) if rad is not None else None
     built = build_problem(
         fun,
         t0,
@@ -458,8 +489,9 @@ def solve(
         return _constant_result(built, (t0, t1), y0, t_eval, events is not None, dense_output)
     # every argument's Numba type follows from the method bundles (the arrays are our own)
     types = ("solve", mode, explicit, implicit, ctrl)
+    bdf = bdf_method(mode == MODE_AUTO, mass) if implicit == "bdf" else None
     built, (info, out) = run_kernel(
-        built, integrate, y0, ex, ros, rad, controls, switch, steps, types=types
+        built, integrate, y0, ex, ros, rad, controls, switch, steps, bdf, types=types
     )
     if fault_of(built.problem.ctx)[0]:
         raise describe_fault(built.spec, built.problem.ctx)
@@ -470,6 +502,31 @@ def solve(
     n_events = built.spec.ev_dir.size if events is not None else None
     radius = switch.radius if profile else None
     return _result(_fields(info), out, t0, names, first, radius, stats, n_events, dense_output)
+
+
+def _mass_method(mode, explicit, implicit):
+    """``(mode, explicit)`` for a problem with a mass matrix: the implicit method alone."""
+    if implicit is None or implicit == "rosenbrock23":
+        raise ValueError(
+            "mass: M y' = f needs one of the methods radau, rodas4, rodas5p, bdf (or auto), "
+            f"got method {implicit or explicit!r}"
+        )
+    return MODE_IMPLICIT, None
+
+
+def _plain(fun, inplace, vectorized):
+    """``fun`` as ``f(t, y, *args) -> array`` (for the consistent initial values)."""
+    if inplace:
+
+        def allocating(t, y, *args):
+            out = np.empty(y.size)
+            fun(t, y, out, *args)
+            return out
+
+        return allocating
+    if vectorized:
+        return lambda t, y, *args: np.asarray(fun(t, y[:, None], *args))[:, 0]
+    return fun
 
 
 def _constant_result(built, t_span, y0, t_eval, has_events, dense_output):

@@ -63,6 +63,7 @@ from stepsize.ode._problem import Problem
 
 __all__ = [
     "PROBLEMS",
+    "DAE_PROBLEMS",
     "STIFF_PROBLEMS",
     "Problem",
     "arenstorf",
@@ -427,13 +428,13 @@ PROBLEMS: dict[str, Callable[[], Problem]] = {
 def get(name: str) -> Problem:
     """Return the named problem (with default parameters); ``ValueError`` for an unknown name.
 
-    Looks in :data:`PROBLEMS` (non-stiff) and :data:`STIFF_PROBLEMS`.
+    Looks in :data:`PROBLEMS` (non-stiff), :data:`STIFF_PROBLEMS` and :data:`DAE_PROBLEMS`.
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
-    factory = PROBLEMS.get(name) or STIFF_PROBLEMS.get(name)
+    factory = PROBLEMS.get(name) or STIFF_PROBLEMS.get(name) or DAE_PROBLEMS.get(name)
     if factory is None:
-        known = ", ".join(sorted([*PROBLEMS, *STIFF_PROBLEMS]))
+        known = ", ".join(sorted([*PROBLEMS, *STIFF_PROBLEMS, *DAE_PROBLEMS]))
         raise ValueError(f"unknown problem {name!r}; known problems: {known}")
     return factory()
 
@@ -467,6 +468,12 @@ STIFF_PROBLEMS: dict[str, Callable[[], Problem]] = {
 }
 """Stiff problems (``stiff=True``): the Test Set's ROBER, HIRES, VDPOL (mu = 1e3), OREGO, E5 and
 POLLU, and two semi-discretised PDEs with banded Jacobians (see ``_stiff_problems``)."""
+
+from stepsize.ode._dae_problems import chemakzo, rober_dae  # noqa: E402
+
+DAE_PROBLEMS: dict[str, Callable[[], Problem]] = {"rober_dae": rober_dae, "chemakzo": chemakzo}
+"""Index-1 differential-algebraic problems ``M y' = f`` (``mass`` set; see ``_dae_problems``):
+Robertson with its conservation law as the algebraic equation, and the Test Set's CHEMAKZO."""
 
 
 # --------------------------------------------------------------------------------------------

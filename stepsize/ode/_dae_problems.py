@@ -1,0 +1,110 @@
+"""Index-1 differential-algebraic problems ``M y' = f(t, y)`` of :mod:`stepsize.ode.problems`
+(registered there in ``DAE_PROBLEMS``); ``solve(..., mass=problem.mass)``.
+
+Sources: F. Mazzia, C. Magherini, *Test Set for IVP Solvers*, University of Bari, file
+``chemakzo.f`` (right-hand side, consistent initial values, and the reference solution at
+``t = 180`` computed with PSIDE at ``rtol = atol = 1e-19`` on a Cray C90); Hairer & Wanner,
+*Solving ODEs II*, Sec. VI.1 (Robertson's problem as a DAE).
+"""
+
+import numpy as np
+
+from stepsize.ode._problem import Problem
+from stepsize.ode._stiff_problems import rober
+
+# ---------------------------------------------------------------------------------------------
+# Robertson as a DAE
+
+
+def _rober_dae_fun(t, y):
+    out = np.empty(3)
+    out[0] = -0.04 * y[0] + 1e4 * y[1] * y[2]
+    out[1] = 0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] * y[1]
+    out[2] = y[0] + y[1] + y[2] - 1.0
+    return out
+
+
+def _rober_dae_jac(t, y):
+    J = np.zeros((3, 3))
+    J[0, 0] = -0.04
+    J[0, 1] = 1e4 * y[2]
+    J[0, 2] = 1e4 * y[1]
+    J[1, 0] = 0.04
+    J[1, 1] = -1e4 * y[2] - 6e7 * y[1]
+    J[1, 2] = -1e4 * y[1]
+    J[2, 0] = J[2, 1] = J[2, 2] = 1.0
+    return J
+
+
+def rober_dae() -> Problem:
+    """ROBER with ``y3`` from the conservation law ``y1 + y2 + y3 = 1`` (``M = diag(1, 1, 0)``),
+    ``t`` in ``[0, 1e11]``: the same solution as the ODE, so the Bari ``rober.f`` reference.
+
+    ``jac`` matters here: forward differences of the conservation law at ``y2 = 0`` with an
+    increment scaled by ``atol`` (1e-10 h) lose it to cancellation against ``y1 = 1``."""
+    ode = rober()
+    return Problem(
+        name="rober_dae",
+        fun=_rober_dae_fun,
+        t_span=ode.t_span,
+        y0=ode.y0,
+        y_ref=ode.y_ref,
+        jac=_rober_dae_jac,
+        atol_ratio=ode.atol_ratio,
+        stiff=True,
+        mass=np.diag([1.0, 1.0, 0.0]),
+        source="Robertson 1966 as an index-1 DAE (Hairer & Wanner II, VI.1); Bari rober.f",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# CHEMAKZO: the chemical Akzo Nobel problem
+
+_AKZO = (18.7, 0.58, 0.09, 0.42, 34.4, 3.3, 115.83, 0.9, 737.0)
+"""``k1, k2, k3, k4, K, klA, Ks, pCO2, H`` of ``chemakzo.f``."""
+
+
+def _chemakzo_fun(t, y, k1, k2, k3, k4, kbig, kla, ks, pco2, hh):
+    out = np.empty(6)
+    r1 = k1 * y[0] ** 4 * np.sqrt(y[1])
+    r2 = k2 * y[2] * y[3]
+    r3 = k2 / kbig * y[0] * y[4]
+    r4 = k3 * y[0] * y[3] ** 2
+    r5 = k4 * y[5] ** 2 * np.sqrt(y[1])
+    fin = kla * (pco2 / hh - y[1])
+    out[0] = -2.0 * r1 + r2 - r3 - r4
+    out[1] = -0.5 * r1 - r4 - 0.5 * r5 + fin
+    out[2] = r1 - r2 + r3
+    out[3] = -r2 + r3 - 2.0 * r4
+    out[4] = r2 - r3 + r5
+    out[5] = ks * y[0] * y[3] - y[5]
+    return out
+
+
+def chemakzo() -> Problem:
+    """The chemical Akzo Nobel problem (CHEMAKZO): 5 differential equations and one algebraic,
+    ``M = diag(1, 1, 1, 1, 1, 0)``, ``t`` in ``[0, 180]``; ``y6 = Ks y1 y4`` at the start.  A
+    negative ``y2`` makes ``sqrt(y2)`` nan, which the solvers reject.  Reference: Bari
+    ``chemakzo.f`` (PSIDE at 1e-19)."""
+    ks = _AKZO[6]
+    return Problem(
+        name="chemakzo",
+        fun=_chemakzo_fun,
+        t_span=(0.0, 180.0),
+        y0=np.array([0.444, 0.00123, 0.0, 0.007, 0.0, ks * 0.444 * 0.007]),
+        y_ref=np.array(
+            [
+                0.1150794920661702,
+                0.1203831471567715e-2,
+                0.1611562887407974,
+                0.3656156421249283e-3,
+                0.1708010885264404e-1,
+                0.4873531310307455e-2,
+            ]
+        ),
+        args=_AKZO,
+        atol_ratio=1.0,
+        stiff=True,
+        mass=np.diag([1.0, 1.0, 1.0, 1.0, 1.0, 0.0]),
+        source="Test Set for IVP Solvers (Bari), chemakzo.f: PSIDE at 1e-19",
+    )
