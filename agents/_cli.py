@@ -88,7 +88,7 @@ def _check_train(args, env_kwargs, hyperparams):
 
 def run_train(args):
     """Handler of ``stepsize agent train``; returns the exit code."""
-    from agents._train import latest_checkpoint, train
+    from agents._train import train, training_summary
 
     env_kwargs = _json_dict(args.env_kwargs, "--env-kwargs")
     hyperparams = _json_dict(args.hyperparams, "--hyperparams")
@@ -106,13 +106,7 @@ def run_train(args):
         checkpoint_every=args.checkpoint_every,
         resume=args.resume,
     )
-    latest = latest_checkpoint(args.out)
-    summary = {
-        "out": str(args.out),
-        "timesteps": int(model.num_timesteps),
-        "model": str(Path(args.out) / "model.zip"),
-        "latest_checkpoint": None if latest is None else str(latest[1]),
-    }
+    summary = training_summary(model, args.out)
     print(
         json.dumps(summary, indent=2)
         if args.json
@@ -123,7 +117,7 @@ def run_train(args):
 
 def run_evaluate(args):
     """Handler of ``stepsize agent evaluate``; returns the exit code."""
-    from agents._evaluate import EVAL_SEED, check_seeds, evaluate
+    from agents._evaluate import EVAL_SEED, check_seeds, evaluate, training_seeds
     from agents._pretrained import load_run
 
     for flag in ("episodes", "max_steps", "workers"):
@@ -131,8 +125,7 @@ def run_evaluate(args):
     model, config = load_run(args.run)
     if not str(config.get("env", "")).endswith("ThreeBody-v0"):
         raise UsageError(f"run: evaluate handles ThreeBody-v0 policies, got {config.get('env')}")
-    seed0 = int(config.get("seed", 0))
-    training = range(seed0, seed0 + int(config.get("n_envs", 1)))
+    training = training_seeds(config)
     with user_input("--seed"):
         check_seeds(args.episodes, EVAL_SEED if args.seed is None else args.seed, training)
     result = evaluate(

@@ -254,6 +254,15 @@ def _check_episodes(episodes, seed):
     return np.arange(int(seed), int(seed) + int(episodes))
 
 
+def training_seeds(config):
+    """The environment seeds a training run used, from its ``config``: the inclusive range
+    ``config["training_seeds"]`` when the run records one (a search over its own seed set, as
+    ``threebody_linear``), else ``seed .. seed + n_envs - 1`` (``agents.train``'s copies)."""
+    seed0 = int(config.get("seed", 0))
+    first, last = config.get("training_seeds", (seed0, seed0 + int(config.get("n_envs", 1)) - 1))
+    return range(int(first), int(last) + 1)
+
+
 def check_seeds(episodes, seed, training_seeds=()):
     """The seeds ``seed, ..., seed + episodes - 1`` of an evaluation; ValueError naming
     ``episodes`` or ``seed`` when they are not valid or overlap ``training_seeds``."""

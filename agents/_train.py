@@ -359,6 +359,18 @@ def train(
     return model
 
 
+def training_summary(model, out):
+    """What a finished :func:`train` run left in ``out``: its directory, the timesteps the
+    model has taken, the saved model and the newest checkpoint (None without one)."""
+    latest = latest_checkpoint(out)
+    return {
+        "out": str(out),
+        "timesteps": int(model.num_timesteps),
+        "model": str(Path(out) / "model.zip"),
+        "latest_checkpoint": None if latest is None else str(latest[1]),
+    }
+
+
 def _positive_int(value, name):
     try:
         ok = not isinstance(value, bool) and int(value) == value and value >= 1

@@ -39,6 +39,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from agents import evaluate, evaluate_transfer  # noqa: E402
+from agents._evaluate import training_seeds  # noqa: E402
 from agents._pretrained import load_run  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -69,15 +70,13 @@ def plot_transfer(results, path):
 def evaluate_policy(name, args, out, png):
     """Evaluate one policy; returns (the JSON section, the model, its config)."""
     model, config = load_run(name)
-    seed0 = int(config.get("seed", 0))
-    first, last = config.get("training_seeds", (seed0, seed0 + int(config.get("n_envs", 1)) - 1))
     start = time.perf_counter()
     ev = evaluate(
         model,
         args.episodes,
         env_kwargs=config.get("env_kwargs"),
         max_steps=args.max_steps,
-        training_seeds=range(int(first), int(last) + 1),
+        training_seeds=training_seeds(config),
         workers=args.workers,
     )
     print(f"\n[{name}]\n{ev.table()}")

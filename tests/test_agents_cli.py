@@ -55,11 +55,12 @@ def test_evaluate_the_shipped_policy_table(tmp_path, capsys):
             runs = [
                 integrate(paper_three_body(s), 0.2, "hermite4", eta=fixed["value"]) for s in seeds
             ]
-            assert float(steps) == np.median([r.steps for r in runs])
+            assert float(steps) == pytest.approx(np.median([r.steps for r in runs]), abs=0.5)
     # the policy's medians are the medians of its episodes, as printed
     policy = saved["per_episode"]["policy"]
     name, error, steps = lines[12].split()[:3]
-    assert name == "policy" and float(steps) == np.median(policy["steps"])
+    # steps are printed as whole numbers: a median of two episodes may end in .5
+    assert name == "policy" and float(steps) == pytest.approx(np.median(policy["steps"]), abs=0.5)
     assert float(error) == pytest.approx(np.median(policy["energy_error"]), rel=1e-3)
     assert sum(saved["policy"]["action_counts"]) == 4  # 2 episodes x 2 decisions
     assert f"{saved['pareto']['margin_decades']:+.2f} decades" in lines[13]

@@ -139,7 +139,6 @@ def run_sample(args):
     import numpy as np
 
     from stepsize.flow import SOLVERS, compare_schedules, comparison_table, reference_data
-    from stepsize.flow._plot import plot_comparison
 
     if args.solver not in SOLVERS:
         raise UsageError(f"--solver: unknown {args.solver!r}; known: {', '.join(SOLVERS)}")
@@ -162,11 +161,8 @@ def run_sample(args):
     )
     doc = {"model": args.model, "schedule": times.tolist(), "rows": comp.rows}
     if args.out:
-        out = Path(args.out)
-        np.save(out / "samples.npy", comp.samples[args.schedule])
-        (out / "sample.json").write_text(json.dumps(doc, indent=2) + "\n")
         title = f"{args.model}, {args.steps} {args.solver} steps"
-        plot_comparison(out / "sample.png", comp, {args.schedule: times}, title)
+        doc = comp.save(args.out, args.schedule, times, title, model=args.model)
     if args.json:
         print(json.dumps(doc, indent=2))
         return 0

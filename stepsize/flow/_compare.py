@@ -1,6 +1,8 @@
 """Side-by-side evaluation of schedules on one model from one batch of noise."""
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +25,21 @@ class Comparison:
     rows: list
     samples: dict = field(default_factory=dict)
     reference: np.ndarray = None
+
+    def save(self, out, name, times, title="", **meta):
+        """Write the run of schedule ``name`` (its ``times``) into the directory ``out``:
+        ``samples.npy`` (its samples), ``sample.json`` (``meta``, the schedule and the rows)
+        and ``sample.png`` (:func:`stepsize.flow._plot.plot_comparison`); returns the
+        JSON document."""
+        from stepsize.flow._plot import plot_comparison
+
+        out = Path(out)
+        times = np.asarray(times, dtype=float)
+        doc = {**meta, "schedule": times.tolist(), "rows": self.rows}
+        np.save(out / "samples.npy", self.samples[name])
+        (out / "sample.json").write_text(json.dumps(doc, indent=2) + "\n")
+        plot_comparison(out / "sample.png", self, {name: times}, title)
+        return doc
 
 
 def compare_schedules(
