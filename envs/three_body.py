@@ -116,20 +116,30 @@ def final_reward(energy_error, previous, force_evaluations, price=0.2, cap=0.1):
 def observe(system, energy_error, extras=None):
     """The paper's 4 N + 1 observation of ``system`` (``energy_error`` None at reset), then
     ``extras`` (the extended entries) if given; float32."""
-    pos = system.positions[:, :2] / 10.0
-    vel = system.velocities[:, :2] / math.sqrt(system.G * system.total_mass)
+    unit = math.sqrt(system.G * system.total_mass)
+    return observation(system.positions, system.velocities, unit, energy_error, extras)
+
+
+def observation(positions, velocities, velocity_unit, energy_error, extras=None):
+    """``observe`` on the arrays of a state, velocities in units of ``velocity_unit``.
+
+    Built as a list of Python floats (the same float64 quotients as array arithmetic, then one
+    rounding to float32): a few numpy calls on arrays this small cost more than the integration
+    of an interval at a coarse eta."""
+    values = [x / 10.0 for row in positions.tolist() for x in row[:2]]
+    values += [u / velocity_unit for row in velocities.tolist() for u in row[:2]]
     if energy_error is None:
-        last = 0.0
+        values.append(0.0)
     else:  # a non-finite error reads as 1e10
-        last = -math.log10((energy_error if energy_error < 1e10 else 1e10) + _FLOOR)
-    parts = [pos.ravel(), vel.ravel(), [last]]
+        values.append(-math.log10((energy_error if energy_error < 1e10 else 1e10) + _FLOOR))
     if extras is not None:
-        parts.append(extras)
-    return np.concatenate(parts).astype(np.float32)
+        values.extend(extras)
+    return np.array(values, dtype=np.float32)
 
 
 def extended_features(system, interval, steps, value, t):
-    """The four entries ``observation="extended"`` appends (see the module docstring)."""
+    """The four entries ``observation="extended"`` appends (see the module docstring);
+    ``system`` a System or a Simulation (its positions, velocities, masses and G)."""
     tau = kernels.collision_time(system.positions, system.velocities, system.masses, system.G, 0.0)
     return [
         math.log10(tau / interval),
@@ -217,6 +227,7 @@ class ThreeBodyEnv(gym.Env):
             raise ValueError(f"options['system'] must be a System of {self.n_bodies} bodies")
         options = {self.parameter: float(self.values[0]), **self.integrator_options}
         self.sim = Simulation(system, self.integrator, **options)
+        self._velocity_unit = math.sqrt(system.G * system.total_mass)
         self._t, self._last_steps, self._error = 0, 0, 0.0
         return self._observation(None), self._info(0.0)
 
@@ -256,10 +267,8 @@ class ThreeBodyEnv(gym.Env):
         sim = self.sim
         extras = None
         if self.observation_kind == "extended":
-            extras = extended_features(
-                sim.system, self.interval, self._last_steps, sim.value, self._t
-            )
-        return observe(sim.system, error, extras)
+            extras = extended_features(sim, self.interval, self._last_steps, sim.value, self._t)
+        return observation(sim.positions, sim.velocities, self._velocity_unit, error, extras)
 
     def _info(self, error):
         sim = self.sim

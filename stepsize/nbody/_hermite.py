@@ -35,7 +35,9 @@ from stepsize.nbody._kernels import (
     NONFINITE,
     P_CRIT,
     P_DT,
+    P_ENC2,
     P_EPS2,
+    P_ESC,
     P_ETA,
     P_G,
     P_MAXSTEPS,
@@ -44,7 +46,6 @@ from stepsize.nbody._kernels import (
     S_T,
     S_TAU,
     acc_jerk,
-    all_finite,
     check_events,
     copy_to,
     lesser,
@@ -75,28 +76,36 @@ def aarseth_tau(a0, j0, a1, j1, h):
     return best
 
 
-@numba.njit(**NJIT)
-def predict(pos, vel, acc, jerk, h):
-    """x += v h + a h^2/2 + j h^3/6 and v += a h + j h^2/2, in place."""
+@numba.njit(**NJIT, inline="always")
+def predict(pos, vel, acc, jerk, x0, v0, a0, j0, h):
+    """Save (x, v, a, j) into (x0, v0, a0, j0), then x += v h + a h^2/2 + j h^3/6 and
+    v += a h + j h^2/2, in place, in one pass."""
     h2 = h * h / 2.0
     h3 = h * h * h / 6.0
     n, d = pos.shape
     for i in range(n):
         for k in range(d):
-            pos[i, k] = pos[i, k] + vel[i, k] * h + acc[i, k] * h2 + jerk[i, k] * h3
-            vel[i, k] = vel[i, k] + acc[i, k] * h + jerk[i, k] * h2
+            x, v, a, j = pos[i, k], vel[i, k], acc[i, k], jerk[i, k]
+            x0[i, k], v0[i, k], a0[i, k], j0[i, k] = x, v, a, j
+            pos[i, k] = x + v * h + a * h2 + j * h3
+            vel[i, k] = v + a * h + j * h2
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT, inline="always")
 def correct(pos, vel, acc, jerk, x0, v0, a0, j0, h):
-    """The time-symmetric corrector, in place; (acc, jerk) are a1, j1."""
+    """The time-symmetric corrector, in place ((acc, jerk) are a1, j1); True when the new
+    positions and velocities are all finite."""
     hh = h / 2.0
     h12 = h * h / 12.0
     n, d = pos.shape
+    finite = True
     for i in range(n):
         for k in range(d):
-            vel[i, k] = v0[i, k] + (a0[i, k] + acc[i, k]) * hh + (j0[i, k] - jerk[i, k]) * h12
-            pos[i, k] = x0[i, k] + (v0[i, k] + vel[i, k]) * hh + (a0[i, k] - acc[i, k]) * h12
+            v = v0[i, k] + (a0[i, k] + acc[i, k]) * hh + (j0[i, k] - jerk[i, k]) * h12
+            x = x0[i, k] + (v0[i, k] + v) * hh + (a0[i, k] - acc[i, k]) * h12
+            vel[i, k], pos[i, k] = v, x
+            finite = finite and math.isfinite(x) and math.isfinite(v)
+    return finite
 
 
 @numba.njit(**NJIT)
@@ -123,6 +132,7 @@ def hermite_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, work):
     x0, v0, a0, j0 = work[0], work[1], work[2], work[3]
     G, eps2, eta = par[P_G], par[P_EPS2], par[P_ETA]
     aarseth = par[P_CRIT] != AMUSE
+    events = par[P_ENC2] > 0.0 or par[P_ESC] > 0.0
     while True:
         t = scal[S_T]
         if par[P_DT] > 0.0:
@@ -135,15 +145,10 @@ def hermite_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, work):
         if state != 1:
             cnt[C_STATUS] = state
             return state
-        copy_to(x0, pos)
-        copy_to(v0, vel)
-        copy_to(a0, acc)
-        copy_to(j0, jerk)
-        predict(pos, vel, acc, jerk, h)
+        predict(pos, vel, acc, jerk, x0, v0, a0, j0, h)
         tau_q, rmin2, imin, jmin = acc_jerk(pos, vel, masses, G, eps2, acc, jerk)
         cnt[C_NFORCE] += 1
-        correct(pos, vel, acc, jerk, x0, v0, a0, j0, h)
-        if not (all_finite(pos) and all_finite(vel)):
+        if not correct(pos, vel, acc, jerk, x0, v0, a0, j0, h):
             copy_to(pos, x0)
             copy_to(vel, v0)
             copy_to(acc, a0)
@@ -158,5 +163,5 @@ def hermite_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, work):
             scal[S_TAU] = aarseth_tau(a0, j0, acc, jerk, h)
             scal[S_HLAST] = h_crit
         track_rmin(scal, cnt, rmin2, imin, jmin)
-        if check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
+        if events and check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
             return cnt[C_STATUS]

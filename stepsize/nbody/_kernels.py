@@ -24,13 +24,13 @@ import numpy as np
 NJIT = dict(cache=True, error_model="numpy", nogil=True)
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT, inline="always")
 def lesser(a, b):
     """min(a, b) as Python's builtin (a unless b < a); device-compilable."""
     return b if b < a else a
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT, inline="always")
 def greater(a, b):
     """max(a, b) as Python's builtin (a unless b > a); device-compilable."""
     return b if b > a else a
@@ -66,17 +66,19 @@ N_PAR, N_SCAL, N_CNT = 11, 6, 9
 AMUSE, AARSETH = 0, 1
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT, inline="always")
 def acc_jerk(pos, vel, masses, G, eps2, acc, jerk):
     """Write accelerations and jerks; return (tau^4, r_min^2, i_min, j_min) over the pairs.
 
     D is 2 or 3 (``System``): the components are named scalars (z = 0 in 2-D, which adds
     exact zeros), so the pair loop keeps them in registers; the sums are those of a loop over
     the components, in the same order, so the results are the same to the bit."""
-    n = pos.shape[0]
-    three = pos.shape[1] == 3
-    fill(acc, 0.0)
-    fill(jerk, 0.0)
+    n, d = pos.shape
+    three = d == 3
+    for i in range(n):  # zeroed here, not by ``fill``: a call per array costs more for N = 3
+        for k in range(d):
+            acc[i, k] = 0.0
+            jerk[i, k] = 0.0
     tau_q = np.inf
     rmin2 = np.inf
     imin = jmin = 0
@@ -335,7 +337,7 @@ def check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
     return False
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT, inline="always")
 def track_rmin(scal, cnt, rmin2, imin, jmin):
     if rmin2 < scal[S_RMIN2]:
         scal[S_RMIN2] = rmin2
@@ -343,7 +345,7 @@ def track_rmin(scal, cnt, rmin2, imin, jmin):
         cnt[C_RMINJ] = jmin
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT, inline="always")
 def step_size(h, t, t_end, nsteps, max_steps):
     """The step to take toward ``t_end`` (truncated to land on it) and a status: DONE when
     ``t_end`` is reached, MAX_STEPS or UNDERFLOW when the loop must stop, else 1 (go on)."""

@@ -48,13 +48,19 @@ ODE_FAILURES = (("max_steps", "max_steps"), ("underflow", "underflow"), ("Non-fi
 def relative_error(now, ref):
     """|now - ref| / |ref| (|now - ref| when ref is zero); 3-vectors by their Euclidean norm,
     sqrt(x^2 + y^2 + z^2) summed in that order (as ``integrate_ensemble`` does, elementwise)."""
-    if np.ndim(ref) == 0:
+    if isinstance(ref, float) or np.ndim(ref) == 0:  # the float first: np.ndim costs ~1 us
         diff, scale = abs(now - ref), abs(ref)
     else:
         d = np.subtract(now, ref)
         diff = math.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
         scale = math.sqrt(ref[0] * ref[0] + ref[1] * ref[1] + ref[2] * ref[2])
     return float(diff / scale) if scale > 0 else float(diff)
+
+
+def _read_only(a):
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 class Simulation:
@@ -182,8 +188,29 @@ class Simulation:
 
     @property
     def system(self):
-        """The current state as a new System."""
+        """The current state as a new System (a copy; ``positions`` and ``velocities`` read
+        the state without copying)."""
         return System._trusted(self._masses, self._pos, self._vel, self._G)
+
+    @property
+    def positions(self):
+        """The current positions (N, D): a read-only view of the state, which later ``evolve``
+        calls overwrite (copy it to keep it)."""
+        return _read_only(self._pos)
+
+    @property
+    def velocities(self):
+        """The current velocities (N, D): a read-only view, as ``positions``."""
+        return _read_only(self._vel)
+
+    @property
+    def masses(self):
+        """The current masses (N,): a read-only view, as ``positions``."""
+        return _read_only(self._masses)
+
+    @property
+    def G(self):
+        return self._G
 
     @property
     def steps(self):
@@ -278,7 +305,8 @@ class Simulation:
         return self.status
 
     def _check_energy(self):
-        if self.status == "done" and self.energy_error > self.options.max_energy_error:
+        limit = self.options.max_energy_error
+        if self.status == "done" and limit < math.inf and self.energy_error > limit:
             self.status = "energy"
 
     def _evolve_kernel(self, t_end):

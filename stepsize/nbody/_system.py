@@ -32,7 +32,7 @@ class System:
     unless asked (``softening`` is the Plummer length eps, r^2 -> r^2 + eps^2).
     """
 
-    __slots__ = ("masses", "positions", "velocities", "G")
+    __slots__ = ("masses", "positions", "velocities", "G", "_total_mass")
 
     def __init__(self, masses, positions, velocities, G=1.0):
         m = _array(masses, "masses")
@@ -70,6 +70,7 @@ class System:
         object.__setattr__(self, "positions", x)
         object.__setattr__(self, "velocities", v)
         object.__setattr__(self, "G", G)
+        object.__setattr__(self, "_total_mass", float(m.sum()))
 
     @classmethod
     def _trusted(cls, masses, positions, velocities, G):
@@ -111,7 +112,7 @@ class System:
 
     @property
     def total_mass(self):
-        return float(self.masses.sum())
+        return self._total_mass
 
     def kinetic_energy(self):
         """T = sum m v^2 / 2."""
