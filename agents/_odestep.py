@@ -105,20 +105,20 @@ def _interp_log(front_at, errors):
     return np.interp(np.log(errors[inside]), x, y), inside
 
 
-def equal_error_ratio(candidate, baseline):
+def equal_error_ratio(candidate, baseline, max_error=math.inf):
     """Geometric mean of nfev(candidate) / nfev(baseline) at equal error, both ways: each
-    front's points inside the other's error range, against the other's Pareto points
-    interpolated in log-log.
-    ``nan`` when the fronts share no error range (or a solve failed)."""
+    front's points (those with error <= ``max_error``) inside the other's error range, against
+    the other's Pareto points interpolated in log-log.  ``nan`` when no point counts (no common
+    error range) or a solve failed."""
     if not (np.all(np.isfinite(candidate[1])) and np.all(np.isfinite(baseline[1]))):
         return math.nan
     if np.any(candidate[1] <= 0) or np.any(baseline[1] <= 0):
         return math.nan
     logs = []
-    base_at, inside = _interp_log(baseline, candidate[1])
-    logs.extend(np.log(candidate[0][inside]) - base_at)
-    cand_at, inside = _interp_log(candidate, baseline[1])
-    logs.extend(cand_at - np.log(baseline[0][inside]))
+    for a, b, sign in ((candidate, baseline, 1.0), (baseline, candidate, -1.0)):
+        b_at, inside = _interp_log(b, a[1])
+        counted = a[1][inside] <= max_error
+        logs.extend(sign * (np.log(a[0][inside]) - b_at)[counted])
     return math.exp(float(np.mean(logs))) if logs else math.nan
 
 

@@ -15,7 +15,15 @@ over rtol 1e-11 .. 1e-4 (8 points) of the learned controller, PI (the default of
 dp5), H211b and PI42; per member the ratio of evaluations at equal error against PI; medians,
 geometric means and the 10/90 % quantiles are written.
 
-Run:  PYTHONPATH=. python benchmarks/rl_odestep.py [--generations 25] [--save]
+The limiter is Hairer's clamp: a 25-generation search of both limiters (12 training members per
+family, population 24) reached a training ratio of 0.878 with the clamp and 0.886 with
+Söderlind's atan limiter (its held-out ratio not measured).  A larger run (20 members per
+family, 30 generations, population 32, elite 8) reached 0.893 on training and 0.942 on seeds
+1000-1029, against 0.920 for the default run: the shipped controller is the default run's, and
+since that choice looked at seeds 1000-1029, ``--shipped --held-out-start 2000`` measures it
+again on seeds never looked at (``rl_odestep_shipped_2000.json``).
+
+Run:  PYTHONPATH=. python benchmarks/rl_odestep.py [--generations 25] [--limiters clamp] [--save]
 Writes benchmarks/results/rl_odestep.json and .png; ``--save`` also writes the learned controller
 to agents/pretrained/odestep_filter.json (the shipped one came from the command in that file).
 """
@@ -47,6 +55,7 @@ from stepsize.control import PRESETS  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results"
 PRETRAINED = ROOT / "agents" / "pretrained" / "odestep_filter.json"
 HELD_OUT = 1000
+BANDS = {"all": math.inf, "error<=1e-2": 1e-2, "error<=1e-6": 1e-6}  # points counted by error
 PI = PRESETS["PI"]
 START = np.array([0.85, -0.2, 0.0, 0.0, 0.0, 0.9, 0.2, 10.0])  # PI as a parameter vector
 SPREAD = np.array([0.3, 0.2, 0.1, 0.2, 0.1, 0.05, 0.05, 2.0])
@@ -89,11 +98,11 @@ def cem(training, limiter, generations, population, elite, seed):
     return best, log
 
 
-def evaluate(controllers, n_held_out):
+def evaluate(controllers, first, n_held_out):
     """Fronts of every controller on held-out members, and per-member ratios against PI."""
     rows = []
     for family in FAMILIES:
-        for seed in range(HELD_OUT, HELD_OUT + n_held_out):
+        for seed in range(first, first + n_held_out):
             problem = member(family, seed)
             fronts = {name: front(problem, c, EVAL_RTOLS) for name, c in controllers.items()}
             rows.append(
@@ -106,18 +115,21 @@ def evaluate(controllers, n_held_out):
                         for k, v in fronts.items()
                     },
                     "ratio_vs_PI": {
-                        k: equal_error_ratio(v, fronts["PI"])
-                        for k, v in fronts.items()
-                        if k != "PI"
+                        band: {
+                            k: equal_error_ratio(v, fronts["PI"], cap)
+                            for k, v in fronts.items()
+                            if k != "PI"
+                        }
+                        for band, cap in BANDS.items()
                     },
                 }
             )
     return rows
 
 
-def summary(rows, name, family=None):
+def summary(rows, name, band="all", family=None):
     r = np.array(
-        [row["ratio_vs_PI"][name] for row in rows if family is None or row["family"] == family]
+        [row["ratio_vs_PI"][band][name] for row in rows if family in (None, row["family"])]
     )
     r = r[np.isfinite(r)]
     return {
@@ -148,10 +160,9 @@ def plot(rows, path):
             title=f"{family}, held-out seed {row['seed']}",
         )
         ax.legend()
-    names = [k for k in rows[0]["ratio_vs_PI"]]
-    data = [
-        [r["ratio_vs_PI"][k] for r in rows if math.isfinite(r["ratio_vs_PI"][k])] for k in names
-    ]
+    names = list(rows[0]["ratio_vs_PI"]["all"])
+    data = [[r["ratio_vs_PI"]["all"][k] for r in rows] for k in names]
+    data = [[x for x in d if math.isfinite(x)] for d in data]
     axes[2].boxplot(data, tick_labels=names)
     axes[2].axhline(1.0, color="k", lw=0.8)
     axes[2].set(ylabel="nfev / nfev(PI) at equal error", title="held-out members, both families")
@@ -166,10 +177,72 @@ def main(argv=None):
     ap.add_argument("--elite", type=int, default=6)
     ap.add_argument("--training", type=int, default=12, help="training members per family")
     ap.add_argument("--held-out", type=int, default=30, help="held-out members per family")
-    ap.add_argument("--limiters", default="clamp,atan")
+    ap.add_argument("--limiters", default="clamp", help="comma-separated: clamp, atan")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--held-out-start", type=int, default=HELD_OUT, help="first held-out seed")
     ap.add_argument("--save", action="store_true")
+    ap.add_argument(
+        "--shipped", action="store_true", help="no training: evaluate the shipped controller"
+    )
     args = ap.parse_args(argv)
+    if args.shipped:
+        import agents
+
+        learned = agents.load_default_policy("odestep_filter")
+        training = {"shipped": agents.default_policy_config("odestep_filter")}
+        name = f"rl_odestep_shipped_{args.held_out_start}"
+    else:
+        training, learned = train(args)
+        name = "rl_odestep"
+    controllers = {"learned": learned, "PI": PI, "H211b": PRESETS["H211b"], "PI42": PRESETS["PI42"]}
+    rows = evaluate(controllers, args.held_out_start, args.held_out)
+    out = {
+        "command": "python benchmarks/rl_odestep.py " + " ".join(argv or sys.argv[1:]),
+        "method": "dp5",
+        "training": training,
+        "controller": {
+            **{k: getattr(learned, k) for k in ("b", "a", "safety", "qmin", "qmax", "limiter")}
+        },
+        "held_out": {
+            "seeds": [args.held_out_start, args.held_out_start + args.held_out - 1],
+            "rtols": list(EVAL_RTOLS),
+        },
+        "summary": {
+            band: {
+                name: {
+                    "all": summary(rows, name, band),
+                    **{f: summary(rows, name, band, f) for f in FAMILIES},
+                }
+                for name in rows[0]["ratio_vs_PI"][band]
+            }
+            for band in BANDS
+        },
+        "members": rows,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(out, indent=1))
+    plot(rows, RESULTS / f"{name}.png")
+    for band, by_name in out["summary"].items():
+        for name, s in by_name.items():
+            means = {k: round(v["geometric_mean"], 4) for k, v in s.items()}
+            print(
+                band, name, means, "q10-q90", round(s["all"]["q10"], 4), round(s["all"]["q90"], 4)
+            )
+    if args.save and not args.shipped:
+        config = {
+            "algo": "filter",
+            "method": "dp5",
+            "command": out["command"],
+            "controller": training["parameters"],
+            "training": {k: training[k] for k in ("members_per_family", "seeds", "limiter")},
+            "training_ratio_vs_PI": training["ratio_vs_PI"],
+            "held_out_ratio_vs_PI": {b: v["learned"]["all"] for b, v in out["summary"].items()},
+        }
+        PRETRAINED.write_text(json.dumps(config, indent=1) + "\n")
+
+
+def train(args):
+    """CEM over each limiter on the training members: (training record, best controller)."""
     start = time.perf_counter()
     training = []
     for family in FAMILIES:
@@ -182,60 +255,21 @@ def main(argv=None):
             training, limiter, args.generations, args.population, args.elite, args.seed
         )
     limiter = min(runs, key=lambda k: runs[k][0][0])
-    (score, theta), log = runs[limiter]
-    train_s = time.perf_counter() - start
-    learned = controller_from(theta, limiter, name="odestep_filter")
-    controllers = {"learned": learned, "PI": PI, "H211b": PRESETS["H211b"], "PI42": PRESETS["PI42"]}
-    rows = evaluate(controllers, args.held_out)
-    out = {
-        "command": "python benchmarks/rl_odestep.py " + " ".join(argv or sys.argv[1:]),
-        "method": "dp5",
-        "training": {
-            "members_per_family": args.training,
-            "seeds": [0, args.training - 1],
-            "rtols": list(RTOLS),
-            "limiter": limiter,
-            "seconds": train_s,
-            "objective_log_ratio": score,
-            "training_ratio_vs_PI": math.exp(score),
-            "per_limiter": {
-                k: {"ratio": math.exp(v[0][0]), "theta": v[0][1].tolist(), "log": v[1]}
-                for k, v in runs.items()
-            },
+    (score, theta), _ = runs[limiter]
+    record = {
+        "members_per_family": args.training,
+        "seeds": [0, args.training - 1],
+        "rtols": list(RTOLS),
+        "limiter": limiter,
+        "seconds": time.perf_counter() - start,
+        "ratio_vs_PI": math.exp(score),
+        "parameters": dict(zip(PARAMETERS, map(float, theta)), limiter=limiter),
+        "per_limiter": {
+            k: {"ratio": math.exp(v[0][0]), "theta": v[0][1].tolist(), "log": v[1]}
+            for k, v in runs.items()
         },
-        "controller": dict(zip(PARAMETERS, map(float, theta)), limiter=limiter),
-        "held_out": {"seeds": [HELD_OUT, HELD_OUT + args.held_out - 1], "rtols": list(EVAL_RTOLS)},
-        "summary": {
-            name: {"all": summary(rows, name), **{f: summary(rows, name, f) for f in FAMILIES}}
-            for name in rows[0]["ratio_vs_PI"]
-        },
-        "members": rows,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "rl_odestep.json").write_text(json.dumps(out, indent=1))
-    plot(rows, RESULTS / "rl_odestep.png")
-    for name, s in out["summary"].items():
-        print(
-            name,
-            {k: round(v["geometric_mean"], 4) for k, v in s.items()},
-            "median",
-            round(s["all"]["median"], 4),
-            "q90",
-            round(s["all"]["q90"], 4),
-        )
-    if args.save:
-        config = {
-            "algo": "filter",
-            "method": "dp5",
-            "command": out["command"],
-            "controller": out["controller"],
-            "training": {
-                k: out["training"][k]
-                for k in ("members_per_family", "seeds", "limiter", "training_ratio_vs_PI")
-            },
-            "held_out_ratio_vs_PI": out["summary"]["learned"],
-        }
-        PRETRAINED.write_text(json.dumps(config, indent=1) + "\n")
+    return record, controller_from(theta, limiter, name="odestep_filter")
 
 
 if __name__ == "__main__":
