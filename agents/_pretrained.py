@@ -28,7 +28,10 @@ An ODE step controller, ``pretrained/<name>.json`` with ``"algo": "filter"`` (on
   Kepler orbits and van der Pol oscillators (:mod:`agents._odestep`,
   ``benchmarks/rl_odestep.py``); ``load_default_policy("odestep_filter")`` and
   ``default_controller("odestep_filter")`` give the
-  :class:`~stepsize.control.FilterController` to pass as ``solve(..., controller=...)``.
+  :class:`~stepsize.control.FilterController` to pass as ``solve(..., controller=...)``.  On
+  60 held-out members (seeds 2000-2029 of each family) it needs 0.905x the evaluations of
+  Hairer's PI controller at equal global error (Kepler 0.847x, van der Pol 0.968x), 0.954x
+  counting only errors <= 1e-6.
 """
 
 from pathlib import Path
