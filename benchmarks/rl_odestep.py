@@ -201,7 +201,7 @@ def main(argv=None):
         "method": "dp5",
         "training": training,
         "controller": {
-            **{k: getattr(learned, k) for k in ("b", "a", "safety", "qmin", "qmax", "limiter")}
+            k: getattr(learned, k) for k in ("b", "a", "safety", "qmin", "qmax", "limiter")
         },
         "held_out": {
             "seeds": [args.held_out_start, args.held_out_start + args.held_out - 1],
@@ -209,11 +209,11 @@ def main(argv=None):
         },
         "summary": {
             band: {
-                name: {
-                    "all": summary(rows, name, band),
-                    **{f: summary(rows, name, band, f) for f in FAMILIES},
+                ctrl: {
+                    "all": summary(rows, ctrl, band),
+                    **{f: summary(rows, ctrl, band, f) for f in FAMILIES},
                 }
-                for name in rows[0]["ratio_vs_PI"][band]
+                for ctrl in rows[0]["ratio_vs_PI"][band]
             }
             for band in BANDS
         },
