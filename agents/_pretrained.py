@@ -19,6 +19,19 @@ its learning curve:
 
 A policy comes with the environment it was trained on: ``make_env(name)`` builds it, so
 ``load_default_policy(name).predict(make_env(name).reset()[0])`` works for every shipped name.
+
+An ODE step controller, ``pretrained/<name>.json`` with ``"algo": "filter"`` (one of
+``ODE_CONTROLLERS``), acts inside :func:`stepsize.ode.solve` and needs no environment:
+
+* ``odestep_filter``: Dormand-Prince 5(4)'s step ratio as a linear function of the log error and
+  step-ratio history (a Söderlind filter, 8 numbers) learned by the cross-entropy method on
+  Kepler orbits and van der Pol oscillators (:mod:`agents._odestep`,
+  ``benchmarks/rl_odestep.py``); ``load_default_policy("odestep_filter")`` and
+  ``default_controller("odestep_filter")`` give the
+  :class:`~stepsize.control.FilterController` to pass as ``solve(..., controller=...)``.  On
+  60 held-out members (seeds 2000-2029 of each family) it needs 0.905x the evaluations of
+  Hairer's PI controller at equal global error (Kepler 0.847x, van der Pol 0.968x), 0.954x
+  counting only errors <= 1e-6.
 """
 
 from pathlib import Path
@@ -28,12 +41,21 @@ from stepsize._errors import UsageError, read_json
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 DEFAULT = "threebody_linear"
 NAMES = ("threebody_linear", "threebody_ppo", "threebody_dqn_paper")
+ODE_CONTROLLERS = ("odestep_filter",)
 
 
 def _check(name):
-    if name not in NAMES:
-        raise UsageError(f"name: unknown shipped policy {name!r}; known: {', '.join(NAMES)}")
+    if name not in NAMES + ODE_CONTROLLERS:
+        known = ", ".join(NAMES + ODE_CONTROLLERS)
+        raise UsageError(f"name: unknown shipped policy {name!r}; known: {known}")
     return PRETRAINED / f"{name}.json"
+
+
+def _ode_controller(name):
+    from agents._odestep import PARAMETERS, controller_from
+
+    c = default_policy_config(name)["controller"]
+    return controller_from([c[k] for k in PARAMETERS], c["limiter"], name=name)
 
 
 def default_policy_config(name=DEFAULT):
@@ -43,8 +65,11 @@ def default_policy_config(name=DEFAULT):
 
 def load_default_policy(name=DEFAULT):
     """A shipped policy for ``stepsize/ThreeBody-v0``: for ``threebody_linear`` (the default) an
-    :class:`agents.LinearEtaPolicy`, else a stable-baselines3 model."""
+    :class:`agents.LinearEtaPolicy`, else a stable-baselines3 model; for a name of
+    ``ODE_CONTROLLERS`` the learned :class:`~stepsize.control.FilterController`."""
     config_path = _check(name)
+    if name in ODE_CONTROLLERS:
+        return _ode_controller(name)
     if default_policy_config(name)["algo"] == "linear":
         from agents._linear import LinearEtaPolicy
 
@@ -57,7 +82,12 @@ def load_default_policy(name=DEFAULT):
 
 def default_controller(name=DEFAULT, **kwargs):
     """:class:`agents.PolicyController` of a shipped policy, with the observation it was trained
-    on; ``kwargs`` as PolicyController's (``method``, ``values``, ...)."""
+    on; ``kwargs`` as PolicyController's (``method``, ``values``, ...).  For a name of
+    ``ODE_CONTROLLERS``: its :class:`~stepsize.control.FilterController` (no ``kwargs``)."""
+    if name in ODE_CONTROLLERS:
+        if kwargs:
+            raise UsageError(f"{name} is an ODE controller: it takes no {', '.join(kwargs)}")
+        return _ode_controller(name)
     from agents._controller import PolicyController
 
     observation = default_policy_config(name)["env_kwargs"].get("observation", "paper")
@@ -73,6 +103,10 @@ def make_env(run="default", **overrides):
     import envs  # noqa: F401  (registers the stepsize/... environments)
 
     name = DEFAULT if str(run) == "default" else str(run)
+    if name in ODE_CONTROLLERS:
+        raise UsageError(
+            f"run: {name} is a step controller of stepsize.ode.solve and needs no environment"
+        )
     if name in NAMES:
         config = default_policy_config(name)
     elif (Path(run) / "config.json").exists():
