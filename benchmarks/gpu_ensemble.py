@@ -66,7 +66,7 @@ def gpu_tests():
 
 def device_bytes(n, d, method):
     """Bytes per system of the arrays the kernel works on, without saved history."""
-    from stepsize.nbody import _kernels as K
+    from stepsize.nbody import _gravity as K
     from stepsize.nbody._member import scratch_shape
 
     work, vec = scratch_shape(method, n, d)

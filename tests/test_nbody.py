@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 
 from stepsize import nbody
 from stepsize.nbody import System, kepler, paper_three_body, pythagorean, units
-from stepsize.nbody import _kernels as K
+from stepsize.nbody import _gravity as K
 
 # ----- System ------------------------------------------------------------------------------
 

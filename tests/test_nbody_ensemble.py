@@ -159,7 +159,7 @@ def test_gpu_ensemble_matches_the_cpu(method, kw):
 def test_gpu_kernel_updates_cupy_arrays_in_place():
     cp = pytest.importorskip("cupy")
     from stepsize.nbody import _ensemble
-    from stepsize.nbody import _kernels as K
+    from stepsize.nbody import _gravity as K
     from stepsize.nbody._cuda import MemberArrays, run_cuda
     from stepsize.nbody._integrate import output_times
     from stepsize.nbody._member import scratch_shape

@@ -57,7 +57,7 @@ host = integrate_ensemble(systems[:3], 0.4, "hermite4", backend="cuda")
 from stepsize.nbody._options import kernel_params, parse
 from stepsize.nbody._integrate import output_times
 from stepsize.nbody._member import scratch_shape
-from stepsize.nbody import _kernels as K
+from stepsize.nbody import _gravity as K
 
 opts = parse("hermite4", {})
 pos, vel, masses, G = _ensemble._stack(systems[:3])

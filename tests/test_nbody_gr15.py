@@ -16,7 +16,7 @@ from stepsize.nbody import (
     outer_solar_system,
     pythagorean,
 )
-from stepsize.nbody._kernels import P_ETA
+from stepsize.nbody._gravity import P_ETA
 from stepsize.nbody._radau import RR, SHIFT, C, D, H
 
 PERIOD = 2 * math.pi / math.sqrt(2.0)  # kepler(): G = m1 = m2 = a = 1

@@ -6,7 +6,7 @@ import time
 import numpy as np
 
 from stepsize.nbody import System, from_elements, integrate, to_elements
-from stepsize.nbody import _kernels as K
+from stepsize.nbody import _gravity as K
 
 
 def sun_jupiter_and_particles(n, seed=0):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stepsize.nbody import _kernels as K
+from stepsize.nbody import _gravity as K
 from stepsize.nbody._result import Event
 from stepsize.nbody._system import System
 

@@ -24,7 +24,7 @@ import numpy as np
 from stepsize._chunks import Store, check_client, fingerprint, run_chunks, split
 from stepsize.backend import lane_fractions
 from stepsize.nbody import _checkpoint as ckpt
-from stepsize.nbody import _kernels as K
+from stepsize.nbody import _gravity as K
 from stepsize.nbody._gr15 import gr15_state
 from stepsize.nbody._integrate import integrate, output_times
 from stepsize.nbody._member import (

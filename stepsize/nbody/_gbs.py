@@ -36,7 +36,7 @@ import math
 import numba
 import numpy as np
 
-from stepsize.nbody._kernels import (
+from stepsize.nbody._gravity import (
     C_NFORCE,
     C_REJECT,
     C_STATUS,

@@ -47,7 +47,7 @@ import math
 import numba
 import numpy as np
 
-from stepsize.nbody._kernels import (
+from stepsize.nbody._gravity import (
     C_EVI,
     C_EVJ,
     C_NFORCE,
@@ -136,7 +136,7 @@ def predict(x0, xl0, v0, vl0, a0, b, dt, h, x, xl):
 
 @numba.njit(**NJIT)
 def gravity_dd(x, xl, masses, G, eps2, active, acc):
-    """``_kernels.gravity`` on double-double positions x + xl: each separation is
+    """``_gravity.gravity`` on double-double positions x + xl: each separation is
     (x_j - x_i) + (xl_j - xl_i), exact in its high part for a close pair (Sterbenz), so a pair
     at distance r keeps the relative accuracy eps_machine rather than eps_machine |x| / r."""
     n, d = x.shape

@@ -26,7 +26,7 @@ import math
 import numba
 import numpy as np
 
-from stepsize.nbody._kernels import (
+from stepsize.nbody._gravity import (
     AMUSE,
     C_NFORCE,
     C_STATUS,

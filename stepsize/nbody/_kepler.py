@@ -30,7 +30,7 @@ import math
 import numba
 import numpy as np
 
-from stepsize.nbody._kernels import NJIT
+from stepsize.nbody._gravity import NJIT
 
 N_SERIES = 9  # |z| <= 1: remainder below 1 / 20! = 4e-19
 C2_SERIES = np.array([(-1.0) ** k / math.factorial(2 * k + 2) for k in range(N_SERIES)])

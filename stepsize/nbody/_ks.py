@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from stepsize.nbody._kernels import NJIT, fill
+from stepsize.nbody._gravity import NJIT, fill
 from stepsize.ode import solve
 
 SWITCH = 0.5  # a new segment when another pair is closer than SWITCH |r| of the regularised one

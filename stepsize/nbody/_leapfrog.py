@@ -14,7 +14,7 @@ under time reversal.  A step that would pass the output time is shortened to end
 import numba
 import numpy as np
 
-from stepsize.nbody._kernels import (
+from stepsize.nbody._gravity import (
     C_NFORCE,
     C_STATUS,
     C_STEPS,

@@ -13,7 +13,7 @@ allocate their own scratch: CPU only.
 import numba
 import numpy as np
 
-from stepsize.nbody import _kernels as K
+from stepsize.nbody import _gravity as K
 from stepsize.nbody._gbs import N_VEC, gbs_start, gbs_steps
 from stepsize.nbody._gbs import N_WORK as GBS_WORK
 from stepsize.nbody._gr15 import gr15_advance, gr15_start
@@ -86,7 +86,7 @@ def run_member(method, state, control, times, limit, e0, save, hist, scratch):
     hermite4, 1 leapfrog, 2 gbs), in place.
 
     ``state`` = (positions, velocities, masses); ``control`` = (par, scal, cnt) in the layout of
-    ``_kernels``; ``hist`` = (t, positions, velocities, energy error) rows, written when
+    ``_gravity``; ``hist`` = (t, positions, velocities, energy error) rows, written when
     ``save``; ``scratch`` = (work, vec, esc) of ``scratch_shape``, ``esc`` (N,) int8 marking
     escaped bodies.  ``limit``: the energy error that stops the member; ``e0``: its energy.
     """

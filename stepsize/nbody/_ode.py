@@ -23,7 +23,7 @@ import math
 import numba
 import numpy as np
 
-from stepsize.nbody._kernels import NJIT, check_events, track_rmin
+from stepsize.nbody._gravity import NJIT, check_events, track_rmin
 
 COORDINATES = ("relative", "absolute")
 

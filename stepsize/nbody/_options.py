@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stepsize.control import PRESETS
-from stepsize.nbody import _kernels as K
+from stepsize.nbody import _gravity as K
 from stepsize.nbody._ode import COORDINATES
 from stepsize.ode import TABLEAUX
 
@@ -273,7 +273,7 @@ def _method_options(method, options):
 
 
 def kernel_params(opts, G):
-    """The float parameter vector of the compiled loops (see ``_kernels.P_*``)."""
+    """The float parameter vector of the compiled loops (see ``_gravity.P_*``)."""
     par = np.zeros(K.N_PAR)
     par[K.P_ETA] = opts.value if opts.parameter in ("eta", "epsilon") else 0.0
     par[K.P_DT] = opts.value if opts.parameter == "dt" else opts.first_step

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from stepsize.nbody import _archive
-from stepsize.nbody import _kernels as K
+from stepsize.nbody import _gravity as K
 from stepsize.nbody._gbs import gbs_advance, gbs_start
 from stepsize.nbody._gr15 import gr15_advance, gr15_start, gr15_state
 from stepsize.nbody._hermite import hermite_advance, hermite_start

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from stepsize.nbody import _kernels as K
+from stepsize.nbody import _gravity as K
 
 
 def _array(value, name, shape=None):

@@ -39,8 +39,7 @@ from fractions import Fraction
 import numba
 import numpy as np
 
-from stepsize.nbody._kepler import kepler_row
-from stepsize.nbody._kernels import (
+from stepsize.nbody._gravity import (
     C_NFORCE,
     C_STATUS,
     C_STEPS,
@@ -59,6 +58,7 @@ from stepsize.nbody._kernels import (
     gravity,
     track_rmin,
 )
+from stepsize.nbody._kepler import kepler_row
 
 JACOBI, DEMOCRATIC = 0, 1
 COORDINATES = {"jacobi": JACOBI, "democratic_heliocentric": DEMOCRATIC}

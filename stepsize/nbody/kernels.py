@@ -1,10 +1,10 @@
 """The compiled gravity kernels, for use from Python or inside your own ``numba.njit`` code.
 
 Plain float64 arrays: ``pos``, ``vel`` (N, D), ``masses`` (N,); ``G`` and the squared Plummer
-softening ``eps2`` are floats.  Formulas and sources in ``stepsize.nbody._kernels``.
+softening ``eps2`` are floats.  Formulas and sources in ``stepsize.nbody._gravity``.
 """
 
-from stepsize.nbody._kernels import (
+from stepsize.nbody._gravity import (
     acc_jerk,
     accelerations,
     angular_momentum,
