@@ -52,7 +52,7 @@ import numpy as np
 
 from stepsize.ode._bundles import JAC_CONSTANT, JAC_DIFFERENCES, NEWTON, NONFINITE, RETRY, SINGULAR
 from stepsize.ode._jacobian import update_jacobian
-from stepsize.ode._jit import NJIT, interpreted_as, twinned
+from stepsize.ode._jit import NJIT, allocating, interpreted_as, twinned
 from stepsize.ode._linalg import factor, solve
 from stepsize.ode._mass import NO_MASS, mass_times, shifted_mass
 
@@ -172,7 +172,7 @@ def bdf_work(method, problem, n):
     )
 
 
-@numba.njit(**NJIT)
+@allocating
 def change_differences(D, order, rho):
     """Re-sample the history for a step ``rho`` times the old: ``D[:q+1] <- (R U)^T D[:q+1]``
     (Shampine & Reichelt, eq. (2.5)), ``R`` of ``rho``, ``U`` of 1."""
@@ -246,12 +246,15 @@ def bdf_attempt(problem, method, bw, imp, work, t, h, steps, info):
         if singular != 0 or not np.isfinite(st.jnorm):
             return np.nan, SINGULAR
     if starting and method.mass.shape[0] > 0:  # D[1] = h (M - c_LU J)^-1 F_0
-        bw.dy[:] = work.f0
+        for i in range(n):
+            bw.dy[i] = work.f0[i]
         solve(bw.M, problem.kl, problem.ku, bw.piv, bw.dy)
         for i in range(n):
             D[1, i] = h / st.lu_h * bw.dy[i]
     predict(method, bw, q, steps)
-    rmin = steps.rtol.min()
+    rmin = steps.rtol[0]
+    for i in range(1, steps.rtol.size):  # no .min(): the stepping loop may not allocate
+        rmin = min(rmin, steps.rtol[i])
     tol = max(10.0 * EPS / rmin, min(0.03, np.sqrt(rmin)))
     converged, n_iter, nf = bdf_newton(problem, method, bw, work, t + h, c, st.lu_h, tol)
     info[0].nfev += nf
@@ -295,8 +298,9 @@ def bdf_newton(problem, method, bw, work, t_new, c, c_lu, tol):
     y, f, d, dy, scale = work.y_new, work.fbuf, bw.d, bw.dy, bw.scale
     kl, ku = problem.kl, problem.ku
     n = y.size
-    y[:] = bw.pred
-    d[:] = 0.0
+    for i in range(n):  # element-wise: the stepping loop may not allocate
+        y[i] = bw.pred[i]
+        d[i] = 0.0
     gain = 2.0 / (1.0 + c / c_lu)
     norm_old = -1.0
     mass = method.mass.shape[0] > 0
@@ -306,7 +310,8 @@ def bdf_newton(problem, method, bw, work, t_new, c, c_lu, tol):
             dy[i] = bw.psi[i] + d[i]
         if mass:
             mass_times(method.mass, dy, bw.mx)
-            dy[:] = bw.mx
+            for i in range(n):
+                dy[i] = bw.mx[i]
         finite = True
         for i in range(n):
             finite = finite and np.isfinite(f[i])

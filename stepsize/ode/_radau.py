@@ -299,7 +299,8 @@ def radau_error(problem, rw, work, t, h, again):
         ez[k] = (E[0] * Z[0, k] + E[1] * Z[1, k] + E[2] * Z[2, k]) / h
     if rw.mass.shape[0] > 0:
         mass_times(rw.mass, ez, rw.mw[1])
-        ez[:] = rw.mw[1]
+        for k in range(n):  # element-wise: the stepping loop may not allocate
+            ez[k] = rw.mw[1][k]
     for k in range(n):
         err_vec[k] = work.f0[k] + ez[k]
     solve(rw.Mr, kl, ku, rw.pivr, err_vec)
