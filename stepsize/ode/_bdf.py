@@ -50,6 +50,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from stepsize.ode._arrays import copy_into
 from stepsize.ode._bundles import JAC_CONSTANT, JAC_DIFFERENCES, NEWTON, NONFINITE, RETRY, SINGULAR
 from stepsize.ode._jacobian import update_jacobian
 from stepsize.ode._jit import NJIT, allocating, interpreted_as, twinned
@@ -217,7 +218,9 @@ def bdf_attempt(problem, method, bw, imp, work, t, h, steps, info):
     n = work.y.size
     starting = not st.have_guess
     if starting:  # (re)start at order 1 from y and F(t, y)
-        D[:] = 0.0
+        for r in range(D.shape[0]):
+            for i in range(n):
+                D[r, i] = 0.0
         for i in range(n):
             D[0, i] = work.y[i]
             D[1, i] = h * work.f0[i]
@@ -240,20 +243,20 @@ def bdf_attempt(problem, method, bw, imp, work, t, h, steps, info):
     c = h / method.alpha[q]
     if st.lu_h == 0.0 or abs(c / st.lu_h - 1.0) > LU_RATIO:
         kl, ku = problem.kl, problem.ku
-        singular = factor(shifted_mass(bw.J, kl, ku, 1.0 / c, method.mass, bw.M), kl, ku, bw.piv)
+        shifted_mass(bw.J, kl, ku, 1.0 / c, method.mass, bw.M)
+        singular = factor(bw.M, kl, ku, bw.piv)
         info[0].nlu += 1
         st.lu_h = c if singular == 0 else 0.0
         if singular != 0 or not np.isfinite(st.jnorm):
             return np.nan, SINGULAR
     if starting and method.mass.shape[0] > 0:  # D[1] = h (M - c_LU J)^-1 F_0
-        for i in range(n):
-            bw.dy[i] = work.f0[i]
+        copy_into(bw.dy, work.f0)
         solve(bw.M, problem.kl, problem.ku, bw.piv, bw.dy)
         for i in range(n):
             D[1, i] = h / st.lu_h * bw.dy[i]
     predict(method, bw, q, steps)
     rmin = steps.rtol[0]
-    for i in range(1, steps.rtol.size):  # no .min(): the stepping loop may not allocate
+    for i in range(1, n):
         rmin = min(rmin, steps.rtol[i])
     tol = max(10.0 * EPS / rmin, min(0.03, np.sqrt(rmin)))
     converged, n_iter, nf = bdf_newton(problem, method, bw, work, t + h, c, st.lu_h, tol)
@@ -298,8 +301,8 @@ def bdf_newton(problem, method, bw, work, t_new, c, c_lu, tol):
     y, f, d, dy, scale = work.y_new, work.fbuf, bw.d, bw.dy, bw.scale
     kl, ku = problem.kl, problem.ku
     n = y.size
-    for i in range(n):  # element-wise: the stepping loop may not allocate
-        y[i] = bw.pred[i]
+    copy_into(y, bw.pred)
+    for i in range(n):
         d[i] = 0.0
     gain = 2.0 / (1.0 + c / c_lu)
     norm_old = -1.0
@@ -310,8 +313,7 @@ def bdf_newton(problem, method, bw, work, t_new, c, c_lu, tol):
             dy[i] = bw.psi[i] + d[i]
         if mass:
             mass_times(method.mass, dy, bw.mx)
-            for i in range(n):
-                dy[i] = bw.mx[i]
+            copy_into(dy, bw.mx)
         finite = True
         for i in range(n):
             finite = finite and np.isfinite(f[i])

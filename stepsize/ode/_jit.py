@@ -63,14 +63,21 @@ def compile_adapter(func, ftype):
 
 
 _SOURCES = {}
+_OPTIONS_OF = {}
 _OVERRIDES = {}
 _TWINS = {}
+_UNCACHED = {}
 
 
 def twinned(func):
     """``numba.njit(**NJIT)`` for a loop function; registers its source for :func:`python_twin`."""
-    dispatcher = numba.njit(**NJIT)(func)
+    return _register(func, NJIT)
+
+
+def _register(func, options):
+    dispatcher = numba.njit(**options)(func)
     _SOURCES[id(dispatcher)] = func
+    _OPTIONS_OF[id(dispatcher)] = options
     return dispatcher
 
 
@@ -82,26 +89,20 @@ def stepping(func):
     the option, so the per-step code allocates nothing: the arrays live in the bundles, made by
     the caller, which keeps them alive; a callee that does allocate is declared
     :func:`allocating` and must return no array."""
-    dispatcher = numba.njit(**STEPPING)(func)
-    _SOURCES[id(dispatcher)] = func
-    return dispatcher
+    return _register(func, STEPPING)
 
 
 def allocating(func):
     """:func:`twinned`, with reference counting even when called from :func:`stepping` code:
     for a function that allocates scratch arrays and returns none."""
-    dispatcher = numba.njit(**ALLOCATING)(func)
-    _SOURCES[id(dispatcher)] = func
-    return dispatcher
+    return _register(func, ALLOCATING)
 
 
 def inlined(func):
     """:func:`twinned`, and inlined into its compiled callers (Numba IR inlining): a per-step
     function that takes the run's bundles, whose calls would otherwise count references to
     every array in them, twice per call."""
-    dispatcher = numba.njit(inline="always", **NJIT)(func)
-    _SOURCES[id(dispatcher)] = func
-    return dispatcher
+    return _register(func, {**NJIT, "inline": "always"})
 
 
 def interpreted_as(python_func):
@@ -129,6 +130,23 @@ def python_twin(func, name=None):
             if id(target) in _SOURCES or id(target) in _OVERRIDES:
                 namespace[ref] = python_twin(target)
     return _TWINS[key]
+
+
+def uncached(func):
+    """A copy of the loop function ``func`` and of its registered callees, compiled without the
+    disk cache: for loops specialised to a user's function (:mod:`stepsize.ode._njit_solver`),
+    whose types name that function and would make the cache index of the shared loop
+    unreadable in a process that cannot import it."""
+    key = id(func)
+    if key not in _UNCACHED:
+        src = _SOURCES[key]
+        namespace = dict(src.__globals__)
+        copy = pytypes.FunctionType(src.__code__, namespace, src.__name__, src.__defaults__)
+        _UNCACHED[key] = numba.njit(**{**_OPTIONS_OF[key], "cache": False})(copy)
+        for ref in src.__code__.co_names:
+            if id(namespace.get(ref)) in _SOURCES:
+                namespace[ref] = uncached(namespace[ref])
+    return _UNCACHED[key]
 
 
 def _type_key(value):

@@ -115,34 +115,33 @@ def consistent_initial(fun, t0, y0, mass, args, rtol, atol, max_iter=20):
 
 @numba.njit(cache=True)
 def shifted_mass(J, kl, ku, shift, mass, M):
-    """``shift * mass - J`` into ``M`` (dense, or banded with a diagonal ``mass``); the
+    """Write ``shift * mass - J`` into ``M`` (dense, or banded with a diagonal ``mass``); the
     identity for an empty ``mass`` (:func:`stepsize.ode._linalg.shifted`)."""
     if mass.shape[0] == 0:
         shifted(J, kl, ku, shift, M)
-        return M  # an argument: the stepping loop runs without reference counting
+        return
     n = J.shape[1]
     if kl < 0:
         for i in range(n):
             for j in range(n):
                 M[i, j] = shift * mass[i, j] - J[i, j]
-        return M
+        return
     shifted(J, kl, ku, 0.0, M)
     for j in range(n):
         M[kl + ku, j] += shift * mass[j, j]
-    return M
 
 
 @numba.njit(cache=True)
 def mass_times(mass, x, out):
-    """``out = mass @ x`` (a copy of ``x`` for an empty ``mass``); ``out`` must not be ``x``."""
+    """Write ``mass @ x`` into ``out`` (a copy of ``x`` for an empty ``mass``); ``out`` must
+    not be ``x``."""
     n = x.size
     if mass.shape[0] == 0:
         for i in range(n):
             out[i] = x[i]
-        return out
+        return
     for i in range(n):
         acc = 0.0
         for j in range(n):
             acc += mass[i, j] * x[j]
         out[i] = acc
-    return out

@@ -28,12 +28,17 @@ from stepsize.ode._bundles import (
     Switch,
 )
 from stepsize.ode._context import Layout, generated, rhs_source
-from stepsize.ode._jit import ALLOCATING
+from stepsize.ode._jit import ALLOCATING, uncached
 from stepsize.ode._loop import integrate
 from stepsize.ode._solve import SWITCH
 from stepsize.ode._tableaux import TABLEAUX
 
 _OPTIONS = {**ALLOCATING, "cache": False}  # generated source: nothing to cache it by
+
+
+def _noop(t, y, out, ctx):
+    pass
+
 
 _PACK_SCALAR = "    ctx[{k}] = args[{i}]\n"
 _PACK_ARRAY = "    for j in range({size}):\n        ctx[{k} + j] = args[{i}][j]\n"
@@ -78,7 +83,7 @@ def njit_solver(fun, method="dop853", args=(), inplace=False, max_steps=100_000)
     layout = Layout(args)
     fn = fun if isinstance(fun, numba.core.dispatcher.Dispatcher) else numba.njit(fun)
     rhs = numba.njit(**_OPTIONS)(generated(rhs_source(layout, False, inplace), "rhs", {"fun": fn}))
-    noop = numba.njit(**_OPTIONS)(lambda t, y, out, ctx: None)
+    noop = numba.njit(**_OPTIONS)(_noop)
     tab = TABLEAUX[method]
     pi = PRESETS["PI"].data()
     radius = float(tab.stability_radius)
@@ -86,7 +91,7 @@ def njit_solver(fun, method="dop853", args=(), inplace=False, max_steps=100_000)
         "np": np,
         "rhs": rhs,
         "noop": noop,
-        "integrate": integrate,
+        "integrate": uncached(integrate),
         "Problem": Problem,
         "ExplicitMethod": ExplicitMethod,
         "Steps": Steps,
@@ -109,9 +114,10 @@ def solver(t_eval, y0, args, rtol, atol):
     ctx = np.zeros({CTX_ARGS + n_values} + n)
 {pack}    problem = Problem(rhs, noop, noop, ctx, {JAC_DIFFERENCES}, -1, -1, np.zeros(0),
                       np.zeros(0, dtype=np.int64))
-    explicit = ExplicitMethod(M_c, M_A, M_e, M_e2, M_Q, M_ce, M_Ae, M_pair,
+    explicit = ExplicitMethod(M_c.copy(), M_A.copy(), M_e.copy(), M_e2.copy(), M_Q.copy(),
+                              M_ce.copy(), M_Ae.copy(), M_pair.copy(),
                               {float(tab.error_order + 1)!r})
-    controls = Controls({_filter(pi)}, {_filter(pi)}, False)
+    controls = Controls({_filter(pi)}, {_filter(pi)}, True)
     switch = Switch{tuple(switch)!r}
     steps = Steps(t_eval[0], t_eval[t_eval.size - 1], np.full(n, float(rtol)),
                   np.full(n, float(atol)), 0.0, np.inf, {int(max_steps)}, t_eval.astype(np.float64),

@@ -142,11 +142,11 @@ def radau_attempt(problem, rw, imp, work, t, h, rejected_last, steps, info):
     if st.jac_stale:
         update_jacobian(problem, imp, rw.J, rw.jac_factor, work, t, steps.atol, info)
     if abs(st.lu_h - h) > 1e-10 * abs(h):  # a new step size, not the rounding of t + h - t
-        Mr = shifted_mass(rw.J, kl, ku, MU_REAL / h, rw.mass, rw.Mr)
-        singular = factor(Mr, kl, ku, rw.pivr)
+        shifted_mass(rw.J, kl, ku, MU_REAL / h, rw.mass, rw.Mr)
+        singular = factor(rw.Mr, kl, ku, rw.pivr)
         if singular == 0:
-            Mc = shifted_mass(rw.J, kl, ku, MU_COMPLEX / h, rw.mass, rw.Mc)
-            singular = factor(Mc, kl, ku, rw.pivc)
+            shifted_mass(rw.J, kl, ku, MU_COMPLEX / h, rw.mass, rw.Mc)
+            singular = factor(rw.Mc, kl, ku, rw.pivc)
         info[0].nlu += 2
         st.lu_h = h if singular == 0 else 0.0
         if singular != 0 or not np.isfinite(st.jnorm):
@@ -299,8 +299,7 @@ def radau_error(problem, rw, work, t, h, again):
         ez[k] = (E[0] * Z[0, k] + E[1] * Z[1, k] + E[2] * Z[2, k]) / h
     if rw.mass.shape[0] > 0:
         mass_times(rw.mass, ez, rw.mw[1])
-        for k in range(n):  # element-wise: the stepping loop may not allocate
-            ez[k] = rw.mw[1][k]
+        copy_into(ez, rw.mw[1])
     for k in range(n):
         err_vec[k] = work.f0[k] + ez[k]
     solve(rw.Mr, kl, ku, rw.pivr, err_vec)

@@ -378,7 +378,8 @@ def rosenbrock_attempt(problem, method, rw, imp, work, t, h, steps, info):
     if st.lu_h != h:
         kl, ku = problem.kl, problem.ku
         shift = 1.0 / (h * method.gamma)
-        singular = factor(shifted_mass(rw.J, kl, ku, shift, method.mass, rw.M), kl, ku, rw.piv)
+        shifted_mass(rw.J, kl, ku, shift, method.mass, rw.M)
+        singular = factor(rw.M, kl, ku, rw.piv)
         info[0].nlu += 1
         st.lu_h = h if singular == 0 else 0.0
         if singular != 0 or not np.isfinite(st.jnorm):
