@@ -2,12 +2,15 @@
 
 Problems (``stepsize.ode.problems``, Bari *Test Set for IVP Solvers* references): ROBER, HIRES,
 POLLU (20 species), VDPOL (mu = 1e3) and the banded 400-species Brusselator ``bruss1d``
-(everyone is told the band); and the index-1 DAEs ``M y' = f`` CHEMAKZO and ROBER written as a
-DAE, against SUNDIALS IDA (residual ``M y' - f``, algebraic variables marked).  For ``rtol`` in
+(everyone is told the band); and the index-1 DAEs ``M y' = f`` CHEMAKZO, ROBER written as a
+DAE and the transistor amplifier TRANSAMP (a non-diagonal singular ``M``: no component is
+algebraic, IDA starts from Bari's consistent ``y0, y0'``), against SUNDIALS IDA (residual
+``M y' - f``, algebraic variables marked).  SciPy's ``solve_ivp`` has no mass matrices (SciPy
+issue #12762), so it has no entry on the DAEs.  For ``rtol`` in
 1e-3 .. 1e-10 and ``atol = rtol * atol_ratio`` we record the mixed error at ``t_end`` and the
 median wall time of one solve (``_common``: warm-up, interleaved samples, median of rounds).
-Everybody uses finite-difference Jacobians, except ROBER as a DAE (its ``jac`` for stepsize;
-IDA differences its residual).
+Everybody uses finite-difference Jacobians, except ROBER as a DAE and TRANSAMP (their ``jac``
+for stepsize; IDA differences its residual).
 
 Solvers: stepsize ``bdf`` (and ``radau``, ``rodas4``, on DAEs ``rodas5p``, for the one-step
 methods' view) through ``stepsize.ode.solve``; SciPy ``solve_ivp(method="BDF")`` (no mass
@@ -47,7 +50,15 @@ from ode_stiff import scipy_band, stepsize_run
 from stepsize.ode import problems, solve
 from stepsize.ode.problems import mixed_error
 
-PROBLEMS = ("rober", "hires", "pollu", "vdpol", "bruss1d", "chemakzo", "rober_dae")
+PROBLEMS = ("rober", "hires", "pollu", "vdpol", "bruss1d", "chemakzo", "rober_dae", "transamp")
+CONSISTENT_YP0 = {
+    "transamp": np.array(
+        [51.338775, 51.338775, -1.0 / 6e-3, -24.9757667, -24.9757667, -1.0 / 12e-3]
+        + [-10.00564453, -10.00564453]
+    )
+}
+"""``y0'`` where no component is algebraic, so IDA cannot compute it: Bari ``transamp.f``'s
+``init`` (``y3' = -y2 / (C2 R3)``, ``y6' = -y5 / (C4 R7)``, the others to its 8-9 digits)."""
 STEPSIZE = ("bdf", "radau", "rodas4")
 STEPSIZE_DAE = ("bdf", "radau", "rodas4", "rodas5p")
 LEVELS = (1e-4, 1e-6, 1e-8)
@@ -107,14 +118,17 @@ def ida_run(p):
     yp0[np.diag(mass) != 0] = (f0 / np.where(np.diag(mass) != 0, np.diag(mass), 1.0))[
         np.diag(mass) != 0
     ]
+    given = p.name in CONSISTENT_YP0
+    if given:
+        yp0 = CONSISTENT_YP0[p.name]
 
     def run(rtol):
         s = IDA(
             resfn,
             rtol=rtol,
             atol=rtol * p.atol_ratio,
-            algebraic_idx=alg,
-            calc_initcond="yp0",
+            algebraic_idx=alg if alg.size else None,
+            calc_initcond=None if given else "yp0",
             calc_init_dt=1e-6,
             max_num_steps=10**7,
         )

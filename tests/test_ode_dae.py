@@ -1,14 +1,17 @@
 """Mass matrices ``M y' = f`` (``solve(..., mass=M)``) for Radau, Rodas4, Rodas5P and BDF:
 index-1 DAEs against published references (Robertson as a DAE: Bari ``rober.f``; CHEMAKZO:
-Bari ``chemakzo.f``), a regular ``M`` against the equivalent ODE, consistent initial values,
-and the validation of ``mass``."""
+Bari ``chemakzo.f``; the transistor amplifier, a non-diagonal singular ``M``: Bari
+``transamp.f``), a regular ``M`` against the equivalent ODE, consistent initial values, what
+``method="auto"`` runs with a mass matrix and the stiffness profile that shows it, and the
+validation of ``mass``."""
 
 import numba
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from stepsize.ode import problems, solve
+from stepsize.ode import problems, solve, stiffness_profile
+from stepsize.ode._mass import algebraic_bases
 from stepsize.ode.problems import mixed_error
 
 METHODS = ["bdf", "radau", "rodas4", "rodas5p"]
@@ -99,11 +102,99 @@ def test_inconsistent_initial_values_are_made_consistent():
     assert abs(r.y[0, -1] - ode.y[0, -1]) < 1e-5
 
 
-def test_auto_with_mass_runs_the_implicit_method():
+@pytest.mark.parametrize("method", METHODS)
+def test_transamp_against_bari_reference(method):
+    """The transistor amplifier (8 equations, ``M`` of rank 5, not diagonal: the algebraic
+    equations are sums of rows): the PSIDE reference at t = 0.2 to the tolerance (the global
+    error over ~2,000 steps: a few ``rtol``), and the algebraic equations ``L^T f = 0`` at the
+    end to the Newton tolerance (f is a current of ~3e-4)."""
+    p = problems.get("transamp")
+    r = _solve(p, method, 1e-6)
+    assert r.success, r.message
+    assert r.stats["compiled"]
+    assert mixed_error(p, r.y[:, -1]) < 5e-6
+    left, _ = algebraic_bases(p.mass)
+    assert np.max(np.abs(left.T @ p.fun(r.t[-1], r.y[:, -1], *p.args))) < 1e-8
+
+
+def test_transamp_bases_are_the_node_pairs():
+    """The left null space and the null space of the capacitance matrix: the node pairs joined
+    by C1, C3, C5 (``e1 + e2``, ``e4 + e5``, ``e7 + e8``, normalised)."""
+    p = problems.get("transamp")
+    left, right = algebraic_bases(p.mass)
+    pairs = np.zeros((8, 3))
+    for k, i in enumerate((0, 3, 6)):
+        pairs[i : i + 2, k] = np.sqrt(0.5)
+    for basis in (left, right):
+        assert basis.shape == (8, 3)
+        # the same subspace: projecting the pairs onto it loses nothing
+        np.testing.assert_allclose(basis @ (basis.T @ pairs), pairs, atol=1e-14)
+
+
+def test_non_diagonal_singular_mass_initial_values_are_made_consistent():
+    """Bari's consistent ``y0`` of the amplifier moved along the algebraic directions (``M y0``
+    unchanged): Newton's method in the null space of ``M`` returns to it, since index 1 makes
+    the consistent values unique; Bari's own values come back unchanged to rounding."""
+    p = problems.get("transamp")
+    _, right = algebraic_bases(p.mass)
+    moved = p.y0 + right @ np.array([0.3, -0.2, 0.1])
+    np.testing.assert_allclose(p.mass @ moved, p.mass @ p.y0, atol=1e-20)
+    for y0 in (moved, p.y0):
+        r = solve(
+            p.fun,
+            (0.0, 1e-3),
+            y0,
+            method="radau",
+            rtol=1e-6,
+            atol=1e-6,
+            args=p.args,
+            jac=p.jac,
+            mass=p.mass,
+        )
+        assert r.success
+        np.testing.assert_allclose(r.y[:, 0], p.y0, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("rtol, expected", [(1e-3, "rodas4"), (1e-6, "rodas4"), (1e-7, "radau")])
+def test_auto_with_mass_runs_the_implicit_method(rtol, expected):
+    """ "auto" with ``mass`` runs the implicit method it would switch to, from the first step
+    (Rodas4 where it would take Rosenbrock23, which has no mass form); ``stats`` and the
+    stiffness profile name it, every step implicit.  CHEMAKZO against its reference."""
     p = problems.get("chemakzo")
-    r = solve(p.fun, p.t_span, p.y0, rtol=1e-6, atol=1e-6, args=p.args, mass=p.mass)
-    assert r.success and r.stats["method"] in ("rodas4", "rosenbrock23", "radau", "bdf")
-    assert mixed_error(p, r.y[:, -1]) < 1e-4
+    r = solve(p.fun, p.t_span, p.y0, rtol=rtol, atol=rtol, args=p.args, mass=p.mass, profile=True)
+    assert r.success, r.message
+    assert r.stats["method"] == expected and r.stats["nswitch"] == 0
+    assert r.stats["intervals"] == [(0.0, 180.0, expected)]
+    profile = stiffness_profile(r)
+    assert profile.methods[1] == expected and profile.implicit.all()
+    assert profile.intervals(180.0) == [(0.0, 180.0, expected)]
+    assert profile.t.size == r.stats["naccept"]
+    assert mixed_error(p, r.y[:, -1]) < 100 * rtol
+
+
+def _linear_dae(t, y):
+    """``y_i' = -(1 + i / n) y_i`` for ``i < n - 1``, ``0 = y_{n-1} - y_0``."""
+    n = y.size
+    out = np.empty(n)
+    for i in range(n - 1):
+        out[i] = -(1.0 + i / n) * y[i]
+    out[n - 1] = y[n - 1] - y[0]
+    return out
+
+
+def test_auto_with_mass_takes_bdf_for_a_large_system():
+    """From 100 equations on "auto" runs BDF with a mass matrix too; a linear DAE against its
+    solution ``y_i = exp(-(1 + i / n) t)``, ``y_{n-1} = y_0`` (from an inconsistent 0)."""
+    n = 120
+    mass = np.diag(np.r_[np.ones(n - 1), 0.0])
+    y0 = np.r_[np.ones(n - 1), 0.0]
+    r = solve(_linear_dae, (0.0, 2.0), y0, rtol=1e-6, atol=1e-9, mass=mass, profile=True)
+    assert r.success and r.stats["method"] == "bdf"
+    assert stiffness_profile(r).intervals(2.0) == [(0.0, 2.0, "bdf")]
+    rate = 1.0 + np.arange(n - 1) / n
+    exact = np.r_[np.exp(-rate * 2.0), np.exp(-2.0)]
+    np.testing.assert_allclose(r.y[:, -1], exact, rtol=2e-5)
+    assert r.y[n - 1, 0] == 1.0
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,9 @@
 
 Sources: F. Mazzia, C. Magherini, *Test Set for IVP Solvers*, University of Bari, file
 ``chemakzo.f`` (right-hand side, consistent initial values, and the reference solution at
-``t = 180`` computed with PSIDE at ``rtol = atol = 1e-19`` on a Cray C90); Hairer & Wanner,
+``t = 180`` computed with PSIDE at ``rtol = atol = 1e-19`` on a Cray C90), file ``transamp.f``
+(the transistor amplifier; its reference at ``t = 0.2`` from PSIDE at ``rtol = atol = 1e-14``);
+Hairer & Wanner,
 *Solving ODEs II*, Sec. VI.1 (Robertson's problem as a DAE).
 """
 
@@ -107,4 +109,90 @@ def chemakzo() -> Problem:
         stiff=True,
         mass=np.diag([1.0, 1.0, 1.0, 1.0, 1.0, 0.0]),
         source="Test Set for IVP Solvers (Bari), chemakzo.f: PSIDE at 1e-19",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# TRANSAMP: the transistor amplifier
+
+_TRANSAMP = (6.0, 0.026, 0.99, 1e-6, 1000.0, 9000.0)
+"""``Ub, UF, alpha, beta, R0, R`` of ``transamp.f`` (``R1 = ... = R9 = R``)."""
+
+
+def _transamp_fun(t, y, ub, uf, alpha, beta, r0, r):
+    out = np.empty(8)
+    g23 = beta * (np.exp((y[1] - y[2]) / uf) - 1.0)
+    g56 = beta * (np.exp((y[4] - y[5]) / uf) - 1.0)
+    out[0] = (y[0] - 0.1 * np.sin(200.0 * np.pi * t)) / r0
+    out[1] = y[1] / r + (y[1] - ub) / r + (1.0 - alpha) * g23
+    out[2] = y[2] / r - g23
+    out[3] = (y[3] - ub) / r + alpha * g23
+    out[4] = y[4] / r + (y[4] - ub) / r + (1.0 - alpha) * g56
+    out[5] = y[5] / r - g56
+    out[6] = (y[6] - ub) / r + alpha * g56
+    out[7] = y[7] / r
+    return out
+
+
+def _transamp_jac(t, y, ub, uf, alpha, beta, r0, r):
+    J = np.zeros((8, 8))
+    d23 = beta * np.exp((y[1] - y[2]) / uf) / uf
+    d56 = beta * np.exp((y[4] - y[5]) / uf) / uf
+    J[0, 0] = 1.0 / r0
+    for k, d in ((1, d23), (4, d56)):  # the two transistors: nodes k, k + 1, k + 2
+        J[k, k] = 2.0 / r + (1.0 - alpha) * d
+        J[k, k + 1] = -(1.0 - alpha) * d
+        J[k + 1, k] = -d
+        J[k + 1, k + 1] = 1.0 / r + d
+        J[k + 2, k] = alpha * d
+        J[k + 2, k + 1] = -alpha * d
+        J[k + 2, k + 2] = 1.0 / r
+    J[7, 7] = 1.0 / r
+    return J
+
+
+def _transamp_mass():
+    """The capacitances ``C_k = k 1e-6`` between the nodes (1, 2), 3, (4, 5), 6, (7, 8)."""
+    m = np.zeros((8, 8))
+    for (i, j), c in zip(((0, 1), (2, 2), (3, 4), (5, 5), (6, 7)), (1e-6, 2e-6, 3e-6, 4e-6, 5e-6)):
+        m[i, i] = m[j, j] = -c
+        if i != j:
+            m[i, j] = m[j, i] = c
+    return m
+
+
+def transamp() -> Problem:
+    """The transistor amplifier (TRANSAMP; Hairer & Wanner's AMP1 with two transistors): 8 node
+    voltages, ``M y' = f(t, y)`` with the capacitances in a constant, symmetric ``M`` of rank 5
+    that is not diagonal -- no component is algebraic by itself: the algebraic equations are the
+    sums of the rows (1, 2), (4, 5), (7, 8), the algebraic directions ``e1 + e2``, ``e4 + e5``,
+    ``e7 + e8``.  Input ``Ue(t) = 0.1 sin(200 pi t)``, transistor current
+    ``g(U) = 1e-6 (exp(U / 0.026) - 1)``, ``t`` in ``[0, 0.2]`` (20 periods), ``y0`` the
+    consistent values of ``transamp.f``.  Reference: Bari ``transamp.f`` (PSIDE at
+    ``rtol = atol = 1e-14`` on a Cray C90)."""
+    ub, r = _TRANSAMP[0], _TRANSAMP[5]
+    half = ub / (r / r + 1.0)
+    return Problem(
+        name="transamp",
+        fun=_transamp_fun,
+        t_span=(0.0, 0.2),
+        y0=np.array([0.0, half, half, ub, half, half, ub, 0.0]),
+        y_ref=np.array(
+            [
+                -0.5562145012262709e-2,
+                0.3006522471903042e1,
+                0.2849958788608128e1,
+                0.2926422536206241e1,
+                0.2704617865010554e1,
+                0.2761837778393145e1,
+                0.4770927631616772e1,
+                0.1236995868091548e1,
+            ]
+        ),
+        args=_TRANSAMP,
+        jac=_transamp_jac,
+        atol_ratio=1.0,
+        stiff=True,
+        mass=_transamp_mass(),
+        source="Test Set for IVP Solvers (Bari), transamp.f: PSIDE at 1e-14",
     )

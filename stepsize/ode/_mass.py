@@ -5,11 +5,16 @@ increment stands for ``h y'`` (Hairer & Wanner, *Solving ODEs II*, Sec. VI.1 and
 and RODAS's treatment of ``M y' = f``): ``shift * M - J`` (:func:`shifted_mass`) and ``M x``
 (:func:`mass_times`).  An empty (0, 0) mass stands for the identity and costs nothing.
 
-Consistent initial values (:func:`consistent_initial`): for the semi-explicit structure -- rows
-of ``M`` that are zero are the algebraic equations, columns that are zero the algebraic
-variables, as many of each -- the algebraic variables are solved from ``f_alg(t0, y) = 0`` by
-Newton's method with a finite-difference Jacobian, the differential ones kept; for any other
-singular ``M`` the initial values must be consistent as given.
+Consistent initial values (:func:`consistent_initial`): with ``L`` a basis of the left null
+space of ``M`` and ``V`` one of its null space (:func:`algebraic_bases`), ``L^T f(t0, y) = 0``
+are the algebraic equations and ``V`` spans the algebraic directions; ``y0 + V z`` with ``z``
+from Newton's method on ``L^T f(t0, y0 + V z) = 0`` (finite-difference Jacobian) keeps
+``M y0``, the differential part, and is consistent.  For the semi-explicit structure -- zero
+rows of ``M`` are the algebraic equations, zero columns the algebraic variables, as many of
+each -- ``L`` and ``V`` are those unit vectors, so the differential components are kept
+exactly; otherwise (a circuit's capacitance matrix, say) they come from the SVD of ``M``.
+Index 1 makes ``L^T J V`` regular, so ``z`` is unique near ``y0``; initial values that are
+consistent already move by rounding only.
 """
 
 import numba
@@ -52,42 +57,59 @@ def algebraic_parts(mass):
     return rows, cols
 
 
+def algebraic_bases(mass):
+    """``(L, V)``: orthonormal bases, as columns, of the left null space and the null space of
+    ``mass`` (module docstring): unit vectors for the semi-explicit structure, else the
+    singular vectors of the singular values below ``n eps sigma_max`` (LAPACK's rank rule).
+    Both (n, 0) for a regular ``mass``."""
+    n = mass.shape[0]
+    rows, cols = algebraic_parts(mass)
+    if rows.size and rows.size == cols.size:
+        eye = np.eye(n)
+        return eye[:, rows], eye[:, cols]
+    u, sigma, vt = np.linalg.svd(mass)
+    rank = int(np.sum(sigma > n * np.finfo(float).eps * sigma.max(initial=0.0)))
+    return u[:, rank:], vt[rank:].T
+
+
 def consistent_initial(fun, t0, y0, mass, args, rtol, atol, max_iter=20):
-    """``y0`` with its algebraic variables solved from the algebraic equations (module
-    docstring); unchanged for a non-singular or non-semi-explicit ``mass``.  ``fun`` is called
-    in Python.  A ``ValueError`` naming ``y0`` when Newton's method does not converge."""
+    """``y0 + V z`` with ``L^T f(t0, y0 + V z) = 0`` (module docstring); ``y0`` itself for no
+    or a regular ``mass``.  ``fun`` is called in Python.  A ``ValueError`` naming ``y0`` when
+    Newton's method does not converge."""
     if mass.size == 0:
         return y0
-    rows, cols = algebraic_parts(mass)
-    if rows.size == 0 or rows.size != cols.size:
+    left, right = algebraic_bases(mass)
+    k = right.shape[1]
+    if k == 0:
         return y0
+    if left.shape[1] != k:  # rows and columns of a square matrix: equal ranks
+        raise ValueError("mass: the null spaces of M and M^T differ in dimension")
     y = y0.copy()
 
     def g(y):
-        return np.asarray(fun(t0, y, *args), dtype=float)[rows]
+        return left.T @ np.asarray(fun(t0, y, *args), dtype=float)
 
-    scale = atol[cols] + rtol[cols] * np.abs(y[cols])
     for _ in range(max_iter):
         r = g(y)
         if not np.all(np.isfinite(r)):
             break
-        G = np.empty((rows.size, cols.size))
-        for k, j in enumerate(cols):
-            dj = np.sqrt(np.finfo(float).eps) * max(abs(y[j]), atol[j], 1e-8)
-            yp = y.copy()
-            yp[j] += dj
-            G[:, k] = (g(yp) - r) / dj
+        scale = atol + rtol * np.abs(y)
+        G = np.empty((k, k))
+        for j in range(k):
+            # an increment of sqrt(eps) times the size of y along v_j (or its tolerance)
+            v = right[:, j]
+            dj = np.sqrt(np.finfo(float).eps) * max(abs(v @ y), np.abs(v) @ scale, 1e-8)
+            G[:, j] = (g(y + dj * v) - r) / dj
         try:
-            step = np.linalg.solve(G, -r)
+            step = right @ np.linalg.solve(G, -r)
         except np.linalg.LinAlgError:
             break
-        y[cols] += step
-        scale = atol[cols] + rtol[cols] * np.abs(y[cols])
-        if np.sqrt(np.mean((step / scale) ** 2)) < 1e-3:
+        y += step
+        if np.max(np.abs(step) / (atol + rtol * np.abs(y))) < 1e-3:
             return y
     raise ValueError(
-        "y0: no consistent values of the algebraic variables (the components of the zero "
-        "columns of mass) solve the algebraic equations at t0; give consistent initial values"
+        "y0: no consistent initial values y0 + V z (V the null space of mass, the algebraic "
+        "directions) solve the algebraic equations at t0; give consistent initial values"
     )
 
 

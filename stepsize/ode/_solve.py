@@ -441,11 +441,16 @@ def solve(
 
     mass : the constant matrix ``M`` of ``M y' = f(t, y)`` (n, n), dense, ``scipy.sparse`` or
         the diagonal (n,); it may be singular (an index-1 differential-algebraic system: zero
-        rows are algebraic equations).  For "radau", "rodas4", "rodas5p" and "bdf" ("auto" and
-        "LSODA" then run the implicit method they would switch to); with the semi-explicit
-        structure (as many zero rows as zero columns) the algebraic variables of ``y0`` are
-        made consistent first (Newton's method on the algebraic equations).  ``jac_band`` needs
-        a diagonal ``M``.
+        rows are algebraic equations, or, for any singular ``M``, the combinations of rows in its
+        left null space).  For "radau", "rodas4", "rodas5p" and "bdf"; "auto" and "LSODA" run
+        the implicit method they would switch to, from the first step (no explicit method
+        solves ``M y' = f``): BDF from 100 equations on (LSODA: always), else Radau for
+        ``rtol < 1e-6`` and Rodas4 otherwise (Rodas4 also where "auto" would take Rosenbrock23,
+        which has no mass-matrix form); ``stats["method"]`` and the stiffness profile name it.
+        ``y0`` is made consistent first: ``y0 + V z`` (``V`` the null space of ``M``) with ``z``
+        from Newton's method on the algebraic equations, which keeps ``M y0``; consistent values
+        move by rounding only (:func:`stepsize.ode._mass.consistent_initial`).  ``jac_band``
+        needs a diagonal ``M``.
 
     A run that cannot go on (too many steps, step-size underflow, non-finite values, a singular
     iteration matrix or a Newton iteration that keeps failing) returns ``success=False``, its
@@ -464,7 +469,7 @@ def solve(
     ctrl = None if controller is None else get_controller(controller)
     mass = check_mass(mass, y0.size, band)
     if mass.size:
-        mode, explicit = _mass_method(mode, explicit, implicit)
+        mode, explicit, implicit = _mass_method(mode, explicit, implicit)
         y0 = consistent_initial(_plain(fun, inplace, vectorized), t0, y0, mass, args, rtol, atol)
     ex, ros, rad, controls, switch, ctrl_name = method_bundles(mode, explicit, implicit, ctrl)
     if mass.size:
@@ -505,13 +510,17 @@ def solve(
 
 
 def _mass_method(mode, explicit, implicit):
-    """``(mode, explicit)`` for a problem with a mass matrix: the implicit method alone."""
+    """``(mode, explicit, implicit)`` for a problem with a mass matrix: the implicit method
+    alone -- for "auto" the one it would switch to, Rodas4 in place of Rosenbrock23 (which has
+    no mass-matrix form; ``rtol >= 1e-3``)."""
+    if mode == MODE_AUTO and implicit == "rosenbrock23":
+        implicit = "rodas4"
     if implicit is None or implicit == "rosenbrock23":
         raise ValueError(
             "mass: M y' = f needs one of the methods radau, rodas4, rodas5p, bdf (or auto), "
             f"got method {implicit or explicit!r}"
         )
-    return MODE_IMPLICIT, None
+    return MODE_IMPLICIT, None, implicit
 
 
 def _plain(fun, inplace, vectorized):

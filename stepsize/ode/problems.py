@@ -469,11 +469,16 @@ STIFF_PROBLEMS: dict[str, Callable[[], Problem]] = {
 """Stiff problems (``stiff=True``): the Test Set's ROBER, HIRES, VDPOL (mu = 1e3), OREGO, E5 and
 POLLU, and two semi-discretised PDEs with banded Jacobians (see ``_stiff_problems``)."""
 
-from stepsize.ode._dae_problems import chemakzo, rober_dae  # noqa: E402
+from stepsize.ode._dae_problems import chemakzo, rober_dae, transamp  # noqa: E402
 
-DAE_PROBLEMS: dict[str, Callable[[], Problem]] = {"rober_dae": rober_dae, "chemakzo": chemakzo}
+DAE_PROBLEMS: dict[str, Callable[[], Problem]] = {
+    "rober_dae": rober_dae,
+    "chemakzo": chemakzo,
+    "transamp": transamp,
+}
 """Index-1 differential-algebraic problems ``M y' = f`` (``mass`` set; see ``_dae_problems``):
-Robertson with its conservation law as the algebraic equation, and the Test Set's CHEMAKZO."""
+Robertson with its conservation law as the algebraic equation, the Test Set's CHEMAKZO and its
+transistor amplifier (a non-diagonal singular ``M``)."""
 
 
 # --------------------------------------------------------------------------------------------
