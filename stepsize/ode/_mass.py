@@ -96,7 +96,8 @@ def shifted_mass(J, kl, ku, shift, mass, M):
     """``shift * mass - J`` into ``M`` (dense, or banded with a diagonal ``mass``); the
     identity for an empty ``mass`` (:func:`stepsize.ode._linalg.shifted`)."""
     if mass.shape[0] == 0:
-        return shifted(J, kl, ku, shift, M)
+        shifted(J, kl, ku, shift, M)
+        return M
     n = J.shape[1]
     if kl < 0:
         for i in range(n):
