@@ -431,7 +431,7 @@ def solve(
     jac_sparsity : as SciPy's, a ``scipy.sparse`` matrix or (n, n) array, nonzero where
         ``dF_i/dy_j`` may be nonzero: grouped finite differences (Curtis-Powell-Reid, one
         evaluation per group of columns with disjoint rows) and a compiled sparse LU on the
-        pattern's fill-in (reverse Cuthill-McKee order), for "bdf" ("auto", "LSODA" and
+        pattern's fill-in (minimum-degree order), for "bdf" ("auto", "LSODA" and
         "BDF" then use it).  Not with ``jac``, ``jac_band`` or ``mass`` (yet).
     max_steps : attempted steps (accepted + rejected) before giving up with ``success=False``
         (100,000, Hairer's ``nmax``).

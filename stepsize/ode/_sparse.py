@@ -13,9 +13,11 @@ the smallest group none of whose columns shares a row with it): at most ``1 + ma
 [row i meets column j's rows]`` groups; 5 for the 5-point Laplacian, 10 for the 2-D
 Brusselator's two species.
 
-LU.  ``A = shift * I - J`` is factored as ``P A P^T = L U`` without pivoting, ``P`` the reverse
-Cuthill-McKee ordering of the symmetrised pattern (SciPy's ``csgraph``, at set-up), which keeps
-the fill-in within a band of about the grid width.  The fill-in is found once (symbolic
+LU.  ``A = shift * I - J`` is factored as ``P A P^T = L U`` without pivoting, ``P`` the multiple
+minimum-degree ordering of ``A^T + A`` (J. W. H. Liu, ACM TOMS 11, 1985), taken once at set-up
+from SuperLU (SciPy's ``splu``, ``permc_spec="MMD_AT_PLUS_A"``, on the pattern with a dominant
+diagonal); on the 32 x 32 Brusselator it leaves 142k entries in ``L + U``, reverse
+Cuthill-McKee 359k.  The fill-in is found once (symbolic
 elimination: row ``i`` of ``L + U`` is the pattern of row ``i`` of ``P A P^T`` joined by the
 ``U`` rows of the columns of its ``L`` part, in increasing order; George & Liu, *Computer
 Solution of Large Sparse Positive Definite Systems*, 1981, Ch. 5); each refactorisation is the
@@ -94,7 +96,7 @@ def _pattern_csc(jac_sparsity, n):
 def sparse_pattern(jac_sparsity, n):
     """The :class:`SparsePattern` of ``jac_sparsity`` for ``n`` equations (module docstring)."""
     import scipy.sparse as sps
-    from scipy.sparse.csgraph import reverse_cuthill_mckee
+    from scipy.sparse.linalg import splu
 
     pattern = _pattern_csc(jac_sparsity, n)
     colptr = pattern.indptr.astype(np.int64)
@@ -105,9 +107,12 @@ def sparse_pattern(jac_sparsity, n):
     )
     ones = sps.csc_matrix((np.ones(rows.size), rows, colptr), shape=(n, n))
     a = (ones + sps.identity(n, format="csc")).tocsr()
-    full = (a + a.T).tocsr()
-    full.sort_indices()
-    perm = np.asarray(reverse_cuthill_mckee(full, symmetric_mode=True), dtype=np.int64)
+    full = (a + a.T).tocsc()
+    full.data[:] = 1.0
+    full = full + (n + 1.0) * sps.identity(n, format="csc")  # dominant diagonal: no pivots
+    options = dict(SymmetricMode=True)
+    lu = splu(full, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options=options)
+    perm = np.argsort(lu.perm_c).astype(np.int64)
     inv = np.empty(n, dtype=np.int64)
     inv[perm] = np.arange(n)
     ordered = a[perm][:, perm].tocsr()
