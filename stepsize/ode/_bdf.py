@@ -52,10 +52,11 @@ import numpy as np
 
 from stepsize.ode._arrays import copy_into
 from stepsize.ode._bundles import JAC_CONSTANT, JAC_DIFFERENCES, NEWTON, NONFINITE, RETRY, SINGULAR
-from stepsize.ode._jacobian import update_jacobian
+from stepsize.ode._jacobian import update_jacobian, update_sparse_jacobian
 from stepsize.ode._jit import NJIT, allocating, interpreted_as, twinned
 from stepsize.ode._linalg import factor, solve
 from stepsize.ode._mass import NO_MASS, mass_times, shifted_mass
+from stepsize.ode._sparse import NO_PATTERN, SparsePattern, sparse_factor, sparse_solve
 
 EPS = np.finfo(float).eps
 MAX_ORDER = 5
@@ -106,7 +107,8 @@ are for, and whether ``work.f0`` holds ``F(t, y)`` (needed for a finite-differen
 class BDFMethod(NamedTuple):
     """The constants of the method (module docstring), ``need_f``: the loop evaluates
     ``F(t_{n+1}, y_{n+1})`` after each step (only where an explicit method may take over), and
-    the mass matrix (empty: the identity)."""
+    the mass matrix (empty: the identity), the Jacobian's sparsity pattern (empty: dense or
+    banded storage)."""
 
     gamma: np.ndarray
     alpha: np.ndarray
@@ -115,19 +117,29 @@ class BDFMethod(NamedTuple):
     need_f: bool
     k: float
     mass: np.ndarray
+    sparse: SparsePattern = NO_PATTERN
 
 
-def bdf_method(need_f, mass=NO_MASS):
+def bdf_method(need_f, mass=NO_MASS, sparse=NO_PATTERN):
     """The :class:`BDFMethod` bundle; ``need_f`` for the automatic switch."""
     return BDFMethod(
-        GAMMA.copy(), ALPHA.copy(), ERROR_CONST.copy(), BASIS.copy(), bool(need_f), 2.0, mass
+        GAMMA.copy(),
+        ALPHA.copy(),
+        ERROR_CONST.copy(),
+        BASIS.copy(),
+        bool(need_f),
+        2.0,
+        mass,
+        sparse,
     )
 
 
 class BDFWork(NamedTuple):
     """Differences ``D`` (8, n) and the corrector ``d``, the Jacobian and the factored
     ``(1/c) I - J`` with pivots, finite-difference increments, the error scale, ``psi``, the
-    prediction, the Newton correction, a buffer for ``M x``, the :data:`BDF_STATE` record."""
+    prediction, the Newton correction, a buffer for ``M x``, the :data:`BDF_STATE` record; with
+    a sparsity pattern ``J`` is (1, nnz) (its values on the pattern), ``M`` (1, nnz of L + U)
+    and ``lu_work`` (n,) the sparse LU's scratch (:mod:`stepsize.ode._sparse`)."""
 
     D: np.ndarray
     d: np.ndarray
@@ -141,6 +153,7 @@ class BDFWork(NamedTuple):
     dy: np.ndarray
     mx: np.ndarray
     rec: np.ndarray
+    lu_work: np.ndarray
 
 
 @interpreted_as(lambda: np.zeros(1, dtype=BDF_STATE).view(np.recarray))
@@ -155,13 +168,17 @@ def bdf_work(method, problem, n):
     if method is None:
         return None
     kl, ku = problem.kl, problem.ku
-    j_rows = n if kl < 0 else kl + ku + 1
-    m_rows = n if kl < 0 else 2 * kl + ku + 1
+    j_shape = (n, n) if kl < 0 else (kl + ku + 1, n)
+    m_shape = (n, n) if kl < 0 else (2 * kl + ku + 1, n)
+    sparse = method.sparse.perm.size > 0
+    if sparse:
+        j_shape = (1, method.sparse.rows.size)
+        m_shape = (1, method.sparse.lu_cols.size)
     return BDFWork(
         np.zeros((MAX_ORDER + 3, n)),
         np.zeros(n),
-        np.zeros((j_rows, n)),
-        np.zeros((m_rows, n)),
+        np.zeros(j_shape),
+        np.zeros(m_shape),
         np.zeros(n, dtype=np.int64),
         np.full(n, np.sqrt(EPS)),
         np.ones(n),
@@ -170,6 +187,7 @@ def bdf_work(method, problem, n):
         np.zeros(n),
         np.zeros(n),
         new_bdf_state(),
+        np.zeros(n if sparse else 0),
     )
 
 
@@ -238,20 +256,22 @@ def bdf_attempt(problem, method, bw, imp, work, t, h, steps, info):
             problem.rhs(t, work.y, work.f0, problem.ctx)
             info[0].nfev += 1
             bs.f0_valid = True
-        update_jacobian(problem, imp, bw.J, bw.jac_factor, work, t, steps.atol, info)
+        if method.sparse.perm.size > 0:
+            sp, jf = method.sparse, bw.jac_factor
+            update_sparse_jacobian(problem, imp, sp, bw.J[0], jf, work, t, steps.atol, info)
+        else:
+            update_jacobian(problem, imp, bw.J, bw.jac_factor, work, t, steps.atol, info)
     q = bs.order
     c = h / method.alpha[q]
     if st.lu_h == 0.0 or abs(c / st.lu_h - 1.0) > LU_RATIO:
-        kl, ku = problem.kl, problem.ku
-        shifted_mass(bw.J, kl, ku, 1.0 / c, method.mass, bw.M)
-        singular = factor(bw.M, kl, ku, bw.piv)
+        singular = bdf_factor(method, bw, problem.kl, problem.ku, 1.0 / c)
         info[0].nlu += 1
         st.lu_h = c if singular == 0 else 0.0
         if singular != 0 or not np.isfinite(st.jnorm):
             return np.nan, SINGULAR
     if starting and method.mass.shape[0] > 0:  # D[1] = h (M - c_LU J)^-1 F_0
         copy_into(bw.dy, work.f0)
-        solve(bw.M, problem.kl, problem.ku, bw.piv, bw.dy)
+        bdf_solve(method, bw, problem.kl, problem.ku, bw.dy)
         for i in range(n):
             D[1, i] = h / st.lu_h * bw.dy[i]
     predict(method, bw, q, steps)
@@ -278,6 +298,24 @@ def bdf_attempt(problem, method, bw, imp, work, t, h, steps, info):
 
 
 @numba.njit(**NJIT)
+def bdf_factor(method, bw, kl, ku, shift):
+    """Factor ``shift M - J`` into ``bw.M`` (sparse, dense or banded); 0 or the singular pivot."""
+    if method.sparse.perm.size > 0:
+        return sparse_factor(method.sparse, bw.J[0], shift, bw.M[0], bw.lu_work)
+    shifted_mass(bw.J, kl, ku, shift, method.mass, bw.M)
+    return factor(bw.M, kl, ku, bw.piv)
+
+
+@numba.njit(**NJIT)
+def bdf_solve(method, bw, kl, ku, b):
+    """Solve with the factors of :func:`bdf_factor`, in place in ``b``."""
+    if method.sparse.perm.size > 0:
+        sparse_solve(method.sparse, bw.M[0], b, bw.lu_work)
+    else:
+        solve(bw.M, kl, ku, bw.piv, b)
+
+
+@numba.njit(**NJIT)
 def predict(method, bw, q, steps):
     """``pred = sum_{j<=q} D[j]``, ``psi = sum_{j=1..q} gamma_j D[j] / alpha_q`` and the Newton
     scale ``atol + rtol |pred|``."""
@@ -299,7 +337,6 @@ def bdf_newton(problem, method, bw, work, t_new, c, c_lu, tol):
     """Simplified Newton for ``d`` from ``d = 0``: ``y = pred + d`` in ``work.y_new``.  Returns
     ``(converged, iterations, F evaluations)``."""
     y, f, d, dy, scale = work.y_new, work.fbuf, bw.d, bw.dy, bw.scale
-    kl, ku = problem.kl, problem.ku
     n = y.size
     copy_into(y, bw.pred)
     for i in range(n):
@@ -320,7 +357,7 @@ def bdf_newton(problem, method, bw, work, t_new, c, c_lu, tol):
             dy[i] = (c * f[i] - dy[i]) / c_lu
         if not finite:
             return False, it + 1, it + 1
-        solve(bw.M, kl, ku, bw.piv, dy)
+        bdf_solve(method, bw, problem.kl, problem.ku, dy)
         if gain != 1.0:
             for i in range(n):
                 dy[i] *= gain

@@ -15,6 +15,9 @@ With a band of ``kl`` sub- and ``ku`` super-diagonals the columns ``j, j + w, j 
 Math. Appl. 13, 1974): ``min(w, n)`` evaluations instead of ``n``.  ``dF/dt`` (Rosenbrock
 methods) is the forward difference with ``delta = sqrt(eps max(1e-5, |t|))`` (``rodas.f``), but
 at least ``2 eps |t|`` so that ``t + delta`` never rounds back to ``t``.
+
+With a sparsity pattern (:mod:`stepsize.ode._sparse`) the columns of each Curtis-Powell-Reid
+group are perturbed together, with the same increments, and only the pattern's entries kept.
 """
 
 import numba
@@ -23,6 +26,7 @@ import numpy as np
 from stepsize.ode._bundles import JAC_CONSTANT, JAC_DIFFERENCES
 from stepsize.ode._jit import NJIT, allocating, twinned
 from stepsize.ode._linalg import norm_inf
+from stepsize.ode._sparse import sparse_norm_inf
 
 EPS = np.finfo(float).eps
 DIFF_REJECT = EPS**0.875
@@ -158,3 +162,98 @@ def time_derivative(problem, t, y, f0, fbuf, out):
     for i in range(y.size):
         out[i] = (fbuf[i] - f0[i]) / delta
     return 1
+
+
+@twinned
+def update_sparse_jacobian(problem, imp, sp, jdata, factor, work, t, atol, info):
+    """:func:`update_jacobian` for a sparse pattern ``sp`` (:mod:`stepsize.ode._sparse`): the
+    values ``jdata`` of ``J`` on the pattern, by grouped differences (or the user's ``jac``)."""
+    info[0].nfev += sparse_jacobian(
+        problem, sp, t, work.y, work.f0, atol, factor, jdata, work.ybuf, work.fbuf
+    )
+    if problem.jac_mode != JAC_CONSTANT:
+        info[0].njev += 1
+    st = imp[0]
+    st.jnorm = sparse_norm_inf(sp, jdata, work.fbuf)
+    st.jac_stale = False
+    st.jac_current = True
+    st.lu_h = 0.0
+
+
+@allocating
+def sparse_jacobian(problem, sp, t, y, f0, atol, factor, jdata, ybuf, fbuf):
+    """Fill ``jdata`` (the values of ``J`` on the pattern ``sp``) by forward differences, one
+    evaluation per Curtis-Powell-Reid group (and one per group with a retried column), with the
+    increments of :func:`jacobian`; returns F evaluations.  ``ybuf`` is ``y`` on return."""
+    rhs, ctx = problem.rhs, problem.ctx
+    n = y.size
+    colptr, rows = sp.colptr, sp.rows
+    h = np.empty(n)
+    max_diff = np.zeros(n)
+    scale = np.zeros(n)
+    retry = np.zeros(n, dtype=np.bool_)
+    for j in range(n):
+        ybuf[j] = y[j]
+    nfev = 0
+    for g in range(sp.group_ptr.size - 1):
+        members = sp.group_cols[sp.group_ptr[g] : sp.group_ptr[g + 1]]
+        for j in members:
+            h[j] = _increment(y[j], factor[j], f0[j], atol[j])
+            while h[j] == 0.0:
+                factor[j] *= 10.0
+                h[j] = _increment(y[j], factor[j], f0[j], atol[j])
+            ybuf[j] = y[j] + h[j]
+        rhs(t, ybuf, fbuf, ctx)
+        nfev += 1
+        again = False
+        for j in members:
+            ybuf[j] = y[j]
+            lo, hi = colptr[j], colptr[j + 1]
+            max_diff[j], scale[j] = _sparse_column(jdata, rows, lo, hi, f0, fbuf, True)
+            retry[j] = hi > lo and max_diff[j] < DIFF_REJECT * scale[j]
+            again = again or retry[j]
+        if again:
+            for j in members:
+                if retry[j]:
+                    ybuf[j] = y[j] + _increment(y[j], 10.0 * factor[j], f0[j], atol[j])
+            rhs(t, ybuf, fbuf, ctx)
+            nfev += 1
+            for j in members:
+                if not retry[j]:
+                    continue
+                h_new = ybuf[j] - y[j]
+                ybuf[j] = y[j]
+                lo, hi = colptr[j], colptr[j + 1]
+                d_new, s_new = _sparse_column(jdata, rows, lo, hi, f0, fbuf, False)
+                if h_new != 0.0 and max_diff[j] * s_new < d_new * scale[j]:
+                    factor[j] *= 10.0
+                    h[j] = h_new
+                    max_diff[j], scale[j] = _sparse_column(jdata, rows, lo, hi, f0, fbuf, True)
+        for j in members:
+            for e in range(colptr[j], colptr[j + 1]):
+                jdata[e] /= h[j]
+            if colptr[j + 1] == colptr[j]:
+                continue
+            if max_diff[j] < DIFF_SMALL * scale[j]:
+                factor[j] *= 10.0
+            elif max_diff[j] > DIFF_BIG * scale[j]:
+                factor[j] *= 0.1
+            factor[j] = max(factor[j], MIN_FACTOR)
+    return nfev
+
+
+@numba.njit(**NJIT)
+def _sparse_column(jdata, rows, lo, hi, f0, f1, store):
+    """:func:`_store_column` (``store``) or :func:`_column_change` on the pattern entries
+    ``lo:hi`` of one column."""
+    best = -1.0
+    at = rows[lo] if hi > lo else 0
+    for e in range(lo, hi):
+        i = rows[e]
+        d = f1[i] - f0[i]
+        if store:
+            jdata[e] = d
+        if abs(d) > best:
+            best = abs(d)
+            at = i
+    return best, max(abs(f0[at]), abs(f1[at]))

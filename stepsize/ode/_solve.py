@@ -33,6 +33,7 @@ from stepsize.ode._bundles import (
 from stepsize.ode._loop import integrate
 from stepsize.ode._mass import check_mass, consistent_initial
 from stepsize.ode._profile import StiffnessProfile
+from stepsize.ode._sparse import NO_PATTERN, sparse_pattern
 from stepsize.ode._tableaux import TABLEAUX
 
 EPS = np.finfo(float).eps
@@ -387,6 +388,7 @@ def solve(
     profile=False,
     inplace=False,
     mass=None,
+    jac_sparsity=None,
 ):
     """Solve an initial value problem; arguments and result as ``scipy.integrate.solve_ivp``.
 
@@ -426,6 +428,11 @@ def solve(
         finite differences (``kl + ku + 1`` evaluations) and banded LU, so a semi-discretised PDE
         with hundreds of equations stays fast; ``jac`` may then return the packed band
         ``(kl + ku + 1, n)``, ``J[ku + i - j, j] = dF_i/dy_j``, as for SciPy's LSODA.
+    jac_sparsity : as SciPy's, a ``scipy.sparse`` matrix or (n, n) array, nonzero where
+        ``dF_i/dy_j`` may be nonzero: grouped finite differences (Curtis-Powell-Reid, one
+        evaluation per group of columns with disjoint rows) and a compiled sparse LU on the
+        pattern's fill-in (minimum-degree order), for "bdf" ("auto", "LSODA" and
+        "BDF" then use it).  Not with ``jac``, ``jac_band`` or ``mass`` (yet).
     max_steps : attempted steps (accepted + rejected) before giving up with ``success=False``
         (100,000, Hairer's ``nmax``).
     compiled : compile ``fun`` (and ``jac``, ``events``) and run the whole loop in Numba
@@ -460,6 +467,11 @@ def solve(
     t0, t1, y0, rtol, atol = check_problem(t_span, y0, rtol, atol)
     band = _check_band(jac_band, y0.size)
     mode, explicit, implicit = resolve_method(method, rtol, band is not None)
+    pattern = NO_PATTERN
+    if jac_sparsity is not None:
+        implicit = _sparse_method(method, explicit, implicit, jac, band, mass)
+        mode = MODE_AUTO if explicit is not None else MODE_IMPLICIT
+        pattern = sparse_pattern(jac_sparsity, y0.size)
     first, max_step, max_steps, t_eval = check_step_options(
         t0, t1, first_step, max_step, max_steps, t_eval
     )
@@ -494,7 +506,7 @@ def solve(
         return _constant_result(built, (t0, t1), y0, t_eval, events is not None, dense_output)
     # every argument's Numba type follows from the method bundles (the arrays are our own)
     types = ("solve", mode, explicit, implicit, ctrl)
-    bdf = bdf_method(mode == MODE_AUTO, mass) if implicit == "bdf" else None
+    bdf = bdf_method(mode == MODE_AUTO, mass, pattern) if implicit == "bdf" else None
     built, (info, out) = run_kernel(
         built, integrate, y0, ex, ros, rad, controls, switch, steps, bdf, types=types
     )
@@ -507,6 +519,22 @@ def solve(
     n_events = built.spec.ev_dir.size if events is not None else None
     radius = switch.radius if profile else None
     return _result(_fields(info), out, t0, names, first, radius, stats, n_events, dense_output)
+
+
+def _sparse_method(method, explicit, implicit, jac, band, mass):
+    """The implicit method for a run with ``jac_sparsity`` (BDF); a ``ValueError`` naming
+    ``jac_sparsity`` for what it cannot be combined with."""
+    for name, value in (("jac", jac), ("jac_band", band), ("mass", mass)):
+        if value is not None:
+            raise ValueError(f"jac_sparsity cannot be combined with {name} (yet)")
+    if implicit not in (None, "bdf") and method not in ("auto", "LSODA"):
+        raise ValueError(
+            "jac_sparsity is supported by method 'bdf' (and 'BDF', 'auto', 'LSODA'), "
+            f"got {method!r}"
+        )
+    if implicit is None:
+        raise ValueError(f"jac_sparsity is for implicit methods (bdf), got method {explicit!r}")
+    return "bdf"
 
 
 def _mass_method(mode, explicit, implicit):

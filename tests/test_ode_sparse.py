@@ -1,0 +1,133 @@
+"""Sparse Jacobians: CPR column groups, the fixed-pattern sparse LU, BDF with ``jac_sparsity``."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sps
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.integrate import solve_ivp
+
+from stepsize.ode import solve
+from stepsize.ode._bruss2d import bruss2d, bruss2d_sparsity, bruss2d_y0
+from stepsize.ode._sparse import sparse_factor, sparse_pattern, sparse_solve
+
+SEEDS = settings(max_examples=25, deadline=None, derandomize=True)
+
+
+def _random_pattern(n, density, seed):
+    rng = np.random.default_rng(seed)
+    return sps.random(n, n, density=density, random_state=rng, format="csr")
+
+
+@given(
+    n=st.integers(2, 40),
+    density=st.floats(0.02, 0.4),
+    seed=st.integers(0, 2**31),
+)
+@SEEDS
+def test_cpr_groups_are_a_colouring_of_all_columns(n, density, seed):
+    S = _random_pattern(n, density, seed)
+    sp = sparse_pattern(S, n)
+    assert np.array_equal(np.sort(sp.group_cols), np.arange(n))
+    dense = S.toarray() != 0
+    for g in range(sp.group_ptr.size - 1):
+        cols = sp.group_cols[sp.group_ptr[g] : sp.group_ptr[g + 1]]
+        hits = dense[:, cols].sum(axis=1)
+        assert hits.max(initial=0) <= 1  # no row is shared by two columns of a group
+
+
+@given(n=st.integers(1, 40), density=st.floats(0.0, 0.3), seed=st.integers(0, 2**31))
+@SEEDS
+def test_sparse_lu_solves_as_numpy(n, density, seed):
+    rng = np.random.default_rng(seed)
+    S = _random_pattern(n, density, seed)
+    sp = sparse_pattern(S, n)
+    jdata = rng.standard_normal(sp.rows.size)
+    J = sps.csc_matrix((jdata, sp.rows, sp.colptr), shape=(n, n)).toarray()
+    shift = 1.0 + np.abs(J).sum(axis=1).max()  # shift I - J diagonally dominant: no pivoting
+    lu = np.zeros(sp.lu_cols.size)
+    w = np.zeros(n)
+    assert sparse_factor(sp, jdata, shift, lu, w) == 0
+    b = rng.standard_normal(n)
+    x = sparse_solve(sp, lu, b.copy(), w)
+    A = shift * np.eye(n) - J
+    expected = np.linalg.solve(A, b)
+    cond = np.linalg.cond(A)
+    assert np.allclose(
+        x,
+        expected,
+        rtol=0.0,
+        atol=100 * cond * np.finfo(float).eps * max(1, np.abs(expected).max()),
+    )
+
+
+def test_zero_pivot_is_reported_singular():
+    sp = sparse_pattern(np.eye(3), 3)
+    lu, w = np.zeros(sp.lu_cols.size), np.zeros(3)
+    assert sparse_factor(sp, np.ones(3), 1.0, lu, w) != 0  # 1 * I - I = 0
+
+
+N = 8
+Y0 = bruss2d_y0(N)
+SPARSITY = bruss2d_sparsity(N)
+SPAN = (0.0, 1.5)  # includes the switch-on of the forcing at t = 1.1
+
+
+def test_grouped_differences_reproduce_dense_jacobian():
+    from stepsize.ode._build import build_problem
+    from stepsize.ode._jacobian import jacobian, sparse_jacobian
+
+    n = Y0.size
+    built = build_problem(bruss2d, 0.5, Y0, (N,), compiled=True)
+    p = built.problem
+    f0 = np.empty(n)
+    p.rhs(0.5, Y0, f0, p.ctx)
+    atol = np.full(n, 1e-6)
+    sp = sparse_pattern(SPARSITY, n)
+    assert sp.group_ptr.size - 1 <= 12  # ~10 groups for two coupled 5-point stencils, not n
+    jdata = np.zeros((1, sp.rows.size))
+    nfev = sparse_jacobian(
+        p, sp, 0.5, Y0, f0, atol, np.full(n, 1.5e-8), jdata[0], np.empty(n), np.empty(n)
+    )
+    assert nfev < 2 * (sp.group_ptr.size - 1) + 1
+    Jd = np.zeros((n, n))
+    jacobian(p, 0.5, Y0, f0, atol, np.full(n, 1.5e-8), Jd, np.empty(n), np.empty(n))
+    Js = sps.csc_matrix((jdata[0], sp.rows, sp.colptr), shape=(n, n)).toarray()
+    scale = np.abs(Jd).max()
+    assert np.abs(Js - Jd).max() <= 1e-6 * scale
+    assert np.all(Jd[SPARSITY.toarray() == 0] == 0.0)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    kw = dict(args=(N,), rtol=1e-6, atol=1e-6)
+    sparse = solve(bruss2d, SPAN, Y0, method="bdf", jac_sparsity=SPARSITY, **kw)
+    dense = solve(bruss2d, SPAN, Y0, method="bdf", **kw)
+    ref = solve_ivp(bruss2d, SPAN, Y0, method="BDF", rtol=1e-10, atol=1e-10, args=(N,))
+    return sparse, dense, ref
+
+
+def test_bruss2d_sparse_agrees_with_dense_and_scipy(runs):
+    sparse, dense, ref = runs
+    assert sparse.success and dense.success and sparse.stats["compiled"]
+    y_ref = ref.y[:, -1]
+    err = np.abs(sparse.y[:, -1] - y_ref).max() / (1 + np.abs(y_ref).max())
+    assert err < 1e-4  # rtol = atol = 1e-6 with a global error factor of some 10s
+    assert np.abs(sparse.y[:, -1] - dense.y[:, -1]).max() < 1e-4
+    assert sparse.nfev < dense.nfev  # ~11 evaluations per Jacobian instead of 128
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(jac_sparsity=np.ones((3, 3))), r"shape \(128, 128\)"),
+        (dict(jac_sparsity="dense"), "jac_sparsity must be a scipy.sparse"),
+        (dict(jac_sparsity=SPARSITY, method="radau"), "supported by method 'bdf'"),
+        (dict(jac_sparsity=SPARSITY, method="dp5"), "implicit methods"),
+        (dict(jac_sparsity=SPARSITY, jac_band=(1, 1)), "jac_band"),
+    ],
+)
+def test_bad_jac_sparsity_is_named(kwargs, match):
+    kwargs.setdefault("method", "bdf")
+    with pytest.raises(ValueError, match=match):
+        solve(bruss2d, SPAN, Y0, args=(N,), **kwargs)
