@@ -82,6 +82,18 @@ ODE_COLUMNS = {  # (stepsize curve, peer curve) pairs shown, of those in the JSO
         ("stepsize best", "diffrax Kvaerno5"),
         ("stepsize best", "scipy best"),
     ),
+    "ode_bdf": (
+        ("stepsize bdf", "sundials cvode-BDF"),
+        ("stepsize bdf", "scipy BDF"),
+        ("stepsize bdf", "sundials ida"),
+        ("stepsize best", "sundials cvode-BDF"),
+        ("stepsize best", "scipy BDF"),
+        ("stepsize best", "sundials ida"),
+    ),
+    "ode_sparse": (
+        ("stepsize bdf", "sundials cvode-BDF"),
+        ("stepsize bdf", "scipy BDF"),
+    ),
 }
 ODE_HEADLINE = {  # the pairs quoted in README.md: the fastest compiled peer and SciPy
     "ode_nonstiff": (("stepsize best", "fastest compiled peer"), ("stepsize best", "scipy best")),
@@ -89,6 +101,12 @@ ODE_HEADLINE = {  # the pairs quoted in README.md: the fastest compiled peer and
         ("stepsize best", "faster of numbalsoda lsoda, cvode"),
         ("stepsize best", "scipy best"),
     ),
+    "ode_bdf": (
+        ("stepsize bdf", "sundials cvode-BDF"),
+        ("stepsize bdf", "scipy BDF"),
+        ("stepsize bdf", "sundials ida"),
+    ),
+    "ode_sparse": (("stepsize bdf", "sundials cvode-BDF"), ("stepsize bdf", "scipy BDF")),
 }
 
 
@@ -109,7 +127,8 @@ def _ode(name, title, data):
         f"{peer} {_span(f.get((ours, peer)) for f in found.values())}"
         for ours, peer in ODE_HEADLINE[name]
     ]
-    headline = f"{title}, {len(found)} problems, peer time / stepsize time: " + "; ".join(quoted)
+    problems = f"{len(found)} problem{'' if len(found) == 1 else 's'}"
+    headline = f"{title}, {problems}, peer time / stepsize time: " + "; ".join(quoted)
     return Section(f"{title} (`{name}.py`)", body, headline)
 
 
@@ -119,6 +138,15 @@ def ode_nonstiff(data):
 
 def ode_stiff(data):
     return _ode("ode_stiff", "Stiff ODEs", data)
+
+
+def ode_bdf(data):
+    # scikit-sundae's CVODE and IDA call the right-hand side / residual in Python
+    return _ode("ode_bdf", "BDF on stiff ODEs and index-1 DAEs (peers: scikit-sundae, SciPy)", data)
+
+
+def ode_sparse(data):
+    return _ode("ode_sparse", "BDF with a sparse Jacobian, 2-D Brusselator 32 x 32", data)
 
 
 def ode_micro(data):
@@ -383,9 +411,43 @@ def rl_threebody(data):
     return Section(title, text, headline)
 
 
+def rl_odestep(data):
+    """The learned dp5 step controller against PI (and H211b, PI42) on held-out ODEs."""
+    rows = []
+    for subset, by_controller in data["summary"].items():
+        for name, families in by_controller.items():
+            for family, st in families.items():
+                rows.append(
+                    (
+                        subset,
+                        name,
+                        family,
+                        st["members"],
+                        _num(st["geometric_mean"], ".3f"),
+                        _num(st["q10"], ".3f") + "–" + _num(st["q90"], ".3f"),
+                        _num(st["worst"], ".3f"),
+                    )
+                )
+    head = ("errors", "controller", "family", "members", "geometric mean", "10–90 %", "worst")
+    seeds = data["held_out"]["seeds"]
+    body = (
+        "Right-hand-side evaluations / the PI controller's at equal global error, per held-out "
+        f"problem (seeds {seeds[0]}–{seeds[1]}; < 1: fewer evaluations).\n\n" + _table(head, rows)
+    )
+    learned = data["summary"]["all"]["learned"]["all"]
+    headline = (
+        f"Learned dp5 step controller / PI's evaluations at equal error, {learned['members']} "
+        f"held-out Kepler and van der Pol problems: {_num(learned['geometric_mean'], '.3f')} "
+        "(geometric mean)"
+    )
+    return Section("Learned ODE step controller (`rl_odestep.py --shipped`)", body, headline)
+
+
 RENDERERS = {  # results file (without .json) -> its section, in the order shown
     "ode_nonstiff": ode_nonstiff,
     "ode_stiff": ode_stiff,
+    "ode_bdf": ode_bdf,
+    "ode_sparse": ode_sparse,
     "ode_micro": ode_micro,
     "nbody_pythagorean": nbody_pythagorean,
     "nbody_ensemble": nbody_ensemble,
@@ -393,6 +455,7 @@ RENDERERS = {  # results file (without .json) -> its section, in the order shown
     "schedules": schedules,
     "schedules-samplers": schedules_samplers,
     "rl_threebody": rl_threebody,
+    "rl_odestep_shipped_2000": rl_odestep,
 }
 
 

@@ -297,7 +297,7 @@ def bdf_attempt(problem, method, bw, imp, work, t, h, steps, info):
     return err, 0
 
 
-@numba.njit(**NJIT)
+@twinned
 def bdf_factor(method, bw, kl, ku, shift):
     """Factor ``shift M - J`` into ``bw.M`` (sparse, dense or banded); 0 or the singular pivot."""
     if method.sparse.perm.size > 0:
@@ -306,7 +306,7 @@ def bdf_factor(method, bw, kl, ku, shift):
     return factor(bw.M, kl, ku, bw.piv)
 
 
-@numba.njit(**NJIT)
+@twinned
 def bdf_solve(method, bw, kl, ku, b):
     """Solve with the factors of :func:`bdf_factor`, in place in ``b``."""
     if method.sparse.perm.size > 0:
