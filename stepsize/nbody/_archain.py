@@ -65,6 +65,7 @@ from stepsize.nbody._gravity import (
 CS_B, CS_H, CS_K = range(3)  # the carried scalars: binding energy, macro step in s, column
 N_CS = 3
 LANDING_ITERATIONS = 40
+ANOMALY_STEP = 0.5  # radians of a bound pair's eccentric anomaly per macro step, at most
 
 
 @numba.njit(**NJIT)
@@ -198,6 +199,39 @@ def chain_forces(lx, masses, order, G, acc, la):
         for q in range(d):
             la[k, q] = acc[k + 1, q] - acc[k, q]
     return omega, rmin2, imin, jmin
+
+
+@numba.njit(**NJIT)
+def anomaly_cap(lx, lw, masses, order, G):
+    """The largest macro step in s that advances the eccentric anomaly of no bound pair by more
+    than ANOMALY_STEP: Omega min_pairs r sqrt(a / (G M)) over the pairs with a negative
+    two-body energy (inf when none is bound).
+
+    For a pair that dominates Omega (a close encounter), dE/ds = sqrt(G M / a) / (r Omega):
+    the leapfrog of the logarithmic Hamiltonian samples such an orbit uniformly in its
+    eccentric anomaly, and the extrapolation, which combines leapfrog solutions that reach
+    different phases, needs several steps per orbit (a step over a whole near-radial orbit can
+    pass its error test by chance)."""
+    n, d = order.size, lx.shape[1]
+    omega = 0.0
+    best = np.inf
+    for p in range(n):
+        for r in range(p + 1, n):
+            r2 = v2 = 0.0
+            for q in range(d):
+                sx = sv = 0.0
+                for k in range(p, r):
+                    sx += lx[k, q]
+                    sv += lw[k, q]
+                r2 += sx * sx
+                v2 += sv * sv
+            gm = G * (masses[order[p]] + masses[order[r]])
+            rr = math.sqrt(r2)
+            omega += G * masses[order[p]] * masses[order[r]] / rr
+            inv_a = 2.0 / rr - v2 / gm  # 1 / a from the two-body energy
+            if inv_a > 0.0:
+                best = lesser(best, rr / math.sqrt(gm * inv_a))
+    return ANOMALY_STEP * omega * best
 
 
 @numba.njit(**NJIT)
@@ -396,7 +430,7 @@ def chain_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, order, l
             for q in range(d):
                 x0[a, q] = lx[a, q]
                 w0[a, q] = lw[a, q]
-        H, k = cs[CS_H], int(cs[CS_K])
+        H, k = lesser(cs[CS_H], anomaly_cap(lx, lw, masses, order, G)), int(cs[CS_K])
         while True:  # attempts at this step
             j, dt, nf, rmin2, imin, jmin = extrapolated_step(
                 x0, w0, masses, order, G, B, H, k, rtol, atol, tab, cols, work, tmp
