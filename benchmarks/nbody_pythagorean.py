@@ -18,7 +18,8 @@ stepsize: ``hermite4`` (AMUSE criterion, eta 0.03 .. 0.001; Aarseth criterion), 
 (time-symmetric adaptive), ``gbs`` (extrapolated leapfrog, rtol 1e-8 .. 1e-14), ``dop853`` /
 ``vern7`` on pair separations (the default ``coordinates="relative"``), on absolute
 coordinates and Kustaanheimo-Stiefel regularised (``regularize="ks"``), rtol 1e-8 .. 3e-14,
-and ``gr15`` (epsilon 1e-8 .. 1e-13). REBOUND (when importable; ``pip install rebound``, the
+``gr15`` (epsilon 1e-8 .. 1e-13) and ``archain`` (algorithmic chain regularisation, rtol
+1e-8 .. 1e-14). REBOUND (when importable; ``pip install rebound``, the
 ``bench`` extra): IAS15 (epsilon 1e-13 .. 1e-5; 1e-9 is the default), BS (Gragg-Bulirsch-Stoer, eps
 1e-8 .. 1e-14) and its fixed-step leapfrog. WHFast, Mercurius and TRACE need a dominant central
 body and do not apply.
@@ -60,6 +61,7 @@ OURS = (
     + [("gr15", dict(epsilon=e)) for e in (1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13)]
     + [("dop853", dict(rtol=r, regularize="ks")) for r in (1e-8, 1e-10, 1e-12, 1e-13, 3e-14)]
     + [("vern7", dict(rtol=r, regularize="ks")) for r in (1e-10, 1e-12, 1e-13, 3e-14)]
+    + [("archain", dict(rtol=r)) for r in (1e-8, 1e-10, 1e-12, 1e-14)]
 )
 PEERS = (
     [("ias15", dict(epsilon=e)) for e in (1e-13, 1e-12, 1e-11, 1e-10, 1e-9, 1e-7, 1e-5)]

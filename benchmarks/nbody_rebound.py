@@ -7,9 +7,10 @@ Problems (issue 13)
   stepsize ``wh`` (Jacobi, correctors 0 / 3 / 5 / 11, dt 400 .. 6.25 days) and ``gr15``;
   REBOUND WHFast (``safe_mode=0``, Jacobi, the same correctors and steps, whole steps:
   ``exact_finish_time=0``) and IAS15.  Levels 1e-6 .. 1e-11 and 1e-15.
-* ``pythagorean``: Burrau's problem to t = 70: ``gr15`` and IAS15, epsilon 1e-9 .. 1e-13, and
-  KS-regularised ``dop853``.  Levels 1e-8 .. 1e-14; where IAS15 reaches no setting of a level,
-  ``ratio_vs_most_accurate`` compares with its most accurate run.
+* ``pythagorean``: Burrau's problem to t = 70: ``gr15`` and IAS15, epsilon 1e-9 .. 1e-13,
+  KS-regularised ``dop853`` and ``archain`` (chain regularisation).  Levels 1e-8 .. 1e-14;
+  where IAS15 reaches no setting of a level, ``ratio_vs_most_accurate`` compares with its
+  most accurate run.
 * ``kepler_e099``: a binary of equal masses, e = 0.99, ten orbits: ``gr15`` and IAS15.
   Levels 1e-12 .. 1e-14.
 * ``kepler_e09999``: the same binary with e = 0.9999 (pericentre 1e-4), ten orbits: ``gr15``,
@@ -81,7 +82,8 @@ def problems():
             measure="energy",
             levels=(1e-8, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14),
             ours=[("gr15", dict(epsilon=e)) for e in eps]
-            + [("dop853", dict(rtol=r, regularize="ks")) for r in (1e-10, 1e-12, 1e-13, 3e-14)],
+            + [("dop853", dict(rtol=r, regularize="ks")) for r in (1e-10, 1e-12, 1e-13, 3e-14)]
+            + [("archain", dict(rtol=r)) for r in (1e-10, 1e-12, 1e-14)],
             peers=[("ias15", dict(epsilon=e)) for e in eps],
         ),
         "kepler_e099": dict(
