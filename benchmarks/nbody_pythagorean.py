@@ -40,6 +40,7 @@ About a minute.
 import argparse
 import gc
 import json
+import os
 import platform
 import statistics
 import time
@@ -159,9 +160,11 @@ def main(argv=None):
     jobs += [("rebound", m, o, run_rebound) for m, o in peers]
     results = [fn(m, o) for _, m, o, fn in jobs]  # warm-up: compiles the Numba loops
     samples = [[] for _ in jobs]
+    loads = [os.getloadavg()[0]]  # the 1-minute load average before each round and at the end
     for _ in range(args.repeats):
         for k, (_, m, o, fn) in enumerate(jobs):
             samples[k].append(timed(fn, m, o))
+        loads.append(os.getloadavg()[0])
     rows = []
     for (who, m, o, _), res, s in zip(jobs, results, samples):
         rows.append(
@@ -202,7 +205,12 @@ def main(argv=None):
         rows=rows,
         ratios=ratios,
         target="ratio_vs_ias15 at 1e-10 <= 1.0; gr15 reaching 1e-14 (issue 13)",
-        machine=dict(platform=platform.platform(), python=platform.python_version()),
+        machine=dict(
+            platform=platform.platform(),
+            python=platform.python_version(),
+            cores=os.cpu_count(),
+            load_average_1min_per_round=loads,
+        ),
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

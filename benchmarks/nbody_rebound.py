@@ -41,6 +41,7 @@ import decimal
 import gc
 import json
 import math
+import os
 import platform
 import statistics
 import time
@@ -244,13 +245,20 @@ def main(argv=None):
         jobs += [(name, "rebound", m, o, run_rebound) for m, o in p["peers"]]
     results = [fn(probs[name], m, o) for name, _, m, o, fn in jobs]  # warm-up, compiles
     samples = [[] for _ in jobs]
+    loads = [os.getloadavg()[0]]  # the 1-minute load average before each round and at the end
     for _ in range(args.repeats):
         for k, (name, _, m, o, fn) in enumerate(jobs):
             samples[k].append(timed(fn, probs[name], m, o, False))
+        loads.append(os.getloadavg()[0])
     report = dict(
         repeats=args.repeats,
         rebound=rebound.__version__,
-        machine=dict(platform=platform.platform(), python=platform.python_version()),
+        machine=dict(
+            platform=platform.platform(),
+            python=platform.python_version(),
+            cores=os.cpu_count(),
+            load_average_1min_per_round=loads,
+        ),
         ratio="CPU time(stepsize) / CPU time(REBOUND), the fastest setting of each reaching the "
         "level (ratio_wall: the same with wall times)",
         problems={},
