@@ -81,7 +81,7 @@ def test_output_times_are_landed_on_and_a_moving_centre_is_kept():
 @pytest.mark.parametrize(
     "system, options, match",
     [
-        (System([1.0, 0.0], [[0.0, 0.0], [1.0, 0.0]], [[0, 0], [0, 1.0]]), {}, "every mass"),
+        (System([1.0, 0.0], [[0.0, 0.0], [1.0, 0.0]], [[0, 0], [0, 1.0]]), {}, "two bodies of"),
         (None, dict(softening=0.01), "softening is not supported by 'archain'"),
         (None, dict(eta=0.1), "takes no option 'eta'"),
         (None, dict(rtol=-1.0), "rtol must be positive"),

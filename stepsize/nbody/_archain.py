@@ -30,7 +30,8 @@ of the time increment, scaled by rtol |dt|; step and column follow Hairer & Wann
 work per unit step).  The step that would pass the output time is redone with the macro step
 that lands on it, found by the secant method on t(H) (monotone: dt/ds > 0).
 
-Point masses only (no softening), every mass positive.
+Point masses only (no softening), at least two of them positive; bodies of mass 0 (test
+particles) are chain members like the others.
 """
 
 import math
@@ -518,9 +519,12 @@ def chain_state(masses, pos, opts, G):
     """The arrays ``archain`` carries after the common ones (the order of ``chain_advance``):
     the chain order, the links X and W, the centre of mass (x(0), v) and the scalars B, H, k."""
     masses = np.asarray(masses, dtype=float)
-    if not np.all(masses > 0):
-        raise ValueError("method 'archain' needs every mass positive (masses > 0)")
     n, d = np.shape(pos)
+    if n > 1 and np.count_nonzero(masses > 0) < 2:
+        raise ValueError(
+            "method 'archain' needs two bodies of positive mass (its time step is set by the "
+            "potential energy)"
+        )
     m = max(n - 1, 1)
     return (
         np.arange(n, dtype=np.int64),

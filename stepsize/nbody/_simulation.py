@@ -355,7 +355,7 @@ class Simulation:
         the compiled loop and ``_contact`` tests the pairs' overlaps."""
         if self._by_contact:
             radii = sorted(self.options.radii)
-            reach = radii[-1] + radii[-2]
+            reach = radii[-1] + radii[-2] if len(radii) > 1 else 0.0  # one body: no pairs
             self._par[K.P_ENC2] = reach * reach
 
     def _contact(self, pos):
