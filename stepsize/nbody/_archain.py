@@ -285,12 +285,13 @@ def leapfrog_row(x0, w0, masses, order, G, B, H, nsub, lx, lw, acc, la):
 @numba.njit(**NJIT)
 def extrapolated_step(x0, w0, masses, order, G, B, H, k, rtol, atol, tab, cols, work, tmp):
     """One macro step H in s, extrapolated up to column k + 1 at most: (accepted column or 0,
-    dt, force evaluations, closest pair); T_{j,j} in tab[j - 1], cols[j] = (H_j, W_j)."""
+    dt, force evaluations, closest pair); T_{j,j} in tab[j - 1], cols[j] = (H_j, W_j) and the
+    time increments of the tableau in cols[1:, 2]."""
     lx, lw, acc, la = tmp[0], tmp[1], tmp[2], tmp[3]
     m, d = x0.shape
     for j in range(K_MAX + 1):
         cols[j, 0] = cols[j, 1] = 0.0
-    dts = np.empty(K_MAX)
+    dts = cols[1:, 2]
     nforce = 0
     rmin2, imin, jmin = np.inf, 0, 0
     for j in range(1, K_MAX + 1):
@@ -411,7 +412,7 @@ def chain_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, order, l
     m = n - 1
     tab = np.empty((K_MAX, 2, m, d))
     tmp = np.empty((4, n, d))  # lx, lw, acc, la (rows 0 .. m - 1 of the links)
-    cols = np.zeros((K_MAX + 1, 2))
+    cols = np.zeros((K_MAX + 1, 3))
     work = np.empty(K_MAX + 1)
     work[0] = 1.0
     for j in range(1, K_MAX + 1):
