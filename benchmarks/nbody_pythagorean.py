@@ -18,10 +18,11 @@ stepsize: ``hermite4`` (AMUSE criterion, eta 0.03 .. 0.001; Aarseth criterion), 
 (time-symmetric adaptive), ``gbs`` (extrapolated leapfrog, rtol 1e-8 .. 1e-14), ``dop853`` /
 ``vern7`` on pair separations (the default ``coordinates="relative"``), on absolute
 coordinates and Kustaanheimo-Stiefel regularised (``regularize="ks"``), rtol 1e-8 .. 3e-14,
-and ``gr15`` (epsilon 1e-8 .. 1e-13). REBOUND (when importable; ``pip install rebound``, the
-``bench`` extra): IAS15 (epsilon 1e-13 .. 1e-5; 1e-9 is the default), BS (Gragg-Bulirsch-Stoer, eps
-1e-8 .. 1e-14) and its fixed-step leapfrog. WHFast, Mercurius and TRACE need a dominant central
-body and do not apply.
+``gr15`` (epsilon 1e-5 .. 1e-13, IAS15's settings among them) and ``archain``
+(algorithmic chain regularisation, rtol 1e-8 .. 1e-14). REBOUND (when importable;
+``pip install rebound``, the ``bench`` extra): IAS15 (epsilon 1e-13 .. 1e-5; 1e-9 is the
+default), BS (Gragg-Bulirsch-Stoer, eps 1e-8 .. 1e-14) and its fixed-step leapfrog. WHFast,
+Mercurius and TRACE need a dominant central body and do not apply.
 
 Target (issue 4): reach |dE/E| <= 1e-10 in no more time than REBOUND IAS15, ratio
 time(stepsize) / time(IAS15) <= 1.0, both the fastest setting of each side reaching the level;
@@ -39,6 +40,7 @@ About a minute.
 import argparse
 import gc
 import json
+import os
 import platform
 import statistics
 import time
@@ -57,9 +59,10 @@ OURS = (
     + [("dop853", dict(rtol=r)) for r in (1e-9, 1e-10, 1e-11, 1e-12, 3e-13, 1e-13, 3e-14)]
     + [("dop853", dict(rtol=r, coordinates="absolute")) for r in (1e-11, 1e-12, 1e-13, 3e-14)]
     + [("vern7", dict(rtol=r)) for r in (1e-10, 1e-11, 1e-12, 1e-13)]
-    + [("gr15", dict(epsilon=e)) for e in (1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13)]
+    + [("gr15", dict(epsilon=e)) for e in (1e-5, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13)]
     + [("dop853", dict(rtol=r, regularize="ks")) for r in (1e-8, 1e-10, 1e-12, 1e-13, 3e-14)]
     + [("vern7", dict(rtol=r, regularize="ks")) for r in (1e-10, 1e-12, 1e-13, 3e-14)]
+    + [("archain", dict(rtol=r)) for r in (1e-8, 1e-10, 1e-12, 1e-14)]
 )
 PEERS = (
     [("ias15", dict(epsilon=e)) for e in (1e-13, 1e-12, 1e-11, 1e-10, 1e-9, 1e-7, 1e-5)]
@@ -157,9 +160,11 @@ def main(argv=None):
     jobs += [("rebound", m, o, run_rebound) for m, o in peers]
     results = [fn(m, o) for _, m, o, fn in jobs]  # warm-up: compiles the Numba loops
     samples = [[] for _ in jobs]
+    loads = [os.getloadavg()[0]]  # the 1-minute load average before each round and at the end
     for _ in range(args.repeats):
         for k, (_, m, o, fn) in enumerate(jobs):
             samples[k].append(timed(fn, m, o))
+        loads.append(os.getloadavg()[0])
     rows = []
     for (who, m, o, _), res, s in zip(jobs, results, samples):
         rows.append(
@@ -200,7 +205,12 @@ def main(argv=None):
         rows=rows,
         ratios=ratios,
         target="ratio_vs_ias15 at 1e-10 <= 1.0; gr15 reaching 1e-14 (issue 13)",
-        machine=dict(platform=platform.platform(), python=platform.python_version()),
+        machine=dict(
+            platform=platform.platform(),
+            python=platform.python_version(),
+            cores=os.cpu_count(),
+            load_average_1min_per_round=loads,
+        ),
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

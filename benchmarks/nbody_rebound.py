@@ -7,9 +7,10 @@ Problems (issue 13)
   stepsize ``wh`` (Jacobi, correctors 0 / 3 / 5 / 11, dt 400 .. 6.25 days) and ``gr15``;
   REBOUND WHFast (``safe_mode=0``, Jacobi, the same correctors and steps, whole steps:
   ``exact_finish_time=0``) and IAS15.  Levels 1e-6 .. 1e-11 and 1e-15.
-* ``pythagorean``: Burrau's problem to t = 70: ``gr15`` and IAS15, epsilon 1e-9 .. 1e-13, and
-  KS-regularised ``dop853``.  Levels 1e-8 .. 1e-14; where IAS15 reaches no setting of a level,
-  ``ratio_vs_most_accurate`` compares with its most accurate run.
+* ``pythagorean``: Burrau's problem to t = 70: ``gr15`` and IAS15, epsilon 1e-9 .. 1e-13,
+  KS-regularised ``dop853`` and ``archain`` (chain regularisation).  Levels 1e-8 .. 1e-14;
+  where IAS15 reaches no setting of a level, ``ratio_vs_most_accurate`` compares with its
+  most accurate run.
 * ``kepler_e099``: a binary of equal masses, e = 0.99, ten orbits: ``gr15`` and IAS15.
   Levels 1e-12 .. 1e-14.
 * ``kepler_e09999``: the same binary with e = 0.9999 (pericentre 1e-4), ten orbits: ``gr15``,
@@ -40,6 +41,7 @@ import decimal
 import gc
 import json
 import math
+import os
 import platform
 import statistics
 import time
@@ -81,7 +83,8 @@ def problems():
             measure="energy",
             levels=(1e-8, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14),
             ours=[("gr15", dict(epsilon=e)) for e in eps]
-            + [("dop853", dict(rtol=r, regularize="ks")) for r in (1e-10, 1e-12, 1e-13, 3e-14)],
+            + [("dop853", dict(rtol=r, regularize="ks")) for r in (1e-10, 1e-12, 1e-13, 3e-14)]
+            + [("archain", dict(rtol=r)) for r in (1e-10, 1e-12, 1e-14)],
             peers=[("ias15", dict(epsilon=e)) for e in eps],
         ),
         "kepler_e099": dict(
@@ -242,13 +245,20 @@ def main(argv=None):
         jobs += [(name, "rebound", m, o, run_rebound) for m, o in p["peers"]]
     results = [fn(probs[name], m, o) for name, _, m, o, fn in jobs]  # warm-up, compiles
     samples = [[] for _ in jobs]
+    loads = [os.getloadavg()[0]]  # the 1-minute load average before each round and at the end
     for _ in range(args.repeats):
         for k, (name, _, m, o, fn) in enumerate(jobs):
             samples[k].append(timed(fn, probs[name], m, o, False))
+        loads.append(os.getloadavg()[0])
     report = dict(
         repeats=args.repeats,
         rebound=rebound.__version__,
-        machine=dict(platform=platform.platform(), python=platform.python_version()),
+        machine=dict(
+            platform=platform.platform(),
+            python=platform.python_version(),
+            cores=os.cpu_count(),
+            load_average_1min_per_round=loads,
+        ),
         ratio="CPU time(stepsize) / CPU time(REBOUND), the fastest setting of each reaching the "
         "level (ratio_wall: the same with wall times)",
         problems={},

@@ -81,7 +81,16 @@ OTHERS = [
     ("dop853", {}),
     ("dp5", dict(coordinates="absolute")),
     ("dop853", dict(regularize="ks")),
+    ("archain", {}),
 ]
+
+
+def test_merging_down_to_one_body():
+    # two mergers in the Pythagorean problem with large radii: the last body moves on alone
+    r = integrate(pythagorean(), 5.0, "archain", radii=[0.05] * 3, collision="merge")
+    assert r.success and r.t == 5.0 and r.system.n_bodies == 1
+    assert [e.bodies for e in r.events] == [(1, 2), (0, 1)]
+    np.testing.assert_allclose(r.system.positions, 0.0, atol=1e-12)  # the centre of mass
 
 
 @functools.cache

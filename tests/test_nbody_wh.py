@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from stepsize.nbody import Simulation, from_elements, integrate, outer_solar_system, to_elements
 from stepsize.nbody._elements import orbit_state, true_from_mean
-from stepsize.nbody._kepler import kepler_drift, stumpff
+from stepsize.nbody._kepler import N_WORK, W_IR, kepler_drift, kepler_row, kepler_rows, stumpff
 from stepsize.nbody._wh import corrector_coefficients, corrector_program
 
 OSS = outer_solar_system().to_com_frame()
@@ -45,6 +45,39 @@ def test_kepler_drift_follows_the_mean_anomaly(e, M0, dt, angles):
     tol = 1e-12 * (1 + abs(n * dt)) / (1 - min(e, 0.99)) ** 1.5
     assert np.abs(x - want_x).max() <= tol * np.abs(want_x).max()
     assert np.abs(v - want_v).max() <= tol * np.abs(want_v).max()
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    e=st.lists(
+        st.one_of(st.floats(0.0, 0.3), st.floats(0.3, 0.999), st.floats(1.01, 5.0)),
+        min_size=1,
+        max_size=6,
+    ),  # fmt: skip
+    dt=st.one_of(st.floats(-20.0, -1e-4), st.floats(1e-4, 20.0)),
+    M0=st.floats(-3.0, 3.0),
+)
+def test_kepler_rows_in_lockstep_equal_one_row_at_a_time(e, dt, M0):
+    # planetary rows (one Halley step, lockstep) mixed with rows that need the bracketed
+    # iteration (hyperbolic, near-parabolic, long steps): the same orbit to rounding
+    mu = np.linspace(1.0, 2.0, len(e) + 1)
+    x = np.zeros((len(e) + 1, 3))
+    v = np.zeros_like(x)
+    for i, ei in enumerate(e, start=1):
+        x[i], v[i] = orbit_state(mu[i], 1.0 if ei < 1 else -1.0, ei, 0.3, 1.0, 2.0 * i,
+                                 true_from_mean(M0 + i, ei))  # fmt: skip
+    xr, vr = x.copy(), v.copy()
+    work = np.zeros((N_WORK, x.shape[0]))
+    kepler_rows(x, v, mu, dt, work)
+    for i in range(1, x.shape[0]):
+        ir = kepler_row(xr, vr, i, mu[i], dt)
+        scale_x, scale_v = np.abs(xr[i]).max(), np.abs(vr[i]).max()
+        tol = 1e-13 / (1 - min(e[i - 1], 0.999)) ** 1.5 * (1 + abs(dt))
+        assert np.abs(x[i] - xr[i]).max() <= tol * scale_x
+        assert np.abs(v[i] - vr[i]).max() <= tol * scale_v
+        # 1 / r at the end, from Kepler's equation, is that of the new position
+        assert work[W_IR, i] == pytest.approx(1 / np.linalg.norm(x[i]), rel=1e-14)
+        assert ir == pytest.approx(1 / np.linalg.norm(xr[i]), rel=1e-14)
 
 
 def test_two_bodies_are_exact_up_to_rounding():

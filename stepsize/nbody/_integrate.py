@@ -37,6 +37,11 @@ def integrate(system, t_end, method="hermite4", *, save_every=None, controller=N
     "wh"        Wisdom-Holman map, fixed ``dt`` (required), ``coordinates`` ("jacobi", the
                 default, or "democratic_heliocentric"), ``corrector`` (0, 3, 5, 7, 9, 11;
                 Jacobi only).  Bodies ordered outwards, body 0 the primary.
+    "archain"   algorithmic chain regularisation (Mikkola & Tanikawa 1999; Mikkola & Aarseth
+                1993): the logarithmic-Hamiltonian leapfrog in chain coordinates, extrapolated
+                (adaptive step and order), landing on the output times: ``rtol`` (default
+                1e-10), ``atol`` (default rtol).  For close encounters of few bodies (two or
+                more massive, no softening): regular through collisions, machine precision.
     "dp5", "tsit5", "dop853", "vern7", "bs3", ...  every ``stepsize.ode`` Runge-Kutta method on
                 the first-order system, compiled: ``rtol`` (default 1e-10), ``atol`` (default
                 rtol), ``step_controller`` (a ``stepsize.control`` preset, default "PI"),

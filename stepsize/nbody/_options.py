@@ -10,7 +10,7 @@ from stepsize.nbody import _gravity as K
 from stepsize.nbody._ode import COORDINATES
 from stepsize.ode import TABLEAUX
 
-KERNEL_METHODS = ("hermite4", "leapfrog", "gbs", "gr15", "wh")
+KERNEL_METHODS = ("hermite4", "leapfrog", "gbs", "gr15", "wh", "archain")
 CRITERIA = {"amuse": K.AMUSE, "aarseth": K.AARSETH}
 ADAPTIVE = {"prs23": 0, "global": 1}  # gr15 step criteria (stepsize.nbody._gr15)
 DEFAULT_EPSILON = 1e-9
@@ -30,6 +30,7 @@ SPECIFIC = {
     "gbs": ("rtol", "atol"),
     "gr15": ("epsilon", "adaptive", "dt"),
     "wh": ("dt", "coordinates", "corrector"),
+    "archain": ("rtol", "atol"),
 }
 COLLISION = ("radii", "collision")  # every method (stepsize.nbody._simulation)
 WH_COORDINATES = ("jacobi", "democratic_heliocentric")
@@ -225,10 +226,12 @@ def _method_options(method, options):
         return _gr15_options(options)
     if method == "wh":
         return _wh_options(options)
-    if method == "gbs" or method not in KERNEL_METHODS:
+    if method in ("gbs", "archain") or method not in KERNEL_METHODS:
         rtol = positive(options.get("rtol", DEFAULT_RTOL), "rtol")
         atol = positive(options.get("atol", rtol), "atol")
-        if method == "gbs":
+        if method == "archain" and options.get("softening"):
+            raise ValueError("softening is not supported by 'archain' (point masses only)")
+        if method in ("gbs", "archain"):
             return Options(method, "rtol", rtol, atol=atol)
         ctrl = options.get("step_controller", "PI")
         if ctrl not in PRESETS:

@@ -7,6 +7,7 @@ import numpy as np
 
 from stepsize.nbody import _archive
 from stepsize.nbody import _gravity as K
+from stepsize.nbody._archain import chain_advance, chain_start, chain_state
 from stepsize.nbody._gbs import gbs_advance, gbs_start
 from stepsize.nbody._gr15 import gr15_advance, gr15_start, gr15_state
 from stepsize.nbody._hermite import hermite_advance, hermite_start
@@ -32,6 +33,7 @@ KERNELS = {
     "gbs": (gbs_start, gbs_advance, no_state),
     "gr15": (gr15_start, gr15_advance, gr15_state),
     "wh": (wh_start, wh_advance, wh_state),
+    "archain": (chain_start, chain_advance, chain_state),
 }
 STATUS = {
     K.DONE: "done",
@@ -77,7 +79,7 @@ class Simulation:
     snapshot of the complete integrator state at t = 0, every, 2 every, ... (the steps land on
     those times), each written atomically; ``Archive(path)[k]`` loads one back as a System and
     ``Simulation.from_archive(path, k)`` resumes the run from it, continuing bit for bit as the
-    uninterrupted run (the compiled methods: hermite4, leapfrog, gbs, gr15, wh).
+    uninterrupted run (the compiled methods: hermite4, leapfrog, gbs, gr15, wh, archain).
     """
 
     def __init__(self, system, method="hermite4", *, archive=None, every=None, **options):
@@ -117,8 +119,8 @@ class Simulation:
         if archive is not None:
             if opts.is_ode:
                 raise ValueError(
-                    f"archive needs a compiled method (hermite4, leapfrog, gbs, gr15, wh), "
-                    f"not {method!r}"
+                    "archive needs a compiled method (hermite4, leapfrog, gbs, gr15, wh, "
+                    f"archain), not {method!r}"
                 )
             self._archive_every = positive(every, "every")
             self._archive = archive
@@ -353,7 +355,7 @@ class Simulation:
         the compiled loop and ``_contact`` tests the pairs' overlaps."""
         if self._by_contact:
             radii = sorted(self.options.radii)
-            reach = radii[-1] + radii[-2]
+            reach = radii[-1] + radii[-2] if len(radii) > 1 else 0.0  # one body: no pairs
             self._par[K.P_ENC2] = reach * reach
 
     def _contact(self, pos):

@@ -55,10 +55,11 @@ from stepsize.nbody._gravity import (
     S_RMIN2,
     S_T,
     check_events,
+    fill,
     gravity,
     track_rmin,
 )
-from stepsize.nbody._kepler import kepler_row
+from stepsize.nbody._kepler import N_WORK, W_IR, kepler_rows
 
 JACOBI, DEMOCRATIC = 0, 1
 COORDINATES = {"jacobi": JACOBI, "democratic_heliocentric": DEMOCRATIC}
@@ -224,26 +225,85 @@ def from_democratic(wx, wv, masses, eta, pos, vel):
 
 # ----- the pieces of the map -------------------------------------------------------------
 @numba.njit(**NJIT)
-def drift(wx, wv, mu, h):
-    """Kepler drift of every body i >= 1 by h (mu[i] its parameter); the centre moves freely."""
-    n, d = wx.shape
-    for k in range(d):
+def drift(wx, wv, mu, h, work):
+    """Kepler drift of every body i >= 1 by h (mu[i] its parameter, the rows in lockstep:
+    ``kepler_rows``, which leaves 1 / r'_i in work[W_IR]); the centre moves freely."""
+    for k in range(wx.shape[1]):
         wx[0, k] += h * wv[0, k]
-    for i in range(1, n):
-        kepler_row(wx, wv, i, mu[i], h)
+    kepler_rows(wx, wv, mu, h, work)
+
+
+P_DX, P_DY, P_DZ, P_R2, P_F = range(N_WORK, N_WORK + 5)  # pair rows of the work array
 
 
 @numba.njit(**NJIT)
-def jacobi_kick(wx, wv, masses, jf, G, active, h, pos, vel, acc):
-    """wv += h a'_int with a'_int the interaction acceleration in Jacobi coordinates."""
+def wh_work(n):
+    """The scratch of the drifts and kicks: rows 0..N_WORK-1 for ``kepler_rows`` (one column
+    per body), rows P_DX..P_F for ``pair_gravity`` (one column per pair)."""
+    return np.empty((P_F + 1, max(n, n * (n - 1) // 2)))
+
+
+@numba.njit(**NJIT)
+def pair_gravity(pos, masses, G, acc, work):
+    """``_gravity.accelerations`` for massive bodies only (no softening), to the bit, over a
+    pair list: the separations of all pairs first (work rows P_DX..P_R2), then their
+    G / r^3 in one loop free of other work (P_F), which the compiler turns into vector square
+    roots and divisions, then the sums in ``accelerations``' order.  On the outer Solar System
+    (15 pairs) this takes a quarter off the pair loop."""
+    n = pos.shape[0]
+    three = pos.shape[1] == 3
+    p = 0
+    for i in range(n):
+        xi, yi, zi = pos[i, 0], pos[i, 1], pos[i, 2] if three else 0.0
+        for j in range(i + 1, n):
+            dx, dy = pos[j, 0] - xi, pos[j, 1] - yi
+            dz = pos[j, 2] - zi if three else 0.0
+            work[P_DX, p], work[P_DY, p], work[P_DZ, p] = dx, dy, dz
+            work[P_R2, p] = dx * dx + dy * dy + dz * dz
+            p += 1
+    for q in range(p):
+        r2 = work[P_R2, q]
+        work[P_F, q] = G / (r2 * math.sqrt(r2))
+    fill(acc, 0.0)
+    rmin2 = np.inf
+    imin = jmin = 0
+    p = 0
+    for i in range(n):
+        ax, ay, az = acc[i, 0], acc[i, 1], acc[i, 2] if three else 0.0
+        mi = masses[i]
+        for j in range(i + 1, n):
+            r2 = work[P_R2, p]
+            if r2 < rmin2:
+                rmin2, imin, jmin = r2, i, j
+            ir3 = work[P_F, p]
+            mj = masses[j]
+            cx, cy, cz = work[P_DX, p] * ir3, work[P_DY, p] * ir3, work[P_DZ, p] * ir3
+            ax, ay, az = ax + mj * cx, ay + mj * cy, az + mj * cz
+            acc[j, 0] -= mi * cx
+            acc[j, 1] -= mi * cy
+            if three:
+                acc[j, 2] -= mi * cz
+            p += 1
+        acc[i, 0], acc[i, 1] = ax, ay
+        if three:
+            acc[i, 2] = az
+    return rmin2, imin, jmin
+
+
+@numba.njit(**NJIT)
+def jacobi_kick(wx, wv, masses, jf, G, active, h, pos, vel, acc, work):
+    """wv += h a'_int with a'_int the interaction acceleration in Jacobi coordinates; the
+    Kepler term G eta_i r'_i / r'_i^3 takes 1 / r'_i from the drift before (work[W_IR]).
+    Massive bodies only: ``pair_gravity``; with test particles ``gravity``."""
     n, d = wx.shape
     jacobi_positions(wx, jf, pos)
-    rmin2, imin, jmin = gravity(pos, masses, G, 0.0, active, acc)
+    if active.size == n:
+        rmin2, imin, jmin = pair_gravity(pos, masses, G, acc, work)
+    else:
+        rmin2, imin, jmin = gravity(pos, masses, G, 0.0, active, acc)
     for i in range(1, n):
-        r2 = 0.0
-        for k in range(d):
-            r2 += wx[i, k] * wx[i, k]
-        kep = jf[2, i] / (r2 * math.sqrt(r2))
+        ir = work[W_IR, i]
+        kep = jf[2, i] * ir * ir * ir
         for k in range(d):
             vel[i, k] = kep * wx[i, k]
     for k in range(d):
@@ -286,13 +346,14 @@ def jump(wx, wv, masses, h):
 
 
 @numba.njit(**NJIT)
-def apply_corrector(wx, wv, masses, jf, mu, G, active, dt, drifts, kicks, pos, vel, acc):
-    """The corrector program (``corrector_program``) with step dt, in place (Jacobi)."""
+def apply_corrector(wx, wv, masses, jf, mu, G, active, dt, drifts, kicks, pos, vel, acc,
+                    work):  # fmt: skip
+    """The corrector program (``corrector_program``) with step dt, in place (Jacobi); its
+    drifts are never zero, so that every kick follows a drift."""
     for q in range(drifts.size):
-        if drifts[q] != 0.0:
-            drift(wx, wv, mu, drifts[q] * dt)
+        drift(wx, wv, mu, drifts[q] * dt, work)
         if kicks[q] != 0.0:
-            jacobi_kick(wx, wv, masses, jf, G, active, kicks[q] * dt, pos, vel, acc)
+            jacobi_kick(wx, wv, masses, jf, G, active, kicks[q] * dt, pos, vel, acc, work)
 
 
 # ----- the loop --------------------------------------------------------------------------
@@ -308,21 +369,21 @@ def finite_sum(a, b):
 
 
 @numba.njit(**NJIT, inline="always")
-def outer(mode, wx, wv, masses, planets, eta, mu, G, active, h, pos, vel, acc):
+def outer(mode, wx, wv, masses, planets, eta, mu, G, active, h, pos, vel, acc, work):
     """The half-step operator at both ends of a step: drift (Jacobi) or kick (democratic)."""
     if mode == JACOBI:
-        drift(wx, wv, mu, h)
+        drift(wx, wv, mu, h, work)
         return np.inf, 0, 0
     return democratic_kick(wx, wv, planets, G, active, h, acc)
 
 
 @numba.njit(**NJIT, inline="always")
-def inner(mode, wx, wv, masses, jf, mu, G, active, h, pos, vel, acc):
+def inner(mode, wx, wv, masses, jf, mu, G, active, h, pos, vel, acc, work):
     """The full-step operator in the middle: kick (Jacobi) or jump-drift-jump (democratic)."""
     if mode == JACOBI:
-        return jacobi_kick(wx, wv, masses, jf, G, active, h, pos, vel, acc)
+        return jacobi_kick(wx, wv, masses, jf, G, active, h, pos, vel, acc, work)
     jump(wx, wv, masses, 0.5 * h)
-    drift(wx, wv, mu, h)
+    drift(wx, wv, mu, h, work)
     jump(wx, wv, masses, 0.5 * h)
     return np.inf, 0, 0
 
@@ -337,7 +398,9 @@ def synchronize(mode, wx, wv, masses, eta, mu, G, active, dt, drifts, kicks, pos
     if drifts.size > 1:
         cx = wx.copy()
         cv = wv.copy()
-        apply_corrector(cx, cv, masses, jf, mu, G, active, dt, drifts, kicks, pos, vel, acc)
+        work = wh_work(wx.shape[0])
+        apply_corrector(cx, cv, masses, jf, mu, G, active, dt, drifts, kicks, pos, vel, acc,
+                        work)  # fmt: skip
         from_jacobi(cx, cv, jf, pos, vel)
     else:
         from_jacobi(wx, wv, jf, pos, vel)
@@ -357,7 +420,7 @@ def wh_start(pos, vel, acc, jerk, masses, par, scal, cnt, wx, wv, planets, eta, 
         pv = vel.copy()
         apply_corrector(
             wx, wv, masses, jacobi_factors(masses, eta, G), mu, G, active, par[P_DT],
-            inverse_drifts, inverse_kicks, px, pv, acc,
+            inverse_drifts, inverse_kicks, px, pv, acc, wh_work(pos.shape[0]),
         )  # fmt: skip
 
 
@@ -371,6 +434,7 @@ def wh_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, wx, wv, pla
     n, d = pos.shape
     px = np.empty((n, d))
     pv = np.empty((n, d))
+    work = wh_work(n)
     jf = jacobi_factors(masses, eta, G)
     h_prev = 0.0
     code = 0
@@ -385,8 +449,8 @@ def wh_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, wx, wv, pla
             break
         h = dt
         r2, i2, j2 = outer(mode, wx, wv, masses, planets, eta, mu, G, active, 0.5 * (h_prev + h),
-                           px, pv, acc)  # fmt: skip
-        rmin2, imin, jmin = inner(mode, wx, wv, masses, jf, mu, G, active, h, px, pv, acc)
+                           px, pv, acc, work)  # fmt: skip
+        rmin2, imin, jmin = inner(mode, wx, wv, masses, jf, mu, G, active, h, px, pv, acc, work)
         if r2 < rmin2:
             rmin2, imin, jmin = r2, i2, j2
         cnt[C_NFORCE] += 1
@@ -405,7 +469,7 @@ def wh_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, wx, wv, pla
         code = NONFINITE
     if h_prev > 0.0:
         r2, i2, j2 = outer(mode, wx, wv, masses, planets, eta, mu, G, active, 0.5 * h_prev,
-                           px, pv, acc)  # fmt: skip
+                           px, pv, acc, work)  # fmt: skip
         track_rmin(scal, cnt, r2, i2, j2)
         if mode == DEMOCRATIC:
             cnt[C_NFORCE] += 1
