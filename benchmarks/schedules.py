@@ -59,10 +59,10 @@ the evaluation samples (200 resamples), and every Frechet ratio against a stock 
 its floor, the teacher's distance over the stock one. For the flows a diagnosis on the planning
 noise (``_samplers_bench.diagnose``): straightness of the teacher path, the teacher's own error,
 and each sampler over SD3-style time-shifted uniform steps. On this shared 2-core machine the
-UNets ran a smaller configuration (stored with each model's results): a 100-step teacher,
-samplers euler, dpmpp_2m_flow and unipc. ``--models`` picks models, which may run as separate
-processes: each merges its results into the file when it writes (results of other models there
-are kept).
+UNets ran a smaller configuration (stored with each model's results): a 100-step teacher (50 for
+LD3), plans on 24 timesteps, samplers euler, dpmpp_2m_flow and unipc. ``--models`` picks models,
+which may run as separate processes: each merges its results into the file when it writes
+(results of other models there are kept).
 
 Usage: ``python benchmarks/schedules.py [--quick] [--out DIR] [--models A,B] [--name STEM]
 [--samplers]``.
@@ -432,9 +432,10 @@ def samplers_main(args):
         cfg.update(
             eval_images=128,
             ref_steps_image=100,
+            grid_image=24,
             plan_images=32,
             ld3_iterations=20,
-            ld3_teacher=100,
+            ld3_teacher=50,
             population=16,
             solvers=("euler", "dpmpp_2m_flow", "unipc"),
         )
