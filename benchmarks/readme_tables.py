@@ -332,8 +332,10 @@ def schedules_samplers(data):
             stock.append(r["ratio"])
         elif "baseline" in r:
             what = f"{r['ours']} / {r['baseline']}"
-        else:
+        elif ":" in r["target"]:
             what = r["target"].split(":")[0] + " planned / uniform"
+        else:
+            what = r["target"]
         lo_hi = r.get("interval")
         interval = f"{lo_hi[0]:.2f}-{lo_hi[1]:.2f}" if lo_hi else ""
         floor = _num(r["floor"], ".2f") if r.get("floor") is not None else ""
@@ -343,7 +345,8 @@ def schedules_samplers(data):
     body = (
         "Error or distance, planned schedule / peer's stock schedule (< 1: planned better); "
         "interval: paired bootstrap over the evaluation samples; floor: the teacher's Frechet "
-        "distance / the stock one's, the lowest ratio any sampler of the model reaches.\n\n"
+        "distance / the stock one's, below which no sampler of the model goes (up to sampling "
+        "noise).\n\n"
     )
     headline = (
         f"Planned schedules / the best stock diffusers or k-diffusion sampler, {len(stock)} "
