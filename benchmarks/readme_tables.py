@@ -330,11 +330,24 @@ def schedules_samplers(data):
         if "stock" in r:
             what = f"{r['ours']} / {r['stock']}"
             stock.append(r["ratio"])
-        else:
+        elif "baseline" in r:
+            what = f"{r['ours']} / {r['baseline']}"
+        elif ":" in r["target"]:
             what = r["target"].split(":")[0] + " planned / uniform"
-        rows.append((r["model"], r["nfe"], r["metric"], what, _num(r["ratio"], ".2f")))
-    head = ("model", "NFE", "metric", "ratio of", "ratio")
-    body = "Error or distance, planned schedule / peer's stock schedule (< 1: planned better).\n\n"
+        else:
+            what = r["target"]
+        lo_hi = r.get("interval")
+        interval = f"{lo_hi[0]:.2f}-{lo_hi[1]:.2f}" if lo_hi else ""
+        floor = _num(r["floor"], ".2f") if r.get("floor") is not None else ""
+        row = (r["model"], r["nfe"], r["metric"], what, _num(r["ratio"], ".2f"), interval, floor)
+        rows.append(row)
+    head = ("model", "NFE", "metric", "ratio of", "ratio", "90% interval", "floor")
+    body = (
+        "Error or distance, planned schedule / peer's stock schedule (< 1: planned better); "
+        "interval: paired bootstrap over the evaluation samples; floor: the teacher's Frechet "
+        "distance / the stock one's, below which no sampler of the model goes (up to sampling "
+        "noise).\n\n"
+    )
     headline = (
         f"Planned schedules / the best stock diffusers or k-diffusion sampler, {len(stock)} "
         f"settings: {_span(stock)}"

@@ -62,6 +62,8 @@ def test_schedule_show_formats(capsys):
         (["schedule", "show", "karras", "--steps", "0"], "K must be an integer >= 1"),
         (["schedule", "search", "--model", "nope"], "neither a pretrained model"),
         (["schedule", "search", "--method", "anneal"], "--method: unknown 'anneal'"),
+        (["schedule", "search", "--spacing", "karras"], "--spacing: unknown 'karras'"),
+        (["schedule", "search", "--ld3-iterations", "0"], "--ld3-iterations must be"),
         (["schedule", "search", "--steps", "100"], "--steps must lie in"),
         (["flow", "train", "mnist"], "data: unknown 'mnist'"),
         (["flow", "sample", "moons", "--schedule", "edm"], "--schedule: unknown 'edm'"),
@@ -121,6 +123,22 @@ def test_schedule_search_writes_json_and_png(tmp_path, capsys):
     assert doc["evolve"]["evaluations"] >= 6
     assert json.loads((tmp_path / "schedule-search.json").read_text()) == doc
     assert (tmp_path / "schedule-search.png").stat().st_size > 10_000
+
+
+def test_schedule_search_plans_and_learns_for_the_solver(capsys):
+    argv = ["schedule", "search", "--model", "moons", "--steps", "2", "--method", "ld3"]
+    argv += ["--solver", "unipc", "--spacing", "time", "--grid", "12", "--samples", "48"]
+    argv += ["--eval-samples", "64", "--ld3-iterations", "4", "--json"]
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    errors = {r["schedule"]: r["error"] for r in doc["rows"]}
+    assert errors["planned"] < errors["uniform"]  # UniPC's own plan, on held-out noise
+    # LD3 starts from the plan and keeps the best on its validation noise
+    history = doc["ld3"]["validation"]
+    assert history[0][0] == 0 and doc["ld3"]["iterations"] == 4
+    assert doc["ld3"]["initial_error"] == history[0][1] >= min(e for _, e in history)
+    times = np.asarray(doc["schedules"]["ld3"])
+    assert times[0] == 0.0 and times[-1] == 1.0 and np.all(np.diff(times) > 0)
 
 
 def test_flow_train_and_sample(tmp_path, capsys):

@@ -116,6 +116,23 @@ def test_flow_heun_matches_flowmatch_heun():
     )
 
 
+def test_diffusers_flow_heun_never_evaluates_at_zero_noise():
+    """A diffusers flow network is not evaluated at timestep 0: Heun's last step is Euler, as
+    in FlowMatchHeunDiscreteScheduler. The network below is wrong at timestep 0 only."""
+
+    class Net:
+        def __call__(self, x, timestep):
+            out = flow_output(x, None, float(timestep[0]) / 1000.0)
+            return out + 1e3 * (timestep.reshape(-1, 1) == 0)
+
+    model = flow.DiffusersModel(Net(), {"_class_name": "FlowMatchEulerDiscreteScheduler"})
+    sched = diffusers.FlowMatchHeunDiscreteScheduler()
+    sched.set_timesteps(4)
+    x = run_diffusers(sched, flow_output, noise())
+    ours = flow.sample(model, noise(), S.from_scheduler(sched), "heun")
+    np.testing.assert_allclose(x.numpy(), ours.numpy(), atol=1e-5)
+
+
 @pytest.mark.parametrize("order", [2, 3])
 def test_flow_unipc_accepts_the_export_and_matches(order):
     sched = diffusers.UniPCMultistepScheduler(

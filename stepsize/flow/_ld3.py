@@ -117,7 +117,9 @@ def plan_ld3(
 
     ``init``: the schedule to start from (default: ``K`` uniform steps of the coordinate, i.e.
     uniform training timesteps for ``spacing="timesteps"``); ``n_samples`` training and
-    ``n_valid`` validation noises drawn with ``seed`` and ``seed + 1``; the teacher runs
+    ``n_valid`` validation noises drawn with ``seed`` and ``seed + 1`` (:func:`make_noise`;
+    keep both seeds apart from the one of the noise the schedule is evaluated on: the
+    validation picks the schedule returned); the teacher runs
     ``teacher_steps`` steps of ``teacher_solver`` on the grid of ``spacing``. ``iterations``
     full-batch steps with learning rate ``lr`` for the logits; ``radius`` of the soft loss's
     ball (``0`` for the hard loss; default ``0.001 d / K^2``) and ``shift_lr`` of ``x'``

@@ -10,10 +10,10 @@ import numpy as np
 from stepsize import schedules as S
 from stepsize.flow._compare import Comparison, compare_schedules
 from stepsize.flow._fitness import ScheduleFitness
-from stepsize.flow._plan import make_noise, plan_bellman
+from stepsize.flow._plan import make_noise, plan_bellman, plan_for_solver
 
-SEARCHES = ("bellman", "evolve", "all")
-FOUND = ("bellman", "gits", "oss", "evolved")  # names of searched (not formula) schedules
+SEARCHES = ("bellman", "plan", "ld3", "evolve", "all")
+FOUND = ("bellman", "gits", "oss", "planned", "ld3", "evolved")  # searched, not formulas
 
 
 def reference_data(model):
@@ -46,7 +46,8 @@ def check_metric(model, metric):
 class ScheduleSearch:
     """What :func:`search_schedules` found: ``schedules`` (name -> times: the formulas and the
     searched ones), their ``comparison`` on the evaluation noise, and the evolutionary search's
-    ``evolve`` record (fitness, history, stats; empty without one)."""
+    ``evolve`` record (fitness, history, stats; empty without one) and LD3's ``ld3`` record
+    (validation history and stats; empty without one)."""
 
     name: str
     steps: int
@@ -54,6 +55,7 @@ class ScheduleSearch:
     schedules: dict
     comparison: Comparison
     evolve: dict = field(default_factory=dict)
+    ld3: dict = field(default_factory=dict)
 
     def to_dict(self):
         return {
@@ -63,6 +65,7 @@ class ScheduleSearch:
             "schedules": {k: np.asarray(v).tolist() for k, v in self.schedules.items()},
             "rows": self.comparison.rows,
             "evolve": self.evolve,
+            "ld3": self.ld3,
         }
 
     def table(self):
@@ -118,12 +121,18 @@ def search_schedules(
     epochs=10,
     solver="euler",
     seed=0,
+    spacing="timesteps",
+    ld3_iterations=60,
     map=None,
 ):
     """Search a ``K``-step schedule for ``model`` and compare it with the formula schedules.
 
     ``method``: "bellman" plans with :func:`plan_bellman` (cost ``planner``: boss, gits or oss)
-    on ``n_grid`` intervals from ``n_samples`` noise draws (seed ``seed``); "evolve" runs
+    on ``n_grid`` intervals from ``n_samples`` noise draws (seed ``seed``); "plan" plans for
+    ``solver`` with :func:`plan_for_solver` (its own step as the cost, refined on its global
+    error) on the grid of ``spacing`` ("timesteps", "time" or "logsnr"); "ld3" also learns
+    the times from that plan with :func:`plan_ld3` (``ld3_iterations`` steps on noise of seeds
+    ``seed + 2`` for training and ``seed + 3`` for validation); "evolve" runs
     :func:`stepsize.schedules.evolve` with :class:`ScheduleFitness` (``metric``) seeded with the
     formulas and the plans, ``population`` candidates for ``epochs`` generations, its fitness
     evaluated through ``map`` (e.g. a :class:`stepsize.parallel.Runner`'s ``map``); "all" does
@@ -139,7 +148,27 @@ def search_schedules(
         found["bellman" if planner == "boss" else planner] = plan_bellman(
             model, K, n_grid, n_samples, seed, method=planner
         )
-    record = {}
+    if method in ("plan", "ld3"):
+        found["planned"] = plan_for_solver(
+            model, K, solver, n_grid, n_samples, seed, spacing=spacing
+        )
+    record, learned = {}, {}
+    if method == "ld3":
+        from stepsize.flow._ld3 import plan_ld3
+
+        res = plan_ld3(
+            model,
+            K,
+            solver,
+            init=found["planned"],
+            spacing=spacing,
+            n_samples=n_samples,
+            n_valid=n_samples,
+            iterations=ld3_iterations,
+            seed=seed + 2,  # training and validation noise apart from the evaluation's
+        )
+        found["ld3"] = res.times
+        learned = {"validation": [list(h) for h in res.history], **res.stats}
     if method in ("evolve", "all"):
         fitness = ScheduleFitness(
             model,
@@ -170,4 +199,4 @@ def search_schedules(
         data=data,
         classifier=classifier,
     )
-    return ScheduleSearch(name, K, solver, found, comparison, record)
+    return ScheduleSearch(name, K, solver, found, comparison, record, learned)

@@ -18,6 +18,7 @@ from stepsize._errors import (
 EXAMPLES = """examples:
   stepsize schedule show karras --steps 8 --format diffusers-sigmas
   stepsize schedule search --model moons --steps 4 --method bellman --out results
+  stepsize schedule search --model checkerboard --steps 4 --method ld3 --solver unipc
   stepsize schedule search --model digits --steps 6 --method evolve --metric frechet --workers 2
   stepsize schedule search --model moons --steps 4 --method evolve --dask tcp://host:8786
 """
@@ -58,7 +59,9 @@ def register(subparsers):
     )
     search.add_argument("--model", default="moons", help="pretrained name or model file")
     search.add_argument("--steps", type=int, default=4, help="sampler steps K (4)")
-    search.add_argument("--method", default="bellman", help="bellman, evolve or all")
+    search.add_argument(
+        "--method", default="bellman", help="bellman, plan (for --solver), ld3, evolve or all"
+    )
     search.add_argument("--planner", default="boss", help="Bellman cost: boss, gits or oss")
     search.add_argument("--grid", type=int, default=100, help="fine grid intervals N (100)")
     search.add_argument("--samples", type=int, default=256, help="planning samples (256)")
@@ -68,7 +71,11 @@ def register(subparsers):
     )
     search.add_argument("--population", type=int, default=50, help="evolve population (50)")
     search.add_argument("--epochs", type=int, default=10, help="evolve generations (10)")
-    search.add_argument("--solver", default="euler", help="sampler: euler, heun or midpoint")
+    search.add_argument("--solver", default="euler", help="sampler (euler; see stepsize.flow)")
+    search.add_argument(
+        "--spacing", default="timesteps", help="grid of plan and ld3: timesteps, time or logsnr"
+    )
+    search.add_argument("--ld3-iterations", type=int, default=60, help="LD3 steps (60)")
     search.add_argument("--seed", type=int, default=0, help="seed (0)")
     search.add_argument("--workers", type=int, default=1, help="local processes for evolve (1)")
     search.add_argument("--dask", metavar="ADDRESS", default=None, help="Dask scheduler address")
@@ -101,9 +108,13 @@ def run_show(args):
 
 def _check_search(args):
     from stepsize.flow import METRICS, PLANNERS, SOLVERS
+    from stepsize.flow._search import SEARCHES
+    from stepsize.schedules import SPACINGS
 
-    if args.method not in ("bellman", "evolve", "all"):
-        raise UsageError(f"--method: unknown {args.method!r}; known: bellman, evolve, all")
+    if args.method not in SEARCHES:
+        raise UsageError(f"--method: unknown {args.method!r}; known: {', '.join(SEARCHES)}")
+    if args.spacing not in SPACINGS:
+        raise UsageError(f"--spacing: unknown {args.spacing!r}; known: {', '.join(SPACINGS)}")
     if args.planner not in PLANNERS:
         raise UsageError(f"--planner: unknown {args.planner!r}; known: {', '.join(PLANNERS)}")
     if args.metric not in METRICS:
@@ -116,8 +127,8 @@ def _check_search(args):
         raise UsageError("--samples and --eval-samples must be >= 2")
     if args.population < 2:
         raise UsageError(f"--population must be >= 2, got {args.population}")
-    for flag in ("epochs", "workers"):
-        positive(getattr(args, flag), f"--{flag}", integer=True)
+    for flag in ("epochs", "workers", "ld3_iterations"):
+        positive(getattr(args, flag), "--" + flag.replace("_", "-"), integer=True)
     check_seed(args.seed)
     if args.out:
         check_output_dir(args.out)
@@ -150,6 +161,8 @@ def run_search(args):
             epochs=args.epochs,
             solver=args.solver,
             seed=args.seed,
+            spacing=args.spacing,
+            ld3_iterations=args.ld3_iterations,
             map=runner.map,
         )
     if args.out:
