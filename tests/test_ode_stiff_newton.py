@@ -23,7 +23,11 @@ T1 = 2.0
 
 
 def _linear(t, y, a):
-    return a @ y
+    out = np.zeros(y.size)
+    for i in range(y.size):
+        for j in range(y.size):
+            out[i] += a[i, j] * y[j]
+    return out
 
 
 def _exact(t):
