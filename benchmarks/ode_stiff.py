@@ -11,8 +11,8 @@ Brusselator (everyone who can is told the band).  For ``rtol`` in 1e-3 .. 1e-10 
   5 rounds; one sample for a solve over 1 s), nfev / njev where the solver reports them.
 
 Solvers, all with finite-difference Jacobians (nobody gets ``jac``): stepsize ``auto``,
-``rosenbrock23`` (rtol >= 1e-6), ``rodas4`` and ``radau`` through the public
-``stepsize.ode.solve``; SciPy ``solve_ivp`` ``LSODA``, ``Radau``, ``BDF``; numbalsoda
+``rosenbrock23`` (rtol >= 1e-6), ``rodas4``, ``rodas5p``, ``radau`` and ``bdf`` through the
+public ``stepsize.ode.solve``; SciPy ``solve_ivp`` ``LSODA``, ``Radau``, ``BDF``; numbalsoda
 ``lsoda``; CyRK ``LSODA``, ``Radau``, ``BDF``; diffrax ``Kvaerno5`` under ``jax.jit``; SUNDIALS
 CVODE ``BDF`` (scikit-sundae; its right-hand side is called from C through Python, about 10 us a
 call here, which dominates its times).  How each peer receives ``fun``: ``_peers``.
@@ -46,7 +46,7 @@ from stepsize.ode.problems import mixed_error
 
 PROBLEMS = ("rober", "hires", "vdpol", "orego", "e5", "pollu")
 OPTIONAL = ("bruss1d",)
-STEPSIZE = ("auto", "rosenbrock23", "rodas4", "radau")
+STEPSIZE = ("auto", "rosenbrock23", "rodas4", "rodas5p", "radau", "bdf")
 ROSENBROCK23_LOOSEST = 1e-6
 LEVELS = (1e-4, 1e-6, 1e-8)
 DIFFRAX_MAX_STEPS = 20_000  # a stiff failure of Kvaerno5 otherwise runs for seconds

@@ -20,13 +20,17 @@ D[j]``::
     psi = sum_{j=1..q} gamma_j D[j] / alpha_q,
 
 by simplified Newton with ``(I - c J)``, held as ``(1/c) I - J`` (``_linalg``): at most 4
-iterations, converged when ``rate / (1 - rate) ||dy|| < tol``, ``tol = max(10 eps / rtol,
-min(0.03, sqrt(rtol)))`` (SciPy's; CVODE's looser test, ``min(1, rate) ||dy|| <= 0.1 / C_q``
-with the rate carried over from step to step, halves the evaluations on the Brusselator but
-spoils the error estimate: more rejections, 4-40x larger errors at the same tolerance, and ROBER
-fails at rtol 1e-4).  ``J`` is kept until Newton fails (then one retry with a fresh ``J``,
-then the step is halved), and its LU while ``c`` changes by less than 30 % -- the correction
-is then scaled by ``2 / (1 + c / c_LU)``, CVODE's ``dgmax`` and ``gamrat``.  Error estimate
+iterations, converged when ``eta ||dy|| <= tol``, ``eta = rate / (1 - rate)``, ``tol = max(10
+eps / rtol, min(0.03, sqrt(rtol)))`` (SciPy's).  Before a second iterate gives a rate, ``eta``
+is the last step's, ``max(eta_old, uround)^0.8`` (Hairer & Wanner II, Sec. IV.8, eq. (8.12), as
+in ``radau5.f`` and :mod:`stepsize.ode._radau`), so that a step whose first correction is
+already small takes one iteration, where SciPy's BDF always takes two.  (CVODE's looser test,
+``min(1, rate) ||dy|| <= 0.1 / C_q`` with the rate carried over from step to step, halves the
+evaluations on the Brusselator but spoils the error estimate: more rejections, 4-40x larger
+errors at the same tolerance, and ROBER fails at rtol 1e-4.)  ``J`` is kept until Newton
+fails (then one retry with a fresh ``J``, then the step is halved), and its LU while ``c``
+changes by less than 30 % -- the correction is then scaled by ``2 / (1 + c / c_LU)``, CVODE's
+``dgmax`` and ``gamrat``.  Error estimate
 ``err = C_q d``, ``C_q = kappa_q gamma_q + 1/(q+1)``.
 
 Order and step.  After ``q + 1`` steps of equal size the errors of orders ``q - 1`` and ``q +
@@ -53,8 +57,8 @@ import numpy as np
 from stepsize.ode._arrays import copy_into
 from stepsize.ode._bundles import JAC_CONSTANT, JAC_DIFFERENCES, NEWTON, NONFINITE, RETRY, SINGULAR
 from stepsize.ode._jacobian import update_jacobian, update_sparse_jacobian
-from stepsize.ode._jit import NJIT, allocating, interpreted_as, twinned
-from stepsize.ode._linalg import factor, solve
+from stepsize.ode._jit import NJIT, interpreted_as, twinned
+from stepsize.ode._linalg import factor, ipow, solve
 from stepsize.ode._mass import NO_MASS, mass_times, shifted_mass
 from stepsize.ode._sparse import NO_PATTERN, SparsePattern, sparse_factor, sparse_solve
 
@@ -98,10 +102,12 @@ BDF_STATE = np.dtype(
         ("n_equal", np.int64),
         ("h_d", np.float64),
         ("f0_valid", np.bool_),
+        ("eta", np.float64),
     ]
 )
 """The order, how many steps the differences have had the same size, the step size ``|h|`` they
-are for, and whether ``work.f0`` holds ``F(t, y)`` (needed for a finite-difference ``J``)."""
+are for, whether ``work.f0`` holds ``F(t, y)`` (needed for a finite-difference ``J``), and
+Newton's ``eta`` of the last step (module docstring)."""
 
 
 class BDFMethod(NamedTuple):
@@ -154,6 +160,7 @@ class BDFWork(NamedTuple):
     mx: np.ndarray
     rec: np.ndarray
     lu_work: np.ndarray
+    resample: np.ndarray
 
 
 @interpreted_as(lambda: np.zeros(1, dtype=BDF_STATE).view(np.recarray))
@@ -188,27 +195,35 @@ def bdf_work(method, problem, n):
         np.zeros(n),
         new_bdf_state(),
         np.zeros(n if sparse else 0),
+        np.zeros((3, MAX_ORDER + 1, MAX_ORDER + 1)),
     )
 
 
-@allocating
-def change_differences(D, order, rho):
+@numba.njit(**NJIT)
+def change_differences(D, order, rho, S):
     """Re-sample the history for a step ``rho`` times the old: ``D[:q+1] <- (R U)^T D[:q+1]``
-    (Shampine & Reichelt, eq. (2.5)), ``R`` of ``rho``, ``U`` of 1."""
+    (Shampine & Reichelt, eq. (2.5)), ``R`` of ``rho``, ``U`` of 1.  ``S`` (3, 6, 6) is scratch
+    for ``R``, ``U`` and ``R U``: no allocation and no BLAS call for these matrices of size at
+    most 6, which changed at about every other step and cost more than the step's arithmetic."""
     q = order + 1
-    R = np.zeros((q, q))
-    U = np.zeros((q, q))
+    R, U, RU = S[0], S[1], S[2]
     for j in range(q):
         R[0, j] = 1.0
         U[0, j] = 1.0
     for i in range(1, q):
+        R[i, 0] = 0.0
+        U[i, 0] = 0.0
+        for j in range(1, q):
+            R[i, j] = R[i - 1, j] * (i - 1.0 - rho * j) / i
+            U[i, j] = U[i - 1, j] * (i - 1.0 - j) / i
+    for i in range(q):
         for j in range(q):
-            R[i, j] = R[i - 1, j] * (i - 1.0 - rho * j) / i if j > 0 else 0.0
-            U[i, j] = U[i - 1, j] * (i - 1.0 - j) / i if j > 0 else 0.0
-    RU = R @ U
-    n = D.shape[1]
-    tmp = np.empty(q)
-    for k in range(n):
+            acc = 0.0
+            for m in range(q):
+                acc += R[i, m] * U[m, j]
+            RU[i, j] = acc
+    tmp = R[0]  # R is no longer needed
+    for k in range(D.shape[1]):
         for j in range(q):
             acc = 0.0
             for i in range(q):
@@ -246,9 +261,10 @@ def bdf_attempt(problem, method, bw, imp, work, t, h, steps, info):
         bs.n_equal = 0
         bs.h_d = abs(h)
         bs.f0_valid = True
+        bs.eta = 1.0
         st.have_guess = True
     elif abs(h) != bs.h_d:
-        change_differences(D, bs.order, abs(h) / bs.h_d)
+        change_differences(D, bs.order, abs(h) / bs.h_d, bw.resample)
         bs.h_d = abs(h)
         bs.n_equal = 0
     if st.jac_stale:
@@ -343,6 +359,8 @@ def bdf_newton(problem, method, bw, work, t_new, c, c_lu, tol):
         d[i] = 0.0
     gain = 2.0 / (1.0 + c / c_lu)
     norm_old = -1.0
+    bs = bw.rec[0]
+    eta = max(bs.eta, EPS) ** 0.8
     mass = method.mass.shape[0] > 0
     for it in range(NEWTON_MAXITER):
         problem.rhs(t_new, y, f, problem.ctx)
@@ -366,13 +384,16 @@ def bdf_newton(problem, method, bw, work, t_new, c, c_lu, tol):
             return False, it + 1, it + 1
         rate = dy_norm / norm_old if norm_old > 0.0 else -1.0
         if rate >= 0.0 and (
-            rate >= 1.0 or rate ** (NEWTON_MAXITER - it) / (1.0 - rate) * dy_norm > tol
+            rate >= 1.0 or ipow(rate, NEWTON_MAXITER - it) / (1.0 - rate) * dy_norm > tol
         ):
             return False, it + 1, it + 1
+        if rate >= 0.0:
+            eta = rate / (1.0 - rate)
+        bs.eta = eta
         for i in range(n):
             y[i] += dy[i]
             d[i] += dy[i]
-        if dy_norm == 0.0 or (rate >= 0.0 and rate / (1.0 - rate) * dy_norm < tol):
+        if eta * dy_norm <= tol:
             return True, it + 1, it + 1
         norm_old = dy_norm
     return False, NEWTON_MAXITER, NEWTON_MAXITER

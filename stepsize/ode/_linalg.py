@@ -177,3 +177,14 @@ def norm_inf(J, kl, ku):
                 acc += abs(J[ku + i - j, j])
         best = max(best, acc)
     return best
+
+
+@numba.njit(cache=True)
+def ipow(x, k):
+    """``x**k`` for a small integer ``k >= 0`` by repeated multiplication: Numba compiles a
+    float to a variable integer power as a call of libm's ``pow``, which Newton's divergence test
+    (``rate**(k_max - k)``, every iteration) paid for."""
+    acc = 1.0
+    for _ in range(k):
+        acc *= x
+    return acc
