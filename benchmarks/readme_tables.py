@@ -261,6 +261,9 @@ def nbody_ensemble(data):
         f"{data['systems']} three-body systems at once, stepsize throughput per core / best "
         f"REBOUND loop's: {_span(best)}"
     )
+    if two:
+        on_two = [r.get("vs_best_rebound") for r in two.values()]
+        headline += f"; on 2 cores / REBOUND looped in one process: {_span(on_two)}"
     return Section(
         f"{data['systems']} paper three-body systems (`nbody_ensemble.py`)", body, headline
     )
