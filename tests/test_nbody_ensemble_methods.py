@@ -99,7 +99,7 @@ def test_chunks_go_to_whichever_thread_is_free():
     import threading
     import time
 
-    from stepsize.nbody._ensemble import _parallel_chunks
+    from stepsize.nbody._ensemble import _parallel_chunks, guided_bounds
 
     cost = np.zeros(64)
     cost[0] = 0.3
@@ -113,9 +113,23 @@ def test_chunks_go_to_whichever_thread_is_free():
     work = _parallel_chunks(64, fn, threads=2)
     assert sorted(sum(ran.values(), [])) == list(range(64))
     assert sorted(work["members"]) == sorted(len(v) for v in ran.values())
-    assert sum(work["chunks"]) == 32 and all(c >= 0.0 for c in work["cpu_s"])
+    bounds = guided_bounds(64, 2)
+    assert sum(work["chunks"]) == len(bounds) - 1 and all(c >= 0.0 for c in work["cpu_s"])
     slow = next(v for v in ran.values() if 0 in v)
-    assert len(slow) <= 8  # chunk 0 (members 0, 1) and at most a few more
+    assert len(slow) <= bounds[1] + 4  # chunk 0 and at most a few more
+
+
+def test_guided_chunks_cover_the_members_and_shrink():
+    """Chunks tile [0, m) in order, each at most the one before, the first 1 / (8 threads) of
+    the members, the last ones of two members or fewer."""
+    from stepsize.nbody._ensemble import guided_bounds
+
+    for m, threads in ((1, 2), (5, 2), (64, 2), (1000, 2), (1000, 4), (10001, 3)):
+        b = np.array(guided_bounds(m, threads))
+        sizes = np.diff(b)
+        assert b[0] == 0 and b[-1] == m and (sizes > 0).all()
+        assert (np.diff(sizes) <= 0).all()
+        assert sizes[0] == max(min(m, 2), m // (8 * threads)) and sizes[-1] <= 2
 
 
 def test_an_expensive_member_is_reported_per_thread():

@@ -203,9 +203,9 @@ def _invariants(pos, vel, masses, G, eps2):
     vc = np.empty((m, pos.shape[2]))
     for s in range(m):
         e[s] = K.total_energy(pos[s], vel[s], masses[s], G[s], eps2)
-        ang[s] = K.angular_momentum(pos[s], vel[s], masses[s])
-        xc[s] = K.center_of_mass(pos[s], masses[s])
-        vc[s] = K.center_of_mass(vel[s], masses[s])
+        K.angular_momentum_into(pos[s], vel[s], masses[s], ang[s])
+        K.center_of_mass_into(pos[s], masses[s], xc[s])
+        K.center_of_mass_into(vel[s], masses[s], vc[s])
     return e, ang, xc, vc
 
 
@@ -305,18 +305,31 @@ def _carried_state(method, pos, masses, G, opts):
     return tuple(stacked)
 
 
+def guided_bounds(m, threads, share=8, smallest=2):
+    """Chunk boundaries over [0, m) for ``threads`` threads, guided schedule: each chunk is
+    1 / (``share`` x threads) of the members still left (at least ``smallest``), so the chunks
+    shrink towards the end and the last ones, which decide when the threads finish together,
+    are a few members each."""
+    bounds = [0]
+    while bounds[-1] < m:
+        left = m - bounds[-1]
+        bounds.append(bounds[-1] + min(left, max(smallest, left // (share * threads))))
+    return bounds
+
+
 def _parallel_chunks(m, fn, threads=None):
     """Run ``fn(lo, hi)`` over [0, m) in chunks on ``threads`` threads (default
     ``numba.get_num_threads()``; the compiled loops release the GIL); returns the work each
     thread did: {"members": [...], "chunks": [...], "cpu_s": [...]} (CPU seconds of the thread,
     which on a loaded machine show the parallel speed-up that wall time cannot).
 
-    Dynamic schedule: sixteen chunks per thread in member order, each taken by whichever thread
-    is free (a ``prange`` would split the members statically, so that one member of very
-    different cost, a close encounter, would hold up a whole thread's share; here it holds up
-    only its own chunk while the other threads take the rest)."""
+    Dynamic schedule: chunks in member order (``guided_bounds``: large first, a few members
+    each at the end), each taken by whichever thread is free (a ``prange`` would split the
+    members statically, so that one member of very different cost, a close encounter, would
+    hold up a whole thread's share; here it holds up only its own chunk while the other
+    threads take the rest)."""
     threads = max(1, min(numba.get_num_threads() if threads is None else threads, m))
-    bounds = np.linspace(0, m, min(m, 16 * threads) + 1).astype(int)
+    bounds = guided_bounds(m, threads)
     work = {}
 
     def run(lo, hi):
@@ -345,7 +358,8 @@ def _run_threads(systems, times, opts, save, backend="numba"):
     m, n, d = pos.shape
     eps2 = opts.softening**2
     e0, l0, x0, v0 = _invariants(pos, vel, masses, G, eps2)
-    par = np.stack([kernel_params(opts, g) for g in G])
+    per_g = {g: kernel_params(opts, g) for g in set(G.tolist())}  # G is mostly one value
+    par = np.stack([per_g[g] for g in G.tolist()])
     hist = _buffers(m, n, d, times, save)
     scal = np.zeros((m, K.N_SCAL))
     cnt = np.zeros((m, K.N_CNT), dtype=np.int64)
