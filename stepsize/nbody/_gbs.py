@@ -75,7 +75,7 @@ N_WORK = 2 * K_MAX + 3  # scratch (N, D) arrays of gbs_steps: the tableau rows t
 N_VEC = 3 * (K_MAX + 1)  # scratch scalars of gbs_steps: work, h_col, w_col per column
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT, inline="always")
 def drift_kick(x, v, a, h, hk):
     """v += a hk, then x += v h, in place."""
     n, d = x.shape
@@ -85,7 +85,7 @@ def drift_kick(x, v, a, h, hk):
             x[i, k] = x[i, k] + v[i, k] * h
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT, inline="always")
 def leapfrog_row(x0, v0, a0, masses, G, eps2, H, n, x, v, a):
     """n KDK substeps of H / n from (x0, v0) into (x, v); returns the closest pair seen."""
     h = H / n
@@ -106,7 +106,7 @@ def leapfrog_row(x0, v0, a0, masses, G, eps2, H, n, x, v, a):
     return rmin2, imin, jmin
 
 
-@numba.njit(**NJIT)
+@numba.njit(**NJIT, inline="always")
 def pair_error(x1, v1, x2, v2, rtol, atol):
     """RMS of (x1 - x2, v1 - v2) in pair separations, scaled by atol + rtol |separation|."""
     n, d = x1.shape
