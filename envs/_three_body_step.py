@@ -108,8 +108,8 @@ def hermite3_env_step(pos, vel, acc, jerk, masses, par, scal, cnt, obs, x, value
 
     ``x`` holds the settings (``X_*``: the velocity unit and the initial energy among them),
     ``previous`` the capped energy error of the last step.  Returns (status code, |dE/E0|,
-    reward, integrator steps and force evaluations of the interval and of the run so far, the
-    time reached)."""
+    reward, integrator steps of the interval, steps and force evaluations of the run so far,
+    the time reached)."""
     steps, force = cnt[C_STEPS], cnt[C_NFORCE]
     par[P_ETA] = value
     par[P_TEND] = t * x[X_INTERVAL]
@@ -128,4 +128,4 @@ def hermite3_env_step(pos, vel, acc, jerk, masses, par, scal, cnt, obs, x, value
         extras = extended_values(pos, vel, masses, par[P_G], x[X_INTERVAL], n_steps, value, t)
         for k in range(4):
             obs[13 + k] = extras[k]
-    return code, error, reward, n_steps, n_force, cnt[C_STEPS], cnt[C_NFORCE], scal[S_T]
+    return code, error, reward, n_steps, cnt[C_STEPS], cnt[C_NFORCE], scal[S_T]

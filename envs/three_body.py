@@ -64,6 +64,12 @@ so far), ``force_evaluations``, ``eta`` (the parameter used for the last interva
 ``parameter`` names it), ``t`` (yr) and ``status`` (the
 :class:`~stepsize.nbody.Simulation` status): all of it a function of the seed and the actions,
 as gymnasium's ``check_env`` demands (wall time is the evaluator's to measure, around ``step``).
+
+Speed: for the paper's set-up (three bodies in a plane, "hermite4" with its default AMUSE
+criterion, no events, collisions or energy limit among ``integrator_options``) a step is one
+compiled call, :func:`envs._three_body_step.hermite3_env_step`, whose Hermite loop keeps the
+state in registers (:mod:`envs._hermite3`); every other set-up goes through
+``Simulation.evolve``.  Both give the same numbers to the bit.
 """
 
 import math
@@ -224,7 +230,7 @@ class ThreeBodyEnv(gym.Env):
         self.sim = sim = Simulation(system, self.integrator, **options)
         self._velocity_unit = math.sqrt(system.G * system.total_mass)
         self._t, self._last_steps, self._error = 0, 0, 0.0
-        self._arrays = _compiled_step_arrays(sim)
+        self._arrays, self._t_sim = _compiled_step_arrays(sim), sim.t
         if self._arrays is not None:
             self._settings[X_UNIT], self._settings[X_E0] = self._velocity_unit, sim._e0
         return self._observation(None), self._info(0.0, sim.steps, sim.force_evaluations, sim.t)
@@ -233,30 +239,42 @@ class ThreeBodyEnv(gym.Env):
         sim = self.sim
         if sim is None:
             raise RuntimeError("call reset() before step()")
-        a = action  # the common case first: a valid index as int or numpy integer
-        if self._choices is not None and type(a) in _INTS and 0 <= a < len(self._choices):
-            value = self._choices[a]
+        choices = self._choices  # the common case first: a valid index, int or numpy integer
+        if choices is not None and type(action) in _INTS and 0 <= action < len(choices):
+            value = choices[action]
         else:
             value = self.value_of(action)
+        t = self._t + 1
         if self._arrays is not None and sim.status == "done":
-            t_before = sim.t
             obs = np.empty(self._size, dtype=np.float32)
+            pos, vel, acc, jerk, masses, par, scal, cnt = self._arrays
             out = hermite3_env_step(
-                *self._arrays, obs, self._settings, value, self._t + 1, self._error
-            )
-            code, error, reward, self._last_steps, _, steps, force, t_now = out
+                pos, vel, acc, jerk, masses, par, scal, cnt, obs, self._settings, value, t,
+                self._error,
+            )  # fmt: skip
+            code, error, reward, self._last_steps, steps, force, t_now = out
             sim.options.value = value  # what Simulation.value's setter records
-            sim.changes.append((t_before, value))
+            sim.changes.append((self._t_sim, value))
             sim.status = status = STATUS[code]
+            self._t_sim = t_now
         else:
             obs, reward, error, status = self._general_step(value)
             steps, force, t_now = sim.steps, sim.force_evaluations, sim.t
-        self._t += 1
+        self._t = t
         cap = self.max_energy_error
         self._error = error if error <= cap else cap
         terminated = status != "done" or not error <= cap
-        truncated = not terminated and self._t >= self.max_steps
-        return obs, float(reward), terminated, truncated, self._info(error, steps, force, t_now)
+        truncated = not terminated and t >= self.max_steps
+        info = {
+            "energy_error": error,
+            "steps": int(steps),
+            "force_evaluations": int(force),
+            "eta": value,
+            "parameter": self.parameter,
+            "t": float(t_now),
+            "status": status,
+        }
+        return obs, float(reward), terminated, truncated, info
 
     def _general_step(self, value):
         """``step`` through ``Simulation.evolve``: (observation, reward, |dE/E0|, status)."""
