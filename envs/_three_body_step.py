@@ -17,6 +17,8 @@ from envs._hermite3 import hermite3_steps
 from stepsize.nbody._gravity import (
     C_NFORCE,
     C_STEPS,
+    N_PAR,
+    N_SCAL,
     NJIT,
     P_EPS2,
     P_ETA,
@@ -34,6 +36,13 @@ REWARD_CODES = {"paper": 0, "cost": 1, "final": 2}
 # the layout of the float settings of ``hermite3_env_step``
 X_INTERVAL, X_REWARD, X_W0, X_W2, X_PRICE, X_CAP, X_EXTENDED, X_UNIT, X_E0 = range(9)
 N_SETTINGS = 9
+# One float64 buffer holds a three-body Simulation's arrays (which become views of it, see
+# ``envs.three_body``) and the settings: the compiled step then takes three arrays, not ten
+# (each array argument costs the call ~60 ns to type and unbox).
+B_POS, B_VEL, B_ACC, B_JERK, B_MASSES, B_PAR = 0, 6, 12, 18, 24, 27
+B_SCAL = B_PAR + N_PAR
+B_X = B_SCAL + N_SCAL
+N_BUFFER = B_X + N_SETTINGS
 
 
 @numba.njit(**NJIT)
@@ -102,19 +111,24 @@ def relative_error(now, ref):
 
 
 @numba.njit(**NJIT)
-def hermite3_env_step(pos, vel, acc, jerk, masses, par, scal, cnt, obs, x, value, t, previous):
-    """One environment step on a Simulation's arrays: eta = ``value`` to the decision time
-    t * interval (``t`` counts this step), then the reward and the observation into ``obs``.
+def hermite3_env_step(buf, cnt, obs, value, t, previous):
+    """One environment step on a three-body Simulation's buffer ``buf`` (``B_*``) and counters
+    ``cnt``: eta = ``value`` to the decision time t * interval (``t`` counts this step), then
+    the reward and the observation into ``obs``.
 
-    ``x`` holds the settings (``X_*``: the velocity unit and the initial energy among them),
-    ``previous`` the capped energy error of the last step.  Returns (status code, |dE/E0|,
-    reward, integrator steps of the interval, steps and force evaluations of the run so far,
-    the time reached)."""
+    ``previous`` is the capped energy error of the last step.  Returns (status code, |dE/E0|,
+    reward, integrator steps and force evaluations of the run so far, the time reached)."""
+    pos = buf[B_POS:B_VEL].reshape((3, 2))
+    vel = buf[B_VEL:B_ACC].reshape((3, 2))
+    acc = buf[B_ACC:B_JERK].reshape((3, 2))
+    jerk = buf[B_JERK:B_MASSES].reshape((3, 2))
+    masses, par, scal, x = buf[B_MASSES:B_PAR], buf[B_PAR:B_SCAL], buf[B_SCAL:B_X], buf[B_X:]
     steps, force = cnt[C_STEPS], cnt[C_NFORCE]
     par[P_ETA] = value
     par[P_TEND] = t * x[X_INTERVAL]
     code = hermite3_steps(pos, vel, acc, jerk, masses, par, scal, cnt)
-    n_steps, n_force = cnt[C_STEPS] - steps, cnt[C_NFORCE] - force
+    n_steps = cnt[C_STEPS] - steps
+    n_force = cnt[C_NFORCE] - force
     error = relative_error(total_energy(pos, vel, masses, par[P_G], par[P_EPS2]), x[X_E0])
     kind, cap = x[X_REWARD], x[X_CAP]
     if kind == 0:
@@ -128,4 +142,4 @@ def hermite3_env_step(pos, vel, acc, jerk, masses, par, scal, cnt, obs, x, value
         extras = extended_values(pos, vel, masses, par[P_G], x[X_INTERVAL], n_steps, value, t)
         for k in range(4):
             obs[13 + k] = extras[k]
-    return code, error, reward, n_steps, cnt[C_STEPS], cnt[C_NFORCE], scal[S_T]
+    return code, error, reward, cnt[C_STEPS], cnt[C_NFORCE], scal[S_T]

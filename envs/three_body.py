@@ -81,6 +81,15 @@ from envs._action import check_action
 from envs._args import positive_grid, positive_int, positive_real
 from envs._parameters import GRIDS, default_values, parameter_of
 from envs._three_body_step import (
+    B_ACC,
+    B_JERK,
+    B_MASSES,
+    B_PAR,
+    B_POS,
+    B_SCAL,
+    B_VEL,
+    B_X,
+    N_BUFFER,
     N_SETTINGS,
     REWARD_CODES,
     W0,
@@ -217,7 +226,7 @@ class ThreeBodyEnv(gym.Env):
         x[X_W0], x[X_W2], x[X_PRICE] = self.w0, self.w2, self.price
         x[X_EXTENDED] = observation == "extended"
         self.sim = None
-        self._arrays = None
+        self._buffer = None
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
@@ -230,9 +239,8 @@ class ThreeBodyEnv(gym.Env):
         self.sim = sim = Simulation(system, self.integrator, **options)
         self._velocity_unit = math.sqrt(system.G * system.total_mass)
         self._t, self._last_steps, self._error = 0, 0, 0.0
-        self._arrays, self._t_sim = _compiled_step_arrays(sim), sim.t
-        if self._arrays is not None:
-            self._settings[X_UNIT], self._settings[X_E0] = self._velocity_unit, sim._e0
+        self._settings[X_UNIT], self._settings[X_E0] = self._velocity_unit, sim._e0
+        self._buffer, self._t_sim = _compiled_step_buffer(sim, self._settings), sim.t
         return self._observation(None), self._info(0.0, sim.steps, sim.force_evaluations, sim.t)
 
     def step(self, action):
@@ -245,20 +253,17 @@ class ThreeBodyEnv(gym.Env):
         else:
             value = self.value_of(action)
         t = self._t + 1
-        if self._arrays is not None and sim.status == "done":
-            obs = np.empty(self._size, dtype=np.float32)
-            pos, vel, acc, jerk, masses, par, scal, cnt = self._arrays
-            out = hermite3_env_step(
-                pos, vel, acc, jerk, masses, par, scal, cnt, obs, self._settings, value, t,
-                self._error,
-            )  # fmt: skip
-            code, error, reward, self._last_steps, steps, force, t_now = out
+        if self._buffer is not None and sim.status == "done":
+            obs = np.empty(self._size, np.float32)
+            out = hermite3_env_step(self._buffer, sim._cnt, obs, value, t, self._error)
+            code, error, reward, steps, force, t_now = out  # Python int and float already
             sim.options.value = value  # what Simulation.value's setter records
             sim.changes.append((self._t_sim, value))
             sim.status = status = STATUS[code]
             self._t_sim = t_now
         else:
             obs, reward, error, status = self._general_step(value)
+            reward = float(reward)
             steps, force, t_now = sim.steps, sim.force_evaluations, sim.t
         self._t = t
         cap = self.max_energy_error
@@ -267,14 +272,14 @@ class ThreeBodyEnv(gym.Env):
         truncated = not terminated and t >= self.max_steps
         info = {
             "energy_error": error,
-            "steps": int(steps),
-            "force_evaluations": int(force),
+            "steps": steps,
+            "force_evaluations": force,
             "eta": value,
             "parameter": self.parameter,
-            "t": float(t_now),
+            "t": t_now,
             "status": status,
         }
-        return obs, float(reward), terminated, truncated, info
+        return obs, reward, terminated, truncated, info
 
     def _general_step(self, value):
         """``step`` through ``Simulation.evolve``: (observation, reward, |dE/E0|, status)."""
@@ -330,10 +335,24 @@ class ThreeBodyEnv(gym.Env):
 _INTS = (int, np.int64, np.int32, np.intp)
 
 
-def _compiled_step_arrays(sim):
-    """The arrays ``hermite3_env_step`` works on, when it takes exactly the steps
+_BOUND = (  # the Simulation's arrays that become views of the compiled step's buffer
+    ("_pos", B_POS, B_VEL),
+    ("_vel", B_VEL, B_ACC),
+    ("_acc", B_ACC, B_JERK),
+    ("_jerk", B_JERK, B_MASSES),
+    ("_masses", B_MASSES, B_PAR),
+    ("_par", B_PAR, B_SCAL),
+    ("_scal", B_SCAL, B_X),
+)
+
+
+def _compiled_step_buffer(sim, settings):
+    """The buffer ``hermite3_env_step`` works on, when it takes exactly the steps
     ``sim.evolve`` would: the paper's set-up (three bodies in a plane, hermite4 with the AMUSE
-    criterion and eta, no events, collisions, archive or energy limit); else None."""
+    criterion and eta, no events, collisions, archive or energy limit); else None.
+
+    ``sim``'s state arrays become views of the buffer (``envs._three_body_step.B_*``), so that
+    the Simulation and the compiled step share one state; ``settings`` go after them."""
     par, opts = sim._par, sim.options
     if not (
         sim.method == "hermite4"
@@ -347,4 +366,11 @@ def _compiled_step_arrays(sim):
         and sim._archive is None
     ):
         return None
-    return (sim._pos, sim._vel, sim._acc, sim._jerk, sim._masses, par, sim._scal, sim._cnt)
+    buf = np.empty(N_BUFFER)
+    for name, start, stop in _BOUND:
+        array = getattr(sim, name)
+        view = buf[start:stop].reshape(array.shape)
+        view[...] = array
+        setattr(sim, name, view)
+    buf[B_X:] = settings
+    return buf

@@ -50,7 +50,7 @@ def test_compiled_step_equals_the_general_path_bit_for_bit(seed, actions, reward
     fast = ThreeBodyEnv(**kw)
     general = ThreeBodyEnv(**kw, integrator_options=GENERAL)
     a, b = _trace(fast, seed, actions), _trace(general, seed, actions)
-    assert fast._arrays is not None and general._arrays is None
+    assert fast._buffer is not None and general._buffer is None
     _assert_same(a, b)
     assert fast.sim.changes == general.sim.changes
     assert fast.sim.result().min_distance_pair == general.sim.result().min_distance_pair
@@ -83,10 +83,10 @@ def test_other_set_ups_take_the_general_path():
     ):
         env = ThreeBodyEnv(**kw)
         env.reset(seed=0)
-        assert env._arrays is None, kw
+        assert env._buffer is None, kw
     env = ThreeBodyEnv()
     env.reset(seed=0)
-    assert env._arrays is not None
+    assert env._buffer is not None
 
 
 def _arrays(sim):
