@@ -17,7 +17,7 @@ process, interleaved, median of ``--repeats``), e.g. the tree at an issue's fili
 one (``--names`` labels them, e.g. with their commits), and gives this tree's speed-up over each.
 
 Run:  .venv/bin/python benchmarks/rl_env_speed.py [--trees PATH ...] [--names ...] [--repeats 3]
-Writes benchmarks/results/rl_env_speed.json.
+Writes benchmarks/results/rl_env_speed.json and .png (``--replot`` redraws the PNG from the JSON).
 """
 
 import argparse
@@ -120,18 +120,43 @@ def worker(args):
     print(json.dumps(row))
 
 
+def plot(payload, path):
+    """CPU microseconds per environment step, by setting and tree (log scale)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    trees = payload["trees"]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    width = 0.8 / len(trees)
+    for k, tree in enumerate(trees):
+        us = [1e6 / payload["results"][tree][s]["env_steps_per_cpu_s"] for s in SETTINGS]
+        bars = ax.bar([i + k * width for i in range(len(SETTINGS))], us, width, label=tree)
+        ax.bar_label(bars, fmt="%.3g", fontsize=8)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(SETTINGS))], SETTINGS)
+    ax.set_yscale("log")
+    ax.set(ylabel="CPU µs per environment step", title="stepsize/ThreeBody-v0, paper settings")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trees", nargs="+", default=[str(ROOT)])
     parser.add_argument("--names", nargs="+", help="labels of the trees after the first")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=str(RESULTS / "rl_env_speed.json"))
+    parser.add_argument("--replot", action="store_true", help="redraw the PNG from --out")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tree", help=argparse.SUPPRESS)
     parser.add_argument("--ppo", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(args)
+    if args.replot:
+        return plot(json.loads(Path(args.out).read_text()), Path(args.out).with_suffix(".png"))
 
     load_before = os.getloadavg()
     runs = {tree: [] for tree in args.trees}
@@ -177,6 +202,7 @@ def main():
         "results": summary,
     }
     Path(args.out).write_text(json.dumps(payload, indent=1))
+    plot(payload, Path(args.out).with_suffix(".png"))
     print(f"wrote {args.out}")
 
 
