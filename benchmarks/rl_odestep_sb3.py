@@ -17,7 +17,7 @@ policy's error, :func:`agents._odestep.equal_error_ratio`) is set beside the rat
 ``odestep_filter``'s front on the same member.
 
 Run:  PYTHONPATH=. python benchmarks/rl_odestep_sb3.py [--steps 20000] [--held-out 30]
-Writes benchmarks/results/rl_odestep_sb3.json.
+Writes benchmarks/results/rl_odestep_sb3.json and .png (``--replot``: the PNG from the JSON).
 """
 
 import argparse
@@ -91,7 +91,11 @@ def main(argv=None):
     ap.add_argument("--held-out", type=int, default=30)
     ap.add_argument("--held-out-start", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--replot", action="store_true")
     args = ap.parse_args(argv)
+    path = RESULTS / "rl_odestep_sb3.json"
+    if args.replot:
+        return plot(json.loads(path.read_text()), path.with_suffix(".png"))
 
     import torch
     from stable_baselines3 import PPO
@@ -139,8 +143,29 @@ def main(argv=None):
     everything = [r for f in out["families"].values() for r in f["rows"]]
     out["summary"] = summary(everything)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "rl_odestep_sb3.json").write_text(json.dumps(out, indent=1))
+    path.write_text(json.dumps(out, indent=1))
+    plot(out, path.with_suffix(".png"))
     print(json.dumps(out["summary"], indent=1))
+
+
+def plot(out, path):
+    """Per held-out member: nfev / nfev(PI) at equal error of the PPO policy and of the filter."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    data, labels = [], []
+    for family, f in out["families"].items():
+        for key, name in (("policy_vs_PI", "PPO via ODEStep-v0"), ("filter_vs_PI", "filter")):
+            data.append([r[key] for r in f["rows"] if math.isfinite(r[key])])
+            labels.append(f"{family}\n{name}")
+    ax.boxplot(data, tick_labels=labels)
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set(ylabel="nfev / nfev(PI) at equal error", title="held-out members (dp5)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def summary(rows):
