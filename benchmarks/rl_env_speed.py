@@ -36,13 +36,14 @@ SETTINGS = ("random", "eta=1e-4", "eta=0.1")
 
 def _episodes(env, action, episodes, seed, rng):
     """(environment steps, integrator steps) of ``episodes`` episodes of ``action`` (None:
-    uniformly random)."""
+    uniformly random, drawn before the episodes so that the clock measures the environment)."""
+    draws = iter(rng.integers(10, size=episodes * env.max_steps).tolist())
     n = steps = 0
     for k in range(episodes):
         env.reset(seed=seed + k)
         done = False
         while not done:
-            a = int(rng.integers(10)) if action is None else action
+            a = next(draws) if action is None else action
             *_, terminated, truncated, info = env.step(a)
             n, done = n + 1, terminated or truncated
         steps += info["steps"]
