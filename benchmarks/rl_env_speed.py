@@ -1,19 +1,23 @@
 """How fast ``stepsize/ThreeBody-v0`` steps, where the time goes, and what SB3 training sees.
 
 Measured at the paper's settings (Hermite 4, eta from logspace(-4, -1, 10), 0.1 yr per step, 300
-steps per episode on held-out systems ``reset(seed=1_000_000 + k)``):
+steps per episode on held-out systems ``reset(seed=1_000_000 + k)``), in CPU time of the process
+(``time.process_time``: the machine is shared, so wall time measures the neighbours):
 
-* environment steps per second with random actions (what exploration sees), with eta = 1e-4
-  (the paper's first action) and with eta = 0.1, and the fraction of that time spent inside the
-  compiled integrator (``Simulation._evolve_kernel``) - the rest is the Python around it;
+* environment steps per CPU second, resets included, with random actions (what exploration
+  sees), with eta = 1e-4 (the paper's first action) and with eta = 0.1; the integrator steps per
+  environment step; and, in a second pass with the call timed, the share of the time inside the
+  compiled call (``Simulation._evolve_kernel``, or the whole compiled environment step
+  ``hermite3_env_step`` where the tree has one) - the rest is the Python around it;
 * PPO (``MlpPolicy``, ``DummyVecEnv`` of one copy) learning steps per second with torch on one
   thread and on the default number of threads.
 
 ``--trees A B ...`` measures other checkouts of the project side by side (each in its own
-process, interleaved, median of ``--repeats``), e.g. the main branch against this one.
+process, interleaved, median of ``--repeats``), e.g. the tree at an issue's filing against this
+one (``--names`` labels them, e.g. with their commits), and gives this tree's speed-up over each.
 
-Run:  .venv/bin/python benchmarks/rl_env_speed.py [--trees PATH ...] [--repeats 3]
-Writes benchmarks/results/rl_env_speed.json.
+Run:  .venv/bin/python benchmarks/rl_env_speed.py [--trees PATH ...] [--names ...] [--repeats 3]
+Writes benchmarks/results/rl_env_speed.json and .png (``--replot`` redraws the PNG from the JSON).
 """
 
 import argparse
@@ -30,45 +34,69 @@ RESULTS = ROOT / "benchmarks" / "results"
 SETTINGS = ("random", "eta=1e-4", "eta=0.1")
 
 
+def _episodes(env, action, episodes, seed, rng):
+    """(environment steps, integrator steps) of ``episodes`` episodes of ``action`` (None:
+    uniformly random, drawn before the episodes so that the clock measures the environment)."""
+    draws = iter(rng.integers(10, size=episodes * env.max_steps).tolist())
+    n = steps = 0
+    for k in range(episodes):
+        env.reset(seed=seed + k)
+        done = False
+        while not done:
+            a = next(draws) if action is None else action
+            *_, terminated, truncated, info = env.step(a)
+            n, done = n + 1, terminated or truncated
+        steps += info["steps"]
+    return n, steps
+
+
+def _timed(module, name, clock):
+    """Wrap ``module.name`` so that ``clock[0]`` sums the CPU time spent in it; returns the
+    function to restore."""
+    inner = getattr(module, name)
+
+    def timed(*args):
+        start = time.process_time()
+        out = inner(*args)
+        clock[0] += time.process_time() - start
+        return out
+
+    setattr(module, name, timed)
+    return inner
+
+
 def measure_env(episodes=3, seed=1_000_000):
-    """{setting: (env steps/s, kernel fraction)} for the environment of the current path."""
+    """{setting: (env steps per CPU s, integrator steps per env step, compiled share)} for the
+    environment of the current path."""
     import numpy as np
 
+    import envs.three_body as env_module
     import stepsize.nbody._simulation as sim_module
-    from envs.three_body import ThreeBodyEnv
 
-    kernel = [0.0]
-    inner = sim_module.Simulation._evolve_kernel
-
-    def timed(self, t_end):
-        start = time.perf_counter()
-        inner(self, t_end)
-        kernel[0] += time.perf_counter() - start
-
-    sim_module.Simulation._evolve_kernel = timed
     out = {}
-    rng = np.random.default_rng(0)
     for setting, action in zip(SETTINGS, (None, 0, 9)):
-        env = ThreeBodyEnv(max_steps=300)
+        env = env_module.ThreeBodyEnv(max_steps=300)
         env.reset(seed=seed)
         env.step(9)  # compiled code loaded before the clock starts
-        kernel[0], n = 0.0, 0
-        start = time.perf_counter()
-        for k in range(episodes):
-            env.reset(seed=seed + k)
-            done = False
-            while not done:
-                a = int(rng.integers(10)) if action is None else action
-                *_, terminated, truncated, _ = env.step(a)
-                n, done = n + 1, terminated or truncated
-        wall = time.perf_counter() - start
-        out[setting] = (n / wall, kernel[0] / wall)
-    sim_module.Simulation._evolve_kernel = inner
+        start = time.process_time()
+        n, steps = _episodes(env, action, episodes, seed, np.random.default_rng(0))
+        cpu = time.process_time() - start
+        clock = [0.0]  # second pass: the same episodes with the compiled call timed
+        if hasattr(env_module, "hermite3_env_step"):
+            owner, name = env_module, "hermite3_env_step"
+        else:
+            owner, name = sim_module.Simulation, "_evolve_kernel"
+        inner = _timed(owner, name, clock)
+        start = time.process_time()
+        _episodes(env, action, episodes, seed, np.random.default_rng(0))
+        share = clock[0] / (time.process_time() - start)
+        setattr(owner, name, inner)
+        out[setting] = (n / cpu, steps / n, share)
     return out
 
 
 def measure_ppo(threads, steps):
-    """PPO learning steps per second on ThreeBody-v0 with ``threads`` torch threads (0: default)."""
+    """PPO learning steps per CPU second on ThreeBody-v0, ``threads`` torch threads (0: default)."""
     import gymnasium as gym
     import torch
     from stable_baselines3 import PPO
@@ -78,9 +106,9 @@ def measure_ppo(threads, steps):
     env = gym.make("envs:stepsize/ThreeBody-v0")
     model = PPO("MlpPolicy", env, n_steps=256, batch_size=64, seed=0)
     model.learn(256)  # warm-up: compiled kernels, torch
-    start = time.perf_counter()
+    start = time.process_time()
     model.learn(steps, reset_num_timesteps=False)
-    return steps / (time.perf_counter() - start), torch.get_num_threads()
+    return steps / (time.process_time() - start), torch.get_num_threads()
 
 
 def worker(args):
@@ -93,17 +121,43 @@ def worker(args):
     print(json.dumps(row))
 
 
+def plot(payload, path):
+    """CPU microseconds per environment step, by setting and tree (log scale)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    trees = payload["trees"]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    width = 0.8 / len(trees)
+    for k, tree in enumerate(trees):
+        us = [1e6 / payload["results"][tree][s]["env_steps_per_cpu_s"] for s in SETTINGS]
+        bars = ax.bar([i + k * width for i in range(len(SETTINGS))], us, width, label=tree)
+        ax.bar_label(bars, fmt="%.3g", fontsize=8)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(SETTINGS))], SETTINGS)
+    ax.set_yscale("log")
+    ax.set(ylabel="CPU µs per environment step", title="stepsize/ThreeBody-v0, paper settings")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trees", nargs="+", default=[str(ROOT)])
+    parser.add_argument("--names", nargs="+", help="labels of the trees after the first")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=str(RESULTS / "rl_env_speed.json"))
+    parser.add_argument("--replot", action="store_true", help="redraw the PNG from --out")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tree", help=argparse.SUPPRESS)
     parser.add_argument("--ppo", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(args)
+    if args.replot:
+        return plot(json.loads(Path(args.out).read_text()), Path(args.out).with_suffix(".png"))
 
     load_before = os.getloadavg()
     runs = {tree: [] for tree in args.trees}
@@ -114,38 +168,42 @@ def main():
                 cmd.append("--ppo")
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             runs[tree].append(json.loads(out.strip().splitlines()[-1]))
+    names = ["this tree"] + (args.names or [f"tree {n}" for n in range(1, len(args.trees))])
     summary = {}
-    for n, tree in enumerate(args.trees):
+    for name, tree in zip(names, args.trees, strict=True):
         rows = runs[tree]
         entry = {
             s: {
-                "env_steps_per_s": statistics.median(r["env"][s][0] for r in rows),
-                "kernel_fraction": statistics.median(r["env"][s][1] for r in rows),
+                "env_steps_per_cpu_s": statistics.median(r["env"][s][0] for r in rows),
+                "integrator_steps_per_env_step": statistics.median(r["env"][s][1] for r in rows),
+                "compiled_share": statistics.median(r["env"][s][2] for r in rows),
             }
             for s in SETTINGS
         }
-        entry["ppo_steps_per_s"] = {
+        entry["ppo_steps_per_cpu_s"] = {
             "1 thread": rows[0]["ppo_1_thread"][0],
             f"{rows[0]['ppo_default_threads'][1]} threads (default)": rows[0][
                 "ppo_default_threads"
             ][0],
         }
-        summary[f"tree {n}" if n else "this tree"] = entry
-        print(f"[tree {n}] {json.dumps(entry, indent=1)}")
-    if len(args.trees) > 1:
-        base, new = summary["tree 1"], summary["this tree"]
-        summary["ratio this tree / tree 1 (env steps/s)"] = {
-            s: new[s]["env_steps_per_s"] / base[s]["env_steps_per_s"] for s in SETTINGS
+        summary[name] = entry
+        print(f"[{name}] {json.dumps(entry, indent=1)}")
+    new = summary["this tree"]
+    for name in names[1:]:
+        base = summary[name]
+        summary[f"ratio this tree / {name} (env steps per CPU s)"] = {
+            s: new[s]["env_steps_per_cpu_s"] / base[s]["env_steps_per_cpu_s"] for s in SETTINGS
         }
     payload = {
         "what": __doc__.split("\n")[0],
         "repeats": args.repeats,
         "cpus": os.cpu_count(),
         "load_average_1min": [load_before[0], os.getloadavg()[0]],  # shared machine: noise
-        "trees": ["this tree"] + [f"tree {n}" for n in range(1, len(args.trees))],
+        "trees": names,
         "results": summary,
     }
     Path(args.out).write_text(json.dumps(payload, indent=1))
+    plot(payload, Path(args.out).with_suffix(".png"))
     print(f"wrote {args.out}")
 
 

@@ -64,6 +64,12 @@ so far), ``force_evaluations``, ``eta`` (the parameter used for the last interva
 ``parameter`` names it), ``t`` (yr) and ``status`` (the
 :class:`~stepsize.nbody.Simulation` status): all of it a function of the seed and the actions,
 as gymnasium's ``check_env`` demands (wall time is the evaluator's to measure, around ``step``).
+
+Speed: for the paper's set-up (three bodies in a plane, "hermite4" with its default AMUSE
+criterion, no events, collisions or energy limit among ``integrator_options``) a step is one
+compiled call, :func:`envs._three_body_step.hermite3_env_step`, whose Hermite loop keeps the
+state in registers (:mod:`envs._hermite3`); every other set-up goes through
+``Simulation.evolve``.  Both give the same numbers to the bit.
 """
 
 import math
@@ -74,43 +80,45 @@ import numpy as np
 from envs._action import check_action
 from envs._args import positive_grid, positive_int, positive_real
 from envs._parameters import GRIDS, default_values, parameter_of
-from stepsize.nbody import Simulation, System, kernels, methods, paper_three_body
+from envs._three_body_step import (
+    B_ACC,
+    B_JERK,
+    B_MASSES,
+    B_PAR,
+    B_POS,
+    B_SCAL,
+    B_VEL,
+    B_X,
+    N_BUFFER,
+    N_SETTINGS,
+    REWARD_CODES,
+    W0,
+    W2,
+    X_CAP,
+    X_E0,
+    X_EXTENDED,
+    X_INTERVAL,
+    X_PRICE,
+    X_REWARD,
+    X_UNIT,
+    X_W0,
+    X_W2,
+    accuracy_term,  # noqa: F401 (public here)
+    cost_reward,
+    extended_values,
+    final_reward,
+    hermite3_env_step,
+    paper_reward,
+    write_state,
+)
+from stepsize.nbody import Simulation, System, methods, paper_three_body
+from stepsize.nbody import _gravity as K
+from stepsize.nbody._simulation import STATUS
 from stepsize.nbody.units import G_AU_MSUN_YR
 
 ETAS, RTOLS = GRIDS["eta"], GRIDS["rtol"]
-REWARDS = ("paper", "cost", "final")
+REWARDS = tuple(REWARD_CODES)
 OBSERVATIONS = ("paper", "extended")
-W0, W2 = 3000.0, 4.0
-_FLOOR = 1e-20
-_RESOLUTION = 1e-14
-
-
-def accuracy_term(energy_error, t, w0=W0, cap=0.1):
-    """A = -W0 log10(dE / 1e-10) / (|log10 dE|^3 t), dE = min(|dE/E0|, cap) + 1e-20."""
-    de = energy_error if energy_error <= cap else cap  # also maps nan to the cap
-    lg = math.log10(de + _FLOOR)
-    return -w0 * (lg + 10.0) / (abs(lg) ** 3 * t)
-
-
-def paper_reward(energy_error, t, eta, w0=W0, w2=W2, cap=0.1):
-    """The paper's reward A(dE, t) + W2 / |log10 eta| (0 on the first step, t = 1)."""
-    if t <= 1:
-        return 0.0
-    return accuracy_term(energy_error, t, w0, cap) + w2 / abs(math.log10(eta))
-
-
-def cost_reward(energy_error, t, force_evaluations, w0=W0, w2=W2, cap=0.1):
-    """A(dE, t) + W2 / log10(10 + n_t), n_t the force evaluations of the step (0 when t = 1)."""
-    if t <= 1:
-        return 0.0
-    return accuracy_term(energy_error, t, w0, cap) + w2 / math.log10(10.0 + force_evaluations)
-
-
-def final_reward(energy_error, previous, force_evaluations, price=0.2, cap=0.1):
-    """log10(dE_{t-1} + 1e-14) - log10(dE_t + 1e-14) - price * n_t / 1000 (dE_t capped)."""
-    de = energy_error if energy_error <= cap else cap
-    gain = math.log10(previous + _RESOLUTION) - math.log10(de + _RESOLUTION)
-    return gain - price * force_evaluations / 1000.0
 
 
 def observe(system, energy_error, extras=None):
@@ -121,32 +129,26 @@ def observe(system, energy_error, extras=None):
 
 
 def observation(positions, velocities, velocity_unit, energy_error, extras=None):
-    """``observe`` on the arrays of a state, velocities in units of ``velocity_unit``.
-
-    Built as a list of Python floats (the same float64 quotients as array arithmetic, then one
-    rounding to float32): a few numpy calls on arrays this small cost more than the integration
-    of an interval at a coarse eta."""
-    values = [x / 10.0 for row in positions.tolist() for x in row[:2]]
-    values += [u / velocity_unit for row in velocities.tolist() for u in row[:2]]
-    if energy_error is None:
-        values.append(0.0)
-    else:  # a non-finite error reads as 1e10
-        values.append(-math.log10((energy_error if energy_error < 1e10 else 1e10) + _FLOOR))
+    """``observe`` on the arrays of a state, velocities in units of ``velocity_unit``."""
+    n = 4 * positions.shape[0] + 1
+    out = np.empty(n + (0 if extras is None else len(extras)), dtype=np.float32)
+    at_reset = energy_error is None
+    write_state(
+        out, positions, velocities, velocity_unit, 0.0 if at_reset else energy_error, at_reset
+    )
     if extras is not None:
-        values.extend(extras)
-    return np.array(values, dtype=np.float32)
+        out[n:] = extras
+    return out
 
 
 def extended_features(system, interval, steps, value, t):
     """The four entries ``observation="extended"`` appends (see the module docstring);
     ``system`` a System or a Simulation (its positions, velocities, masses and G)."""
-    tau = kernels.collision_time(system.positions, system.velocities, system.masses, system.G, 0.0)
-    return [
-        math.log10(tau / interval),
-        math.log10(1.0 + steps),
-        math.log10(value),
-        1.0 / (1.0 + t),
-    ]
+    return list(
+        extended_values(
+            system.positions, system.velocities, system.masses, system.G, interval, steps, value, t
+        )
+    )
 
 
 def random_system(rng, n_bodies=3):
@@ -216,7 +218,15 @@ class ThreeBodyEnv(gym.Env):
             self.action_space = gym.spaces.Discrete(grid.size)
         size = 4 * self.n_bodies + 1 + (4 if observation == "extended" else 0)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)
+        self._size = size
+        self._choices = None if self.continuous else [float(v) for v in grid]
+        self._settings = np.zeros(N_SETTINGS)
+        x = self._settings
+        x[X_INTERVAL], x[X_REWARD], x[X_CAP] = self.interval, REWARD_CODES[reward], max_energy_error
+        x[X_W0], x[X_W2], x[X_PRICE] = self.w0, self.w2, self.price
+        x[X_EXTENDED] = observation == "extended"
         self.sim = None
+        self._buffer = None
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
@@ -226,34 +236,73 @@ class ThreeBodyEnv(gym.Env):
         elif not isinstance(system, System) or system.n_bodies != self.n_bodies:
             raise ValueError(f"options['system'] must be a System of {self.n_bodies} bodies")
         options = {self.parameter: float(self.values[0]), **self.integrator_options}
-        self.sim = Simulation(system, self.integrator, **options)
+        self.sim = sim = Simulation(system, self.integrator, **options)
         self._velocity_unit = math.sqrt(system.G * system.total_mass)
         self._t, self._last_steps, self._error = 0, 0, 0.0
-        return self._observation(None), self._info(0.0)
+        self._settings[X_UNIT], self._settings[X_E0] = self._velocity_unit, sim._e0
+        self._buffer, self._t_sim = _compiled_step_buffer(sim, self._settings), sim.t
+        return self._observation(None), self._info(0.0, sim.steps, sim.force_evaluations, sim.t)
 
     def step(self, action):
-        if self.sim is None:
+        sim = self.sim
+        if sim is None:
             raise RuntimeError("call reset() before step()")
-        value = self.value_of(action)
+        choices = self._choices  # the common case first: a valid index, int or numpy integer
+        if choices is not None and type(action) in _INTS and 0 <= action < len(choices):
+            value = choices[action]
+        else:
+            value = self.value_of(action)
+        t = self._t + 1
+        if self._buffer is not None and sim.status == "done":
+            obs = np.empty(self._size, np.float32)
+            out = hermite3_env_step(self._buffer, sim._cnt, obs, value, t, self._error)
+            code, error, reward, steps, force, t_now = out  # Python int and float already
+            sim.options.value = value  # what Simulation.value's setter records
+            sim.changes.append((self._t_sim, value))
+            sim.status = status = STATUS[code]
+            self._t_sim = t_now
+        else:
+            obs, reward, error, status = self._general_step(value)
+            reward = float(reward)
+            steps, force, t_now = sim.steps, sim.force_evaluations, sim.t
+        self._t = t
+        cap = self.max_energy_error
+        self._error = error if error <= cap else cap
+        terminated = status != "done" or not error <= cap
+        truncated = not terminated and t >= self.max_steps
+        info = {
+            "energy_error": error,
+            "steps": steps,
+            "force_evaluations": force,
+            "eta": value,
+            "parameter": self.parameter,
+            "t": t_now,
+            "status": status,
+        }
+        return obs, reward, terminated, truncated, info
+
+    def _general_step(self, value):
+        """``step`` through ``Simulation.evolve``: (observation, reward, |dE/E0|, status)."""
         sim = self.sim
         sim.value = value
         force, steps = sim.force_evaluations, sim.steps
         status = sim.evolve((self._t + 1) * self.interval)
-        self._t += 1
+        t = self._t + 1
         self._last_steps = sim.steps - steps
         n_force = sim.force_evaluations - force
         error = sim.energy_error
         cap = self.max_energy_error
         if self.reward_kind == "paper":
-            reward = paper_reward(error, self._t, value, self.w0, self.w2, cap)
+            reward = paper_reward(error, t, value, self.w0, self.w2, cap)
         elif self.reward_kind == "cost":
-            reward = cost_reward(error, self._t, n_force, self.w0, self.w2, cap)
+            reward = cost_reward(error, t, n_force, self.w0, self.w2, cap)
         else:
             reward = final_reward(error, self._error, n_force, self.price, cap)
-        self._error = error if error <= cap else cap
-        terminated = status != "done" or not error <= self.max_energy_error
-        truncated = not terminated and self._t >= self.max_steps
-        return self._observation(error), float(reward), terminated, truncated, self._info(error)
+        extras = None
+        if self.observation_kind == "extended":
+            extras = extended_features(sim, self.interval, self._last_steps, value, t)
+        obs = observation(sim.positions, sim.velocities, self._velocity_unit, error, extras)
+        return obs, reward, error, status
 
     def value_of(self, action):
         """The parameter value an action stands for; ValueError for an action outside the space."""
@@ -270,14 +319,58 @@ class ThreeBodyEnv(gym.Env):
             extras = extended_features(sim, self.interval, self._last_steps, sim.value, self._t)
         return observation(sim.positions, sim.velocities, self._velocity_unit, error, extras)
 
-    def _info(self, error):
+    def _info(self, error, steps, force_evaluations, t):
         sim = self.sim
         return {
             "energy_error": error,
-            "steps": sim.steps,
-            "force_evaluations": sim.force_evaluations,
-            "eta": sim.value,
+            "steps": int(steps),
+            "force_evaluations": int(force_evaluations),
+            "eta": sim.options.value,
             "parameter": self.parameter,
-            "t": sim.t,
+            "t": float(t),
             "status": sim.status,
         }
+
+
+_INTS = (int, np.int64, np.int32, np.intp)
+
+
+_BOUND = (  # the Simulation's arrays that become views of the compiled step's buffer
+    ("_pos", B_POS, B_VEL),
+    ("_vel", B_VEL, B_ACC),
+    ("_acc", B_ACC, B_JERK),
+    ("_jerk", B_JERK, B_MASSES),
+    ("_masses", B_MASSES, B_PAR),
+    ("_par", B_PAR, B_SCAL),
+    ("_scal", B_SCAL, B_X),
+)
+
+
+def _compiled_step_buffer(sim, settings):
+    """The buffer ``hermite3_env_step`` works on, when it takes exactly the steps
+    ``sim.evolve`` would: the paper's set-up (three bodies in a plane, hermite4 with the AMUSE
+    criterion and eta, no events, collisions, archive or energy limit); else None.
+
+    ``sim``'s state arrays become views of the buffer (``envs._three_body_step.B_*``), so that
+    the Simulation and the compiled step share one state; ``settings`` go after them."""
+    par, opts = sim._par, sim.options
+    if not (
+        sim.method == "hermite4"
+        and sim._pos.shape == (3, 2)
+        and par[K.P_CRIT] == K.AMUSE
+        and par[K.P_DT] == 0.0
+        and par[K.P_ENC2] == 0.0
+        and par[K.P_ESC] == 0.0
+        and opts.collision is None
+        and opts.max_energy_error == math.inf
+        and sim._archive is None
+    ):
+        return None
+    buf = np.empty(N_BUFFER)
+    for name, start, stop in _BOUND:
+        array = getattr(sim, name)
+        view = buf[start:stop].reshape(array.shape)
+        view[...] = array
+        setattr(sim, name, view)
+    buf[B_X:] = settings
+    return buf
