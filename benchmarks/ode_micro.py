@@ -4,9 +4,10 @@ All in one process, peers beside stepsize, interleaved medians (``_common.time_i
 
 fixed
     Fixed cost per call: ``y' = -y`` on ``[0, 1]`` at ``rtol = 1e-3`` (a handful of steps), so the
-    time is almost all per-call overhead.  stepsize ``solve`` (dop853, dp5, and dop853 with
-    ``t_eval=[0, 1]``) against numbalsoda ``dop853``/``lsoda``, CyRK ``DOP853`` and diffrax
-    ``Tsit5`` (jit).  Ratio: numbalsoda dop853 time / stepsize dop853 time (> 1: stepsize faster).
+    time is almost all per-call overhead.  stepsize ``solve`` (dop853, dp5, dop853 with
+    ``t_eval=[0, 1]`` and dop853 with the in-place ``fun(t, y, dydt)``) against numbalsoda
+    ``dop853``/``lsoda``, CyRK ``DOP853`` and diffrax ``Tsit5`` (jit).  Ratio: numbalsoda dop853
+    time / stepsize dop853 time (> 1: stepsize faster).
 per_eval
     Cost per right-hand-side evaluation: the marginal time ``(T_long - T_short) / (nfev_long -
     nfev_short)`` of dop853 between a short and a longer span (Arenstorf 1 vs 10 periods, Lorenz
@@ -19,8 +20,10 @@ ensemble
     ``solve_ensemble`` of 1000 Lorenz initial values (``y0 + N(0, 1)``, seed 0) on ``[0, 5]``,
     ``rtol = atol = 1e-8``, on all cores (``numba.prange``), against a serial loop of numbalsoda
     ``dop853`` and diffrax ``Tsit5`` under ``jax.jit(jax.vmap(...))``; stepsize runs dop853 for
-    the numbalsoda pair and tsit5 for the diffrax pair.  The end values are compared with the
-    peer's as a check.
+    the numbalsoda pair and tsit5 for the diffrax pair; both sides once more with a right-hand
+    side that writes its output in place (stepsize ``inplace=True``, numbalsoda a ``cfunc``
+    writing ``du``; the other rows allocate an array per evaluation on both sides).  The end
+    values are compared with the peer's as a check.
 cold
     Fresh subprocesses with an empty ``NUMBA_CACHE_DIR``: the wall time to the first ``solve``
     result (Lorenz, default method) and, separately, to the first ``solve_ensemble`` result; then
@@ -78,6 +81,16 @@ DECAY = problems.Problem(
 )
 
 
+def _decay_inplace(t, y, dydt):
+    dydt[0] = -y[0]
+
+
+def _lorenz_inplace(t, y, dydt, sigma, rho, beta):
+    dydt[0] = sigma * (y[1] - y[0])
+    dydt[1] = y[0] * (rho - y[2]) - y[1]
+    dydt[2] = y[0] * y[1] - beta * y[2]
+
+
 def _with_span(p, t1):
     return dataclasses.replace(p, t_span=(p.t_span[0], t1))
 
@@ -95,6 +108,9 @@ def fixed_cost(repeats, min_sample):
         "stepsize dp5": lambda: solve(p.fun, p.t_span, p.y0, method="dp5", rtol=tol, atol=tol),
         "stepsize dop853 t_eval=[t0,t1]": lambda: solve(
             p.fun, p.t_span, p.y0, method="dop853", rtol=tol, atol=tol, t_eval=t_ends
+        ),
+        "stepsize dop853 in place": lambda: solve(
+            _decay_inplace, p.t_span, p.y0, method="dop853", rtol=tol, atol=tol, inplace=True
         ),
     }
     if peers.available("numbalsoda"):
@@ -214,9 +230,9 @@ def ensemble(repeats, size=ENSEMBLE_SIZE):
     tol = ENSEMBLE_TOL
     res = {}
 
-    def ens(method):
+    def ens(method, inplace=False):
         return lambda: solve_ensemble(
-            p.fun,
+            _lorenz_inplace if inplace else p.fun,
             ENSEMBLE_SPAN,
             Y0,
             method=method,
@@ -224,11 +240,13 @@ def ensemble(repeats, size=ENSEMBLE_SIZE):
             atol=tol,
             args=p.args,
             max_steps=10**6,
+            inplace=inplace,
         )
 
     calls = {
         "stepsize solve_ensemble dop853": ens("dop853"),
         "stepsize solve_ensemble tsit5": ens("tsit5"),
+        "stepsize solve_ensemble dop853 in place": ens("dop853", inplace=True),
     }
     ends = {}
     if peers.available("numbalsoda"):
@@ -244,17 +262,34 @@ def ensemble(repeats, size=ENSEMBLE_SIZE):
 
         calls["numbalsoda dop853 serial loop"] = nb_loop
         ends["numbalsoda dop853 serial loop"] = nb_loop()
+        in_place = _numbalsoda_lorenz_inplace()
+        params = np.array(p.args, dtype=float)
+
+        def nb_loop_inplace():
+            out = np.empty_like(Y0)
+            for i in range(size):
+                u, _ = peers.numbalsoda.dop853(
+                    in_place.address, Y0[i], t_eval, params, rtol=tol, atol=tol
+                )
+                out[i] = u[-1]
+            return out
+
+        calls["numbalsoda dop853 serial loop, in place"] = nb_loop_inplace
+        ends["numbalsoda dop853 serial loop, in place"] = nb_loop_inplace()
     if peers.available("diffrax"):
         calls["diffrax Tsit5 jit(vmap)"], ends["diffrax Tsit5 jit(vmap)"] = _diffrax_vmap(
             p, Y0, tol
         )
     timing = time_interleaved(calls, repeats=repeats, min_sample=0.0, clock="wall")
     ends["stepsize solve_ensemble dop853"] = calls["stepsize solve_ensemble dop853"]().y[:, :, -1]
-    ends["stepsize solve_ensemble tsit5"] = calls["stepsize solve_ensemble tsit5"]().y[:, :, -1]
+    for label in ("tsit5", "dop853 in place"):
+        key = f"stepsize solve_ensemble {label}"
+        ends[key] = calls[key]().y[:, :, -1]
     t = {k: v["time_s"] for k, v in timing.items()}
     ratios = {}
     for ours, peer in (
         ("stepsize solve_ensemble dop853", "numbalsoda dop853 serial loop"),
+        ("stepsize solve_ensemble dop853 in place", "numbalsoda dop853 serial loop, in place"),
         ("stepsize solve_ensemble tsit5", "diffrax Tsit5 jit(vmap)"),
     ):
         if peer in t:
@@ -272,6 +307,19 @@ def ensemble(repeats, size=ENSEMBLE_SIZE):
         samples=timing,
     )
     return res
+
+
+def _numbalsoda_lorenz_inplace():
+    """numbalsoda's right-hand side for Lorenz writing ``du`` directly (parameters in ``p``)."""
+    import numba
+
+    @numba.cfunc(peers.numbalsoda.lsoda_sig)
+    def rhs(t, u, du, p):
+        du[0] = p[0] * (u[1] - u[0])
+        du[1] = u[0] * (p[1] - u[2]) - u[1]
+        du[2] = u[0] * u[1] - p[2] * u[2]
+
+    return rhs
 
 
 def _diffrax_vmap(p, Y0, tol):
