@@ -36,6 +36,8 @@ from stepsize.ode._context import (
     events_source,
     generated,
     jac_source,
+    no_events,
+    no_jac,
     rhs_source,
 )
 from stepsize.ode._jit import FUNC, JFUNC, compile_adapter, entry_point, python_twin
@@ -315,14 +317,12 @@ def _adapter(source, name, namespace, ftype):
     return fn
 
 
-_SHARED = {}  # adapters that belong to no user function: no Jacobian, a constant one
+_SHARED = {}  # adapters that belong to no user function: no Jacobian, no events, a constant one
 
 
 def _compile_jac(spec, t0, y0):
     if spec.jac is None:
-        if "none" not in _SHARED:
-            _SHARED["none"] = _adapter("def jac(t, y, out, ctx):\n    pass\n", "jac", {}, JFUNC)
-        return _SHARED["none"]
+        return _shared(no_jac, JFUNC)
     constant = not callable(spec.jac)
     entry = _SHARED if constant else _entry(spec.jac)
     key = ("jac", spec.layout.key, spec.band, spec.n if constant else None)
@@ -339,7 +339,18 @@ def _compile_jac(spec, t0, y0):
     return adapter
 
 
+def _shared(func, ftype):
+    """The adapter ``func`` of :mod:`stepsize.ode._context` that serves every problem, compiled
+    once (from Numba's disk cache after the first process)."""
+    if func not in _SHARED:
+        with quiet():
+            _SHARED[func] = compile_adapter(func, ftype, cache=True)
+    return _SHARED[func]
+
+
 def _compile_events(spec, t0, y0):
+    if not spec.events:
+        return _shared(no_events, FUNC)
     ids = tuple(id(f) for f in spec.events)
     key = (ids, spec.layout.key)
     hit = _EVENT_ADAPTERS.get(key)

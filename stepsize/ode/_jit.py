@@ -90,9 +90,12 @@ jfunc_at = _from_address(JFUNC)
 """``jfunc_at(address)``: the :data:`JFUNC` at ``address`` (a function: itself)."""
 
 
-def compile_adapter(func, ftype):
-    """``numba.njit`` ``func`` for the function type ``ftype``, as a :class:`CompiledFunction`."""
-    return CompiledFunction(numba.njit(ftype.signature, error_model="numpy")(func), ftype)
+def compile_adapter(func, ftype, cache=False):
+    """``numba.njit`` ``func`` for the function type ``ftype``, as a :class:`CompiledFunction`;
+    ``cache``: on disk (for a function of a module, not generated source)."""
+    dispatcher = numba.njit(cache=cache, error_model="numpy")(func)
+    dispatcher.compile(ftype.signature)
+    return CompiledFunction(dispatcher, ftype)
 
 
 _SOURCES = {}
