@@ -25,10 +25,12 @@ ensemble
     writing ``du``; the other rows allocate an array per evaluation on both sides).  The end
     values are compared with the peer's as a check.
 cold
-    Fresh subprocesses with an empty ``NUMBA_CACHE_DIR``: the wall time to the first ``solve``
-    result (Lorenz, default method) and, separately, to the first ``solve_ensemble`` result; then
-    a fresh process with the cache now warm: its time to the first ``solve`` result.  numbalsoda's
-    cold start (compiling its ``cfunc``) is the reference.
+    Fresh subprocesses with an empty ``NUMBA_CACHE_DIR``: the wall and CPU time (the child's user
+    + system) to the first ``solve`` result (Lorenz, default method) and, separately, to the first
+    ``solve_ensemble`` result; then a fresh process with the cache now warm: its time to the
+    first result.  Each child also reports how many functions Numba compiled and the CPU seconds
+    of the costliest (each without its callees' compilations, ``numba.core.event``).
+    numbalsoda's cold start (compiling its ``cfunc``) is the reference.
 
 Usage: ``python benchmarks/ode_micro.py [--quick] [--out DIR] [--parts fixed per_eval ...]``;
 writes ``ode_micro.json`` (and ``ode_micro.png``) to DIR (default ``benchmarks/results``);
@@ -246,7 +248,7 @@ def ensemble(repeats, size=ENSEMBLE_SIZE):
     calls = {
         "stepsize solve_ensemble dop853": ens("dop853"),
         "stepsize solve_ensemble tsit5": ens("tsit5"),
-        "stepsize solve_ensemble dop853 in place": ens("dop853", inplace=True),
+        "stepsize solve_ensemble dop853-inplace": ens("dop853", inplace=True),
     }
     ends = {}
     if peers.available("numbalsoda"):
@@ -282,14 +284,14 @@ def ensemble(repeats, size=ENSEMBLE_SIZE):
         )
     timing = time_interleaved(calls, repeats=repeats, min_sample=0.0, clock="wall")
     ends["stepsize solve_ensemble dop853"] = calls["stepsize solve_ensemble dop853"]().y[:, :, -1]
-    for label in ("tsit5", "dop853 in place"):
+    for label in ("tsit5", "dop853-inplace"):
         key = f"stepsize solve_ensemble {label}"
         ends[key] = calls[key]().y[:, :, -1]
     t = {k: v["time_s"] for k, v in timing.items()}
     ratios = {}
     for ours, peer in (
         ("stepsize solve_ensemble dop853", "numbalsoda dop853 serial loop"),
-        ("stepsize solve_ensemble dop853 in place", "numbalsoda dop853 serial loop, in place"),
+        ("stepsize solve_ensemble dop853-inplace", "numbalsoda dop853 serial loop, in place"),
         ("stepsize solve_ensemble tsit5", "diffrax Tsit5 jit(vmap)"),
     ):
         if peer in t:
@@ -355,8 +357,38 @@ def _diffrax_vmap(p, Y0, tol):
 # ------------------------------------------------------------------------------------ cold
 
 
-COLD_SOLVE = """
-import time; t0 = time.perf_counter()
+COMPILE_LOG = """
+import json, time
+from numba.core import event
+
+class _Compiles(event.Listener):
+    \"\"\"CPU seconds of each Numba compilation, its callees' compilations excluded.\"\"\"
+
+    def __init__(self):
+        self.stack, self.own = [], {}
+
+    def on_start(self, ev):
+        self.stack.append([time.process_time(), 0.0])
+
+    def on_end(self, ev):
+        start, children = self.stack.pop()
+        spent = time.process_time() - start
+        if self.stack:
+            self.stack[-1][1] += spent
+        name = ev.data["dispatcher"].py_func.__qualname__
+        self.own[name] = self.own.get(name, 0.0) + spent - children
+
+_log = _Compiles()
+event.register("numba:compile", _log)
+
+def _report():
+    top = sorted(_log.own.items(), key=lambda kv: -kv[1])[:12]
+    print(json.dumps({"compiled": len(_log.own), "top_s": {k: round(v, 2) for k, v in top}}))
+"""
+COLD_SOLVE = (
+    COMPILE_LOG
+    + """
+t0 = time.perf_counter()
 import numpy as np
 from stepsize.ode import problems, solve
 t1 = time.perf_counter()
@@ -364,10 +396,14 @@ p = problems.get("lorenz")
 r = solve(p.fun, p.t_span, p.y0, args=p.args)
 t2 = time.perf_counter()
 assert r.success
+_report()
 print(t1 - t0, t2 - t1)
 """
-COLD_ENSEMBLE = """
-import time; t0 = time.perf_counter()
+)
+COLD_ENSEMBLE = (
+    COMPILE_LOG
+    + """
+t0 = time.perf_counter()
 import numpy as np
 from stepsize.ode import problems, solve_ensemble
 t1 = time.perf_counter()
@@ -375,8 +411,10 @@ p = problems.get("lorenz")
 r = solve_ensemble(p.fun, p.t_span, np.tile(p.y0, (8, 1)), args=p.args)
 t2 = time.perf_counter()
 assert r.success
+_report()
 print(t1 - t0, t2 - t1)
 """
+)
 COLD_NUMBALSODA = """
 import time; t0 = time.perf_counter()
 import numba, numpy as np
@@ -406,8 +444,12 @@ def _subprocess(code, cache_dir):
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if r.returncode != 0:
         return dict(wall_s=wall, cpu_s=cpu, error=r.stderr.strip().splitlines()[-1:])
-    imp, first = (float(x) for x in r.stdout.split()[-2:])
-    return dict(wall_s=wall, cpu_s=cpu, import_s=imp, first_result_s=first)
+    lines = r.stdout.strip().splitlines()
+    imp, first = (float(x) for x in lines[-1].split())
+    out = dict(wall_s=wall, cpu_s=cpu, import_s=imp, first_result_s=first)
+    if len(lines) > 1 and lines[-2].startswith("{"):
+        out["compile_cpu_s"] = json.loads(lines[-2])  # functions compiled, the costliest
+    return out
 
 
 def cold_start():
