@@ -4,10 +4,11 @@
 :class:`~stepsize.ode._bundles.Problem`: with ``compiled=True`` adapters compiled by Numba
 (``_context``), else plain Python ones, and the same problem with the compiled adapters'
 addresses, as the loop is called with them (:mod:`stepsize.ode._packed`);
-:meth:`Built.interpreted` gives the interpreted problem for a fall-back.  :func:`run_kernel` runs a loop function on it: compiled, quietly on first use
-(no compiler chatter reaches users), falling back to the interpreted twin with one warning on any
-compiler failure; afterwards a fault a compiled adapter recorded is re-raised as the user's own
-exception (:func:`raise_fault`).  ``solve`` and ``solve_ensemble`` both use these two.
+:meth:`Built.interpreted` gives the interpreted problem for a fall-back.  :func:`run_kernel`
+runs a loop function on it: compiled, quietly on first use (no compiler chatter reaches users),
+falling back to the interpreted twin with one warning on any compiler failure; afterwards a
+fault a compiled adapter recorded is re-raised as the user's own exception
+(:func:`describe_fault`).  ``solve`` and ``solve_ensemble`` both use these two.
 """
 
 import contextlib
