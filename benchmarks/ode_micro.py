@@ -4,9 +4,10 @@ All in one process, peers beside stepsize, interleaved medians (``_common.time_i
 
 fixed
     Fixed cost per call: ``y' = -y`` on ``[0, 1]`` at ``rtol = 1e-3`` (a handful of steps), so the
-    time is almost all per-call overhead.  stepsize ``solve`` (dop853, dp5, and dop853 with
-    ``t_eval=[0, 1]``) against numbalsoda ``dop853``/``lsoda``, CyRK ``DOP853`` and diffrax
-    ``Tsit5`` (jit).  Ratio: numbalsoda dop853 time / stepsize dop853 time (> 1: stepsize faster).
+    time is almost all per-call overhead.  stepsize ``solve`` (dop853, dp5, dop853 with
+    ``t_eval=[0, 1]`` and dop853 with the in-place ``fun(t, y, dydt)``) against numbalsoda
+    ``dop853``/``lsoda``, CyRK ``DOP853`` and diffrax ``Tsit5`` (jit).  Ratio: numbalsoda dop853
+    time / stepsize dop853 time (> 1: stepsize faster).
 per_eval
     Cost per right-hand-side evaluation: the marginal time ``(T_long - T_short) / (nfev_long -
     nfev_short)`` of dop853 between a short and a longer span (Arenstorf 1 vs 10 periods, Lorenz
@@ -19,13 +20,17 @@ ensemble
     ``solve_ensemble`` of 1000 Lorenz initial values (``y0 + N(0, 1)``, seed 0) on ``[0, 5]``,
     ``rtol = atol = 1e-8``, on all cores (``numba.prange``), against a serial loop of numbalsoda
     ``dop853`` and diffrax ``Tsit5`` under ``jax.jit(jax.vmap(...))``; stepsize runs dop853 for
-    the numbalsoda pair and tsit5 for the diffrax pair.  The end values are compared with the
-    peer's as a check.
+    the numbalsoda pair and tsit5 for the diffrax pair; both sides once more with a right-hand
+    side that writes its output in place (stepsize ``inplace=True``, numbalsoda a ``cfunc``
+    writing ``du``; the other rows allocate an array per evaluation on both sides).  The end
+    values are compared with the peer's as a check.
 cold
-    Fresh subprocesses with an empty ``NUMBA_CACHE_DIR``: the wall time to the first ``solve``
-    result (Lorenz, default method) and, separately, to the first ``solve_ensemble`` result; then
-    a fresh process with the cache now warm: its time to the first ``solve`` result.  numbalsoda's
-    cold start (compiling its ``cfunc``) is the reference.
+    Fresh subprocesses with an empty ``NUMBA_CACHE_DIR``: the wall and CPU time (the child's user
+    + system) to the first ``solve`` result (Lorenz, default method) and, separately, to the first
+    ``solve_ensemble`` result; then a fresh process with the cache now warm: its time to the
+    first result.  Each child also reports how many functions Numba compiled and the CPU seconds
+    of the costliest (each without its callees' compilations, ``numba.core.event``).
+    numbalsoda's cold start (compiling its ``cfunc``) is the reference.
 
 Usage: ``python benchmarks/ode_micro.py [--quick] [--out DIR] [--parts fixed per_eval ...]``;
 writes ``ode_micro.json`` (and ``ode_micro.png``) to DIR (default ``benchmarks/results``);
@@ -78,6 +83,16 @@ DECAY = problems.Problem(
 )
 
 
+def _decay_inplace(t, y, dydt):
+    dydt[0] = -y[0]
+
+
+def _lorenz_inplace(t, y, dydt, sigma, rho, beta):
+    dydt[0] = sigma * (y[1] - y[0])
+    dydt[1] = y[0] * (rho - y[2]) - y[1]
+    dydt[2] = y[0] * y[1] - beta * y[2]
+
+
 def _with_span(p, t1):
     return dataclasses.replace(p, t_span=(p.t_span[0], t1))
 
@@ -95,6 +110,9 @@ def fixed_cost(repeats, min_sample):
         "stepsize dp5": lambda: solve(p.fun, p.t_span, p.y0, method="dp5", rtol=tol, atol=tol),
         "stepsize dop853 t_eval=[t0,t1]": lambda: solve(
             p.fun, p.t_span, p.y0, method="dop853", rtol=tol, atol=tol, t_eval=t_ends
+        ),
+        "stepsize dop853 in place": lambda: solve(
+            _decay_inplace, p.t_span, p.y0, method="dop853", rtol=tol, atol=tol, inplace=True
         ),
     }
     if peers.available("numbalsoda"):
@@ -214,9 +232,9 @@ def ensemble(repeats, size=ENSEMBLE_SIZE):
     tol = ENSEMBLE_TOL
     res = {}
 
-    def ens(method):
+    def ens(method, inplace=False):
         return lambda: solve_ensemble(
-            p.fun,
+            _lorenz_inplace if inplace else p.fun,
             ENSEMBLE_SPAN,
             Y0,
             method=method,
@@ -224,11 +242,13 @@ def ensemble(repeats, size=ENSEMBLE_SIZE):
             atol=tol,
             args=p.args,
             max_steps=10**6,
+            inplace=inplace,
         )
 
     calls = {
         "stepsize solve_ensemble dop853": ens("dop853"),
         "stepsize solve_ensemble tsit5": ens("tsit5"),
+        "stepsize solve_ensemble dop853-inplace": ens("dop853", inplace=True),
     }
     ends = {}
     if peers.available("numbalsoda"):
@@ -244,17 +264,34 @@ def ensemble(repeats, size=ENSEMBLE_SIZE):
 
         calls["numbalsoda dop853 serial loop"] = nb_loop
         ends["numbalsoda dop853 serial loop"] = nb_loop()
+        in_place = _numbalsoda_lorenz_inplace()
+        params = np.array(p.args, dtype=float)
+
+        def nb_loop_inplace():
+            out = np.empty_like(Y0)
+            for i in range(size):
+                u, _ = peers.numbalsoda.dop853(
+                    in_place.address, Y0[i], t_eval, params, rtol=tol, atol=tol
+                )
+                out[i] = u[-1]
+            return out
+
+        calls["numbalsoda dop853 serial loop, in place"] = nb_loop_inplace
+        ends["numbalsoda dop853 serial loop, in place"] = nb_loop_inplace()
     if peers.available("diffrax"):
         calls["diffrax Tsit5 jit(vmap)"], ends["diffrax Tsit5 jit(vmap)"] = _diffrax_vmap(
             p, Y0, tol
         )
     timing = time_interleaved(calls, repeats=repeats, min_sample=0.0, clock="wall")
     ends["stepsize solve_ensemble dop853"] = calls["stepsize solve_ensemble dop853"]().y[:, :, -1]
-    ends["stepsize solve_ensemble tsit5"] = calls["stepsize solve_ensemble tsit5"]().y[:, :, -1]
+    for label in ("tsit5", "dop853-inplace"):
+        key = f"stepsize solve_ensemble {label}"
+        ends[key] = calls[key]().y[:, :, -1]
     t = {k: v["time_s"] for k, v in timing.items()}
     ratios = {}
     for ours, peer in (
         ("stepsize solve_ensemble dop853", "numbalsoda dop853 serial loop"),
+        ("stepsize solve_ensemble dop853-inplace", "numbalsoda dop853 serial loop, in place"),
         ("stepsize solve_ensemble tsit5", "diffrax Tsit5 jit(vmap)"),
     ):
         if peer in t:
@@ -272,6 +309,19 @@ def ensemble(repeats, size=ENSEMBLE_SIZE):
         samples=timing,
     )
     return res
+
+
+def _numbalsoda_lorenz_inplace():
+    """numbalsoda's right-hand side for Lorenz writing ``du`` directly (parameters in ``p``)."""
+    import numba
+
+    @numba.cfunc(peers.numbalsoda.lsoda_sig)
+    def rhs(t, u, du, p):
+        du[0] = p[0] * (u[1] - u[0])
+        du[1] = u[0] * (p[1] - u[2]) - u[1]
+        du[2] = u[0] * u[1] - p[2] * u[2]
+
+    return rhs
 
 
 def _diffrax_vmap(p, Y0, tol):
@@ -307,8 +357,38 @@ def _diffrax_vmap(p, Y0, tol):
 # ------------------------------------------------------------------------------------ cold
 
 
-COLD_SOLVE = """
-import time; t0 = time.perf_counter()
+COMPILE_LOG = """
+import json, time
+from numba.core import event
+
+class _Compiles(event.Listener):
+    \"\"\"CPU seconds of each Numba compilation, its callees' compilations excluded.\"\"\"
+
+    def __init__(self):
+        self.stack, self.own = [], {}
+
+    def on_start(self, ev):
+        self.stack.append([time.process_time(), 0.0])
+
+    def on_end(self, ev):
+        start, children = self.stack.pop()
+        spent = time.process_time() - start
+        if self.stack:
+            self.stack[-1][1] += spent
+        name = ev.data["dispatcher"].py_func.__qualname__
+        self.own[name] = self.own.get(name, 0.0) + spent - children
+
+_log = _Compiles()
+event.register("numba:compile", _log)
+
+def _report():
+    top = sorted(_log.own.items(), key=lambda kv: -kv[1])[:12]
+    print(json.dumps({"compiled": len(_log.own), "top_s": {k: round(v, 2) for k, v in top}}))
+"""
+COLD_SOLVE = (
+    COMPILE_LOG
+    + """
+t0 = time.perf_counter()
 import numpy as np
 from stepsize.ode import problems, solve
 t1 = time.perf_counter()
@@ -316,10 +396,14 @@ p = problems.get("lorenz")
 r = solve(p.fun, p.t_span, p.y0, args=p.args)
 t2 = time.perf_counter()
 assert r.success
+_report()
 print(t1 - t0, t2 - t1)
 """
-COLD_ENSEMBLE = """
-import time; t0 = time.perf_counter()
+)
+COLD_ENSEMBLE = (
+    COMPILE_LOG
+    + """
+t0 = time.perf_counter()
 import numpy as np
 from stepsize.ode import problems, solve_ensemble
 t1 = time.perf_counter()
@@ -327,8 +411,10 @@ p = problems.get("lorenz")
 r = solve_ensemble(p.fun, p.t_span, np.tile(p.y0, (8, 1)), args=p.args)
 t2 = time.perf_counter()
 assert r.success
+_report()
 print(t1 - t0, t2 - t1)
 """
+)
 COLD_NUMBALSODA = """
 import time; t0 = time.perf_counter()
 import numba, numpy as np
@@ -358,8 +444,12 @@ def _subprocess(code, cache_dir):
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if r.returncode != 0:
         return dict(wall_s=wall, cpu_s=cpu, error=r.stderr.strip().splitlines()[-1:])
-    imp, first = (float(x) for x in r.stdout.split()[-2:])
-    return dict(wall_s=wall, cpu_s=cpu, import_s=imp, first_result_s=first)
+    lines = r.stdout.strip().splitlines()
+    imp, first = (float(x) for x in lines[-1].split())
+    out = dict(wall_s=wall, cpu_s=cpu, import_s=imp, first_result_s=first)
+    if len(lines) > 1 and lines[-2].startswith("{"):
+        out["compile_cpu_s"] = json.loads(lines[-2])  # functions compiled, the costliest
+    return out
 
 
 def cold_start():

@@ -2,11 +2,13 @@
 
 :func:`build_problem` turns ``fun``, ``jac``, ``events`` and ``args`` into a
 :class:`~stepsize.ode._bundles.Problem`: with ``compiled=True`` adapters compiled by Numba
-(``_context``), else plain Python ones; :meth:`Built.interpreted` gives the interpreted problem
-for a fall-back.  :func:`run_kernel` runs a loop function on it: compiled, quietly on first use
-(no compiler chatter reaches users), falling back to the interpreted twin with one warning on any
-compiler failure; afterwards a fault a compiled adapter recorded is re-raised as the user's own
-exception (:func:`raise_fault`).  ``solve`` and ``solve_ensemble`` both use these two.
+(``_context``), else plain Python ones, and the same problem with the compiled adapters'
+addresses, as the loop is called with them (:mod:`stepsize.ode._packed`);
+:meth:`Built.interpreted` gives the interpreted problem for a fall-back.  :func:`run_kernel`
+runs a loop function on it: compiled, quietly on first use (no compiler chatter reaches users),
+falling back to the interpreted twin with one warning on any compiler failure; afterwards a
+fault a compiled adapter recorded is re-raised as the user's own exception
+(:func:`describe_fault`).  ``solve`` and ``solve_ensemble`` both use these two.
 """
 
 import contextlib
@@ -36,6 +38,8 @@ from stepsize.ode._context import (
     events_source,
     generated,
     jac_source,
+    no_events,
+    no_jac,
     rhs_source,
 )
 from stepsize.ode._jit import FUNC, JFUNC, compile_adapter, entry_point, python_twin
@@ -98,6 +102,8 @@ class Built:
     problem: Problem
     compiled: bool
     spec: Spec
+    addressed: Problem | None = None
+    """With ``compiled``: ``problem`` with its adapters' addresses (:mod:`stepsize.ode._packed`)."""
 
     def interpreted(self):
         """The same problem with plain-Python adapters."""
@@ -240,9 +246,10 @@ def build_problem(
         spec.inplace,
         np.shape(const) if const is not None else None,
     )
+    addresses = None
     if compiled:
         try:
-            problem = _compiled_problem(spec, ctx, key, t0, y0)
+            problem, addresses = _compiled_problem(spec, ctx, key, t0, y0)
         except _UserError as exc:
             raise exc.error from None
         except Exception as exc:  # any compiler failure
@@ -258,7 +265,7 @@ def build_problem(
         _probe_events(spec, t0, y0)
         spec.packed = _probe_jac(spec, t0, y0)[0]
         problem = _interpreted_problem(spec, ctx)
-    return Built(problem, compiled, spec)
+    return Built(problem, compiled, spec, addresses)
 
 
 class _UserError(Exception):
@@ -289,11 +296,10 @@ def _compiled_problem(spec, ctx, key, t0, y0):
         source = rhs_source(spec.layout, spec.vectorized, spec.inplace)
         namespace = {"fun": _compiled_user(spec.fun), **spec.layout.frozen}
         entry[key] = _adapter(source, "rhs", namespace, FUNC)
-    jac = _compile_jac(spec, t0, y0)
-    events = _compile_events(spec, t0, y0)
-    return Problem(
-        entry[key], jac, events, ctx, _jac_mode(spec), *_band(spec), spec.ev_dir, spec.ev_term
-    )
+    rhs, jac, events = entry[key], _compile_jac(spec, t0, y0), _compile_events(spec, t0, y0)
+    rest = (ctx, _jac_mode(spec), *_band(spec), spec.ev_dir, spec.ev_term)
+    addresses = Problem(rhs.address, jac.address, events.address, *rest)
+    return Problem(rhs, jac, events, *rest), addresses
 
 
 def _jac_mode(spec):
@@ -313,14 +319,12 @@ def _adapter(source, name, namespace, ftype):
     return fn
 
 
-_SHARED = {}  # adapters that belong to no user function: no Jacobian, a constant one
+_SHARED = {}  # adapters that belong to no user function: no Jacobian, no events, a constant one
 
 
 def _compile_jac(spec, t0, y0):
     if spec.jac is None:
-        if "none" not in _SHARED:
-            _SHARED["none"] = _adapter("def jac(t, y, out, ctx):\n    pass\n", "jac", {}, JFUNC)
-        return _SHARED["none"]
+        return _shared(no_jac, JFUNC)
     constant = not callable(spec.jac)
     entry = _SHARED if constant else _entry(spec.jac)
     key = ("jac", spec.layout.key, spec.band, spec.n if constant else None)
@@ -337,7 +341,18 @@ def _compile_jac(spec, t0, y0):
     return adapter
 
 
+def _shared(func, ftype):
+    """The adapter ``func`` of :mod:`stepsize.ode._context` that serves every problem, compiled
+    once (from Numba's disk cache after the first process)."""
+    if func not in _SHARED:
+        with quiet():
+            _SHARED[func] = compile_adapter(func, ftype, cache=True)
+    return _SHARED[func]
+
+
 def _compile_events(spec, t0, y0):
+    if not spec.events:
+        return _shared(no_events, FUNC)
     ids = tuple(id(f) for f in spec.events)
     key = (ids, spec.layout.key)
     hit = _EVENT_ADAPTERS.get(key)
@@ -430,26 +445,28 @@ def _interpreted_problem(spec, ctx):
     return Problem(rhs, jac, events, ctx, _jac_mode(spec), *_band(spec), spec.ev_dir, spec.ev_term)
 
 
-def run_kernel(built, kernel, *rest, types=None):
+def run_kernel(built, kernel, *rest, types=None, addressed=False):
     """``kernel(problem, *rest)`` on the built problem: compiled (falling back to the twin, with
     one warning, if compiling the kernel fails) or interpreted.  Returns ``(built, result)``.
 
     ``types``: a hashable key that fixes the Numba types of all arguments (the caller
     guarantees it); the compiled entry point is then called directly, without Numba's
-    dispatch (:func:`~stepsize.ode._jit.entry_point`)."""
+    dispatch (:func:`~stepsize.ode._jit.entry_point`).  ``addressed``: the compiled kernel
+    takes the problem with its adapters' addresses (:attr:`Built.addressed`)."""
     if built.compiled:
+        problem = built.addressed if addressed else built.problem
         if types is not None:
             fast = _ENTRIES.get((id(kernel), types))
             if fast is not None:
-                return built, fast(built.problem, *rest)
+                return built, fast(problem, *rest)
         key = (id(kernel), tuple(x is None for x in rest))
         if key in _WARM:
-            return built, _remember(kernel, types, built, rest)
+            return built, _remember(kernel, types, problem, rest)
         try:
             with quiet():
-                result = kernel(built.problem, *rest)
+                result = kernel(problem, *rest)
             _WARM.add(key)
-            _remember(kernel, types, built, rest, ran=True)
+            _remember(kernel, types, problem, rest, ran=True)
             return built, result
         except Exception as exc:  # any compiler failure
             warnings.warn(
@@ -462,11 +479,11 @@ def run_kernel(built, kernel, *rest, types=None):
     return built, python_twin(kernel)(built.problem, *rest)
 
 
-def _remember(kernel, types, built, rest, ran=False):
+def _remember(kernel, types, problem, rest, ran=False):
     """Keep the entry point of ``kernel`` for ``types`` (after running it, unless ``ran``)."""
-    result = None if ran else kernel(built.problem, *rest)
+    result = None if ran else kernel(problem, *rest)
     if types is not None:
-        fast = entry_point(kernel, (built.problem, *rest))
+        fast = entry_point(kernel, (problem, *rest))
         if fast is not None:
             _ENTRIES[(id(kernel), types)] = fast
     return result

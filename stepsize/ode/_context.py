@@ -107,6 +107,14 @@ def report(ctx, code, t, y):
             ctx[off + i] = y[i]
 
 
+def no_jac(t, y, out, ctx):
+    """The ``jac`` adapter of a problem without ``jac``: the loop differentiates (never called)."""
+
+
+def no_events(t, y, out, ctx):
+    """The ``events`` adapter of a problem without events (never called)."""
+
+
 def generated(source, name, namespace):
     """The function ``name`` defined by ``source`` in ``namespace`` (adapters are generated so
     that Numba sees the layout of ``args`` as plain code)."""

@@ -22,6 +22,7 @@ from stepsize.ode._chunked import solve_chunked
 from stepsize.ode._ensemble_result import EnsembleResult
 from stepsize.ode._jit import fast_dispatch, twinned
 from stepsize.ode._loop import integrate
+from stepsize.ode._packed import N_OUT, NACCEPT, NFEV, NREJECT, STATUS, packed_count, packed_state
 from stepsize.ode._solve import (
     MESSAGES,
     SCIPY_NAMES,
@@ -61,19 +62,15 @@ def ensemble_chunk(problem, Y0, rows, explicit, controls, switch, steps, members
             problem.ev_dir,
             problem.ev_term,
         )
-        info, out = integrate(
-            member, Y0[k].copy(), explicit, None, None, controls, switch, steps, None
-        )
-        r = info[0]
-        members.counts[k, 0] = r.status
-        members.counts[k, 1] = r.nfev
-        members.counts[k, 2] = r.naccept
-        members.counts[k, 3] = r.nreject
-        ys = out.points.y
+        buf = integrate(member, Y0[k].copy(), explicit, None, None, controls, switch, steps, None)
+        for j, at in enumerate((STATUS, NFEV, NACCEPT, NREJECT)):
+            members.counts[k, j] = packed_count(buf, at)
+        stored = packed_count(buf, N_OUT)
         if steps.t_eval.size > 0:
-            members.Y[k, : ys.shape[0]] = ys
-        elif r.status == 0:
-            members.Y[k, 0] = ys[ys.shape[0] - 1]
+            for i in range(stored):
+                packed_state(buf, i, members.Y[k, i])
+        elif members.counts[k, 0] == 0:
+            packed_state(buf, stored - 1, members.Y[k, 0])
         members.ctxs[k] = member.ctx
     return 0
 
@@ -95,7 +92,7 @@ def _run_members(built, Y0, ex, controls, switch, steps):
     chunks = [np.array([lo, min(lo + size, m)], dtype=np.int64) for lo in range(0, m, size)]
     # the first chunk alone: it compiles the kernel if needed, or decides to fall back
     built, _ = run_kernel(
-        built, ensemble_chunk, Y0, chunks[0], ex, controls, switch, steps, members
+        built, ensemble_chunk, Y0, chunks[0], ex, controls, switch, steps, members, addressed=True
     )
     rest = chunks[1:]
     if rest and built.compiled:
@@ -103,14 +100,25 @@ def _run_members(built, Y0, ex, controls, switch, steps):
             list(
                 pool.map(
                     lambda rows: ensemble_chunk(
-                        built.problem, Y0, rows, ex, controls, switch, steps, members
+                        built.addressed, Y0, rows, ex, controls, switch, steps, members
                     ),
                     rest,
                 )
             )
     else:
         for rows in rest:
-            run_kernel(built, ensemble_chunk, Y0, rows, ex, controls, switch, steps, members)
+            run_kernel(
+                built,
+                ensemble_chunk,
+                Y0,
+                rows,
+                ex,
+                controls,
+                switch,
+                steps,
+                members,
+                addressed=True,
+            )
     return built, members
 
 

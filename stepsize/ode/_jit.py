@@ -18,7 +18,9 @@ import types as pytypes
 import numba
 import numpy as np
 from numba import types
+from numba.core import cgutils
 from numba.experimental.function_type import _get_wrapper_address
+from numba.extending import intrinsic
 
 _f8 = types.float64
 _vec = types.float64[::1]
@@ -49,6 +51,7 @@ class CompiledFunction:
         self.dispatcher = dispatcher  # keeps the compiled code alive
         self._numba_type_ = ftype
         self._address = _get_wrapper_address(dispatcher, ftype.signature)
+        self.address = self._address
 
     def __wrapper_address__(self):
         return self._address
@@ -57,9 +60,42 @@ class CompiledFunction:
         return self.dispatcher(*args)
 
 
-def compile_adapter(func, ftype):
-    """``numba.njit`` ``func`` for the function type ``ftype``, as a :class:`CompiledFunction`."""
-    return CompiledFunction(numba.njit(ftype.signature, error_model="numpy")(func), ftype)
+def _from_address(ftype):
+    """An intrinsic ``f(address) -> ftype``: the first-class function whose C wrapper lives at
+    ``address`` (an integer from :attr:`CompiledFunction.address`); a function passes through.
+
+    Passing the address rather than the function object saves the call into compiled code two
+    Python calls per function (Numba's unboxing of a first-class function asks Python for its
+    C wrapper and its JIT address); the function is then called through its C wrapper, as an
+    unboxed adapter is."""
+
+    @intrinsic
+    def from_address(typingctx, address):
+        if not isinstance(address, types.Integer):
+            return address(address), lambda context, builder, sig, args: args[0]
+
+        def codegen(context, builder, sig, args):
+            fn = cgutils.create_struct_proxy(ftype)(context, builder)  # zero-filled
+            fn.c_addr = builder.inttoptr(args[0], context.get_value_type(types.voidptr))
+            return fn._getvalue()
+
+        return ftype(address), codegen
+
+    return from_address
+
+
+func_at = _from_address(FUNC)
+"""``func_at(address)``: the :data:`FUNC` at ``address`` (a function: itself)."""
+jfunc_at = _from_address(JFUNC)
+"""``jfunc_at(address)``: the :data:`JFUNC` at ``address`` (a function: itself)."""
+
+
+def compile_adapter(func, ftype, cache=False):
+    """``numba.njit`` ``func`` for the function type ``ftype``, as a :class:`CompiledFunction`;
+    ``cache``: on disk (for a function of a module, not generated source)."""
+    dispatcher = numba.njit(cache=cache, error_model="numpy")(func)
+    dispatcher.compile(ftype.signature)
+    return CompiledFunction(dispatcher, ftype)
 
 
 _SOURCES = {}

@@ -88,6 +88,7 @@ from stepsize.ode._output import (
     push_switch,
     trimmed,
 )
+from stepsize.ode._packed import bound, packed
 from stepsize.ode._radau import (
     RadauWork,
     newton_factor,
@@ -140,9 +141,11 @@ class Run(NamedTuple):
 
 @fast_dispatch
 @twinned
-def integrate(problem, y0, explicit, rosenbrock, radau, controls, switch, steps, bdf=None):
-    """Integrate from ``steps.t0`` to ``steps.t1``; returns the ``INFO`` record and the
-    :class:`~stepsize.ode._output.Output`."""
+def integrate(given, y0, explicit, rosenbrock, radau, controls, switch, steps, bdf=None):
+    """Integrate the problem ``given`` (with its functions, or their addresses:
+    :mod:`stepsize.ode._packed`) from ``steps.t0`` to ``steps.t1``; returns the ``INFO`` record
+    and the :class:`~stepsize.ode._output.Output` packed in one array (:func:`packed`)."""
+    problem = bound(given)
     n = y0.size
     degree = dense_degree(explicit, rosenbrock, radau, bdf)
     work = Work(
@@ -174,7 +177,7 @@ def integrate(problem, y0, explicit, rosenbrock, radau, controls, switch, steps,
     while run.info[0].status == RUNNING:
         out = make_room(out, run.info, steps, n_events)
         run_steps(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf)
-    return run.info, trimmed(out, run.info)
+    return packed(run.info, trimmed(out, run.info))
 
 
 @stepping

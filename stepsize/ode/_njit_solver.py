@@ -30,6 +30,7 @@ from stepsize.ode._bundles import (
 from stepsize.ode._context import Layout, generated, rhs_source
 from stepsize.ode._jit import ALLOCATING, uncached
 from stepsize.ode._loop import integrate
+from stepsize.ode._packed import N_OUT, STATUS, packed_count, packed_state
 from stepsize.ode._solve import SWITCH
 from stepsize.ode._tableaux import TABLEAUX
 
@@ -92,6 +93,10 @@ def njit_solver(fun, method="dop853", args=(), inplace=False, max_steps=100_000)
         "rhs": rhs,
         "noop": noop,
         "integrate": uncached(integrate),
+        "packed_count": packed_count,
+        "packed_state": packed_state,
+        "N_OUT": N_OUT,
+        "STATUS": STATUS,
         "Problem": Problem,
         "ExplicitMethod": ExplicitMethod,
         "Steps": Steps,
@@ -122,11 +127,10 @@ def solver(t_eval, y0, args, rtol, atol):
     steps = Steps(t_eval[0], t_eval[t_eval.size - 1], np.full(n, float(rtol)),
                   np.full(n, float(atol)), 0.0, np.inf, {int(max_steps)}, t_eval.astype(np.float64),
                   False, False)
-    info, out = integrate(problem, y0.astype(np.float64), explicit, None, None, controls,
-                          switch, steps)
+    buf = integrate(problem, y0.astype(np.float64), explicit, None, None, controls, switch, steps)
     y = np.full((t_eval.size, n), np.nan)
-    m = out.points.t.size
-    y[:m] = out.points.y
-    return y, info[0].status
+    for i in range(packed_count(buf, N_OUT)):
+        packed_state(buf, i, y[i])
+    return y, packed_count(buf, STATUS)
 """
     return numba.njit(**_OPTIONS)(generated(source, "solver", namespace))

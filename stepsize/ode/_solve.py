@@ -32,6 +32,7 @@ from stepsize.ode._bundles import (
 )
 from stepsize.ode._loop import integrate
 from stepsize.ode._mass import check_mass, consistent_initial
+from stepsize.ode._packed import unpacked
 from stepsize.ode._profile import StiffnessProfile
 from stepsize.ode._sparse import NO_PATTERN, sparse_pattern
 from stepsize.ode._tableaux import TABLEAUX
@@ -157,6 +158,13 @@ def _vector_tol(value, name, n):
     return np.array(np.broadcast_to(arr, (n,)), dtype=float)
 
 
+@functools.lru_cache(maxsize=64)
+def _scalar_tols(rtol, atol, n):
+    """``rtol`` and ``atol`` as arrays of size ``n`` (shared between calls: the loop only reads
+    them)."""
+    return np.full(n, rtol), np.full(n, atol)
+
+
 def check_problem(t_span, y0, rtol, atol):
     """Validate the common inputs; returns (t0, t1, y0, rtol, atol) as floats and float arrays.
 
@@ -183,6 +191,8 @@ def check_problem(t_span, y0, rtol, atol):
         raise ValueError(f"y0 must hold numbers, got {y0!r}") from None
     if not math.isfinite(y0.sum()) and not np.all(np.isfinite(y0)):  # a finite sum: all finite
         raise ValueError("y0 must be finite (it contains nan or inf)")
+    if type(rtol) is float and type(atol) is float and 100 * EPS <= rtol < np.inf > atol >= 0.0:
+        return (t0, t1, y0, *_scalar_tols(rtol, atol, y0.size))
     rtol = _vector_tol(rtol, "rtol", y0.size)
     atol = _vector_tol(atol, "atol", y0.size)
     if rtol.size and rtol.min() < 100 * EPS:
@@ -277,6 +287,19 @@ def resolve_method(method, rtol, banded=False):
     "LSODA" pairs the explicit method with BDF, as LSODA (Adams / BDF) does.  A pair
     ``(explicit, implicit)`` chooses both.  SciPy's names map as :data:`SCIPY_NAMES` says.
     """
+    if isinstance(method, list):
+        method = tuple(method)
+    r = float(rtol.min()) if rtol.size else 1e-3
+    try:
+        return _resolve(method, r, rtol.size >= AUTO_BDF_SIZE, banded)
+    except TypeError:  # unhashable: not a method name
+        raise ValueError(f"method: unknown {method!r}; known: {', '.join(KNOWN)}") from None
+
+
+@functools.lru_cache(maxsize=256)
+def _resolve(method, r, large, banded):
+    """:func:`resolve_method` for the smallest ``rtol`` ``r``, ``large`` from
+    :data:`AUTO_BDF_SIZE` equations on."""
     known = KNOWN
     if isinstance(method, tuple | list) and len(method) == 2:
         explicit, implicit = method
@@ -288,12 +311,11 @@ def resolve_method(method, rtol, banded=False):
         return MODE_AUTO, explicit, implicit
     if not isinstance(method, str) or method not in known:
         raise ValueError(f"method: unknown {method!r}; known: {', '.join(known)}")
-    r = float(rtol.min()) if rtol.size else 1e-3
     if method == "LSODA":
         return MODE_AUTO, "vern7" if r < 1e-6 else "tsit5", "bdf"
     method = SCIPY_NAMES.get(method, method)
     if method == "auto":
-        if rtol.size >= AUTO_BDF_SIZE and not banded:
+        if large and not banded:
             return MODE_AUTO, "vern7" if r < 1e-6 else "tsit5", "bdf"
         if r < 1e-6:
             return MODE_AUTO, "vern7", "radau"
@@ -507,9 +529,11 @@ def solve(
     # every argument's Numba type follows from the method bundles (the arrays are our own)
     types = ("solve", mode, explicit, implicit, ctrl)
     bdf = bdf_method(mode == MODE_AUTO, mass, pattern) if implicit == "bdf" else None
-    built, (info, out) = run_kernel(
-        built, integrate, y0, ex, ros, rad, controls, switch, steps, bdf, types=types
-    )
+    built, buf = run_kernel(
+        built, integrate, y0, ex, ros, rad, controls, switch, steps, bdf, types=types,
+        addressed=True,
+    )  # fmt: skip
+    out = unpacked(buf, y0.size)
     if fault_of(built.problem.ctx)[0]:
         raise describe_fault(built.spec, built.problem.ctx)
     names = (explicit or "-", implicit or "-")
@@ -518,7 +542,7 @@ def solve(
     stats = {"method": label, "controller": ctrl_name, "compiled": built.compiled}
     n_events = built.spec.ev_dir.size if events is not None else None
     radius = switch.radius if profile else None
-    return _result(_fields(info), out, t0, names, first, radius, stats, n_events, dense_output)
+    return _result(out.info, out, t0, names, first, radius, stats, n_events, dense_output)
 
 
 def _sparse_method(method, explicit, implicit, jac, band, mass):
@@ -619,38 +643,29 @@ def _intervals(t0, t_last, switches, names, first):
     return out
 
 
-class _Fields:
-    """The fields of an INFO record as Python numbers (one conversion, then attribute reads)."""
-
-    def __init__(self, record):
-        self.__dict__.update(zip(record.dtype.names, record.tolist()))
-
-
-def _fields(info):
-    return _Fields(info[0])
-
-
 def _result(info, out, t0, names, first, radius, stats, n_events, dense_output):
-    """The :class:`ODEResult` of a run (``n_events`` None without events, ``radius`` None
-    without a profile)."""
+    """The :class:`ODEResult` of a run (``info`` and ``out`` from :func:`unpacked`;
+    ``n_events`` None without events, ``radius`` None without a profile)."""
     status = info.status
-    points, seg, ev = out.points, out.segments, out.events
+    points = out.points
     t_last = info.t
     sol = None
     if dense_output:
-        y_last = points.y[-1] if points.t.size and points.t[-1] == t_last else None
+        seg = out.segments
+        y_last = points.y[:, -1].copy() if points.t.size and points.t[-1] == t_last else None
         sol = DenseSolution(seg.t, seg.h, seg.y, seg.coef, t_last, y_last)
     t_events = y_events = None
     if n_events is not None:
+        ev = out.events
         idx = ev.index.astype(np.int64)
         t_events, y_events = [], []
         for i in range(n_events):
             hit = idx == i
             t_events.append(ev.t[hit])
             y_events.append(ev.y[hit] if hit.any() else np.zeros(0))
-    prof = out.profile
     profile = None
     if radius is not None:
+        prof = out.profile
         profile = StiffnessProfile(
             t=prof[:, 0].copy(),
             h=prof[:, 1].copy(),
@@ -664,7 +679,9 @@ def _result(info, out, t0, names, first, radius, stats, n_events, dense_output):
         nreject=info.nreject,
         ngev=info.ngev,
         nswitch=info.nswitch,
-        intervals=_intervals(t0, t_last, out.switches, names, first),
+        intervals=[(t0, t_last, first)]
+        if info.nswitch == 0
+        else _intervals(t0, t_last, out.switches, names, first),
         stiffness={
             "max_h_lambda_over_radius": info.max_ratio,
             "stiff_steps": info.stiff_steps,
@@ -674,7 +691,7 @@ def _result(info, out, t0, names, first, radius, stats, n_events, dense_output):
     )
     return ODEResult(
         t=points.t,
-        y=np.ascontiguousarray(points.y.T),
+        y=points.y,
         sol=sol,
         t_events=t_events,
         y_events=y_events,
