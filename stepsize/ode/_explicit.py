@@ -1,14 +1,16 @@
 """One step of an explicit Runge–Kutta pair (conventions of :mod:`stepsize.ode._tableau`).
 
-Besides the stages, the states and stages of the tableau's ``stiff_pair`` are kept: two stages at
-the same abscissa (DP5 stages 6 and 7, both at ``c = 1``) give Hairer's stiffness estimate
-``h ||k_b - k_a|| / ||Y_b - Y_a||`` (:func:`stepsize.control.stiffness_estimate`).
+Besides the stages, the states of the tableau's ``stiff_pair`` are kept: two stages at the same
+abscissa (DP5 stages 6 and 7, both at ``c = 1``) give Hairer's stiffness estimate
+``h ||k_b - k_a|| / ||Y_b - Y_a||`` (:func:`stepsize.control.stiffness_estimate`); ``k_a`` and
+``k_b`` are rows of ``K``.
 
-Everything here runs once per step or per stage, so it indexes the work arrays element by element
-and makes no array views: in compiled code every view (``K[i]``, ``K[:s]``) and every array
-handed to a function that is not inlined costs two atomic reference-count updates, which cost more
-than a small right-hand side.  The right-hand side writes a stage into ``ew.kbuf``, which is copied
-into the row of ``K`` (``n`` stores, cheaper than a view).
+Everything here runs once per step or per stage inside the loop compiled without reference
+counting (:func:`stepsize.ode._jit.stepping`), where a row ``K[i]`` is a free view: the
+right-hand side writes each stage straight into its row.  Sums over the stages run with the stage
+outermost and the component innermost (contiguous, vectorisable), skipping the tableau's zero
+coefficients (20 of DOP853's 78), and add the terms in the tableau's order, so each sum is the
+same floating-point number as the textbook loop ``sum_j a_ij k_j`` (for finite stages).
 """
 
 from typing import NamedTuple
@@ -22,16 +24,12 @@ from stepsize.ode._jit import NJIT, inlined, twinned
 
 
 class ExplicitWork(NamedTuple):
-    """Stages ``K`` (s + extra, n), the stage state, the stiff pair's states ``ya``, ``yb`` and
-    stages ``ka``, ``kb``, the stage the right-hand side writes (``kbuf``)."""
+    """Stages ``K`` (s + extra, n), the stage state, the stiff pair's states ``ya``, ``yb``."""
 
     K: np.ndarray
     ystage: np.ndarray
     ya: np.ndarray
     yb: np.ndarray
-    ka: np.ndarray
-    kb: np.ndarray
-    kbuf: np.ndarray
 
 
 @twinned
@@ -40,51 +38,46 @@ def explicit_work(method, n):
     if method is None:
         return None
     s = method.c.size + method.c_extra.size
-    return ExplicitWork(
-        np.zeros((s, n)),
-        np.empty(n),
-        np.empty(n),
-        np.empty(n),
-        np.empty(n),
-        np.empty(n),
-        np.empty(n),
-    )
+    return ExplicitWork(np.zeros((s, n)), np.empty(n), np.empty(n), np.empty(n))
 
 
 @inlined
 def explicit_attempt(problem, method, ew, work, t, h, steps):
     """Stages ``K[1:s]`` (``K[0] = f0``), ``work.y_new`` and the scaled error norm (NaN when a
-    value is not finite); the stiff pair in ``ew.ya``, ``ew.yb``, ``ew.ka``, ``ew.kb``.  Costs
-    ``s - 1`` evaluations."""
+    value is not finite); the stiff pair's states in ``ew.ya``, ``ew.yb``.  Costs ``s - 1``
+    evaluations."""
     c, A, pair, K = method.c, method.A, method.pair, ew.K
-    y, f0, ys, kbuf = work.y, work.f0, ew.ystage, ew.kbuf
-    ctx = problem.ctx
-    n, s = y.size, c.size
-    for m in range(n):
-        K[0, m] = f0[m]
+    y, ys, s = work.y, ew.ystage, c.size
+    copy_into(K[0], work.f0)
     if pair[0] == 0:
         copy_into(ew.ya, y)
-        copy_into(ew.ka, f0)
     for i in range(1, s):
-        for m in range(n):
-            acc = 0.0
-            for j in range(i):
-                acc += A[i, j] * K[j, m]
-            ys[m] = y[m] + h * acc
-        problem.rhs(t + c[i] * h, ys, kbuf, ctx)
-        for m in range(n):
-            K[i, m] = kbuf[m]
+        combine(A[i], K, i, y, h, ys)
+        problem.rhs(t + c[i] * h, ys, K[i], problem.ctx)
         if i == pair[0]:
             copy_into(ew.ya, ys)
-            copy_into(ew.ka, kbuf)
         if i == pair[1]:
             copy_into(ew.yb, ys)
-            copy_into(ew.kb, kbuf)
     copy_into(work.y_new, ys)
-    err = error_norm(method.e, method.e2, K, h, y, ys, steps.rtol, steps.atol)
-    if not (np.isfinite(err) and all_finite(ys) and all_finite(kbuf)):
+    err = error_norm(method.e, method.e2, K, h, y, ys, steps.rtol, steps.atol, work.err, work.fbuf)
+    if not (np.isfinite(err) and all_finite(ys) and all_finite(K[s - 1])):
         return np.nan
     return err
+
+
+@inlined
+def combine(a, K, i, y, h, out):
+    """``out = y + h sum_{j < i} a_j K[j]`` (zero ``a_j`` skipped; terms added in order)."""
+    n = y.size
+    for m in range(n):
+        out[m] = 0.0
+    for j in range(i):
+        w = a[j]
+        if w != 0.0:
+            for m in range(n):
+                out[m] += w * K[j, m]
+    for m in range(n):
+        out[m] = y[m] + h * out[m]
 
 
 @inlined
@@ -96,30 +89,37 @@ def all_finite(x):
 
 
 @numba.njit(**NJIT)
-def error_norm(e, e2, K, h, y0, y1, rtol, atol):
+def error_norm(e, e2, K, h, y0, y1, rtol, atol, d5, d3):
     """The scaled error of the step: the RMS norm of ``err = h sum_i e_i K_i`` scaled by
     ``atol + rtol max(|y0|, |y1|)`` (Hairer, Nørsett & Wanner I, eq. II.4.11; as
     :func:`stepsize.control.rms_error_norm`, fused with the sum over the stages); with a second
     estimate ``e2`` (DOP853) Hairer's ``dop853.f`` combination ``n5^2 / sqrt(n5^2 + 0.01 n3^2)``
     of the two norms.  A zero scale counts 0 for a zero error and makes the norm infinite
-    otherwise."""
-    n, s = y0.size, e.size
+    otherwise.  ``d5``, ``d3``: scratch vectors of size n."""
+    n = y0.size
+    for m in range(n):
+        d5[m] = 0.0
+        d3[m] = 0.0
+    for i in range(e.size):
+        w = e[i]
+        if w != 0.0:
+            for m in range(n):
+                d5[m] += w * K[i, m]
+    for i in range(e2.size):
+        w = e2[i]
+        if w != 0.0:
+            for m in range(n):
+                d3[m] += w * K[i, m]
     acc5 = 0.0
     acc3 = 0.0
     for m in range(n):
-        d5 = 0.0
-        for i in range(s):
-            d5 += e[i] * K[i, m]
-        d5 *= h
-        d3 = 0.0
-        for i in range(e2.size):
-            d3 += e2[i] * K[i, m]
-        d3 *= h
         sc = atol[m] + rtol[m] * max(abs(y0[m]), abs(y1[m]))
+        r5 = h * d5[m]
+        r3 = h * d3[m]
         if sc > 0.0:
-            acc5 += (d5 / sc) ** 2
-            acc3 += (d3 / sc) ** 2
-        elif d5 != 0.0 or d3 != 0.0:
+            acc5 += (r5 / sc) ** 2
+            acc3 += (r3 / sc) ** 2
+        elif r5 != 0.0 or r3 != 0.0:
             return np.inf
     if e2.size == 0:
         return np.sqrt(acc5 / n)
@@ -128,17 +128,15 @@ def error_norm(e, e2, K, h, y0, y1, rtol, atol):
 
 
 @numba.njit(**NJIT)
-def explicit_stiffness(ew):
+def explicit_stiffness(method, ew):
     """Hairer's ``lambda_hat`` from the stiff pair of the last step."""
-    return stiffness_estimate(ew.ka, ew.kb, ew.ya, ew.yb)
+    return stiffness_estimate(ew.K[method.pair[0]], ew.K[method.pair[1]], ew.ya, ew.yb)
 
 
 @inlined
 def explicit_last_stage(method, ew, f_new):
     """``F(t + h, y_new)``: the pair's last stage, into ``f_new``."""
-    K, last = ew.K, method.c.size - 1
-    for m in range(f_new.size):
-        f_new[m] = K[last, m]
+    copy_into(f_new, ew.K[method.c.size - 1])
 
 
 @twinned
@@ -147,17 +145,11 @@ def explicit_dense(problem, method, ew, y, t, h, coef):
 
     ``coef[m, j] = h sum_i K[i, m] Q[i, j]``, columns past the method's degree zero."""
     s = method.c.size
-    K, A, Q, ys, kbuf = ew.K, method.A_extra, method.Q, ew.ystage, ew.kbuf
+    K, Q, ys = ew.K, method.Q, ew.ystage
     n = y.size
     for j in range(method.c_extra.size):
-        for m in range(n):
-            acc = 0.0
-            for i in range(s + j):
-                acc += A[j, i] * K[i, m]
-            ys[m] = y[m] + h * acc
-        problem.rhs(t + method.c_extra[j] * h, ys, kbuf, problem.ctx)
-        for m in range(n):
-            K[s + j, m] = kbuf[m]
+        combine(method.A_extra[j], K, s + j, y, h, ys)
+        problem.rhs(t + method.c_extra[j] * h, ys, K[s + j], problem.ctx)
     used = Q.shape[1]
     for m in range(n):
         for j in range(coef.shape[1]):
