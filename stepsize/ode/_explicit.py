@@ -7,20 +7,19 @@ abscissa (DP5 stages 6 and 7, both at ``c = 1``) give Hairer's stiffness estimat
 
 Everything here runs once per step or per stage inside the loop compiled without reference
 counting (:func:`stepsize.ode._jit.stepping`), where a row ``K[i]`` is a free view: the
-right-hand side writes each stage straight into its row.  Sums over the stages run with the stage
-outermost and the component innermost (contiguous, vectorisable), skipping the tableau's zero
-coefficients (20 of DOP853's 78), and add the terms in the tableau's order, so each sum is the
-same floating-point number as the textbook loop ``sum_j a_ij k_j`` (for finite stages).
+right-hand side writes each stage straight into its row.  The stage states sum over the stages
+innermost and include the tableau's zero coefficients: for small states that is faster than a
+component-innermost loop or a branch skipping zeros (measured: 84 against 119-305 ns per DOP853
+step for n = 3, 225-295 against 298-517 for n = 28).
 """
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
 from stepsize.control import stiffness_estimate
 from stepsize.ode._arrays import copy_into
-from stepsize.ode._jit import NJIT, inlined, twinned
+from stepsize.ode._jit import inlined, twinned
 
 
 class ExplicitWork(NamedTuple):
@@ -67,17 +66,12 @@ def explicit_attempt(problem, method, ew, work, t, h, steps):
 
 @inlined
 def combine(a, K, i, y, h, out):
-    """``out = y + h sum_{j < i} a_j K[j]`` (zero ``a_j`` skipped; terms added in order)."""
-    n = y.size
-    for m in range(n):
-        out[m] = 0.0
-    for j in range(i):
-        w = a[j]
-        if w != 0.0:
-            for m in range(n):
-                out[m] += w * K[j, m]
-    for m in range(n):
-        out[m] = y[m] + h * out[m]
+    """``out = y + h sum_{j < i} a_j K[j]``, the terms added in order."""
+    for m in range(y.size):
+        acc = 0.0
+        for j in range(i):
+            acc += a[j] * K[j, m]
+        out[m] = y[m] + h * acc
 
 
 @inlined
@@ -88,14 +82,19 @@ def all_finite(x):
     return True
 
 
-@numba.njit(**NJIT)
+@inlined
 def error_norm(e, e2, K, h, y0, y1, rtol, atol, d5, d3):
     """The scaled error of the step: the RMS norm of ``err = h sum_i e_i K_i`` scaled by
     ``atol + rtol max(|y0|, |y1|)`` (Hairer, Nørsett & Wanner I, eq. II.4.11; as
     :func:`stepsize.control.rms_error_norm`, fused with the sum over the stages); with a second
     estimate ``e2`` (DOP853) Hairer's ``dop853.f`` combination ``n5^2 / sqrt(n5^2 + 0.01 n3^2)``
     of the two norms.  A zero scale counts 0 for a zero error and makes the norm infinite
-    otherwise.  ``d5``, ``d3``: scratch vectors of size n."""
+    otherwise.
+
+    The sums ``sum_i e_i K_i`` accumulate in the scratch vectors ``d5``, ``d3`` stage by stage,
+    skipping zero weights (5 of DOP853's 13 in each): for n = 28 half the time of a sum per
+    component (151 against 332 ns per step), for n = 3 about 15 ns more.  Terms are added in
+    the same order either way, so the sums are the same numbers (for finite stages)."""
     n = y0.size
     for m in range(n):
         d5[m] = 0.0
@@ -127,7 +126,7 @@ def error_norm(e, e2, K, h, y0, y1, rtol, atol, d5, d3):
     return acc5 / np.sqrt(den * n) if den > 0.0 else 0.0
 
 
-@numba.njit(**NJIT)
+@inlined
 def explicit_stiffness(method, ew):
     """Hairer's ``lambda_hat`` from the stiff pair of the last step."""
     return stiffness_estimate(ew.K[method.pair[0]], ew.K[method.pair[1]], ew.ya, ew.yb)
