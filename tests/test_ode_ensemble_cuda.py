@@ -123,10 +123,10 @@ def test_failing_members_stop_alone_in_the_simulator(simulated):
 
 
 def test_memory_per_member_is_what_the_arrays_hold(simulated):
-    # dp5, n = 3, one output: Work (7 vectors), 7 stages, 6 work vectors, interpolant of
-    # degree 4, two filter histories, y0, one output (time and state), the context (2 + 3
-    # args + 3)
-    floats = 7 * 3 + 7 * 3 + 6 * 3 + 3 * 4 + 2 * 4 + 3 + 1 + 3 + 8
+    # dp5, n = 3, one output: Work (7 vectors), 7 stages, 3 explicit work vectors (stage
+    # state, stiff pair's states), interpolant of degree 4, two filter histories, y0, one
+    # output (time and state), the context (2 + 3 args + 3)
+    floats = 7 * 3 + 7 * 3 + 3 * 3 + 3 * 4 + 2 * 4 + 3 + 1 + 3 + 8
     from stepsize.ode._bundles import IMPLICIT_STATE, INFO, STATE
     from stepsize.ode._cuda import aligned
 

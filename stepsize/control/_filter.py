@@ -196,11 +196,11 @@ def accept_ratio(ctrl, history, err, k):
     """Step ratio after an accepted step with scaled error ``err``; updates ``history``."""
     c = ctrl.safety * max(err, 1e-10) ** (-1.0 / k)
     rho = (
-        c**ctrl.b1
-        * history[0] ** ctrl.b2
-        * history[1] ** ctrl.b3
-        * history[2] ** (-ctrl.a2)
-        * history[3] ** (-ctrl.a3)
+        _power(c, ctrl.b1)
+        * _power(history[0], ctrl.b2)
+        * _power(history[1], ctrl.b3)
+        * _power(history[2], -ctrl.a2)
+        * _power(history[3], -ctrl.a3)
     )
     ratio = _limit(ctrl, rho)
     history[1] = history[0]
@@ -208,6 +208,13 @@ def accept_ratio(ctrl, history, err, k):
     history[3] = history[2]
     history[2] = ratio
     return ratio
+
+
+@numba.njit(cache=True, inline="always")
+def _power(x, p):
+    """``x**p``, with the factor 1 of a zero exponent not computed (a step costs one ``pow``
+    per nonzero coefficient, not five)."""
+    return 1.0 if p == 0.0 else x**p
 
 
 @numba.njit(cache=True)

@@ -17,32 +17,36 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def _scaled_norm(a, b):
-    """``||b - a||_2`` computed with the largest component factored out (no under/overflow)."""
-    scale = 0.0
-    for i in range(a.size):
-        scale = max(scale, abs(b[i] - a[i]))
-    if scale == 0.0 or not np.isfinite(scale):
-        return scale
-    acc = 0.0
-    for i in range(a.size):
-        d = (b[i] - a[i]) / scale
-        acc += d * d
-    return scale * np.sqrt(acc)
-
-
-@numba.njit(cache=True)
 def stiffness_estimate(f_a, f_b, y_a, y_b):
     """Return ``||f_b - f_a||_2 / ||y_b - y_a||_2`` (0.0 when ``y_a == y_b``).
 
     Multiply by the step size to compare with a stability-region size (DP5 3.31, Tsit5 3.51,
     DOP853 6.39, explicit Euler / gradient descent 2).  Norms are computed scaled, so tiny
-    differences (gradients far past separation, ~1e-200) do not underflow to 0.
+    differences (gradients far past separation, ~1e-200) do not underflow to 0: ``||d|| =
+    s ||d / s||`` with ``s = max |d_i|`` (returned as it is when 0 or not finite).  Both norms
+    are taken together, two passes over the vectors in all (this runs once per step).
     """
-    den = _scaled_norm(y_a, y_b)
-    if den == 0.0:
+    sy = 0.0
+    sf = 0.0
+    for i in range(y_a.size):
+        sy = max(sy, abs(y_b[i] - y_a[i]))
+        sf = max(sf, abs(f_b[i] - f_a[i]))
+    if sy == 0.0:
         return 0.0
-    return _scaled_norm(f_a, f_b) / den
+    fy = np.isfinite(sy)
+    ff = sf != 0.0 and np.isfinite(sf)
+    ay = 0.0
+    af = 0.0
+    if fy or ff:
+        for i in range(y_a.size):
+            if fy:
+                d = (y_b[i] - y_a[i]) / sy
+                ay += d * d
+            if ff:
+                d = (f_b[i] - f_a[i]) / sf
+                af += d * d
+    den = sy * np.sqrt(ay) if fy else sy
+    return (sf * np.sqrt(af) if ff else sf) / den
 
 
 @numba.njit(cache=True)

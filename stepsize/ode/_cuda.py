@@ -62,7 +62,7 @@ _strided = types.float64[:]
 STRIDED = types.FunctionType(types.void(types.float64, _strided, _strided, _strided))
 """``FUNC`` for the strided vectors of a member (the simulator's first-class adapter)."""
 N_VEC = 7  # Work's vectors: y, y_new, f0, f_new, ybuf, fbuf, err
-N_EW = 6  # ExplicitWork's vectors: ystage, ya, yb, ka, kb, kbuf
+N_EW = 3  # ExplicitWork's vectors: ystage, ya, yb
 
 
 class MemberArrays(NamedTuple):
@@ -164,9 +164,7 @@ def member_run(a, s):
         hist[0, :, s],
         hist[1, :, s],
     )
-    ew = ExplicitWork(
-        a.stages[:, :, s], e[0, :, s], e[1, :, s], e[2, :, s], e[3, :, s], e[4, :, s], e[5, :, s]
-    )
+    ew = ExplicitWork(a.stages[:, :, s], e[0, :, s], e[1, :, s], e[2, :, s])
     events = EventWork(none, none, none, a.empty_int, none, a.empty_int)
     state, imp, info = a.state[s : s + 1], a.imp[s : s + 1], a.info[s : s + 1]
     run = Run(work, ew, None, None, events, state, imp, info, None)

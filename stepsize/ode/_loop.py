@@ -451,7 +451,7 @@ def stiffness_verdict(explicit, switch, steps, run, out, t, h):
 def stiffness_of(explicit, ew):
     """Hairer's ``lambda_hat`` of the explicit step just taken (0 without an explicit pair)."""
     if explicit is not None:
-        return explicit_stiffness(ew)
+        return explicit_stiffness(explicit, ew)
     return 0.0
 
 

@@ -1,0 +1,94 @@
+"""One step of the compiled explicit pairs against the textbook formulas evaluated with NumPy.
+
+``explicit_attempt`` writes the stages into the rows of ``K``, sums them in its own loop order and
+fuses the error norm; here the same step is computed the plain way from the Butcher tableau
+(``k_i = f(t + c_i h, y + h sum_j a_ij k_j)``, ``y_new = y + h sum_i b_i k_i``, Hairer's scaled
+RMS norm of ``h sum_i e_i k_i``, DOP853's combination with ``e2``) and the stiffness estimate as
+``||k_b - k_a|| / ||Y_b - Y_a||`` of the tableau's stiff pair.  The two evaluations differ only
+in rounding, so the tolerance is a few hundred ulps of the values involved.
+"""
+
+import numpy as np
+import pytest
+
+from stepsize.control import new_history, stiffness_estimate
+from stepsize.ode import problems
+from stepsize.ode._build import build_problem
+from stepsize.ode._bundles import Steps
+from stepsize.ode._explicit import explicit_attempt, explicit_stiffness, explicit_work
+from stepsize.ode._loop import Work
+from stepsize.ode._solve import explicit_method
+from stepsize.ode._tableaux import TABLEAUX
+
+RTOL = 1e-13
+EPS = np.finfo(float).eps
+
+
+def textbook_step(tab, f, t, y, h, rtol, atol):
+    """``(y_new, err, lambda_hat)`` of one step of ``tab`` from the formulas."""
+    A, c, s = np.asarray(tab.A, float), np.asarray(tab.c, float), tab.c.size
+    K = np.zeros((s, y.size))
+    Y = np.zeros((s, y.size))
+    for i in range(s):
+        Y[i] = y + h * (A[i, :i] @ K[:i])
+        K[i] = f(t + c[i] * h, Y[i])
+    y_new = Y[-1]
+    scale = atol + rtol * np.maximum(np.abs(y), np.abs(y_new))
+    n5 = np.sum((h * (np.asarray(tab.e, float) @ K) / scale) ** 2)
+    if tab.e2 is None:
+        err = np.sqrt(n5 / y.size)
+    else:
+        n3 = np.sum((h * (np.asarray(tab.e2, float) @ K) / scale) ** 2)
+        err = n5 / np.sqrt((n5 + 0.01 * n3) * y.size)
+    a, b = (p % s for p in tab.stiff_pair)
+    dK, dY = np.linalg.norm(K[b] - K[a]), np.linalg.norm(Y[b] - Y[a])
+    # Rounding bounds (the two evaluations sum in different orders): the error estimate is a
+    # cancelling sum (sum_i e_i = 0), so its bound is eps h sum_i |e_i| |k_i| / scale; the
+    # stiffness quotient divides differences of nearby vectors.
+    w = np.abs(np.asarray(tab.e, float)) + np.abs(np.asarray(tab.e2 if tab.e2 is not None else 0.0))
+    err_tol = 1e3 * EPS * h * np.max((w @ np.abs(K)) / scale)
+    lam_rtol = 1e3 * EPS * (np.abs(Y).max() / dY + np.abs(K).max() / dK)
+    return y_new, err, dK / dY, err_tol, lam_rtol
+
+
+@pytest.mark.parametrize("method", ["dop853", "dp5", "tsit5", "vern7"])
+@pytest.mark.parametrize("name", ["lorenz", "pleiades"])
+def test_explicit_attempt_is_the_textbook_step(method, name):
+    p = problems.get(name)
+    n, t, h, tol = p.y0.size, 0.3, 1e-2, 1e-6
+    y = p.y0 + 0.01 * np.sin(np.arange(p.y0.size) + 1.0)  # not a special point
+
+    def f(t, y):
+        return np.asarray(p.fun(t, y, *p.args), dtype=float)
+
+    problem = build_problem(p.fun, t, y, p.args).problem
+    m = explicit_method(method)
+    ew = explicit_work(m, n)
+    work = Work(y.copy(), *(np.empty(n) for _ in range(6)), np.zeros((n, 8)), *(new_history(),) * 2)
+    work.f0[:] = f(t, y)
+    rtol, atol = np.full(n, tol), np.full(n, tol)
+    steps = Steps(t, t + 1.0, rtol, atol, 0.0, np.inf, 10, np.zeros(0), False, False)
+
+    err = explicit_attempt(problem, m, ew, work, t, h, steps)
+    want_y, want_err, want_lam, err_tol, lam_rtol = textbook_step(
+        TABLEAUX[method], f, t, y, h, tol, tol
+    )
+
+    assert err > 0.0
+    np.testing.assert_allclose(work.y_new, want_y, rtol=RTOL, atol=RTOL * np.abs(y).max())
+    assert err == pytest.approx(want_err, rel=RTOL, abs=err_tol)
+    assert explicit_stiffness(m, ew) == pytest.approx(want_lam, rel=lam_rtol)
+
+
+def test_stiffness_estimate_edge_cases():
+    """Equal states give 0; an infinite state difference gives 0, an infinite stage
+    difference inf; huge and tiny differences are scaled (no overflow, no underflow)."""
+    a = np.array([1.0, 2.0, 3.0])
+    assert stiffness_estimate(a, a + 1.0, a, a) == 0.0
+    assert stiffness_estimate(a, a + 1.0, a, a + np.inf) == 0.0
+    assert stiffness_estimate(a, a, a, a + 1.0) == 0.0
+    big = np.array([1e300, -1e300, 1e300])
+    assert stiffness_estimate(0 * a, 2 * big, 0 * a, big) == pytest.approx(2.0, rel=1e-15)
+    tiny = np.array([1e-300, 0.0, -1e-300])
+    assert stiffness_estimate(0 * a, 3 * tiny, 0 * a, tiny) == pytest.approx(3.0, rel=1e-15)
+    assert stiffness_estimate(a, a + np.inf, a, a + 1.0) == np.inf
