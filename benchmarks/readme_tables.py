@@ -111,7 +111,7 @@ ODE_HEADLINE = {  # the pairs quoted in README.md: the fastest compiled peer and
         ("stepsize bdf", "sundials ida"),
     ),
     "ode_sparse": (("stepsize bdf", "sundials cvode-BDF"), ("stepsize bdf", "scipy BDF")),
-    "ode_pydiffsol": (("stepsize bdf", "pydiffsol bdf"), ("stepsize best", "pydiffsol bdf")),
+    "ode_pydiffsol": (("stepsize bdf", "pydiffsol bdf"),),
 }
 
 
