@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
-from stepsize.ode import solve
+from stepsize.ode import solve, stiffness_profile
 from stepsize.ode._bruss2d import bruss2d, bruss2d_sparsity, bruss2d_y0
 from stepsize.ode._sparse import sparse_factor, sparse_lu_size, sparse_pattern, sparse_solve
 
@@ -196,7 +196,9 @@ def test_sparse_dae_with_zero_diagonal_matches_exact_semidiscrete_solution():
     S = sps.diags([1, 1, 1], [-1, 0, 1], shape=(K + 1, K + 1), format="lil", dtype=float)
     S[0, K] = S[K, 0] = 1
     kw = dict(rtol=1e-7, atol=1e-10, mass=mass)
-    sparse = solve(_heat_dae, (0.0, 0.1), np.sin(np.pi * x), method="bdf", jac_sparsity=S, **kw)
+    sparse = solve(
+        _heat_dae, (0.0, 0.1), np.sin(np.pi * x), method="bdf", jac_sparsity=S, profile=True, **kw
+    )
     dense = solve(_heat_dae, (0.0, 0.1), np.sin(np.pi * x), method="bdf", **kw)
     assert sparse.success and sparse.stats["compiled"] and dense.success
     lam = 4.0 * K**2 * np.sin(np.pi / (2 * K)) ** 2  # the eigenvalue of the discrete Laplacian
@@ -204,3 +206,8 @@ def test_sparse_dae_with_zero_diagonal_matches_exact_semidiscrete_solution():
     assert np.abs(sparse.y[:, -1] - exact).max() < 1e-5  # rtol 1e-7 times a global factor
     assert np.abs(sparse.y[:, -1] - dense.y[:, -1]).max() < 1e-6
     assert abs(sparse.y[0, -1]) < 1e-12 and abs(sparse.y[K, -1]) < 1e-12  # the constraints hold
+    # the stiffness scale: the differential rows' sum |J_ij| / M_ii = 4 K^2, the algebraic rows
+    # (M_ii = 0) left out; J by forward differences, whose increments follow atol = 1e-10 next
+    # to the boundary (y ~ 0 there): rounding of a few 1e-4
+    profile = stiffness_profile(sparse)
+    np.testing.assert_allclose(profile.h_lambda / np.abs(profile.h), 4.0 * K**2, rtol=1e-3)
