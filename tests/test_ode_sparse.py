@@ -211,3 +211,20 @@ def test_sparse_dae_with_zero_diagonal_matches_exact_semidiscrete_solution():
     # to the boundary (y ~ 0 there): rounding of a few 1e-4
     profile = stiffness_profile(sparse)
     np.testing.assert_allclose(profile.h_lambda / np.abs(profile.h), 4.0 * K**2, rtol=1e-3)
+
+
+def test_transamp_with_jac_sparsity_pivots_its_node_pairs():
+    """The amplifier's capacitance matrix is singular without a zero on its diagonal: the rows of
+    its algebraic combinations (node pairs 1-2, 4-5, 7-8) go into the pivoted block, and BDF with
+    ``jac_sparsity`` meets the Bari reference as the dense run does (``test_ode_dae``)."""
+    from stepsize.ode import problems
+    from stepsize.ode.problems import mixed_error
+
+    p = problems.get("transamp")
+    sp = sparse_pattern(np.ones((8, 8)), 8, p.mass)
+    assert set(sp.perm[2:]) == {0, 1, 3, 4, 6, 7} and sp.split <= 2
+    S = (np.abs(p.jac(0.0, p.y0, *p.args)) > 0) | (p.mass != 0)
+    kw = dict(rtol=1e-6, atol=1e-6, args=p.args, mass=p.mass, jac_sparsity=S)
+    r = solve(p.fun, p.t_span, p.y0, method="bdf", **kw)
+    assert r.success and r.stats["compiled"]
+    assert mixed_error(p, r.y[:, -1]) < 5e-6

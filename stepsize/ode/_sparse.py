@@ -35,10 +35,11 @@ Computations*, 4th ed., Sec. 3.4).  ``s`` minimises the estimated work: the spar
 ``sum_{k<s} |U_k| |L_k|`` plus ``m^3 / 3`` dense ones (``m = n - s``) weighted by
 :data:`DENSE_COST`, with ``m <=`` :data:`MAX_TAIL`; on the Brusselator ``m = 378`` and a
 factorisation takes 2.9 ms instead of 7.8 (4.9 without the block, from the unsigned indices
-alone).  Rows that need pivoting -- the algebraic rows of a mass-matrix problem, whose diagonal
-``shift M_ii - J_ii`` carries no ``shift`` -- are ordered into the pivoted block (after the
-minimum-degree order of the others).  In the sparse part the diagonal must not vanish:
-``shift M - J`` with the ``shift = 1 / (h gamma)`` of a stiff method is dominated by its
+alone).  Rows that need pivoting -- the rows of the algebraic equations of a mass-matrix
+problem, whose diagonal ``shift M_ii - J_ii`` carries no ``shift`` (a zero row of ``M``) or
+loses it in the elimination (a capacitance matrix's node pairs) -- are ordered into the pivoted
+block (after the minimum-degree order of the others).  In the sparse part the diagonal must not
+vanish: ``shift M - J`` with the ``shift = 1 / (h gamma)`` of a stiff method is dominated by its
 diagonal for small ``h`` in the differential rows and, for the dissipative problems the method
 is for, stays regular for larger; a pivot at or below ``eps`` times the largest entry of its row
 of ``A`` (or not finite) is reported as a singular matrix (the step is then retried smaller), and
@@ -134,8 +135,8 @@ def sparse_pattern(jac_sparsity, n, mass=None, pivot_rows=None, tail=None):
     ``shift M - J`` with the (n, n) array ``mass`` (None: the identity).
 
     ``pivot_rows``: a boolean mask of the rows (original numbering) that go into the pivoted
-    dense block, by default the rows with ``M_ii = 0`` (algebraic equations); ``tail``: the size
-    of that block (default: by the work estimate).
+    dense block, by default the rows of the algebraic equations (:func:`_algebraic_rows`);
+    ``tail``: the size of that block (default: by the work estimate).
     """
     import scipy.sparse as sps
     from scipy.sparse.linalg import splu
@@ -154,7 +155,7 @@ def sparse_pattern(jac_sparsity, n, mass=None, pivot_rows=None, tail=None):
         mrows, mcols = (idx.astype(np.int64) for idx in np.nonzero(mass))
         mval = np.asarray(mass, dtype=float)[mrows, mcols]
         if pivot_rows is None:
-            pivot_rows = np.diag(mass) == 0.0
+            pivot_rows = _algebraic_rows(mass)
     ones = sps.csc_matrix((np.ones(rows.size), rows, colptr), shape=(n, n))
     ones = ones + sps.csc_matrix((np.ones(mval.size), (mrows, mcols)), shape=(n, n))
     a = (ones + sps.identity(n, format="csc")).tocsr()
@@ -197,6 +198,17 @@ def sparse_pattern(jac_sparsity, n, mass=None, pivot_rows=None, tail=None):
         mpos,
         split,
     )
+
+
+def _algebraic_rows(mass):
+    """The rows that take part in the algebraic equations ``L^T f = 0`` of ``M y' = f`` (``L``
+    the left null space of ``M``, :func:`stepsize.ode._mass.algebraic_bases`): the zero rows of
+    a semi-explicit ``M``; for a singular ``M`` such as a capacitance matrix, the rows of the
+    combinations, where ``shift M - J`` loses its ``shift`` only after elimination."""
+    from stepsize.ode._mass import algebraic_bases
+
+    left, _ = algebraic_bases(mass)
+    return np.any(np.abs(left) > np.sqrt(EPS), axis=1)
 
 
 def _split(lu_ptr, lu_cols, diag, forced):
