@@ -159,6 +159,12 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="reduced run")
     ap.add_argument("--out", type=Path, default=None, help="output directory")
     ap.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS)
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only these problems in the existing ode_bdf.json of --out (each merged "
+        "problem keeps the machine record of its own run)",
+    )
     opts = ap.parse_args(argv)
     if opts.quick:
         tols, min_sample, repeats = [1e-4, 1e-6, 1e-8], 0.01, 3
@@ -191,6 +197,8 @@ def main(argv=None):
             matched_error_min=matched_ratios(points, PAIRS, LEVELS, key="time_min_s"),
         )
     finish_machine_info(info, start)
+    if opts.merge:
+        return _merge(out / "ode_bdf.json", results, info, tols)
     doc = dict(
         benchmark="ode_bdf",
         quick=opts.quick,
@@ -213,6 +221,27 @@ def main(argv=None):
         xlabel="mixed error at t_end",
     )
     print(f"\nwrote {out / 'ode_bdf.json'} and {out / 'ode_bdf.png'}")
+
+
+def _merge(path, results, info, tols):
+    """Put ``results`` into the JSON at ``path``, each with this run's ``machine`` record and
+    tolerances; the other problems stay as they were."""
+    import json
+
+    doc = json.loads(path.read_text())
+    for res in results.values():
+        res.update(machine=info, tolerances=tols)
+    doc["results"].update(results)
+    print_points(results)
+    print_matched(results, LEVELS)
+    write_json(doc, path)
+    plot_work_precision(
+        doc["results"],
+        path.with_suffix(".png"),
+        title="BDF work-precision (Bari test set; finite-difference Jacobians; one process)",
+        xlabel="mixed error at t_end",
+    )
+    print(f"\nmerged {', '.join(results)} into {path}")
 
 
 if __name__ == "__main__":

@@ -94,6 +94,10 @@ ODE_COLUMNS = {  # (stepsize curve, peer curve) pairs shown, of those in the JSO
         ("stepsize bdf", "sundials cvode-BDF"),
         ("stepsize bdf", "scipy BDF"),
     ),
+    "ode_pydiffsol": (
+        ("stepsize bdf", "pydiffsol bdf"),
+        ("stepsize best", "pydiffsol bdf"),
+    ),
 }
 ODE_HEADLINE = {  # the pairs quoted in README.md: the fastest compiled peer and SciPy
     "ode_nonstiff": (("stepsize best", "fastest compiled peer"), ("stepsize best", "scipy best")),
@@ -107,6 +111,7 @@ ODE_HEADLINE = {  # the pairs quoted in README.md: the fastest compiled peer and
         ("stepsize bdf", "sundials ida"),
     ),
     "ode_sparse": (("stepsize bdf", "sundials cvode-BDF"), ("stepsize bdf", "scipy BDF")),
+    "ode_pydiffsol": (("stepsize bdf", "pydiffsol bdf"),),
 }
 
 
@@ -147,6 +152,10 @@ def ode_bdf(data):
 
 def ode_sparse(data):
     return _ode("ode_sparse", "BDF with a sparse Jacobian, 2-D Brusselator 32 x 32", data)
+
+
+def ode_pydiffsol(data):
+    return _ode("ode_pydiffsol", "BDF against pydiffsol (diffsol, Rust)", data)
 
 
 def ode_micro(data):
@@ -477,6 +486,7 @@ RENDERERS = {  # results file (without .json) -> its section, in the order shown
     "ode_stiff": ode_stiff,
     "ode_bdf": ode_bdf,
     "ode_sparse": ode_sparse,
+    "ode_pydiffsol": ode_pydiffsol,
     "ode_micro": ode_micro,
     "nbody_pythagorean": nbody_pythagorean,
     "nbody_ensemble": nbody_ensemble,

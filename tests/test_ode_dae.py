@@ -117,6 +117,32 @@ def test_transamp_against_bari_reference(method):
     assert np.max(np.abs(left.T @ p.fun(r.t[-1], r.y[:, -1], *p.args))) < 1e-8
 
 
+def test_transamp_stiffness_profile_accounts_for_the_mass_matrix():
+    """The profile's ``lambda`` of ``M y' = f`` is ``J``'s rows over ``M``'s (capacitances of
+    1e-6 F against conductances of 1e-3 S: ``||J||_inf`` alone is 1e-3, far from the pencil's
+    eigenvalues of ~200/s).  Each step's ``h_lambda / |h|`` is that scale at an accepted point
+    (the analytic ``jac``), and within an order of magnitude of the largest finite eigenvalue
+    of ``J - lambda M`` there (``scipy.linalg.eig``, an independent computation)."""
+    import scipy.linalg as sl
+
+    p = problems.get("transamp")
+    r = _solve(p, "bdf", 1e-6, profile=True)
+    assert r.success
+    lam = stiffness_profile(r).h_lambda / np.abs(stiffness_profile(r).h)
+    rows = np.abs(p.mass).sum(axis=1)
+    scale, radius = [], []
+    for k in range(r.t.size):
+        J = np.asarray(p.jac(r.t[k], r.y[:, k], *p.args))
+        scale.append(np.max(np.abs(J).sum(axis=1)[rows > 0] / rows[rows > 0]))
+        if k % 50 == 0:
+            w = sl.eig(J, p.mass, right=False)
+            radius.append(np.abs(w[np.isfinite(w)]).max() / scale[-1])
+    scale, radius = np.array(scale), np.array(radius)
+    assert np.all((0.1 <= radius) & (radius <= 3.0))  # the scale against the eigenvalues
+    assert lam.min() >= (1 - 1e-12) * scale.min() and lam.max() <= (1 + 1e-12) * scale.max()
+    assert lam.min() > 1e4 * np.abs(np.asarray(p.jac(0.0, p.y0, *p.args))).sum(axis=1).max()
+
+
 def test_transamp_bases_are_the_node_pairs():
     """The left null space and the null space of the capacitance matrix: the node pairs joined
     by C1, C3, C5 (``e1 + e2``, ``e4 + e5``, ``e7 + e8``, normalised)."""

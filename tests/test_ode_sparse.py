@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
-from stepsize.ode import solve
+from stepsize.ode import solve, stiffness_profile
 from stepsize.ode._bruss2d import bruss2d, bruss2d_sparsity, bruss2d_y0
-from stepsize.ode._sparse import sparse_factor, sparse_pattern, sparse_solve
+from stepsize.ode._sparse import sparse_factor, sparse_lu_size, sparse_pattern, sparse_solve
 
 SEEDS = settings(max_examples=25, deadline=None, derandomize=True)
 
@@ -36,20 +36,30 @@ def test_cpr_groups_are_a_colouring_of_all_columns(n, density, seed):
         assert hits.max(initial=0) <= 1  # no row is shared by two columns of a group
 
 
-@given(n=st.integers(1, 40), density=st.floats(0.0, 0.3), seed=st.integers(0, 2**31))
+def _factor_and_solve(sp, jdata, shift, b):
+    n = b.size
+    lu, w, piv = np.zeros(sparse_lu_size(sp)), np.zeros(n), np.zeros(n, dtype=np.int64)
+    bad = sparse_factor(sp, jdata, shift, lu, w, piv)
+    return bad, sparse_solve(sp, lu, b.copy(), w, piv)
+
+
+@given(
+    n=st.integers(1, 40),
+    density=st.floats(0.0, 0.3),
+    seed=st.integers(0, 2**31),
+    tail=st.sampled_from([None, 0, 3, 40]),
+)
 @SEEDS
-def test_sparse_lu_solves_as_numpy(n, density, seed):
+def test_sparse_lu_solves_as_numpy(n, density, seed, tail):
     rng = np.random.default_rng(seed)
     S = _random_pattern(n, density, seed)
-    sp = sparse_pattern(S, n)
+    sp = sparse_pattern(S, n, tail=None if tail is None else min(tail, n))
     jdata = rng.standard_normal(sp.rows.size)
     J = sps.csc_matrix((jdata, sp.rows, sp.colptr), shape=(n, n)).toarray()
-    shift = 1.0 + np.abs(J).sum(axis=1).max()  # shift I - J diagonally dominant: no pivoting
-    lu = np.zeros(sp.lu_cols.size)
-    w = np.zeros(n)
-    assert sparse_factor(sp, jdata, shift, lu, w) == 0
+    shift = 1.0 + np.abs(J).sum(axis=1).max()  # shift I - J diagonally dominant
     b = rng.standard_normal(n)
-    x = sparse_solve(sp, lu, b.copy(), w)
+    bad, x = _factor_and_solve(sp, jdata, shift, b)
+    assert bad == 0
     A = shift * np.eye(n) - J
     expected = np.linalg.solve(A, b)
     cond = np.linalg.cond(A)
@@ -61,10 +71,41 @@ def test_sparse_lu_solves_as_numpy(n, density, seed):
     )
 
 
+def _saddle_point(k, seed):
+    """``-A`` for the KKT matrix ``A = [[D, B^T], [B, 0]]`` (``D`` tridiagonal, ``B`` (k/2, k)
+    sparse of full rank): regular, but its zero diagonal block needs pivoting."""
+    rng = np.random.default_rng(seed)
+    D = sps.diags([-np.ones(k - 1), 4.0 + rng.random(k), -np.ones(k - 1)], [-1, 0, 1])
+    m = k // 2
+    B = sps.random(m, k, density=0.1, random_state=rng) + sps.eye(m, k, k=m)
+    A = sps.bmat([[D, B.T], [B, None]]).tocsc()
+    return -A, k + m, np.r_[np.zeros(k, bool), np.ones(m, bool)]
+
+
+def test_zero_diagonal_needs_and_gets_pivoting():
+    J, n, algebraic = _saddle_point(60, 3)
+    A = -J.toarray()
+    b = np.random.default_rng(4).standard_normal(n)
+    sp = sparse_pattern(J, n, tail=0)  # no pivoting: the first zero pivot stops it
+    assert _factor_and_solve(sp, J.tocsc().toarray()[sp.rows, _col_of(sp)], 0.0, b)[0] != 0
+    sp = sparse_pattern(J, n, pivot_rows=algebraic)
+    assert n - sp.split >= algebraic.sum()
+    jdata = J.toarray()[sp.rows, _col_of(sp)]
+    bad, x = _factor_and_solve(sp, jdata, 0.0, b)
+    assert bad == 0
+    expected = np.linalg.solve(A, b)
+    tol = 100 * np.linalg.cond(A) * np.finfo(float).eps * np.abs(expected).max()
+    assert np.abs(x - expected).max() < tol
+
+
+def _col_of(sp):
+    return np.repeat(np.arange(sp.colptr.size - 1), np.diff(sp.colptr))
+
+
 def test_zero_pivot_is_reported_singular():
-    sp = sparse_pattern(np.eye(3), 3)
-    lu, w = np.zeros(sp.lu_cols.size), np.zeros(3)
-    assert sparse_factor(sp, np.ones(3), 1.0, lu, w) != 0  # 1 * I - I = 0
+    for tail in (0, 3):  # in the sparse part and in the dense block
+        sp = sparse_pattern(np.eye(3), 3, tail=tail)
+        assert _factor_and_solve(sp, np.ones(3), 1.0, np.ones(3))[0] != 0  # 1 * I - I = 0
 
 
 N = 8
@@ -131,3 +172,59 @@ def test_bad_jac_sparsity_is_named(kwargs, match):
     kwargs.setdefault("method", "bdf")
     with pytest.raises(ValueError, match=match):
         solve(bruss2d, SPAN, Y0, args=(N,), **kwargs)
+
+
+K = 40  # heat equation on K + 1 nodes, the boundary conditions as algebraic equations
+
+
+def _heat_dae(t, y):
+    """``M y' = f``: ``u_i' = (u_{i-1} - 2 u_i + u_{i+1}) / dx^2`` inside; the boundary values
+    ``u_K = 0`` and ``u_0 = 0`` written as rows 0 and K (so ``shift M - J`` has zeros on its
+    diagonal there and needs pivoting)."""
+    out = np.empty(K + 1)
+    inv = float(K * K)
+    out[0] = y[K]
+    out[K] = y[0]
+    for i in range(1, K):
+        out[i] = (y[i - 1] - 2.0 * y[i] + y[i + 1]) * inv
+    return out
+
+
+def test_sparse_dae_with_zero_diagonal_matches_exact_semidiscrete_solution():
+    x = np.linspace(0.0, 1.0, K + 1)
+    mass = np.diag(np.r_[0.0, np.ones(K - 1), 0.0])
+    S = sps.diags([1, 1, 1], [-1, 0, 1], shape=(K + 1, K + 1), format="lil", dtype=float)
+    S[0, K] = S[K, 0] = 1
+    kw = dict(rtol=1e-7, atol=1e-10, mass=mass)
+    sparse = solve(
+        _heat_dae, (0.0, 0.1), np.sin(np.pi * x), method="bdf", jac_sparsity=S, profile=True, **kw
+    )
+    dense = solve(_heat_dae, (0.0, 0.1), np.sin(np.pi * x), method="bdf", **kw)
+    assert sparse.success and sparse.stats["compiled"] and dense.success
+    lam = 4.0 * K**2 * np.sin(np.pi / (2 * K)) ** 2  # the eigenvalue of the discrete Laplacian
+    exact = np.exp(-lam * 0.1) * np.sin(np.pi * x)
+    assert np.abs(sparse.y[:, -1] - exact).max() < 1e-5  # rtol 1e-7 times a global factor
+    assert np.abs(sparse.y[:, -1] - dense.y[:, -1]).max() < 1e-6
+    assert abs(sparse.y[0, -1]) < 1e-12 and abs(sparse.y[K, -1]) < 1e-12  # the constraints hold
+    # the stiffness scale: the differential rows' sum |J_ij| / M_ii = 4 K^2, the algebraic rows
+    # (M_ii = 0) left out; J by forward differences, whose increments follow atol = 1e-10 next
+    # to the boundary (y ~ 0 there): rounding of a few 1e-4
+    profile = stiffness_profile(sparse)
+    np.testing.assert_allclose(profile.h_lambda / np.abs(profile.h), 4.0 * K**2, rtol=1e-3)
+
+
+def test_transamp_with_jac_sparsity_pivots_its_node_pairs():
+    """The amplifier's capacitance matrix is singular without a zero on its diagonal: the rows of
+    its algebraic combinations (node pairs 1-2, 4-5, 7-8) go into the pivoted block, and BDF with
+    ``jac_sparsity`` meets the Bari reference as the dense run does (``test_ode_dae``)."""
+    from stepsize.ode import problems
+    from stepsize.ode.problems import mixed_error
+
+    p = problems.get("transamp")
+    sp = sparse_pattern(np.ones((8, 8)), 8, p.mass)
+    assert set(sp.perm[2:]) == {0, 1, 3, 4, 6, 7} and sp.split <= 2
+    S = (np.abs(p.jac(0.0, p.y0, *p.args)) > 0) | (p.mass != 0)
+    kw = dict(rtol=1e-6, atol=1e-6, args=p.args, mass=p.mass, jac_sparsity=S)
+    r = solve(p.fun, p.t_span, p.y0, method="bdf", **kw)
+    assert r.success and r.stats["compiled"]
+    assert mixed_error(p, r.y[:, -1]) < 5e-6

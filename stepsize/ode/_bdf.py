@@ -60,7 +60,14 @@ from stepsize.ode._jacobian import update_jacobian, update_sparse_jacobian
 from stepsize.ode._jit import NJIT, interpreted_as, twinned
 from stepsize.ode._linalg import factor, ipow, solve
 from stepsize.ode._mass import NO_MASS, mass_times, shifted_mass
-from stepsize.ode._sparse import NO_PATTERN, SparsePattern, sparse_factor, sparse_solve
+from stepsize.ode._sparse import (
+    NO_PATTERN,
+    SparsePattern,
+    sparse_factor,
+    sparse_lu_size,
+    sparse_mass_times,
+    sparse_solve,
+)
 
 EPS = np.finfo(float).eps
 MAX_ORDER = 5
@@ -180,7 +187,7 @@ def bdf_work(method, problem, n):
     sparse = method.sparse.perm.size > 0
     if sparse:
         j_shape = (1, method.sparse.rows.size)
-        m_shape = (1, method.sparse.lu_cols.size)
+        m_shape = (1, sparse_lu_size(method.sparse))
     return BDFWork(
         np.zeros((MAX_ORDER + 3, n)),
         np.zeros(n),
@@ -276,7 +283,9 @@ def bdf_attempt(problem, method, bw, imp, work, t, h, steps, info):
             sp, jf = method.sparse, bw.jac_factor
             update_sparse_jacobian(problem, imp, sp, bw.J[0], jf, work, t, steps.atol, info)
         else:
-            update_jacobian(problem, imp, bw.J, bw.jac_factor, work, t, steps.atol, info)
+            update_jacobian(
+                problem, imp, bw.J, bw.jac_factor, work, t, steps.atol, info, method.mass
+            )
     q = bs.order
     c = h / method.alpha[q]
     if st.lu_h == 0.0 or abs(c / st.lu_h - 1.0) > LU_RATIO:
@@ -317,7 +326,7 @@ def bdf_attempt(problem, method, bw, imp, work, t, h, steps, info):
 def bdf_factor(method, bw, kl, ku, shift):
     """Factor ``shift M - J`` into ``bw.M`` (sparse, dense or banded); 0 or the singular pivot."""
     if method.sparse.perm.size > 0:
-        return sparse_factor(method.sparse, bw.J[0], shift, bw.M[0], bw.lu_work)
+        return sparse_factor(method.sparse, bw.J[0], shift, bw.M[0], bw.lu_work, bw.piv)
     shifted_mass(bw.J, kl, ku, shift, method.mass, bw.M)
     return factor(bw.M, kl, ku, bw.piv)
 
@@ -326,7 +335,7 @@ def bdf_factor(method, bw, kl, ku, shift):
 def bdf_solve(method, bw, kl, ku, b):
     """Solve with the factors of :func:`bdf_factor`, in place in ``b``."""
     if method.sparse.perm.size > 0:
-        sparse_solve(method.sparse, bw.M[0], b, bw.lu_work)
+        sparse_solve(method.sparse, bw.M[0], b, bw.lu_work, bw.piv)
     else:
         solve(bw.M, kl, ku, bw.piv, b)
 
@@ -367,7 +376,10 @@ def bdf_newton(problem, method, bw, work, t_new, c, c_lu, tol):
         for i in range(n):
             dy[i] = bw.psi[i] + d[i]
         if mass:
-            mass_times(method.mass, dy, bw.mx)
+            if method.sparse.perm.size > 0:
+                sparse_mass_times(method.sparse, dy, bw.mx)
+            else:
+                mass_times(method.mass, dy, bw.mx)
             copy_into(dy, bw.mx)
         finite = True
         for i in range(n):

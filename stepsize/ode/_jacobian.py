@@ -25,7 +25,7 @@ import numpy as np
 
 from stepsize.ode._bundles import JAC_CONSTANT, JAC_DIFFERENCES
 from stepsize.ode._jit import NJIT, allocating, twinned
-from stepsize.ode._linalg import norm_inf
+from stepsize.ode._mass import mass_norm_inf
 from stepsize.ode._sparse import sparse_norm_inf
 
 EPS = np.finfo(float).eps
@@ -36,14 +36,15 @@ MIN_FACTOR = np.sqrt(EPS)
 
 
 @twinned
-def update_jacobian(problem, imp, J, factor, work, t, atol, info):
-    """A fresh ``J`` at ``(t, work.y)``, its norm ``||J||_inf`` in ``imp``; counts ``njev``
-    (not for a constant Jacobian, as SciPy) and the F evaluations of differences."""
+def update_jacobian(problem, imp, J, factor, work, t, atol, info, mass):
+    """A fresh ``J`` at ``(t, work.y)``, its stiffness scale in ``imp`` (``||J||_inf``, or with
+    a mass matrix ``mass`` the rows of ``J`` over those of ``M``, :func:`mass_norm_inf`); counts
+    ``njev`` (not for a constant Jacobian, as SciPy) and the F evaluations of differences."""
     info[0].nfev += jacobian(problem, t, work.y, work.f0, atol, factor, J, work.ybuf, work.fbuf)
     if problem.jac_mode != JAC_CONSTANT:
         info[0].njev += 1
     st = imp[0]
-    st.jnorm = norm_inf(J, problem.kl, problem.ku)
+    st.jnorm = mass_norm_inf(J, problem.kl, problem.ku, mass)
     st.jac_stale = False
     st.jac_current = True
     st.lu_h = 0.0

@@ -20,7 +20,7 @@ consistent already move by rounding only.
 import numba
 import numpy as np
 
-from stepsize.ode._linalg import shifted
+from stepsize.ode._linalg import norm_inf, shifted
 
 NO_MASS = np.zeros((0, 0))
 """The identity: no mass matrix."""
@@ -145,3 +145,34 @@ def mass_times(mass, x, out):
         for j in range(n):
             acc += mass[i, j] * x[j]
         out[i] = acc
+
+
+@numba.njit(cache=True)
+def mass_norm_inf(J, kl, ku, mass):
+    """The stiffness scale of ``M y' = f``: ``max_i sum_j |J_ij| / sum_j |M_ij|`` over the rows
+    with ``M_i != 0`` -- ``||M^-1 J||_inf`` for a diagonal ``M``, the size of the finite
+    eigenvalues of the pencil ``J - lambda M`` (Hairer & Wanner II, Sec. VI.1), whose algebraic
+    rows (``M_i = 0``, infinitely stiff) are left out; ``||J||_inf`` (:func:`norm_inf`) for an
+    empty ``mass``.  Dense or packed band ``J`` (band: ``M`` diagonal)."""
+    if mass.shape[0] == 0:
+        return norm_inf(J, kl, ku)
+    n = J.shape[1]
+    best = 0.0
+    for i in range(n):
+        m = 0.0
+        if kl < 0:
+            for j in range(n):
+                m += abs(mass[i, j])
+        else:
+            m = abs(mass[i, i])
+        if m == 0.0:
+            continue
+        acc = 0.0
+        if kl < 0:
+            for j in range(n):
+                acc += abs(J[i, j])
+        else:
+            for j in range(max(0, i - kl), min(n, i + ku + 1)):
+                acc += abs(J[ku + i - j, j])
+        best = max(best, acc / m)
+    return best

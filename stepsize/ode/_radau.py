@@ -147,7 +147,7 @@ def radau_attempt(problem, rw, imp, work, t, h, rejected_last, steps, info):
     st = imp[0]
     kl, ku = problem.kl, problem.ku
     if st.jac_stale:
-        update_jacobian(problem, imp, rw.J, rw.jac_factor, work, t, steps.atol, info)
+        update_jacobian(problem, imp, rw.J, rw.jac_factor, work, t, steps.atol, info, rw.mass)
     if abs(st.lu_h - h) > 1e-10 * abs(h):  # a new step size, not the rounding of t + h - t
         shifted_mass(rw.J, kl, ku, MU_REAL / h, rw.mass, rw.Mr)
         singular = factor(rw.Mr, kl, ku, rw.pivr)

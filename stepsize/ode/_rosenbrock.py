@@ -373,7 +373,7 @@ def rosenbrock_attempt(problem, method, rw, imp, work, t, h, steps, info):
     stages.  Returns ``(err, failure code or 0)``."""
     st = imp[0]
     if st.jac_stale:
-        update_jacobian(problem, imp, rw.J, rw.jac_factor, work, t, steps.atol, info)
+        update_jacobian(problem, imp, rw.J, rw.jac_factor, work, t, steps.atol, info, method.mass)
         info[0].nfev += time_derivative(problem, t, work.y, work.f0, work.fbuf, rw.dfdt)
     if st.lu_h != h:
         kl, ku = problem.kl, problem.ku

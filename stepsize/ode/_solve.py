@@ -453,8 +453,10 @@ def solve(
     jac_sparsity : as SciPy's, a ``scipy.sparse`` matrix or (n, n) array, nonzero where
         ``dF_i/dy_j`` may be nonzero: grouped finite differences (Curtis-Powell-Reid, one
         evaluation per group of columns with disjoint rows) and a compiled sparse LU on the
-        pattern's fill-in (minimum-degree order), for "bdf" ("auto", "LSODA" and
-        "BDF" then use it).  Not with ``jac``, ``jac_band`` or ``mass`` (yet).
+        pattern's fill-in (minimum-degree order; its densest trailing block and the
+        algebraic rows of a ``mass`` problem dense, with partial pivoting), for "bdf" ("auto",
+        "LSODA" and "BDF" then use it), also with ``mass``.  Not with ``jac`` or ``jac_band``
+        (yet).
     max_steps : attempted steps (accepted + rejected) before giving up with ``success=False``
         (100,000, Hairer's ``nmax``).
     compiled : compile ``fun`` (and ``jac``, ``events``) and run the whole loop in Numba
@@ -491,9 +493,8 @@ def solve(
     mode, explicit, implicit = resolve_method(method, rtol, band is not None)
     pattern = NO_PATTERN
     if jac_sparsity is not None:
-        implicit = _sparse_method(method, explicit, implicit, jac, band, mass)
+        implicit = _sparse_method(method, explicit, implicit, jac, band)
         mode = MODE_AUTO if explicit is not None else MODE_IMPLICIT
-        pattern = sparse_pattern(jac_sparsity, y0.size)
     first, max_step, max_steps, t_eval = check_step_options(
         t0, t1, first_step, max_step, max_steps, t_eval
     )
@@ -502,6 +503,8 @@ def solve(
         raise ValueError("inplace=True and vectorized=True cannot be combined")
     ctrl = None if controller is None else get_controller(controller)
     mass = check_mass(mass, y0.size, band)
+    if jac_sparsity is not None:
+        pattern = sparse_pattern(jac_sparsity, y0.size, mass if mass.size else None)
     if mass.size:
         mode, explicit, implicit = _mass_method(mode, explicit, implicit)
         y0 = consistent_initial(_plain(fun, inplace, vectorized), t0, y0, mass, args, rtol, atol)
@@ -545,10 +548,10 @@ def solve(
     return _result(out.info, out, t0, names, first, radius, stats, n_events, dense_output)
 
 
-def _sparse_method(method, explicit, implicit, jac, band, mass):
+def _sparse_method(method, explicit, implicit, jac, band):
     """The implicit method for a run with ``jac_sparsity`` (BDF); a ``ValueError`` naming
     ``jac_sparsity`` for what it cannot be combined with."""
-    for name, value in (("jac", jac), ("jac_band", band), ("mass", mass)):
+    for name, value in (("jac", jac), ("jac_band", band)):
         if value is not None:
             raise ValueError(f"jac_sparsity cannot be combined with {name} (yet)")
     if implicit not in (None, "bdf") and method not in ("auto", "LSODA"):
