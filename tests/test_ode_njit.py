@@ -68,3 +68,33 @@ def test_bad_arguments():
         njit_solver(oscillator, "radau")
     with pytest.raises(TypeError, match=r"args\[0\]"):
         njit_solver(oscillator, "dp5", args=("fast",))
+
+
+def _names_a_dispatcher(ty):
+    if isinstance(ty, numba.core.types.Dispatcher):
+        return True
+    return any(_names_a_dispatcher(t) for t in getattr(ty, "types", ()))
+
+
+def test_no_disk_cached_loop_function_is_specialised_to_a_users_function():
+    """The loop inside ``SOLVER`` (compiled by the sweep above; compiled here if this test runs
+    alone) holds the user's function: no disk-cached function may have been compiled for those
+    types, or its cache index would name this test module and be unreadable -- every later
+    ``solve`` in a process that cannot import the module fell back to the interpreter once
+    (``_packed.bound`` was compiled cached)."""
+    import sys
+
+    SOLVER(np.array([0.0, 1.0]), np.array([1.0, 0.0]), (1.0, 0.1), 1e-6, 1e-6)
+    checked = 0
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("stepsize.ode."):
+            continue
+        for d in vars(module).values():
+            if (
+                isinstance(d, numba.core.registry.CPUDispatcher)
+                and d._cache.__class__.__name__ != "NullCache"
+            ):
+                checked += 1
+                for sig in d.signatures:
+                    assert not any(map(_names_a_dispatcher, sig)), (name, d.py_func.__name__)
+    assert checked > 20

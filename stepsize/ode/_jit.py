@@ -145,7 +145,7 @@ def interpreted_as(python_func):
     """Like :func:`twinned`, with ``python_func`` as the twin."""
 
     def wrap(func):
-        dispatcher = numba.njit(**NJIT)(func)
+        dispatcher = _register(func, NJIT)  # registered, so that :func:`uncached` copies it
         _OVERRIDES[id(dispatcher)] = python_func
         return dispatcher
 
