@@ -1,11 +1,10 @@
-"""Newton's stopping test in Radau and BDF: ``eta`` carried from step to step.
+"""Newton in Radau and BDF: SciPy's stopping rule (``rate / (1 - rate) ||dW|| < tol``) keeps
+the accuracy of the published references.
 
-Hairer & Wanner (*Solving ODEs II*, Sec. IV.8, eq. (8.12); ``radau5.f``'s FACCON) stop the
-simplified Newton iteration when ``eta ||dW|| <= tol`` with ``eta = rate / (1 - rate)``, and
-before a second iterate gives a rate they take ``eta = max(eta_old, uround)^0.8`` from the
-previous step.  SciPy's Radau and BDF wait for the rate, so they always take two iterations.
-On a linear problem the simplified Newton iteration with the exact Jacobian converges in one
-iteration (the rate is ~0), and with ``eta`` carried over every later step stops after one.
+Hairer & Wanner's ``eta`` carried from step to step (*Solving ODEs II*, Sec. IV.8, eq. (8.12);
+``radau5.f``'s FACCON) stops after one iteration on a linear problem, but with SciPy's ``tol``
+and norm it missed SciPy's own accuracy checks (``test_ode_scipy_compat``: the rational problem
+for Radau, the constant-Jacobian linear one for BDF, by up to 55x), so the rule here is SciPy's.
 """
 
 import numpy as np
@@ -34,32 +33,20 @@ def _exact(t):
     return Q @ (np.exp(LAMBDA * t) * (Q.T @ Y0))
 
 
-def _newton_evaluations_per_step(r, n):
-    """F evaluations per attempted step spent in Newton, the finite-difference Jacobians, the
-    start (F(t0) and the initial step's) and -- for Radau -- F at each new point removed."""
-    steps = r.stats["naccept"] + r.stats["nreject"]
-    other = n * r.njev + 2 + (r.stats["naccept"] if r.stats["method"] == "radau" else 0)
-    return (r.nfev - other) / steps
-
-
-@pytest.mark.parametrize(("method", "per_iteration"), [("radau", 3), ("bdf", 1)])
-def test_linear_problem_takes_one_newton_iteration_per_step(method, per_iteration):
+@pytest.mark.parametrize("method", ["radau", "bdf"])
+def test_linear_stiff_problem_meets_its_exact_solution(method):
     rtol = 1e-7
     r = solve(_linear, (0.0, T1), Y0, method=method, rtol=rtol, atol=1e-10, args=(A,))
     assert r.success
     scale = 1e-10 + rtol * np.abs(_exact(T1)) + 1e-10
     assert np.all(np.abs(r.y[:, -1] - _exact(T1)) < 100.0 * scale)
-    iterations = _newton_evaluations_per_step(r, Y0.size) / per_iteration
-    # SciPy's rule takes two iterations or more at every step; here the steps after the first,
-    # a fresh Jacobian or a step change that moves the stages take two, the others one
-    assert 1.0 <= iterations < 1.6, iterations
 
 
 @pytest.mark.parametrize("method", ["radau", "bdf"])
 @pytest.mark.parametrize(("name", "rtol", "digits"), [("rober", 1e-8, 7.0), ("hires", 1e-8, 6.0)])
-def test_one_iteration_stops_keep_the_bari_accuracy(method, name, rtol, digits):
-    """The looser-looking stop costs no accuracy: significant digits (mescd) against the Bari
-    references at the tolerance the Test Set's RADAU5 runs reach them."""
+def test_newton_keeps_the_bari_accuracy(method, name, rtol, digits):
+    """Significant digits (mescd) against the Bari references at the tolerance the Test Set's
+    RADAU5 runs reach them."""
     p = problems.get(name)
     r = solve(p.fun, p.t_span, p.y0, method=method, rtol=rtol, atol=rtol * p.atol_ratio)
     assert r.success

@@ -9,15 +9,14 @@ one Jacobian ``J``: with ``A^-1 = T diag(mu_r, [[alpha, -beta], [beta, alpha]]) 
     (mu_r/h I - J) dW_0 = (T^-1 F)_0 - mu_r/h W_0,
     (mu_c/h I - J) (dW_1 + i dW_2) = (T^-1 F)_1 + i (T^-1 F)_2 - mu_c/h (W_1 + i W_2),
 
-``mu_c = alpha - i beta``.  The iteration stops when ``eta ||dW|| <= tol``, ``eta = rate/(1 -
-rate)``, and fails when the rate reaches 1 or the predicted error after the remaining iterations
-exceeds ``tol`` (at most 6 iterations).  Before a second iterate gives a rate, ``eta`` is the
-last step's, ``max(eta_old, uround)^0.8`` (Hairer & Wanner II, Sec. IV.8, eq. (8.12) and
-``radau5.f``'s FACCON), so a step whose first correction is already small stops after one
-iteration; SciPy's ``Radau`` always takes two.  Error estimate: ``err = (mu_r/h I - J)^-1
-(F(t, y) + (E . Z)/h)``, again with ``F(t, y + err)`` after a rejection; dense output: the
-collocation polynomial ``y + sum_k theta^k (Z^T P)_k``.  Constants as in ``radau5.f`` and SciPy's
-``radau.py``.
+``mu_c = alpha - i beta``.  The iteration stops when ``rate/(1 - rate) ||dW|| < tol`` and fails
+when the rate reaches 1 or the predicted error after the remaining iterations exceeds ``tol``
+(at most 6 iterations).  (Hairer's ``eta`` carried from the last step, ``radau5.f``'s FACCON,
+stops after one iteration; with SciPy's ``tol`` and norm rather than radau5's transformed
+tolerance it failed SciPy's accuracy checks on its rational test problem.)  Error estimate:
+``err = (mu_r/h I - J)^-1 (F(t, y) + (E . Z)/h)``, again with ``F(t, y + err)`` after a
+rejection; dense output: the collocation polynomial ``y + sum_k theta^k (Z^T P)_k``.  Constants
+as in ``radau5.f`` and SciPy's ``radau.py``.
 """
 
 from typing import NamedTuple
@@ -84,10 +83,9 @@ class RadauWork(NamedTuple):
     """Jacobian, the factored real and complex matrices and their pivots, the finite-difference
     increments, the stages ``Z`` and Newton's ``W`` (both (3, n)), stage derivatives ``F``, the
     right-hand sides ``br``, ``bc``, the error scale, the previous step's polynomial, and for
-    ``M y' = f`` the mass matrix (empty: identity) and a buffer for ``M W`` (3, n), and
-    Newton's ``eta`` carried from step to step (one element).  With a mass matrix ``I``
-    becomes ``M`` in the iteration matrices, in ``mu/h M W`` and in the error estimate's
-    ``M (E.Z)/h`` (``radau5.f``)."""
+    ``M y' = f`` the mass matrix (empty: identity) and a buffer for ``M W`` (3, n).  With a mass
+    matrix ``I`` becomes ``M`` in the iteration matrices, in ``mu/h M W`` and in the error
+    estimate's ``M (E.Z)/h`` (``radau5.f``)."""
 
     J: np.ndarray
     Mr: np.ndarray
@@ -105,7 +103,6 @@ class RadauWork(NamedTuple):
     y_prev: np.ndarray
     mass: np.ndarray
     mw: np.ndarray
-    eta: np.ndarray
 
 
 @twinned
@@ -133,7 +130,6 @@ def radau_work(method, problem, n, degree):
         np.empty(n),
         method.mass,
         np.zeros((3, n)),
-        np.ones(1),
     )
 
 
@@ -231,8 +227,7 @@ def radau_newton(problem, rw, y, t, h, tol, ybuf):
     """Simplified Newton for the stage increments ``Z`` (3, n), starting from ``Z`` as given.
 
     ``rw.Mr``, ``rw.Mc`` hold the factored real and complex matrices.  Returns ``(converged,
-    iterations, rate, F evaluations)``; ``rate`` is -1 before two iterates exist.  ``rw.eta[0]``
-    is Newton's ``eta`` of the last step in, and of this one out (module docstring).
+    iterations, rate, F evaluations)``; ``rate`` is -1 before two iterates exist.
     """
     Z, W, F, br, bc, scale = rw.Z, rw.W, rw.F, rw.br, rw.bc, rw.scale
     kl, ku = problem.kl, problem.ku
@@ -245,7 +240,6 @@ def radau_newton(problem, rw, y, t, h, tol, ybuf):
     norm_old = -1.0
     rate = -1.0
     nfev = 0
-    eta = max(rw.eta[0], EPS) ** 0.8
     for it in range(NEWTON_MAXITER):
         for i in range(3):
             for k in range(n):
@@ -283,9 +277,6 @@ def radau_newton(problem, rw, y, t, h, tol, ybuf):
             rate >= 1.0 or ipow(rate, NEWTON_MAXITER - it) / (1.0 - rate) * dw_norm > tol
         ):
             return False, it + 1, rate, nfev
-        if rate >= 0.0:
-            eta = rate / (1.0 - rate)
-        rw.eta[0] = eta
         for k in range(n):
             W[0, k] += br[k]
             W[1, k] += bc[k].real
@@ -293,7 +284,7 @@ def radau_newton(problem, rw, y, t, h, tol, ybuf):
         for i in range(3):
             for k in range(n):
                 Z[i, k] = T[i, 0] * W[0, k] + T[i, 1] * W[1, k] + T[i, 2] * W[2, k]
-        if eta * dw_norm <= tol:
+        if dw_norm == 0.0 or (rate >= 0.0 and rate / (1.0 - rate) * dw_norm < tol):
             return True, it + 1, rate, nfev
         norm_old = dw_norm
     return False, NEWTON_MAXITER, rate, nfev
