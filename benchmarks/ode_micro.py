@@ -7,7 +7,9 @@ fixed
     time is almost all per-call overhead.  stepsize ``solve`` (dop853, dp5, dop853 with
     ``t_eval=[0, 1]`` and dop853 with the in-place ``fun(t, y, dydt)``) against numbalsoda
     ``dop853``/``lsoda``, CyRK ``DOP853`` and diffrax ``Tsit5`` (jit).  Ratio: numbalsoda dop853
-    time / stepsize dop853 time (> 1: stepsize faster).
+    time / stepsize dop853 time (> 1: stepsize faster).  Also the cost per call from the user's
+    own ``@njit`` code: ``njit_solver`` against numbalsoda's ``dop853`` in a compiled loop
+    (:func:`njit_cost`).
 per_eval
     Cost per right-hand-side evaluation: the marginal time ``(T_long - T_short) / (nfev_long -
     nfev_short)`` of dop853 between a short and a longer span (Arenstorf 1 vs 10 periods, Lorenz
@@ -23,7 +25,9 @@ ensemble
     the numbalsoda pair and tsit5 for the diffrax pair; both sides once more with a right-hand
     side that writes its output in place (stepsize ``inplace=True``, numbalsoda a ``cfunc``
     writing ``du``; the other rows allocate an array per evaluation on both sides).  The end
-    values are compared with the peer's as a check.
+    values are compared with the peer's, and each with a reference (dop853 at ``1e-13``), so
+    that the pairs are seen to reach the same error.  Wall time; each side's compilation (and
+    JAX's tracing) happens in an untimed first call.
 cold
     Fresh subprocesses with an empty ``NUMBA_CACHE_DIR``: the wall and CPU time (the child's user
     + system) to the first ``solve`` result (Lorenz, default method) and, separately, to the first
@@ -140,7 +144,77 @@ def fixed_cost(repeats, min_sample):
         out["ratio_numbalsoda_dop853_over_stepsize"] = {
             k: nb / v["time_s"] for k, v in timing.items() if k.startswith("stepsize")
         }
+    if peers.available("numbalsoda"):
+        out["from_njit"] = njit_cost(repeats, min_sample)
     return out
+
+
+NJIT_CALLS = 2000
+
+
+def njit_cost(repeats, min_sample):
+    """Cost per call from the user's own ``@numba.njit`` code: a loop of :data:`NJIT_CALLS`
+    solves of ``y' = -y`` on ``[0, 1]`` (``t_eval = [0, 1]``, rtol = atol = 1e-3, in place),
+    stepsize's ``njit_solver`` against numbalsoda's ``dop853`` called the same way (its
+    documented use from Numba: the address of a ``cfunc``).  Also the CPU seconds of compiling
+    each loop (the first call; stepsize compiles its loop for the user's function)."""
+    import numba
+
+    from stepsize.ode import njit_solver
+
+    solver = njit_solver(_decay_inplace, "dop853", inplace=True)
+
+    @numba.njit
+    def ours(y0, t_eval, calls):
+        s = 0.0
+        for _ in range(calls):
+            y, status = solver(t_eval, y0, (), 1e-3, 1e-3)
+            s += y[1, 0] + status
+        return s
+
+    @numba.cfunc(peers.numbalsoda.lsoda_sig)
+    def rhs(t, u, du, p):
+        du[0] = -u[0]
+
+    dop853 = peers.numbalsoda.dop853
+
+    @numba.njit
+    def theirs(address, y0, t_eval, data, calls):
+        s = 0.0
+        for _ in range(calls):
+            u, ok = dop853(address, y0, t_eval, data, rtol=1e-3, atol=1e-3)
+            s += u[1, 0] + ok
+        return s
+
+    y0, t_eval, data = np.array([1.0]), np.array([0.0, 1.0]), np.zeros(1)
+    compile_s = {}
+    for label, first in (
+        ("stepsize njit_solver dop853", lambda: ours(y0, t_eval, 1)),
+        ("numbalsoda dop853", lambda: theirs(rhs.address, y0, t_eval, data, 1)),
+    ):
+        c = time.process_time()
+        first()
+        compile_s[label] = time.process_time() - c
+    ends = {
+        "stepsize njit_solver dop853": ours(y0, t_eval, 1) - 0.0,
+        "numbalsoda dop853": theirs(rhs.address, y0, t_eval, data, 1) - 1.0,
+    }
+    calls = {
+        "stepsize njit_solver dop853": lambda: ours(y0, t_eval, NJIT_CALLS),
+        "numbalsoda dop853": lambda: theirs(rhs.address, y0, t_eval, data, NJIT_CALLS),
+    }
+    timing = time_interleaved(calls, repeats=repeats, min_sample=min_sample)
+    per_call = {k: v["time_s"] / NJIT_CALLS * 1e6 for k, v in timing.items()}
+    ratio = per_call["numbalsoda dop853"] / per_call["stepsize njit_solver dop853"]
+    return dict(
+        setup="y' = -y on [0, 1], t_eval = [0, 1], rtol = atol = 1e-3, in place, "
+        f"{NJIT_CALLS} calls per @njit loop",
+        time_us_per_call=per_call,
+        y_end=ends,
+        first_call_cpu_s=compile_s,
+        ratio_numbalsoda_over_stepsize=ratio,
+        samples=timing,
+    )
 
 
 # ------------------------------------------------------------------------------------ per_eval
@@ -288,6 +362,13 @@ def ensemble(repeats, size=ENSEMBLE_SIZE):
         key = f"stepsize solve_ensemble {label}"
         ends[key] = calls[key]().y[:, :, -1]
     t = {k: v["time_s"] for k, v in timing.items()}
+    ref = solve_ensemble(
+        p.fun, ENSEMBLE_SPAN, Y0, method="dop853", rtol=1e-13, atol=1e-13, args=p.args,
+        max_steps=10**7,
+    ).y[:, :, -1]  # fmt: skip
+    res["median |y_end - reference| (dop853 at 1e-13)"] = {
+        k: float(np.median(np.abs(v - ref))) for k, v in ends.items()
+    }
     ratios = {}
     for ours, peer in (
         ("stepsize solve_ensemble dop853", "numbalsoda dop853 serial loop"),
@@ -478,6 +559,12 @@ def print_summary(doc):
             print(f"  {k:34} {v:9.1f}")
         for k, v in r["fixed"].get("ratio_numbalsoda_dop853_over_stepsize", {}).items():
             print(f"  numbalsoda dop853 / {k}: {v:.3f}")
+        if "from_njit" in r["fixed"]:
+            nj = r["fixed"]["from_njit"]
+            print("  from @njit code [us per call]:")
+            for k, v in nj["time_us_per_call"].items():
+                print(f"    {k:32} {v:9.2f}")
+            print(f"    numbalsoda / stepsize: {nj['ratio_numbalsoda_over_stepsize']:.3f}")
     if "per_eval" in r:
         print("\nCost per evaluation (marginal, dop853) [ns]:")
         for name, res in r["per_eval"].items():

@@ -173,6 +173,17 @@ def ode_micro(data):
                 _num(fixed, ".2f"),
             )
         )
+    if "from_njit" in r.get("fixed", {}):
+        nj = r["fixed"]["from_njit"]
+        t = nj["time_us_per_call"]
+        rows.append(
+            (
+                "cost per call from @njit code (y' = -y; njit_solver vs numbalsoda dop853)",
+                f"{t['stepsize njit_solver dop853']:.1f} us",
+                f"{t['numbalsoda dop853']:.1f} us",
+                f"{nj['ratio_numbalsoda_over_stepsize']:.2f}",
+            )
+        )
     per_eval = []
     for problem, res in r.get("per_eval", {}).items():
         s = res["solvers"]

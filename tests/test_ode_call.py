@@ -3,6 +3,7 @@ array (``stepsize.ode._packed``) and cut into the result's parts."""
 
 import numba
 import numpy as np
+import pytest
 
 from stepsize.ode import solve
 from stepsize.ode._build import build_problem
@@ -62,3 +63,93 @@ def test_every_part_of_a_packed_run_lands_where_the_result_reads_it():
     kinds = r.profile.implicit
     flips = r.profile.t[1:][kinds[1:] != kinds[:-1]]
     np.testing.assert_allclose(flips, switches, rtol=0, atol=0)
+
+
+# ------------------------------------------------------------------ repeat calls (_repeat)
+
+
+def lotka(t, y, a, b):
+    """Lotka-Volterra, y0 = (1, 1); raises for a negative birth rate ``a`` (a user fault)."""
+    if a < 0.0:
+        raise ArithmeticError("negative birth rate")
+    return np.array([a * y[0] - b * y[0] * y[1], b * y[0] * y[1] - y[1]])
+
+
+def _fields(r):
+    sol = r.sol(np.linspace(r.t[0], r.t[-1], 7)) if r.sol is not None else None
+    return (r.t, r.y, sol, r.nfev, r.njev, r.status, r.message, r.success, r.stats)
+
+
+def _same(a, b):
+    for x, y in zip(_fields(a), _fields(b), strict=True):
+        if isinstance(x, np.ndarray):
+            np.testing.assert_array_equal(x, y)
+        else:
+            assert x == y
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"dense_output": True, "profile": True},
+        {"t_eval": np.linspace(0.0, 3.0, 5)},
+        {"method": "auto", "rtol": 1e-6},
+    ],
+)
+def test_a_repeat_call_skips_the_full_checks_and_gives_the_full_result(monkeypatch, options):
+    """The second call with the same options runs on what the first built (``check_problem``
+    is not called again), with new values of ``y0``, ``t_span`` and ``args``; its result equals
+    that of the full path field for field."""
+    import stepsize.ode._repeat as repeat
+    import stepsize.ode._solve as solve_module
+
+    kw = {"method": "dp5", "rtol": 1e-8, "atol": 1e-8, **options}
+    solve(lotka, (0.0, 3.0), np.array([1.0, 1.0]), args=(1.5, 1.0), **kw)
+    calls = []
+    checked = solve_module.check_problem
+    monkeypatch.setattr(solve_module, "check_problem", lambda *a: calls.append(a) or checked(*a))
+    fast = solve(lotka, (0.0, 3.0), np.array([1.1, 0.9]), args=(1.2, 0.8), **kw)
+    assert calls == []
+    monkeypatch.setattr(repeat, "_REMEMBERED", repeat.weakref.WeakKeyDictionary())
+    full = solve(lotka, (0.0, 3.0), np.array([1.1, 0.9]), args=(1.2, 0.8), **kw)
+    assert len(calls) == 1 and fast.success and fast.stats["compiled"]
+    _same(fast, full)
+    if "profile" in options:
+        np.testing.assert_array_equal(fast.profile.h_lambda, full.profile.h_lambda)
+
+
+def test_a_repeat_call_with_bad_values_raises_as_the_full_path():
+    kw = {"method": "dp5", "rtol": 1e-6, "atol": 1e-6, "args": (1.5, 1.0)}
+    y0 = np.array([1.0, 1.0])
+    solve(lotka, (0.0, 1.0), y0, **kw)
+    with pytest.raises(ValueError, match="y0 must be finite"):
+        solve(lotka, (0.0, 1.0), np.array([np.nan, 1.0]), **kw)
+    with pytest.raises(ValueError, match="t_eval must be finite"):
+        solve(lotka, (0.0, 1.0), y0, t_eval=np.array([0.0, np.nan]), **kw)
+    with pytest.raises(ValueError, match="within t_span"):
+        solve(lotka, (0.0, 1.0), y0, t_eval=np.array([0.5, 2.0]), **kw)
+    with pytest.raises(ValueError, match="strictly monotonic"):
+        solve(lotka, (0.0, 1.0), y0, t_eval=np.array([0.5, 0.2]), **kw)
+    r = solve(lotka, (1.0, 1.0), y0, **kw)  # nothing to integrate: y0, as SciPy
+    np.testing.assert_array_equal(r.y, y0[:, None])
+    backwards = solve(lotka, (1.0, 0.0), y0, t_eval=np.array([1.0, 0.5, 0.0]), **kw)
+    assert backwards.success and backwards.t.tolist() == [1.0, 0.5, 0.0]
+    with pytest.raises(ArithmeticError, match="negative birth rate") as info:
+        solve(lotka, (0.0, 1.0), y0, method="dp5", rtol=1e-6, atol=1e-6, args=(-1.0, 1.0))
+    assert "at t = 0.0" in "".join(info.value.__notes__)
+
+
+def test_the_lazy_fields_of_a_result_are_fields():
+    """``stats``, ``sol``, ``t_events`` and ``profile`` are computed when first read, and behave
+    as the dataclass fields they are: assignable, kept by ``dataclasses.replace``."""
+    import dataclasses
+
+    r = solve(lotka, (0.0, 2.0), np.array([1.0, 1.0]), method="dp5", args=(1.5, 1.0))
+    assert r.sol is None and r.t_events is None and r.profile is None
+    assert r.stats["naccept"] + r.stats["nreject"] >= r.t.size - 1
+    r.stats["mine"] = 1
+    assert r.stats["mine"] == 1
+    copy = dataclasses.replace(r, message="copied")
+    assert copy.message == "copied" and copy.stats is r.stats and copy.nfev == r.nfev
+    np.testing.assert_array_equal(copy.y, r.y)

@@ -302,6 +302,28 @@ def _compiled_problem(spec, ctx, key, t0, y0):
     return Problem(rhs, jac, events, *rest), addresses
 
 
+def rhs_adapter(fun, layout, inplace=False):
+    """The compiled ``rhs`` adapter of ``fun`` for ``args`` laid out as ``layout``: the one
+    :func:`build_problem` makes (and shares), here without probing ``fun`` (for
+    :func:`~stepsize.ode.njit_solver`, which knows no state yet)."""
+    entry = _entry(fun)
+    key = ("problem", layout.key, None, False, bool(inplace), None)
+    if key not in entry:
+        namespace = {"fun": _compiled_user(fun), **layout.frozen}
+        entry[key] = _adapter(rhs_source(layout, False, inplace), "rhs", namespace, FUNC)
+    return entry[key]
+
+
+def no_jac_adapter():
+    """The ``jac`` adapter of a problem without ``jac`` (the loop differentiates)."""
+    return _shared(no_jac, JFUNC)
+
+
+def no_events_adapter():
+    """The ``events`` adapter of a problem without events."""
+    return _shared(no_events, FUNC)
+
+
 def _jac_mode(spec):
     if spec.jac is None:
         return JAC_DIFFERENCES
@@ -477,6 +499,12 @@ def run_kernel(built, kernel, *rest, types=None, addressed=False):
             )
             built = built.interpreted()
     return built, python_twin(kernel)(built.problem, *rest)
+
+
+def compiled_entry(kernel, types):
+    """The entry point :func:`run_kernel` keeps for ``kernel`` and ``types`` (None before the
+    kernel ran compiled for them)."""
+    return _ENTRIES.get((id(kernel), types))
 
 
 def _remember(kernel, types, problem, rest, ran=False):

@@ -79,6 +79,17 @@ def _threads():
     return max(1, min(numba.config.NUMBA_NUM_THREADS, os.cpu_count() or 1))
 
 
+def member_chunks(m, threads):
+    """Rows ``[lo, hi)`` of the ``m`` members as the threads take them: the first member alone
+    (it compiles the kernel, or finds that it must fall back, before the threads start), then
+    ``4 * threads`` chunks of the rest, so that a thread that drew cheap members takes another
+    chunk while the others finish theirs (members of one ensemble can differ in cost many
+    times over)."""
+    size = max(1, -(-(m - 1) // (4 * threads)))
+    bounds = [0, *range(1, m, size), m]
+    return [np.array([lo, hi], dtype=np.int64) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
 def _run_members(built, Y0, ex, controls, switch, steps):
     """All members, chunked over the threads; returns ``(built, Members)``."""
     m, n = Y0.shape
@@ -88,9 +99,8 @@ def _run_members(built, Y0, ex, controls, switch, steps):
         np.zeros((m, built.problem.ctx.size)),
     )
     threads = _threads()
-    size = max(1, -(-m // (4 * threads)))
-    chunks = [np.array([lo, min(lo + size, m)], dtype=np.int64) for lo in range(0, m, size)]
-    # the first chunk alone: it compiles the kernel if needed, or decides to fall back
+    chunks = member_chunks(m, threads)
+    # the first member alone: it compiles the kernel if needed, or decides to fall back
     built, _ = run_kernel(
         built, ensemble_chunk, Y0, chunks[0], ex, controls, switch, steps, members, addressed=True
     )

@@ -3,9 +3,12 @@
 :func:`njit_solver` turns a right-hand side and an explicit pair into a ``numba.njit`` function
 ``solver(t_eval, y0, args, rtol, atol) -> (y, status)``: ``y`` (len(t_eval), n) the states at
 ``t_eval`` (NaN past a failure), ``status`` the loop's code (0 done, negative a failure, messages
-in :data:`stepsize.ode._solve.MESSAGES`).  It runs the very loop of :func:`stepsize.ode.solve`
-(same steps, same values), specialised to ``fun``: the right-hand side is called directly, not
-through a function pointer, and the loop compiles once per ``fun`` when the caller compiles.
+in :data:`stepsize.ode._solve.MESSAGES`).  It calls the very loop of :func:`stepsize.ode.solve`
+with the same bundles (same steps, same values): the compiled loop ``solve`` uses, loaded from
+Numba's disk cache, with ``fun``'s adapter passed by its address (as numbalsoda takes the
+address of a ``cfunc``), so that a new ``fun`` compiles its adapter and the small ``solver``
+around the loop (about a second), not the loop.  Per call, from ``@njit`` code, it costs the
+loop's own set-up (its work arrays, the packed output) and no Python.
 
 ``args`` is a tuple of floats and 1-D float arrays, laid out as the example given to the factory
 (the values may change from call to call, the layout not); they reach ``fun(t, y, *args)`` (or
@@ -16,29 +19,23 @@ compiled code stops the run with status ``FAULT`` (-6) and the state kept as far
 import numba
 import numpy as np
 
-from stepsize.control import PRESETS, FilterData
+from stepsize.ode._build import no_events_adapter, no_jac_adapter, rhs_adapter
 from stepsize.ode._bundles import (
     CTX_ARGS,
     JAC_DIFFERENCES,
     MODE_EXPLICIT,
-    Controls,
     ExplicitMethod,
     Problem,
     Steps,
-    Switch,
 )
-from stepsize.ode._context import Layout, generated, rhs_source
-from stepsize.ode._jit import ALLOCATING, uncached
+from stepsize.ode._context import Layout, generated
+from stepsize.ode._jit import ALLOCATING
 from stepsize.ode._loop import integrate
 from stepsize.ode._packed import N_OUT, STATUS, packed_count, packed_state
-from stepsize.ode._solve import SWITCH
+from stepsize.ode._solve import method_bundles
 from stepsize.ode._tableaux import TABLEAUX
 
 _OPTIONS = {**ALLOCATING, "cache": False}  # generated source: nothing to cache it by
-
-
-def _noop(t, y, out, ctx):
-    pass
 
 
 _PACK_SCALAR = "    ctx[{k}] = args[{i}]\n"
@@ -62,10 +59,6 @@ def _packing(args):
     return "".join(lines), k - CTX_ARGS
 
 
-def _filter(data):
-    return "FilterData(" + ", ".join(repr(v) for v in data) + ")"
-
-
 def njit_solver(fun, method="dop853", args=(), inplace=False, max_steps=100_000):
     """A ``numba.njit`` solver for ``fun`` with the explicit pair ``method``.
 
@@ -81,18 +74,11 @@ def njit_solver(fun, method="dop853", args=(), inplace=False, max_steps=100_000)
         raise ValueError(f"method: an explicit pair of {sorted(TABLEAUX)}, got {method!r}")
     args = tuple(args)
     pack, n_values = _packing(args)
-    layout = Layout(args)
-    fn = fun if isinstance(fun, numba.core.dispatcher.Dispatcher) else numba.njit(fun)
-    rhs = numba.njit(**_OPTIONS)(generated(rhs_source(layout, False, inplace), "rhs", {"fun": fn}))
-    noop = numba.njit(**_OPTIONS)(_noop)
-    tab = TABLEAUX[method]
-    pi = PRESETS["PI"].data()
-    radius = float(tab.stability_radius)
+    rhs = rhs_adapter(fun, Layout(args), inplace)
+    ex, _, _, controls, switch, _ = method_bundles(MODE_EXPLICIT, method, None, None)
     namespace = {
         "np": np,
-        "rhs": rhs,
-        "noop": noop,
-        "integrate": uncached(integrate),
+        "integrate": integrate,
         "packed_count": packed_count,
         "packed_state": packed_state,
         "N_OUT": N_OUT,
@@ -100,34 +86,25 @@ def njit_solver(fun, method="dop853", args=(), inplace=False, max_steps=100_000)
         "Problem": Problem,
         "ExplicitMethod": ExplicitMethod,
         "Steps": Steps,
-        "Controls": Controls,
-        "Switch": Switch,
-        "FilterData": FilterData,
-        "M_c": np.ascontiguousarray(tab.c, dtype=float),
-        "M_A": np.ascontiguousarray(tab.A, dtype=float),
-        "M_e": np.ascontiguousarray(tab.e, dtype=float),
-        "M_e2": np.ascontiguousarray(tab.e2 if tab.e2 is not None else np.zeros(0), dtype=float),
-        "M_Q": np.ascontiguousarray(tab.Q, dtype=float),
-        "M_ce": np.ascontiguousarray(tab.c_extra, dtype=float),
-        "M_Ae": np.ascontiguousarray(tab.A_extra, dtype=float),
-        "M_pair": np.array(tab.stiff_pair, dtype=np.int64) % tab.c.size,
+        "CONTROLS": controls,
+        "SWITCH": switch,
+        "ADAPTERS": (rhs, no_jac_adapter(), no_events_adapter()),  # alive as long as the solver
+        **{f"M{i}": a for i, a in enumerate(ex[:-1])},
     }
-    switch = Switch(MODE_EXPLICIT, radius, **SWITCH)  # as solve's (only its mode matters)
+    methods = ", ".join(f"M{i}.copy()" for i in range(len(ex) - 1))
     source = f"""
 def solver(t_eval, y0, args, rtol, atol):
     n = y0.size
     ctx = np.zeros({CTX_ARGS + n_values} + n)
-{pack}    problem = Problem(rhs, noop, noop, ctx, {JAC_DIFFERENCES}, -1, -1, np.zeros(0),
-                      np.zeros(0, dtype=np.int64))
-    explicit = ExplicitMethod(M_c.copy(), M_A.copy(), M_e.copy(), M_e2.copy(), M_Q.copy(),
-                              M_ce.copy(), M_Ae.copy(), M_pair.copy(),
-                              {float(tab.error_order + 1)!r})
-    controls = Controls({_filter(pi)}, {_filter(pi)}, True)
-    switch = Switch{tuple(switch)!r}
-    steps = Steps(t_eval[0], t_eval[t_eval.size - 1], np.full(n, float(rtol)),
-                  np.full(n, float(atol)), 0.0, np.inf, {int(max_steps)}, t_eval.astype(np.float64),
-                  False, False)
-    buf = integrate(problem, y0.astype(np.float64), explicit, None, None, controls, switch, steps)
+{pack}    problem = Problem(np.int64({rhs.address}), np.int64({no_jac_adapter().address}),
+                      np.int64({no_events_adapter().address}), ctx, np.int64({JAC_DIFFERENCES}),
+                      np.int64(-1), np.int64(-1), np.zeros(0), np.zeros(0, dtype=np.int64))
+    explicit = ExplicitMethod({methods}, {ex.k!r})
+    steps = Steps(float(t_eval[0]), float(t_eval[t_eval.size - 1]), np.full(n, float(rtol)),
+                  np.full(n, float(atol)), 0.0, np.inf, np.int64({int(max_steps)}),
+                  t_eval.astype(np.float64), False, False)
+    buf = integrate(problem, y0.astype(np.float64), explicit, None, None, CONTROLS, SWITCH,
+                    steps, None)
     y = np.full((t_eval.size, n), np.nan)
     for i in range(packed_count(buf, N_OUT)):
         packed_state(buf, i, y[i])

@@ -13,6 +13,8 @@ inside, :func:`bound`) and returns everything the run stored as one float64 arra
 ``y`` is stored transposed, (n, m) as ``solve_ivp`` returns it, so the result needs no copy.
 """
 
+from functools import cached_property
+
 import numpy as np
 
 from stepsize.ode._bundles import INFO, Problem
@@ -24,8 +26,8 @@ COUNTS = (*(f for f in INFO.names if f not in _FLOATS), "degree")
 """The packed head: these counts (the INFO fields that are integers, then the interpolants'
 degree), then the times and ratio of :data:`_FLOATS`."""
 HEAD = len(COUNTS) + len(_FLOATS)
-STATUS, NFEV, NACCEPT, NREJECT, N_OUT = (
-    COUNTS.index(f) for f in ("status", "nfev", "naccept", "nreject", "n_out")
+STATUS, NFEV, NJEV, NLU, NACCEPT, NREJECT, N_OUT = (
+    COUNTS.index(f) for f in ("status", "nfev", "njev", "nlu", "naccept", "nreject", "n_out")
 )
 
 
@@ -147,10 +149,13 @@ class Unpacked:
 
     def __init__(self, buf, n):
         self.buf, self.n = buf, n
-        self.info = info = Info(buf)
-        m = info.n_out
+        m = int(buf[N_OUT])
         self._seg = HEAD + m * (1 + n)
         self.points = Points(buf[HEAD : HEAD + m], buf[HEAD + m : self._seg].reshape(n, m))
+
+    @cached_property
+    def info(self):
+        return Info(self.buf)
 
     def _cut(self, k, *shapes):
         out = []
@@ -160,6 +165,7 @@ class Unpacked:
             k += size
         return out, k
 
+    @cached_property
     def _ends(self):
         i, n = self.info, self.n
         seg, k = self._cut(self._seg, i.n_seg, i.n_seg, (i.n_seg, n), (i.n_seg, n, i.degree))
@@ -169,19 +175,19 @@ class Unpacked:
 
     @property
     def segments(self):
-        return self._ends()[0]
+        return self._ends[0]
 
     @property
     def events(self):
-        return self._ends()[1]
+        return self._ends[1]
 
     @property
     def switches(self):
-        return self._ends()[2]
+        return self._ends[2]
 
     @property
     def profile(self):
-        return self._ends()[3]
+        return self._ends[3]
 
 
 def unpacked(buf, n):

@@ -3,26 +3,24 @@
 import functools
 import math
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from stepsize.control import PRESETS, get_controller
 from stepsize.ode import _radau, _rosenbrock
 from stepsize.ode._bdf import bdf_method
-from stepsize.ode._build import build_problem, describe_fault, fault_of, run_kernel
+from stepsize.ode._build import (
+    build_problem,
+    compiled_entry,
+    describe_fault,
+    fault_of,
+    run_kernel,
+)
 from stepsize.ode._bundles import (
     DONE,
-    EVENT,
-    FAULT,
-    MAX_STEPS,
     MODE_AUTO,
     MODE_EXPLICIT,
     MODE_IMPLICIT,
-    NEWTON,
-    NONFINITE,
-    SINGULAR,
-    UNDERFLOW,
     Controls,
     ExplicitMethod,
     RadauMethod,
@@ -32,24 +30,12 @@ from stepsize.ode._bundles import (
 )
 from stepsize.ode._loop import integrate
 from stepsize.ode._mass import check_mass, consistent_initial
-from stepsize.ode._packed import unpacked
-from stepsize.ode._profile import StiffnessProfile
+from stepsize.ode._repeat import remember, repeat_key, solve_again
+from stepsize.ode._result import MESSAGES, DenseSolution, ODEResult, RunOptions, run_result
 from stepsize.ode._sparse import NO_PATTERN, sparse_pattern
 from stepsize.ode._tableaux import TABLEAUX
 
 EPS = np.finfo(float).eps
-MESSAGES = {
-    DONE: "The solver successfully reached the end of the integration interval.",
-    EVENT: "A termination event occurred.",
-    MAX_STEPS: "Too many steps: max_steps reached before the end of the interval.",
-    UNDERFLOW: "Required step size is less than spacing between numbers (step size underflow).",
-    NONFINITE: "Non-finite values (inf or nan) in the state or its derivative.",
-    SINGULAR: "The iteration matrix of the implicit method is singular to working precision "
-    "(repeatedly, or down to the smallest step size).",
-    NEWTON: "The Newton iteration of the implicit method failed to converge down to the "
-    "smallest step size.",
-    FAULT: "A user function raised an exception.",
-}
 IMPLICIT = ("rosenbrock23", "rodas4", "rodas5p", "radau", "bdf")
 SCIPY_NAMES = {
     "RK45": "dp5",
@@ -75,73 +61,6 @@ SWITCH = {
 verdicts came without 6 non-stiff ones in a row between them (Hairer's DOPRI5 tally; step x2),
 back after more than 3 non-stiff verdicts in a row (step /2) -- OrdinaryDiffEq's AutoSwitch
 defaults with Hairer's reset rule."""
-
-
-@dataclass
-class ODEResult:
-    """What ``scipy.integrate.solve_ivp`` returns, plus ``stats``.
-
-    ``t`` (n_points,), ``y`` (n, n_points); ``sol`` a :class:`DenseSolution` when
-    ``dense_output=True``; ``t_events``/``y_events`` lists per event (None without events);
-    ``status`` -1 failure, 0 end reached, 1 terminal event; ``stats`` holds naccept, nreject,
-    ngev (event-function evaluations), the method, controller, whether the loop was compiled,
-    ``nswitch`` and ``intervals`` (``[(t_start, t_stop, method), ...]``) of the automatic switch
-    and ``stiffness`` (the largest ``h lambda / R`` seen, how many explicit steps were judged
-    stiff, the longest run of such steps and ``stiff_at``, the time Hairer's tally of them first
-    exceeded the switching threshold -- his "problem seems to become stiff" -- or None);
-    ``profile`` the per-step :class:`~stepsize.ode.StiffnessProfile` (see
-    :func:`~stepsize.ode.stiffness_profile`).
-    """
-
-    t: np.ndarray
-    y: np.ndarray
-    sol: "DenseSolution | None"
-    t_events: list | None
-    y_events: list | None
-    nfev: int
-    njev: int
-    nlu: int
-    status: int
-    message: str
-    success: bool
-    stats: dict = field(default_factory=dict)
-    profile: StiffnessProfile | None = None
-
-
-class DenseSolution:
-    """Piecewise-polynomial continuous solution, callable like SciPy's ``OdeSolution``.
-
-    Segment ``i`` starts at ``t0s[i]`` with step ``hs[i]``; on it
-    ``y(t) = ys[i] + sum_j coefs[i, :, j] theta^(j+1)`` with ``theta = (t - t0s[i]) / hs[i]``;
-    at the last time ``t_end`` it returns the solution stored there, ``y_end``, exactly.
-    """
-
-    def __init__(self, t0s, hs, ys, coefs, t_end, y_end=None):
-        self.t0s, self.hs, self.ys, self.coefs = t0s, hs, ys, coefs
-        self.t_end, self.y_end = t_end, y_end
-        self.ts = np.append(t0s, t_end)
-        self.t_min, self.t_max = min(self.ts[0], t_end), max(self.ts[0], t_end)
-
-    def __call__(self, t):
-        t = np.asarray(t, dtype=float)
-        flat = np.atleast_1d(t)
-        if self.hs.size == 0:  # nothing integrated: the constant y_end
-            out = np.repeat(self.y_end[:, None], flat.size, axis=1)
-            return out[:, 0] if t.ndim == 0 else out
-        forward = self.hs[0] > 0
-        key = flat if forward else -flat
-        starts = self.t0s if forward else -self.t0s
-        idx = np.clip(np.searchsorted(starts, key, side="right") - 1, 0, self.hs.size - 1)
-        theta = (flat - self.t0s[idx]) / self.hs[idx]
-        coefs = self.coefs[idx]
-        acc = np.zeros((flat.size, coefs.shape[1]))
-        for j in range(coefs.shape[2] - 1, -1, -1):
-            acc = (acc + coefs[:, :, j]) * theta[:, None]
-        out = self.ys[idx] + acc
-        if self.y_end is not None:
-            out[flat == self.t_end] = self.y_end  # the stored end point exactly
-        out = out.T
-        return out[:, 0] if t.ndim == 0 else out
 
 
 def _vector_tol(value, name, n):
@@ -488,6 +407,26 @@ def solve(
     reason in ``message`` and the solution up to that point.  An exception raised by ``fun``,
     ``jac`` or an event function propagates, with a note saying at which ``t``.
     """
+    repeat = None
+    if (
+        events is None
+        and jac is None
+        and jac_band is None
+        and mass is None
+        and jac_sparsity is None
+        and controller is None
+        and first_step is None
+        and vectorized is False
+        and compiled is True
+        and type(max_step) is float
+        and max_step == math.inf
+    ):
+        flags = (dense_output, profile, inplace)
+        repeat = repeat_key(method, y0, rtol, atol, args, max_steps, flags)
+        if repeat is not None:
+            result = solve_again(fun, t_span, y0, args, t_eval, repeat)
+            if result is not None:
+                return result
     t0, t1, y0, rtol, atol = check_problem(t_span, y0, rtol, atol)
     band = _check_band(jac_band, y0.size)
     mode, explicit, implicit = resolve_method(method, rtol, band is not None)
@@ -536,16 +475,23 @@ def solve(
         built, integrate, y0, ex, ros, rad, controls, switch, steps, bdf, types=types,
         addressed=True,
     )  # fmt: skip
-    out = unpacked(buf, y0.size)
     if fault_of(built.problem.ctx)[0]:
         raise describe_fault(built.spec, built.problem.ctx)
     names = (explicit or "-", implicit or "-")
     label = {MODE_EXPLICIT: explicit, MODE_IMPLICIT: implicit}.get(mode, f"auto({'/'.join(names)})")
-    first = names[1] if mode == MODE_IMPLICIT else names[0]
-    stats = {"method": label, "controller": ctrl_name, "compiled": built.compiled}
-    n_events = built.spec.ev_dir.size if events is not None else None
-    radius = switch.radius if profile else None
-    return _result(out.info, out, t0, names, first, radius, stats, n_events, dense_output)
+    options = RunOptions(
+        names,
+        names[1] if mode == MODE_IMPLICIT else names[0],
+        switch.radius if profile else None,
+        {"method": label, "controller": ctrl_name, "compiled": built.compiled},
+        built.spec.ev_dir.size if events is not None else None,
+        bool(dense_output),
+    )
+    if repeat is not None and built.compiled:
+        methods = (ex, ros, rad, controls, switch)
+        entry = compiled_entry(integrate, types)
+        remember(fun, repeat, built, methods, steps, bdf, options, entry)
+    return run_result(buf, y0.size, t0, options)
 
 
 def _sparse_method(method, explicit, implicit, jac, band):
@@ -632,78 +578,4 @@ def _constant_result(built, t_span, y0, t_eval, has_events, dense_output):
             "nswitch": 0,
             "intervals": [],
         },
-    )
-
-
-def _intervals(t0, t_last, switches, names, first):
-    """``[(t_start, t_stop, method), ...]`` from the switch times."""
-    other = {names[0]: names[1], names[1]: names[0]}
-    bounds = [t0, *switches.tolist(), t_last]
-    out, method = [], first
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        out.append((float(a), float(b), method))
-        method = other[method]
-    return out
-
-
-def _result(info, out, t0, names, first, radius, stats, n_events, dense_output):
-    """The :class:`ODEResult` of a run (``info`` and ``out`` from :func:`unpacked`;
-    ``n_events`` None without events, ``radius`` None without a profile)."""
-    status = info.status
-    points = out.points
-    t_last = info.t
-    sol = None
-    if dense_output:
-        seg = out.segments
-        y_last = points.y[:, -1].copy() if points.t.size and points.t[-1] == t_last else None
-        sol = DenseSolution(seg.t, seg.h, seg.y, seg.coef, t_last, y_last)
-    t_events = y_events = None
-    if n_events is not None:
-        ev = out.events
-        idx = ev.index.astype(np.int64)
-        t_events, y_events = [], []
-        for i in range(n_events):
-            hit = idx == i
-            t_events.append(ev.t[hit])
-            y_events.append(ev.y[hit] if hit.any() else np.zeros(0))
-    profile = None
-    if radius is not None:
-        prof = out.profile
-        profile = StiffnessProfile(
-            t=prof[:, 0].copy(),
-            h=prof[:, 1].copy(),
-            h_lambda=prof[:, 2].copy(),
-            implicit=prof[:, 3] > 0.5,
-            radius=radius,
-            methods=names,
-        )
-    stats.update(
-        naccept=info.naccept,
-        nreject=info.nreject,
-        ngev=info.ngev,
-        nswitch=info.nswitch,
-        intervals=[(t0, t_last, first)]
-        if info.nswitch == 0
-        else _intervals(t0, t_last, out.switches, names, first),
-        stiffness={
-            "max_h_lambda_over_radius": info.max_ratio,
-            "stiff_steps": info.stiff_steps,
-            "longest_stiff_run": info.max_run,
-            "stiff_at": None if info.t_stiff != info.t_stiff else info.t_stiff,
-        },
-    )
-    return ODEResult(
-        t=points.t,
-        y=points.y,
-        sol=sol,
-        t_events=t_events,
-        y_events=y_events,
-        nfev=info.nfev,
-        njev=info.njev,
-        nlu=info.nlu,
-        status=status if status >= 0 else -1,
-        message=MESSAGES[status],
-        success=status >= 0,
-        stats=stats,
-        profile=profile,
     )

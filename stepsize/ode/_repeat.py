@@ -1,0 +1,153 @@
+"""A repeat call of ``solve``: what the first call with a set of options checked and built, kept
+so that the next one checks only what depends on values.
+
+``solve`` validates its arguments, resolves the method, builds the method bundles and the
+problem's adapters and finds the compiled entry point of the loop: some 25 us of Python before
+the loop runs, the same on every call with the same function and options.  For the plain calls
+of a fit or a sweep -- no events, Jacobian, mass matrix, ``t_eval``, step limits or controller;
+scalar float tolerances; ``args`` a tuple of floats; ``t_eval`` None or a float64 vector --
+:func:`remember` keeps all of that per function (weakly: it goes with the function) under the
+key :func:`repeat_key` makes of the options, and :func:`solve_again` runs a later call on it
+after the checks that depend on the values alone: ``t_span`` two finite numbers (not equal),
+``y0`` a finite float64 vector of the remembered size, ``t_eval`` finite, strictly monotonic in
+the direction of integration and inside ``t_span``.  Anything else -- a first call, other
+types, a value these checks reject -- takes ``solve``'s full path, which gives the same result
+or raises its error.
+"""
+
+import dataclasses
+import math
+import weakref
+from typing import NamedTuple
+
+import numpy as np
+
+from stepsize.ode._build import describe_fault
+from stepsize.ode._bundles import CTX_ARGS, CTX_FAULT, Problem, Steps
+from stepsize.ode._result import run_result
+
+EPS = np.finfo(float).eps
+_F8 = np.dtype(np.float64)
+_NUMBERS = (float, int)
+_NO_TIMES = np.zeros(0)  # no t_eval (the loop only reads it)
+_REMEMBERED = weakref.WeakKeyDictionary()
+"""``fun -> {key: Remembered}``."""
+
+
+class Remembered(NamedTuple):
+    """What a repeat call reuses: the loop's compiled ``entry`` point, the problem's addressed
+    adapters before and after its context (``head``, ``tail``), the context's size, the method
+    bundles ``(explicit, rosenbrock, radau, controls, switch)``, the BDF bundle, the first
+    call's steps (tolerance arrays, ``max_steps``, what to store), the result's
+    :class:`~stepsize.ode._result.RunOptions` and the problem's spec (to re-raise a fault)."""
+
+    entry: object
+    head: tuple
+    tail: tuple
+    ctx_size: int
+    methods: tuple
+    bdf: object
+    steps: Steps
+    options: object
+    spec: object
+
+
+def repeat_key(method, y0, rtol, atol, args, max_steps, flags):
+    """The key of a plain call (``flags``: dense_output, profile, inplace), or None when its
+    arguments are not of the types a repeat call takes (then ``solve`` checks them all)."""
+    if not (
+        type(method) is str
+        and type(y0) is np.ndarray
+        and y0.dtype is _F8
+        and y0.ndim == 1
+        and type(rtol) is float
+        and type(atol) is float
+        and 100 * EPS <= rtol < math.inf
+        and 0.0 <= atol < math.inf
+        and type(max_steps) is int
+        and max_steps >= 1
+        and all(type(f) is bool for f in flags)
+    ):
+        return None
+    if args is None:
+        args = ()
+    elif type(args) is not tuple or not all(type(a) is float for a in args):
+        return None
+    return (method, y0.size, rtol, atol, len(args), max_steps, flags)
+
+
+def remember(fun, key, built, methods, steps, bdf, options, entry):
+    """Keep what the call of ``solve`` under ``key`` built (``entry`` None: nothing to keep)."""
+    if entry is None:
+        return
+    try:
+        table = _REMEMBERED.setdefault(fun, {})
+    except TypeError:  # not weak-referenceable
+        return
+    a = built.addressed
+    table[key] = Remembered(
+        entry, tuple(a[:3]), tuple(a[4:]), a.ctx.size, methods, bdf, steps, options, built.spec
+    )  # fmt: skip
+
+
+def solve_again(fun, t_span, y0, args, t_eval, key):
+    """The result of ``solve`` for a call under ``key`` that :func:`remember` kept, or None
+    when there is none or a value needs ``solve``'s full checks."""
+    try:
+        kept = _REMEMBERED[fun][key]
+    except (KeyError, TypeError):
+        return None
+    if type(t_span) not in (tuple, list) or len(t_span) != 2:
+        return None
+    t0, t1 = t_span
+    if type(t0) not in _NUMBERS or type(t1) not in _NUMBERS:
+        return None
+    t0, t1 = float(t0), float(t1)
+    if t0 == t1 or not (math.isfinite(t0) and math.isfinite(t1) and _finite(y0)):
+        return None
+    if t_eval is None:
+        t_eval = _NO_TIMES
+    else:
+        t_eval = _times(t_eval, t0, t1)
+        if t_eval is None:
+            return None
+    ctx = np.zeros(kept.ctx_size)
+    if args:
+        ctx[CTX_ARGS : CTX_ARGS + len(args)] = args
+    s = kept.steps
+    steps = Steps(t0, t1, s.rtol, s.atol, 0.0, math.inf, s.max_steps, t_eval, s.dense, s.profile)
+    problem = Problem._make(kept.head + (ctx,) + kept.tail)
+    buf = kept.entry(problem, y0.copy(), *kept.methods, steps, kept.bdf)
+    if ctx[CTX_FAULT] != 0.0:
+        raise describe_fault(dataclasses.replace(kept.spec, args=args or ()), ctx)
+    return run_result(buf, y0.size, t0, kept.options)
+
+
+def _finite(y):
+    """Whether every value of the float vector ``y`` is finite (a finite sum: all are)."""
+    if y.size <= 16:
+        return math.isfinite(sum(y.tolist()))
+    return math.isfinite(y.sum()) or bool(np.all(np.isfinite(y)))
+
+
+def _times(t_eval, t0, t1):
+    """A copy of ``t_eval`` (a float64 vector; ``solve``'s own, as its full path makes it) when
+    it is finite, strictly monotonic from ``t0`` towards ``t1`` and inside ``[t0, t1]``; else
+    None."""
+    if type(t_eval) is not np.ndarray or t_eval.dtype is not _F8 or t_eval.ndim != 1:
+        return None
+    sign = 1.0 if t1 > t0 else -1.0
+    if t_eval.size > 32:  # the same checks, vectorised
+        d = np.diff(t_eval) * sign
+        ok = (t_eval[0] - t0) * sign >= 0.0 and (t1 - t_eval[-1]) * sign >= 0.0
+        return np.array(t_eval) if ok and bool(np.all(d > 0.0)) else None
+    ts = t_eval.tolist()
+    if not ts:
+        return None
+    last = t0 * sign
+    for i, t in enumerate(ts):
+        t *= sign
+        if not (t > last or (i == 0 and t == last)):  # nan fails too
+            return None
+        last = t
+    return np.array(t_eval) if last <= t1 * sign else None
