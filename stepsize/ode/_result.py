@@ -24,7 +24,7 @@ from stepsize.ode._bundles import (
     SINGULAR,
     UNDERFLOW,
 )
-from stepsize.ode._packed import NFEV, NJEV, NLU, STATUS, unpacked
+from stepsize.ode._packed import HEAD, N_OUT, NFEV, NJEV, NLU, STATUS, unpacked
 from stepsize.ode._profile import StiffnessProfile
 
 MESSAGES = {
@@ -129,6 +129,10 @@ class RunResult(ODEResult):
     any field).  Made by :func:`run_result`."""
 
     @cached_property
+    def _out(self):
+        return unpacked(self._buf, self._n)
+
+    @cached_property
     def sol(self):
         if not self._options.dense_output:
             return None
@@ -199,11 +203,13 @@ class RunResult(ODEResult):
 def run_result(buf, n, t0, options):
     """The :class:`RunResult` of the packed run ``buf`` (states of size ``n``) from ``t0``."""
     r = object.__new__(RunResult)  # the lazy fields are not set
-    r._out = out = unpacked(buf, n)
-    r._t0, r._options = t0, options
-    r.t, r.y = out.points
-    status = int(buf[STATUS])
-    r.nfev, r.njev, r.nlu = int(buf[NFEV]), int(buf[NJEV]), int(buf[NLU])
+    r._buf, r._n, r._t0, r._options = buf, n, t0, options
+    head = buf[:HEAD].tolist()
+    m = int(head[N_OUT])
+    r.t = buf[HEAD : HEAD + m]
+    r.y = buf[HEAD + m : HEAD + m * (1 + n)].reshape(n, m)  # the layout of _packed
+    status = int(head[STATUS])
+    r.nfev, r.njev, r.nlu = int(head[NFEV]), int(head[NJEV]), int(head[NLU])
     r.status = status if status >= 0 else -1
     r.message = MESSAGES[status]
     r.success = status >= 0
