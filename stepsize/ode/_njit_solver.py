@@ -7,8 +7,9 @@ in :data:`stepsize.ode._solve.MESSAGES`).  It calls the very loop of :func:`step
 with the same bundles (same steps, same values): the compiled loop ``solve`` uses, loaded from
 Numba's disk cache, with ``fun``'s adapter passed by its address (as numbalsoda takes the
 address of a ``cfunc``), so that a new ``fun`` compiles its adapter and the small ``solver``
-around the loop (about a second), not the loop.  Per call, from ``@njit`` code, it costs the
-loop's own set-up (its work arrays, the packed output) and no Python.
+around the loop (seconds), not the loop (30-40 s).  Per call, from ``@njit`` code, it costs the
+loop's own set-up (its work arrays, the first step, the packed output) and no Python: 5.6 us
+for a two-step run against numbalsoda's 1.2 us (``benchmarks/ode_micro.py``, ``from_njit``).
 
 ``args`` is a tuple of floats and 1-D float arrays, laid out as the example given to the factory
 (the values may change from call to call, the layout not); they reach ``fun(t, y, *args)`` (or
@@ -91,6 +92,8 @@ def njit_solver(fun, method="dop853", args=(), inplace=False, max_steps=100_000)
         "ADAPTERS": (rhs, no_jac_adapter(), no_events_adapter()),  # alive as long as the solver
         **{f"M{i}": a for i, a in enumerate(ex[:-1])},
     }
+    # global arrays are read-only constants in compiled code: copies have the types of solve's
+    # bundles, so that the solver calls the loop solve compiled (one specialisation for both)
     methods = ", ".join(f"M{i}.copy()" for i in range(len(ex) - 1))
     source = f"""
 def solver(t_eval, y0, args, rtol, atol):
