@@ -87,7 +87,7 @@ def remember(fun, key, built, methods, steps, bdf, options, entry):
     a = built.addressed
     table[key] = Remembered(
         entry, tuple(a[:3]), tuple(a[4:]), a.ctx.size, methods, bdf, steps, options, built.spec
-    )  # fmt: skip
+    )
 
 
 def solve_again(fun, t_span, y0, args, t_eval, key):
