@@ -312,6 +312,7 @@ def gr15_advance(
     """
     G, eps2, epsilon = par[P_G], par[P_EPS2], par[P_ETA]
     mode = int(par[P_CRIT])
+    pc_tol = max(PC_TOL, epsilon * epsilon)
     n, d = pos.shape
     g = np.empty((7, n, d))
     x = np.empty((n, d))
@@ -344,7 +345,7 @@ def gr15_advance(
                 cnt[C_NFORCE] += 7
                 if r2 < rmin2:
                     rmin2, imin, jmin = r2, i2, j2
-                if err < PC_TOL or (it >= 2 and err >= err_last):
+                if err < pc_tol or (it >= 2 and err >= err_last):
                     break
                 err_last = err
             if epsilon > 0.0:
