@@ -27,7 +27,8 @@ column j of order 2j (Mikkola & Aarseth 2002, Celest. Mech. 84, 343, who extrapo
 leapfrog).  The error of column j is the RMS of T_{j,j} - T_{j,j-1} over the links' components,
 scaled by atol + rtol |X_k| (resp. |W_k|), and of the time increment, scaled by rtol |dt|; step
 and column follow Hairer & Wanner's ODEX.  The step that would pass the output time is redone
-with the macro step that lands on it, found by the secant method on t(H) (monotone: dt/ds > 0).
+with the macro step that lands on it, found by regula falsi on t(H) (monotone: dt/ds > 0;
+``_gravity.falsi_guess``).
 
 Point masses only (no softening), at least two of them positive; bodies of mass 0 (test
 particles) are chain members like the others.
@@ -66,6 +67,8 @@ from stepsize.nbody._gravity import (
     UNDERFLOW,
     check_events,
     collision_time,
+    falsi_guess,
+    falsi_update,
     greater,
     lesser,
     track_rmin,
@@ -446,14 +449,10 @@ def chain_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, order, l
                 return UNDERFLOW
         landing = t + dt >= t_end
         if landing:  # the macro step that lands on t_end: t(H) = t_end, bracketed
-            # regula falsi, Illinois variant (Dowell & Jarratt 1971): the end point kept twice
-            # in a row has its residual halved, so that the bracket closes superlinearly
             lo_h, lo_f, hi_h, hi_f = 0.0, t - t_end, H, t + dt - t_end
             side = 0
             for _ in range(LANDING_ITERATIONS):
-                h_try = lo_h + (hi_h - lo_h) * lo_f / (lo_f - hi_f)
-                if not (lo_h < h_try < hi_h):
-                    h_try = 0.5 * (lo_h + hi_h)
+                h_try = falsi_guess(lo_h, lo_f, hi_h, hi_f)
                 j, dt, nf, r2, i2, j2 = extrapolated_step(
                     x0, w0, masses, order, G, B, h_try, k, rtol, atol, tab, cols, work, tmp
                 )
@@ -463,16 +462,7 @@ def chain_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, order, l
                 f = t + dt - t_end
                 if abs(f) <= 4e-16 * abs(t_end) or hi_h - lo_h <= 1e-15 * hi_h:
                     break
-                if f < 0.0:
-                    lo_h, lo_f = h_try, f
-                    if side < 0:
-                        hi_f *= 0.5
-                    side = -1
-                else:
-                    hi_h, hi_f = h_try, f
-                    if side > 0:
-                        lo_f *= 0.5
-                    side = 1
+                lo_h, lo_f, hi_h, hi_f, side = falsi_update(lo_h, lo_f, hi_h, hi_f, side, h_try, f)
             if not j:  # a shorter step has a smaller error: accept the last column computed
                 j = k + 1 if k + 1 <= K_MAX else K_MAX
         for a in range(m):

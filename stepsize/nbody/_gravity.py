@@ -404,6 +404,28 @@ def track_rmin(scal, cnt, rmin2, imin, jmin):
 
 
 @numba.njit(**NJIT, inline="always")
+def falsi_guess(lo_h, lo_f, hi_h, hi_f):
+    """The next trial of a bracketed root f(h) = 0, f(lo_h) < 0 < f(hi_h): regula falsi, or
+    the midpoint where rounding puts it outside the bracket."""
+    h = lo_h + (hi_h - lo_h) * lo_f / (lo_f - hi_f)
+    return h if lo_h < h < hi_h else 0.5 * (lo_h + hi_h)
+
+
+@numba.njit(**NJIT, inline="always")
+def falsi_update(lo_h, lo_f, hi_h, hi_f, side, h, f):
+    """The bracket after the trial (h, f(h)), Illinois variant (Dowell & Jarratt 1971): an end
+    kept twice in a row has its residual halved, so that the bracket closes superlinearly.
+    Returns (lo_h, lo_f, hi_h, hi_f, side)."""
+    if f < 0.0:
+        if side < 0:
+            hi_f *= 0.5
+        return h, f, hi_h, hi_f, -1
+    if side > 0:
+        lo_f *= 0.5
+    return lo_h, lo_f, h, f, 1
+
+
+@numba.njit(**NJIT, inline="always")
 def step_size(h, t, t_end, nsteps, max_steps):
     """The step to take toward ``t_end`` (truncated to land on it) and a status: DONE when
     ``t_end`` is reached, MAX_STEPS or UNDERFLOW when the loop must stop, else 1 (go on)."""

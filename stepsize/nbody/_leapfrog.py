@@ -26,8 +26,9 @@ h, and for two bodies it follows the Kepler orbit exactly along its trajectory, 
 eccentricity, with only a time error: the physical step shrinks as 1 / Omega in a close
 encounter, with no step criterion and no rejection.  h = eta Omega(0) tau(0) (tau the
 collision time scale above) is set at the start of a run and kept.  The step that would pass
-the output time is replaced by a drift-kick-drift leapfrog in t that ends on it (a step
-shorter than the time-transformed one).
+the output time is redone with the step in s that ends on it, found by regula falsi on t(h)
+(monotone, as in ``archain``): a drift-kick-drift in t there would spoil the exact ellipse at a
+pericentre.
 """
 
 import numba
@@ -55,6 +56,8 @@ from stepsize.nbody._gravity import (
     check_events,
     collision_time,
     copy_to,
+    falsi_guess,
+    falsi_update,
     kinetic_energy,
     potential_energy,
     step_size,
@@ -63,6 +66,7 @@ from stepsize.nbody._gravity import (
 
 N_WORK = 3  # scratch (N, D) arrays of leapfrog_steps: x0, v0, a0
 SYMMETRIC, LOGH = 0, 1  # par[P_CRIT] of leapfrog: the adaptive step's rule
+LANDING_ITERATIONS = 40
 S_B = S_K  # the binding energy B of a logh run (a slot the leapfrog does not use otherwise)
 
 
@@ -111,17 +115,6 @@ def logh_dkd(pos, vel, acc, masses, G, eps2, h, B):
     dt2 = 0.5 * h / (kinetic_energy(vel, masses) + B)
     drift(pos, vel, dt2)
     return dt1 + dt2, rmin2, imin, jmin
-
-
-@numba.njit(**NJIT)
-def dkd(pos, vel, acc, masses, G, eps2, h):
-    """One drift-kick-drift step of size h in t, in place; (r_min^2, i_min, j_min) at the
-    midpoint."""
-    drift(pos, vel, 0.5 * h)
-    rmin2, imin, jmin = accelerations(pos, masses, G, eps2, acc)
-    kick(vel, acc, h)
-    drift(pos, vel, 0.5 * h)
-    return rmin2, imin, jmin
 
 
 @numba.njit(**NJIT)
@@ -195,7 +188,7 @@ def leapfrog_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, work):
 @numba.njit(**NJIT)
 def logh_steps(pos, vel, acc, masses, par, scal, cnt, escaped, work):
     """``leapfrog_steps`` in the logarithmic-Hamiltonian time (``logh_dkd``, step scal[S_H]
-    in s); the last step lands on par[P_TEND] with ``dkd`` in t."""
+    in s); the last step lands on par[P_TEND] with a shorter step in s."""
     x0, v0, a0 = work[0], work[1], work[2]
     G, eps2, h, B = par[P_G], par[P_EPS2], scal[S_H], scal[S_B]
     while True:
@@ -212,11 +205,19 @@ def logh_steps(pos, vel, acc, masses, par, scal, cnt, escaped, work):
         dt, rmin2, imin, jmin = logh_dkd(pos, vel, acc, masses, G, eps2, h, B)
         cnt[C_NFORCE] += 1
         landing = not (t + dt < par[P_TEND])
-        if landing:  # redo it in t, ending on the output time
-            copy_to(pos, x0)
-            copy_to(vel, v0)
-            rmin2, imin, jmin = dkd(pos, vel, acc, masses, G, eps2, par[P_TEND] - t)
-            cnt[C_NFORCE] += 1
+        if landing:  # redo it with the step in s that ends on the output time
+            lo_h, lo_f, hi_h, hi_f = 0.0, t - par[P_TEND], h, t + dt - par[P_TEND]
+            side = 0
+            for _ in range(LANDING_ITERATIONS):
+                h_try = falsi_guess(lo_h, lo_f, hi_h, hi_f)
+                copy_to(pos, x0)
+                copy_to(vel, v0)
+                dt, rmin2, imin, jmin = logh_dkd(pos, vel, acc, masses, G, eps2, h_try, B)
+                cnt[C_NFORCE] += 1
+                f = t + dt - par[P_TEND]
+                if abs(f) <= 4e-16 * abs(par[P_TEND]) or hi_h - lo_h <= 1e-15 * hi_h:
+                    break
+                lo_h, lo_f, hi_h, hi_f, side = falsi_update(lo_h, lo_f, hi_h, hi_f, side, h_try, f)
         if not (all_finite(pos) and all_finite(vel) and dt > 0.0):
             copy_to(pos, x0)
             copy_to(vel, v0)
