@@ -15,19 +15,21 @@ t = 0 to 70, through its dozens of close encounters, and we record
 * steps and force evaluations.
 
 stepsize: ``hermite4`` (AMUSE criterion, eta 0.03 .. 0.001; Aarseth criterion), ``leapfrog``
-(time-symmetric adaptive), ``gbs`` (extrapolated leapfrog, rtol 1e-8 .. 1e-14), ``dop853`` /
+(time-symmetric adaptive, and the logarithmic-Hamiltonian leapfrog, ``criterion="logh"``),
+``gbs`` (extrapolated leapfrog, rtol 1e-8 .. 1e-14), ``dop853`` /
 ``vern7`` on pair separations (the default ``coordinates="relative"``), on absolute
 coordinates and Kustaanheimo-Stiefel regularised (``regularize="ks"``), rtol 1e-8 .. 3e-14,
-``gr15`` (epsilon 1e-5 .. 1e-13, IAS15's settings among them) and ``archain``
+``gr15`` (epsilon 1e-3 .. 1e-13, IAS15's settings among them) and ``archain``
 (algorithmic chain regularisation, rtol 1e-8 .. 1e-14). REBOUND (when importable;
-``pip install rebound``, the ``bench`` extra): IAS15 (epsilon 1e-13 .. 1e-5; 1e-9 is the
+``pip install rebound``, the ``bench`` extra): IAS15 (epsilon 1e-13 .. 1e-3; 1e-9 is the
 default), BS (Gragg-Bulirsch-Stoer, eps 1e-8 .. 1e-14) and its fixed-step leapfrog. WHFast,
 Mercurius and TRACE need a dominant central body and do not apply.
 
 Target (issue 4): reach |dE/E| <= 1e-10 in no more time than REBOUND IAS15, ratio
 time(stepsize) / time(IAS15) <= 1.0, both the fastest setting of each side reaching the level;
 (issue 13) gr15 reaching 1e-14.  Also reported: the same ratio at the other levels (IAS15 with
-epsilon 1e-5 .. 1e-13), the best of each project method per level, and each row's
+epsilon 1e-5 .. 1e-13), the best of each project method per level with its steps, force evaluations
+and time per step (``cost``; the same for REBOUND's best, ``best_rebound``), and each row's
 ``options``, the keyword arguments that reproduce it through ``stepsize.nbody.integrate``.
 The energy error of a chaotic run is not monotonic in the tolerance, hence "fastest setting
 reaching the level" rather than interpolation.
@@ -55,17 +57,19 @@ OURS = (
     [("hermite4", dict(eta=eta)) for eta in (0.03, 0.01, 0.003, 0.001)]
     + [("hermite4", dict(eta=eta, criterion="aarseth")) for eta in (0.01, 0.001)]
     + [("leapfrog", dict(eta=eta)) for eta in (0.01, 0.003, 0.001)]
+    + [("leapfrog", dict(eta=eta, criterion="logh")) for eta in (0.01, 0.005, 0.002, 0.0015, 5e-4)]
     + [("gbs", dict(rtol=r)) for r in (1e-8, 1e-10, 1e-12, 1e-14)]
     + [("dop853", dict(rtol=r)) for r in (1e-9, 1e-10, 1e-11, 1e-12, 3e-13, 1e-13, 3e-14)]
     + [("dop853", dict(rtol=r, coordinates="absolute")) for r in (1e-11, 1e-12, 1e-13, 3e-14)]
     + [("vern7", dict(rtol=r)) for r in (1e-10, 1e-11, 1e-12, 1e-13)]
-    + [("gr15", dict(epsilon=e)) for e in (1e-5, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13)]
+    + [("gr15", dict(epsilon=e)) for e in (1e-3, 1e-4, 1e-5, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12)]
+    + [("gr15", dict(epsilon=1e-13))]
     + [("dop853", dict(rtol=r, regularize="ks")) for r in (1e-8, 1e-10, 1e-12, 1e-13, 3e-14)]
     + [("vern7", dict(rtol=r, regularize="ks")) for r in (1e-10, 1e-12, 1e-13, 3e-14)]
     + [("archain", dict(rtol=r)) for r in (1e-8, 1e-10, 1e-12, 1e-14)]
 )
 PEERS = (
-    [("ias15", dict(epsilon=e)) for e in (1e-13, 1e-12, 1e-11, 1e-10, 1e-9, 1e-7, 1e-5)]
+    [("ias15", dict(epsilon=e)) for e in (1e-13, 1e-12, 1e-11, 1e-10, 1e-9, 1e-7, 1e-5, 1e-4, 1e-3)]
     + [("bs", dict(eps=e)) for e in (1e-8, 1e-10, 1e-12, 1e-14)]
     + [("leapfrog", dict(dt=dt)) for dt in (1e-3, 1e-4)]
 )
@@ -123,9 +127,24 @@ def fastest_reaching(rows, level, peer):
 
 
 def label(r):
-    """A row's method with its regularisation or coordinates, as the plot groups it."""
-    extra = r["options"].get("regularize") or r["options"].get("coordinates") or ""
+    """A row's method with its regularisation, coordinates or leapfrog criterion, as the plot
+    groups it."""
+    o = r["options"]
+    extra = o.get("regularize") or o.get("coordinates") or (o.get("criterion") == "logh" and "logh")
+    extra = extra or ""
     return r["method"] + (f" ({extra})" if extra else "")
+
+
+def cost(r):
+    """Where a row's time goes: steps, force evaluations, CPU time per step and per force
+    evaluation (REBOUND does not report its force evaluations)."""
+    nf = r["force_evaluations"]
+    return dict(
+        steps=r["steps"],
+        force_evaluations=nf,
+        us_per_step=1e6 * r["cpu_s"] / r["steps"],
+        ns_per_force_evaluation=1e9 * r["cpu_s"] / nf if nf else None,
+    )
 
 
 def per_method(rows, level, peer):
@@ -140,6 +159,7 @@ def per_method(rows, level, peer):
                 cpu_s=best["cpu_s"],
                 energy_error=best["energy_error"],
                 ratio_vs_best_rebound=best["cpu_s"] / peer["cpu_s"] if peer else None,
+                **cost(best),
             )
     return out
 
@@ -196,6 +216,8 @@ def main(argv=None):
             and dict(options=ias["options"], cpu_s=ias["cpu_s"], energy_error=ias["energy_error"]),
             ratio_vs_ias15=ours["cpu_s"] / ias["cpu_s"] if ours and ias else None,
             ratio_vs_best_rebound=ours["cpu_s"] / peer["cpu_s"] if ours and peer else None,
+            best_rebound=peer
+            and dict(method=peer["method"], options=peer["options"], **cost(peer)),
             per_method=per_method(rows, level, peer),
         )
     report = dict(
@@ -248,6 +270,8 @@ def plot(rows, path):
             key += " (absolute)"
         if r["options"].get("regularize"):
             key += f" ({r['options']['regularize'].upper()})"
+        if r["method"] == "leapfrog" and r["options"].get("criterion") == "logh":
+            key += " (logh)"
         groups.setdefault(key, []).append(r)
     for key, rs in groups.items():  # settings in the order listed: tolerance tightening
         style = "--" if key.startswith("rebound") else "-"

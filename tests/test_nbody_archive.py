@@ -12,6 +12,7 @@ CASES = [
     ("wh", lambda: OSS, dict(dt=30.0, corrector=11), 6000.0, 1000.0),
     ("wh", lambda: OSS, dict(dt=30.0, coordinates="democratic_heliocentric"), 6000.0, 1000.0),
     ("hermite4", pythagorean, dict(eta=0.02), 12.0, 1.5),
+    ("leapfrog", pythagorean, dict(eta=0.01, criterion="logh"), 12.0, 1.5),
     ("gbs", pythagorean, dict(rtol=1e-8), 12.0, 1.5),
     ("archain", pythagorean, dict(rtol=1e-10), 12.0, 1.5),
 ]

@@ -211,3 +211,26 @@ def test_cli_runs_wh_and_gr15_on_the_outer_solar_system(capsys):
     assert [r["method"] for r in rows] == ["wh", "gr15"]
     assert rows[0]["energy_error"] < 1e-10 and rows[1]["energy_error"] < 1e-14
     assert main(argv + ["--corrector", "4"]) == 2  # a clear error, not a traceback
+
+
+@pytest.mark.parametrize("ndim, softening", [(3, 0.0), (3, 0.01), (2, 0.0)])
+def test_pair_row_accelerations_equal_the_one_pass_loop_to_the_bit(ndim, softening):
+    """``wh``'s force loop is ``_gravity.accelerations`` over a pair-row scratch: separations and
+    G / r^3 first, then the sums; the same numbers as the one-pass loop of the other methods."""
+    from stepsize.nbody._gravity import PAIR_ROWS, accelerations
+
+    rng = np.random.default_rng(7)
+    n = 9
+    pos, masses = rng.normal(size=(n, ndim)), rng.uniform(0.1, 1.0, n)
+    plain, rowed = np.empty((n, ndim)), np.empty((n, ndim))
+    work = np.empty((PAIR_ROWS, n * (n - 1) // 2))
+    a = accelerations(pos, masses, 1.3, softening**2, plain)
+    b = accelerations(pos, masses, 1.3, softening**2, rowed, work)
+    assert a == b
+    assert np.array_equal(plain, rowed)
+    r = pos[None, :, :] - pos[:, None, :]  # r[i, j] = x_j - x_i
+    s2 = np.sum(r**2, axis=2) + softening**2
+    np.fill_diagonal(s2, np.inf)  # no self-force
+    inv3 = s2**-1.5
+    direct = 1.3 * np.einsum("j,ij,ijk->ik", masses, inv3, r)
+    assert np.allclose(plain, direct, rtol=1e-12, atol=1e-14)

@@ -21,14 +21,14 @@ as D(h/2) K(h) D(h/2) follows a two-body orbit exactly along its trajectory, thr
 collision and for any eccentricity (only the time carries an error): the encounter is
 regularised by the algorithm, with no change of variables.  The leapfrog is symmetric, so its
 error expands in even powers of h, and a macro step H in s is extrapolated
-(Gragg-Bulirsch-Stoer) as ``stepsize.nbody._gbs`` does: n_j = 2j substeps, Aitken-Neville
-tableau (``INV_RATIO``) over (X, W, t), column j of order 2j (Mikkola & Aarseth 2002,
-Celest. Mech. 84, 343, who extrapolate the same leapfrog).  The error of column j is the RMS of
-T_{j,j} - T_{j,j-1} over the links' components, scaled by atol + rtol |X_k| (resp. |W_k|), and
-of the time increment, scaled by rtol |dt|; step and column follow Hairer & Wanner's ODEX
-(as ``_gbs``: H_j = H min(4, max(0.1, 0.94 (0.65 / err_j)^(1 / (2j - 1)))), the column of least
-work per unit step).  The step that would pass the output time is redone with the macro step
-that lands on it, found by the secant method on t(H) (monotone: dt/ds > 0).
+(Gragg-Bulirsch-Stoer) as ``stepsize.nbody._gbs`` does, with the same
+``stepsize.nbody._extrapolation``: n_j = 2j substeps, Aitken-Neville tableau over (X, W, t),
+column j of order 2j (Mikkola & Aarseth 2002, Celest. Mech. 84, 343, who extrapolate the same
+leapfrog).  The error of column j is the RMS of T_{j,j} - T_{j,j-1} over the links' components,
+scaled by atol + rtol |X_k| (resp. |W_k|), and of the time increment, scaled by rtol |dt|; step
+and column follow Hairer & Wanner's ODEX.  The step that would pass the output time is redone
+with the macro step that lands on it, found by regula falsi on t(H) (monotone: dt/ds > 0;
+``_gravity.falsi_guess``).
 
 Point masses only (no softening), at least two of them positive; bodies of mass 0 (test
 particles) are chain members like the others.
@@ -39,7 +39,16 @@ import math
 import numba
 import numpy as np
 
-from stepsize.nbody._gbs import INV_RATIO, K_MAX
+from stepsize.nbody._extrapolation import (
+    ACCEPT,
+    GIVE_UP,
+    INV_RATIO,
+    K_MAX,
+    column_verdict,
+    next_step,
+    retry,
+    work_table,
+)
 from stepsize.nbody._gravity import (
     C_NFORCE,
     C_REJECT,
@@ -58,6 +67,8 @@ from stepsize.nbody._gravity import (
     UNDERFLOW,
     check_events,
     collision_time,
+    falsi_guess,
+    falsi_update,
     greater,
     lesser,
     track_rmin,
@@ -320,17 +331,10 @@ def extrapolated_step(x0, w0, masses, order, G, B, H, k, rtol, atol, tab, cols, 
         if j < 2:
             continue
         err = link_error(tab[j - 1], tab[j - 2], dts[j - 1], dts[j - 2], rtol, atol)
-        if not math.isfinite(err):
-            fac = 0.1
-        elif err == 0.0:
-            fac = 4.0
-        else:
-            fac = lesser(4.0, greater(0.1, 0.94 * (0.65 / err) ** (1.0 / (2 * j - 1))))
-        cols[j, 0] = H * fac
-        cols[j, 1] = work[j] / cols[j, 0]
-        if err <= 1.0 and j >= k - 1:
+        verdict = column_verdict(err, H, j, k, work, cols[:, 0], cols[:, 1])
+        if verdict == ACCEPT:
             return j, dts[j - 1], nforce, rmin2, imin, jmin
-        if j >= k + 1:
+        if verdict == GIVE_UP:
             return 0, dts[j - 1], nforce, rmin2, imin, jmin
     return 0, dts[K_MAX - 1], nforce, rmin2, imin, jmin
 
@@ -414,9 +418,7 @@ def chain_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, order, l
     tmp = np.empty((4, n, d))  # lx, lw, acc, la (rows 0 .. m - 1 of the links)
     cols = np.zeros((K_MAX + 1, 3))
     work = np.empty(K_MAX + 1)
-    work[0] = 1.0
-    for j in range(1, K_MAX + 1):
-        work[j] = work[j - 1] + 2 * j
+    work_table(work)
     x0 = np.empty((m, d))
     w0 = np.empty((m, d))
     new_order = np.empty(n, dtype=np.int64)
@@ -441,25 +443,16 @@ def chain_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, order, l
             if j:
                 break
             cnt[C_REJECT] += 1
-            best = 2
-            for i in range(3, K_MAX + 1):
-                if cols[i, 1] > 0.0 and cols[i, 1] < cols[best, 1]:
-                    best = i
-            H = lesser(cols[best, 0], 0.9 * H)
-            k = lesser(greater(best, 2), K_MAX - 1)
+            H, k = retry(H, K_MAX, cols[:, 0], cols[:, 1])  # columns not reached have W = 0
             if not (H > 0.0):
                 cnt[C_STATUS] = UNDERFLOW
                 return UNDERFLOW
         landing = t + dt >= t_end
         if landing:  # the macro step that lands on t_end: t(H) = t_end, bracketed
-            # regula falsi, Illinois variant (Dowell & Jarratt 1971): the end point kept twice
-            # in a row has its residual halved, so that the bracket closes superlinearly
             lo_h, lo_f, hi_h, hi_f = 0.0, t - t_end, H, t + dt - t_end
             side = 0
             for _ in range(LANDING_ITERATIONS):
-                h_try = lo_h + (hi_h - lo_h) * lo_f / (lo_f - hi_f)
-                if not (lo_h < h_try < hi_h):
-                    h_try = 0.5 * (lo_h + hi_h)
+                h_try = falsi_guess(lo_h, lo_f, hi_h, hi_f)
                 j, dt, nf, r2, i2, j2 = extrapolated_step(
                     x0, w0, masses, order, G, B, h_try, k, rtol, atol, tab, cols, work, tmp
                 )
@@ -469,16 +462,7 @@ def chain_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, order, l
                 f = t + dt - t_end
                 if abs(f) <= 4e-16 * abs(t_end) or hi_h - lo_h <= 1e-15 * hi_h:
                     break
-                if f < 0.0:
-                    lo_h, lo_f = h_try, f
-                    if side < 0:
-                        hi_f *= 0.5
-                    side = -1
-                else:
-                    hi_h, hi_f = h_try, f
-                    if side > 0:
-                        lo_f *= 0.5
-                    side = 1
+                lo_h, lo_f, hi_h, hi_f, side = falsi_update(lo_h, lo_f, hi_h, hi_f, side, h_try, f)
             if not j:  # a shorter step has a smaller error: accept the last column computed
                 j = k + 1 if k + 1 <= K_MAX else K_MAX
         for a in range(m):
@@ -494,16 +478,7 @@ def chain_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, order, l
         if not finite:
             cnt[C_STATUS] = NONFINITE
             return NONFINITE
-        if j >= 3 and cols[j - 1, 1] < 0.9 * cols[j, 1]:
-            k_next, h_next = j - 1, cols[j - 1, 0]
-        elif j < K_MAX - 1 and (j == 2 or cols[j, 1] < 0.9 * cols[j - 1, 1]):
-            k_next, h_next = j + 1, cols[j, 0] * work[j + 1] / work[j]
-        else:
-            k_next, h_next = j, cols[j, 0]
-        if landing:  # a step cut short to land says little about the next one
-            h_next = greater(h_next, cs[CS_H])
-        cs[CS_K] = lesser(greater(k_next, 2), K_MAX - 1)
-        cs[CS_H] = h_next
+        cs[CS_K], cs[CS_H] = next_step(j, landing, cs[CS_H], work, cols[:, 0], cols[:, 1])
         physical(lx, lw, masses, order, cm, scal[S_T], pos, vel)
         greedy_chain(pos, new_order)
         same = True

@@ -38,7 +38,11 @@ def register(subparsers):
     p.add_argument("--dt", type=float, default=None, help="fixed step (hermite4, leapfrog, wh)")
     p.add_argument("--epsilon", type=float, default=None, help="gr15 accuracy (default 1e-9)")
     p.add_argument("--corrector", type=int, default=None, help="wh corrector: 0, 3, 5, 7, 9, 11")
-    p.add_argument("--criterion", default=None, help="hermite4 step criterion: amuse, aarseth")
+    p.add_argument(
+        "--criterion",
+        default=None,
+        help="step criterion: amuse, aarseth (hermite4); symmetric, logh (leapfrog)",
+    )
     p.add_argument("--rtol", type=float, default=None, help="tolerance (Runge-Kutta methods)")
     p.add_argument("--softening", type=float, default=None, help="Plummer softening length")
     p.add_argument("--encounter-distance", type=float, default=None, help="stop at encounters")

@@ -1,26 +1,15 @@
 """Gragg-Bulirsch-Stoer extrapolation of the leapfrog, adaptive step and order (compiled loop).
 
-Base method: n kick-drift-kick leapfrog substeps of size h = H / n over a macro step H.  The
-leapfrog is symmetric, so its global error expands in even powers of h (Gragg 1965; Hairer,
-Nørsett & Wanner, *Solving ODEs I*, sections II.9 and II.14), and Aitken-Neville extrapolation
-in h^2 over the step-number sequence n_j = 2j (Deuflhard 1983),
-
-    T_{j,l+1} = T_{j,l} + (T_{j,l} - T_{j-1,l}) / ((n_j / n_{j-l})^2 - 1),
-
-gains two orders per column: T_{j,j} is of order 2j.  Each substep costs one force evaluation
-(the first kick, at x0, is shared by all rows) and the accepted point one more.
+Base method: n kick-drift-kick leapfrog substeps of size h = H / n over a macro step H,
+extrapolated in h^2 over n_j = 2j, step and order after Hairer & Wanner's ODEX
+(``stepsize.nbody._extrapolation``, shared with ``archain``).  Each substep costs one force
+evaluation (the first kick, at x0, is shared by all rows) and the accepted point one more.
 
 Error control on pair separations: err_j is the RMS over pairs i < j and components of the
 difference T_{j,j} - T_{j,j-1} in r_ij = x_j - x_i and in w_ij = v_j - v_i, scaled by
 atol + rtol |r_ij| (resp. atol + rtol |w_ij|), so that a close pair keeps its relative accuracy.
 
-Step and order, after Hairer & Wanner's ODEX (simplified): column j proposes
-H_j = H min(4, max(0.1, 0.94 (0.65 / err_j)^(1 / (2j - 1)))) at a work per unit time
-W_j = A_j / H_j, A_j = 1 + n_1 + ... + n_j.  With target column k (2 <= k < K_MAX) the step is
-accepted at the first column j >= k - 1 with err_j <= 1; the next target is j - 1 or j,
-whichever works less, or j + 1 (with H_j A_{j+1} / A_j) when column j was clearly cheaper than
-column j - 1.  A step not converged by column k + 1 is redone with the step of the cheapest
-column (at most 0.9 H).  The first macro step is a tenth of AMUSE's collision time scale.
+The first macro step is a tenth of AMUSE's collision time scale, the first target column 4.
 
 Time-scale cap: every macro step is at most TAU_FRACTION = 0.4 of AMUSE's collision time scale
 tau = min_{i<j} min(r/v, sqrt(r^3 / G(m_i + m_j))) at its start.  The extrapolation's error
@@ -36,6 +25,16 @@ import math
 import numba
 import numpy as np
 
+from stepsize.nbody._extrapolation import (
+    ACCEPT,
+    GO_ON,
+    INV_RATIO,
+    K_MAX,
+    column_verdict,
+    next_step,
+    retry,
+    work_table,
+)
 from stepsize.nbody._gravity import (
     C_NFORCE,
     C_REJECT,
@@ -58,19 +57,12 @@ from stepsize.nbody._gravity import (
     check_events,
     collision_time,
     copy_to,
-    greater,
     lesser,
     step_size,
     track_rmin,
 )
 
-K_MAX = 9
 TAU_FRACTION = 0.4
-# 1 / ((n_j / n_{j-l})^2 - 1) of the Aitken-Neville recursion, n_j = 2j, for 1 <= l < j <= K_MAX
-INV_RATIO = np.array(
-    [[1.0 / ((j / (j - l)) ** 2 - 1.0) if 0 < l < j else 0.0 for l in range(K_MAX + 1)]
-     for j in range(K_MAX + 1)]
-)  # fmt: skip
 N_WORK = 2 * K_MAX + 3  # scratch (N, D) arrays of gbs_steps: the tableau rows tx, tv; x, v, a
 N_VEC = 3 * (K_MAX + 1)  # scratch scalars of gbs_steps: work, h_col, w_col per column
 
@@ -157,9 +149,7 @@ def gbs_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, scratch, vec
     work = vec[: K_MAX + 1]
     h_col = vec[K_MAX + 1 : 2 * (K_MAX + 1)]
     w_col = vec[2 * (K_MAX + 1) :]
-    work[0] = 1.0
-    for j in range(1, K_MAX + 1):
-        work[j] = work[j - 1] + 2 * j
+    work_table(work)
     while True:
         t = scal[S_T]
         cap = TAU_FRACTION * collision_time(pos, vel, masses, G, eps2)
@@ -193,28 +183,15 @@ def gbs_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, scratch, vec
                 if j < 2:
                     continue
                 err = pair_error(tx[j - 1], tv[j - 1], tx[j - 2], tv[j - 2], rtol, atol)
-                if not math.isfinite(err):
-                    fac = 0.1
-                elif err == 0.0:
-                    fac = 4.0
-                else:
-                    fac = lesser(4.0, greater(0.1, 0.94 * (0.65 / err) ** (1.0 / (2 * j - 1))))
-                h_col[j] = H * fac
-                w_col[j] = work[j] / h_col[j]
-                if err <= 1.0 and j >= k - 1:
+                verdict = column_verdict(err, H, j, k, work, h_col, w_col)
+                if verdict == ACCEPT:
                     accepted = j
-                    break
-                if j >= k + 1:
+                if verdict != GO_ON:
                     break
             if accepted:
                 break
             cnt[C_REJECT] += 1
-            best = 2
-            for i in range(3, j + 1):
-                if w_col[i] < w_col[best]:
-                    best = i
-            H = lesser(h_col[best], 0.9 * H)
-            k = lesser(greater(best, 2), K_MAX - 1)
+            H, k = retry(H, j, h_col, w_col)
             landing = False
             if not (H > 0.0) or t + H == t:
                 cnt[C_STATUS] = UNDERFLOW
@@ -231,14 +208,8 @@ def gbs_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, scratch, vec
             rmin2, imin, jmin = r2, i2, j2
         scal[S_T] = par[P_TEND] if landing else t + H
         cnt[C_STEPS] += 1
-        if j >= 3 and w_col[j - 1] < 0.9 * w_col[j]:
-            k_next, h_next = j - 1, h_col[j - 1]
-        elif j < K_MAX - 1 and (j == 2 or w_col[j] < 0.9 * w_col[j - 1]):
-            k_next, h_next = j + 1, h_col[j] * work[j + 1] / work[j]
-        else:
-            k_next, h_next = j, h_col[j]
-        scal[S_K] = lesser(greater(k_next, 2), K_MAX - 1)
-        scal[S_H] = greater(h_next, scal[S_H]) if landing else h_next
+        k_next, scal[S_H] = next_step(j, landing, scal[S_H], work, h_col, w_col)
+        scal[S_K] = k_next
         track_rmin(scal, cnt, rmin2, imin, jmin)
         if check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
             return cnt[C_STATUS]

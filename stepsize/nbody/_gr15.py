@@ -10,7 +10,11 @@ Predictor-corrector (Everhart 1985; Rein & Spiegel 2015, MNRAS 446, 1424): at ea
 Gauss-Radau spacings h_1..h_7 the positions are predicted with the current b's, the force is
 evaluated there, the Newton coefficient g_n is recomputed by divided differences and the b's are
 corrected by C (g_n new - g_n old).  The sweep is repeated until the relative change of b_6,
-max |db_6| / max |a|, falls below 1e-16, stops falling (rounding noise) or 12 sweeps are done.
+max |db_6| / max |a|, falls below max(1e-16, epsilon^2), stops falling (rounding noise) or 12
+sweeps are done.  epsilon bounds b_6 / a, the step's truncation error, so at a loose epsilon
+the sweeps beyond epsilon^2 change the step by far less than its own error: on the Pythagorean
+problem at epsilon = 1e-3 they took 53 force evaluations a step against 31, for the same
+|dE/E| (3.3e-8 and 3.4e-8); from epsilon = 1e-8 on, the rule is IAS15's 1e-16.
 
 Step size (``adaptive``):
   * "prs23" (Pham, Rein & Spiegel 2024, arXiv 2401.02849; REBOUND's default since 2024): with
@@ -312,6 +316,7 @@ def gr15_advance(
     """
     G, eps2, epsilon = par[P_G], par[P_EPS2], par[P_ETA]
     mode = int(par[P_CRIT])
+    pc_tol = max(PC_TOL, epsilon * epsilon)
     n, d = pos.shape
     g = np.empty((7, n, d))
     x = np.empty((n, d))
@@ -344,7 +349,7 @@ def gr15_advance(
                 cnt[C_NFORCE] += 7
                 if r2 < rmin2:
                     rmin2, imin, jmin = r2, i2, j2
-                if err < PC_TOL or (it >= 2 and err >= err_last):
+                if err < pc_tol or (it >= 2 and err >= err_last):
                     break
                 err_last = err
             if epsilon > 0.0:

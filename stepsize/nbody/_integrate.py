@@ -25,7 +25,11 @@ def integrate(system, t_end, method="hermite4", *, save_every=None, controller=N
     -------
     "hermite4"  4th-order Hermite, shared adaptive step: ``eta`` (criterion="amuse", default
                 0.03; criterion="aarseth", default 0.02) or a fixed ``dt``.
-    "leapfrog"  kick-drift-kick: fixed ``dt`` or time-symmetric adaptive ``eta`` (default 0.01).
+    "leapfrog"  2nd order, one force evaluation per step: kick-drift-kick with a fixed ``dt`` or
+                a time-symmetric adaptive step ``eta`` (criterion="symmetric", the default;
+                Hut, Makino & McMillan 1995), or drift-kick-drift in the time of the
+                logarithmic Hamiltonian (criterion="logh"; Mikkola & Tanikawa 1999), a fixed
+                step ``eta`` in that time: regular through close encounters.  eta default 0.01.
     "gbs"       Gragg-Bulirsch-Stoer extrapolation of the leapfrog, adaptive step and order up to
                 18, error control on pair separations: ``rtol`` (default 1e-10), ``atol``
                 (default rtol).  Fastest at high accuracy on smooth stretches; like every

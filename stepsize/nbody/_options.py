@@ -11,7 +11,8 @@ from stepsize.nbody._ode import COORDINATES
 from stepsize.ode import TABLEAUX
 
 KERNEL_METHODS = ("hermite4", "leapfrog", "gbs", "gr15", "wh", "archain")
-CRITERIA = {"amuse": K.AMUSE, "aarseth": K.AARSETH}
+CRITERIA = {"amuse": K.AMUSE, "aarseth": K.AARSETH}  # hermite4's step criteria
+LEAPFROG_CRITERIA = {"symmetric": 0, "logh": 1}  # stepsize.nbody._leapfrog SYMMETRIC, LOGH
 ADAPTIVE = {"prs23": 0, "global": 1}  # gr15 step criteria (stepsize.nbody._gr15)
 DEFAULT_EPSILON = 1e-9
 DEFAULT_ETA = {"amuse": 0.03, "aarseth": 0.02, "leapfrog": 0.01}
@@ -26,7 +27,7 @@ COMMON = (
 )
 SPECIFIC = {
     "hermite4": ("eta", "dt", "criterion"),
-    "leapfrog": ("eta", "dt"),
+    "leapfrog": ("eta", "dt", "criterion"),
     "gbs": ("rtol", "atol"),
     "gr15": ("epsilon", "adaptive", "dt"),
     "wh": ("dt", "coordinates", "corrector"),
@@ -75,7 +76,7 @@ class Options:
     def as_dict(self):
         """The keyword arguments that reproduce this run through ``integrate``."""
         out = {self.parameter: self.value}
-        if self.method == "hermite4" and self.parameter == "eta":
+        if self.method in ("hermite4", "leapfrog") and self.parameter == "eta":
             out["criterion"] = self.criterion
         if self.method == "wh":
             out["coordinates"] = self.coordinates
@@ -263,13 +264,14 @@ def _method_options(method, options):
     dt = positive(options.get("dt"), "dt", allow_none=True)
     if eta is not None and dt is not None:
         raise ValueError("give eta (adaptive step) or dt (fixed step), not both")
-    criterion = options.get("criterion", "amuse")
-    if criterion not in CRITERIA:
-        raise ValueError(f"criterion: unknown {criterion!r}; known: {', '.join(CRITERIA)}")
+    known = LEAPFROG_CRITERIA if method == "leapfrog" else CRITERIA
+    criterion = options.get("criterion", next(iter(known)))
+    if criterion not in known:
+        raise ValueError(f"criterion: unknown {criterion!r}; known: {', '.join(known)}")
     if dt is not None:
         if "criterion" in options:
             raise ValueError("criterion applies to the adaptive step (eta), not a fixed dt")
-        return Options(method, "dt", dt)
+        return Options(method, "dt", dt, criterion=next(iter(known)))
     if eta is None:
         eta = DEFAULT_ETA[criterion if method == "hermite4" else method]
     return Options(method, "eta", eta, criterion=criterion)
@@ -285,7 +287,12 @@ def kernel_params(opts, G):
     par[K.P_ENC2] = opts.encounter_distance**2
     par[K.P_ESC] = opts.escape_radius
     par[K.P_MAXSTEPS] = opts.max_steps
-    par[K.P_CRIT] = ADAPTIVE[opts.adaptive] if opts.method == "gr15" else CRITERIA[opts.criterion]
+    if opts.method == "gr15":
+        par[K.P_CRIT] = ADAPTIVE[opts.adaptive]
+    elif opts.method == "leapfrog":
+        par[K.P_CRIT] = LEAPFROG_CRITERIA[opts.criterion]
+    else:
+        par[K.P_CRIT] = CRITERIA[opts.criterion]
     par[K.P_RTOL] = opts.value if opts.parameter == "rtol" else 0.0
     par[K.P_ATOL] = opts.atol
     return par

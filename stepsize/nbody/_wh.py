@@ -52,10 +52,11 @@ from stepsize.nbody._gravity import (
     P_G,
     P_MAXSTEPS,
     P_TEND,
+    PAIR_ROWS,
     S_RMIN2,
     S_T,
+    accelerations,
     check_events,
-    fill,
     gravity,
     track_rmin,
 )
@@ -233,72 +234,23 @@ def drift(wx, wv, mu, h, work):
     kepler_rows(wx, wv, mu, h, work)
 
 
-P_DX, P_DY, P_DZ, P_R2, P_F = range(N_WORK, N_WORK + 5)  # pair rows of the work array
-
-
 @numba.njit(**NJIT)
 def wh_work(n):
     """The scratch of the drifts and kicks: rows 0..N_WORK-1 for ``kepler_rows`` (one column
-    per body), rows P_DX..P_F for ``pair_gravity`` (one column per pair)."""
-    return np.empty((P_F + 1, max(n, n * (n - 1) // 2)))
-
-
-@numba.njit(**NJIT)
-def pair_gravity(pos, masses, G, acc, work):
-    """``_gravity.accelerations`` for massive bodies only (no softening), to the bit, over a
-    pair list: the separations of all pairs first (work rows P_DX..P_R2), then their
-    G / r^3 in one loop free of other work (P_F), which the compiler turns into vector square
-    roots and divisions, then the sums in ``accelerations``' order.  On the outer Solar System
-    (15 pairs) this takes a quarter off the pair loop."""
-    n = pos.shape[0]
-    three = pos.shape[1] == 3
-    p = 0
-    for i in range(n):
-        xi, yi, zi = pos[i, 0], pos[i, 1], pos[i, 2] if three else 0.0
-        for j in range(i + 1, n):
-            dx, dy = pos[j, 0] - xi, pos[j, 1] - yi
-            dz = pos[j, 2] - zi if three else 0.0
-            work[P_DX, p], work[P_DY, p], work[P_DZ, p] = dx, dy, dz
-            work[P_R2, p] = dx * dx + dy * dy + dz * dz
-            p += 1
-    for q in range(p):
-        r2 = work[P_R2, q]
-        work[P_F, q] = G / (r2 * math.sqrt(r2))
-    fill(acc, 0.0)
-    rmin2 = np.inf
-    imin = jmin = 0
-    p = 0
-    for i in range(n):
-        ax, ay, az = acc[i, 0], acc[i, 1], acc[i, 2] if three else 0.0
-        mi = masses[i]
-        for j in range(i + 1, n):
-            r2 = work[P_R2, p]
-            if r2 < rmin2:
-                rmin2, imin, jmin = r2, i, j
-            ir3 = work[P_F, p]
-            mj = masses[j]
-            cx, cy, cz = work[P_DX, p] * ir3, work[P_DY, p] * ir3, work[P_DZ, p] * ir3
-            ax, ay, az = ax + mj * cx, ay + mj * cy, az + mj * cz
-            acc[j, 0] -= mi * cx
-            acc[j, 1] -= mi * cy
-            if three:
-                acc[j, 2] -= mi * cz
-            p += 1
-        acc[i, 0], acc[i, 1] = ax, ay
-        if three:
-            acc[i, 2] = az
-    return rmin2, imin, jmin
+    per body), the PAIR_ROWS after them for ``_gravity.accelerations`` (one column per pair)."""
+    return np.empty((N_WORK + PAIR_ROWS, max(n, n * (n - 1) // 2)))
 
 
 @numba.njit(**NJIT)
 def jacobi_kick(wx, wv, masses, jf, G, active, h, pos, vel, acc, work):
     """wv += h a'_int with a'_int the interaction acceleration in Jacobi coordinates; the
     Kepler term G eta_i r'_i / r'_i^3 takes 1 / r'_i from the drift before (work[W_IR]).
-    Massive bodies only: ``pair_gravity``; with test particles ``gravity``."""
+    Massive bodies only: ``accelerations`` over its pair rows in ``work``; with test particles
+    ``gravity``."""
     n, d = wx.shape
     jacobi_positions(wx, jf, pos)
     if active.size == n:
-        rmin2, imin, jmin = pair_gravity(pos, masses, G, acc, work)
+        rmin2, imin, jmin = accelerations(pos, masses, G, 0.0, acc, work[N_WORK:])
     else:
         rmin2, imin, jmin = gravity(pos, masses, G, 0.0, active, acc)
     for i in range(1, n):
