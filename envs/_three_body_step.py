@@ -187,5 +187,4 @@ def vector_env_step(bufs, cnts, obs, values, ts, previous, out):
         row = _finish(
             bufs[k], cnts[k], obs[k], values[k], ts[k], previous[k], before[k, 0], before[k, 1]
         )
-        for i in range(6):
-            out[k, i] = row[i]
+        out[k, 0], out[k, 1], out[k, 2], out[k, 3], out[k, 4], out[k, 5] = row

@@ -221,6 +221,7 @@ class ThreeBodyEnv(gym.Env):
         x[X_EXTENDED] = observation == "extended"
         self.sim = None
         self._buffer = None
+        self._row = self._row_counters = None  # where a vector environment keeps the state
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
@@ -234,20 +235,17 @@ class ThreeBodyEnv(gym.Env):
         self._velocity_unit = math.sqrt(system.G * system.total_mass)
         self._t, self._last_steps, self._error = 0, 0, 0.0
         self._settings[X_UNIT], self._settings[X_E0] = self._velocity_unit, sim.energy_reference
-        self._buffer, self._t_sim = compiled_step_buffer(sim, self._settings), sim.t
+        self._buffer = compiled_step_buffer(sim, self._settings, self._row, self._row_counters)
+        self._t_sim = sim.t
         return self._observation(None), self._info(0.0, sim.steps, sim.force_evaluations, sim.t)
 
     def step(self, action):
         sim = self.sim
         if sim is None:
             raise RuntimeError("call reset() before step()")
-        choices = self._choices  # the common case first: a valid index, int or numpy integer
-        if choices is not None and type(action) in _INTS and 0 <= action < len(choices):
-            value = choices[action]
-        else:
-            value = self.value_of(action)
+        value = self.lookup(action)
         t = self._t + 1
-        if self._buffer is not None and sim.status == "done":
+        if self.compiled():
             obs = np.empty(self._size, np.float32)
             out = hermite3_env_step(self._buffer, sim.counters, obs, value, t, self._error)
             return (obs, *self.compiled_step_done(value, *out))  # Python int and float already
@@ -308,6 +306,34 @@ class ThreeBodyEnv(gym.Env):
         obs = observation(sim.positions, sim.velocities, self._velocity_unit, error, extras)
         return obs, reward, error, status
 
+    def lookup(self, action):
+        """``value_of(action)``, with the common case first: a valid index, int or numpy int."""
+        choices = self._choices
+        if choices is not None and type(action) in _INTS and 0 <= action < len(choices):
+            return choices[action]
+        return self.value_of(action)
+
+    def attach(self, row, counters):
+        """Keep the compiled step's state in ``row`` (float64, ``N_BUFFER``) and ``counters``
+        (int64, ``N_CNT``), rows of a vector environment's arrays
+        (:class:`envs.ThreeBodyVecEnv`), from now on and for every later episode."""
+        self._row, self._row_counters = row, counters
+        if self._buffer is not None:
+            row[:] = self._buffer
+            self.sim.bind_state(row, counters)
+            self._buffer = row
+
+    def compiled(self):
+        """True when the next ``step`` is one compiled call (``hermite3_env_step``)."""
+        return self._buffer is not None and self.sim.status == "done"
+
+    def __setstate__(self, state):
+        """Unpickled: the Simulation's state is again a view of the compiled step's buffer
+        (pickle copies each view on its own)."""
+        self.__dict__.update(state)
+        if self._buffer is not None:
+            self.sim.bind_state(self._buffer)
+
     def value_of(self, action):
         """The parameter value an action stands for; ValueError for an action outside the space."""
         a = check_action(self.action_space, action)
@@ -339,17 +365,18 @@ class ThreeBodyEnv(gym.Env):
 _INTS = (int, np.int64, np.int32, np.intp)
 
 
-def compiled_step_buffer(sim, settings):
-    """The buffer ``hermite3_env_step`` works on, when it takes exactly the steps
-    ``sim.evolve`` would: the paper's set-up (``sim.planar3``: three bodies in a plane, hermite4
-    with the AMUSE criterion and eta, no events or collisions; no archive or energy limit);
-    else None.
+def compiled_step_buffer(sim, settings, row=None, counters=None):
+    """The buffer ``hermite3_env_step`` works on (``row`` if given, else a new one), when it
+    takes exactly the steps ``sim.evolve`` would: the paper's set-up (``sim.planar3``: three
+    bodies in a plane, hermite4 with the AMUSE criterion and eta, no events or collisions; no
+    archive or energy limit); else None.
 
-    ``sim``'s state becomes a view of the buffer (``Simulation.bind_state``), so that the
-    Simulation and the compiled step share one state; ``settings`` go after it."""
+    ``sim``'s state (and its counters, into ``counters`` if given) becomes a view of the buffer
+    (``Simulation.bind_state``), so that the Simulation and the compiled step share one state;
+    ``settings`` go after it."""
     if not (sim.planar3 and sim.archive is None and sim.options.max_energy_error == math.inf):
         return None
-    buf = np.empty(N_BUFFER)
-    sim.bind_state(buf)
+    buf = np.empty(N_BUFFER) if row is None else row
+    sim.bind_state(buf, counters)
     buf[B_X:] = settings
     return buf

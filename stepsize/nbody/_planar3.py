@@ -63,6 +63,7 @@ B_POS, B_VEL, B_ACC, B_JERK, B_MASSES, B_PAR = 0, 6, 12, 18, 24, 27
 B_SCAL = B_PAR + N_PAR
 N_STATE = B_SCAL + N_SCAL  # the entries of one run's row
 LANES = 8  # runs interleaved by planar3_many: two AVX2 registers of float64, one AVX-512
+SOLO = 2  # runs left that planar3_many finishes one by one
 # the lane arrays of planar3_many beyond the 24 state numbers
 L_T, L_TAU, L_BEST, L_BI, L_BJ, L_STEPS, L_NFORCE, L_CODE = range(24, 32)
 L_M0, L_M1, L_M2, L_G, L_EPS2, L_ETA, L_TEND, L_MAXSTEPS = range(32, 40)
@@ -344,29 +345,58 @@ def _store_lane(lanes, k, row, cnt):
 
 
 @numba.njit(**NJIT)
+def _row_steps(row, cnt):
+    """planar3_steps on a run's row (``B_*``) and counters."""
+    pos = row[B_POS:B_VEL].reshape((3, 2))
+    vel = row[B_VEL:B_ACC].reshape((3, 2))
+    acc = row[B_ACC:B_JERK].reshape((3, 2))
+    jerk = row[B_JERK:B_MASSES].reshape((3, 2))
+    masses, par, scal = row[B_MASSES:B_PAR], row[B_PAR:B_SCAL], row[B_SCAL:N_STATE]
+    return planar3_steps(pos, vel, acc, jerk, masses, par, scal, cnt)
+
+
+@numba.njit(**NJIT)
 def planar3_many(rows, cnts):
     """Advance every run (a row of ``rows``, ``B_*``, counters in the same row of ``cnts``)
     from its S_T to its P_TEND, LANES runs interleaved (see the module docstring); each run's
-    cnt[C_STATUS] gets its status, as :func:`planar3_steps` sets it."""
+    cnt[C_STATUS] gets its status, as :func:`planar3_steps` sets it.  Returns the number of
+    passes over the lanes (each pass steps every running lane once).
+
+    The runs go into the lanes longest first, by the steps they would take at their present
+    time scale, (t_end - t) / (eta tau), so that the last passes are not one long run with the
+    other lanes idle; the last ``SOLO`` runs, once no other is waiting, finish one by one in
+    ``planar3_steps``, which takes a step in less time than a pass of all lanes."""
     n = rows.shape[0]
+    work = np.empty(n)
+    for r in range(n):
+        par, scal = rows[r, B_PAR:B_SCAL], rows[r, B_SCAL:N_STATE]
+        work[r] = -(par[P_TEND] - scal[S_T]) / (par[P_ETA] * scal[S_TAU])
+    order = np.argsort(work, kind="mergesort")
     lanes = np.zeros((N_LANE, LANES))
     lanes[L_CODE, :] = 2.0  # empty: not running, nothing to write back
     owner = np.full(LANES, -1)
-    queued = 0
+    queued = passes = 0
     while True:
-        idle = 0
+        running = 0
         for k in range(LANES):
             if lanes[L_CODE, k] == 1.0:
+                running += 1
                 continue
             if owner[k] >= 0:
                 _store_lane(lanes, k, rows[owner[k]], cnts[owner[k]])
                 owner[k] = -1
             if queued < n:
-                _load_lane(lanes, k, rows[queued], cnts[queued])
-                owner[k] = queued
+                r = order[queued]
+                _load_lane(lanes, k, rows[r], cnts[r])
+                owner[k] = r
                 queued += 1
-            else:
-                idle += 1
-        if idle == LANES:
-            return
+                running += 1
+        if queued == n and running <= SOLO:
+            break
         _lanes_step(lanes)
+        passes += 1
+    for k in range(LANES):
+        if owner[k] >= 0:
+            _store_lane(lanes, k, rows[owner[k]], cnts[owner[k]])
+            _row_steps(rows[owner[k]], cnts[owner[k]])
+    return passes

@@ -286,17 +286,20 @@ class Simulation:
         evaluations, status, ...), which a compiled driver advances in place."""
         return self._cnt
 
-    def bind_state(self, row):
+    def bind_state(self, row, counters=None):
         """Move a planar three-body hermite4 run's state into ``row`` (float64, 1-D, at least
         ``N_STATE`` entries): positions, velocities, accelerations, jerks, masses, the kernel
         parameters and scalars become views of consecutive slices of it (the layout ``B_*`` of
-        :mod:`stepsize.nbody._planar3`), holding their current values.  A compiled driver then
-        advances many runs through one array (``planar3_many``) while each Simulation reads
-        the same state; ``evolve`` goes on working on it."""
+        :mod:`stepsize.nbody._planar3`), holding their current values; with ``counters`` (int64,
+        1-D, ``N_CNT`` entries) the counters too.  A compiled driver then advances many runs
+        through one array (``planar3_many``) while each Simulation reads the same state;
+        ``evolve`` goes on working on it."""
         if not self.planar3:
             raise ValueError("bind_state: only for a planar three-body hermite4 run (planar3)")
         if row.dtype != np.float64 or row.ndim != 1 or row.size < P3.N_STATE:
             raise ValueError(f"bind_state: row must be a 1-D float64 array of >= {P3.N_STATE}")
+        if counters is not None and (counters.dtype != np.int64 or counters.shape != (K.N_CNT,)):
+            raise ValueError(f"bind_state: counters must be a 1-D int64 array of {K.N_CNT}")
         bounds = (P3.B_POS, P3.B_VEL, P3.B_ACC, P3.B_JERK, P3.B_MASSES, P3.B_PAR, P3.B_SCAL)
         bounds += (P3.N_STATE,)
         names = ("_pos", "_vel", "_acc", "_jerk", "_masses", "_par", "_scal")
@@ -305,6 +308,9 @@ class Simulation:
             view = row[start:stop].reshape(array.shape)
             view[...] = array
             setattr(self, name, view)
+        if counters is not None:
+            counters[...] = self._cnt
+            self._cnt = counters
 
     # ----- advancing ---------------------------------------------------------------------
     def evolve(self, t_end):
