@@ -76,3 +76,22 @@ def test_bind_state_makes_the_simulation_read_the_row():
     sim.evolve(0.2)
     np.testing.assert_array_equal(sim.positions.ravel(), row[: P3.B_VEL])
     assert sim.steps == cnt[K.C_STEPS] > 0
+
+
+def test_simulation_takes_the_planar_kernel_with_hermites_bits(monkeypatch):
+    from stepsize.nbody._hermite import hermite_advance
+
+    calls = []
+    kernel = P3.planar3_advance
+    monkeypatch.setattr(P3, "planar3_advance", lambda *a: calls.append(1) or kernel(*a))
+    sim = Simulation(paper_three_body(21), "hermite4", eta=0.02)
+    ref = Simulation(paper_three_body(21), "hermite4", eta=0.02)
+    arrays = (ref._pos, ref._vel, ref._acc, ref._jerk, ref._masses, ref._par, ref._scal)
+    for t_end in (0.4, 1.1):
+        assert sim.evolve(t_end) == "done"
+        ref._par[K.P_TEND] = t_end
+        assert hermite_advance(*arrays, ref._cnt, ref._escaped) == K.DONE
+    np.testing.assert_array_equal(sim.positions, ref._pos)
+    np.testing.assert_array_equal(sim.velocities, ref._vel)
+    assert sim.steps == ref.steps and sim.min_distance == ref.min_distance
+    assert len(calls) == 2

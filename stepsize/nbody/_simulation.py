@@ -364,7 +364,7 @@ class Simulation:
 
     def _evolve_kernel(self, t_end):
         self._par[K.P_TEND] = t_end
-        advance = KERNELS[self.method][1]
+        advance = P3.planar3_advance if self.planar3 else KERNELS[self.method][1]
         while True:
             code = advance(
                 self._pos,
