@@ -243,9 +243,13 @@ class ThreeBodyEnv(gym.Env):
         sim = self.sim
         if sim is None:
             raise RuntimeError("call reset() before step()")
-        value = self.lookup(action)
+        choices = self._choices  # lookup's common case inline: a valid index, int or numpy int
+        if choices is not None and type(action) in _INTS and 0 <= action < len(choices):
+            value = choices[action]
+        else:
+            value = self.value_of(action)
         t = self._t + 1
-        if self.compiled():
+        if self._buffer is not None and sim.status == "done":  # self.compiled(), inline
             obs = np.empty(self._size, np.float32)
             out = hermite3_env_step(self._buffer, sim.counters, obs, value, t, self._error)
             return (obs, *self.compiled_step_done(value, *out))  # Python int and float already
