@@ -27,6 +27,9 @@ def register(subparsers):
     train.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     train.add_argument("--n-envs", type=int, default=1, help="parallel environment copies")
     train.add_argument("--subprocess", action="store_true", help="copies in worker processes")
+    train.add_argument(
+        "--vectorised", action="store_true", help="ThreeBody-v0 copies in one compiled call"
+    )
     train.add_argument("--checkpoint-every", type=int, default=None, help="steps per checkpoint")
     train.add_argument("--resume", action="store_true", help="go on from the newest checkpoint")
     train.add_argument("--env-kwargs", default="{}", help="JSON dict of environment options")
@@ -101,6 +104,7 @@ def run_train(args):
         seed=args.seed,
         n_envs=args.n_envs,
         subprocess=args.subprocess,
+        vectorised=args.vectorised,
         env_kwargs=env_kwargs,
         hyperparams=hyperparams,
         checkpoint_every=args.checkpoint_every,

@@ -9,6 +9,11 @@ steps per episode on held-out systems ``reset(seed=1_000_000 + k)``), in CPU tim
   environment step; and, in a second pass with the call timed, the share of the time inside the
   compiled call (``Simulation._evolve_kernel``, or the whole compiled environment step
   ``hermite3_env_step`` where the tree has one) - the rest is the Python around it;
+* where the tree has ``envs.ThreeBodyVecEnv``: the same three settings on a vector of n = 16,
+  64 and 256 environments stepped by one compiled call (300 vector steps, episodes of 300 steps
+  reset as SB3 resets them), as environment steps per CPU second (the vector's throughput, not
+  the cost of one environment's step: a vector step waits for its slowest environment), with
+  the Hermite steps per environment step and the share of the time in ``vector_env_step``;
 * PPO (``MlpPolicy``, ``DummyVecEnv`` of one copy) learning steps per second with torch on one
   thread and on the default number of threads.
 
@@ -95,6 +100,56 @@ def measure_env(episodes=3, seed=1_000_000):
     return out
 
 
+VECTOR_SIZES = (16, 64, 256)
+VECTOR_KEY = "vector (throughput: env steps per CPU s of the whole vector)"
+
+
+def measure_vector(sizes=VECTOR_SIZES, steps=300, seed=1_000_000):
+    """{n: {setting: (env steps per CPU s, integrator steps per env step, compiled share)}}
+    for ``envs.ThreeBodyVecEnv`` of n environments (None where the tree has none)."""
+    import numpy as np
+
+    try:
+        import envs.vector as vector_module
+    except ImportError:
+        return None
+    out = {}
+    for n in sizes:
+        row = {}
+        for setting, action in zip(SETTINGS, (None, 0, 9)):
+            vec = vector_module.ThreeBodyVecEnv(n, max_steps=300)
+            vec.seed(seed)
+            vec.reset()
+            vec.step(np.full(n, 9))  # compiled code loaded before the clock starts
+            rng = np.random.default_rng(0)
+            draws = (
+                rng.integers(10, size=(steps, n)) if action is None else np.full((steps, n), action)
+            )
+            clock = [0.0]
+            inner = _timed(vector_module, "vector_env_step", clock)
+            infos = []
+            start = time.process_time()
+            for k in range(steps):
+                infos.append(vec.step(draws[k])[3])
+            cpu = time.process_time() - start
+            vector_module.vector_env_step = inner
+            row[setting] = (steps * n / cpu, _integrator_steps(infos) / (steps * n), clock[0] / cpu)
+        out[str(n)] = row
+    return out
+
+
+def _integrator_steps(infos):
+    """The integrator steps taken over a list of vector steps' infos (``info["steps"]`` counts
+    from the start of the episode)."""
+    last = [info["steps"] for info in infos[0]]  # the first step's count is not included
+    total = 0
+    for row in infos[1:]:
+        for k, info in enumerate(row):
+            total += info["steps"] - last[k]
+            last[k] = 0 if "terminal_observation" in info else info["steps"]
+    return total * len(infos) / (len(infos) - 1)
+
+
 def measure_ppo(threads, steps):
     """PPO learning steps per CPU second on ThreeBody-v0, ``threads`` torch threads (0: default)."""
     import gymnasium as gym
@@ -114,11 +169,43 @@ def measure_ppo(threads, steps):
 def worker(args):
     """Run in a child process with ``--tree`` first on sys.path; prints one JSON line."""
     sys.path.insert(0, args.tree)
-    row = {"env": measure_env()}
+    row = {"env": measure_env(), "vector": measure_vector()}
     if args.ppo:
         row["ppo_default_threads"] = measure_ppo(0, 512)  # first: set_num_threads is global
         row["ppo_1_thread"] = measure_ppo(1, 2048)
     print(json.dumps(row))
+
+
+def derive(payload):
+    """The ratios of this tree over each other tree, into ``payload["results"]``: environment
+    steps per CPU second of this tree's single environment, and of its vectors (throughput),
+    over the other tree's single environment; and the same per integrator step (CPU time per
+    environment step divided by the integrator steps it took), which takes out that a vector of
+    n runs other systems (seeds 1,000,000 + k, k < n) than the three episodes of the single
+    environment, and so other numbers of Hermite steps per decision."""
+    results = payload["results"]
+    new = results["this tree"]
+    vector = new.get(VECTOR_KEY, {})
+
+    def per_step(entry):
+        return entry["env_steps_per_cpu_s"] * entry["integrator_steps_per_env_step"]
+
+    for name in payload["trees"][1:]:
+        base = results[name]
+        results[f"ratio this tree / {name} (env steps per CPU s)"] = {
+            s: new[s]["env_steps_per_cpu_s"] / base[s]["env_steps_per_cpu_s"] for s in SETTINGS
+        }
+        if not vector:
+            continue
+        results[f"ratio this tree's vector of n / {name}'s single env (env steps per CPU s)"] = {
+            n: {s: v[s]["env_steps_per_cpu_s"] / base[s]["env_steps_per_cpu_s"] for s in SETTINGS}
+            for n, v in vector.items()
+        }
+        results[
+            f"ratio this tree's vector of n / {name}'s single env (integrator steps per CPU s)"
+        ] = {
+            n: {s: per_step(v[s]) / per_step(base[s]) for s in SETTINGS} for n, v in vector.items()
+        }
 
 
 def plot(payload, path):
@@ -129,16 +216,19 @@ def plot(payload, path):
     import matplotlib.pyplot as plt
 
     trees = payload["trees"]
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    width = 0.8 / len(trees)
-    for k, tree in enumerate(trees):
-        us = [1e6 / payload["results"][tree][s]["env_steps_per_cpu_s"] for s in SETTINGS]
-        bars = ax.bar([i + k * width for i in range(len(SETTINGS))], us, width, label=tree)
-        ax.bar_label(bars, fmt="%.3g", fontsize=8)
+    series = [(tree, payload["results"][tree]) for tree in trees]
+    vector = payload["results"]["this tree"].get(VECTOR_KEY, {})
+    series += [(f"this tree, vector of {n} (per env step)", v) for n, v in vector.items()]
+    fig, ax = plt.subplots(figsize=(9, 4.8))
+    width = 0.8 / len(series)
+    for k, (label, res) in enumerate(series):
+        us = [1e6 / res[s]["env_steps_per_cpu_s"] for s in SETTINGS]
+        bars = ax.bar([i + k * width for i in range(len(SETTINGS))], us, width, label=label)
+        ax.bar_label(bars, fmt="%.3g", fontsize=7)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(SETTINGS))], SETTINGS)
+    ax.legend(fontsize=7)
     ax.set_yscale("log")
     ax.set(ylabel="CPU µs per environment step", title="stepsize/ThreeBody-v0, paper settings")
-    ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -156,7 +246,10 @@ def main():
     args = parser.parse_args()
     if args.worker:
         return worker(args)
-    if args.replot:
+    if args.replot:  # also recomputes the ratios from the stored medians
+        payload = json.loads(Path(args.out).read_text())
+        derive(payload)
+        Path(args.out).write_text(json.dumps(payload, indent=1))
         return plot(json.loads(Path(args.out).read_text()), Path(args.out).with_suffix(".png"))
 
     load_before = os.getloadavg()
@@ -180,6 +273,22 @@ def main():
             }
             for s in SETTINGS
         }
+        if rows[0].get("vector"):
+            entry[VECTOR_KEY] = {
+                n: {
+                    s: {
+                        "env_steps_per_cpu_s": statistics.median(
+                            r["vector"][n][s][0] for r in rows
+                        ),
+                        "integrator_steps_per_env_step": statistics.median(
+                            r["vector"][n][s][1] for r in rows
+                        ),
+                        "compiled_share": statistics.median(r["vector"][n][s][2] for r in rows),
+                    }
+                    for s in SETTINGS
+                }
+                for n in rows[0]["vector"]
+            }
         entry["ppo_steps_per_cpu_s"] = {
             "1 thread": rows[0]["ppo_1_thread"][0],
             f"{rows[0]['ppo_default_threads'][1]} threads (default)": rows[0][
@@ -188,12 +297,6 @@ def main():
         }
         summary[name] = entry
         print(f"[{name}] {json.dumps(entry, indent=1)}")
-    new = summary["this tree"]
-    for name in names[1:]:
-        base = summary[name]
-        summary[f"ratio this tree / {name} (env steps per CPU s)"] = {
-            s: new[s]["env_steps_per_cpu_s"] / base[s]["env_steps_per_cpu_s"] for s in SETTINGS
-        }
     payload = {
         "what": __doc__.split("\n")[0],
         "repeats": args.repeats,
@@ -202,6 +305,7 @@ def main():
         "trees": names,
         "results": summary,
     }
+    derive(payload)
     Path(args.out).write_text(json.dumps(payload, indent=1))
     plot(payload, Path(args.out).with_suffix(".png"))
     print(f"wrote {args.out}")

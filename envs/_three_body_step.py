@@ -12,13 +12,12 @@ same numbers to the bit.
 import math
 
 import numba
+import numpy as np
 
-from envs._hermite3 import hermite3_steps
 from stepsize.nbody._gravity import (
     C_NFORCE,
+    C_STATUS,
     C_STEPS,
-    N_PAR,
-    N_SCAL,
     NJIT,
     P_EPS2,
     P_ETA,
@@ -26,6 +25,18 @@ from stepsize.nbody._gravity import (
     P_TEND,
     S_T,
     total_energy,
+)
+from stepsize.nbody._planar3 import (
+    B_ACC,
+    B_JERK,
+    B_MASSES,
+    B_PAR,
+    B_POS,
+    B_SCAL,
+    B_VEL,
+    N_STATE,
+    planar3_many,
+    planar3_steps,
 )
 from stepsize.nbody.kernels import collision_time
 
@@ -36,12 +47,11 @@ REWARD_CODES = {"paper": 0, "cost": 1, "final": 2}
 # the layout of the float settings of ``hermite3_env_step``
 X_INTERVAL, X_REWARD, X_W0, X_W2, X_PRICE, X_CAP, X_EXTENDED, X_UNIT, X_E0 = range(9)
 N_SETTINGS = 9
-# One float64 buffer holds a three-body Simulation's arrays (which become views of it, see
-# ``envs.three_body``) and the settings: the compiled step then takes three arrays, not ten
-# (each array argument costs the call ~60 ns to type and unbox).
-B_POS, B_VEL, B_ACC, B_JERK, B_MASSES, B_PAR = 0, 6, 12, 18, 24, 27
-B_SCAL = B_PAR + N_PAR
-B_X = B_SCAL + N_SCAL
+# One float64 buffer holds a three-body Simulation's arrays (which become views of it:
+# ``Simulation.bind_state``, layout ``stepsize.nbody._planar3.B_*``) and then the settings: the
+# compiled step takes three arrays, not ten (each array argument costs the call ~60 ns to type
+# and unbox), and a vector of environments one row each.
+B_X = N_STATE
 N_BUFFER = B_X + N_SETTINGS
 
 
@@ -110,23 +120,21 @@ def relative_error(now, ref):
     return diff / scale if scale > 0 else diff
 
 
-@numba.njit(**NJIT)
-def hermite3_env_step(buf, cnt, obs, value, t, previous):
-    """One environment step on a three-body Simulation's buffer ``buf`` (``B_*``) and counters
-    ``cnt``: eta = ``value`` to the decision time t * interval (``t`` counts this step), then
-    the reward and the observation into ``obs``.
+@numba.njit(**NJIT, inline="always")
+def _begin(buf, value, t):
+    """Set eta = ``value`` and the end time t * interval of environment step ``t``."""
+    buf[B_PAR + P_ETA] = value
+    buf[B_PAR + P_TEND] = t * buf[B_X + X_INTERVAL]
 
-    ``previous`` is the capped energy error of the last step.  Returns (status code, |dE/E0|,
-    reward, integrator steps and force evaluations of the run so far, the time reached)."""
+
+@numba.njit(**NJIT)
+def _finish(buf, cnt, obs, value, t, previous, steps, force):
+    """After the integration of environment step ``t`` (``steps`` and ``force`` the counters
+    before it): the energy error, the reward and the observation into ``obs``; returns
+    ``hermite3_env_step``'s tuple."""
     pos = buf[B_POS:B_VEL].reshape((3, 2))
     vel = buf[B_VEL:B_ACC].reshape((3, 2))
-    acc = buf[B_ACC:B_JERK].reshape((3, 2))
-    jerk = buf[B_JERK:B_MASSES].reshape((3, 2))
     masses, par, scal, x = buf[B_MASSES:B_PAR], buf[B_PAR:B_SCAL], buf[B_SCAL:B_X], buf[B_X:]
-    steps, force = cnt[C_STEPS], cnt[C_NFORCE]
-    par[P_ETA] = value
-    par[P_TEND] = t * x[X_INTERVAL]
-    code = hermite3_steps(pos, vel, acc, jerk, masses, par, scal, cnt)
     n_steps = cnt[C_STEPS] - steps
     n_force = cnt[C_NFORCE] - force
     error = relative_error(total_energy(pos, vel, masses, par[P_G], par[P_EPS2]), x[X_E0])
@@ -142,4 +150,41 @@ def hermite3_env_step(buf, cnt, obs, value, t, previous):
         extras = extended_values(pos, vel, masses, par[P_G], x[X_INTERVAL], n_steps, value, t)
         for k in range(4):
             obs[13 + k] = extras[k]
-    return code, error, reward, cnt[C_STEPS], cnt[C_NFORCE], scal[S_T]
+    return cnt[C_STATUS], error, reward, cnt[C_STEPS], cnt[C_NFORCE], scal[S_T]
+
+
+@numba.njit(**NJIT)
+def hermite3_env_step(buf, cnt, obs, value, t, previous):
+    """One environment step on a three-body Simulation's buffer ``buf`` (``B_*``) and counters
+    ``cnt``: eta = ``value`` to the decision time t * interval (``t`` counts this step), then
+    the reward and the observation into ``obs``.
+
+    ``previous`` is the capped energy error of the last step.  Returns (status code, |dE/E0|,
+    reward, integrator steps and force evaluations of the run so far, the time reached)."""
+    steps, force = cnt[C_STEPS], cnt[C_NFORCE]
+    _begin(buf, value, t)
+    pos = buf[B_POS:B_VEL].reshape((3, 2))
+    vel = buf[B_VEL:B_ACC].reshape((3, 2))
+    acc = buf[B_ACC:B_JERK].reshape((3, 2))
+    jerk = buf[B_JERK:B_MASSES].reshape((3, 2))
+    masses, par, scal = buf[B_MASSES:B_PAR], buf[B_PAR:B_SCAL], buf[B_SCAL:B_X]
+    planar3_steps(pos, vel, acc, jerk, masses, par, scal, cnt)
+    return _finish(buf, cnt, obs, value, t, previous, steps, force)
+
+
+@numba.njit(**NJIT)
+def vector_env_step(bufs, cnts, obs, values, ts, previous, out):
+    """``hermite3_env_step`` of every row of ``bufs``/``cnts``/``obs`` (environment k takes
+    ``values[k]``, ``ts[k]``, ``previous[k]``), the integrations interleaved by
+    ``planar3_many``; row k of ``out`` (n, 6) gets environment k's returned tuple."""
+    n = bufs.shape[0]
+    before = np.empty((n, 2), dtype=np.int64)
+    for k in range(n):
+        before[k, 0], before[k, 1] = cnts[k, C_STEPS], cnts[k, C_NFORCE]
+        _begin(bufs[k], values[k], ts[k])
+    planar3_many(bufs, cnts)
+    for k in range(n):
+        row = _finish(
+            bufs[k], cnts[k], obs[k], values[k], ts[k], previous[k], before[k, 0], before[k, 1]
+        )
+        out[k, 0], out[k, 1], out[k, 2], out[k, 3], out[k, 4], out[k, 5] = row

@@ -68,8 +68,10 @@ as gymnasium's ``check_env`` demands (wall time is the evaluator's to measure, a
 Speed: for the paper's set-up (three bodies in a plane, "hermite4" with its default AMUSE
 criterion, no events, collisions or energy limit among ``integrator_options``) a step is one
 compiled call, :func:`envs._three_body_step.hermite3_env_step`, whose Hermite loop keeps the
-state in registers (:mod:`envs._hermite3`); every other set-up goes through
-``Simulation.evolve``.  Both give the same numbers to the bit.
+state in registers (:mod:`stepsize.nbody._planar3`); every other set-up goes through
+``Simulation.evolve``.  Both give the same numbers to the bit.  :class:`envs.ThreeBodyVecEnv`
+steps many such environments in one compiled call, their integrations interleaved in SIMD
+lanes.
 """
 
 import math
@@ -81,13 +83,6 @@ from envs._action import check_action
 from envs._args import positive_grid, positive_int, positive_real
 from envs._parameters import GRIDS, default_values, parameter_of
 from envs._three_body_step import (
-    B_ACC,
-    B_JERK,
-    B_MASSES,
-    B_PAR,
-    B_POS,
-    B_SCAL,
-    B_VEL,
     B_X,
     N_BUFFER,
     N_SETTINGS,
@@ -112,7 +107,6 @@ from envs._three_body_step import (
     write_state,
 )
 from stepsize.nbody import Simulation, System, methods, paper_three_body
-from stepsize.nbody import _gravity as K
 from stepsize.nbody._simulation import STATUS
 from stepsize.nbody.units import G_AU_MSUN_YR
 
@@ -227,6 +221,7 @@ class ThreeBodyEnv(gym.Env):
         x[X_EXTENDED] = observation == "extended"
         self.sim = None
         self._buffer = None
+        self._row = self._row_counters = None  # where a vector environment keeps the state
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
@@ -239,33 +234,44 @@ class ThreeBodyEnv(gym.Env):
         self.sim = sim = Simulation(system, self.integrator, **options)
         self._velocity_unit = math.sqrt(system.G * system.total_mass)
         self._t, self._last_steps, self._error = 0, 0, 0.0
-        self._settings[X_UNIT], self._settings[X_E0] = self._velocity_unit, sim._e0
-        self._buffer, self._t_sim = _compiled_step_buffer(sim, self._settings), sim.t
+        self._settings[X_UNIT], self._settings[X_E0] = self._velocity_unit, sim.energy_reference
+        self._buffer = compiled_step_buffer(sim, self._settings, self._row, self._row_counters)
+        self._t_sim = sim.t
         return self._observation(None), self._info(0.0, sim.steps, sim.force_evaluations, sim.t)
 
     def step(self, action):
         sim = self.sim
         if sim is None:
             raise RuntimeError("call reset() before step()")
-        choices = self._choices  # the common case first: a valid index, int or numpy integer
+        choices = self._choices  # lookup's common case inline: a valid index, int or numpy int
         if choices is not None and type(action) in _INTS and 0 <= action < len(choices):
             value = choices[action]
         else:
             value = self.value_of(action)
         t = self._t + 1
-        if self._buffer is not None and sim.status == "done":
+        if self._buffer is not None and sim.status == "done":  # self.compiled(), inline
             obs = np.empty(self._size, np.float32)
-            out = hermite3_env_step(self._buffer, sim._cnt, obs, value, t, self._error)
-            code, error, reward, steps, force, t_now = out  # Python int and float already
-            sim.options.value = value  # what Simulation.value's setter records
-            sim.changes.append((self._t_sim, value))
-            sim.status = status = STATUS[code]
-            self._t_sim = t_now
-        else:
-            obs, reward, error, status = self._general_step(value)
-            reward = float(reward)
-            steps, force, t_now = sim.steps, sim.force_evaluations, sim.t
-        self._t = t
+            out = hermite3_env_step(self._buffer, sim.counters, obs, value, t, self._error)
+            return (obs, *self.compiled_step_done(value, *out))  # Python int and float already
+        obs, reward, error, status = self._general_step(value)
+        return obs, *self._finish(
+            value, float(reward), error, status, sim.steps, sim.force_evaluations, sim.t
+        )
+
+    def compiled_step_done(self, value, code, error, reward, steps, force, t_now):
+        """The bookkeeping after a compiled step (``hermite3_env_step`` or a row of
+        ``vector_env_step``) with eta = ``value``: the Simulation's record of it, then
+        ``step``'s (reward, terminated, truncated, info)."""
+        sim = self.sim
+        sim.options.value = value  # what Simulation.value's setter records
+        sim.changes.append((self._t_sim, value))
+        sim.status = status = STATUS[int(code)]
+        self._t_sim = t_now
+        return self._finish(value, reward, error, status, int(steps), int(force), t_now)
+
+    def _finish(self, value, reward, error, status, steps, force, t_now):
+        """``step``'s (reward, terminated, truncated, info) once the integration is done."""
+        t = self._t = self._t + 1
         cap = self.max_energy_error
         self._error = error if error <= cap else cap
         terminated = status != "done" or not error <= cap
@@ -279,7 +285,7 @@ class ThreeBodyEnv(gym.Env):
             "t": t_now,
             "status": status,
         }
-        return obs, reward, terminated, truncated, info
+        return reward, terminated, truncated, info
 
     def _general_step(self, value):
         """``step`` through ``Simulation.evolve``: (observation, reward, |dE/E0|, status)."""
@@ -303,6 +309,34 @@ class ThreeBodyEnv(gym.Env):
             extras = extended_features(sim, self.interval, self._last_steps, value, t)
         obs = observation(sim.positions, sim.velocities, self._velocity_unit, error, extras)
         return obs, reward, error, status
+
+    def lookup(self, action):
+        """``value_of(action)``, with the common case first: a valid index, int or numpy int."""
+        choices = self._choices
+        if choices is not None and type(action) in _INTS and 0 <= action < len(choices):
+            return choices[action]
+        return self.value_of(action)
+
+    def attach(self, row, counters):
+        """Keep the compiled step's state in ``row`` (float64, ``N_BUFFER``) and ``counters``
+        (int64, ``N_CNT``), rows of a vector environment's arrays
+        (:class:`envs.ThreeBodyVecEnv`), from now on and for every later episode."""
+        self._row, self._row_counters = row, counters
+        if self._buffer is not None:
+            row[:] = self._buffer
+            self.sim.bind_state(row, counters)
+            self._buffer = row
+
+    def compiled(self):
+        """True when the next ``step`` is one compiled call (``hermite3_env_step``)."""
+        return self._buffer is not None and self.sim.status == "done"
+
+    def __setstate__(self, state):
+        """Unpickled: the Simulation's state is again a view of the compiled step's buffer
+        (pickle copies each view on its own)."""
+        self.__dict__.update(state)
+        if self._buffer is not None:
+            self.sim.bind_state(self._buffer)
 
     def value_of(self, action):
         """The parameter value an action stands for; ValueError for an action outside the space."""
@@ -335,42 +369,18 @@ class ThreeBodyEnv(gym.Env):
 _INTS = (int, np.int64, np.int32, np.intp)
 
 
-_BOUND = (  # the Simulation's arrays that become views of the compiled step's buffer
-    ("_pos", B_POS, B_VEL),
-    ("_vel", B_VEL, B_ACC),
-    ("_acc", B_ACC, B_JERK),
-    ("_jerk", B_JERK, B_MASSES),
-    ("_masses", B_MASSES, B_PAR),
-    ("_par", B_PAR, B_SCAL),
-    ("_scal", B_SCAL, B_X),
-)
+def compiled_step_buffer(sim, settings, row=None, counters=None):
+    """The buffer ``hermite3_env_step`` works on (``row`` if given, else a new one), when it
+    takes exactly the steps ``sim.evolve`` would: the paper's set-up (``sim.planar3``: three
+    bodies in a plane, hermite4 with the AMUSE criterion and eta, no events or collisions; no
+    archive or energy limit); else None.
 
-
-def _compiled_step_buffer(sim, settings):
-    """The buffer ``hermite3_env_step`` works on, when it takes exactly the steps
-    ``sim.evolve`` would: the paper's set-up (three bodies in a plane, hermite4 with the AMUSE
-    criterion and eta, no events, collisions, archive or energy limit); else None.
-
-    ``sim``'s state arrays become views of the buffer (``envs._three_body_step.B_*``), so that
-    the Simulation and the compiled step share one state; ``settings`` go after them."""
-    par, opts = sim._par, sim.options
-    if not (
-        sim.method == "hermite4"
-        and sim._pos.shape == (3, 2)
-        and par[K.P_CRIT] == K.AMUSE
-        and par[K.P_DT] == 0.0
-        and par[K.P_ENC2] == 0.0
-        and par[K.P_ESC] == 0.0
-        and opts.collision is None
-        and opts.max_energy_error == math.inf
-        and sim._archive is None
-    ):
+    ``sim``'s state (and its counters, into ``counters`` if given) becomes a view of the buffer
+    (``Simulation.bind_state``), so that the Simulation and the compiled step share one state;
+    ``settings`` go after it."""
+    if not (sim.planar3 and sim.archive is None and sim.options.max_energy_error == math.inf):
         return None
-    buf = np.empty(N_BUFFER)
-    for name, start, stop in _BOUND:
-        array = getattr(sim, name)
-        view = buf[start:stop].reshape(array.shape)
-        view[...] = array
-        setattr(sim, name, view)
+    buf = np.empty(N_BUFFER) if row is None else row
+    sim.bind_state(buf, counters)
     buf[B_X:] = settings
     return buf

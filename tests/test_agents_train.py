@@ -4,6 +4,7 @@ import csv
 
 import numpy as np
 import pytest
+import torch
 
 import agents
 from envs.ode_step import ODEStepEnv
@@ -123,3 +124,19 @@ def test_training_in_worker_processes(tmp_path):
     )
     assert model.num_timesteps == 128
     assert agents.load(tmp_path)[1]["env"] == "stepsize/ThreeBody-v0"
+
+
+def test_the_compiled_vector_trains_as_dummyvecenv(tmp_path):
+    # the same seeds, observations, rewards and resets: PPO ends with the same weights
+    kw = dict(n_envs=3, seed=2, hyperparams=dict(n_steps=32, batch_size=32))
+    kw["env_kwargs"] = dict(max_steps=15)
+    vec = agents.train("ThreeBody-v0", "ppo", 192, tmp_path / "vec", vectorised=True, **kw)
+    plain = agents.train("ThreeBody-v0", "ppo", 192, tmp_path / "plain", **kw)
+    a, b = vec.policy.state_dict(), plain.policy.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert agents.load(tmp_path / "vec")[1]["vectorised"] is True
+    curve = (tmp_path / "vec" / "learning_curve.csv").read_text()
+    assert curve == (tmp_path / "plain" / "learning_curve.csv").read_text()
+    assert len(curve.splitlines()) > 10  # one row per episode, returns as Monitor rounds them
+    with pytest.raises(ValueError, match="vectorised"):
+        agents.train("LearningRate-v0", "ppo", 10, tmp_path / "x", vectorised=True)

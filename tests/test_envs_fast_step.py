@@ -1,4 +1,4 @@
-"""ThreeBody-v0's compiled step (envs._three_body_step, envs._hermite3) against the general path.
+"""ThreeBody-v0's compiled step (envs._three_body_step, nbody._planar3) against the general path.
 
 The compiled step stands in for ``Simulation.evolve`` plus the Python reward and observation
 only where it takes the same steps: these tests hold it to the general path bit for bit (the
@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envs._hermite3 import hermite3_steps
 from envs.three_body import ThreeBodyEnv
 from stepsize.nbody import Simulation, paper_three_body
 from stepsize.nbody import _gravity as K
 from stepsize.nbody._hermite import hermite_advance
+from stepsize.nbody._planar3 import planar3_steps
 
 GENERAL = {"max_energy_error": 1e300}  # a limit never reached: Simulation.evolve takes the steps
 
@@ -96,12 +96,12 @@ def _arrays(sim):
 @pytest.mark.parametrize("eta", [1e-4, 0.03, 0.1])
 def test_kernel_equals_hermite_advance(eta):
     runs = []
-    for kernel in ("hermite3", "generic"):
+    for kernel in ("planar3", "generic"):
         sim = Simulation(paper_three_body(1_000_003), "hermite4", eta=eta)
         for t_end in (0.05, 0.1, 0.1, 1.7):  # a repeated end time takes no step
             sim._par[K.P_TEND] = t_end
-            if kernel == "hermite3":
-                code = hermite3_steps(*_arrays(sim))
+            if kernel == "planar3":
+                code = planar3_steps(*_arrays(sim))
             else:
                 code = hermite_advance(*_arrays(sim), sim._escaped)
             assert code == K.DONE
@@ -114,7 +114,7 @@ def test_kernel_stops_on_a_non_finite_step_as_hermite_advance():
     """A velocity of 1e306 au/yr overflows the predictor: both kernels count the force
     evaluation, keep the state before the step and report NONFINITE."""
     runs = []
-    for kernel in ("hermite3", "generic"):
+    for kernel in ("planar3", "generic"):
         sim = Simulation(paper_three_body(2), "hermite4", eta=0.03)
         sim._par[K.P_TEND] = 0.3
         hermite_advance(*_arrays(sim), sim._escaped)
@@ -122,8 +122,8 @@ def test_kernel_stops_on_a_non_finite_step_as_hermite_advance():
         sim._scal[K.S_TAU] = 1e4  # a step long enough to overflow
         sim._par[K.P_TEND] = 1e6
         before = [a.copy() for a in _arrays(sim)[:4]]
-        if kernel == "hermite3":
-            code = hermite3_steps(*_arrays(sim))
+        if kernel == "planar3":
+            code = planar3_steps(*_arrays(sim))
         else:
             code = hermite_advance(*_arrays(sim), sim._escaped)
         assert code == K.NONFINITE

@@ -115,3 +115,10 @@ def test_readme_dummyvecenv_training():
     assert model.num_timesteps == 256
     obs = scope["venv"].reset()
     assert np.asarray(model.predict(obs)[0]).shape == (2,)
+
+
+def test_readme_compiled_vector_training():
+    scope = {}
+    exec(_readme_block("ThreeBodyVecEnv("), scope)
+    assert scope["model"].num_timesteps == 1024
+    assert scope["venv"].num_envs == 64

@@ -7,6 +7,7 @@ import numpy as np
 
 from stepsize.nbody import _archive
 from stepsize.nbody import _gravity as K
+from stepsize.nbody import _planar3 as P3
 from stepsize.nbody._archain import chain_advance, chain_start, chain_state
 from stepsize.nbody._gbs import gbs_advance, gbs_start
 from stepsize.nbody._gr15 import gr15_advance, gr15_start, gr15_state
@@ -261,6 +262,56 @@ class Simulation:
         opts.value = new
         self.changes.append((self.t, new))
 
+    # ----- for compiled drivers of many runs ----------------------------------------------
+    @property
+    def planar3(self):
+        """True when ``evolve`` runs the planar three-body Hermite kernel
+        (:mod:`stepsize.nbody._planar3`): hermite4 with the AMUSE criterion and eta, three bodies
+        in a plane, no fixed step and no encounter, escape or collision checks."""
+        return self.method == "hermite4" and P3.fits(self._pos, self._par)
+
+    @property
+    def archive(self):
+        """The directory of the simulation archive (None without one)."""
+        return self._archive
+
+    @property
+    def energy_reference(self):
+        """E0, the energy ``energy_error`` is relative to."""
+        return self._e0
+
+    @property
+    def counters(self):
+        """The kernel's live int64 counters (``stepsize.nbody._gravity.C_*``: steps, force
+        evaluations, status, ...), which a compiled driver advances in place."""
+        return self._cnt
+
+    def bind_state(self, row, counters=None):
+        """Move a planar three-body hermite4 run's state into ``row`` (float64, 1-D, at least
+        ``N_STATE`` entries): positions, velocities, accelerations, jerks, masses, the kernel
+        parameters and scalars become views of consecutive slices of it (the layout ``B_*`` of
+        :mod:`stepsize.nbody._planar3`), holding their current values; with ``counters`` (int64,
+        1-D, ``N_CNT`` entries) the counters too.  A compiled driver then advances many runs
+        through one array (``planar3_many``) while each Simulation reads the same state;
+        ``evolve`` goes on working on it."""
+        if not self.planar3:
+            raise ValueError("bind_state: only for a planar three-body hermite4 run (planar3)")
+        if row.dtype != np.float64 or row.ndim != 1 or row.size < P3.N_STATE:
+            raise ValueError(f"bind_state: row must be a 1-D float64 array of >= {P3.N_STATE}")
+        if counters is not None and (counters.dtype != np.int64 or counters.shape != (K.N_CNT,)):
+            raise ValueError(f"bind_state: counters must be a 1-D int64 array of {K.N_CNT}")
+        bounds = (P3.B_POS, P3.B_VEL, P3.B_ACC, P3.B_JERK, P3.B_MASSES, P3.B_PAR, P3.B_SCAL)
+        bounds += (P3.N_STATE,)
+        names = ("_pos", "_vel", "_acc", "_jerk", "_masses", "_par", "_scal")
+        for name, start, stop in zip(names, bounds[:-1], bounds[1:], strict=True):
+            array = getattr(self, name)
+            view = row[start:stop].reshape(array.shape)
+            view[...] = array
+            setattr(self, name, view)
+        if counters is not None:
+            counters[...] = self._cnt
+            self._cnt = counters
+
     # ----- advancing ---------------------------------------------------------------------
     def evolve(self, t_end):
         """Advance to ``t_end``; returns the status ("done", an event kind or a failure).
@@ -313,7 +364,7 @@ class Simulation:
 
     def _evolve_kernel(self, t_end):
         self._par[K.P_TEND] = t_end
-        advance = KERNELS[self.method][1]
+        advance = P3.planar3_advance if self.planar3 else KERNELS[self.method][1]
         while True:
             code = advance(
                 self._pos,
