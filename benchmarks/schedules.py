@@ -335,6 +335,19 @@ def main(argv=None):
     )
     parser.add_argument("--name", default=None, help="file stem of the outputs")
     parser.add_argument("--samplers", action="store_true", help="the samplers benchmark")
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="with --samplers: score the stored runs of --models again without planning",
+    )
+    parser.add_argument(
+        "--direct",
+        metavar="SOLVERS",
+        default=None,
+        help="with --samplers: direct search of schedules for these samplers "
+        "(writes schedules-direct.json)",
+    )
+    parser.add_argument("--direct-nfe", default="4", help="NFE of --direct (4)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # these small models run fastest on one thread
     if args.samplers:
@@ -463,7 +476,24 @@ def samplers_main(args):
     path = out / f"{stem}.json"
     kd = B.kdiffusion_sampling()
     print(f"k-diffusion: {'loaded' if kd else 'not found (its rows are skipped)'}", flush=True)
-    runs = [B.run_model(name, cfg, kd) for name in names]
+    if args.direct:
+        nfe = tuple(int(n) for n in args.direct_nfe.split(","))
+        cfg.update(nfe=nfe, direct_solvers=args.direct.split(","), direct_evaluations=40)
+        doc = {
+            "config": cfg,
+            "models": [B.direct_search(name, cfg, kd) for name in names],
+            "peers": {"diffusers": __import__("diffusers").__version__, "k-diffusion": bool(kd)},
+            "machine": {"python": sys.version.split()[0], "torch": torch.__version__},
+        }
+        path = out / f"{args.name or 'schedules-direct'}.json"
+        path.write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"wrote {path}")
+        return 0
+    if args.rescore:
+        stored = {m["model"]: m for m in json.loads(path.read_text())["models"]}
+        runs = [B.rescore_model(stored[name], kd) for name in names]
+    else:
+        runs = [B.run_model(name, cfg, kd) for name in names]
     old = json.loads(path.read_text())["models"] if path.exists() else []  # read late: runs
     models = {m["model"]: m for m in old}  # for other models may have finished meanwhile
     models.update({m["model"]: m for m in runs})
