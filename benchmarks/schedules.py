@@ -38,34 +38,42 @@ shipped ``checkerboard`` flow (2-D MLP) and the 16x16 digits UNets ``digits16-fl
 flow) and ``digits16-ddpm`` (epsilon DDPM), at 4, 6 and 8 NFE, from one evaluation noise (seed
 1; 1024 points, 128 images): error against a Heun teacher (1000 steps; 100 for the UNets) and
 for the digits the local Frechet distance ("fd") in the shipped classifier's features (16x16
-samples averaged to 8x8) to the 1797 digits. Stock configurations a user runs today (the issue's
-set): diffusers' ``DPMSolverMultistepScheduler`` and ``UniPCMultistepScheduler`` with their
-default schedules (flow models: ``use_flow_sigmas=True``) in a pipeline's loop, and
-k-diffusion's ``sample_dpmpp_2m`` with Karras sigmas; k-diffusion's DPM++ 2M with uniform flow
-sigmas (the issue's first table; the project's ``dpmpp_2m_flow`` with uniform steps) is compared
-against as well, outside the stock set. k-diffusion's ``sampling.py`` is loaded from an
-installed ``k_diffusion`` or ``$KDIFFUSION_DIR``, its rows are missing without it. The project:
-each sampler of ``stepsize.flow.SOLVERS`` with ``NFE / NFE_PER_STEP`` uniform steps, with the
-schedule of ``plan_for_solver`` for that sampler (teacher on 72 / 48 uniform training timesteps,
-i.e. the model's whole noise range, a grid on which uniform 4, 6 and 8 steps lie; 256 / 32
-planning noises, seed 0), and for ``dpmpp_2m_flow`` and ``unipc`` the LD3 schedule (``plan_ld3``
-started from that plan; 40 / 20 iterations on 256 / 32 noises of seed 2, validated on seed 3,
-against a 200 / 100-step Heun teacher). AutoDiffusion row (``digits16-ddpm``): ``evolve``
-(population 16, 8 generations, local mutation of up to 8 nodes) of a 4-step Euler (DDIM)
-schedule on 100 uniform training timesteps, seeded with DDIM's uniform timesteps and the Bellman
-plan for Euler, with the Frechet distance of 128 planning images as fitness, against DDIM with 4
-uniform timesteps (999, 749, 500, 250). Every ratio carries a paired bootstrap 90% interval over
-the evaluation samples (200 resamples), and every Frechet ratio against a stock configuration
-its floor, the teacher's distance over the stock one. For the flows a diagnosis on the planning
-noise (``_samplers_bench.diagnose``): straightness of the teacher path, the teacher's own error,
-and each sampler over SD3-style time-shifted uniform steps. On this shared 2-core machine the
-UNets ran a smaller configuration (stored with each model's results): a 100-step teacher (50 for
-LD3), plans on 24 timesteps, samplers euler, dpmpp_2m_flow and unipc. ``--models`` picks models,
-which may run as separate processes: each merges its results into the file when it writes
-(results of other models there are kept).
+samples averaged to 8x8) to the 1797 training images averaged alike (the raw digits lie 32.8
+away from that round trip; runs before ``--rescore`` measured against them). Stock
+configurations a user runs today (the issue's set): diffusers' ``DPMSolverMultistepScheduler``
+and ``UniPCMultistepScheduler`` with their default schedules (flow models:
+``use_flow_sigmas=True``) in a pipeline's loop, and k-diffusion's ``sample_dpmpp_2m`` with
+Karras sigmas; k-diffusion's DPM++ 2M with uniform flow sigmas (the issue's first table; the
+project's ``dpmpp_2m_flow`` with uniform steps) is compared against as well, outside the stock
+set. k-diffusion's ``sampling.py`` is loaded from an installed ``k_diffusion`` or
+``$KDIFFUSION_DIR``, its rows are missing without it. The project: each sampler of
+``stepsize.flow.SOLVERS`` with ``NFE / NFE_PER_STEP`` uniform steps, with the schedule of
+``plan_for_solver`` for that sampler (teacher on 72 / 48 uniform training timesteps, i.e. the
+model's whole noise range, a grid on which uniform 4, 6 and 8 steps lie; 256 / 32 planning
+noises, seed 0), and for ``dpmpp_2m_flow`` and ``unipc`` the LD3 schedule (``plan_ld3`` started
+from that plan; 40 / 20 iterations on 256 / 32 noises of seed 2, validated on seed 3, against a
+200 / 100-step Heun teacher). AutoDiffusion row (``digits16-ddpm``): ``evolve`` (population 16,
+8 generations, local mutation of up to 8 nodes) of a 4-step Euler (DDIM) schedule on 100 uniform
+training timesteps, seeded with DDIM's uniform timesteps and the Bellman plan for Euler, with
+the Frechet distance of 128 planning images as fitness, against DDIM with 4 uniform timesteps
+(999, 749, 500, 250). Every ratio carries a paired bootstrap 90% interval over the evaluation
+samples (200 resamples), and every Frechet ratio against a stock configuration its floor, the
+teacher's distance over the stock one. For the flows a diagnosis on the planning noise
+(``_samplers_bench.diagnose``): straightness of the teacher path, the teacher's own error, and
+each sampler over SD3-style time-shifted uniform steps. On this shared 2-core machine the UNets
+ran a smaller configuration (stored with each model's results): a 100-step teacher (50 for LD3),
+plans on 24 timesteps, samplers euler, dpmpp_2m_flow and unipc. ``--models`` picks models, which
+may run as separate processes: each merges its results into the file when it writes (results of
+other models there are kept).
+
+``--samplers --rescore`` scores the stored runs of ``--models`` again from their recorded
+schedules and noise (no planning: a changed metric on the same samples); ``--samplers --direct
+SOLVERS [--direct-nfe 4]`` writes ``schedules-direct.json``: the lowest error Nelder-Mead finds
+over a schedule's times from uniform steps, then with decoupled evaluation times
+(``_samplers_bench.direct_search``), against the stock configurations and uniform steps.
 
 Usage: ``python benchmarks/schedules.py [--quick] [--out DIR] [--models A,B] [--name STEM]
-[--samplers]``.
+[--samplers [--rescore | --direct SOLVERS]]``.
 Writes ``STEM.json`` and ``STEM.png`` (default ``schedules``) to ``DIR`` (default
 ``benchmarks/results``; ``--quick``: a temporary directory, ``moons`` only, K in 2 and 4, small
 searches, for a smoke run).
@@ -335,6 +343,19 @@ def main(argv=None):
     )
     parser.add_argument("--name", default=None, help="file stem of the outputs")
     parser.add_argument("--samplers", action="store_true", help="the samplers benchmark")
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="with --samplers: score the stored runs of --models again without planning",
+    )
+    parser.add_argument(
+        "--direct",
+        metavar="SOLVERS",
+        default=None,
+        help="with --samplers: direct search of schedules for these samplers "
+        "(writes schedules-direct.json)",
+    )
+    parser.add_argument("--direct-nfe", default="4", help="NFE of --direct (4)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # these small models run fastest on one thread
     if args.samplers:
@@ -463,7 +484,24 @@ def samplers_main(args):
     path = out / f"{stem}.json"
     kd = B.kdiffusion_sampling()
     print(f"k-diffusion: {'loaded' if kd else 'not found (its rows are skipped)'}", flush=True)
-    runs = [B.run_model(name, cfg, kd) for name in names]
+    if args.direct:
+        nfe = tuple(int(n) for n in args.direct_nfe.split(","))
+        cfg.update(nfe=nfe, direct_solvers=args.direct.split(","), direct_evaluations=40)
+        doc = {
+            "config": cfg,
+            "models": [B.direct_search(name, cfg, kd) for name in names],
+            "peers": {"diffusers": __import__("diffusers").__version__, "k-diffusion": bool(kd)},
+            "machine": {"python": sys.version.split()[0], "torch": torch.__version__},
+        }
+        path = out / f"{args.name or 'schedules-direct'}.json"
+        path.write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"wrote {path}")
+        return 0
+    if args.rescore:
+        stored = {m["model"]: m for m in json.loads(path.read_text())["models"]}
+        runs = [B.rescore_model(stored[name], kd) for name in names]
+    else:
+        runs = [B.run_model(name, cfg, kd) for name in names]
     old = json.loads(path.read_text())["models"] if path.exists() else []  # read late: runs
     models = {m["model"]: m for m in old}  # for other models may have finished meanwhile
     models.update({m["model"]: m for m in runs})

@@ -349,6 +349,27 @@ def test_plans_for_the_solver_beat_uniform_steps(solver):
     assert planned < 0.8 * uniform, (planned, uniform)
 
 
+@pytest.mark.parametrize("solver", ["euler", "heun", "dpmpp_2m", "unipc"])
+def test_decoupled_eval_times_move_only_the_denoisers_time(solver):
+    model = flow.as_model(ExactFlow())
+    x0, times = noise(64, 3), [0.0, 0.35, 0.8, 1.0]
+    same = flow.sample(model, x0, times, solver, eval_times=times[:-1])
+    torch.testing.assert_close(same, flow.sample(model, x0, times, solver), rtol=0, atol=1e-12)
+    # one Euler step of the wrapped model: D taken at s, the step's coefficients at t
+    t0, t1, s = 0.35, 0.8, 0.42
+    x = 0.65 * x0  # a state at t0
+    wrapped = flow.Decoupled(model, [t0], [s])
+    d = model.denoise(x, s)
+    torch.testing.assert_close(wrapped.velocity(x, t0), (d - x) / (1 - t0), rtol=1e-12, atol=0)
+    torch.testing.assert_close(wrapped.velocity(x, t1), model.velocity(x, t1), rtol=0, atol=0)
+    moved = flow.sample(model, x0, times, solver, eval_times=[0.0, 0.42, 0.8])
+    assert (moved - same).abs().max() > 1e-3
+    with pytest.raises(ValueError, match="eval_times must be 3 times"):
+        flow.sample(model, x0, times, solver, eval_times=[0.0, 0.5])
+    with pytest.raises(ValueError, match="eval_times must be 3 times"):
+        flow.sample(model, x0, times, solver, eval_times=[0.0, 0.5, 1.0])
+
+
 def test_shipped_digits_unets_load_and_sample():
     from stepsize.flow._unet import digit_images, downscale
 

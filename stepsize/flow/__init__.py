@@ -41,6 +41,7 @@ _EXPORTS = {
     "DiffusersModel": "_adapters",
     "KDiffusionModel": "_adapters",
     "Guided": "_adapters",
+    "Decoupled": "_adapters",
     "as_model": "_adapters",
     "teacher": "_sample",
     "classifier_features": "_metrics",

@@ -177,3 +177,38 @@ class Guided(Model):
     def denoise(self, x, t):
         du = self.uncond.denoise(x, t)
         return du + self.scale * (self.cond.denoise(x, t) - du)
+
+
+class Decoupled(Model):
+    """``model`` with decoupled evaluation times (LD3's second stage, Tong et al., ICLR 2025):
+    where a sampler asks for the data prediction at the schedule's time ``times[i]``, the
+    model's denoiser is evaluated at ``eval_times[i]`` instead,
+
+        D(x, t_i) = D_model(x, s_i),    v(x, t_i) = (D(x, t_i) - x) / (1 - t_i),
+
+    while the sampler's coefficients keep ``t_i``. Times are matched by identity, then by
+    value (the schedule's own numbers or 0-d tensors); at any other time (Heun's end point)
+    the model is evaluated as it is."""
+
+    def __init__(self, model, times, eval_times):
+        self.model = as_model(model)
+        self.process, self.defined_at_data = self.model.process, self.model.defined_at_data
+        self.pairs = list(zip(times, eval_times))
+
+    def _at(self, t):
+        """The evaluation time paired with ``t``, or None."""
+        for k, s in self.pairs:
+            if k is t:
+                return s
+        value = float(t)
+        return next((s for k, s in self.pairs if float(k) == value), None)
+
+    def denoise(self, x, t):
+        s = self._at(t)
+        return self.model.denoise(x, t if s is None else s)
+
+    def velocity(self, x, t):
+        s = self._at(t)
+        if s is None or float(s) == float(t):  # Heun's end point, or the step's own time
+            return self.model.velocity(x, t)
+        return super().velocity(x, t)

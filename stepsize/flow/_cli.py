@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from stepsize._errors import UsageError, check_output_dir, check_seed, positive, user_input
-from stepsize.flow._train_models import TRAINABLE, check_names
+from stepsize.flow._train_models import TRAINABLE, UNETS, check_names
 
 EXAMPLES = """examples:
   stepsize flow train moons --steps 5000 --out models
@@ -28,13 +28,15 @@ def register(subparsers):
     train = actions.add_parser(
         "train",
         help="train models (several in parallel)",
-        description="Train a velocity MLP per data set; with --out save "
-        "DIR/NAME.pt and keep a resumable DIR/NAME.ckpt.",
+        description="Train a velocity MLP per data set (digits16-ddpm, digits16-flow: the "
+        "16x16 digits UNets); with --out save DIR/NAME.pt and keep a resumable DIR/NAME.ckpt.",
     )
     train.add_argument("data", help=f"comma-separated data sets: {', '.join(TRAINABLE)}")
-    train.add_argument("--steps", type=int, default=5000, help="optimizer steps (5000)")
-    train.add_argument("--batch", type=int, default=512, help="batch size (512)")
-    train.add_argument("--lr", type=float, default=1e-3, help="initial learning rate (1e-3)")
+    train.add_argument("--steps", type=int, default=None, help="optimizer steps (5000; UNets 6000)")
+    train.add_argument("--batch", type=int, default=None, help="batch size (512; UNets 64)")
+    train.add_argument(
+        "--lr", type=float, default=None, help="initial learning rate (1e-3; UNets 2e-3)"
+    )
     train.add_argument("--hidden", type=int, default=None, help="width (128, 256 for digits)")
     train.add_argument("--depth", type=int, default=None, help="hidden layers (3, 4 for digits)")
     train.add_argument("--seed", type=int, default=0, help="random seed (0)")
@@ -93,6 +95,10 @@ def run_train(args):
     check_seed(args.seed)
     with user_input("data"):
         check_names(names)
+    unets = [n for n in names if n in UNETS]
+    for flag in ("hidden", "depth"):
+        if unets and getattr(args, flag) is not None:
+            raise UsageError(f"--{flag}: {', '.join(unets)} is a UNet of fixed size")
     out = check_output_dir(args.out) if args.out else None
     workers = args.workers if args.workers is not None or args.dask else min(len(names), 4)
     with Runner(None if args.dask else workers, client=args.dask) as runner:

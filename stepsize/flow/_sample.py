@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from stepsize.flow._adapters import Model, as_model
+from stepsize.flow._adapters import Decoupled, Model, as_model
 from stepsize.flow._solvers import (
     sample_dpmpp_2m,
     sample_dpmpp_2m_flow,
@@ -109,17 +109,27 @@ def _solver(name):
 
 
 @torch.no_grad()
-def sample(model, noise, schedule, solver="euler"):
+def sample(model, noise, schedule, solver="euler", eval_times=None):
     """Integrate from ``noise`` at ``t = 0`` to ``t = 1`` over ``schedule`` (increasing, 0 to 1).
 
     Returns the samples, same shape and kind as ``noise``; ``len(schedule) - 1`` steps of
     ``solver`` (a key of :data:`SOLVERS`). ``model`` is an adapter
-    (:mod:`stepsize.flow._adapters`) or a flow velocity ``v(x, t)``.
+    (:mod:`stepsize.flow._adapters`) or a flow velocity ``v(x, t)``. ``eval_times``: one time
+    in ``[t_min, 1)`` per step at which the model is evaluated in place of the step's start
+    time (:class:`stepsize.flow.Decoupled`, LD3's decoupled times; default: the schedule's).
     """
     times = check_schedule(schedule).tolist()
     x, is_numpy = _prepare(model, noise)
     m = as_model(model)
     times, x = _start(m, times, x)
+    if eval_times is not None:
+        ev = np.asarray(eval_times, dtype=np.float64)
+        if ev.shape != (len(times) - 1,) or not np.all((ev >= m.process.t_min) & (ev < 1.0)):
+            raise ValueError(
+                f"eval_times must be {len(times) - 1} times in [t_min = "
+                f"{m.process.t_min:.6g}, 1), one per step, got {np.asarray(eval_times)!r}"
+            )
+        m = Decoupled(m, times[:-1], ev.tolist())
     return _out(_solver(solver)(m, x, times), is_numpy)
 
 

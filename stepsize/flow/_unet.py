@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from stepsize._atomic import check_same_config, load_checkpoint, save_checkpoint
 from stepsize.flow._data import load_data
 
 IMAGE_SIZE = 16
@@ -82,45 +83,101 @@ def _loss(net, x, kind, abar, gen):
     return torch.mean((net(xt, 1000.0 * s.reshape(-1)).sample - (noise - x)) ** 2)
 
 
-def train_unet(kind, steps=6000, *, batch=64, lr=2e-3, seed=0, log_every=500):
-    """Train the ``kind`` ("ddpm" or "flow") UNet on the upscaled digits with Adam and a cosine
-    learning rate; returns ``(net, meta)`` with the settings and the final mean loss."""
+def train_unet(
+    kind,
+    steps=6000,
+    *,
+    batch=64,
+    lr=2e-3,
+    seed=0,
+    log_every=500,
+    checkpoint=None,
+    checkpoint_every=250,
+):
+    """Train the ``kind`` ("ddpm" or "flow") UNet on the upscaled digits with Adam and a
+    one-cycle learning rate (5% warm-up, cosine decay); returns ``(net, meta)`` with the settings
+    and the mean loss of the last 200 steps.
+
+    With ``checkpoint`` (a path) the state (weights, Adam, learning-rate schedule, generator,
+    recent losses) is saved atomically every ``checkpoint_every`` steps and at the end, and a
+    run that finds it continues from it with results identical to an uninterrupted run; a
+    checkpoint of another run (kind, steps, batch, lr or seed) is refused with what differs.
+    """
     if kind not in SCHEDULER_CONFIGS:
         raise ValueError(f"kind: unknown {kind!r}; known: ddpm, flow")
-    torch.manual_seed(seed)
+    for name, v in (("steps", steps), ("batch", batch), ("checkpoint_every", checkpoint_every)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if not (isinstance(lr, (int, float)) and 0 < lr < np.inf):
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        net = make_unet()
     gen = torch.Generator().manual_seed(seed)
-    net = make_unet()
     data = digit_images()
     betas = torch.linspace(1e-4, 0.02, 1000, dtype=torch.float64)
     abar = torch.cumprod(1 - betas, 0).float()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.05)
-    start, recent = time.perf_counter(), []
-    for step in range(steps):
+    run = {"model": kind, "steps": steps, "batch": batch, "lr": float(lr), "seed": int(seed)}
+    path = None if checkpoint is None else Path(checkpoint)
+    step, recent, seconds = 0, [], 0.0
+    if path is not None:
+        state = load_checkpoint(path, _checked_state)
+        if state is not None:
+            check_same_config(path, state["run"], run)
+            net.load_state_dict(state["net"])
+            opt.load_state_dict(state["opt"])
+            sched.load_state_dict(state["sched"])
+            gen.set_state(state["gen"])
+            step, recent, seconds = state["step"], list(state["recent"]), state["seconds"]
+
+    def save():
+        state = {
+            "run": run,
+            "net": net.state_dict(),
+            "opt": opt.state_dict(),
+            "sched": sched.state_dict(),
+            "gen": gen.get_state(),
+            "step": step,
+            "recent": recent,
+            "seconds": seconds + time.process_time() - start,
+        }
+        save_checkpoint(path, lambda fh: torch.save(state, fh))
+
+    start = time.process_time()
+    net.train()
+    while step < steps:
         idx = torch.randint(0, len(data), (batch,), generator=gen)
-        x = data[idx]
-        loss = _loss(net, x, kind, abar, gen)
+        loss = _loss(net, data[idx], kind, abar, gen)
         opt.zero_grad()
         loss.backward()
         opt.step()
         sched.step()
+        step += 1
         recent = (recent + [loss.item()])[-200:]
-        if log_every and (step + 1) % log_every == 0:
+        if log_every and step % log_every == 0:
             print(
-                f"{kind} step {step + 1}: loss {np.mean(recent):.4f} "
-                f"({time.perf_counter() - start:.0f} s)",
+                f"{kind} step {step}: loss {np.mean(recent):.4f} "
+                f"({seconds + time.process_time() - start:.0f} CPU-s)",
                 flush=True,
             )
+        if path is not None and (step % checkpoint_every == 0 or step == steps):
+            save()
     meta = {
-        "model": kind,
-        "steps": steps,
-        "batch": batch,
-        "lr": lr,
-        "seed": seed,
+        **run,
         "final_loss": float(np.mean(recent)),
-        "seconds": time.perf_counter() - start,
+        "cpu_seconds": seconds + time.process_time() - start,
     }
     return net.eval(), meta
+
+
+def _checked_state(fh):
+    state = torch.load(fh, map_location="cpu", weights_only=True)
+    missing = {"run", "net", "opt", "sched", "gen", "step", "recent", "seconds"} - set(state)
+    if missing:
+        raise KeyError(f"not a train_unet checkpoint (no {', '.join(sorted(missing))})")
+    return state
 
 
 def save_unet(path, net, kind, **meta):
@@ -158,9 +215,10 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--checkpoint", default=None, help="resumable checkpoint file")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    net, meta = train_unet(args.kind, args.steps, seed=args.seed)
+    net, meta = train_unet(args.kind, args.steps, seed=args.seed, checkpoint=args.checkpoint)
     save_unet(args.out, net, args.kind, **meta)
     print(f"wrote {args.out}: {meta}")
 
