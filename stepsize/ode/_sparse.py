@@ -101,7 +101,7 @@ NO_PATTERN = SparsePattern(*(_empty() for _ in range(11)), np.zeros(0), _empty()
 """No sparsity pattern: dense or banded storage."""
 
 
-def _pattern_csc(jac_sparsity, n):
+def pattern_csc(jac_sparsity, n):
     """The pattern as a ``scipy.sparse`` CSC boolean matrix; a ``ValueError`` naming
     ``jac_sparsity`` for a wrong type or shape."""
     import scipy.sparse as sps
@@ -141,7 +141,7 @@ def sparse_pattern(jac_sparsity, n, mass=None, pivot_rows=None, tail=None):
     import scipy.sparse as sps
     from scipy.sparse.linalg import splu
 
-    pattern = _pattern_csc(jac_sparsity, n)
+    pattern = pattern_csc(jac_sparsity, n)
     colptr = pattern.indptr.astype(np.int64)
     rows = pattern.indices.astype(np.int64)
     rowwise = pattern.tocsr()
@@ -237,6 +237,29 @@ def _drop_tail(lu_ptr, lu_cols, diag, split):
     ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     new_diag = np.where(np.arange(n) < split, diag, ptr[1:]).astype(np.int64)  # nothing dropped
     return ptr, lu_cols[keep].astype(np.int64), new_diag
+
+
+@numba.njit(**NJIT)
+def scatter_csc(colptr, rows, vptr, vrows, vdata, out):
+    """The values of a sorted CSC matrix (``vptr``, ``vrows``, ``vdata``) on the pattern
+    (``colptr``, ``rows``, sorted) into ``out`` (``rows.size``), zero where it has no entry.
+    Returns 0, or ``q + 1`` for its first nonzero ``vdata[q]`` outside the pattern."""
+    for j in range(colptr.size - 1):
+        p, end = colptr[j], colptr[j + 1]
+        for q in range(vptr[j], vptr[j + 1]):
+            i = vrows[q]
+            while p < end and rows[p] < i:
+                out[p] = 0.0
+                p += 1
+            if p < end and rows[p] == i:
+                out[p] = vdata[q]
+                p += 1
+            elif vdata[q] != 0.0:
+                return q + 1
+        while p < end:
+            out[p] = 0.0
+            p += 1
+    return 0
 
 
 @numba.njit(**NJIT)
