@@ -89,6 +89,10 @@ class RadauMethod(NamedTuple):
 
     k: float
     mass: np.ndarray = np.zeros((0, 0))
+    sparse: SparsePattern = NO_PATTERN
+    """The pattern and sparse LU of ``mu_r/h M - J`` and of the real form of the complex
+    ``mu_c/h M - J`` (:func:`stepsize.ode._sparse.complex_pattern`); empty: dense or banded."""
+    sparse_complex: SparsePattern = NO_PATTERN
 
 
 class Controls(NamedTuple):

@@ -34,12 +34,12 @@ from stepsize.ode._loop import integrate
 from stepsize.ode._mass import SPARSE_MASS, check_mass, consistent_initial
 from stepsize.ode._packed import unpacked
 from stepsize.ode._profile import StiffnessProfile
-from stepsize.ode._sparse import NO_PATTERN, sparse_pattern
+from stepsize.ode._sparse import NO_PATTERN, complex_pattern, sparse_pattern
 from stepsize.ode._sparse_jac import PythonJac, python_jac
 from stepsize.ode._tableaux import TABLEAUX
 
 EPS = np.finfo(float).eps
-SPARSE_METHODS = ("bdf", "rodas4", "rodas5p", "rosenbrock23")
+SPARSE_METHODS = ("bdf", "radau", "rodas4", "rodas5p", "rosenbrock23")
 """The methods that take ``jac_sparsity`` (the sparse LU of :mod:`stepsize.ode._sparse`)."""
 MESSAGES = {
     DONE: "The solver successfully reached the end of the integration interval.",
@@ -458,12 +458,13 @@ def solve(
         evaluation per group of columns with disjoint rows) and a compiled sparse LU on the
         pattern's fill-in (minimum-degree order; its densest trailing block and the
         algebraic rows of a ``mass`` problem dense, with partial pivoting), for "bdf" ("auto",
-        "LSODA" and "BDF" then use it), "rodas4", "rodas5p" and "rosenbrock23", also with
-        ``mass`` (then held by its nonzeros); with a callable ``jac``, which
-        then gives the values on the pattern.  Not with a constant ``jac`` or ``jac_band``
-        (yet).  A callable ``jac`` that returns a ``scipy.sparse`` matrix (as SciPy's) runs in
-        Python, called back from the compiled loop; with "bdf" its entries at ``t0`` and at a
-        state nearby (joined with ``jac_sparsity``) are the pattern of the sparse LU.
+        "LSODA" and "BDF" then use it), "radau" (its complex system in real form, 2n),
+        "rodas4", "rodas5p" and "rosenbrock23", also with ``mass`` (then held by its
+        nonzeros); with a callable ``jac``, which then gives the values on the pattern.  Not
+        with a constant ``jac`` or ``jac_band`` (yet).  A callable ``jac`` that returns a
+        ``scipy.sparse`` matrix (as SciPy's) runs in Python, called back from the compiled
+        loop; with these methods its entries at ``t0`` and at a state nearby (joined with
+        ``jac_sparsity``) are the pattern of the sparse LU.
     max_steps : attempted steps (accepted + rejected) before giving up with ``success=False``
         (100,000, Hairer's ``nmax``).
     compiled : compile ``fun`` (and ``jac``, ``events``) and run the whole loop in Numba
@@ -522,6 +523,10 @@ def solve(
         y0 = consistent_initial(_plain(fun, inplace, vectorized), t0, y0, mass, args, rtol, atol)
     ex, ros, rad, controls, switch, ctrl_name = method_bundles(mode, explicit, implicit, ctrl)
     if pattern.perm.size:  # the pattern holds M's nonzeros
+        if rad is not None:
+            mu = _radau.MU_COMPLEX
+            both = complex_pattern(jac_sparsity, y0.size, mass if mass.size else None, mu)
+            rad = rad._replace(sparse=pattern, sparse_complex=both)
         mass = SPARSE_MASS if mass.size else mass
         ros = ros._replace(sparse=pattern) if ros is not None else None
     if mass.shape[0]:

@@ -151,6 +151,14 @@ def sparse_pattern(jac_sparsity, n, mass=None, pivot_rows=None, tail=None):
     if mass is None:
         mrows = mcols = np.arange(n, dtype=np.int64)
         mval = np.ones(n)
+    elif sps.issparse(mass):  # by rows, sorted (sparse_norm_inf)
+        rowwise_mass = sps.csr_matrix(mass, dtype=float, copy=True)
+        rowwise_mass.eliminate_zeros()
+        rowwise_mass.sort_indices()
+        mrows = np.repeat(np.arange(n, dtype=np.int64), np.diff(rowwise_mass.indptr))
+        mcols, mval = rowwise_mass.indices.astype(np.int64), rowwise_mass.data
+        if pivot_rows is None:
+            pivot_rows = _algebraic_rows(rowwise_mass.toarray())
     else:
         mrows, mcols = (idx.astype(np.int64) for idx in np.nonzero(mass))
         mval = np.asarray(mass, dtype=float)[mrows, mcols]
@@ -198,6 +206,26 @@ def sparse_pattern(jac_sparsity, n, mass=None, pivot_rows=None, tail=None):
         mpos,
         split,
     )
+
+
+def complex_pattern(jac_sparsity, n, mass, mu):
+    """The :class:`SparsePattern` of the real form of ``mu M - J`` (``mu`` complex), for
+    ``shift = mu.real``: ``[[M, -c M], [c M, M]] shift - [[J, 0], [0, J]]``, ``c = mu.imag /
+    mu.real``, acting on ``(Re x, Im x)`` (Radau IIA's complex system; Hairer & Wanner, *Solving
+    ODEs II*, Sec. IV.8).  Its Jacobian entries are ``J``'s twice in a row, so
+    :func:`sparse_factor` takes ``J``'s values as they are; ``mass`` None is the identity, and
+    the algebraic rows of ``M`` pivot in both halves."""
+    import scipy.sparse as sps
+
+    c = mu.imag / mu.real
+    S = pattern_csc(jac_sparsity, n)
+    M = sps.identity(n, format="csr") if mass is None else sps.csr_matrix(mass, dtype=float)
+    pivot = np.zeros(2 * n, dtype=bool)
+    if mass is not None:
+        pivot = np.tile(_algebraic_rows(M.toarray()), 2)
+    big = sps.bmat([[S, None], [None, S]], format="csc")
+    mass2 = sps.bmat([[M, -c * M], [c * M, M]], format="csr")
+    return sparse_pattern(big, 2 * n, mass2, pivot_rows=pivot)
 
 
 def _algebraic_rows(mass):
@@ -363,12 +391,14 @@ def sparse_lu_size(sp):
 @numba.njit(**NJIT)
 def sparse_factor(sp, jdata, shift, lu, w, piv):
     """``L U`` of ``P (shift M - J) P^T`` into ``lu`` (:func:`sparse_lu_size` values), ``J``'s
-    values ``jdata``; ``w`` (n,) scratch, ``piv`` (n,) the dense block's row interchanges.  0 on
-    success, ``i + 1`` if pivot ``i`` is (relatively) zero or not finite."""
+    values ``jdata`` (repeated over the pattern where it is longer: :func:`complex_pattern`);
+    ``w`` (n,) scratch, ``piv`` (n,) the dense block's row interchanges.  0 on success, ``i +
+    1`` if pivot ``i`` is (relatively) zero or not finite."""
     for p in range(lu.size):
         lu[p] = 0.0
-    for e in range(jdata.size):
-        lu[sp.jpos[e]] -= jdata[e]
+    nj = U64(jdata.size)
+    for e in range(U64(sp.jpos.size)):  # the pattern of a real form repeats J's entries
+        lu[sp.jpos[e]] -= jdata[e % nj]
     for e in range(sp.mpos.size):
         lu[sp.mpos[e]] += shift * sp.mval[e]
     bad = _eliminate_sparse(sp, lu, w)
