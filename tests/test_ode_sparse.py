@@ -329,3 +329,60 @@ def test_rober_with_a_csc_jac_matches_scipy_and_errors_name_their_cause():
     with pytest.raises(ZeroDivisionError, match="inside jac") as err:
         solve(_rober_fun, span, y0, jac=failing, **kw)
     assert "raised by `jac` at t =" in "".join(err.value.__notes__)
+
+
+def _medazko(t, y):
+    """SciPy's ``fun_medazko`` (``test_ivp.py``; Test Set for IVP Solvers, MEDAKZO, n = 200),
+    written as a loop so that Numba compiles it: ``u`` at even, ``v`` at odd indices, with the
+    boundary values ``u_0 = phi(t)`` and ``u_{n+1} = u_{n-1}``."""
+    n = y.size // 2
+    k, c, d = 100.0, 4.0, 1.0 / n
+    f = np.empty(2 * n)
+    for j in range(1, n + 1):
+        u_left = (2.0 if t <= 5.0 else 0.0) if j == 1 else y[2 * j - 4]
+        u_right = y[2 * j] if j < n else y[2 * n - 4]
+        u, v = y[2 * j - 2], y[2 * j - 1]
+        alpha = 2.0 * (j * d - 1.0) ** 3 / c**2
+        beta = (j * d - 1.0) ** 4 / c**2
+        f[2 * j - 2] = (
+            alpha * (u_right - u_left) / (2.0 * d)
+            + beta * (u_left - 2.0 * u + u_right) / d**2
+            - k * u * v
+        )
+        f[2 * j - 1] = -k * v * u
+    return f
+
+
+def _medazko_sparsity(n):
+    """Rows ``u_j``: ``u_{j-1}, u_j, u_{j+1}, v_j``; rows ``v_j``: ``u_j, v_j``."""
+    rows, cols = [], []
+    for j in range(n):
+        u, v = 2 * j, 2 * j + 1
+        for col in (u - 2, u, u + 2, v):
+            if 0 <= col < 2 * n:
+                rows.append(u)
+                cols.append(col)
+        rows += [v, v]
+        cols += [u, v]
+    rows.append(2 * n - 2)  # u_{n+1} = u_{n-1}
+    cols.append(2 * n - 4)
+    return sps.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(2 * n, 2 * n))
+
+
+@pytest.mark.parametrize("method", ["BDF", "Radau", "LSODA"])
+def test_integration_sparse_difference(method):
+    """SciPy's ``test_integration_sparse_difference`` (its values and tolerances)."""
+    n = 200
+    y0 = np.zeros(2 * n)
+    y0[1::2] = 1.0
+    res = solve(_medazko, [0, 20], y0, method=method, jac_sparsity=_medazko_sparsity(n))
+    assert res.t[0] == 0 and res.t_events is None and res.y_events is None
+    assert res.success and res.status == 0 and res.stats["compiled"]
+    np.testing.assert_allclose(res.y[78, -1], 0.233994e-3, rtol=1e-2)
+    np.testing.assert_allclose(res.y[79, -1], 0, atol=1e-3)
+    np.testing.assert_allclose(res.y[148, -1], 0.359561e-3, rtol=1e-2)
+    np.testing.assert_allclose(res.y[149, -1], 0, atol=1e-3)
+    np.testing.assert_allclose(res.y[198, -1], 0.117374129e-3, rtol=1e-2)
+    np.testing.assert_allclose(res.y[199, -1], 0.6190807e-5, atol=1e-3)
+    np.testing.assert_allclose(res.y[238, -1], 0, atol=1e-3)
+    np.testing.assert_allclose(res.y[239, -1], 0.9999997, rtol=1e-2)
