@@ -569,14 +569,14 @@ def solve(
 
 
 def _sparse_method(method, explicit, implicit, jac, band):
-    """The implicit method for a run with ``jac_sparsity`` (BDF for "auto"); a ``ValueError`` naming
-    ``jac_sparsity`` for what it cannot be combined with."""
-    if jac is not None and not isinstance(jac, PythonJac):
-        raise ValueError("jac_sparsity cannot be combined with a constant jac (yet)")
-    if band is not None:
-        raise ValueError("jac_sparsity cannot be combined with jac_band (yet)")
+    """The implicit method for a run with ``jac_sparsity`` (BDF for "auto"); a ``ValueError``
+    naming ``jac_sparsity`` for what it cannot be combined with."""
     if implicit is None:
         raise ValueError(f"jac_sparsity is for implicit methods (bdf), got method {explicit!r}")
+    if band is not None:
+        raise ValueError("jac_sparsity cannot be combined with jac_band (yet)")
+    if jac is not None and not isinstance(jac, PythonJac):
+        raise ValueError("jac_sparsity cannot be combined with a constant jac (yet)")
     if method in ("auto", "LSODA"):
         return "bdf"
     if implicit not in SPARSE_METHODS:
