@@ -93,6 +93,8 @@ ODE_COLUMNS = {  # (stepsize curve, peer curve) pairs shown, of those in the JSO
     "ode_sparse": (
         ("stepsize bdf", "sundials cvode-BDF"),
         ("stepsize bdf", "scipy BDF"),
+        ("stepsize best", "sundials cvode-BDF"),
+        ("stepsize bdf+jac", "scipy BDF+jac"),
     ),
     "ode_pydiffsol": (
         ("stepsize bdf", "pydiffsol bdf"),

@@ -1,4 +1,5 @@
-"""Sparse Jacobians: CPR column groups, the fixed-pattern sparse LU, BDF with ``jac_sparsity``."""
+"""Sparse Jacobians: CPR column groups, the fixed-pattern sparse LU, BDF with ``jac_sparsity``,
+a callable ``jac`` returning ``scipy.sparse``."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
 from stepsize.ode import solve, stiffness_profile
-from stepsize.ode._bruss2d import bruss2d, bruss2d_sparsity, bruss2d_y0
+from stepsize.ode._bruss2d import bruss2d, bruss2d_jac, bruss2d_sparsity, bruss2d_y0
 from stepsize.ode._sparse import sparse_factor, sparse_lu_size, sparse_pattern, sparse_solve
 
 SEEDS = settings(max_examples=25, deadline=None, derandomize=True)
@@ -148,6 +149,31 @@ def runs():
     return sparse, dense, ref
 
 
+def _bruss2d_jac_coo(t, y, N):
+    """:func:`bruss2d_jac` as COO, every entry split in two halves, the second copies in random
+    order (duplicates, unsorted: summed by the reader)."""
+    coo = bruss2d_jac(t, y, N).tocoo()
+    half = coo.data / 2.0
+    order = np.random.default_rng(1).permutation(coo.nnz)
+    rows, cols = np.r_[coo.row, coo.row[order]], np.r_[coo.col, coo.col[order]]
+    return sps.coo_matrix((np.r_[half, half[order]], (rows, cols)), shape=coo.shape)
+
+
+@pytest.mark.parametrize("jac", [bruss2d_jac, _bruss2d_jac_coo])
+def test_bruss2d_callable_sparse_jac_runs_compiled_on_the_sparse_lu(runs, jac):
+    """SciPy's form ``jac(t, y) -> scipy.sparse``: BDF takes its entries at t0 as the LU's
+    pattern, the compiled loop calls it back; the exact Jacobian needs no F evaluations for
+    differences and lands where the grouped differences do."""
+    sparse, dense, ref = runs
+    r = solve(bruss2d, SPAN, Y0, method="bdf", args=(N,), rtol=1e-6, atol=1e-6, jac=jac)
+    assert r.success and r.stats["compiled"]
+    assert 0 < r.njev <= sparse.njev + 2
+    assert r.nfev < sparse.nfev - 5 * sparse.njev  # each differenced J costs ~10 evaluations
+    y_ref = ref.y[:, -1]
+    assert np.abs(r.y[:, -1] - y_ref).max() / (1 + np.abs(y_ref).max()) < 1e-4
+    assert np.abs(r.y[:, -1] - sparse.y[:, -1]).max() < 1e-4
+
+
 def test_bruss2d_sparse_agrees_with_dense_and_scipy(runs):
     sparse, dense, ref = runs
     assert sparse.success and dense.success and sparse.stats["compiled"]
@@ -163,9 +189,10 @@ def test_bruss2d_sparse_agrees_with_dense_and_scipy(runs):
     [
         (dict(jac_sparsity=np.ones((3, 3))), r"shape \(128, 128\)"),
         (dict(jac_sparsity="dense"), "jac_sparsity must be a scipy.sparse"),
-        (dict(jac_sparsity=SPARSITY, method="radau"), "supported by method 'bdf'"),
         (dict(jac_sparsity=SPARSITY, method="dp5"), "implicit methods"),
         (dict(jac_sparsity=SPARSITY, jac_band=(1, 1)), "jac_band"),
+        (dict(jac_sparsity=SPARSITY, jac=np.eye(128)), "constant jac"),
+        (dict(jac=lambda t, y, N: sps.identity(3)), r"jac must return .* \(128, 128\)"),
     ],
 )
 def test_bad_jac_sparsity_is_named(kwargs, match):
@@ -213,6 +240,40 @@ def test_sparse_dae_with_zero_diagonal_matches_exact_semidiscrete_solution():
     np.testing.assert_allclose(profile.h_lambda / np.abs(profile.h), 4.0 * K**2, rtol=1e-3)
 
 
+@pytest.mark.parametrize("method", ["rodas4", "rodas5p", "radau"])
+def test_bruss2d_one_step_methods_on_the_sparse_lu_agree_with_dense(runs, method):
+    """Rosenbrock's ``W = I / (h gamma) - J`` and Radau's real and complex systems (the latter
+    in real form, 2n) on the sparse LU: about the steps of the dense LU (J from the same
+    increments, grouped: equal but for rounding, which moves the steps a little), at a fraction
+    of the evaluations."""
+    kw = dict(args=(N,), rtol=1e-6, atol=1e-6, method=method)
+    sparse = solve(bruss2d, SPAN, Y0, jac_sparsity=SPARSITY, **kw)
+    dense = solve(bruss2d, SPAN, Y0, **kw)
+    assert sparse.success and sparse.stats["compiled"] and sparse.stats["method"] == method
+    assert abs(sparse.t.size - dense.t.size) <= 0.05 * dense.t.size
+    assert abs(sparse.njev - dense.njev) <= 0.1 * dense.njev
+    assert sparse.nfev < dense.nfev - 100 * dense.njev  # a J: ~12 evaluations, not 128
+    assert np.abs(sparse.y[:, -1] - dense.y[:, -1]).max() < 1e-5 * np.abs(dense.y).max()
+    y_ref = runs[2].y[:, -1]
+    assert np.abs(sparse.y[:, -1] - y_ref).max() / (1 + np.abs(y_ref).max()) < 1e-4
+
+
+@pytest.mark.parametrize("method", ["rodas4", "radau"])
+def test_sparse_one_step_dae_with_zero_diagonal_matches_exact_semidiscrete_solution(method):
+    """The heat DAE above on the sparse LU, ``M`` (``scipy.sparse``) held by its nonzeros."""
+    x = np.linspace(0.0, 1.0, K + 1)
+    mass = sps.diags(np.r_[0.0, np.ones(K - 1), 0.0])
+    S = sps.diags([1, 1, 1], [-1, 0, 1], shape=(K + 1, K + 1), format="lil", dtype=float)
+    S[0, K] = S[K, 0] = 1
+    kw = dict(rtol=1e-7, atol=1e-10, mass=mass, method=method, jac_sparsity=S)
+    r = solve(_heat_dae, (0.0, 0.1), np.sin(np.pi * x), **kw)
+    assert r.success and r.stats["compiled"]
+    lam = 4.0 * K**2 * np.sin(np.pi / (2 * K)) ** 2
+    exact = np.exp(-lam * 0.1) * np.sin(np.pi * x)
+    assert np.abs(r.y[:, -1] - exact).max() < 1e-5
+    assert abs(r.y[0, -1]) < 1e-12 and abs(r.y[K, -1]) < 1e-12
+
+
 def test_transamp_with_jac_sparsity_pivots_its_node_pairs():
     """The amplifier's capacitance matrix is singular without a zero on its diagonal: the rows of
     its algebraic combinations (node pairs 1-2, 4-5, 7-8) go into the pivoted block, and BDF with
@@ -228,3 +289,100 @@ def test_transamp_with_jac_sparsity_pivots_its_node_pairs():
     r = solve(p.fun, p.t_span, p.y0, method="bdf", **kw)
     assert r.success and r.stats["compiled"]
     assert mixed_error(p, r.y[:, -1]) < 5e-6
+
+
+def _rober_csc(t, y):
+    """ROBER's Jacobian as SciPy users write it, ``csc_matrix`` of the dense array, which drops
+    the entries that vanish at y0 = (1, 0, 0): those come from the state near t0."""
+    from stepsize.ode._stiff_problems import _rober_jac
+
+    return sps.csc_matrix(_rober_jac(t, y))
+
+
+def _rober_late_entry(t, y):
+    """An entry (2, 2) that appears only after t = 1: outside the pattern."""
+    J = _rober_csc(t, y).tolil()
+    J[2, 2] = -1e-3 if t > 1.0 else 0.0
+    return J.tocsr()
+
+
+def test_rober_with_a_csc_jac_matches_scipy_and_errors_name_their_cause():
+    from stepsize.ode._stiff_problems import _rober_fun
+
+    y0, span = [1.0, 0.0, 0.0], (0.0, 40.0)
+    kw = dict(method="bdf", rtol=1e-7, atol=1e-11)
+    r = solve(_rober_fun, span, y0, jac=_rober_csc, **kw)
+    ref = solve_ivp(_rober_fun, span, y0, method="BDF", rtol=1e-11, atol=1e-15, jac=_rober_csc)
+    assert r.success and r.stats["compiled"] and r.njev > 3
+    np.testing.assert_allclose(r.y[:, -1], ref.y[:, -1], rtol=1e-5)  # rtol 1e-7, global x 10s
+    with pytest.raises(ValueError, match=r"nonzero at \(2, 2\).*jac_sparsity") as err:
+        solve(_rober_fun, span, y0, jac=_rober_late_entry, **kw)
+    assert "raised by `jac` at t =" in "".join(err.value.__notes__)
+    S = np.ones((3, 3))  # declared: the run goes through
+    assert solve(_rober_fun, span, y0, jac=_rober_late_entry, jac_sparsity=S, **kw).success
+
+    def failing(t, y):
+        if t > 1.0:
+            raise ZeroDivisionError("inside jac")
+        return _rober_csc(t, y)
+
+    with pytest.raises(ZeroDivisionError, match="inside jac") as err:
+        solve(_rober_fun, span, y0, jac=failing, **kw)
+    assert "raised by `jac` at t =" in "".join(err.value.__notes__)
+
+
+def _medazko(t, y):
+    """SciPy's ``fun_medazko`` (``test_ivp.py``; Test Set for IVP Solvers, MEDAKZO, n = 200),
+    written as a loop so that Numba compiles it: ``u`` at even, ``v`` at odd indices, with the
+    boundary values ``u_0 = phi(t)`` and ``u_{n+1} = u_{n-1}``."""
+    n = y.size // 2
+    k, c, d = 100.0, 4.0, 1.0 / n
+    f = np.empty(2 * n)
+    for j in range(1, n + 1):
+        u_left = (2.0 if t <= 5.0 else 0.0) if j == 1 else y[2 * j - 4]
+        u_right = y[2 * j] if j < n else y[2 * n - 4]
+        u, v = y[2 * j - 2], y[2 * j - 1]
+        alpha = 2.0 * (j * d - 1.0) ** 3 / c**2
+        beta = (j * d - 1.0) ** 4 / c**2
+        f[2 * j - 2] = (
+            alpha * (u_right - u_left) / (2.0 * d)
+            + beta * (u_left - 2.0 * u + u_right) / d**2
+            - k * u * v
+        )
+        f[2 * j - 1] = -k * v * u
+    return f
+
+
+def _medazko_sparsity(n):
+    """Rows ``u_j``: ``u_{j-1}, u_j, u_{j+1}, v_j``; rows ``v_j``: ``u_j, v_j``."""
+    rows, cols = [], []
+    for j in range(n):
+        u, v = 2 * j, 2 * j + 1
+        for col in (u - 2, u, u + 2, v):
+            if 0 <= col < 2 * n:
+                rows.append(u)
+                cols.append(col)
+        rows += [v, v]
+        cols += [u, v]
+    rows.append(2 * n - 2)  # u_{n+1} = u_{n-1}
+    cols.append(2 * n - 4)
+    return sps.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(2 * n, 2 * n))
+
+
+@pytest.mark.parametrize("method", ["BDF", "Radau", "LSODA"])
+def test_integration_sparse_difference(method):
+    """SciPy's ``test_integration_sparse_difference`` (its values and tolerances)."""
+    n = 200
+    y0 = np.zeros(2 * n)
+    y0[1::2] = 1.0
+    res = solve(_medazko, [0, 20], y0, method=method, jac_sparsity=_medazko_sparsity(n))
+    assert res.t[0] == 0 and res.t_events is None and res.y_events is None
+    assert res.success and res.status == 0 and res.stats["compiled"]
+    np.testing.assert_allclose(res.y[78, -1], 0.233994e-3, rtol=1e-2)
+    np.testing.assert_allclose(res.y[79, -1], 0, atol=1e-3)
+    np.testing.assert_allclose(res.y[148, -1], 0.359561e-3, rtol=1e-2)
+    np.testing.assert_allclose(res.y[149, -1], 0, atol=1e-3)
+    np.testing.assert_allclose(res.y[198, -1], 0.117374129e-3, rtol=1e-2)
+    np.testing.assert_allclose(res.y[199, -1], 0.6190807e-5, atol=1e-3)
+    np.testing.assert_allclose(res.y[238, -1], 0, atol=1e-3)
+    np.testing.assert_allclose(res.y[239, -1], 0.9999997, rtol=1e-2)

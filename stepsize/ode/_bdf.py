@@ -277,7 +277,7 @@ def bdf_attempt(problem, method, bw, imp, work, t, h, steps, info):
             bs.f0_valid = True
         if method.sparse.perm.size > 0:
             sp, jf = method.sparse, bw.jac_factor
-            update_sparse_jacobian(problem, imp, sp, bw.J[0], jf, work, t, steps.atol, info)
+            update_sparse_jacobian(problem, imp, sp, bw.J, jf, work, t, steps.atol, info)
         else:
             update_jacobian(
                 problem, imp, bw.J, bw.jac_factor, work, t, steps.atol, info, method.mass

@@ -43,6 +43,7 @@ from stepsize.ode._context import (
     rhs_source,
 )
 from stepsize.ode._jit import FUNC, JFUNC, compile_adapter, entry_point, python_twin
+from stepsize.ode._sparse_jac import PythonJac, python_jac_adapter
 
 _ADAPTERS = weakref.WeakKeyDictionary()
 _EVENT_ADAPTERS = {}
@@ -175,8 +176,8 @@ def _probe_events(spec, t0, y0):
 
 def _probe_jac(spec, t0, y0):
     """``(packed, scalar)`` of what ``jac`` returns (a call in Python at ``t0`` if callable)."""
-    if spec.jac is None:
-        return False, False
+    if spec.jac is None or isinstance(spec.jac, PythonJac):
+        return False, False  # a PythonJac checks each value itself
     if callable(spec.jac):
         shape = np.shape(_sparse_to_dense(_python(spec.jac)(t0, y0.copy(), *spec.args)))
     else:
@@ -238,6 +239,8 @@ def build_problem(
         bool(inplace),
     )
     ctx = layout.context(y0.size)
+    if isinstance(jac, PythonJac):
+        jac.bind(ctx)
     key = (
         "problem",
         layout.key,
@@ -347,6 +350,8 @@ _SHARED = {}  # adapters that belong to no user function: no Jacobian, no events
 def _compile_jac(spec, t0, y0):
     if spec.jac is None:
         return _shared(no_jac, JFUNC)
+    if isinstance(spec.jac, PythonJac):
+        return python_jac_adapter()
     constant = not callable(spec.jac)
     entry = _SHARED if constant else _entry(spec.jac)
     key = ("jac", spec.layout.key, spec.band, spec.n if constant else None)
@@ -464,6 +469,8 @@ def _interpreted_problem(spec, ctx):
 
     if spec.inplace:
         rhs = rhs_inplace
+    if isinstance(jac_fn, PythonJac):
+        jac = jac_fn.interpreted
     return Problem(rhs, jac, events, ctx, _jac_mode(spec), *_band(spec), spec.ev_dir, spec.ev_term)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from stepsize.control import FilterData
 from stepsize.ode._jit import interpreted_as
+from stepsize.ode._sparse import NO_PATTERN, SparsePattern
 
 # status codes (messages in ``_solve``)
 RUNNING, DONE, EVENT = 2, 0, 1
@@ -75,6 +76,9 @@ class RosenbrockMethod(NamedTuple):
     fsal: bool
     k: float
     mass: np.ndarray = np.zeros((0, 0))
+    sparse: SparsePattern = NO_PATTERN
+    """The Jacobian's sparsity pattern and sparse LU (:mod:`stepsize.ode._sparse`); empty:
+    dense or banded storage."""
 
 
 class RadauMethod(NamedTuple):
@@ -85,6 +89,10 @@ class RadauMethod(NamedTuple):
 
     k: float
     mass: np.ndarray = np.zeros((0, 0))
+    sparse: SparsePattern = NO_PATTERN
+    """The pattern and sparse LU of ``mu_r/h M - J`` and of the real form of the complex
+    ``mu_c/h M - J`` (:func:`stepsize.ode._sparse.complex_pattern`); empty: dense or banded."""
+    sparse_complex: SparsePattern = NO_PATTERN
 
 
 class Controls(NamedTuple):

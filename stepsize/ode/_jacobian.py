@@ -17,7 +17,8 @@ methods) is the forward difference with ``delta = sqrt(eps max(1e-5, |t|))`` (``
 at least ``2 eps |t|`` so that ``t + delta`` never rounds back to ``t``.
 
 With a sparsity pattern (:mod:`stepsize.ode._sparse`) the columns of each Curtis-Powell-Reid
-group are perturbed together, with the same increments, and only the pattern's entries kept.
+group are perturbed together, with the same increments, and only the pattern's entries kept; a
+user's ``jac`` then writes its values on the pattern (:mod:`stepsize.ode._sparse_jac`).
 """
 
 import numba
@@ -166,16 +167,20 @@ def time_derivative(problem, t, y, f0, fbuf, out):
 
 
 @twinned
-def update_sparse_jacobian(problem, imp, sp, jdata, factor, work, t, atol, info):
+def update_sparse_jacobian(problem, imp, sp, J, factor, work, t, atol, info):
     """:func:`update_jacobian` for a sparse pattern ``sp`` (:mod:`stepsize.ode._sparse`): the
-    values ``jdata`` of ``J`` on the pattern, by grouped differences (or the user's ``jac``)."""
-    info[0].nfev += sparse_jacobian(
-        problem, sp, t, work.y, work.f0, atol, factor, jdata, work.ybuf, work.fbuf
-    )
+    values ``J[0]`` of ``J`` (1, nnz) on the pattern, by grouped differences or from the user's
+    ``jac`` (:mod:`stepsize.ode._sparse_jac`)."""
+    if problem.jac_mode == JAC_DIFFERENCES:
+        info[0].nfev += sparse_jacobian(
+            problem, sp, t, work.y, work.f0, atol, factor, J[0], work.ybuf, work.fbuf
+        )
+    else:
+        problem.jac(t, work.y, J, problem.ctx)
     if problem.jac_mode != JAC_CONSTANT:
         info[0].njev += 1
     st = imp[0]
-    st.jnorm = sparse_norm_inf(sp, jdata, work.fbuf)
+    st.jnorm = sparse_norm_inf(sp, J[0], work.fbuf)
     st.jac_stale = False
     st.jac_current = True
     st.lu_h = 0.0

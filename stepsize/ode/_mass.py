@@ -20,10 +20,14 @@ consistent already move by rounding only.
 import numba
 import numpy as np
 
-from stepsize.ode._linalg import norm_inf, shifted
+from stepsize.ode._linalg import factor, norm_inf, shifted, solve
+from stepsize.ode._sparse import sparse_factor, sparse_mass_times, sparse_solve
 
 NO_MASS = np.zeros((0, 0))
 """The identity: no mass matrix."""
+SPARSE_MASS = np.zeros((1, 0))
+"""A mass matrix held by the sparsity pattern (its nonzeros, ``SparsePattern.mval``), not as an
+(n, n) array: the methods see ``mass.shape[0] > 0`` and multiply through :func:`mass_product`."""
 
 
 def check_mass(mass, n, band):
@@ -129,6 +133,37 @@ def shifted_mass(J, kl, ku, shift, mass, M):
     shifted(J, kl, ku, 0.0, M)
     for j in range(n):
         M[kl + ku, j] += shift * mass[j, j]
+
+
+@numba.njit(cache=True)
+def factor_iteration(sp, J, kl, ku, shift, mass, M, piv, w):
+    """Factor ``shift M - J`` into ``M``: on the sparsity pattern ``sp`` if it has one (``J``
+    (1, nnz) its values, ``M`` (1, :func:`~stepsize.ode._sparse.sparse_lu_size`), ``w`` (n,)
+    scratch; :mod:`stepsize.ode._sparse`), else dense or banded (:func:`shifted_mass`,
+    :func:`stepsize.ode._linalg.factor`).  0, or the singular pivot + 1."""
+    if sp.perm.size > 0:
+        return sparse_factor(sp, J[0], shift, M[0], w, piv)
+    shifted_mass(J, kl, ku, shift, mass, M)
+    return factor(M, kl, ku, piv)
+
+
+@numba.njit(cache=True)
+def solve_iteration(sp, M, kl, ku, piv, b, w):
+    """Solve with the factors of :func:`factor_iteration`, in place in ``b``."""
+    if sp.perm.size > 0:
+        sparse_solve(sp, M[0], b, w, piv)
+    else:
+        solve(M, kl, ku, piv, b)
+
+
+@numba.njit(cache=True)
+def mass_product(sp, mass, x, out):
+    """``out = M x``: by the pattern's nonzeros of ``M`` if ``sp`` has a pattern, else
+    :func:`mass_times`."""
+    if sp.perm.size > 0:
+        sparse_mass_times(sp, x, out)
+    else:
+        mass_times(mass, x, out)
 
 
 @numba.njit(cache=True)

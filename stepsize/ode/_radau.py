@@ -27,10 +27,11 @@ import numpy as np
 from stepsize.control import FilterController, rms_error_norm
 from stepsize.ode._arrays import all_finite, copy_into
 from stepsize.ode._bundles import NEWTON, NONFINITE, RETRY, SINGULAR
-from stepsize.ode._jacobian import update_jacobian
+from stepsize.ode._jacobian import update_jacobian, update_sparse_jacobian
 from stepsize.ode._jit import NJIT, twinned
 from stepsize.ode._linalg import factor, ipow, solve
-from stepsize.ode._mass import mass_times, shifted_mass
+from stepsize.ode._mass import factor_iteration, mass_product, shifted_mass, solve_iteration
+from stepsize.ode._sparse import SparsePattern, sparse_factor, sparse_lu_size, sparse_solve
 
 EPS = np.finfo(float).eps
 
@@ -85,7 +86,10 @@ class RadauWork(NamedTuple):
     right-hand sides ``br``, ``bc``, the error scale, the previous step's polynomial, and for
     ``M y' = f`` the mass matrix (empty: identity) and a buffer for ``M W`` (3, n).  With a mass
     matrix ``I`` becomes ``M`` in the iteration matrices, in ``mu/h M W`` and in the error
-    estimate's ``M (E.Z)/h`` (``radau5.f``)."""
+    estimate's ``M (E.Z)/h`` (``radau5.f``).  With a sparsity pattern ``sp`` (of the method,
+    :mod:`stepsize.ode._sparse`) ``J`` is (1, nnz), ``Mr`` (1, size of its LU), the complex
+    system is solved in its real form of size 2n, factored in ``Ms``, with ``pivc``, ``lu_work``
+    and ``b2`` of size 2n."""
 
     J: np.ndarray
     Mr: np.ndarray
@@ -103,6 +107,11 @@ class RadauWork(NamedTuple):
     y_prev: np.ndarray
     mass: np.ndarray
     mw: np.ndarray
+    sp: SparsePattern
+    sp2: SparsePattern
+    Ms: np.ndarray
+    lu_work: np.ndarray
+    b2: np.ndarray
 
 
 @twinned
@@ -111,14 +120,21 @@ def radau_work(method, problem, n, degree):
     if method is None:
         return None
     kl, ku = problem.kl, problem.ku
-    j_rows = n if kl < 0 else kl + ku + 1
-    m_rows = n if kl < 0 else 2 * kl + ku + 1
+    j_shape = (n, n) if kl < 0 else (kl + ku + 1, n)
+    m_shape = (n, n) if kl < 0 else (2 * kl + ku + 1, n)
+    c_shape = m_shape
+    sparse = method.sparse.perm.size > 0
+    n2 = 2 * n if sparse else 0
+    if sparse:
+        j_shape = (1, method.sparse.rows.size)
+        m_shape = (1, sparse_lu_size(method.sparse))
+        c_shape = (0, n)
     return RadauWork(
-        np.zeros((j_rows, n)),
-        np.zeros((m_rows, n)),
-        np.zeros((m_rows, n), dtype=np.complex128),
+        np.zeros(j_shape),
+        np.zeros(m_shape),
+        np.zeros(c_shape, dtype=np.complex128),
         np.zeros(n, dtype=np.int64),
-        np.zeros(n, dtype=np.int64),
+        np.zeros(max(n, n2), dtype=np.int64),
         np.full(n, np.sqrt(EPS)),
         np.zeros((3, n)),
         np.zeros((3, n)),
@@ -130,6 +146,11 @@ def radau_work(method, problem, n, degree):
         np.empty(n),
         method.mass,
         np.zeros((3, n)),
+        method.sparse,
+        method.sparse_complex,
+        np.zeros((1, sparse_lu_size(method.sparse_complex) if sparse else 0)),
+        np.zeros(n2),
+        np.zeros(n2),
     )
 
 
@@ -142,12 +163,22 @@ def radau_attempt(problem, rw, imp, work, t, h, rejected_last, steps, info):
     """
     st = imp[0]
     kl, ku = problem.kl, problem.ku
+    sparse = rw.sp.perm.size > 0
     if st.jac_stale:
-        update_jacobian(problem, imp, rw.J, rw.jac_factor, work, t, steps.atol, info, rw.mass)
+        if sparse:
+            update_sparse_jacobian(
+                problem, imp, rw.sp, rw.J, rw.jac_factor, work, t, steps.atol, info
+            )
+        else:
+            update_jacobian(problem, imp, rw.J, rw.jac_factor, work, t, steps.atol, info, rw.mass)
     if abs(st.lu_h - h) > 1e-10 * abs(h):  # a new step size, not the rounding of t + h - t
-        shifted_mass(rw.J, kl, ku, MU_REAL / h, rw.mass, rw.Mr)
-        singular = factor(rw.Mr, kl, ku, rw.pivr)
-        if singular == 0:
+        singular = factor_iteration(
+            rw.sp, rw.J, kl, ku, MU_REAL / h, rw.mass, rw.Mr, rw.pivr, rw.lu_work
+        )
+        if singular == 0 and sparse:
+            shift = MU_COMPLEX.real / h
+            singular = sparse_factor(rw.sp2, rw.J[0], shift, rw.Ms[0], rw.lu_work, rw.pivc)
+        elif singular == 0:
             shifted_mass(rw.J, kl, ku, MU_COMPLEX / h, rw.mass, rw.Mc)
             singular = factor(rw.Mc, kl, ku, rw.pivc)
         info[0].nlu += 2
@@ -257,15 +288,15 @@ def radau_newton(problem, rw, y, t, h, tol, ybuf):
         if rw.mass.shape[0] > 0:
             MW = rw.mw
             for i in range(3):
-                mass_times(rw.mass, W[i], MW[i])
+                mass_product(rw.sp, rw.mass, W[i], MW[i])
         for k in range(n):
             g0 = TI[0, 0] * F[0, k] + TI[0, 1] * F[1, k] + TI[0, 2] * F[2, k]
             g1 = TI[1, 0] * F[0, k] + TI[1, 1] * F[1, k] + TI[1, 2] * F[2, k]
             g2 = TI[2, 0] * F[0, k] + TI[2, 1] * F[1, k] + TI[2, 2] * F[2, k]
             br[k] = g0 - mr * MW[0, k]
             bc[k] = complex(g1, g2) - mc * complex(MW[1, k], MW[2, k])
-        solve(rw.Mr, kl, ku, rw.pivr, br)
-        solve(rw.Mc, kl, ku, rw.pivc, bc)
+        solve_iteration(rw.sp, rw.Mr, kl, ku, rw.pivr, br, rw.lu_work)
+        solve_complex(rw, kl, ku, bc)
         acc = 0.0
         for k in range(n):
             acc += (br[k] / scale[k]) ** 2 + (bc[k].real / scale[k]) ** 2
@@ -301,11 +332,11 @@ def radau_error(problem, rw, work, t, h, again):
     for k in range(n):
         ez[k] = (E[0] * Z[0, k] + E[1] * Z[1, k] + E[2] * Z[2, k]) / h
     if rw.mass.shape[0] > 0:
-        mass_times(rw.mass, ez, rw.mw[1])
+        mass_product(rw.sp, rw.mass, ez, rw.mw[1])
         copy_into(ez, rw.mw[1])
     for k in range(n):
         err_vec[k] = work.f0[k] + ez[k]
-    solve(rw.Mr, kl, ku, rw.pivr, err_vec)
+    solve_iteration(rw.sp, rw.Mr, kl, ku, rw.pivr, err_vec, rw.lu_work)
     if not again:
         return 0
     for k in range(n):
@@ -313,8 +344,24 @@ def radau_error(problem, rw, work, t, h, again):
     problem.rhs(t, ybuf, fbuf, problem.ctx)
     for k in range(n):
         err_vec[k] = fbuf[k] + ez[k]
-    solve(rw.Mr, kl, ku, rw.pivr, err_vec)
+    solve_iteration(rw.sp, rw.Mr, kl, ku, rw.pivr, err_vec, rw.lu_work)
     return 1
+
+
+@twinned
+def solve_complex(rw, kl, ku, b):
+    """Solve ``(mu_c/h M - J) x = b`` in place: complex LU, or the real form on the sparse
+    pattern (``(Re b, Im b)`` in ``rw.b2``)."""
+    if rw.sp.perm.size == 0:
+        solve(rw.Mc, kl, ku, rw.pivc, b)
+        return
+    n = b.size
+    for k in range(n):
+        rw.b2[k] = b[k].real
+        rw.b2[n + k] = b[k].imag
+    sparse_solve(rw.sp2, rw.Ms[0], rw.b2, rw.lu_work, rw.pivc)
+    for k in range(n):
+        b[k] = complex(rw.b2[k], rw.b2[n + k])
 
 
 @numba.njit(**NJIT)

@@ -25,10 +25,10 @@ from scipy.linalg import solve_triangular
 from stepsize.control import FilterController, rms_error_norm
 from stepsize.ode._arrays import all_finite, copy_into
 from stepsize.ode._bundles import NONFINITE, SINGULAR
-from stepsize.ode._jacobian import time_derivative, update_jacobian
+from stepsize.ode._jacobian import time_derivative, update_jacobian, update_sparse_jacobian
 from stepsize.ode._jit import NJIT, twinned
-from stepsize.ode._linalg import factor, solve
-from stepsize.ode._mass import mass_times, shifted_mass
+from stepsize.ode._mass import factor_iteration, mass_product, solve_iteration
+from stepsize.ode._sparse import sparse_lu_size
 
 EPS = np.finfo(float).eps
 
@@ -335,7 +335,9 @@ ROSENBROCK = {"rosenbrock23": ROSENBROCK23, "rodas4": RODAS4, "rodas5p": RODAS5P
 
 class RosenbrockWork(NamedTuple):
     """Jacobian ``J``, the factored ``M = 1/(h gamma) I - J`` and its pivots, stage increments
-    ``U``, ``dF/dt``, the finite-difference increments, two buffers for a mass matrix."""
+    ``U``, ``dF/dt``, the finite-difference increments, two buffers for a mass matrix, the
+    sparse LU's scratch; with a sparsity pattern (``method.sparse``) ``J`` is (1, nnz) and ``M``
+    (1, size of the LU) (:mod:`stepsize.ode._sparse`)."""
 
     J: np.ndarray
     M: np.ndarray
@@ -345,6 +347,7 @@ class RosenbrockWork(NamedTuple):
     jac_factor: np.ndarray
     cu: np.ndarray
     mcu: np.ndarray
+    lu_work: np.ndarray
 
 
 @twinned
@@ -353,17 +356,22 @@ def rosenbrock_work(method, problem, n):
     if method is None:
         return None
     kl, ku = problem.kl, problem.ku
-    j_rows = n if kl < 0 else kl + ku + 1
-    m_rows = n if kl < 0 else 2 * kl + ku + 1
+    j_shape = (n, n) if kl < 0 else (kl + ku + 1, n)
+    m_shape = (n, n) if kl < 0 else (2 * kl + ku + 1, n)
+    sparse = method.sparse.perm.size > 0
+    if sparse:
+        j_shape = (1, method.sparse.rows.size)
+        m_shape = (1, sparse_lu_size(method.sparse))
     return RosenbrockWork(
-        np.zeros((j_rows, n)),
-        np.zeros((m_rows, n)),
+        np.zeros(j_shape),
+        np.zeros(m_shape),
         np.zeros(n, dtype=np.int64),
         np.zeros((method.c.size, n)),
         np.zeros(n),
         np.full(n, np.sqrt(EPS)),
         np.zeros(n),
         np.zeros(n),
+        np.zeros(n if sparse else 0),
     )
 
 
@@ -373,13 +381,19 @@ def rosenbrock_attempt(problem, method, rw, imp, work, t, h, steps, info):
     stages.  Returns ``(err, failure code or 0)``."""
     st = imp[0]
     if st.jac_stale:
-        update_jacobian(problem, imp, rw.J, rw.jac_factor, work, t, steps.atol, info, method.mass)
+        if method.sparse.perm.size > 0:
+            sp = method.sparse
+            update_sparse_jacobian(problem, imp, sp, rw.J, rw.jac_factor, work, t, steps.atol, info)
+        else:
+            update_jacobian(
+                problem, imp, rw.J, rw.jac_factor, work, t, steps.atol, info, method.mass
+            )
         info[0].nfev += time_derivative(problem, t, work.y, work.f0, work.fbuf, rw.dfdt)
     if st.lu_h != h:
         kl, ku = problem.kl, problem.ku
         shift = 1.0 / (h * method.gamma)
-        shifted_mass(rw.J, kl, ku, shift, method.mass, rw.M)
-        singular = factor(rw.M, kl, ku, rw.piv)
+        sp = method.sparse
+        singular = factor_iteration(sp, rw.J, kl, ku, shift, method.mass, rw.M, rw.piv, rw.lu_work)
         info[0].nlu += 1
         st.lu_h = h if singular == 0 else 0.0
         if singular != 0 or not np.isfinite(st.jnorm):
@@ -423,10 +437,10 @@ def rosenbrock_stages(problem, method, rw, work, t, h):
                 for j in range(i):
                     acc += C[i, j] / h * U[j, k]
                 rw.cu[k] = acc
-            mass_times(method.mass, rw.cu, rw.mcu)
+            mass_product(method.sparse, method.mass, rw.cu, rw.mcu)
             for k in range(n):
                 U[i, k] = fbuf[k] + h * d[i] * rw.dfdt[k] + rw.mcu[k]
-        solve(rw.M, problem.kl, problem.ku, rw.piv, U[i])
+        solve_iteration(method.sparse, rw.M, problem.kl, problem.ku, rw.piv, U[i], rw.lu_work)
     for k in range(n):
         acc = 0.0
         err = 0.0

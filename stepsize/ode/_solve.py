@@ -29,13 +29,16 @@ from stepsize.ode._bundles import (
     Switch,
 )
 from stepsize.ode._loop import integrate
-from stepsize.ode._mass import check_mass, consistent_initial
+from stepsize.ode._mass import SPARSE_MASS, check_mass, consistent_initial
 from stepsize.ode._repeat import remember, repeat_key, solve_again
 from stepsize.ode._result import MESSAGES, DenseSolution, ODEResult, RunOptions, run_result
-from stepsize.ode._sparse import NO_PATTERN, sparse_pattern
+from stepsize.ode._sparse import NO_PATTERN, complex_pattern, sparse_pattern
+from stepsize.ode._sparse_jac import PythonJac, python_jac
 from stepsize.ode._tableaux import TABLEAUX
 
 EPS = np.finfo(float).eps
+SPARSE_METHODS = ("bdf", "radau", "rodas4", "rodas5p", "rosenbrock23")
+"""The methods that take ``jac_sparsity`` (the sparse LU of :mod:`stepsize.ode._sparse`)."""
 IMPLICIT = ("rosenbrock23", "rodas4", "rodas5p", "radau", "bdf")
 SCIPY_NAMES = {
     "RK45": "dp5",
@@ -374,8 +377,13 @@ def solve(
         evaluation per group of columns with disjoint rows) and a compiled sparse LU on the
         pattern's fill-in (minimum-degree order; its densest trailing block and the
         algebraic rows of a ``mass`` problem dense, with partial pivoting), for "bdf" ("auto",
-        "LSODA" and "BDF" then use it), also with ``mass``.  Not with ``jac`` or ``jac_band``
-        (yet).
+        "LSODA" and "BDF" then use it), "radau" (its complex system in real form, 2n),
+        "rodas4", "rodas5p" and "rosenbrock23", also with ``mass`` (then held by its
+        nonzeros); with a callable ``jac``, which then gives the values on the pattern.  Not
+        with a constant ``jac`` or ``jac_band`` (yet).  A callable ``jac`` that returns a
+        ``scipy.sparse`` matrix (as SciPy's) runs in Python, called back from the compiled
+        loop; with these methods its entries at ``t0`` and at a state nearby (joined with
+        ``jac_sparsity``) are the pattern of the sparse LU.
     max_steps : attempted steps (accepted + rejected) before giving up with ``success=False``
         (100,000, Hairer's ``nmax``).
     compiled : compile ``fun`` (and ``jac``, ``events``) and run the whole loop in Numba
@@ -430,6 +438,10 @@ def solve(
     t0, t1, y0, rtol, atol = check_problem(t_span, y0, rtol, atol)
     band = _check_band(jac_band, y0.size)
     mode, explicit, implicit = resolve_method(method, rtol, band is not None)
+    args = check_args(args)
+    jac, jac_sparsity = python_jac(
+        jac, jac_sparsity, implicit, band, (t0, t1), y0, args, SPARSE_METHODS
+    )
     pattern = NO_PATTERN
     if jac_sparsity is not None:
         implicit = _sparse_method(method, explicit, implicit, jac, band)
@@ -437,18 +449,26 @@ def solve(
     first, max_step, max_steps, t_eval = check_step_options(
         t0, t1, first_step, max_step, max_steps, t_eval
     )
-    args = check_args(args)
     if inplace and vectorized:
         raise ValueError("inplace=True and vectorized=True cannot be combined")
     ctrl = None if controller is None else get_controller(controller)
     mass = check_mass(mass, y0.size, band)
     if jac_sparsity is not None:
         pattern = sparse_pattern(jac_sparsity, y0.size, mass if mass.size else None)
+        if isinstance(jac, PythonJac):
+            jac.use_pattern(pattern)
     if mass.size:
         mode, explicit, implicit = _mass_method(mode, explicit, implicit)
         y0 = consistent_initial(_plain(fun, inplace, vectorized), t0, y0, mass, args, rtol, atol)
     ex, ros, rad, controls, switch, ctrl_name = method_bundles(mode, explicit, implicit, ctrl)
-    if mass.size:
+    if pattern.perm.size:  # the pattern holds M's nonzeros
+        if rad is not None:
+            mu = _radau.MU_COMPLEX
+            both = complex_pattern(jac_sparsity, y0.size, mass if mass.size else None, mu)
+            rad = rad._replace(sparse=pattern, sparse_complex=both)
+        mass = SPARSE_MASS if mass.size else mass
+        ros = ros._replace(sparse=pattern) if ros is not None else None
+    if mass.shape[0]:
         ros = ros._replace(mass=mass) if ros is not None else None
         rad = rad._replace(mass=mass) if rad is not None else None
     built = build_problem(
@@ -495,19 +515,22 @@ def solve(
 
 
 def _sparse_method(method, explicit, implicit, jac, band):
-    """The implicit method for a run with ``jac_sparsity`` (BDF); a ``ValueError`` naming
-    ``jac_sparsity`` for what it cannot be combined with."""
-    for name, value in (("jac", jac), ("jac_band", band)):
-        if value is not None:
-            raise ValueError(f"jac_sparsity cannot be combined with {name} (yet)")
-    if implicit not in (None, "bdf") and method not in ("auto", "LSODA"):
-        raise ValueError(
-            "jac_sparsity is supported by method 'bdf' (and 'BDF', 'auto', 'LSODA'), "
-            f"got {method!r}"
-        )
+    """The implicit method for a run with ``jac_sparsity`` (BDF for "auto"); a ``ValueError``
+    naming ``jac_sparsity`` for what it cannot be combined with."""
     if implicit is None:
         raise ValueError(f"jac_sparsity is for implicit methods (bdf), got method {explicit!r}")
-    return "bdf"
+    if band is not None:
+        raise ValueError("jac_sparsity cannot be combined with jac_band (yet)")
+    if jac is not None and not isinstance(jac, PythonJac):
+        raise ValueError("jac_sparsity cannot be combined with a constant jac (yet)")
+    if method in ("auto", "LSODA"):
+        return "bdf"
+    if implicit not in SPARSE_METHODS:
+        raise ValueError(
+            f"jac_sparsity is supported by the methods {', '.join(SPARSE_METHODS)} (and 'BDF', "
+            f"'auto', 'LSODA'), got {method!r}"
+        )
+    return implicit
 
 
 def _mass_method(mode, explicit, implicit):

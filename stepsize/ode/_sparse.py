@@ -101,7 +101,7 @@ NO_PATTERN = SparsePattern(*(_empty() for _ in range(11)), np.zeros(0), _empty()
 """No sparsity pattern: dense or banded storage."""
 
 
-def _pattern_csc(jac_sparsity, n):
+def pattern_csc(jac_sparsity, n):
     """The pattern as a ``scipy.sparse`` CSC boolean matrix; a ``ValueError`` naming
     ``jac_sparsity`` for a wrong type or shape."""
     import scipy.sparse as sps
@@ -141,7 +141,7 @@ def sparse_pattern(jac_sparsity, n, mass=None, pivot_rows=None, tail=None):
     import scipy.sparse as sps
     from scipy.sparse.linalg import splu
 
-    pattern = _pattern_csc(jac_sparsity, n)
+    pattern = pattern_csc(jac_sparsity, n)
     colptr = pattern.indptr.astype(np.int64)
     rows = pattern.indices.astype(np.int64)
     rowwise = pattern.tocsr()
@@ -151,6 +151,14 @@ def sparse_pattern(jac_sparsity, n, mass=None, pivot_rows=None, tail=None):
     if mass is None:
         mrows = mcols = np.arange(n, dtype=np.int64)
         mval = np.ones(n)
+    elif sps.issparse(mass):  # by rows, sorted (sparse_norm_inf)
+        rowwise_mass = sps.csr_matrix(mass, dtype=float, copy=True)
+        rowwise_mass.eliminate_zeros()
+        rowwise_mass.sort_indices()
+        mrows = np.repeat(np.arange(n, dtype=np.int64), np.diff(rowwise_mass.indptr))
+        mcols, mval = rowwise_mass.indices.astype(np.int64), rowwise_mass.data
+        if pivot_rows is None:
+            pivot_rows = _algebraic_rows(rowwise_mass.toarray())
     else:
         mrows, mcols = (idx.astype(np.int64) for idx in np.nonzero(mass))
         mval = np.asarray(mass, dtype=float)[mrows, mcols]
@@ -200,6 +208,26 @@ def sparse_pattern(jac_sparsity, n, mass=None, pivot_rows=None, tail=None):
     )
 
 
+def complex_pattern(jac_sparsity, n, mass, mu):
+    """The :class:`SparsePattern` of the real form of ``mu M - J`` (``mu`` complex), for
+    ``shift = mu.real``: ``[[M, -c M], [c M, M]] shift - [[J, 0], [0, J]]``, ``c = mu.imag /
+    mu.real``, acting on ``(Re x, Im x)`` (Radau IIA's complex system; Hairer & Wanner, *Solving
+    ODEs II*, Sec. IV.8).  Its Jacobian entries are ``J``'s twice in a row, so
+    :func:`sparse_factor` takes ``J``'s values as they are; ``mass`` None is the identity, and
+    the algebraic rows of ``M`` pivot in both halves."""
+    import scipy.sparse as sps
+
+    c = mu.imag / mu.real
+    S = pattern_csc(jac_sparsity, n)
+    M = sps.identity(n, format="csr") if mass is None else sps.csr_matrix(mass, dtype=float)
+    pivot = np.zeros(2 * n, dtype=bool)
+    if mass is not None:
+        pivot = np.tile(_algebraic_rows(M.toarray()), 2)
+    big = sps.bmat([[S, None], [None, S]], format="csc")
+    mass2 = sps.bmat([[M, -c * M], [c * M, M]], format="csr")
+    return sparse_pattern(big, 2 * n, mass2, pivot_rows=pivot)
+
+
 def _algebraic_rows(mass):
     """The rows that take part in the algebraic equations ``L^T f = 0`` of ``M y' = f`` (``L``
     the left null space of ``M``, :func:`stepsize.ode._mass.algebraic_bases`): the zero rows of
@@ -237,6 +265,29 @@ def _drop_tail(lu_ptr, lu_cols, diag, split):
     ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     new_diag = np.where(np.arange(n) < split, diag, ptr[1:]).astype(np.int64)  # nothing dropped
     return ptr, lu_cols[keep].astype(np.int64), new_diag
+
+
+@numba.njit(**NJIT)
+def scatter_csc(colptr, rows, vptr, vrows, vdata, out):
+    """The values of a sorted CSC matrix (``vptr``, ``vrows``, ``vdata``) on the pattern
+    (``colptr``, ``rows``, sorted) into ``out`` (``rows.size``), zero where it has no entry.
+    Returns 0, or ``q + 1`` for its first nonzero ``vdata[q]`` outside the pattern."""
+    for j in range(colptr.size - 1):
+        p, end = colptr[j], colptr[j + 1]
+        for q in range(vptr[j], vptr[j + 1]):
+            i = vrows[q]
+            while p < end and rows[p] < i:
+                out[p] = 0.0
+                p += 1
+            if p < end and rows[p] == i:
+                out[p] = vdata[q]
+                p += 1
+            elif vdata[q] != 0.0:
+                return q + 1
+        while p < end:
+            out[p] = 0.0
+            p += 1
+    return 0
 
 
 @numba.njit(**NJIT)
@@ -340,12 +391,14 @@ def sparse_lu_size(sp):
 @numba.njit(**NJIT)
 def sparse_factor(sp, jdata, shift, lu, w, piv):
     """``L U`` of ``P (shift M - J) P^T`` into ``lu`` (:func:`sparse_lu_size` values), ``J``'s
-    values ``jdata``; ``w`` (n,) scratch, ``piv`` (n,) the dense block's row interchanges.  0 on
-    success, ``i + 1`` if pivot ``i`` is (relatively) zero or not finite."""
+    values ``jdata`` (repeated over the pattern where it is longer: :func:`complex_pattern`);
+    ``w`` (n,) scratch, ``piv`` (n,) the dense block's row interchanges.  0 on success, ``i +
+    1`` if pivot ``i`` is (relatively) zero or not finite."""
     for p in range(lu.size):
         lu[p] = 0.0
-    for e in range(jdata.size):
-        lu[sp.jpos[e]] -= jdata[e]
+    nj = U64(jdata.size)
+    for e in range(U64(sp.jpos.size)):  # the pattern of a real form repeats J's entries
+        lu[sp.jpos[e]] -= jdata[e % nj]
     for e in range(sp.mpos.size):
         lu[sp.mpos[e]] += shift * sp.mval[e]
     bad = _eliminate_sparse(sp, lu, w)
