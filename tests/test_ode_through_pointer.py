@@ -2,6 +2,12 @@
 when a run first calls them, the same results as a direct call, faults that propagate, and the
 interpreted twin and the uncached copies calling the target itself."""
 
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from numba import types
@@ -70,3 +76,29 @@ def test_twin_and_uncached_copies_call_the_target_itself():
     assert python_twin(_caller)(a, y, 1.0, True) == 11.0
     assert uncached(_scaled_sum_indirect) is uncached(_scaled_sum)
     assert uncached(_caller)(a, y, 1.0, True) == 11.0
+
+
+AUTO_RUNS = r"""
+from stepsize.ode import _loop, problems, solve
+
+def run(name):
+    p = problems.get(name)
+    r = solve(p.fun, p.t_span, p.y0, args=p.args)
+    return r.success, [m for *_, m in r.stats["intervals"]], len(_loop.rosenbrock_attempt.overloads)
+
+print(run("lorenz"), run("vdpol"))
+"""
+
+
+def test_a_non_stiff_auto_run_compiles_no_implicit_attempt():
+    """In a fresh process, "auto" on Lorenz never switches and leaves Rosenbrock23's attempt
+    uncompiled (not even loaded from the disk cache); Van der Pol switches and compiles it."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run(
+        [sys.executable, "-c", AUTO_RUNS], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    lorenz, vdpol = ast.literal_eval(out.stdout.strip().splitlines()[-1])
+    assert lorenz == (True, ["tsit5"], 0)
+    assert vdpol[0] and "rosenbrock23" in vdpol[1] and vdpol[2] == 1
