@@ -380,7 +380,7 @@ class _Compiles(event.Listener):
         self.own[name] = self.own.get(name, 0.0) + spent - children
 
 class _Llvm(event.Listener):
-    """CPU seconds spent holding Numba's LLVM lock (optimising and emitting machine code)."""
+    \"\"\"CPU seconds spent holding the LLVM lock (optimising, emitting machine code).\"\"\"
 
     def __init__(self):
         self.total = 0.0
