@@ -2,7 +2,7 @@
 when a run first calls them, the same results as a direct call, faults that propagate, and the
 interpreted twin and the uncached copies calling the target itself."""
 
-import ast
+import json
 import os
 import subprocess
 import sys
@@ -79,14 +79,16 @@ def test_twin_and_uncached_copies_call_the_target_itself():
 
 
 AUTO_RUNS = r"""
+import json
 from stepsize.ode import _loop, problems, solve
 
 def run(name):
     p = problems.get(name)
     r = solve(p.fun, p.t_span, p.y0, args=p.args)
-    return r.success, [m for *_, m in r.stats["intervals"]], len(_loop.rosenbrock_attempt.overloads)
+    methods = [str(m) for *_, m in r.stats["intervals"]]
+    return [bool(r.success), methods, len(_loop.rosenbrock_attempt.overloads)]
 
-print(run("lorenz"), run("vdpol"))
+print(json.dumps([run("lorenz"), run("vdpol")]))
 """
 
 
@@ -99,6 +101,6 @@ def test_a_non_stiff_auto_run_compiles_no_implicit_attempt():
         [sys.executable, "-c", AUTO_RUNS], cwd=root, env=env, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    lorenz, vdpol = ast.literal_eval(out.stdout.strip().splitlines()[-1])
-    assert lorenz == (True, ["tsit5"], 0)
+    lorenz, vdpol = json.loads(out.stdout.strip().splitlines()[-1])
+    assert lorenz == [True, ["tsit5"], 0]
     assert vdpol[0] and "rosenbrock23" in vdpol[1] and vdpol[2] == 1

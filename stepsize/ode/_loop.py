@@ -19,9 +19,8 @@ OrdinaryDiffEq's AutoSwitch):
 
 A method family that is ``None`` is compiled out (Numba prunes ``x is None`` branches on
 arguments), so each combination compiles, when first used, only the code it runs; the implicit
-attempt of an automatic-switching run, and the stepping loop itself, are called through
-pointers (:func:`~stepsize.ode._jit.through_pointer`), so that they compile when a run first
-reaches them, once for every caller.
+attempts, and the stepping loop itself, are called through pointers (:func:`~stepsize.ode._jit.
+through_pointer`), so that they compile when a run first reaches them, once for every caller.
 The loop is written once as plain Python over arrays and built twice: compiled with Numba and,
 for functions Numba cannot compile, as the same source run by the interpreter
 (:func:`~stepsize.ode._jit.python_twin`).  Status codes in :mod:`stepsize.ode._bundles`,
@@ -201,13 +200,12 @@ optimise the whole loop a second time (:func:`~stepsize.ode._jit.through_pointer
 integrate_indirect = through_pointer(integrate, types.float64[::1])
 """:func:`integrate` called through a pointer, for compiled callers (the ensemble): they share
 the loop that ``solve`` compiled."""
-
-
 _ATTEMPT = types.Tuple((types.float64, types.int64))
 rosenbrock_attempt_indirect = through_pointer(rosenbrock_attempt, _ATTEMPT, stepping=True)
 radau_attempt_indirect = through_pointer(radau_attempt, _ATTEMPT, stepping=True)
 bdf_attempt_indirect = through_pointer(bdf_attempt, _ATTEMPT, stepping=True)
-"""The implicit attempts of an automatic-switching run through pointers (:func:`attempt`)."""
+"""The implicit attempts through pointers: compiled when a run first takes an implicit step,
+so that an "auto" run that never finds its problem stiff compiles none of them."""
 
 
 @twinned
@@ -380,29 +378,16 @@ def attempt(problem, explicit, rosenbrock, radau, steps, run, t, h, bdf):
             run.info[0].nfev += explicit.c.size - 1
             return err, 0 if np.isfinite(err) else NONFINITE
         return np.nan, NONFINITE
-    # the implicit method alone (no explicit pair) steps every time: called directly; in an
-    # automatic-switching run through a pointer, compiled when the run first takes an implicit
-    # step (never, for a problem that is not stiff)
     if rosenbrock is not None:
-        if explicit is None:
-            return rosenbrock_attempt(
-                problem, rosenbrock, run.rw, run.imp, run.work, t, h, steps, run.info
-            )
         return rosenbrock_attempt_indirect(
             problem, rosenbrock, run.rw, run.imp, run.work, t, h, steps, run.info
         )
     if radau is not None:
         rejected = run.state[0].rejected_last
-        if explicit is None:
-            return radau_attempt(
-                problem, run.radw, run.imp, run.work, t, h, rejected, steps, run.info
-            )
         return radau_attempt_indirect(
             problem, run.radw, run.imp, run.work, t, h, rejected, steps, run.info
         )
     if bdf is not None:
-        if explicit is None:
-            return bdf_attempt(problem, bdf, run.bdw, run.imp, run.work, t, h, steps, run.info)
         return bdf_attempt_indirect(problem, bdf, run.bdw, run.imp, run.work, t, h, steps, run.info)
     return np.nan, NONFINITE
 
