@@ -32,8 +32,9 @@ cold
     Fresh subprocesses with an empty ``NUMBA_CACHE_DIR``: the wall and CPU time (the child's user
     + system) to the first ``solve`` result (Lorenz, default method) and, separately, to the first
     ``solve_ensemble`` result; then a fresh process with the cache now warm: its time to the
-    first result.  Each child also reports how many functions Numba compiled and the CPU seconds
-    of the costliest (each without its callees' compilations, ``numba.core.event``).
+    first result.  Each child also reports how many functions Numba compiled, the CPU seconds
+    of the costliest (each without its callees' compilations, ``numba.core.event``) and the CPU
+    seconds spent in LLVM (holding Numba's LLVM lock).
     numbalsoda's cold start (compiling its ``cfunc``) is the reference.
 
 Usage: ``python benchmarks/ode_micro.py [--quick] [--out DIR] [--parts fixed per_eval ...]``;
@@ -459,12 +460,26 @@ class _Compiles(event.Listener):
         name = ev.data["dispatcher"].py_func.__qualname__
         self.own[name] = self.own.get(name, 0.0) + spent - children
 
-_log = _Compiles()
+class _Llvm(event.Listener):
+    \"\"\"CPU seconds spent holding the LLVM lock (optimising, emitting machine code).\"\"\"
+
+    def __init__(self):
+        self.total = 0.0
+
+    def on_start(self, ev):
+        self.start = time.process_time()
+
+    def on_end(self, ev):
+        self.total += time.process_time() - self.start
+
+_log, _llvm = _Compiles(), _Llvm()
 event.register("numba:compile", _log)
+event.register("numba:llvm_lock", _llvm)
 
 def _report():
     top = sorted(_log.own.items(), key=lambda kv: -kv[1])[:12]
-    print(json.dumps({"compiled": len(_log.own), "top_s": {k: round(v, 2) for k, v in top}}))
+    print(json.dumps({"compiled": len(_log.own), "llvm_s": round(_llvm.total, 2),
+                      "top_s": {k: round(v, 2) for k, v in top}}))
 """
 COLD_SOLVE = (
     COMPILE_LOG

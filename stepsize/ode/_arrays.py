@@ -1,4 +1,7 @@
-"""Small array helpers for compiled loops: growable storage and interpolant evaluation."""
+"""Small array helpers for compiled loops: growable storage and interpolant evaluation.
+
+The growing copies run element by element: a slice assignment compiles its shape check and
+the error message of a mismatch, about 3 s of the loop's first compilation for three sizes."""
 
 import numba
 import numpy as np
@@ -10,7 +13,8 @@ def grow1(a, size):
     if size <= a.shape[0]:
         return a
     out = np.empty(max(2 * a.shape[0], size))
-    out[: a.shape[0]] = a
+    for i in range(a.shape[0]):
+        out[i] = a[i]
     return out
 
 
@@ -20,7 +24,9 @@ def grow2(a, size):
     if size <= a.shape[0]:
         return a
     out = np.empty((max(2 * a.shape[0], size), a.shape[1]))
-    out[: a.shape[0]] = a
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            out[i, j] = a[i, j]
     return out
 
 
@@ -30,7 +36,10 @@ def grow3(a, size):
     if size <= a.shape[0]:
         return a
     out = np.empty((max(2 * a.shape[0], size), a.shape[1], a.shape[2]))
-    out[: a.shape[0]] = a
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            for k in range(a.shape[2]):
+                out[i, j, k] = a[i, j, k]
     return out
 
 

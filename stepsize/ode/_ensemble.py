@@ -21,7 +21,7 @@ from stepsize.ode._bundles import CTX_FAULT, FAULT, MODE_EXPLICIT, Problem, Step
 from stepsize.ode._chunked import solve_chunked
 from stepsize.ode._ensemble_result import EnsembleResult
 from stepsize.ode._jit import fast_dispatch, twinned
-from stepsize.ode._loop import integrate
+from stepsize.ode._loop import integrate_indirect
 from stepsize.ode._packed import N_OUT, NACCEPT, NFEV, NREJECT, STATUS, packed_count, packed_state
 from stepsize.ode._solve import (
     MESSAGES,
@@ -62,7 +62,9 @@ def ensemble_chunk(problem, Y0, rows, explicit, controls, switch, steps, members
             problem.ev_dir,
             problem.ev_term,
         )
-        buf = integrate(member, Y0[k].copy(), explicit, None, None, controls, switch, steps, None)
+        buf = integrate_indirect(
+            member, Y0[k].copy(), explicit, None, None, controls, switch, steps, None
+        )
         for j, at in enumerate((STATUS, NFEV, NACCEPT, NREJECT)):
             members.counts[k, j] = packed_count(buf, at)
         stored = packed_count(buf, N_OUT)

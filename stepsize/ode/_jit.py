@@ -11,14 +11,27 @@ Loop functions that call the user's functions or keep loop state in records are 
 as plain Python (same source) whose own twinned callees are twins too, while pure array helpers
 (LU, norms) stay compiled.  :func:`interpreted_as` gives a function a plain-Python twin of its own
 (record constructors: NumPy records need a ``recarray`` for attribute access).
+
+:func:`through_pointer` makes compiled callers call a loop function through a pointer that each
+call site resolves on its first call, rather than link it in: the loop is then compiled and
+optimised once, not again for every layer above it, and a part a run never reaches (the
+implicit methods of a non-stiff "auto" run) is never compiled.
 """
 
+import contextlib
+import ctypes
+import pickle
 import types as pytypes
+import zlib
 
 import numba
 import numpy as np
+from llvmlite import binding as llvm_binding
+from llvmlite import ir
 from numba import types
 from numba.core import cgutils
+from numba.core.compiler import Flags
+from numba.core.targetconfig import ConfigStack
 from numba.experimental.function_type import _get_wrapper_address
 from numba.extending import intrinsic
 
@@ -174,6 +187,8 @@ def uncached(func):
     whose types name that function and would make the cache index of the shared loop
     unreadable in a process that cannot import it."""
     key = id(func)
+    if key in _DIRECT:
+        return uncached(_DIRECT[key])
     if key not in _UNCACHED:
         src = _SOURCES[key]
         namespace = dict(src.__globals__)
@@ -230,3 +245,114 @@ def entry_point(dispatcher, args):
     sig = tuple(dispatcher.typeof_pyval(a) for a in args)
     cres = dispatcher.overloads.get(sig)
     return None if cres is None else cres.entry_point
+
+
+_NATIVE = {}
+"""The targets of :func:`through_pointer`, by name (the resolver finds them by it)."""
+_DIRECT = {}
+"""``id(wrapper) -> target`` of :func:`through_pointer` wrappers (:func:`uncached` copies the
+target, called directly)."""
+_RESOLVED = {}
+RESOLVE_FAILURE = [None]
+"""The exception of the last target that :func:`_resolve` could not compile (the call site
+raises a ``RuntimeError`` naming the target)."""
+
+
+def _resolve(key):
+    """The address of the compiled code that a :func:`through_pointer` call site asks for by
+    ``key`` (the target's name, its argument and result types, pickled); compiled, or loaded
+    from the disk cache, on first use.  0 on failure, which the call site raises."""
+    try:
+        address = _RESOLVED.get(key)
+        if address is None:
+            name, argtys, restype = pickle.loads(bytes.fromhex(key.decode()))
+            dispatcher, inherited = _NATIVE[name]
+            with ConfigStack().enter(inherited) if inherited else contextlib.nullcontext():
+                dispatcher.compile(argtys)
+            cres = dispatcher.overloads[argtys]
+            if cres.signature.return_type != restype:
+                raise TypeError(
+                    f"{name} returns {cres.signature.return_type}, its caller expects {restype}"
+                )
+            address = cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name)
+            _RESOLVED[key] = address
+        return address
+    except BaseException as exc:  # raised by the call site, in compiled code
+        RESOLVE_FAILURE[0] = exc
+        return 0
+
+
+_RESOLVER = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_char_p)(_resolve)
+_RESOLVER_SYMBOL = "stepsize_ode_resolve_native"
+llvm_binding.add_symbol(_RESOLVER_SYMBOL, ctypes.cast(_RESOLVER, ctypes.c_void_p).value)
+
+
+def _pointer_call(name, restype):
+    """The intrinsic ``call(args)``: ``_NATIVE[name](*args)`` through a pointer that the call site
+    keeps in a global of its own, asked of :func:`_resolve` on its first call."""
+
+    @intrinsic
+    def call(typingctx, args):
+        argtys = tuple(args)
+        key = pickle.dumps((name, argtys, restype)).hex()
+
+        def codegen(context, builder, sig, llargs):
+            module = builder.module
+            voidptr = ir.IntType(8).as_pointer()
+            cell = cgutils.add_global_variable(
+                module, voidptr, f"native.{name}.{zlib.crc32(key.encode()):08x}"
+            )
+            cell.linkage = "internal"
+            cell.initializer = ir.Constant(voidptr, None)
+            with builder.if_then(cgutils.is_null(builder, builder.load(cell)), likely=False):
+                resolver = cgutils.get_or_insert_function(
+                    module, ir.FunctionType(voidptr, [voidptr]), _RESOLVER_SYMBOL
+                )
+                builder.store(
+                    builder.call(resolver, [context.insert_const_string(module, key)]), cell
+                )
+            address = builder.load(cell)
+            with cgutils.if_unlikely(builder, cgutils.is_null(builder, address)):
+                context.call_conv.return_user_exc(
+                    builder, RuntimeError, (f"stepsize could not compile {name}",)
+                )
+            fnty = context.call_conv.get_function_type(restype, argtys)
+            fn = builder.bitcast(address, fnty.as_pointer())
+            flat = cgutils.unpack_tuple(builder, llargs[0], len(argtys))
+            status, result = context.call_conv.call_function(builder, fn, restype, argtys, flat)
+            with cgutils.if_unlikely(builder, status.is_error):
+                context.call_conv.return_status_propagate(builder, status)
+            return result
+
+        return restype(args), codegen
+
+    return call
+
+
+def through_pointer(dispatcher, restype, stepping=False):
+    """``dispatcher`` for compiled callers, called through a pointer rather than linked in; it
+    returns ``restype`` (a Numba type); ``stepping``: called from :func:`stepping` code, whose
+    options it inherits (no reference counting) as a linked callee would.
+
+    A compiled caller of a dispatcher links the callee's code into its own and optimises all of
+    it again: the whole stepping loop, once more for each layer above it (``integrate``, the
+    ensemble).  Called through a pointer, the callee is compiled once (cached on disk) and
+    shared, and only when a run first calls it: a method family the run never steps with (the
+    implicit one of a non-stiff "auto" run) is never compiled.  The call costs an indirect
+    call and a load.  The interpreted twin calls the twin of ``dispatcher``;
+    :func:`uncached` copies call ``dispatcher``'s copy directly."""
+    name = f"{dispatcher.py_func.__module__}.{dispatcher.py_func.__qualname__}"
+    inherited = None  # a compilation started from Python: Numba's defaults
+    if stepping:  # the options a callee of stepping code inherits (the others: Flags' defaults)
+        inherited = Flags()
+        inherited.nrt = False
+    _NATIVE[name] = dispatcher, inherited
+    call = _pointer_call(name, restype)
+
+    def via_pointer(*args):
+        return call(args)
+
+    wrapper = _register(via_pointer, NJIT)
+    _OVERRIDES[id(wrapper)] = lambda *args: python_twin(dispatcher)(*args)
+    _DIRECT[id(wrapper)] = dispatcher
+    return wrapper

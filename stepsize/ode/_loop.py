@@ -18,15 +18,19 @@ OrdinaryDiffEq's AutoSwitch):
   after more than ``n_nonstiff`` non-stiff verdicts in a row (step divided by ``step_factor``).
 
 A method family that is ``None`` is compiled out (Numba prunes ``x is None`` branches on
-arguments), so each combination compiles, when first used, only the code it runs.  The loop is
-written once as plain Python over arrays and built twice: compiled with Numba and, for functions
-Numba cannot compile, as the same source run by the interpreter (:func:`~stepsize.ode._jit.
-python_twin`).  Status codes in :mod:`stepsize.ode._bundles`, messages in ``_solve``.
+arguments), so each combination compiles, when first used, only the code it runs; the implicit
+attempts, and the stepping loop itself, are called through pointers (:func:`~stepsize.ode._jit.
+through_pointer`), so that they compile when a run first reaches them, once for every caller.
+The loop is written once as plain Python over arrays and built twice: compiled with Numba and,
+for functions Numba cannot compile, as the same source run by the interpreter
+(:func:`~stepsize.ode._jit.python_twin`).  Status codes in :mod:`stepsize.ode._bundles`,
+messages in ``_solve``.
 """
 
 from typing import NamedTuple
 
 import numpy as np
+from numba import types
 
 from stepsize.control import (
     accept_ratio,
@@ -77,7 +81,7 @@ from stepsize.ode._explicit import (
     explicit_stiffness,
     explicit_work,
 )
-from stepsize.ode._jit import fast_dispatch, inlined, stepping, twinned
+from stepsize.ode._jit import fast_dispatch, inlined, stepping, through_pointer, twinned
 from stepsize.ode._output import (
     has_room,
     make_room,
@@ -176,7 +180,9 @@ def integrate(given, y0, explicit, rosenbrock, radau, controls, switch, steps, b
     start(problem, explicit, rosenbrock, radau, switch, steps, run, out, bdf)
     while run.info[0].status == RUNNING:
         out = make_room(out, run.info, steps, n_events)
-        run_steps(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf)
+        run_steps_indirect(
+            problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf
+        )
     return packed(run.info, trimmed(out, run.info))
 
 
@@ -186,6 +192,20 @@ def run_steps(problem, explicit, rosenbrock, radau, controls, switch, steps, run
     n_events = problem.ev_dir.size
     while run.info[0].status == RUNNING and has_room(out, run.info, steps, n_events):
         step(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf)
+
+
+run_steps_indirect = through_pointer(run_steps, types.none)
+""":func:`run_steps` called through a pointer from :func:`integrate`, which then does not
+optimise the whole loop a second time (:func:`~stepsize.ode._jit.through_pointer`)."""
+integrate_indirect = through_pointer(integrate, types.float64[::1])
+""":func:`integrate` called through a pointer, for compiled callers (the ensemble): they share
+the loop that ``solve`` compiled."""
+_ATTEMPT = types.Tuple((types.float64, types.int64))
+rosenbrock_attempt_indirect = through_pointer(rosenbrock_attempt, _ATTEMPT, stepping=True)
+radau_attempt_indirect = through_pointer(radau_attempt, _ATTEMPT, stepping=True)
+bdf_attempt_indirect = through_pointer(bdf_attempt, _ATTEMPT, stepping=True)
+"""The implicit attempts through pointers: compiled when a run first takes an implicit step,
+so that an "auto" run that never finds its problem stiff compiles none of them."""
 
 
 @twinned
@@ -359,14 +379,16 @@ def attempt(problem, explicit, rosenbrock, radau, steps, run, t, h, bdf):
             return err, 0 if np.isfinite(err) else NONFINITE
         return np.nan, NONFINITE
     if rosenbrock is not None:
-        return rosenbrock_attempt(
+        return rosenbrock_attempt_indirect(
             problem, rosenbrock, run.rw, run.imp, run.work, t, h, steps, run.info
         )
     if radau is not None:
         rejected = run.state[0].rejected_last
-        return radau_attempt(problem, run.radw, run.imp, run.work, t, h, rejected, steps, run.info)
+        return radau_attempt_indirect(
+            problem, run.radw, run.imp, run.work, t, h, rejected, steps, run.info
+        )
     if bdf is not None:
-        return bdf_attempt(problem, bdf, run.bdw, run.imp, run.work, t, h, steps, run.info)
+        return bdf_attempt_indirect(problem, bdf, run.bdw, run.imp, run.work, t, h, steps, run.info)
     return np.nan, NONFINITE
 
 

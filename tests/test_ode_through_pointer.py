@@ -1,0 +1,106 @@
+"""Loop functions called through pointers (``stepsize.ode._jit.through_pointer``): compiled only
+when a run first calls them, the same results as a direct call, faults that propagate, and the
+interpreted twin and the uncached copies calling the target itself."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numba import types
+
+from stepsize.ode import _jit
+from stepsize.ode._jit import python_twin, through_pointer, twinned, uncached
+
+
+@twinned
+def _scaled_sum(a, y, scale):
+    """``sum(a * y) * scale``; raises for a negative scale (as compiled code does)."""
+    if scale < 0.0:
+        raise ValueError("scale must be >= 0")
+    acc = 0.0
+    for i in range(y.size):
+        acc += a[i] * y[i]
+    return acc * scale
+
+
+_scaled_sum_indirect = through_pointer(_scaled_sum, types.float64)
+
+
+@twinned
+def _caller(a, y, scale, take):
+    """``_scaled_sum`` through its pointer when ``take``, else -1."""
+    if take:
+        return _scaled_sum_indirect(a, y, scale)
+    return -1.0
+
+
+@twinned
+def _wrong(y):
+    return y.size  # an int64, where the pointer below says float64
+
+
+_wrong_indirect = through_pointer(_wrong, types.float64)
+
+
+@twinned
+def _calls_wrong(y):
+    return _wrong_indirect(y)
+
+
+def test_the_target_compiles_when_first_called_and_gives_the_direct_result():
+    a, y = np.array([1.0, 2.0, 3.0]), np.array([0.5, -1.0, 4.0])
+    assert _caller(a, y, 2.0, False) == -1.0
+    assert len(_scaled_sum.overloads) == 0  # the branch not taken: nothing compiled
+    assert _caller(a, y, 2.0, True) == _scaled_sum.py_func(a, y, 2.0) == 21.0
+    assert len(_scaled_sum.overloads) == 1
+    assert _caller(a, 2.0 * y, 0.5, True) == 10.5  # the pointer resolved once, kept
+
+
+def test_an_exception_of_the_target_propagates_through_the_pointer():
+    with pytest.raises(ValueError, match="scale must be >= 0"):
+        _caller(np.ones(2), np.ones(2), -1.0, True)
+
+
+def test_a_target_returning_another_type_than_declared_is_refused_by_name():
+    with pytest.raises(RuntimeError, match="could not compile .*_wrong"):
+        _calls_wrong(np.ones(3))
+    assert "returns int64, its caller expects float64" in str(_jit.RESOLVE_FAILURE[0])
+
+
+def test_twin_and_uncached_copies_call_the_target_itself():
+    a, y = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    assert python_twin(_caller)(a, y, 1.0, True) == 11.0
+    assert uncached(_scaled_sum_indirect) is uncached(_scaled_sum)
+    assert uncached(_caller)(a, y, 1.0, True) == 11.0
+
+
+AUTO_RUNS = r"""
+import json
+from stepsize.ode import _loop, problems, solve
+
+def run(name):
+    p = problems.get(name)
+    r = solve(p.fun, p.t_span, p.y0, args=p.args)
+    methods = [str(m) for *_, m in r.stats["intervals"]]
+    return [bool(r.success), methods, len(_loop.rosenbrock_attempt.overloads)]
+
+print(json.dumps([run("lorenz"), run("vdpol")]))
+"""
+
+
+def test_a_non_stiff_auto_run_compiles_no_implicit_attempt():
+    """In a fresh process, "auto" on Lorenz never switches and leaves Rosenbrock23's attempt
+    uncompiled (not even loaded from the disk cache); Van der Pol switches and compiles it."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run(
+        [sys.executable, "-c", AUTO_RUNS], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    lorenz, vdpol = json.loads(out.stdout.strip().splitlines()[-1])
+    assert lorenz == [True, ["tsit5"], 0]
+    assert vdpol[0] and "rosenbrock23" in vdpol[1] and vdpol[2] == 1
