@@ -43,6 +43,7 @@ from stepsize.ode._context import (
     rhs_source,
 )
 from stepsize.ode._jit import FUNC, JFUNC, compile_adapter, entry_point, python_twin
+from stepsize.ode._rhs_call import PSIG, compile_rhs
 
 _ADAPTERS = weakref.WeakKeyDictionary()
 _EVENT_ADAPTERS = {}
@@ -293,9 +294,9 @@ def _compiled_problem(spec, ctx, key, t0, y0):
     entry = _entry(spec.fun)
     if key not in entry:
         _user(_probe_fun, spec, t0, y0)
-        source = rhs_source(spec.layout, spec.vectorized, spec.inplace)
+        source = rhs_source(spec.layout, spec.vectorized, spec.inplace, pointers=True)
         namespace = {"fun": _compiled_user(spec.fun), **spec.layout.frozen}
-        entry[key] = _adapter(source, "rhs", namespace, FUNC)
+        entry[key] = _adapter(source, "rhs", namespace, PSIG)
     rhs, jac, events = entry[key], _compile_jac(spec, t0, y0), _compile_events(spec, t0, y0)
     rest = (ctx, _jac_mode(spec), *_band(spec), spec.ev_dir, spec.ev_term)
     addresses = Problem(rhs.address, jac.address, events.address, *rest)
@@ -314,7 +315,10 @@ def _band(spec):
 
 def _adapter(source, name, namespace, ftype):
     with quiet():
-        fn = compile_adapter(generated(source, name, namespace), ftype)
+        if ftype is PSIG:
+            fn = compile_rhs(generated(source, name, namespace))
+        else:
+            fn = compile_adapter(generated(source, name, namespace), ftype)
     COMPILED_ADAPTERS[0] += 1
     return fn
 
