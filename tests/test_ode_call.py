@@ -7,7 +7,7 @@ import pytest
 
 from stepsize.ode import solve
 from stepsize.ode._build import build_problem
-from stepsize.ode._jit import func_at
+from stepsize.ode._rhs_call import rhs_at
 
 
 def vdpol(t, y, mu):
@@ -21,7 +21,7 @@ def crossing(t, y, mu):
 
 @numba.njit
 def _call_at(address, t, y, out, ctx):
-    func_at(address)(t, y, out, ctx)
+    rhs_at(address)(t, y, out, ctx)
 
 
 def test_an_adapter_called_at_its_address_is_the_adapter():

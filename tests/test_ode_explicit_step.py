@@ -15,7 +15,7 @@ from stepsize.control import new_history, stiffness_estimate
 from stepsize.ode import problems
 from stepsize.ode._build import build_problem
 from stepsize.ode._bundles import Steps
-from stepsize.ode._explicit import explicit_attempt, explicit_stiffness, explicit_work
+from stepsize.ode._explicit import combine, explicit_attempt, explicit_stiffness, explicit_work
 from stepsize.ode._loop import Work
 from stepsize.ode._solve import explicit_method
 from stepsize.ode._tableaux import TABLEAUX
@@ -78,6 +78,27 @@ def test_explicit_attempt_is_the_textbook_step(method, name):
     np.testing.assert_allclose(work.y_new, want_y, rtol=RTOL, atol=RTOL * np.abs(y).max())
     assert err == pytest.approx(want_err, rel=RTOL, abs=err_tol)
     assert explicit_stiffness(m, ew) == pytest.approx(want_lam, rel=lam_rtol)
+
+
+def test_combine_adds_the_terms_of_each_component_in_order():
+    """The stage state summed four components at a time (then two, then one) is the same
+    number as the plain sum ``y_m + h (((a_0 K_0m + a_1 K_1m) + a_2 K_2m) + ...)``, for every
+    state size up to two blocks and every tail (the same operations in the same order: equal
+    to the last bit)."""
+    rng = np.random.default_rng(7)
+    s, h = 13, 0.37
+    for n in range(1, 10):
+        K, a, y = rng.standard_normal((s, n)), rng.standard_normal(s), rng.standard_normal(n)
+        for i in range(s + 1):
+            out = np.full(n, np.nan)
+            combine(a, K, i, y, h, out)
+            want = []
+            for m in range(n):
+                acc = 0.0
+                for j in range(i):
+                    acc += float(a[j]) * float(K[j, m])
+                want.append(float(y[m]) + h * acc)
+            assert out.tolist() == want, (n, i)
 
 
 def test_stiffness_estimate_edge_cases():

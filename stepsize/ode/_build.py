@@ -43,6 +43,7 @@ from stepsize.ode._context import (
     rhs_source,
 )
 from stepsize.ode._jit import FUNC, JFUNC, compile_adapter, entry_point, python_twin
+from stepsize.ode._rhs_call import PSIG, compile_rhs
 from stepsize.ode._sparse_jac import PythonJac, python_jac_adapter
 
 _ADAPTERS = weakref.WeakKeyDictionary()
@@ -296,9 +297,9 @@ def _compiled_problem(spec, ctx, key, t0, y0):
     entry = _entry(spec.fun)
     if key not in entry:
         _user(_probe_fun, spec, t0, y0)
-        source = rhs_source(spec.layout, spec.vectorized, spec.inplace)
+        source = rhs_source(spec.layout, spec.vectorized, spec.inplace, pointers=True)
         namespace = {"fun": _compiled_user(spec.fun), **spec.layout.frozen}
-        entry[key] = _adapter(source, "rhs", namespace, FUNC)
+        entry[key] = _adapter(source, "rhs", namespace, PSIG)
     rhs, jac, events = entry[key], _compile_jac(spec, t0, y0), _compile_events(spec, t0, y0)
     rest = (ctx, _jac_mode(spec), *_band(spec), spec.ev_dir, spec.ev_term)
     addresses = Problem(rhs.address, jac.address, events.address, *rest)
@@ -313,7 +314,8 @@ def rhs_adapter(fun, layout, inplace=False):
     key = ("problem", layout.key, None, False, bool(inplace), None)
     if key not in entry:
         namespace = {"fun": _compiled_user(fun), **layout.frozen}
-        entry[key] = _adapter(rhs_source(layout, False, inplace), "rhs", namespace, FUNC)
+        source = rhs_source(layout, False, inplace, pointers=True)
+        entry[key] = _adapter(source, "rhs", namespace, PSIG)
     return entry[key]
 
 
@@ -339,7 +341,10 @@ def _band(spec):
 
 def _adapter(source, name, namespace, ftype):
     with quiet():
-        fn = compile_adapter(generated(source, name, namespace), ftype)
+        if ftype is PSIG:
+            fn = compile_rhs(generated(source, name, namespace))
+        else:
+            fn = compile_adapter(generated(source, name, namespace), ftype)
     COMPILED_ADAPTERS[0] += 1
     return fn
 

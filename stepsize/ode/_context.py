@@ -118,17 +118,28 @@ def no_events(t, y, out, ctx):
 def generated(source, name, namespace):
     """The function ``name`` defined by ``source`` in ``namespace`` (adapters are generated so
     that Numba sees the layout of ``args`` as plain code)."""
-    namespace = {"np": np, "report": report, "nan": np.nan, **namespace}
+    namespace = {"np": np, "report": report, "nan": np.nan, "carray": numba.carray, **namespace}
     exec(compile(source, f"<stepsize adapter {name}>", "exec"), namespace)
     return namespace[name]
 
 
-def rhs_source(layout, vectorized, inplace=False):
+def rhs_source(layout, vectorized, inplace=False, pointers=False):
     """Source of ``rhs(t, y, out, ctx)`` calling ``fun(t, y, *args)``, or with ``inplace``
-    ``fun(t, y, out, *args)``, which writes ``out`` (nothing allocated per call)."""
+    ``fun(t, y, out, *args)``, which writes ``out`` (nothing allocated per call).
+
+    With ``pointers``: ``rhs(t, n, y, out, ctx)`` taking the vectors' data pointers
+    (:data:`stepsize.ode._rhs_call.PSIG`), viewed as arrays (``carray``) in the function
+    itself, so that the call from the loop and the adapter are one C call."""
+    head = "def rhs(t, y, out, ctx):"
+    if pointers:
+        size = CTX_ARGS + len(layout.values)
+        head = f"""def rhs(t, n, y, out, ctx):
+    y = carray(y, n)
+    out = carray(out, n)
+    ctx = carray(ctx, {size} + n)"""
     if inplace:
         return f"""
-def rhs(t, y, out, ctx):
+{head}
     try:
         fun(t, y, out{layout.args_expr})
     except Exception:
@@ -139,7 +150,7 @@ def rhs(t, y, out, ctx):
     y = "y.reshape((y.size, 1))" if vectorized else "y"
     get = "r[i, 0]" if vectorized else "r[i]"
     return f"""
-def rhs(t, y, out, ctx):
+{head}
     try:
         r = fun(t, {y}{layout.args_expr})
     except Exception:

@@ -20,6 +20,7 @@ import numpy as np
 from stepsize.ode._bundles import INFO, Problem
 from stepsize.ode._jit import func_at, interpreted_as, jfunc_at, twinned
 from stepsize.ode._output import EventLog, Points, Segments
+from stepsize.ode._rhs_call import rhs_at
 
 _FLOATS = ("t", "max_ratio", "t_stiff")
 COUNTS = (*(f for f in INFO.names if f not in _FLOATS), "degree")
@@ -36,7 +37,7 @@ def bound(problem):
     """The problem with first-class functions rebuilt from the addresses it holds; a problem
     that holds functions (compiled or, for the interpreted twin, Python) as it is."""
     return Problem(
-        func_at(problem.rhs),
+        rhs_at(problem.rhs),
         jfunc_at(problem.jac),
         func_at(problem.events),
         problem.ctx,
