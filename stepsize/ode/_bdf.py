@@ -449,19 +449,20 @@ def bdf_accepted(problem, method, bw, imp):
     if bs.n_equal < q + 1:
         return 1.0
     best = 0
-    log_best = -np.inf  # log of the best predicted ratio err_k^(-1/(k+1)): one exp, no pow
+    ratio_best = 0.0
     for delta in range(-1, 2):
         k = q + delta
         if k < 1 or k > MAX_ORDER:
             continue
-        err2 = 0.0
+        err = 0.0
         for i in range(n):
-            err2 += (method.error_const[k] * D[k + 1, i] / bw.scale[i]) ** 2
-        log_ratio = -np.log(err2 / n) / (2.0 * (k + 1)) if err2 > 0.0 else np.inf
-        if log_ratio > log_best or (delta == 0 and log_ratio == log_best):
+            err += (method.error_const[k] * D[k + 1, i] / bw.scale[i]) ** 2
+        err = np.sqrt(err / n)
+        ratio = err ** (-1.0 / (k + 1)) if err > 0.0 else np.inf
+        if ratio > ratio_best or (delta == 0 and ratio == ratio_best):
             best = delta
-            log_best = log_ratio
-    ratio = min(MAX_FACTOR, safety(st.n_iter) * np.exp(log_best))
+            ratio_best = ratio
+    ratio = min(MAX_FACTOR, safety(st.n_iter) * ratio_best)
     if best != 0:
         bs.order = q + best
         bs.n_equal = 0
