@@ -84,6 +84,22 @@ def test_heat_dense_output_follows_the_exact_solution():
         np.testing.assert_allclose(r.sol(t), p.exact(t), atol=tol)
 
 
+@pytest.mark.parametrize("method", ["rodas4", "radau", "bdf"])
+def test_interpolant_built_only_when_asked_changes_no_step(method):
+    """The loop builds an implicit step's interpolant only for dense output, events or a
+    ``t_eval`` inside the step (Radau keeps its own collocation polynomial for the next
+    starting guess): asking for dense output must leave every step and count as it was, and
+    the interpolant must pass through the steps."""
+    p = problems.get("rober")
+    plain = run(p, method, 1e-6)
+    dense = run(p, method, 1e-6, dense_output=True)
+    np.testing.assert_array_equal(dense.t, plain.t)
+    np.testing.assert_array_equal(dense.y, plain.y)
+    assert (dense.nfev, dense.njev, dense.nlu) == (plain.nfev, plain.njev, plain.nlu)
+    np.testing.assert_allclose(dense.sol(plain.t[1:]), plain.y[:, 1:], rtol=1e-12, atol=1e-300)
+    assert mixed_error(p, plain.y[:, -1]) < 1e-5
+
+
 def test_t_eval_and_events_with_implicit_methods_match_scipy():
     p = problems.vdpol()
 
@@ -290,11 +306,13 @@ def test_banded_finite_differences_cost_bandwidth_evaluations():
     assert dense.nfev > 30 * banded.nfev
 
 
-@pytest.mark.parametrize("kl, ku", [(-1, -1), (2, 1), (0, 3), (4, 4)])
+@pytest.mark.parametrize(
+    "kl, ku, n", [(-1, -1, 3), (-1, -1, 12), (-1, -1, 70), (2, 1, 12), (0, 3, 12), (4, 4, 12)]
+)
 @pytest.mark.parametrize("dtype", [float, complex])
-def test_lu_dense_and_banded_solve_like_numpy(kl, ku, dtype):
+def test_lu_dense_and_banded_solve_like_numpy(kl, ku, n, dtype):
+    """Dense (column sweeps up to n = 64, row sweeps beyond) and banded solves."""
     rng = np.random.default_rng(7)
-    n = 12
     A = rng.normal(size=(n, n))
     if kl >= 0:
         i, j = np.indices((n, n))

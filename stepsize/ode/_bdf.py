@@ -56,7 +56,7 @@ import numpy as np
 from stepsize.ode._arrays import copy_into
 from stepsize.ode._bundles import JAC_CONSTANT, JAC_DIFFERENCES, NEWTON, NONFINITE, RETRY, SINGULAR
 from stepsize.ode._jacobian import update_jacobian, update_sparse_jacobian
-from stepsize.ode._jit import NJIT, interpreted_as, twinned
+from stepsize.ode._jit import NJIT, inlined, interpreted_as, twinned
 from stepsize.ode._linalg import factor, ipow, solve
 from stepsize.ode._mass import NO_MASS, mass_times, shifted_mass
 from stepsize.ode._sparse import (
@@ -203,30 +203,43 @@ def bdf_work(method, problem, n):
     )
 
 
+def _unit_resampling():
+    """``U = R(1)`` of :func:`change_differences` for the highest order; the matrix of a lower
+    order ``q`` is its leading ``(q+1) x (q+1)`` block (no entry depends on ``q``)."""
+    q = MAX_ORDER + 1
+    U = np.zeros((q, q))
+    U[0] = 1.0
+    for i in range(1, q):
+        for j in range(1, q):
+            U[i, j] = U[i - 1, j] * (i - 1.0 - j) / i
+    return U
+
+
+UNIT_RESAMPLING = _unit_resampling()
+
+
 @numba.njit(**NJIT)
 def change_differences(D, order, rho, S):
     """Re-sample the history for a step ``rho`` times the old: ``D[:q+1] <- (R U)^T D[:q+1]``
-    (Shampine & Reichelt, eq. (2.5)), ``R`` of ``rho``, ``U`` of 1.  ``S`` (3, 6, 6) is scratch
-    for ``R``, ``U`` and ``R U``: no allocation and no BLAS call for these matrices of size at
-    most 6, which changed at about every other step and cost more than the step's arithmetic."""
+    (Shampine & Reichelt, eq. (2.5)), ``R`` of ``rho``, ``U`` of 1 (a constant,
+    :data:`UNIT_RESAMPLING`).  ``S`` (3, 6, 6) is scratch for ``R``, ``R U`` and a column: no
+    allocation and no BLAS call for these matrices of size at most 6, which changed at about
+    every other step and cost more than the step's arithmetic."""
     q = order + 1
-    R, U, RU = S[0], S[1], S[2]
+    R, RU, tmp = S[0], S[1], S[2, 0]
+    U = UNIT_RESAMPLING
     for j in range(q):
         R[0, j] = 1.0
-        U[0, j] = 1.0
     for i in range(1, q):
         R[i, 0] = 0.0
-        U[i, 0] = 0.0
         for j in range(1, q):
             R[i, j] = R[i - 1, j] * (i - 1.0 - rho * j) / i
-            U[i, j] = U[i - 1, j] * (i - 1.0 - j) / i
     for i in range(q):
         for j in range(q):
             acc = 0.0
             for m in range(q):
                 acc += R[i, m] * U[m, j]
             RU[i, j] = acc
-    tmp = R[0]  # R is no longer needed
     for k in range(D.shape[1]):
         for j in range(q):
             acc = 0.0
@@ -336,7 +349,7 @@ def bdf_solve(method, bw, kl, ku, b):
         solve(bw.M, kl, ku, bw.piv, b)
 
 
-@numba.njit(**NJIT)
+@inlined
 def predict(method, bw, q, steps):
     """``pred = sum_{j<=q} D[j]``, ``psi = sum_{j=1..q} gamma_j D[j] / alpha_q`` and the Newton
     scale ``atol + rtol |pred|``."""
@@ -353,10 +366,12 @@ def predict(method, bw, q, steps):
         bw.scale[i] = steps.atol[i] + steps.rtol[i] * abs(p)
 
 
-@twinned
+@inlined
 def bdf_newton(problem, method, bw, work, t_new, c, c_lu, tol):
     """Simplified Newton for ``d`` from ``d = 0``: ``y = pred + d`` in ``work.y_new``.  Returns
-    ``(converged, iterations, F evaluations)``."""
+    ``(converged, iterations, F evaluations)``.  Inlined into :func:`bdf_attempt`: a call passes
+    the bundles' arrays field by field (some 200 words), which cost ROBER's BDF more than the
+    iteration's arithmetic."""
     y, f, d, dy, scale = work.y_new, work.fbuf, bw.d, bw.dy, bw.scale
     n = y.size
     copy_into(y, bw.pred)

@@ -221,13 +221,13 @@ def radau_attempt(problem, rw, imp, work, t, h, rejected_last, steps, info):
 
 
 @twinned
-def radau_accepted(rw, imp, constant, coef, y, t, h, ratio):
+def radau_accepted(rw, imp, constant, y, t, h, ratio):
     """Bookkeeping after an accepted step; returns the step ratio to use.
 
     A fresh Jacobian next step only if Newton converged slowly (more than 2 iterations at a rate
     above 1e-3) -- never for a ``constant`` one, which stays current; otherwise a ratio in
     [1, 1.2) keeps ``h`` and the factorisations (``radau5.f``: QUOT1 = 1, QUOT2 = 1.2).  The
-    polynomial is kept as the next starting guess.
+    collocation polynomial is kept as the next starting guess.
     """
     st = imp[0]
     recompute = st.n_iter > 2 and st.rate > 1e-3 and not constant
@@ -235,10 +235,7 @@ def radau_accepted(rw, imp, constant, coef, y, t, h, ratio):
     st.jac_current = constant
     if not recompute and 1.0 <= ratio < 1.2:
         ratio = 1.0
-    prev = rw.prev_coef
-    for i in range(coef.shape[0]):
-        for j in range(coef.shape[1]):
-            prev[i, j] = coef[i, j]
+    radau_dense(rw.Z, rw.prev_coef)
     copy_into(rw.y_prev, y)
     st.t_prev = t
     st.h_prev = h

@@ -415,6 +415,7 @@ def rosenbrock_stages(problem, method, rw, work, t, h):
     y, ybuf, fbuf = work.y, work.ybuf, work.f_new
     s = c.size
     n = y.size
+    inv_h = 1.0 / h  # C_ij / h as a product: no division per coupling and component
     for i in range(s):
         if i == 0:
             copy_into(fbuf, work.f0)
@@ -429,13 +430,13 @@ def rosenbrock_stages(problem, method, rw, work, t, h):
             for k in range(n):
                 acc = fbuf[k] + h * d[i] * rw.dfdt[k]
                 for j in range(i):
-                    acc += C[i, j] / h * U[j, k]
+                    acc += C[i, j] * inv_h * U[j, k]
                 U[i, k] = acc
         else:
             for k in range(n):
                 acc = 0.0
                 for j in range(i):
-                    acc += C[i, j] / h * U[j, k]
+                    acc += C[i, j] * inv_h * U[j, k]
                 rw.cu[k] = acc
             mass_product(method.sparse, method.mass, rw.cu, rw.mcu)
             for k in range(n):
