@@ -15,8 +15,11 @@ pointers as arrays: one C call per evaluation, from the loop into the adapter wi
 function inlined.
 """
 
+import ctypes
+
 import llvmlite.ir as llir
 import numba
+import numpy as np
 from numba import types
 from numba.core import typing
 from numba.core.imputils import lower_builtin
@@ -29,6 +32,7 @@ _ptr = types.CPointer(_f8)
 PSIG = types.void(types.float64, types.intp, _ptr, _ptr, _ptr)
 """``rhs(t, n, y, out, ctx)``: ``y``, ``out`` of ``n`` entries, ``ctx`` the problem's context."""
 _PFUNC = types.FunctionType(PSIG)
+_C_RHS = ctypes.CFUNCTYPE(None, ctypes.c_double, ctypes.c_ssize_t, *3 * (ctypes.c_void_p,))
 
 
 class RhsType(types.Callable):
@@ -108,6 +112,15 @@ class RhsFunction(CompiledFunction):
     def __init__(self, dispatcher):
         super().__init__(dispatcher, _PFUNC)
         self._numba_type_ = RHS
+        self._c = _C_RHS(self.address)
+
+    def __call__(self, t, y, out, ctx):
+        """From Python as in the loop: ``rhs(t, y, out, ctx)`` with C-contiguous float64
+        vectors (their data pointers go to the C function)."""
+        for name, a in (("y", y), ("out", out), ("ctx", ctx)):
+            if a.dtype != np.float64 or a.ndim != 1 or not a.flags.c_contiguous:
+                raise ValueError(f"{name}: a C-contiguous float64 vector")
+        self._c(float(t), y.size, *(a.ctypes.data for a in (y, out, ctx)))
 
 
 def compile_rhs(func):
