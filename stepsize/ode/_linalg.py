@@ -209,3 +209,25 @@ def ipow(x, k):
     for _ in range(k):
         acc *= x
     return acc
+
+
+def algebraic_parts(mass):
+    """``(rows, cols)``: indices of the zero rows and zero columns of ``mass``."""
+    rows = np.flatnonzero(~np.any(mass != 0.0, axis=1))
+    cols = np.flatnonzero(~np.any(mass != 0.0, axis=0))
+    return rows, cols
+
+
+def algebraic_bases(mass):
+    """``(L, V)``: orthonormal bases, as columns, of the left null space and the null space of
+    ``mass`` (:mod:`stepsize.ode._mass`): unit vectors for the semi-explicit structure, else the
+    singular vectors of the singular values below ``n eps sigma_max`` (LAPACK's rank rule).
+    Both (n, 0) for a regular ``mass``."""
+    n = mass.shape[0]
+    rows, cols = algebraic_parts(mass)
+    if rows.size and rows.size == cols.size:
+        eye = np.eye(n)
+        return eye[:, rows], eye[:, cols]
+    u, sigma, vt = np.linalg.svd(mass)
+    rank = int(np.sum(sigma > n * np.finfo(float).eps * sigma.max(initial=0.0)))
+    return u[:, rank:], vt[rank:].T

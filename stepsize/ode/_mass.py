@@ -20,7 +20,7 @@ consistent already move by rounding only.
 import numba
 import numpy as np
 
-from stepsize.ode._linalg import factor, norm_inf, shifted, solve
+from stepsize.ode._linalg import algebraic_bases, factor, norm_inf, shifted, solve
 from stepsize.ode._sparse import sparse_factor, sparse_mass_times, sparse_solve
 
 NO_MASS = np.zeros((0, 0))
@@ -52,28 +52,6 @@ def check_mass(mass, n, band):
     if band is not None and np.any(m != np.diag(np.diag(m))):
         raise ValueError("mass must be diagonal when jac_band is given")
     return np.ascontiguousarray(m)
-
-
-def algebraic_parts(mass):
-    """``(rows, cols)``: indices of the zero rows and zero columns of ``mass``."""
-    rows = np.flatnonzero(~np.any(mass != 0.0, axis=1))
-    cols = np.flatnonzero(~np.any(mass != 0.0, axis=0))
-    return rows, cols
-
-
-def algebraic_bases(mass):
-    """``(L, V)``: orthonormal bases, as columns, of the left null space and the null space of
-    ``mass`` (module docstring): unit vectors for the semi-explicit structure, else the
-    singular vectors of the singular values below ``n eps sigma_max`` (LAPACK's rank rule).
-    Both (n, 0) for a regular ``mass``."""
-    n = mass.shape[0]
-    rows, cols = algebraic_parts(mass)
-    if rows.size and rows.size == cols.size:
-        eye = np.eye(n)
-        return eye[:, rows], eye[:, cols]
-    u, sigma, vt = np.linalg.svd(mass)
-    rank = int(np.sum(sigma > n * np.finfo(float).eps * sigma.max(initial=0.0)))
-    return u[:, rank:], vt[rank:].T
 
 
 def consistent_initial(fun, t0, y0, mass, args, rtol, atol, max_iter=20):

@@ -51,6 +51,8 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from stepsize.ode._linalg import algebraic_bases
+
 NJIT = {"cache": True, "error_model": "numpy", "nogil": True}
 U64 = np.uint64
 """Loop indices of the hot loops are unsigned: Numba then drops the negative-index wrap-around
@@ -230,11 +232,9 @@ def complex_pattern(jac_sparsity, n, mass, mu):
 
 def _algebraic_rows(mass):
     """The rows that take part in the algebraic equations ``L^T f = 0`` of ``M y' = f`` (``L``
-    the left null space of ``M``, :func:`stepsize.ode._mass.algebraic_bases`): the zero rows of
+    the left null space of ``M``, :func:`stepsize.ode._linalg.algebraic_bases`): the zero rows of
     a semi-explicit ``M``; for a singular ``M`` such as a capacitance matrix, the rows of the
     combinations, where ``shift M - J`` loses its ``shift`` only after elimination."""
-    from stepsize.ode._mass import algebraic_bases
-
     left, _ = algebraic_bases(mass)
     return np.any(np.abs(left) > np.sqrt(EPS), axis=1)
 
