@@ -1,8 +1,9 @@
 """The JIT machinery of the loop: function types, compile options, interpreted twins, dispatch.
 
-The user's functions reach the loop as first-class functions of one type each, so that the loop
-compiles once for all problems: ``rhs(t, y, out, ctx)`` and ``events(t, y, out, ctx)`` of type
-:data:`FUNC`, ``jac(t, y, out, ctx)`` of type :data:`JFUNC`.  ``ctx`` is the run-time context of a
+The user's functions reach the loop as functions of one type each, so that the loop compiles
+once for all problems: ``rhs(t, y, out, ctx)`` as a C function of pointers
+(:data:`stepsize.ode._rhs_call.RHS`), ``events(t, y, out, ctx)`` of type :data:`FUNC`,
+``jac(t, y, out, ctx)`` of type :data:`JFUNC`.  ``ctx`` is the run-time context of a
 problem (layout in :mod:`stepsize.ode._context`): the values of ``args`` and a slot where an
 adapter reports a fault of the user's function.
 
@@ -39,7 +40,7 @@ _f8 = types.float64
 _vec = types.float64[::1]
 _mat = types.float64[:, ::1]
 FUNC = types.FunctionType(types.void(_f8, _vec, _vec, _vec))
-"""Type of ``rhs(t, y, out, ctx)`` and ``events(t, y, out, ctx)``."""
+"""Type of ``events(t, y, out, ctx)`` (the ``rhs`` is :data:`stepsize.ode._rhs_call.RHS`)."""
 JFUNC = types.FunctionType(types.void(_f8, _vec, _mat, _vec))
 """Type of ``jac(t, y, out, ctx)``: ``out`` is (n, n), or (kl + ku + 1, n) packed band storage."""
 NJIT = {"cache": True, "error_model": "numpy", "nogil": True}
