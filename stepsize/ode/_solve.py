@@ -416,19 +416,8 @@ def solve(
     ``jac`` or an event function propagates, with a note saying at which ``t``.
     """
     repeat = None
-    if (
-        events is None
-        and jac is None
-        and jac_band is None
-        and mass is None
-        and jac_sparsity is None
-        and controller is None
-        and first_step is None
-        and vectorized is False
-        and compiled is True
-        and type(max_step) is float
-        and max_step == math.inf
-    ):
+    extras = (events, jac, jac_band, mass, jac_sparsity, controller, first_step)
+    if _plain_call(extras, vectorized, compiled, max_step):
         flags = (dense_output, profile, inplace)
         repeat = repeat_key(method, y0, rtol, atol, args, max_steps, flags)
         if repeat is not None:
@@ -461,16 +450,7 @@ def solve(
         mode, explicit, implicit = _mass_method(mode, explicit, implicit)
         y0 = consistent_initial(_plain(fun, inplace, vectorized), t0, y0, mass, args, rtol, atol)
     ex, ros, rad, controls, switch, ctrl_name = method_bundles(mode, explicit, implicit, ctrl)
-    if pattern.perm.size:  # the pattern holds M's nonzeros
-        if rad is not None:
-            mu = _radau.MU_COMPLEX
-            both = complex_pattern(jac_sparsity, y0.size, mass if mass.size else None, mu)
-            rad = rad._replace(sparse=pattern, sparse_complex=both)
-        mass = SPARSE_MASS if mass.size else mass
-        ros = ros._replace(sparse=pattern) if ros is not None else None
-    if mass.shape[0]:
-        ros = ros._replace(mass=mass) if ros is not None else None
-        rad = rad._replace(mass=mass) if rad is not None else None
+    mass, ros, rad = _with_mass_and_pattern(ros, rad, mass, pattern, jac_sparsity, y0.size)
     built = build_problem(
         fun,
         t0,
@@ -512,6 +492,37 @@ def solve(
         entry = compiled_entry(integrate, types)
         remember(fun, repeat, built, methods, steps, bdf, options, entry)
     return run_result(buf, y0.size, t0, options)
+
+
+def _plain_call(extras, vectorized, compiled, max_step):
+    """Whether a call may take the repeat path (:mod:`stepsize.ode._repeat`): none of the
+    ``extras`` (events, jac, jac_band, mass, jac_sparsity, controller, first_step) given, not
+    ``vectorized``, ``compiled``, and no ``max_step``."""
+    return (
+        all(x is None for x in extras)
+        and vectorized is False
+        and compiled is True
+        and type(max_step) is float
+        and max_step == math.inf
+    )
+
+
+def _with_mass_and_pattern(ros, rad, mass, pattern, jac_sparsity, n):
+    """``(mass, ros, rad)`` with the mass matrix and the sparse pattern in the Rosenbrock and
+    Radau bundles; with a pattern the mass is held by its nonzeros (``SPARSE_MASS``: the pattern
+    holds them) and Radau also gets the real form of its complex system (:func:`complex_pattern`);
+    ``n`` the number of equations."""
+    if pattern.perm.size:
+        if rad is not None:
+            m = mass if mass.size else None
+            both = complex_pattern(jac_sparsity, n, m, _radau.MU_COMPLEX)
+            rad = rad._replace(sparse=pattern, sparse_complex=both)
+        mass = SPARSE_MASS if mass.size else mass
+        ros = ros._replace(sparse=pattern) if ros is not None else None
+    if mass.shape[0]:
+        ros = ros._replace(mass=mass) if ros is not None else None
+        rad = rad._replace(mass=mass) if rad is not None else None
+    return mass, ros, rad
 
 
 def _sparse_method(method, explicit, implicit, jac, band):
