@@ -117,8 +117,14 @@ def pythagorean_reference():
     """SciPy's DOP853 at rtol = atol = 1e-13 through the first close encounter (t = 1.88)."""
     s = pythagorean()
     y0 = np.concatenate([s.positions.ravel(), s.velocities.ravel()])
+
+    def rhs(t, y):
+        out = np.empty_like(y)
+        gravity_rhs(t, y, out, s.masses, 1.0, 0.0)
+        return out
+
     ref = solve_ivp(
-        lambda t, y: gravity_rhs(t, y, s.masses, 1.0, 0.0),
+        rhs,
         (0, 2.5),
         y0,
         method="DOP853",
