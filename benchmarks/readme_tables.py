@@ -255,12 +255,12 @@ def nbody_pythagorean(data):
         "reach it).\n\n" + methods
     )
     best = [r["ratio_vs_best_rebound"] for r in ratios.values()]
-    misses = sorted(((v, m, lv) for m, lv, v in per if v > 1.0), reverse=True)
+    misses = sorted((1.0 / v, m, lv) for m, lv, v in per if v > 1.0)
     headline = (
         f"Pythagorean problem, best REBOUND integrator's time / stepsize time at {len(best)} "
-        f"energy error levels: {_span(_inverse(best))}; per stepsize method, its time / best "
-        f"REBOUND's at each level it reaches: {_span([v for _, _, v in per])}, "
-        f"{len(misses)} of {len(per)} above 1"
+        f"energy error levels: {_span(_inverse(best))}; per stepsize method, best REBOUND "
+        f"time / the method's at each level it reaches: {_span(_inverse([v for *_, v in per]))}"
+        f", {len(misses)} of {len(per)} below 1"
     )
     if misses:
         headline += " (" + ", ".join(f"{m} {v:.2f} at {lv}" for v, m, lv in misses[:4])
