@@ -247,12 +247,45 @@ def nbody_pythagorean(data):
     ]
     head = ("energy error level", "stepsize method", "time / IAS15", "time / best REBOUND")
     body = "Stepsize time / REBOUND time (< 1: stepsize faster).\n\n" + _table(head, rows)
+    methods, per = _pythagorean_per_method(ratios)
+    body += (
+        "\n\nEvery stepsize method: its fastest setting reaching the level, time / the fastest "
+        "REBOUND setting reaching it (< 1: stepsize faster; **bold**: a miss, slower than "
+        "REBOUND; reached: no REBOUND setting reaches the level; blank: the method does not "
+        "reach it).\n\n" + methods
+    )
     best = [r["ratio_vs_best_rebound"] for r in ratios.values()]
+    misses = sorted((1.0 / v, m, lv) for m, lv, v in per if v > 1.0)
     headline = (
         f"Pythagorean problem, best REBOUND integrator's time / stepsize time at {len(best)} "
-        f"energy error levels: {_span(_inverse(best))}"
+        f"energy error levels: {_span(_inverse(best))}; per stepsize method, best REBOUND "
+        f"time / the method's at each level it reaches: {_span(_inverse([v for *_, v in per]))}"
+        f", {len(misses)} of {len(per)} below 1"
     )
+    if misses:
+        headline += " (" + ", ".join(f"{m} {v:.2f} at {lv}" for v, m, lv in misses[:4])
+        headline += ", ...)" if len(misses) > 4 else ")"
     return Section("Pythagorean problem to t = 70 (`nbody_pythagorean.py`)", body, headline)
+
+
+def _pythagorean_per_method(ratios):
+    """The table of ``ratios[level]["per_method"]``: a row per stepsize method, a column per
+    energy error level, and the list of (method, level, ratio) it shows."""
+    levels = [lv for lv, r in ratios.items() if r.get("per_method")]
+    names = sorted({m for lv in levels for m in ratios[lv]["per_method"]})
+    rows, per = [], []
+    for name in names:
+        row = [name]
+        for lv in levels:
+            entry = ratios[lv]["per_method"].get(name)
+            v = entry and entry.get("ratio_vs_best_rebound")
+            if v is not None:
+                per.append((name, lv, v))
+                row.append(f"**{v:.2f}**" if v > 1.0 else f"{v:.2f}")
+            else:
+                row.append("reached" if entry else "")
+        rows.append(row)
+    return _table(["method"] + levels, rows), per
 
 
 def nbody_ensemble(data):

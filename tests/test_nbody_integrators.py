@@ -20,10 +20,31 @@ from stepsize.nbody import (
     kepler,
     pythagorean,
 )
-from stepsize.nbody._ode import gravity_rhs
+from stepsize.nbody._ode import Coordinates, gravity_rhs, pair_rhs
 
 KEPLER = kepler(e=0.5)  # G = m1 = m2 = a = 1
 PERIOD = 2 * math.pi / math.sqrt(2.0)
+
+
+@pytest.mark.parametrize("n, d", [(2, 3), (3, 2), (5, 3)])
+def test_pair_rhs_in_place_is_the_difference_of_the_accelerations(n, d):
+    """``pair_rhs`` sums the accelerations in its own output before writing the pair
+    derivatives over them (for N = 2 into the same slot): dw_p/dt = a_j - a_i with the
+    accelerations of ``gravity_rhs`` in absolute coordinates, to rounding."""
+    rng = np.random.default_rng(n)
+    masses = rng.uniform(0.5, 2.0, n)
+    pos, vel = rng.normal(size=(n, d)), rng.normal(size=(n, d))
+    coords = Coordinates("relative", masses, pos, vel)
+    y = coords.state(pos, vel)
+    out = np.full_like(y, np.nan)
+    pair_rhs(0.0, y, out, tuple(masses), 1.0, 0.01)
+    absolute = np.full(2 * n * d, np.nan)
+    gravity_rhs(0.0, np.concatenate([pos.ravel(), vel.ravel()]), absolute, masses, 1.0, 0.01)
+    acc = absolute[n * d :].reshape(n, d)
+    half = y.size // 2
+    want = np.concatenate([acc[j] - acc[i] for i, j in coords.pairs])
+    np.testing.assert_allclose(out[:half], y[half:], rtol=0, atol=0)
+    np.testing.assert_allclose(out[half:], want, rtol=1e-13, atol=1e-13 * np.abs(acc).max())
 
 
 def orders(errors):
@@ -117,8 +138,14 @@ def pythagorean_reference():
     """SciPy's DOP853 at rtol = atol = 1e-13 through the first close encounter (t = 1.88)."""
     s = pythagorean()
     y0 = np.concatenate([s.positions.ravel(), s.velocities.ravel()])
+
+    def rhs(t, y):
+        out = np.empty_like(y)
+        gravity_rhs(t, y, out, s.masses, 1.0, 0.0)
+        return out
+
     ref = solve_ivp(
-        lambda t, y: gravity_rhs(t, y, s.masses, 1.0, 0.0),
+        rhs,
         (0, 2.5),
         y0,
         method="DOP853",

@@ -496,6 +496,7 @@ def _run_ode(systems, times, opts, save_every, options):
             controller=opts.step_controller,
             max_steps=opts.max_steps,
             args=(mass_tuple, float(g), opts.softening),
+            inplace=True,
         )
         for row, k in enumerate(idx):
             if r.status[row] != 0:

@@ -231,6 +231,44 @@ def states_to_bodies(ys, masses, order, ndim, pos, vel):
                 vel[s, order[i], k] = v[i, k]
 
 
+@numba.njit(**NJIT)
+def ks_state(pos, vel, order, masses, G, t):
+    """The KS state y at time t of the bodies (pos, vel) (N, D), taken in ``order`` (the pair
+    first; ``masses`` in that order): u from r = x_b - x_a, w = L^T(u) (dr/dt) / 2, the pair's
+    Kepler energy h, t, the pair's centre of mass and the other bodies (module docstring)."""
+    n, ndim = pos.shape
+    x = np.zeros((n, 3))
+    v = np.zeros((n, 3))
+    for i in range(n):
+        for k in range(ndim):
+            x[i, k] = pos[order[i], k]
+            v[i, k] = vel[order[i], k]
+    ma, mb = masses[0], masses[1]
+    y = np.empty(OTHERS + 6 * (n - 2))
+    u = y[U : U + 4]
+    rel = x[1] - x[0]
+    rel_v = v[1] - v[0]
+    ks_from_relative(rel, u)
+    ks_transpose(u, rel_v, y[W : W + 4])
+    rn = 0.0
+    v2 = 0.0
+    for k in range(4):
+        y[W + k] *= 0.5
+        rn += u[k] * u[k]
+    for k in range(3):
+        v2 += rel_v[k] * rel_v[k]
+    y[HK] = 0.5 * v2 - G * (ma + mb) / rn
+    y[TK] = t
+    for k in range(3):
+        y[XC + k] = (ma * x[0, k] + mb * x[1, k]) / (ma + mb)
+        y[VC + k] = (ma * v[0, k] + mb * v[1, k]) / (ma + mb)
+    for i in range(2, n):
+        for k in range(3):
+            y[OTHERS + 3 * (i - 2) + k] = x[i, k]
+            y[OTHERS + 3 * (n - 2) + 3 * (i - 2) + k] = v[i, k]
+    return y
+
+
 class Segment:
     """One regularised segment: the body order (pair first), the 3-D embedding and the maps
     between the absolute state (pos, vel) at time t and the KS state y."""
@@ -243,25 +281,7 @@ class Segment:
         self.masses = np.ascontiguousarray(masses[self.order], dtype=float)
 
     def state(self, pos, vel, t):
-        x = np.zeros((self.n, 3))
-        v = np.zeros((self.n, 3))
-        x[:, : self.ndim] = pos[self.order]
-        v[:, : self.ndim] = vel[self.order]
-        ma, mb = self.masses[0], self.masses[1]
-        y = np.empty(OTHERS + 6 * (self.n - 2))
-        u = y[U : U + 4]
-        ks_from_relative(x[1] - x[0], u)
-        ks_transpose(u, v[1] - v[0], y[W : W + 4])
-        y[W : W + 4] *= 0.5
-        rel_v = v[1] - v[0]
-        rn = float(u @ u)
-        y[HK] = 0.5 * float(rel_v @ rel_v) - self.G * (ma + mb) / rn
-        y[TK] = t
-        y[XC : XC + 3] = (ma * x[0] + mb * x[1]) / (ma + mb)
-        y[VC : VC + 3] = (ma * v[0] + mb * v[1]) / (ma + mb)
-        y[OTHERS : OTHERS + 3 * (self.n - 2)] = x[2:].ravel()
-        y[OTHERS + 3 * (self.n - 2) :] = v[2:].ravel()
-        return y
+        return ks_state(pos, vel, self.order, self.masses, self.G, t)
 
     def absolute(self, ys):
         """(pos, vel) (S, N, D) in the original body order and dimension of the states ys
@@ -287,6 +307,14 @@ class KSRun:
     h_last: float | None
     message: str | None
     resume: tuple | None
+
+
+def _landed(y, args):
+    """Whether a segment that a terminal event ended stopped at t_end (``reached``) rather
+    than at an overtaking pair: the event that fired is the one whose function is at its root,
+    the other is still away from its own (the same as asking ``t_events``, without unpacking
+    the solver's event records)."""
+    return abs(reached(0.0, y, *args)) <= abs(overtaken(0.0, y, *args))
 
 
 def ks_evolve(pos, vel, masses, G, t, t_end, *, method, rtol, atol, controller, max_steps,
@@ -325,7 +353,8 @@ def ks_evolve(pos, vel, masses, G, t, t_end, *, method, rtol, atol, controller, 
         segments += 1
         nfev += r.nfev
         steps += r.stats["naccept"]
-        if r.t_events[0].size and r.t.size > 2 and r.t[-1] > r.t[-2]:
+        landed = r.status == 1 and _landed(r.y[:, -1], args)
+        if landed and r.t.size > 2 and r.t[-1] > r.t[-2]:
             # the state at t_end by one more step from the last step's end: the interpolant is
             # less accurate than a step, and near a pericentre (pos, vel) amplify its error
             last = solve(
@@ -352,7 +381,7 @@ def ks_evolve(pos, vel, masses, G, t, t_end, *, method, rtol, atol, controller, 
                 message = r.message
             break
         pos, vel, t = ps[-1][-1], vs[-1][-1], ts[-1][-1]
-        if r.t_events[0].size:  # landed on t_end (to the root finder's tolerance)
+        if landed:  # on t_end (to the root finder's tolerance)
             ts[-1][-1] = t = t_end
             y = r.y[:, -1].copy()
             y[TK] = t_end

@@ -15,7 +15,8 @@ Two state vectors (``coordinates=``):
   for the same work.
 
 ``stepsize.ode.solve`` compiles the right-hand side and runs the whole loop in Numba; the
-masses travel as a tuple in ``args``.
+masses travel as a tuple in ``args``; both right-hand sides write dy/dt in place
+(``inplace=True``) and allocate nothing.
 """
 
 import math
@@ -29,12 +30,12 @@ COORDINATES = ("relative", "absolute")
 
 
 @numba.njit(**NJIT)
-def gravity_rhs(t, y, masses, G, softening):
-    """dy/dt for y = (positions, velocities) flattened; ``masses`` a tuple or an array."""
+def gravity_rhs(t, y, out, masses, G, softening):
+    """dy/dt for y = (positions, velocities) flattened, into ``out`` (``solve(...,
+    inplace=True)``); ``masses`` a tuple or an array."""
     n = len(masses)
     half = y.size // 2
     d = half // n
-    out = np.empty_like(y)
     eps2 = softening * softening
     for i in range(half):
         out[i] = y[half + i]
@@ -51,20 +52,24 @@ def gravity_rhs(t, y, masses, G, softening):
                 da = (y[j * d + k] - y[i * d + k]) * ir3
                 out[half + i * d + k] += masses[j] * da
                 out[half + j * d + k] -= masses[i] * da
-    return out
 
 
 @numba.njit(**NJIT)
-def pair_rhs(t, y, masses, G, softening):
-    """dy/dt for y = (r_p, w_p) over the pairs p = (i, j), i < j, in lexicographic order."""
+def pair_rhs(t, y, out, masses, G, softening):
+    """dy/dt for y = (r_p, w_p) over the pairs p = (i, j), i < j, in lexicographic order, into
+    ``out`` (``solve(..., inplace=True)``), allocating nothing.
+
+    The accelerations a_i (N x D values) are summed into out[:N D] first, which the pair
+    derivatives dw_p/dt = a_j - a_i in out[P D:] do not overlap for N >= 3 (P = N(N-1)/2 >= N);
+    for N = 2 the one pair's slot is a_1 itself, read before it is written.  The first half,
+    dr_p/dt = w_p, is filled last.
+    """
     n = len(masses)
     half = y.size // 2
     d = half // (n * (n - 1) // 2)
-    out = np.empty_like(y)
-    acc = np.zeros((n, d))
     eps2 = softening * softening
-    for q in range(half):
-        out[q] = y[half + q]
+    for q in range(n * d):
+        out[q] = 0.0
     p = 0
     for i in range(n):
         for j in range(i + 1, n):
@@ -75,16 +80,17 @@ def pair_rhs(t, y, masses, G, softening):
             ir3 = G / (r2 * math.sqrt(r2))
             for k in range(d):
                 da = y[p * d + k] * ir3
-                acc[i, k] += masses[j] * da
-                acc[j, k] -= masses[i] * da
+                out[i * d + k] += masses[j] * da
+                out[j * d + k] -= masses[i] * da
             p += 1
     p = 0
     for i in range(n):
         for j in range(i + 1, n):
             for k in range(d):
-                out[half + p * d + k] = acc[j, k] - acc[i, k]
+                out[half + p * d + k] = out[j * d + k] - out[i * d + k]
             p += 1
-    return out
+    for q in range(half):
+        out[q] = y[half + q]
 
 
 class Coordinates:

@@ -499,6 +499,7 @@ class Simulation:
             max_steps=remaining,
             args=(tuple(self._masses.tolist()), self._G, opts.softening),
             dense_output=save_times is not None,
+            inplace=True,
         )
         self._cnt[K.C_NFORCE] += r.nfev
         self._cnt[K.C_STEPS] += r.stats["naccept"]
