@@ -1,25 +1,29 @@
 """How fast ``stepsize/ThreeBody-v0`` steps, where the time goes, and what SB3 training sees.
 
-Measured at the paper's settings (Hermite 4, eta from logspace(-4, -1, 10), 0.1 yr per step, 300
-steps per episode on held-out systems ``reset(seed=1_000_000 + k)``), in CPU time of the process
+The headline setting, ``"paper"``, is the paper's training set-up (``PAPER`` below: Hermite 4,
+eta from logspace(-4, -1, 10), a decision every 0.1 yr, episodes of 100 decisions on new paper
+systems, uniformly random actions); the other settings run the paper's evaluation episodes of
+300 decisions (held-out systems ``reset(seed=1_000_000 + k)``) with random actions, with
+eta = 1e-4 (the first action) and with eta = 0.1.  All in CPU time of the process
 (``time.process_time``: the machine is shared, so wall time measures the neighbours):
 
-* environment steps per CPU second, resets included, with random actions (what exploration
-  sees), with eta = 1e-4 (the paper's first action) and with eta = 0.1; the integrator steps per
-  environment step; and, in a second pass with the call timed, the share of the time inside the
-  compiled call (``Simulation._evolve_kernel``, or the whole compiled environment step
+* environment steps per CPU second of one environment, resets included; the integrator steps
+  per environment step; and, in a second pass with the call timed, the share of the time inside
+  the compiled call (``Simulation._evolve_kernel``, or the whole compiled environment step
   ``hermite3_env_step`` where the tree has one) - the rest is the Python around it;
-* where the tree has ``envs.ThreeBodyVecEnv``: the same three settings on a vector of n = 16,
-  64 and 256 environments stepped by one compiled call (300 vector steps, episodes of 300 steps
-  reset as SB3 resets them), as environment steps per CPU second (the vector's throughput, not
-  the cost of one environment's step: a vector step waits for its slowest environment), with
-  the Hermite steps per environment step and the share of the time in ``vector_env_step``;
+* where the tree has ``envs.ThreeBodyVecEnv``: the same settings on a vector of n = 16, 64 and
+  256 environments stepped by one compiled call (300 vector steps, episodes reset as SB3 resets
+  them), as environment steps per CPU second (the vector's throughput, not the cost of one
+  environment's step: a vector step waits for its slowest environment), with the Hermite steps
+  per environment step and the share of the time in ``vector_env_step``;
 * PPO (``MlpPolicy``, ``DummyVecEnv`` of one copy) learning steps per second with torch on one
   thread and on the default number of threads.
 
 ``--trees A B ...`` measures other checkouts of the project side by side (each in its own
 process, interleaved, median of ``--repeats``), e.g. the tree at an issue's filing against this
-one (``--names`` labels them, e.g. with their commits), and gives this tree's speed-up over each.
+one (``--names`` labels them, e.g. with their commits), and gives this tree's speed-up over each;
+``results["headline: ..."]`` holds the paper setting's three ratios (one environment, the vector
+of ``HEADLINE_SIZE`` per environment step and per Hermite step).
 
 Run:  .venv/bin/python benchmarks/rl_env_speed.py [--trees PATH ...] [--names ...] [--repeats 3]
 Writes benchmarks/results/rl_env_speed.json and .png (``--replot`` redraws the PNG from the JSON).
@@ -36,7 +40,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-SETTINGS = ("random", "eta=1e-4", "eta=0.1")
+# name: (action, None for uniformly random; episode length in environment steps)
+SETTINGS = {
+    "paper": (None, 100),  # the headline: see PAPER
+    "random": (None, 300),
+    "eta=1e-4": (0, 300),
+    "eta=0.1": (9, 300),
+}
+PAPER = (
+    "the paper's training set-up (Saz Ulibarrena & Portegies Zwart 2025; the settings of their "
+    "shipped Hermite model, models/settings_integration_3BP_hermite.json of "
+    "github.com/veronicasaz/ThreeBodyProblem_astronomy): Hermite 4 with the AMUSE criterion, "
+    "Discrete(10) over eta = logspace(-4, -1, 10), a decision every 0.1 yr (check_step), "
+    "episodes of 100 decisions (max_steps; 300 in their evaluation: the other rows), ended at "
+    "|dE/E0| > 0.1, a new paper system at every reset; actions uniformly random, which is what "
+    "their DQN's exploration starts from (epsilon 0.9) and what an untrained policy does"
+)
+HEADLINE_SIZE = "256"
 
 
 def _episodes(env, action, episodes, seed, rng):
@@ -70,7 +90,7 @@ def _timed(module, name, clock):
     return inner
 
 
-def measure_env(episodes=3, seed=1_000_000):
+def measure_env(seed=1_000_000):
     """{setting: (env steps per CPU s, integrator steps per env step, compiled share)} for the
     environment of the current path."""
     import numpy as np
@@ -79,10 +99,11 @@ def measure_env(episodes=3, seed=1_000_000):
     import stepsize.nbody._simulation as sim_module
 
     out = {}
-    for setting, action in zip(SETTINGS, (None, 0, 9)):
-        env = env_module.ThreeBodyEnv(max_steps=300)
+    for setting, (action, length) in SETTINGS.items():
+        env = env_module.ThreeBodyEnv(max_steps=length)
         env.reset(seed=seed)
         env.step(9)  # compiled code loaded before the clock starts
+        episodes = 900 // length  # 900 environment steps at most, whatever the length
         start = time.process_time()
         n, steps = _episodes(env, action, episodes, seed, np.random.default_rng(0))
         cpu = time.process_time() - start
@@ -116,8 +137,8 @@ def measure_vector(sizes=VECTOR_SIZES, steps=300, seed=1_000_000):
     out = {}
     for n in sizes:
         row = {}
-        for setting, action in zip(SETTINGS, (None, 0, 9)):
-            vec = vector_module.ThreeBodyVecEnv(n, max_steps=300)
+        for setting, (action, length) in SETTINGS.items():
+            vec = vector_module.ThreeBodyVecEnv(n, max_steps=length)
             vec.seed(seed)
             vec.reset()
             vec.step(np.full(n, 9))  # compiled code loaded before the clock starts
@@ -206,6 +227,19 @@ def derive(payload):
         ] = {
             n: {s: per_step(v[s]) / per_step(base[s]) for s in SETTINGS} for n, v in vector.items()
         }
+        head = vector.get(HEADLINE_SIZE, {}).get("paper")
+        row = {
+            "one environment, per env step": new["paper"]["env_steps_per_cpu_s"]
+            / base["paper"]["env_steps_per_cpu_s"]
+        }
+        if head:
+            row[f"vector of {HEADLINE_SIZE}, throughput per env step"] = (
+                head["env_steps_per_cpu_s"] / base["paper"]["env_steps_per_cpu_s"]
+            )
+            row[f"vector of {HEADLINE_SIZE}, per Hermite step"] = per_step(head) / per_step(
+                base["paper"]
+            )
+        results[f"headline: paper settings, this tree / {name}"] = row
 
 
 def plot(payload, path):
@@ -303,6 +337,7 @@ def main():
         "cpus": os.cpu_count(),
         "load_average_1min": [load_before[0], os.getloadavg()[0]],  # shared machine: noise
         "trees": names,
+        "paper_settings": PAPER,
         "results": summary,
     }
     derive(payload)

@@ -259,9 +259,10 @@ class ThreeBodyEnv(gym.Env):
         )
 
     def compiled_step_done(self, value, code, error, reward, steps, force, t_now):
-        """The bookkeeping after a compiled step (``hermite3_env_step`` or a row of
-        ``vector_env_step``) with eta = ``value``: the Simulation's record of it, then
-        ``step``'s (reward, terminated, truncated, info)."""
+        """The bookkeeping after a compiled step (``hermite3_env_step``) with eta = ``value``:
+        the Simulation's record of it, then ``step``'s (reward, terminated, truncated, info).
+        ``ThreeBodyVecEnv`` does the same for all its copies at once, from the columns of
+        ``vector_env_step``'s result (``tests/test_envs_vector.py`` holds the two equal)."""
         sim = self.sim
         sim.options.value = value  # what Simulation.value's setter records
         sim.changes.append((self._t_sim, value))

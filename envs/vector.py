@@ -32,7 +32,8 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from envs._three_body_step import N_BUFFER, vector_env_step
 from envs.three_body import ThreeBodyEnv
-from stepsize.nbody._gravity import N_CNT
+from stepsize.nbody._gravity import DONE, N_CNT
+from stepsize.nbody._simulation import STATUS
 
 
 class ThreeBodyVecEnv(VecEnv):
@@ -52,6 +53,7 @@ class ThreeBodyVecEnv(VecEnv):
         self._lengths = np.zeros(n_envs, dtype=np.int64)
         self._start = time.time()
         self._actions = None
+        self._all_compiled = None  # every copy's next step compiled; None: to be checked
         self._grid = None if first.continuous else np.array(first._choices)
 
     # ----- VecEnv ----------------------------------------------------------------------
@@ -63,6 +65,7 @@ class ThreeBodyVecEnv(VecEnv):
         self._lengths[:] = 0
         self._reset_seeds()
         self._reset_options()
+        self._all_compiled = None
         return obs
 
     def _option(self, k):
@@ -73,46 +76,86 @@ class ThreeBodyVecEnv(VecEnv):
         self._actions = actions
 
     def step_wait(self):
-        envs, actions = self.envs, self._actions
+        values = self._values(self._actions)
+        if self._all_compiled is None:
+            self._all_compiled = all(env.compiled() for env in self.envs)
+        if self._all_compiled:
+            obs, rewards, terminated, truncated, infos = self._compiled_step(values)
+        else:  # another set-up (or a copy stopped at an event): the copies' own steps
+            obs, rewards, terminated, truncated, infos = self._own_steps(self._actions)
+            self._all_compiled = None
+        self._returns += rewards  # the float64 rewards, summed as the copies would sum them
+        self._lengths += 1
+        dones = terminated | truncated
+        for k in np.flatnonzero(dones).tolist():  # the few copies whose episode ended
+            info = infos[k]
+            info["episode"] = {
+                "r": round(float(self._returns[k]), 6),
+                "l": int(self._lengths[k]),
+                "t": round(time.time() - self._start, 6),
+            }
+            self._returns[k], self._lengths[k] = 0.0, 0
+            info["terminal_observation"] = obs[k].copy()
+            obs[k], self.reset_infos[k] = self.envs[k].reset()
+            self._all_compiled = self._all_compiled and self.envs[k].compiled()
+        return obs, rewards.astype(np.float32), dones, infos
+
+    def _compiled_step(self, values):
+        """All copies through one ``vector_env_step``, then each copy's record of its step
+        (what ``ThreeBodyEnv.compiled_step_done`` does, here in bulk: the flags and the infos
+        from the result's columns, and per copy only the attributes it must carry).  Returns
+        (observations, float64 rewards, terminated, truncated, infos)."""
+        envs, n = self.envs, self.num_envs
+        obs = np.empty((n, *self.observation_space.shape), np.float32)
+        ts = np.array([env._t for env in envs], dtype=np.float64) + 1.0
+        previous = np.array([env._error for env in envs])
+        out = np.empty((n, 6))
+        vector_env_step(self._rows, self._counters, obs, values, ts, previous, out)
+        codes, errors, rewards, steps, force, t_now = out.T
+        caps = np.array([env.max_energy_error for env in envs])
+        terminated = (codes != DONE) | ~(errors <= caps)
+        truncated = ~terminated & (ts >= [env.max_steps for env in envs])
+        capped = np.where(errors <= caps, errors, caps).tolist()
+        names = [STATUS[code] for code in codes.astype(np.int64).tolist()]
+        values, t_now, ts = values.tolist(), t_now.tolist(), ts.astype(np.int64).tolist()
+        for env, value, t, error, now, status in zip(envs, values, ts, capped, t_now, names):
+            sim = env.sim
+            sim.options.value = value  # what Simulation.value's setter records
+            sim.changes.append((env._t_sim, value))
+            sim.status = status
+            env._t_sim, env._t, env._error = now, t, error
+        parameter = envs[0].parameter
+        columns = (errors.tolist(), steps.astype(np.int64).tolist())
+        columns += (force.astype(np.int64).tolist(), values, t_now, names, truncated.tolist())
+        infos = [
+            {
+                "energy_error": e,
+                "steps": s,
+                "force_evaluations": f,
+                "eta": v,
+                "parameter": parameter,
+                "t": t,
+                "status": status,
+                "TimeLimit.truncated": limit,
+            }
+            for e, s, f, v, t, status, limit in zip(*columns)
+        ]
+        return obs, rewards, terminated, truncated, infos
+
+    def _own_steps(self, actions):
+        """Each copy's own ``step`` (set-ups without the compiled path), as ``_compiled_step``
+        returns them."""
         n = self.num_envs
-        values = self._values(actions)
-        rewards = np.zeros(n, dtype=np.float32)
-        dones = np.zeros(n, dtype=bool)
+        obs = np.empty((n, *self.observation_space.shape), np.float32)
+        rewards = np.zeros(n)
+        terminated, truncated = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
         infos = [None] * n
-        if all(env.compiled() for env in envs):
-            obs = np.empty((n, *self.observation_space.shape), np.float32)
-            ts = np.array([env._t + 1 for env in envs], dtype=np.float64)
-            previous = np.array([env._error for env in envs])
-            out = np.empty((n, 6))
-            vector_env_step(self._rows, self._counters, obs, values, ts, previous, out)
-            rows = out.tolist()
-            steps = [
-                env.compiled_step_done(float(values[k]), *rows[k]) for k, env in enumerate(envs)
-            ]
-        else:  # another set-up: the environments' own steps
-            obs = np.empty((n, *self.observation_space.shape), np.float32)
-            steps = []
-            for k, env in enumerate(envs):
-                o, *rest = env.step(_scalar(actions[k]))
-                obs[k] = o
-                steps.append(rest)
-        for k, (reward, terminated, truncated, info) in enumerate(steps):
-            rewards[k] = reward
-            self._returns[k] += reward
-            self._lengths[k] += 1
-            done = dones[k] = terminated or truncated
-            info["TimeLimit.truncated"] = truncated and not terminated
-            if done:
-                info["episode"] = {
-                    "r": round(float(self._returns[k]), 6),
-                    "l": int(self._lengths[k]),
-                    "t": round(time.time() - self._start, 6),
-                }
-                self._returns[k], self._lengths[k] = 0.0, 0
-                info["terminal_observation"] = obs[k].copy()
-                obs[k], self.reset_infos[k] = self.envs[k].reset()
-            infos[k] = info
-        return obs, rewards, dones, infos
+        for k, env in enumerate(self.envs):
+            obs[k], rewards[k], terminated[k], truncated[k], infos[k] = env.step(
+                _scalar(actions[k])
+            )
+            infos[k]["TimeLimit.truncated"] = bool(truncated[k])
+        return obs, rewards, terminated, truncated, infos
 
     def _values(self, actions):
         """The parameter each environment's action stands for (``ThreeBodyEnv.lookup``; a
@@ -137,9 +180,11 @@ class ThreeBodyVecEnv(VecEnv):
     def set_attr(self, attr_name, value, indices=None):
         for k in self._get_indices(indices):
             setattr(self.envs[k], attr_name, value)
+        self._all_compiled = None
 
     def env_method(self, method_name, *method_args, indices=None, **method_kwargs):
         own = {"snapshot": self._snapshot, "restore": self._restore}.get(method_name)
+        self._all_compiled = None  # a method may change a copy
         out = []
         for k in self._get_indices(indices):
             if own is not None:

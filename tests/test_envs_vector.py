@@ -39,7 +39,16 @@ def _compare(kwargs, n, seed, actions):
                 assert infos[k]["episode"]["l"] == env._t
                 o = env.reset()[0]
             np.testing.assert_array_equal(obs[k], o)
+            _same_record(vec.envs[k], env)
     return vec
+
+
+def _same_record(copy, env):
+    """The vector's copy carries the same record of its run as the separate environment (the
+    vector writes it in bulk, ``ThreeBodyEnv.step`` one by one)."""
+    assert (copy._t, copy._error, copy._t_sim) == (env._t, env._error, env._t_sim)
+    assert (copy.sim.status, copy.sim.value) == (env.sim.status, env.sim.value)
+    assert copy.sim.changes == env.sim.changes
 
 
 @given(

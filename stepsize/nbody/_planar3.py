@@ -19,8 +19,10 @@ sit idle most of it.  :func:`planar3_many` advances many runs, each to its own e
 ``LANES`` interleaved lanes: each pass of its inner loop takes one step of every lane, with no
 branch in the loop body (``step_size``'s outcome and the finiteness test become selects), so the
 lanes' chains overlap and the compiler can put the lanes into SIMD registers.  A lane whose run
-stops is written back and refilled with the next run.  Every lane does every run's operations in
-its order, so ``planar3_many`` too equals ``hermite_steps`` to the bit.
+stops is written back and refilled with the next run; once no run waits and at most ``NARROW``
+run, they move to the first ``NARROW`` lanes and the passes go that wide (a pass costs about its
+width: the lanes share the divide and square-root units).  Every lane does every run's
+operations in its order, so ``planar3_many`` too equals ``hermite_steps`` to the bit.
 
 Runs of ``planar3_many`` live in the rows of one float64 array, in :meth:`Simulation.bind_state`'s
 layout (``B_*``): positions, velocities, accelerations, jerks (row-major (3, 2) each), masses,
@@ -63,6 +65,7 @@ B_POS, B_VEL, B_ACC, B_JERK, B_MASSES, B_PAR = 0, 6, 12, 18, 24, 27
 B_SCAL = B_PAR + N_PAR
 N_STATE = B_SCAL + N_SCAL  # the entries of one run's row
 LANES = 8  # runs interleaved by planar3_many: two AVX2 registers of float64, one AVX-512
+NARROW = 4  # lanes of planar3_many's passes once no run waits and at most NARROW run
 SOLO = 2  # runs left that planar3_many finishes one by one
 # the lane arrays of planar3_many beyond the 24 state numbers
 L_T, L_TAU, L_BEST, L_BI, L_BJ, L_STEPS, L_NFORCE, L_CODE = range(24, 32)
@@ -304,15 +307,29 @@ def _lane_end(a, k, s, h, state, out):
 
 
 @numba.njit(**NJIT, inline="always")
-def _lanes_step(a):
-    """One step of every running lane (L_CODE 1) of ``a`` (N_LANE, LANES); a lane that stops
-    gets its status in L_CODE.  The body has no branch that the compiler cannot turn into a
-    select, and ``a``'s shape is a constant where this is inlined (``planar3_many`` allocates
-    it), so the loop over the lanes is vectorised: the lanes' identical operations run in SIMD
+def _lanes_step(a, width):
+    """One step of every running lane (L_CODE 1) among the first ``width`` of ``a`` (N_LANE,
+    LANES); a lane that stops gets its status in L_CODE.  The body has no branch that the
+    compiler cannot turn into a select, and ``width`` is a constant where this is inlined, so
+    the loop over the lanes is vectorised: the lanes' identical operations run in SIMD
     registers."""
-    for k in range(LANES):
+    for k in range(width):
         s, h, state = _lane_begin(a, k)
         _lane_end(a, k, s, h, state, _lane_step(a, k, s, h))
+
+
+@numba.njit(**NJIT)
+def _compact(lanes, owner):
+    """Move the running lanes (and their owners) to the first columns of ``lanes``; the lanes
+    left behind are empty (their runs written back already)."""
+    j = 0
+    for k in range(LANES):
+        if lanes[L_CODE, k] == 1.0:
+            if k != j:
+                for i in range(N_LANE):
+                    lanes[i, j], lanes[i, k] = lanes[i, k], lanes[i, j]
+                owner[j], owner[k] = owner[k], owner[j]
+            j += 1
 
 
 @numba.njit(**NJIT)
@@ -376,6 +393,7 @@ def planar3_many(rows, cnts):
     lanes[L_CODE, :] = 2.0  # empty: not running, nothing to write back
     owner = np.full(LANES, -1)
     queued = passes = 0
+    narrow = False
     while True:
         running = 0
         for k in range(LANES):
@@ -393,7 +411,13 @@ def planar3_many(rows, cnts):
                 running += 1
         if queued == n and running <= SOLO:
             break
-        _lanes_step(lanes)
+        if not narrow and queued == n and running <= NARROW:
+            _compact(lanes, owner)
+            narrow = True
+        if narrow:  # a pass costs about its width: the tail runs in fewer, fuller lanes
+            _lanes_step(lanes, NARROW)
+        else:
+            _lanes_step(lanes, LANES)
         passes += 1
     for k in range(LANES):
         if owner[k] >= 0:
