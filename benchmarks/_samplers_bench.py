@@ -246,6 +246,11 @@ class Quality:
         return np.round([whole + low - mid, whole + high - mid], 4).tolist()
 
 
+INTERVAL = "half-sampling"
+"""How the intervals of :meth:`Quality.interval` are drawn (stored with each target; runs
+before it resampled with replacement, "bootstrap")."""
+
+
 def training_images(n, seed=1):
     """``n`` of the 16x16 training images drawn without replacement (seed ``seed``)."""
     from stepsize.flow._unet import digit_images
@@ -649,7 +654,9 @@ def targets(models, quality=None):
     out = []
 
     def ci(a, b, nfe, metric):
-        return {} if quality is None else {"interval": quality.interval((a, nfe), (b, nfe), metric)}
+        if quality is None:
+            return {}
+        return {"interval": quality.interval((a, nfe), (b, nfe), metric), "interval_by": INTERVAL}
 
     for m in models:
         teacher = next((r for r in m["rows"] if r["kind"] == "reference"), None)

@@ -367,7 +367,7 @@ FLOORS = ("floor", "sample_floor")
 
 
 def schedules_samplers(data):
-    rows, stock = [], []
+    rows, stock, old_intervals = [], [], False
     for r in data["targets"]:
         if "stock" in r:
             what = f"{r['ours']} / {r['stock']}"
@@ -380,6 +380,8 @@ def schedules_samplers(data):
             what = r["target"]
         lo_hi = r.get("interval")
         interval = f"{lo_hi[0]:.2f}-{lo_hi[1]:.2f}" if lo_hi else ""
+        if lo_hi and r.get("interval_by") != "half-sampling":
+            interval, old_intervals = interval + " (b)", True
         floors = [_num(r[k], ".2f") if r.get(k) is not None else "" for k in FLOORS]
         row = (r["model"], r["nfe"], r["metric"], what, _num(r["ratio"], ".2f"), interval)
         rows.append(row + tuple(floors))
@@ -390,8 +392,14 @@ def schedules_samplers(data):
         "replacement, both rows at the same indices); floor: the teacher's Frechet distance / the "
         "stock one's, below which no sampler of the model goes (up to sampling noise); sample "
         "floor: the distance of as many training images as samples / the stock one's, the "
-        "estimator's own floor at that sample size.\n\n"
+        "estimator's own floor at that sample size."
     )
+    if old_intervals:
+        body += (
+            " (b): the with-replacement bootstrap of an older run, whose duplicates inflate a "
+            "Frechet distance and pull its ratio toward 1."
+        )
+    body += "\n\n"
     headline = (
         f"Planned schedules / the best stock diffusers or k-diffusion sampler, {len(stock)} "
         f"settings: {_span(stock)}"
