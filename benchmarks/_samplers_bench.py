@@ -853,6 +853,7 @@ def direct_search(name, cfg, kd):
                             "ratio of": f"{r['config']} / {base}",
                             "ratio": r["error"] / b["error"],
                             "interval": quality.interval((r["config"], nfe), (base, nfe), "error"),
+                            "interval_by": INTERVAL,
                         }
                     )
             print(f"  {name} direct {solver} nfe {nfe}: " + str(ratios[-4:]), flush=True)
