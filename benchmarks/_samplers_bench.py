@@ -5,8 +5,11 @@ Imported by ``benchmarks/schedules.py --samplers``; see its docstring.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import os
+import pickle
 import sys
 import time
 import types
@@ -17,6 +20,7 @@ import torch
 
 from stepsize import flow
 from stepsize import schedules as S
+from stepsize._atomic import check_same_config, load_checkpoint, load_pickle, save_checkpoint
 
 SOLVERS = ("euler", "heun", "ipndm", "dpmpp_2m", "dpmpp_2m_flow", "dpmpp_3m", "unipc")
 
@@ -150,14 +154,20 @@ def run_kdiffusion(kd, model, noise, nfe, karras=True):
     return kd.sample_dpmpp_2m(denoiser, x, sigmas, disable=True)
 
 
+def stock_solver(config):
+    """The scheduler class (diffusers) or sampler (k-diffusion) of a stock configuration."""
+    return config.split()[1] + "Scheduler" if config.startswith("diffusers") else "dpmpp_2m"
+
+
 def run_stock(config, loaded, noise, nfe):
     """``(samples, solver)`` of a stock configuration (:data:`STOCK` or :data:`BASELINE`);
     ``loaded`` = ``(model, net, scheduler config, image, k-diffusion's sampling module)``."""
     model, net, sched_cfg, image, kd = loaded
+    solver = stock_solver(config)
     if config.startswith("diffusers"):
-        cls = config.split()[1] + "Scheduler"
-        return run_diffusers(cls, dict(sched_cfg), net, noise.float() if image else noise, nfe), cls
-    return run_kdiffusion(kd, model, noise, nfe, karras=config == STOCK[2]), "dpmpp_2m"
+        x = run_diffusers(solver, dict(sched_cfg), net, noise.float() if image else noise, nfe)
+        return x, solver
+    return run_kdiffusion(kd, model, noise, nfe, karras=config == STOCK[2]), solver
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -204,10 +214,20 @@ class Quality:
             self.parts[key] = {"error": err, "fd": feats}
         return out
 
-    def interval(self, a, b, metric, n_boot=200, seed=0):
-        """Paired bootstrap 90% interval of the ratio ``metric(a) / metric(b)`` of two rows
-        (keys of ``parts``): both rows resampled at the same indices (they share their noise).
-        None where a row has no parts."""
+    def interval(self, a, b, metric, n_sub=200, seed=0):
+        """Paired 90% interval of the ratio ``metric(a) / metric(b)`` of two rows (keys of
+        ``parts``) by half-sampling: ``n_sub`` subsets of ``m = n / 2`` of the ``n`` samples
+        drawn without replacement, both rows at the same indices (they share their noise).
+
+        Without duplicates, because a resample with repeated samples has fewer distinct ones,
+        which inflates a Frechet distance and pulls the ratio toward 1 (the with-replacement
+        bootstrap of earlier runs gave intervals that missed their own point). For ``m = n / 2``
+        the spread of a smooth statistic over half-samples equals its spread at ``n`` to first
+        order (the delete-d jackknife with ``d = n / 2``, Shao & Wu, Ann. Statist. 17, 1989),
+        so the half-sample ratios need no rescaling; the Frechet distance of ``n / 2`` samples
+        is still biased, so the interval is their 5th and 95th percentiles shifted by the
+        offset of their median from the ratio of all ``n`` samples. None where a row has no
+        parts."""
         pa, pb = self.parts.get(a), self.parts.get(b)
         if pa is None or pb is None or pa[metric] is None:
             return None
@@ -217,11 +237,18 @@ class Quality:
 
         rng = np.random.default_rng(seed)
         n = len(pa["error"])
+        whole = stat(pa[metric]) / stat(pb[metric])
         ratios = []
-        for _ in range(n_boot):
-            i = rng.integers(0, n, n)
+        for _ in range(n_sub):
+            i = rng.choice(n, n // 2, replace=False)
             ratios.append(stat(pa[metric][i]) / stat(pb[metric][i]))
-        return np.round(np.percentile(ratios, [5, 95]), 4).tolist()
+        low, mid, high = np.percentile(ratios, [5, 50, 95])
+        return np.round([whole + low - mid, whole + high - mid], 4).tolist()
+
+
+INTERVAL = "half-sampling"
+"""How the intervals of :meth:`Quality.interval` are drawn (stored with each target; runs
+before it resampled with replacement, "bootstrap")."""
 
 
 def training_images(n, seed=1):
@@ -246,23 +273,78 @@ class FrechetFitness:
 # ----------------------------------------------------------------------------- one model
 
 
-def run_model(name, cfg, kd):
+def cache_folder():
+    """Where teachers and run checkpoints persist between runs: ``$STEPSIZE_BENCH_CACHE`` or
+    ``~/.cache/stepsize/samplers`` (outside the repository)."""
+    default = Path.home() / ".cache" / "stepsize" / "samplers"
+    return Path(os.environ.get("STEPSIZE_BENCH_CACHE") or default)
+
+
+def teacher_cache(name):
+    """The :class:`stepsize.flow.TeacherCache` of a shipped model, keyed by its file's SHA-256
+    (retrained weights miss), on disk in :func:`cache_folder`."""
+    from stepsize.flow._pretrained import _DIR
+
+    digest = hashlib.sha256((_DIR / f"{name}.pt").read_bytes()).hexdigest()[:16]
+    return flow.TeacherCache(f"{name}@{digest}", cache_folder() / "teachers")
+
+
+class Stages:
+    """A run's finished stages (plans, LD3 runs, scored rows) kept in an atomic checkpoint, so
+    a killed run resumes where it stopped: ``stages(key, compute)`` returns the stored value of
+    ``key`` or computes, stores and saves it. Every stage is a deterministic function of the
+    configuration (seeded noise and searches), so a resumed run gives the results of an
+    uninterrupted one; a checkpoint of another configuration is refused."""
+
+    def __init__(self, path, config):
+        self.path, self.config = path, config
+        self.done = {}
+        state = None if path is None else load_checkpoint(path, load_pickle)
+        if state is not None:
+            check_same_config(path, state["config"], config)
+            self.done = state["done"]
+            print(f"  resuming {path.name}: {len(self.done)} stages done", flush=True)
+        self.resumed = set(self.done)
+
+    def __call__(self, key, compute):
+        if key not in self.done:
+            self.done[key] = compute()
+            if self.path is not None:
+                save_checkpoint(
+                    self.path,
+                    lambda fh: pickle.dump({"config": self.config, "done": self.done}, fh),
+                )
+        return self.done[key]
+
+
+def run_model(name, cfg, kd, resume=True):
+    """One model's rows, plans and targets (see ``benchmarks/schedules.py``); teachers come
+    from :func:`teacher_cache`, and with ``resume`` every stage is checkpointed
+    (:class:`Stages`, in :func:`cache_folder`)."""
     started, cpu_started, load_started = time.perf_counter(), time.process_time(), os.getloadavg()
     model, net, sched_cfg, shape = load(name)
     image = name.startswith("digits16")
+    cache = teacher_cache(name)
+    run_key = {"model": cache.model_key, **{k: cfg[k] for k in sorted(cfg)}}
+    tag = hashlib.sha256(json.dumps(run_key, default=list).encode()).hexdigest()[:12]
+    stages = Stages(cache_folder() / f"run-{name}-{tag}.pkl" if resume else None, run_key)
     n_eval = cfg["eval_images"] if image else cfg["eval_points"]
     noise = torch.randn((n_eval, *shape), generator=torch.Generator().manual_seed(1))
     noise = noise.double() if not image else noise
-    ref = flow.reference(model, noise, cfg["ref_steps_image"] if image else 1000).double()
+    ref = cache.reference(model, noise, cfg["ref_steps_image"] if image else 1000).double()
     quality = Quality(name, ref)
     rows = []
 
-    def add(config, kind, nfe, x, solver, schedule=None):
-        row = {"config": config, "kind": kind, "nfe": nfe, "solver": solver}
-        row.update(quality(x, (config, nfe)))
-        if schedule is not None:
-            row["schedule"] = np.round(np.asarray(schedule), 5).tolist()
-        rows.append(row)
+    def add(config, kind, nfe, draw, solver, schedule=None, **extra):
+        def score():
+            row = {"config": config, "kind": kind, "nfe": nfe, "solver": solver}
+            row.update(quality(draw(), (config, nfe)))
+            if schedule is not None:
+                row["schedule"] = np.round(np.asarray(schedule), 5).tolist()
+            return row, quality.parts[config, nfe]
+
+        row, quality.parts[config, nfe] = stages(("row", config, nfe), score)
+        rows.append({**row, **extra})
         print(
             f"  {name} {config:32s} nfe {nfe}: "
             + ", ".join(f"{k} {row[k]:.4g}" for k in ("error", "fd") if k in row),
@@ -270,8 +352,9 @@ def run_model(name, cfg, kd):
         )
 
     if image:
-        rows.append(
-            {
+
+        def teacher_row():
+            return {
                 "config": "teacher",
                 "kind": "reference",
                 "nfe": 2 * cfg["ref_steps_image"],
@@ -280,96 +363,117 @@ def run_model(name, cfg, kd):
                 "fd": quality(ref.float(), ("teacher", 0))["fd"],
                 # the distance of as many training images as samples: the floor of its noise
                 "fd_training_images": quality.fd(training_images(n_eval)),
-            }
-        )
+            }, quality.parts["teacher", 0]
+
+        row, quality.parts["teacher", 0] = stages(("teacher",), teacher_row)
+        rows.append(row)
     plans = {}
     for solver in cfg.get("solvers", SOLVERS):
         ks = sorted({n // flow.NFE_PER_STEP[solver] for n in cfg["nfe"]})
-        t0 = time.perf_counter()
-        planned = flow.plan_for_solver(
-            model,
-            ks,
-            solver,
-            cfg["grid_image"] if image else cfg["grid"],
-            cfg["plan_images"] if image else cfg["plan_points"],
-            seed=0,
-            shape=shape,
-            spacing=cfg["spacing"],
-        )
-        plans.update({(solver, k): p for k, p in zip(ks, planned)})
-        print(f"  {name} planned {solver} in {time.perf_counter() - t0:.0f} s", flush=True)
+
+        def plan(solver=solver, ks=ks):
+            t0 = time.process_time()
+            planned = flow.plan_for_solver(
+                model,
+                ks,
+                solver,
+                cfg["grid_image"] if image else cfg["grid"],
+                cfg["plan_images"] if image else cfg["plan_points"],
+                seed=0,
+                shape=shape,
+                spacing=cfg["spacing"],
+                cache=cache,
+            )
+            print(f"  {name} planned {solver} in {time.process_time() - t0:.0f} CPU-s", flush=True)
+            return planned
+
+        plans.update({(solver, k): p for k, p in zip(ks, stages(("plan", solver), plan))})
     learned = {}
     for solver in cfg["ld3_solvers"]:
         for nfe in cfg["nfe"]:
             k = nfe // flow.NFE_PER_STEP[solver]
-            t0 = time.perf_counter()
-            res = flow.plan_ld3(
-                model,
-                k,
-                solver,
-                init=plans[solver, k],
-                spacing=cfg["spacing"],
-                n_samples=cfg["ld3_images"] if image else cfg["plan_points"],
-                n_valid=cfg["ld3_images"] if image else cfg["plan_points"],
-                iterations=cfg["ld3_iterations"],
-                teacher_steps=cfg["ld3_teacher"],
-                seed=2,  # training noise seed 2, validation 3: apart from planning and evaluation
-                shape=shape,
+            learned[solver, k] = stages(
+                ("ld3", solver, k),
+                lambda s=solver, k=k: ld3(model, s, k, plans, cfg, image, shape, cache),
             )
-            learned[solver, k] = res
-            print(
-                f"  {name} LD3 {solver} K={k}: {res.stats['initial_error']:.4g} -> "
-                f"{res.error:.4g} (validation) in {time.perf_counter() - t0:.0f} s",
-                flush=True,
-            )
+    loaded = (model, net, sched_cfg, image, kd)
     for nfe in cfg["nfe"]:
         for config in STOCK + (BASELINE,):
             if config.startswith("diffusers") or kd is not None:
-                x, solver = run_stock(config, (model, net, sched_cfg, image, kd), noise, nfe)
-                add(config, "stock" if config in STOCK else "baseline", nfe, x, solver)
+                kind = "stock" if config in STOCK else "baseline"
+                draw = lambda c=config, n=nfe: run_stock(c, loaded, noise, n)[0]  # noqa: E731
+                add(config, kind, nfe, draw, stock_solver(config))
         for solver in cfg.get("solvers", SOLVERS):
             k = nfe // flow.NFE_PER_STEP[solver]
-            add(
-                f"{solver} uniform",
-                "uniform",
-                nfe,
-                flow.sample(model, noise, S.uniform(k), solver),
-                solver,
-                S.uniform(k),
-            )
-            add(
-                f"{solver} planned",
-                "planned",
-                nfe,
-                flow.sample(model, noise, plans[solver, k], solver),
-                solver,
-                plans[solver, k],
-            )
+            for how, times in (("uniform", S.uniform(k)), ("planned", plans[solver, k])):
+                add(
+                    f"{solver} {how}",
+                    how,
+                    nfe,
+                    lambda t=times, s=solver: flow.sample(model, noise, t, s),
+                    solver,
+                    times,
+                )
         for solver in cfg["ld3_solvers"]:
-            k = nfe // flow.NFE_PER_STEP[solver]
-            res = learned[solver, k]
+            res = learned[solver, nfe // flow.NFE_PER_STEP[solver]]
             add(
                 f"{solver} LD3",
                 "planned",
                 nfe,
-                flow.sample(model, noise, res.times, solver),
+                lambda t=res.times, s=solver: flow.sample(model, noise, t, s),
                 solver,
                 res.times,
+                ld3={
+                    "validation": [list(h) for h in res.history],
+                    **{key: res.stats[key] for key in ("iterations", "model_calls", "seconds")},
+                },
             )
-            rows[-1]["ld3"] = {
-                "validation": [list(h) for h in res.history],
-                **{key: res.stats[key] for key in ("iterations", "model_calls", "seconds")},
-            }
     out = {"model": name, "config": dict(cfg), "rows": rows}
     if image and cfg["evolve"] and model.process.kind == "vp":  # DDIM baseline: VP timesteps
-        out["autodiffusion"] = autodiffusion(model, shape, quality, cfg, plans.get(("euler", 4)))
+        keys = (("evolved", 4), ("ddim", 4))  # the search's scored rows
+
+        def search():
+            found = autodiffusion(model, shape, quality, cfg, plans.get(("euler", 4)))
+            return found, {key: quality.parts[key] for key in keys}
+
+        out["autodiffusion"], parts = stages(("autodiffusion",), search)
+        quality.parts.update(parts)
     if cfg.get("diagnose") and model.process.kind == "flow":
-        out["diagnosis"] = diagnose(model, shape, cfg, image)
+        out["diagnosis"] = stages(("diagnosis",), lambda: diagnose(model, shape, cfg, image))
     out["targets"] = targets([out], quality)
     out["seconds"] = time.perf_counter() - started
     out["cpu_seconds"] = time.process_time() - cpu_started
+    out["cpu_seconds_note"] = "this process only: stages resumed from a checkpoint cost nothing"
+    out["resumed_stages"] = sorted(map(str, stages.resumed))
+    out["teacher_cache"] = {"hits": cache.hits, "misses": cache.misses}
     out["load"] = {"start": list(load_started), "end": list(os.getloadavg())}
     return out
+
+
+def ld3(model, solver, k, plans, cfg, image, shape, cache):
+    """LD3 for ``solver`` at ``k`` steps from its Bellman plan (training noise seed 2,
+    validation seed 3: apart from planning and evaluation)."""
+    t0 = time.process_time()
+    res = flow.plan_ld3(
+        model,
+        k,
+        solver,
+        init=plans[solver, k],
+        spacing=cfg["spacing"],
+        n_samples=cfg["ld3_images"] if image else cfg["plan_points"],
+        n_valid=cfg["ld3_images"] if image else cfg["plan_points"],
+        iterations=cfg["ld3_iterations"],
+        teacher_steps=cfg["ld3_teacher"],
+        seed=2,
+        shape=shape,
+        cache=cache,
+    )
+    print(
+        f"  LD3 {solver} K={k}: {res.stats['initial_error']:.4g} -> "
+        f"{res.error:.4g} (validation) in {time.process_time() - t0:.0f} CPU-s",
+        flush=True,
+    )
+    return res
 
 
 def rescore_model(old, kd):
@@ -386,7 +490,8 @@ def rescore_model(old, kd):
     n_eval = cfg["eval_images"] if image else cfg["eval_points"]
     noise = torch.randn((n_eval, *shape), generator=torch.Generator().manual_seed(1))
     noise = noise.double() if not image else noise
-    ref = flow.reference(model, noise, cfg["ref_steps_image"] if image else 1000).double()
+    cache = teacher_cache(name)
+    ref = cache.reference(model, noise, cfg["ref_steps_image"] if image else 1000).double()
     quality = Quality(name, ref)
     rows = []
     for r in old["rows"]:
@@ -549,7 +654,9 @@ def targets(models, quality=None):
     out = []
 
     def ci(a, b, nfe, metric):
-        return {} if quality is None else {"interval": quality.interval((a, nfe), (b, nfe), metric)}
+        if quality is None:
+            return {}
+        return {"interval": quality.interval((a, nfe), (b, nfe), metric), "interval_by": INTERVAL}
 
     for m in models:
         teacher = next((r for r in m["rows"] if r["kind"] == "reference"), None)
@@ -679,8 +786,9 @@ def direct_search(name, cfg, kd):
     steps = cfg["ref_steps_image"] if image else 1000
     plan_noise = flow.make_noise(model, n_plan, 0, shape)
     noise = torch.randn((n_eval, *shape), generator=torch.Generator().manual_seed(1))
-    plan_ref = flow.reference(model, plan_noise, steps).double()
-    quality = Quality(name, flow.reference(model, noise, steps).double())
+    cache = teacher_cache(name)
+    plan_ref = cache.reference(model, plan_noise, steps).double()
+    quality = Quality(name, cache.reference(model, noise, steps).double())
     grid = S.model_grid(model.process, 1000, "timesteps")
     grid[0] = max(grid[0], model.process.t_min)
     u_grid = np.linspace(0.0, 1.0, len(grid))
@@ -745,6 +853,7 @@ def direct_search(name, cfg, kd):
                             "ratio of": f"{r['config']} / {base}",
                             "ratio": r["error"] / b["error"],
                             "interval": quality.interval((r["config"], nfe), (base, nfe), "error"),
+                            "interval_by": INTERVAL,
                         }
                     )
             print(f"  {name} direct {solver} nfe {nfe}: " + str(ratios[-4:]), flush=True)

@@ -395,8 +395,12 @@ def schedules(data):
     return Section("Sampler schedules (`schedules.py`)", body + _table(head, rows), headline)
 
 
+FLOORS = ("floor", "sample_floor")
+"""The Frechet floors of a samplers target row: the teacher's and the training images'."""
+
+
 def schedules_samplers(data):
-    rows, stock = [], []
+    rows, stock, old_intervals = [], [], False
     for r in data["targets"]:
         if "stock" in r:
             what = f"{r['ours']} / {r['stock']}"
@@ -409,16 +413,26 @@ def schedules_samplers(data):
             what = r["target"]
         lo_hi = r.get("interval")
         interval = f"{lo_hi[0]:.2f}-{lo_hi[1]:.2f}" if lo_hi else ""
-        floor = _num(r["floor"], ".2f") if r.get("floor") is not None else ""
-        row = (r["model"], r["nfe"], r["metric"], what, _num(r["ratio"], ".2f"), interval, floor)
-        rows.append(row)
-    head = ("model", "NFE", "metric", "ratio of", "ratio", "90% interval", "floor")
+        if lo_hi and r.get("interval_by") != "half-sampling":
+            interval, old_intervals = interval + " (b)", True
+        floors = [_num(r[k], ".2f") if r.get(k) is not None else "" for k in FLOORS]
+        row = (r["model"], r["nfe"], r["metric"], what, _num(r["ratio"], ".2f"), interval)
+        rows.append(row + tuple(floors))
+    head = ("model", "NFE", "metric", "ratio of", "ratio", "90% interval", "floor", "sample floor")
     body = (
         "Error or distance, planned schedule / peer's stock schedule (< 1: planned better); "
-        "interval: paired bootstrap over the evaluation samples; floor: the teacher's Frechet "
-        "distance / the stock one's, below which no sampler of the model goes (up to sampling "
-        "noise).\n\n"
+        "interval: paired half-sampling over the evaluation samples (n/2 drawn without "
+        "replacement, both rows at the same indices); floor: the teacher's Frechet distance / the "
+        "stock one's, below which no sampler of the model goes (up to sampling noise); sample "
+        "floor: the distance of as many training images as samples / the stock one's, the "
+        "estimator's own floor at that sample size."
     )
+    if old_intervals:
+        body += (
+            " (b): the with-replacement bootstrap of an older run, whose duplicates inflate a "
+            "Frechet distance and pull its ratio toward 1."
+        )
+    body += "\n\n"
     headline = (
         f"Planned schedules / the best stock diffusers or k-diffusion sampler, {len(stock)} "
         f"settings: {_span(stock)}"

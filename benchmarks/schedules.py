@@ -56,11 +56,16 @@ from that plan; 40 / 20 iterations on 256 / 32 noises of seed 2, validated on se
 8 generations, local mutation of up to 8 nodes) of a 4-step Euler (DDIM) schedule on 100 uniform
 training timesteps, seeded with DDIM's uniform timesteps and the Bellman plan for Euler, with
 the Frechet distance of 128 planning images as fitness, against DDIM with 4 uniform timesteps
-(999, 749, 500, 250). Every ratio carries a paired bootstrap 90% interval over the evaluation
-samples (200 resamples), and every Frechet ratio against a stock configuration its floor, the
-teacher's distance over the stock one. For the flows a diagnosis on the planning noise
-(``_samplers_bench.diagnose``): straightness of the teacher path, the teacher's own error, and
-each sampler over SD3-style time-shifted uniform steps. On this shared 2-core machine the UNets
+(999, 749, 500, 250). Every ratio carries a paired 90% interval over the evaluation samples by
+half-sampling (200 subsets of n/2 samples without replacement, ``Quality.interval``), and every
+Frechet ratio against a stock configuration its floor, the teacher's distance over the stock
+one, and its sample floor, that of as many training images as samples. Teachers come from a
+``stepsize.flow.TeacherCache`` on disk and every stage of a model's run (plans, LD3 runs, scored
+rows, the AutoDiffusion search) is checkpointed, both under ``$STEPSIZE_BENCH_CACHE`` (default
+``~/.cache/stepsize/samplers``): a killed run started again resumes where it stopped. For
+the flows a diagnosis on the planning noise (``_samplers_bench.diagnose``): straightness of
+the teacher path, the teacher's own error, and each sampler over SD3-style time-shifted uniform
+steps. On this shared 2-core machine the UNets
 ran a smaller configuration (stored with each model's results): a 100-step teacher (50 for LD3),
 plans on 24 timesteps, samplers euler, dpmpp_2m_flow and unipc. ``--models`` picks models, which
 may run as separate processes: each merges its results into the file when it writes (results of

@@ -44,6 +44,7 @@ _EXPORTS = {
     "Decoupled": "_adapters",
     "as_model": "_adapters",
     "teacher": "_sample",
+    "TeacherCache": "_cache",
     "classifier_features": "_metrics",
     "energy_distance": "_metrics",
     "frechet_distance": "_metrics",

@@ -112,6 +112,7 @@ def plan_ld3(
     teacher_solver="heun",
     seed=0,
     shape=None,
+    cache=None,
 ):
     """A ``K``-step schedule for ``solver`` learned with LD3 (see the module docstring).
 
@@ -126,6 +127,8 @@ def plan_ld3(
     (default ``12 / K``, the authors' rule for a loss that averages over pixels). Costs the
     sampler's ``K``-step evaluations forward and backward per training sample and iteration,
     again forward for the shifted starts, and forward per validation sample and check.
+    ``cache``: a :class:`stepsize.flow.TeacherCache` of the model, from which the teachers
+    of both noise sets are taken (runs for several ``K`` and samplers share them).
     Returns an :class:`LD3Result`.
     """
     if solver not in SOLVERS:
@@ -142,10 +145,11 @@ def plan_ld3(
     coord = _Coordinate(m.process, spacing)
     step = inspect.unwrap(SOLVERS[solver])  # the sampler without its no_grad decorator
     grid = model_grid(m.process, check_steps(teacher_steps, "teacher_steps"), spacing)
+    run_teacher = teacher if cache is None else cache.teacher
     sets = []
     for n, s in ((n_samples, seed), (n_valid, seed + 1)):
         noise = make_noise(model, n, s, shape)
-        target = torch.as_tensor(teacher(m, noise, solver=teacher_solver, grid=grid).x[-1])
+        target = torch.as_tensor(run_teacher(m, noise, solver=teacher_solver, grid=grid).x[-1])
         x, _ = _prepare(model, noise)
         sets.append((x, target.to(x.dtype)))
     (x_train, y_train), (x_valid, y_valid) = sets

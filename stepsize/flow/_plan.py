@@ -161,6 +161,7 @@ def plan_for_solver(
     teacher_solver="heun",
     spacing="timesteps",
     refine=True,
+    cache=None,
 ):
     """The ``K + 1`` times of a ``K``-step schedule planned for the sampler that will run
     (a list of schedules for a sequence ``K``, sharing teacher and costs).
@@ -184,14 +185,19 @@ def plan_for_solver(
     then refined on the global error: coordinate descent over its interior grid nodes (moves of
     up to 2 nodes, up to 3 sweeps) of the solver's actual end error against the teacher on the
     planning noise (one ``K``-step run per trial), started from the better of the Bellman path
-    and uniform steps on the grid.
+    and uniform steps on the grid; each distinct trial path runs once (its error is kept for
+    every later sweep and schedule length that meets it again).
+
+    ``cache``: a :class:`stepsize.flow.TeacherCache` of the model, from which the teacher is
+    taken (plans for several samplers on one grid and noise share it).
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver: unknown {solver!r}; known: {', '.join(SOLVERS)}")
     ks = [int(k) for k in np.atleast_1d(K)]
     m = as_model(model)
     noise = make_noise(model, n_samples, seed, shape)
-    traj = teacher(m, noise, solver=teacher_solver, grid=model_grid(m.process, n_grid, spacing))
+    run_teacher = teacher if cache is None else cache.teacher
+    traj = run_teacher(m, noise, solver=teacher_solver, grid=model_grid(m.process, n_grid, spacing))
     run = [m.process.t_min, *traj.times[1:].tolist()]
     x = torch.as_tensor(traj.x)
     if solver == "euler":
@@ -212,10 +218,14 @@ def plan_for_solver(
     if refine:
         n = len(run)
         step = SOLVERS[solver]
+        seen = {}
 
         def error(p):
-            out = step(m, x[0], [run[i] for i in p])
-            return _sq_err(out, x[-1]) if torch.isfinite(out).all() else np.inf
+            key = tuple(int(i) for i in p)
+            if key not in seen:
+                out = step(m, x[0], [run[i] for i in p])
+                seen[key] = _sq_err(out, x[-1]) if torch.isfinite(out).all() else np.inf
+            return seen[key]
 
         for idx, (k, path) in enumerate(zip(ks, paths)):
             even = np.rint(np.linspace(0, n - 1, k + 1)).astype(np.int64)
