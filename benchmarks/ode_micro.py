@@ -27,7 +27,10 @@ ensemble
     writing ``du``; the other rows allocate an array per evaluation on both sides).  The end
     values are compared with the peer's, and each with a reference (dop853 at ``1e-13``), so
     that the pairs are seen to reach the same error.  Wall time; each side's compilation (and
-    JAX's tracing) happens in an untimed first call.
+    JAX's tracing) happens in an untimed first call.  At one tolerance the two sides of a pair
+    need not reach the same error (diffrax's Tsit5 is more accurate at the same ``rtol``), so
+    a tolerance sweep (:func:`ensemble_sweep`) also gives the pairs' ratios at matched error,
+    on the wall clock and on the process CPU time.
 cold
     Fresh subprocesses with an empty ``NUMBA_CACHE_DIR``: the wall and CPU time (the child's user
     + system) to the first ``solve`` result (Lorenz, default method) and, separately, to the first
@@ -59,8 +62,10 @@ from pathlib import Path
 import _peers as peers
 import numpy as np
 from _common import (
+    Pair,
     finish_machine_info,
     machine_info,
+    matched_ratios,
     output_dir,
     time_interleaved,
     write_json,
@@ -389,8 +394,85 @@ def ensemble(repeats, size=ENSEMBLE_SIZE):
         time_s=t,
         ratios=ratios,
         samples=timing,
+        tolerance_sweep=ensemble_sweep(p, Y0, ref, max(3, repeats)),
     )
     return res
+
+
+SWEEP_TOLS = (1e-5, 1e-6, 1e-7, 1e-8, 1e-9)
+SWEEP_LEVELS = (1e-4, 1e-5, 1e-6)
+SWEEP_PAIRS = (
+    Pair("stepsize tsit5", "diffrax Tsit5 jit(vmap)", 2.0),
+    Pair("stepsize dop853", "numbalsoda dop853 serial loop", 2.0),
+)
+
+
+def ensemble_sweep(p, Y0, ref, repeats):
+    """The ensemble pairs at matched error: each side at ``rtol = atol`` in :data:`SWEEP_TOLS`,
+    the error the median ``|y_end - reference|`` over members and components, the ratio read
+    off the two work-precision curves (``_common.matched_ratios``) on the wall clock and on the
+    process CPU time (all threads).  One specialisation of each side per tolerance, compiled
+    (diffrax: traced) in an untimed first call; all points interleaved."""
+    calls, ends = {}, {}
+    for tol in SWEEP_TOLS:
+
+        def ours(method, tol=tol):
+            return lambda: solve_ensemble(
+                p.fun, ENSEMBLE_SPAN, Y0, method=method, rtol=tol, atol=tol, args=p.args,
+                max_steps=10**6,
+            ).y[:, :, -1]  # fmt: skip
+
+        calls[("stepsize tsit5", tol)] = ours("tsit5")
+        calls[("stepsize dop853", tol)] = ours("dop853")
+        if peers.available("numbalsoda"):
+            calls[("numbalsoda dop853 serial loop", tol)] = _numbalsoda_loop(p, Y0, tol)
+        if peers.available("diffrax"):
+            calls[("diffrax Tsit5 jit(vmap)", tol)], _ = _diffrax_vmap(p, Y0, tol)
+    for key, call in calls.items():
+        ends[key] = np.asarray(call())
+    timing = time_interleaved(
+        {f"{k[0]} @ {k[1]:.0e}": c for k, c in calls.items()},
+        repeats=repeats,
+        min_sample=0.0,
+        clock="wall",
+    )
+    points = {}
+    for (label, tol), y in ends.items():
+        row = timing[f"{label} @ {tol:.0e}"]
+        err = float(np.median(np.abs(y - ref)))
+        points.setdefault(label, []).append(
+            dict(
+                tol=tol,
+                error=err,
+                success=bool(np.all(np.isfinite(y))),
+                time_s=row["wall_s"],
+                time_min_s=row["time_min_s"],
+                cpu_s=row["cpu_s"],
+            )
+        )
+    return dict(
+        tolerances=list(SWEEP_TOLS),
+        error="median |y_end - reference (dop853 at 1e-13)| over members and components",
+        points=points,
+        matched_error_wall=matched_ratios(points, SWEEP_PAIRS, SWEEP_LEVELS),
+        matched_error_cpu=matched_ratios(points, SWEEP_PAIRS, SWEEP_LEVELS, key="cpu_s"),
+    )
+
+
+def _numbalsoda_loop(p, Y0, tol):
+    """A serial loop of numbalsoda ``dop853`` over the members (the allocating ``fun``)."""
+    rhs = peers.numbalsoda_cfunc(p.fun, p.args, p.y0.size)
+    t_eval, data = np.array(ENSEMBLE_SPAN), np.zeros(1)
+
+    def run():
+        out = np.empty_like(Y0)
+        for i in range(Y0.shape[0]):
+            u, _ = peers.numbalsoda.dop853(rhs.address, Y0[i], t_eval, data, rtol=tol, atol=tol)
+            out[i] = u[-1]
+        return out
+
+    run.keep = rhs
+    return run
 
 
 def _numbalsoda_lorenz_inplace():
@@ -596,10 +678,30 @@ def print_summary(doc):
             print(f"  {k:34} {v:8.3f}")
         for k, v in r["ensemble"]["ratios"].items():
             print(f"  {k}: {v:.3f}")
+        sweep = r["ensemble"].get("tolerance_sweep")
+        if sweep:
+            print("  tolerance sweep (error = median |y_end - reference|):")
+            for label, pts in sweep["points"].items():
+                for q in pts:
+                    print(
+                        f"    {label:32} tol {q['tol']:.0e}  error {q['error']:.2e}  "
+                        f"wall {q['time_s']:.3f} s  cpu {q['cpu_s']:.3f} s"
+                    )
+            for clock in ("wall", "cpu"):
+                for row in sweep[f"matched_error_{clock}"]:
+                    at = {k: None if v is None else round(v, 3) for k, v in row["at_error"].items()}
+                    print(
+                        f"  matched error ({clock}) {row['peer']} / {row['ours']}: "
+                        f"overlap {_fmt(row['overlap_geomean'])}, at {at}"
+                    )
     if "cold" in r:
         print("\nCold start [s]:")
         for k, v in r["cold"].items():
             print(f"  {k:46} {v}")
+
+
+def _fmt(v):
+    return "-" if v is None else f"{v:.3f}"
 
 
 def plot(doc, path):

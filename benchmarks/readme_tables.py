@@ -211,6 +211,19 @@ def ode_micro(data):
                 f"{ratio:.2f}",
             )
         )
+    sweep = r.get("ensemble", {}).get("tolerance_sweep", {})
+    for row in sweep.get("matched_error_wall", []):
+        span = row["overlap_error_range"]
+        where = "" if span is None else f", errors {span[0]:.0e} to {span[1]:.0e}"
+        rows.append(
+            (
+                f"1000 Lorenz members at matched error: {row['ours'].split()[-1]} vs "
+                f"{row['peer']} (tolerance sweep{where})",
+                "",
+                "",
+                _num(row["overlap_geomean"], ".2f"),
+            )
+        )
     for label, v in r.get("cold", {}).items():
         if label.startswith("first solve") and "first_result_s" in v:
             cpu = f" (CPU {v['cpu_s']:.0f} s)" if "cpu_s" in v else ""

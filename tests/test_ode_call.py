@@ -140,6 +140,19 @@ def test_a_repeat_call_with_bad_values_raises_as_the_full_path():
     assert "at t = 0.0" in "".join(info.value.__notes__)
 
 
+def test_a_repeat_call_neither_writes_nor_keeps_y0():
+    """The repeat path hands ``y0`` to the loop uncopied (the loop copies it into its work
+    arrays): ``y0`` stays as it was and the result does not alias it."""
+    kw = {"method": "dp5", "rtol": 1e-6, "atol": 1e-6, "args": (1.5, 1.0)}
+    solve(lotka, (0.0, 1.0), np.array([1.0, 1.0]), **kw)
+    y0 = np.array([1.1, 0.9])
+    r = solve(lotka, (0.0, 1.0), y0, **kw)
+    np.testing.assert_array_equal(y0, [1.1, 0.9])
+    y0[:] = 7.0
+    np.testing.assert_array_equal(r.y[:, 0], [1.1, 0.9])
+    assert r.y[0, -1] != 7.0 and r.success
+
+
 def test_the_lazy_fields_of_a_result_are_fields():
     """``stats``, ``sol``, ``t_events`` and ``profile`` are computed when first read, and behave
     as the dataclass fields they are: assignable, kept by ``dataclasses.replace``."""

@@ -63,6 +63,23 @@ def test_failure_gives_status_and_nan():
     assert np.isnan(y[1]).all() and np.array_equal(y[0], [1.0, 0.0])
 
 
+def test_other_dtypes_and_layouts_of_y0_and_t_eval_give_the_same_run():
+    """``y0`` and ``t_eval`` reach the loop as they are when they are C-contiguous float64
+    vectors (the loop only reads them) and as float64 copies otherwise: an integer ``y0`` and a
+    strided ``t_eval`` with the same values give the same states, bit for bit; the arguments
+    are left as they were."""
+    t_eval = np.linspace(0.0, 5.0, 11)
+    y0 = np.array([1.0, 0.0])
+    y, status = SOLVER(t_eval, y0, (1.0, 0.1), 1e-8, 1e-8)
+    strided = np.linspace(0.0, 5.0, 21)[::2]
+    y_other, status_other = SOLVER(strided, np.array([1, 0]), (1.0, 0.1), 1e-8, 1e-8)
+    assert status == status_other == 0
+    np.testing.assert_array_equal(y_other, y)
+    np.testing.assert_array_equal(y0, [1.0, 0.0])
+    np.testing.assert_array_equal(strided, t_eval)
+    np.testing.assert_allclose(y[:, 0], exact(t_eval, 1.0, 0.1), atol=1e-6)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="method"):
         njit_solver(oscillator, "radau")

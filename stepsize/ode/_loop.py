@@ -152,18 +152,7 @@ def integrate(given, y0, explicit, rosenbrock, radau, controls, switch, steps, b
     problem = bound(given)
     n = y0.size
     degree = dense_degree(explicit, rosenbrock, radau, bdf)
-    work = Work(
-        y0.copy(),
-        np.empty(n),
-        np.empty(n),
-        np.empty(n),
-        np.empty(n),
-        np.empty(n),
-        np.empty(n),
-        np.zeros((n, degree)),
-        new_history(),
-        new_history(),
-    )
+    work = new_work(y0, degree)
     n_events = problem.ev_dir.size
     run = Run(
         work,
@@ -179,11 +168,37 @@ def integrate(given, y0, explicit, rosenbrock, radau, controls, switch, steps, b
     out = new_output(n, degree, steps.dense, steps.profile, steps.t_eval.size)
     start(problem, explicit, rosenbrock, radau, switch, steps, run, out, bdf)
     while run.info[0].status == RUNNING:
-        out = make_room(out, run.info, steps, n_events)
+        if not has_room(out, run.info, steps, n_events):
+            out = make_room(out, run.info, steps, n_events)
         run_steps_indirect(
             problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf
         )
     return packed(run.info, trimmed(out, run.info))
+
+
+@twinned
+def new_work(y0, degree):
+    """The :class:`Work` arrays of a run from ``y0``: the seven vectors and the interpolant's
+    coefficients (zeros) are views of one allocation, so that a short run pays for one
+    allocation, not eight."""
+    n = y0.size
+    buf = np.empty(7 * n + n * degree)
+    for i in range(n):
+        buf[i] = y0[i]
+    for i in range(7 * n, buf.size):
+        buf[i] = 0.0
+    return Work(
+        buf[:n],
+        buf[n : 2 * n],
+        buf[2 * n : 3 * n],
+        buf[3 * n : 4 * n],
+        buf[4 * n : 5 * n],
+        buf[5 * n : 6 * n],
+        buf[6 * n : 7 * n],
+        buf[7 * n :].reshape((n, degree)),
+        new_history(),
+        new_history(),
+    )
 
 
 @stepping
@@ -243,7 +258,7 @@ def implicit_k(rosenbrock, radau, bdf):
     return 1.0
 
 
-@twinned
+@stepping
 def start(problem, explicit, rosenbrock, radau, switch, steps, run, out, bdf):
     """F at the start, the first output, the event values, the first step size."""
     st, info, work = run.state[0], run.info[0], run.work

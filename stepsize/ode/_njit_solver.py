@@ -8,8 +8,10 @@ with the same bundles (same steps, same values): the compiled loop ``solve`` use
 Numba's disk cache, with ``fun``'s adapter passed by its address (as numbalsoda takes the
 address of a ``cfunc``), so that a new ``fun`` compiles its adapter and the small ``solver``
 around the loop (seconds), not the loop (30-40 s).  Per call, from ``@njit`` code, it costs the
-loop's own set-up (its work arrays, the first step, the packed output) and no Python: 5.6 us
-for a two-step run against numbalsoda's 1.2 us (``benchmarks/ode_micro.py``, ``from_njit``).
+loop's own set-up (its work arrays, the first step, the packed output) and no Python: 3.8 us
+for a two-step run against numbalsoda's 1.1 us (``benchmarks/ode_micro.py``, ``from_njit``).
+The method's arrays reach the loop as views of the factory's own by address, and ``y0`` and
+``t_eval`` as they are when they are C-contiguous float64 vectors: nothing is copied per call.
 
 ``args`` is a tuple of floats and 1-D float arrays, laid out as the example given to the factory
 (the values may change from call to call, the layout not); they reach ``fun(t, y, *args)`` (or
@@ -19,6 +21,8 @@ compiled code stops the run with status ``FAULT`` (-6) and the state kept as far
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import intrinsic, overload
 
 from stepsize.ode._build import no_events_adapter, no_jac_adapter, rhs_adapter
 from stepsize.ode._bundles import (
@@ -37,6 +41,46 @@ from stepsize.ode._solve import method_bundles
 from stepsize.ode._tableaux import TABLEAUX
 
 _OPTIONS = {**ALLOCATING, "cache": False}  # generated source: nothing to cache it by
+
+
+def _pointer_intrinsic(dtype):
+    """An intrinsic ``f(address) -> dtype*`` (for ``numba.carray``)."""
+    ptr = types.CPointer(dtype)
+
+    @intrinsic
+    def pointer(typingctx, address):
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], context.get_value_type(ptr))
+
+        return ptr(types.int64), codegen
+
+    return pointer
+
+
+_F8_AT = _pointer_intrinsic(types.float64)
+_I8_AT = _pointer_intrinsic(types.int64)
+_EMPTY_F8, _EMPTY_I8 = np.zeros(1), np.zeros(1, dtype=np.int64)  # zero-size views of these
+
+
+def float64_vector(a):
+    """``a`` itself when it is a C-contiguous float64 vector (the loop only reads it), else a
+    float64 copy; in compiled code the choice is made by type, when compiled."""
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+@overload(float64_vector)
+def _float64_vector(a):
+    if isinstance(a, types.Array) and a.dtype == types.float64 and a.layout == "C":
+        return lambda a: a
+    return lambda a: np.ascontiguousarray(a).astype(np.float64)
+
+
+def _view_source(a):
+    """Source of a writable view of the array ``a`` (kept alive by the caller) at its address:
+    a global array is a read-only constant in compiled code, of another type than the loop's
+    bundles, and a copy per call costs an allocation."""
+    at = "_F8_AT" if a.dtype == np.float64 else "_I8_AT"
+    return f"numba.carray({at}(np.int64({a.ctypes.data})), {a.shape!r})"
 
 
 _PACK_SCALAR = "    ctx[{k}] = args[{i}]\n"
@@ -79,6 +123,10 @@ def njit_solver(fun, method="dop853", args=(), inplace=False, max_steps=100_000)
     ex, _, _, controls, switch, _ = method_bundles(MODE_EXPLICIT, method, None, None)
     namespace = {
         "np": np,
+        "numba": numba,
+        "_F8_AT": _F8_AT,
+        "_I8_AT": _I8_AT,
+        "float64_vector": float64_vector,
         "integrate": integrate,
         "packed_count": packed_count,
         "packed_state": packed_state,
@@ -89,24 +137,30 @@ def njit_solver(fun, method="dop853", args=(), inplace=False, max_steps=100_000)
         "Steps": Steps,
         "CONTROLS": controls,
         "SWITCH": switch,
-        "ADAPTERS": (rhs, no_jac_adapter(), no_events_adapter()),  # alive as long as the solver
-        **{f"M{i}": a for i, a in enumerate(ex[:-1])},
+        # the adapters and the method's arrays, viewed by address, live as long as the solver
+        "KEEP": (rhs, no_jac_adapter(), no_events_adapter(), ex, _EMPTY_F8, _EMPTY_I8),
     }
-    # global arrays are read-only constants in compiled code: copies have the types of solve's
-    # bundles, so that the solver calls the loop solve compiled (one specialisation for both)
-    methods = ", ".join(f"M{i}.copy()" for i in range(len(ex) - 1))
+    # writable views of the arrays: the types of solve's bundles, so that the solver calls the
+    # loop that solve compiled (one specialisation for both)
+    methods = ", ".join(_view_source(a) for a in ex[:-1])
+    no_dir = f"numba.carray(_F8_AT(np.int64({_EMPTY_F8.ctypes.data})), 0)"
+    no_term = f"numba.carray(_I8_AT(np.int64({_EMPTY_I8.ctypes.data})), 0)"
     source = f"""
 def solver(t_eval, y0, args, rtol, atol):
     n = y0.size
     ctx = np.zeros({CTX_ARGS + n_values} + n)
 {pack}    problem = Problem(np.int64({rhs.address}), np.int64({no_jac_adapter().address}),
                       np.int64({no_events_adapter().address}), ctx, np.int64({JAC_DIFFERENCES}),
-                      np.int64(-1), np.int64(-1), np.zeros(0), np.zeros(0, dtype=np.int64))
+                      np.int64(-1), np.int64(-1), {no_dir}, {no_term})
     explicit = ExplicitMethod({methods}, {ex.k!r})
-    steps = Steps(float(t_eval[0]), float(t_eval[t_eval.size - 1]), np.full(n, float(rtol)),
-                  np.full(n, float(atol)), 0.0, np.inf, np.int64({int(max_steps)}),
-                  t_eval.astype(np.float64), False, False)
-    buf = integrate(problem, y0.astype(np.float64), explicit, None, None, CONTROLS, SWITCH,
+    tol = np.empty(2 * n)
+    for i in range(n):
+        tol[i] = rtol
+        tol[n + i] = atol
+    t_eval = float64_vector(t_eval)
+    steps = Steps(t_eval[0], t_eval[t_eval.size - 1], tol[:n], tol[n:], 0.0, np.inf,
+                  np.int64({int(max_steps)}), t_eval, False, False)
+    buf = integrate(problem, float64_vector(y0), explicit, None, None, CONTROLS, SWITCH,
                     steps, None)
     y = np.full((t_eval.size, n), np.nan)
     for i in range(packed_count(buf, N_OUT)):

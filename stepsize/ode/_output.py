@@ -65,7 +65,8 @@ def new_output(n, degree, dense, profile, n_eval):
     )
     events = EventLog(np.empty(0), np.empty(0), np.empty((0, n)))
     prof = np.empty((cap if profile else 0, 4))
-    return Output(points, segments, events, np.empty(0), prof)
+    # room for one switch: a run that its first storage holds never calls make_room
+    return Output(points, segments, events, np.empty(1), prof)
 
 
 @inlined

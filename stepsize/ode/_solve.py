@@ -498,8 +498,15 @@ def _plain_call(extras, vectorized, compiled, max_step):
     """Whether a call may take the repeat path (:mod:`stepsize.ode._repeat`): none of the
     ``extras`` (events, jac, jac_band, mass, jac_sparsity, controller, first_step) given, not
     ``vectorized``, ``compiled``, and no ``max_step``."""
+    a, b, c, d, e, f, g = extras  # not all(... for x in extras): a generator costs ~0.4 us
     return (
-        all(x is None for x in extras)
+        a is None
+        and b is None
+        and c is None
+        and d is None
+        and e is None
+        and f is None
+        and g is None
         and vectorized is False
         and compiled is True
         and type(max_step) is float
