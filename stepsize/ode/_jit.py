@@ -32,6 +32,7 @@ from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.core.compiler import Flags
+from numba.core.registry import CPUDispatcher
 from numba.core.targetconfig import ConfigStack
 from numba.experimental.function_type import _get_wrapper_address
 from numba.extending import intrinsic
@@ -119,13 +120,48 @@ _TWINS = {}
 _UNCACHED = {}
 
 
+WITHOUT_WRAPPERS = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+"""Target options of a loop function called only from compiled code: Numba builds no wrapper
+that unboxes its arguments from Python objects (nor a C-callable one).  For a function taking
+the run's bundles, nested named tuples of arrays and records, that wrapper is a large part of
+the code LLVM optimises and emits, once in the function's own library and again in every
+library that links it."""
+
+
+class _LoopDispatcher(CPUDispatcher):
+    """The dispatcher of a loop function compiled without wrappers (:data:`WITHOUT_WRAPPERS`).
+    Compiled callers call its native code; a call from Python (a test, a record constructor
+    called by the CUDA set-up) goes to a copy compiled with the wrappers, without the disk
+    cache, whose index does not tell the two apart."""
+
+    _from_python = None
+
+    def __call__(self, *args, **kwargs):
+        if self._from_python is None:
+            options = {k: v for k, v in self.targetoptions.items() if k not in WITHOUT_WRAPPERS}
+            self._from_python = numba.njit(**{**options, "cache": False})(self.py_func)
+        return self._from_python(*args, **kwargs)
+
+
 def twinned(func):
     """``numba.njit(**NJIT)`` for a loop function; registers its source for :func:`python_twin`."""
     return _register(func, NJIT)
 
 
-def _register(func, options):
-    dispatcher = numba.njit(**options)(func)
+def entry(func):
+    """:func:`twinned`, for a function that Python calls (``integrate``, ``ensemble_chunk``):
+    compiled with Numba's wrappers, so the call goes straight into compiled code."""
+    return _register(func, NJIT, wrappers=True)
+
+
+def _register(func, options, wrappers=False):
+    if wrappers:
+        dispatcher = numba.njit(**options)(func)
+    else:
+        compiled = {k: v for k, v in options.items() if k != "cache"}
+        dispatcher = _LoopDispatcher(py_func=func, targetoptions={**compiled, **WITHOUT_WRAPPERS})
+        if options.get("cache"):
+            dispatcher.enable_caching()
     _SOURCES[id(dispatcher)] = func
     _OPTIONS_OF[id(dispatcher)] = options
     return dispatcher
