@@ -150,13 +150,14 @@ def twinned(func):
 
 def entry(func):
     """:func:`twinned`, for a function that Python calls (``integrate``, ``ensemble_chunk``):
-    compiled with Numba's wrappers, so the call goes straight into compiled code."""
+    compiled with Numba's CPython wrapper, so the call goes straight into compiled code (no C
+    wrapper: no caller takes its address)."""
     return _register(func, NJIT, wrappers=True)
 
 
 def _register(func, options, wrappers=False):
     if wrappers:
-        dispatcher = numba.njit(**options)(func)
+        dispatcher = numba.njit(**options, no_cfunc_wrapper=True)(func)
     else:
         compiled = {k: v for k, v in options.items() if k != "cache"}
         dispatcher = _LoopDispatcher(py_func=func, targetoptions={**compiled, **WITHOUT_WRAPPERS})
@@ -185,10 +186,20 @@ def allocating(func):
 
 
 def inlined(func):
-    """:func:`twinned`, and inlined into its compiled callers (Numba IR inlining): a per-step
-    function that takes the run's bundles, whose calls would otherwise count references to
-    every array in them, twice per call."""
-    return _register(func, {**NJIT, "inline": "always"})
+    """:func:`twinned`, and inlined into its compiled callers by LLVM (``alwaysinline``): a
+    per-step function that takes the run's bundles, whose calls would otherwise pass every
+    array in them, field by field.  Inlined by LLVM rather than in Numba's IR, each such
+    function is typed and lowered once, not again at every call site and in every caller up
+    the chain.  Compiled without reference counting wherever it is called from (a caller
+    without :func:`stepping`'s option would otherwise decide it for every caller)."""
+    return _register(func, {**STEPPING, "forceinline": True, "inline": _in_llvm_only})
+
+
+def _in_llvm_only(call, caller_ir, callee_ir):
+    """Numba's inlining cost model of :func:`inlined` functions: never in Numba's IR.  A cost
+    model rather than ``"never"``: the CUDA target takes a set ``inline`` option as its own
+    ``forceinline``, so that in the GPU kernel too the step functions are inlined (by NVVM)."""
+    return False
 
 
 def interpreted_as(python_func):
