@@ -11,7 +11,9 @@ Loop functions that call the user's functions or keep loop state in records are 
 :func:`twinned`; for functions Numba cannot compile, :func:`python_twin` rebuilds such a function
 as plain Python (same source) whose own twinned callees are twins too, while pure array helpers
 (LU, norms) stay compiled.  :func:`interpreted_as` gives a function a plain-Python twin of its own
-(record constructors: NumPy records need a ``recarray`` for attribute access).
+(record constructors: NumPy records need a ``recarray`` for attribute access).  Only compiled
+code calls a loop function, so it is compiled without Numba's Python and C wrappers; the
+functions Python calls into are declared :func:`entry`.
 
 :func:`through_pointer` makes compiled callers call a loop function through a pointer that each
 call site resolves on its first call, rather than link it in: the loop is then compiled and
