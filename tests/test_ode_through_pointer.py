@@ -78,6 +78,27 @@ def test_twin_and_uncached_copies_call_the_target_itself():
     assert uncached(_caller)(a, y, 1.0, True) == 11.0
 
 
+def _wrappers(dispatcher):
+    """Names of the Python and C wrappers in the compiled code of ``dispatcher``."""
+    return [
+        f.name
+        for cres in dispatcher.overloads.values()
+        for f in cres.library.get_defined_functions()
+        if f.name.startswith(("cpython.", "cfunc."))
+    ]
+
+
+def test_loop_functions_compile_without_wrappers_and_python_calls_a_copy():
+    """Only compiled code calls a loop function: it is compiled without Numba's CPython and C
+    wrappers (for the run's bundles, a large part of the code); called from Python, it runs a
+    copy compiled with them, with the same result."""
+    a, y = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    assert _caller(a, y, 1.0, True) == 11.0  # from Python: the copy, which calls the pointer
+    assert len(_scaled_sum.overloads) == 1 and _wrappers(_scaled_sum) == []
+    assert len(_caller.overloads) == 0 and len(_caller._from_python.overloads) == 1
+    assert _wrappers(_caller._from_python)
+
+
 AUTO_RUNS = r"""
 import json
 from stepsize.ode import _loop, problems, solve

@@ -20,7 +20,7 @@ from stepsize.ode._build import build_problem, describe_fault, run_kernel
 from stepsize.ode._bundles import CTX_FAULT, FAULT, MODE_EXPLICIT, Problem, Steps
 from stepsize.ode._chunked import solve_chunked
 from stepsize.ode._ensemble_result import EnsembleResult
-from stepsize.ode._jit import fast_dispatch, twinned
+from stepsize.ode._jit import entry, fast_dispatch
 from stepsize.ode._loop import integrate_indirect
 from stepsize.ode._packed import N_OUT, NACCEPT, NFEV, NREJECT, STATUS, packed_count, packed_state
 from stepsize.ode._solve import (
@@ -47,7 +47,7 @@ class Members(NamedTuple):
 
 
 @fast_dispatch
-@twinned
+@entry
 def ensemble_chunk(problem, Y0, rows, explicit, controls, switch, steps, members):
     """Members ``rows[0] <= k < rows[1]`` of ``Y0``, one after the other."""
     for k in range(rows[0], rows[1]):

@@ -11,7 +11,9 @@ Loop functions that call the user's functions or keep loop state in records are 
 :func:`twinned`; for functions Numba cannot compile, :func:`python_twin` rebuilds such a function
 as plain Python (same source) whose own twinned callees are twins too, while pure array helpers
 (LU, norms) stay compiled.  :func:`interpreted_as` gives a function a plain-Python twin of its own
-(record constructors: NumPy records need a ``recarray`` for attribute access).
+(record constructors: NumPy records need a ``recarray`` for attribute access).  Only compiled
+code calls a loop function, so it is compiled without Numba's Python and C wrappers; the
+functions Python calls into are declared :func:`entry`.
 
 :func:`through_pointer` makes compiled callers call a loop function through a pointer that each
 call site resolves on its first call, rather than link it in: the loop is then compiled and
@@ -32,6 +34,7 @@ from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.core.compiler import Flags
+from numba.core.registry import CPUDispatcher
 from numba.core.targetconfig import ConfigStack
 from numba.experimental.function_type import _get_wrapper_address
 from numba.extending import intrinsic
@@ -119,13 +122,49 @@ _TWINS = {}
 _UNCACHED = {}
 
 
+WITHOUT_WRAPPERS = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+"""Target options of a loop function called only from compiled code: Numba builds no wrapper
+that unboxes its arguments from Python objects (nor a C-callable one).  For a function taking
+the run's bundles, nested named tuples of arrays and records, that wrapper is a large part of
+the code LLVM optimises and emits, once in the function's own library and again in every
+library that links it."""
+
+
+class _LoopDispatcher(CPUDispatcher):
+    """The dispatcher of a loop function compiled without wrappers (:data:`WITHOUT_WRAPPERS`).
+    Compiled callers call its native code; a call from Python (a test, a record constructor
+    called by the CUDA set-up) goes to a copy compiled with the wrappers, without the disk
+    cache, whose index does not tell the two apart."""
+
+    _from_python = None
+
+    def __call__(self, *args, **kwargs):
+        if self._from_python is None:
+            options = {k: v for k, v in self.targetoptions.items() if k not in WITHOUT_WRAPPERS}
+            self._from_python = numba.njit(**{**options, "cache": False})(self.py_func)
+        return self._from_python(*args, **kwargs)
+
+
 def twinned(func):
     """``numba.njit(**NJIT)`` for a loop function; registers its source for :func:`python_twin`."""
     return _register(func, NJIT)
 
 
-def _register(func, options):
-    dispatcher = numba.njit(**options)(func)
+def entry(func):
+    """:func:`twinned`, for a function that Python calls (``integrate``, ``ensemble_chunk``):
+    compiled with Numba's CPython wrapper, so the call goes straight into compiled code (no C
+    wrapper: no caller takes its address)."""
+    return _register(func, NJIT, wrappers=True)
+
+
+def _register(func, options, wrappers=False):
+    if wrappers:
+        dispatcher = numba.njit(**options, no_cfunc_wrapper=True)(func)
+    else:
+        compiled = {k: v for k, v in options.items() if k != "cache"}
+        dispatcher = _LoopDispatcher(py_func=func, targetoptions={**compiled, **WITHOUT_WRAPPERS})
+        if options.get("cache"):
+            dispatcher.enable_caching()
     _SOURCES[id(dispatcher)] = func
     _OPTIONS_OF[id(dispatcher)] = options
     return dispatcher
@@ -149,10 +188,20 @@ def allocating(func):
 
 
 def inlined(func):
-    """:func:`twinned`, and inlined into its compiled callers (Numba IR inlining): a per-step
-    function that takes the run's bundles, whose calls would otherwise count references to
-    every array in them, twice per call."""
-    return _register(func, {**NJIT, "inline": "always"})
+    """:func:`twinned`, and inlined into its compiled callers by LLVM (``alwaysinline``): a
+    per-step function that takes the run's bundles, whose calls would otherwise pass every
+    array in them, field by field.  Inlined by LLVM rather than in Numba's IR, each such
+    function is typed and lowered once, not again at every call site and in every caller up
+    the chain.  Compiled without reference counting wherever it is called from (a caller
+    without :func:`stepping`'s option would otherwise decide it for every caller)."""
+    return _register(func, {**STEPPING, "forceinline": True, "inline": _in_llvm_only})
+
+
+def _in_llvm_only(call, caller_ir, callee_ir):
+    """Numba's inlining cost model of :func:`inlined` functions: never in Numba's IR.  A cost
+    model rather than ``"never"``: the CUDA target takes a set ``inline`` option as its own
+    ``forceinline``, so that in the GPU kernel too the step functions are inlined (by NVVM)."""
+    return False
 
 
 def interpreted_as(python_func):

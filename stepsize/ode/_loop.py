@@ -81,7 +81,7 @@ from stepsize.ode._explicit import (
     explicit_stiffness,
     explicit_work,
 )
-from stepsize.ode._jit import fast_dispatch, inlined, stepping, through_pointer, twinned
+from stepsize.ode._jit import entry, fast_dispatch, inlined, stepping, through_pointer, twinned
 from stepsize.ode._output import (
     has_room,
     make_room,
@@ -144,7 +144,7 @@ class Run(NamedTuple):
 
 
 @fast_dispatch
-@twinned
+@entry
 def integrate(given, y0, explicit, rosenbrock, radau, controls, switch, steps, bdf=None):
     """Integrate the problem ``given`` (with its functions, or their addresses:
     :mod:`stepsize.ode._packed`) from ``steps.t0`` to ``steps.t1``; returns the ``INFO`` record
