@@ -1,6 +1,6 @@
 """Loop functions called through pointers (``stepsize.ode._jit.through_pointer``): compiled only
 when a run first calls them, the same results as a direct call, faults that propagate, and the
-interpreted twin and the uncached copies calling the target itself."""
+interpreted twin calling the target itself."""
 
 import json
 import os
@@ -13,7 +13,7 @@ import pytest
 from numba import types
 
 from stepsize.ode import _jit
-from stepsize.ode._jit import python_twin, through_pointer, twinned, uncached
+from stepsize.ode._jit import python_twin, through_pointer, twinned
 
 
 @twinned
@@ -71,11 +71,9 @@ def test_a_target_returning_another_type_than_declared_is_refused_by_name():
     assert "returns int64, its caller expects float64" in str(_jit.RESOLVE_FAILURE[0])
 
 
-def test_twin_and_uncached_copies_call_the_target_itself():
+def test_the_twin_calls_the_target_itself():
     a, y = np.array([1.0, 2.0]), np.array([3.0, 4.0])
     assert python_twin(_caller)(a, y, 1.0, True) == 11.0
-    assert uncached(_scaled_sum_indirect) is uncached(_scaled_sum)
-    assert uncached(_caller)(a, y, 1.0, True) == 11.0
 
 
 def _wrappers(dispatcher):

@@ -116,10 +116,8 @@ def compile_adapter(func, ftype, cache=False):
 
 
 _SOURCES = {}
-_OPTIONS_OF = {}
 _OVERRIDES = {}
 _TWINS = {}
-_UNCACHED = {}
 
 
 WITHOUT_WRAPPERS = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
@@ -166,7 +164,6 @@ def _register(func, options, wrappers=False):
         if options.get("cache"):
             dispatcher.enable_caching()
     _SOURCES[id(dispatcher)] = func
-    _OPTIONS_OF[id(dispatcher)] = options
     return dispatcher
 
 
@@ -208,7 +205,7 @@ def interpreted_as(python_func):
     """Like :func:`twinned`, with ``python_func`` as the twin."""
 
     def wrap(func):
-        dispatcher = _register(func, NJIT)  # registered, so that :func:`uncached` copies it
+        dispatcher = _register(func, NJIT)
         _OVERRIDES[id(dispatcher)] = python_func
         return dispatcher
 
@@ -229,25 +226,6 @@ def python_twin(func, name=None):
             if id(target) in _SOURCES or id(target) in _OVERRIDES:
                 namespace[ref] = python_twin(target)
     return _TWINS[key]
-
-
-def uncached(func):
-    """A copy of the loop function ``func`` and of its registered callees, compiled without the
-    disk cache: for loops specialised to a user's function (:mod:`stepsize.ode._njit_solver`),
-    whose types name that function and would make the cache index of the shared loop
-    unreadable in a process that cannot import it."""
-    key = id(func)
-    if key in _DIRECT:
-        return uncached(_DIRECT[key])
-    if key not in _UNCACHED:
-        src = _SOURCES[key]
-        namespace = dict(src.__globals__)
-        copy = pytypes.FunctionType(src.__code__, namespace, src.__name__, src.__defaults__)
-        _UNCACHED[key] = numba.njit(**{**_OPTIONS_OF[key], "cache": False})(copy)
-        for ref in src.__code__.co_names:
-            if id(namespace.get(ref)) in _SOURCES:
-                namespace[ref] = uncached(namespace[ref])
-    return _UNCACHED[key]
 
 
 def _type_key(value):
@@ -299,9 +277,6 @@ def entry_point(dispatcher, args):
 
 _NATIVE = {}
 """The targets of :func:`through_pointer`, by name (the resolver finds them by it)."""
-_DIRECT = {}
-"""``id(wrapper) -> target`` of :func:`through_pointer` wrappers (:func:`uncached` copies the
-target, called directly)."""
 _RESOLVED = {}
 RESOLVE_FAILURE = [None]
 """The exception of the last target that :func:`_resolve` could not compile (the call site
@@ -389,8 +364,7 @@ def through_pointer(dispatcher, restype, stepping=False):
     ensemble).  Called through a pointer, the callee is compiled once (cached on disk) and
     shared, and only when a run first calls it: a method family the run never steps with (the
     implicit one of a non-stiff "auto" run) is never compiled.  The call costs an indirect
-    call and a load.  The interpreted twin calls the twin of ``dispatcher``;
-    :func:`uncached` copies call ``dispatcher``'s copy directly."""
+    call and a load.  The interpreted twin calls the twin of ``dispatcher``."""
     name = f"{dispatcher.py_func.__module__}.{dispatcher.py_func.__qualname__}"
     inherited = None  # a compilation started from Python: Numba's defaults
     if stepping:  # the options a callee of stepping code inherits (the others: Flags' defaults)
@@ -404,5 +378,4 @@ def through_pointer(dispatcher, restype, stepping=False):
 
     wrapper = _register(via_pointer, NJIT)
     _OVERRIDES[id(wrapper)] = lambda *args: python_twin(dispatcher)(*args)
-    _DIRECT[id(wrapper)] = dispatcher
     return wrapper
