@@ -117,7 +117,7 @@ SPAN = (0.0, 1.5)  # includes the switch-on of the forcing at t = 1.1
 
 def test_grouped_differences_reproduce_dense_jacobian():
     from stepsize.ode._build import build_problem
-    from stepsize.ode._jacobian import jacobian, sparse_jacobian
+    from stepsize.ode._jacobian import jacobian, jacobian_work, sparse_jacobian
 
     n = Y0.size
     built = build_problem(bruss2d, 0.5, Y0, (N,), compiled=True)
@@ -129,11 +129,11 @@ def test_grouped_differences_reproduce_dense_jacobian():
     assert sp.group_ptr.size - 1 <= 12  # ~10 groups for two coupled 5-point stencils, not n
     jdata = np.zeros((1, sp.rows.size))
     nfev = sparse_jacobian(
-        p, sp, 0.5, Y0, f0, atol, np.full(n, 1.5e-8), jdata[0], np.empty(n), np.empty(n)
+        p, sp, 0.5, Y0, f0, atol, jacobian_work(n), jdata[0], np.empty(n), np.empty(n)
     )
     assert nfev < 2 * (sp.group_ptr.size - 1) + 1
     Jd = np.zeros((n, n))
-    jacobian(p, 0.5, Y0, f0, atol, np.full(n, 1.5e-8), Jd, np.empty(n), np.empty(n))
+    jacobian(p, 0.5, Y0, f0, atol, jacobian_work(n), Jd, np.empty(n), np.empty(n))
     Js = sps.csc_matrix((jdata[0], sp.rows, sp.colptr), shape=(n, n)).toarray()
     scale = np.abs(Jd).max()
     assert np.abs(Js - Jd).max() <= 1e-6 * scale

@@ -306,6 +306,65 @@ def test_banded_finite_differences_cost_bandwidth_evaluations():
     assert dense.nfev > 30 * banded.nfev
 
 
+def test_differences_workspace_carries_only_the_factors():
+    """``jacobian`` keeps nothing but the adaptive factors between calls: a second Jacobian in a
+    used workspace equals one in a fresh workspace given the same factors; both match ROBER's
+    analytic ``J`` (forward differences: to about sqrt(eps) of each column's scale)."""
+    from stepsize.ode._build import build_problem
+    from stepsize.ode._jacobian import FACTOR, jacobian, jacobian_work
+
+    p = problems.rober()
+    problem = build_problem(p.fun, 0.0, p.y0, (), compiled=True).problem
+    y = np.array([0.9, 2e-5, 0.1])
+    f0 = np.empty(3)
+    problem.rhs(1.0, y, f0, problem.ctx)
+    atol = np.full(3, 1e-10)
+    used, J1, J2 = jacobian_work(3), np.zeros((3, 3)), np.zeros((3, 3))
+    jacobian(problem, 1.0, y, f0, atol, used, J1, np.empty(3), np.empty(3))
+    fresh = jacobian_work(3)
+    fresh[FACTOR] = used[FACTOR]
+    jacobian(problem, 1.0, y, f0, atol, used, J1, np.empty(3), np.empty(3))
+    jacobian(problem, 1.0, y, f0, atol, fresh, J2, np.empty(3), np.empty(3))
+    np.testing.assert_array_equal(J1, J2)
+    exact = p.jac(1.0, y)
+    np.testing.assert_allclose(J1, exact, rtol=1e-6, atol=1e-9 * np.abs(exact).max())
+
+
+def test_rosenbrock_keeps_a_constant_jacobian_and_its_lu_while_h_is_unchanged():
+    """y' = A y, A constant and stiff: with ``jac=A`` Rodas5P keeps ``J`` and, while
+    ``max_step`` holds ``h``, the LU of ``W``; the steps are those of the same ``A`` handed as
+    a callable (a fresh ``J`` and LU at every step), to rounding (the kept LU is for ``h`` before
+    ``(t + h) - t`` rounds it), and follow ``expm``."""
+    from scipy.linalg import expm
+
+    A = np.array([[-1000.0, 1.0], [0.5, -2.0]])
+
+    def f(t, y):
+        return A @ y
+
+    kw = dict(method="rodas5p", rtol=1e-8, atol=1e-10, max_step=1e-4)  # below the step's 1.5e-4
+    const = solve(f, (0.0, 0.2), [1.0, 1.0], jac=A, **kw)
+    fresh = solve(f, (0.0, 0.2), [1.0, 1.0], jac=lambda t, y: A, **kw)
+    assert const.t.size == fresh.t.size
+    np.testing.assert_allclose(const.y, fresh.y, rtol=1e-12, atol=1e-15)
+    attempts = fresh.stats["naccept"] + fresh.stats["nreject"]
+    assert fresh.nlu == attempts >= 2000
+    assert const.nlu <= 10  # the first steps (the starting step is below max_step), the last
+    np.testing.assert_allclose(const.y[:, -1], expm(0.2 * A) @ [1.0, 1.0], rtol=1e-7)
+
+
+def test_matrix_shapes_of_dense_band_and_sparse_storage():
+    from scipy.sparse import diags
+
+    from stepsize.ode._jacobian import matrix_shapes
+    from stepsize.ode._sparse import NO_PATTERN, sparse_lu_size, sparse_pattern
+
+    assert matrix_shapes(NO_PATTERN, -1, -1, 5) == ((5, 5), (5, 5))
+    assert matrix_shapes(NO_PATTERN, 2, 1, 7) == ((4, 7), (6, 7))  # LAPACK's 2 kl + ku + 1
+    sp = sparse_pattern(diags([np.ones(5), np.ones(6), np.ones(5)], [-1, 0, 1]), 6)
+    assert matrix_shapes(sp, -1, -1, 6) == ((1, 16), (1, sparse_lu_size(sp)))
+
+
 @pytest.mark.parametrize(
     "kl, ku, n", [(-1, -1, 3), (-1, -1, 12), (-1, -1, 70), (2, 1, 12), (0, 3, 12), (4, 4, 12)]
 )

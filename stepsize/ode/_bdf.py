@@ -55,7 +55,12 @@ import numpy as np
 
 from stepsize.ode._arrays import copy_into
 from stepsize.ode._bundles import JAC_CONSTANT, JAC_DIFFERENCES, NEWTON, NONFINITE, RETRY, SINGULAR
-from stepsize.ode._jacobian import update_jacobian, update_sparse_jacobian
+from stepsize.ode._jacobian import (
+    jacobian_work,
+    matrix_shapes,
+    update_jacobian,
+    update_sparse_jacobian,
+)
 from stepsize.ode._jit import NJIT, inlined, interpreted_as, twinned
 from stepsize.ode._linalg import factor, ipow, solve
 from stepsize.ode._mass import NO_MASS, mass_times, shifted_mass
@@ -63,7 +68,6 @@ from stepsize.ode._sparse import (
     NO_PATTERN,
     SparsePattern,
     sparse_factor,
-    sparse_lu_size,
     sparse_mass_times,
     sparse_solve,
 )
@@ -146,7 +150,7 @@ def bdf_method(need_f, mass=NO_MASS, sparse=NO_PATTERN):
 
 class BDFWork(NamedTuple):
     """Differences ``D`` (8, n) and the corrector ``d``, the Jacobian and the factored
-    ``(1/c) I - J`` with pivots, finite-difference increments, the error scale, ``psi``, the
+    ``(1/c) I - J`` with pivots, the finite differences' workspace, the error scale, ``psi``, the
     prediction, the Newton correction, a buffer for ``M x``, the :data:`BDF_STATE` record; with
     a sparsity pattern ``J`` is (1, nnz) (its values on the pattern), ``M`` (1, nnz of L + U)
     and ``lu_work`` (n,) the sparse LU's scratch (:mod:`stepsize.ode._sparse`)."""
@@ -178,20 +182,15 @@ def bdf_work(method, problem, n):
     """Workspace of the BDF method (None without it); banded storage when ``problem.kl >= 0``."""
     if method is None:
         return None
-    kl, ku = problem.kl, problem.ku
-    j_shape = (n, n) if kl < 0 else (kl + ku + 1, n)
-    m_shape = (n, n) if kl < 0 else (2 * kl + ku + 1, n)
+    j_shape, m_shape = matrix_shapes(method.sparse, problem.kl, problem.ku, n)
     sparse = method.sparse.perm.size > 0
-    if sparse:
-        j_shape = (1, method.sparse.rows.size)
-        m_shape = (1, sparse_lu_size(method.sparse))
     return BDFWork(
         np.zeros((MAX_ORDER + 3, n)),
         np.zeros(n),
         np.zeros(j_shape),
         np.zeros(m_shape),
         np.zeros(n, dtype=np.int64),
-        np.full(n, np.sqrt(EPS)),
+        jacobian_work(n),
         np.ones(n),
         np.zeros(n),
         np.zeros(n),

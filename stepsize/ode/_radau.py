@@ -27,7 +27,12 @@ import numpy as np
 from stepsize.control import FilterController, rms_error_norm
 from stepsize.ode._arrays import all_finite, copy_into
 from stepsize.ode._bundles import NEWTON, NONFINITE, RETRY, SINGULAR
-from stepsize.ode._jacobian import update_jacobian, update_sparse_jacobian
+from stepsize.ode._jacobian import (
+    jacobian_work,
+    matrix_shapes,
+    update_jacobian,
+    update_sparse_jacobian,
+)
 from stepsize.ode._jit import NJIT, twinned
 from stepsize.ode._linalg import factor, ipow, solve
 from stepsize.ode._mass import factor_iteration, mass_product, shifted_mass, solve_iteration
@@ -81,8 +86,8 @@ the loop also scales the ratio by ``(2 NIT + 1)/(2 NIT + newton iterations)``, `
 
 
 class RadauWork(NamedTuple):
-    """Jacobian, the factored real and complex matrices and their pivots, the finite-difference
-    increments, the stages ``Z`` and Newton's ``W`` (both (3, n)), stage derivatives ``F``, the
+    """Jacobian, the factored real and complex matrices and their pivots, the finite differences'
+    workspace, the stages ``Z`` and Newton's ``W`` (both (3, n)), stage derivatives ``F``, the
     right-hand sides ``br``, ``bc``, the error scale, the previous step's polynomial, and for
     ``M y' = f`` the mass matrix (empty: identity) and a buffer for ``M W`` (3, n).  With a mass
     matrix ``I`` becomes ``M`` in the iteration matrices, in ``mu/h M W`` and in the error
@@ -119,23 +124,17 @@ def radau_work(method, problem, n, degree):
     """Workspace of Radau IIA (None without it); banded storage when ``problem.kl >= 0``."""
     if method is None:
         return None
-    kl, ku = problem.kl, problem.ku
-    j_shape = (n, n) if kl < 0 else (kl + ku + 1, n)
-    m_shape = (n, n) if kl < 0 else (2 * kl + ku + 1, n)
-    c_shape = m_shape
+    j_shape, m_shape = matrix_shapes(method.sparse, problem.kl, problem.ku, n)
     sparse = method.sparse.perm.size > 0
+    c_shape = (0, n) if sparse else m_shape  # the complex system in its real form: Ms
     n2 = 2 * n if sparse else 0
-    if sparse:
-        j_shape = (1, method.sparse.rows.size)
-        m_shape = (1, sparse_lu_size(method.sparse))
-        c_shape = (0, n)
     return RadauWork(
         np.zeros(j_shape),
         np.zeros(m_shape),
         np.zeros(c_shape, dtype=np.complex128),
         np.zeros(n, dtype=np.int64),
         np.zeros(max(n, n2), dtype=np.int64),
-        np.full(n, np.sqrt(EPS)),
+        jacobian_work(n),
         np.zeros((3, n)),
         np.zeros((3, n)),
         np.zeros((3, n)),

@@ -24,13 +24,16 @@ from scipy.linalg import solve_triangular
 
 from stepsize.control import FilterController, rms_error_norm
 from stepsize.ode._arrays import all_finite, copy_into
-from stepsize.ode._bundles import NONFINITE, SINGULAR
-from stepsize.ode._jacobian import time_derivative, update_jacobian, update_sparse_jacobian
+from stepsize.ode._bundles import JAC_CONSTANT, NONFINITE, SINGULAR
+from stepsize.ode._jacobian import (
+    jacobian_work,
+    matrix_shapes,
+    time_derivative,
+    update_jacobian,
+    update_sparse_jacobian,
+)
 from stepsize.ode._jit import NJIT, twinned
 from stepsize.ode._mass import factor_iteration, mass_product, solve_iteration
-from stepsize.ode._sparse import sparse_lu_size
-
-EPS = np.finfo(float).eps
 
 CONTROLLER = FilterController(
     b=(2.0, -1.0, 0.0), a=(-1.0, 0.0), qmin=0.2, qmax=6.0, name="Gustafsson"
@@ -335,9 +338,10 @@ ROSENBROCK = {"rosenbrock23": ROSENBROCK23, "rodas4": RODAS4, "rodas5p": RODAS5P
 
 class RosenbrockWork(NamedTuple):
     """Jacobian ``J``, the factored ``M = 1/(h gamma) I - J`` and its pivots, stage increments
-    ``U``, ``dF/dt``, the finite-difference increments, two buffers for a mass matrix, the
-    sparse LU's scratch; with a sparsity pattern (``method.sparse``) ``J`` is (1, nnz) and ``M``
-    (1, size of the LU) (:mod:`stepsize.ode._sparse`)."""
+    ``U``, ``dF/dt``, the finite differences' workspace (:func:`~stepsize.ode._jacobian.
+    jacobian_work`), two buffers for a mass matrix, the sparse LU's scratch; with a sparsity
+    pattern (``method.sparse``) ``J`` is (1, nnz) and ``M`` (1, size of the LU)
+    (:mod:`stepsize.ode._sparse`)."""
 
     J: np.ndarray
     M: np.ndarray
@@ -355,20 +359,15 @@ def rosenbrock_work(method, problem, n):
     """Workspace of ``method`` (None without one); banded storage when ``problem.kl >= 0``."""
     if method is None:
         return None
-    kl, ku = problem.kl, problem.ku
-    j_shape = (n, n) if kl < 0 else (kl + ku + 1, n)
-    m_shape = (n, n) if kl < 0 else (2 * kl + ku + 1, n)
+    j_shape, m_shape = matrix_shapes(method.sparse, problem.kl, problem.ku, n)
     sparse = method.sparse.perm.size > 0
-    if sparse:
-        j_shape = (1, method.sparse.rows.size)
-        m_shape = (1, sparse_lu_size(method.sparse))
     return RosenbrockWork(
         np.zeros(j_shape),
         np.zeros(m_shape),
         np.zeros(n, dtype=np.int64),
         np.zeros((method.c.size, n)),
         np.zeros(n),
-        np.full(n, np.sqrt(EPS)),
+        jacobian_work(n),
         np.zeros(n),
         np.zeros(n),
         np.zeros(n if sparse else 0),
@@ -378,8 +377,16 @@ def rosenbrock_work(method, problem, n):
 @twinned
 def rosenbrock_attempt(problem, method, rw, imp, work, t, h, steps, info):
     """One attempted step: a fresh Jacobian if stale, ``M`` factored for ``h`` if not yet, the
-    stages.  Returns ``(err, failure code or 0)``."""
+    stages.  Returns ``(err, failure code or 0)``.
+
+    A method whose ``W = 1/(h gamma) I - J`` needs the exact ``J`` (Rodas) may still keep a
+    constant Jacobian (``jac`` an array) and, while ``h`` is unchanged (to 1e-10: ``(t + h) -
+    t`` rounds), its LU: ``W`` is then exact to rounding, only ``dF/dt`` is new at every step.
+    Any other Jacobian is fresh at every step, which resets the LU."""
     st = imp[0]
+    if st.jac_stale and problem.jac_mode == JAC_CONSTANT and st.jac_current:
+        st.jac_stale = False  # the constant J of the first step, still in rw.J
+        info[0].nfev += time_derivative(problem, t, work.y, work.f0, work.fbuf, rw.dfdt)
     if st.jac_stale:
         if method.sparse.perm.size > 0:
             sp = method.sparse
@@ -389,7 +396,7 @@ def rosenbrock_attempt(problem, method, rw, imp, work, t, h, steps, info):
                 problem, imp, rw.J, rw.jac_factor, work, t, steps.atol, info, method.mass
             )
         info[0].nfev += time_derivative(problem, t, work.y, work.f0, work.fbuf, rw.dfdt)
-    if st.lu_h != h:
+    if abs(st.lu_h - h) > 1e-10 * abs(h):  # a new step size, not the rounding of t + h - t
         kl, ku = problem.kl, problem.ku
         shift = 1.0 / (h * method.gamma)
         sp = method.sparse
