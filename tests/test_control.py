@@ -134,3 +134,38 @@ def test_rejection_shrinks_the_step_more_for_larger_errors(err1, err2):
     if err1 < err2:
         assert r1 >= r2
     assert reject_ratio(params, np.inf, 5.0) == pytest.approx(PRESETS["PI"].qmin)
+
+
+def product_form(ctrl, errs, k):
+    """Söderlind's filter as the product of powers (the module docstring's formula), in numpy:
+    the reference for the log-space recursion of ``accept_ratio``."""
+    c_hist, rho_hist, out = [1.0, 1.0], [1.0, 1.0], []
+    (b1, b2, b3), (a2, a3) = ctrl.b, ctrl.a
+    for err in errs:
+        c = ctrl.safety * max(err, 1e-10) ** (-1.0 / k)
+        rho = c**b1 * c_hist[0] ** b2 * c_hist[1] ** b3 * rho_hist[0] ** -a2 * rho_hist[1] ** -a3
+        if ctrl.limiter == "atan":
+            rho = 1.0 + np.arctan(rho - 1.0)
+        ratio = min(ctrl.qmax, max(ctrl.qmin, rho))
+        c_hist, rho_hist = [c, c_hist[0]], [ratio, rho_hist[0]]
+        out.append(ratio)
+    return np.array(out)
+
+
+@given(
+    name=st.sampled_from(sorted(PRESETS)),
+    errs=st.lists(st.floats(1e-12, 1e3), min_size=1, max_size=12),
+    k=st.sampled_from([3.0, 5.0, 8.0]),
+)
+def test_log_space_filter_equals_the_product_of_powers(name, errs, k):
+    # accept_ratio keeps log c and log rho and takes one exp; the ratios are the product form's
+    # to rounding (a few ulps per factor, compounded through the history)
+    ctrl = PRESETS[name]
+    np.testing.assert_allclose(run_filter(ctrl, errs, k), product_form(ctrl, errs, k), rtol=1e-13)
+
+
+def test_elementary_controller_is_scipys_factor_bit_for_bit():
+    # SciPy's rk.py: factor = min(MAX_FACTOR, SAFETY * error_norm ** error_exponent)
+    errs = [0.5, 0.01, 0.9, 0.37, 1e-3]
+    ratios = run_filter(PRESETS["I"], errs, k=8.0)
+    assert ratios.tolist() == [min(10.0, 0.9 * e ** (-1 / 8.0)) for e in errs]

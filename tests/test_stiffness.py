@@ -79,3 +79,28 @@ def test_stiffness_estimate_does_not_underflow_for_tiny_differences():
     f_a, f_b = np.zeros(3), np.full(3, -2e-199)
     assert abs(stiffness_estimate(f_a, f_b, y_a, y_b) - 20.0) < 1e-13
     assert stiffness_estimate(f_a, f_b, y_a, y_a) == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 30),
+    log_dy=st.floats(-200.0, 200.0),
+    log_ratio=st.floats(-90.0, 90.0),
+    seed=st.integers(0, 2**16),
+)
+def test_one_pass_and_scaled_norms_agree_on_both_sides_of_the_switch(n, log_dy, log_ratio, seed):
+    # Differences of 1e-290 .. 1e290 cross _SAFE = 1e150 both ways: within it the sums of squares
+    # are taken unscaled, outside each norm is scaled by its largest difference; either way the
+    # result is ||df|| / ||dy|| to rounding, here in exact rational arithmetic.
+    from fractions import Fraction
+    from math import isqrt
+
+    rng = np.random.default_rng(seed)
+    dy = rng.normal(size=n) * 10.0**log_dy
+    df = rng.normal(size=n) * 10.0 ** (log_dy + log_ratio)
+    zero = np.zeros(n)
+    est = stiffness_estimate(zero, df, zero, dy)
+    ratio2 = sum(Fraction(x) ** 2 for x in df) / sum(Fraction(x) ** 2 for x in dy)
+    scale = 10**100
+    exact = isqrt(int(ratio2 * scale**2)) / scale
+    assert abs(est / exact - 1.0) < 1e-14, (est, exact)

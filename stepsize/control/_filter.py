@@ -18,11 +18,17 @@ accepted when ``err <= 1``; after a rejection the retry uses the elementary cont
 grow.  For the I controller this is exactly SciPy's and Hairer's rule.
 
 Compiled loops take a controller as :class:`FilterData`, a named tuple Numba types
-(:meth:`FilterController.data`), and its history as a 4-vector ``(c_{n-1}, c_{n-2}, rho_{n-1},
-rho_{n-2})`` made by :func:`new_history`; this module owns both layouts, callers use the functions
-below and never index them.
+(:meth:`FilterController.data`), and its history as a 4-vector of logarithms ``(log c_{n-1},
+log c_{n-2}, log rho_{n-1}, log rho_{n-2})`` made by :func:`new_history`; this module owns both
+layouts, callers use the functions below and never index them.  In logarithms the filter is one
+sum, so an accepted step costs two ``log`` and one ``exp`` (of ``err``, ``safety`` and the sum;
+``math``'s, which the CUDA target compiles too), about a quarter of the time of the three ``pow``
+the product form took (Hairer's ``dop853.f`` takes two ``pow`` for its PI controller); a filter
+without memory (``b2 = b3 = a2 = a3 = 0``: the I controller) takes one ``pow``,
+``safety * err^(-1/k)``, SciPy's factor bit for bit.
 """
 
+import math
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -173,48 +179,52 @@ def _limit(ctrl, ratio):
 
 @numba.njit(cache=True)
 def new_history():
-    """Filter history ``(c_{n-1}, c_{n-2}, rho_{n-1}, rho_{n-2})`` before the first step."""
-    return np.ones(4)
+    """Filter history before the first step: ``c_{n-1} = c_{n-2} = rho_{n-1} = rho_{n-2} = 1``
+    (their logarithms, zeros)."""
+    return np.zeros(4)
 
 
 @numba.njit(cache=True)
 def reset_history(history):
     """Reset ``history`` in place to :func:`new_history`'s values (nothing allocated)."""
     for i in range(4):
-        history[i] = 1.0
+        history[i] = 0.0
 
 
 @numba.njit(cache=True)
 def set_last_ratio(history, ratio):
     """Record the step ratio ``h_n / h_{n-1}`` actually taken (after the loop changed it: a
     rejection, the end of the interval), so the filter's ``rho_{n-1}`` is the true one."""
-    history[2] = ratio
+    history[2] = math.log(ratio)
 
 
 @numba.njit(cache=True)
 def accept_ratio(ctrl, history, err, k):
-    """Step ratio after an accepted step with scaled error ``err``; updates ``history``."""
-    c = ctrl.safety * max(err, 1e-10) ** (-1.0 / k)
-    rho = (
-        _power(c, ctrl.b1)
-        * _power(history[0], ctrl.b2)
-        * _power(history[1], ctrl.b3)
-        * _power(history[2], -ctrl.a2)
-        * _power(history[3], -ctrl.a3)
+    """Step ratio after an accepted step with scaled error ``err``; updates ``history``.
+
+    ``log rho_n = b1 log c_n + b2 log c_{n-1} + b3 log c_{n-2} - a2 log rho_{n-1} - a3 log
+    rho_{n-2}`` with ``log c_n = log safety - log(err) / k`` (err at least 1e-10), then the
+    limiter; ``log rho_n`` of the limited ratio is kept only for a filter that reads it
+    (``a2`` or ``a3`` nonzero; else 0).  Without memory (the I controller) the ratio is
+    ``(safety * err^(-1/k))^b1`` and the history stays as it is."""
+    e = max(err, 1e-10)
+    if ctrl.b2 == 0.0 and ctrl.b3 == 0.0 and ctrl.a2 == 0.0 and ctrl.a3 == 0.0:
+        c = ctrl.safety * e ** (-1.0 / k)
+        return _limit(ctrl, c if ctrl.b1 == 1.0 else c**ctrl.b1)
+    log_c = math.log(ctrl.safety) - math.log(e) / k
+    log_rho = (
+        ctrl.b1 * log_c
+        + ctrl.b2 * history[0]
+        + ctrl.b3 * history[1]
+        - ctrl.a2 * history[2]
+        - ctrl.a3 * history[3]
     )
-    ratio = _limit(ctrl, rho)
+    ratio = _limit(ctrl, math.exp(log_rho))
     history[1] = history[0]
-    history[0] = c
+    history[0] = log_c
     history[3] = history[2]
-    history[2] = ratio
+    history[2] = math.log(ratio) if ctrl.a2 != 0.0 or ctrl.a3 != 0.0 else 0.0
     return ratio
-
-
-@numba.njit(cache=True, inline="always")
-def _power(x, p):
-    """``x**p``, with the factor 1 of a zero exponent not computed (a step costs one ``pow``
-    per nonzero coefficient, not five)."""
-    return 1.0 if p == 0.0 else x**p
 
 
 @numba.njit(cache=True)

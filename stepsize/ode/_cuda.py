@@ -36,6 +36,7 @@ from numba import config, cuda, types
 
 from stepsize import _cudamath  # noqa: F401  (min, max, np.isfinite, ... for CUDA code)
 from stepsize.backend import is_device_array, lane_fractions
+from stepsize.control import new_history
 from stepsize.ode._arrays import copy_into
 from stepsize.ode._build import _compiled_user
 from stepsize.ode._bundles import (
@@ -114,7 +115,7 @@ def member_arrays(y0, ctx, n_out, s, degree):
         np.ascontiguousarray(np.broadcast_to(ctx[:, None], (ctx.size, m))),
         np.zeros((N_VEC, n, m)),
         np.zeros((n, degree, m)),
-        np.ones((2, 4, m)),  # new_history() for both controllers
+        np.repeat(np.stack([new_history()] * 2)[:, :, None], m, axis=2),  # (2, 4, m)
         np.zeros((s, n, m)),
         np.zeros((N_EW, n, m)),
         np.zeros(0),

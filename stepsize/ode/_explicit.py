@@ -49,20 +49,22 @@ def explicit_attempt(problem, method, ew, work, t, h, steps):
     value is not finite); the stiff pair's states in ``ew.ya``, ``ew.yb``.  Costs ``s - 1``
     evaluations."""
     c, A, pair, K = method.c, method.A, method.pair, ew.K
-    y, ys, s = work.y, ew.ystage, c.size
+    y, y_new, s = work.y, work.y_new, c.size
     copy_into(K[0], work.f0)
     if pair[0] == 0:
         copy_into(ew.ya, y)
     for i in range(1, s):
+        ys = y_new if i == s - 1 else ew.ystage  # the last stage's state is y_new
         combine(A[i], K, i, y, h, ys)
         problem.rhs(t + c[i] * h, ys, K[i], problem.ctx)
         if i == pair[0]:
             copy_into(ew.ya, ys)
         if i == pair[1]:
             copy_into(ew.yb, ys)
-    copy_into(work.y_new, ys)
-    err = error_norm(method.e, method.e2, K, h, y, ys, steps.rtol, steps.atol, work.err, work.fbuf)
-    if not (np.isfinite(err) and all_finite(ys) and all_finite(K[s - 1])):
+    err = error_norm(
+        method.e, method.e2, K, h, y, y_new, steps.rtol, steps.atol, work.err, work.fbuf
+    )
+    if not (np.isfinite(err) and all_finite(y_new) and all_finite(K[s - 1])):
         return np.nan
     return err
 
@@ -164,9 +166,9 @@ def explicit_stiffness(method, ew):
 
 
 @inlined
-def explicit_last_stage(method, ew, f_new):
-    """``F(t + h, y_new)``: the pair's last stage, into ``f_new``."""
-    copy_into(f_new, ew.K[method.c.size - 1])
+def explicit_last_stage(method, ew, f):
+    """``F(t + h, y_new)``: the pair's last stage, into ``f``."""
+    copy_into(f, ew.K[method.c.size - 1])
 
 
 @twinned
