@@ -42,8 +42,9 @@ from _common import (
     work_precision,
     write_json,
 )
+from ode_bdf import dae_run
 
-from stepsize.ode import problems, solve
+from stepsize.ode import problems
 from stepsize.ode._dae_problems import chemakzo_jac
 from stepsize.ode.problems import mixed_error
 
@@ -146,28 +147,6 @@ def pydiffsol_run(p):
     return run
 
 
-def stepsize_run(p, method, jac=None):
-    """stepsize's ``method`` on ``p``: its own ``jac`` (None: differences), or ``jac``."""
-    jac = p.jac if jac is None else jac
-
-    def run(rtol):
-        r = solve(
-            p.fun,
-            p.t_span,
-            p.y0,
-            method=method,
-            rtol=rtol,
-            atol=rtol * p.atol_ratio,
-            args=p.args,
-            jac=jac,
-            mass=p.mass,
-            max_steps=10**6,
-        )
-        return Outcome(r.y[:, -1], r.success, r.nfev, r.njev, r.stats["naccept"])
-
-    return run
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="reduced run")
@@ -185,10 +164,10 @@ def main(argv=None):
     for name in opts.problems:
         p = problems.get(name)
         t = time.perf_counter()
-        solvers = [Solver(f"stepsize {m}", stepsize_run(p, m)) for m in STEPSIZE]
+        solvers = [Solver(f"stepsize {m}", dae_run(p, m)) for m in STEPSIZE]
         if name in EXACT_JAC:
             jac = EXACT_JAC[name]
-            solvers += [Solver(f"stepsize+jac {m}", stepsize_run(p, m, jac)) for m in STEPSIZE]
+            solvers += [Solver(f"stepsize+jac {m}", dae_run(p, m, jac)) for m in STEPSIZE]
         solvers.append(Solver("pydiffsol bdf", pydiffsol_run(p)))
         points = work_precision(
             solvers,
