@@ -72,8 +72,10 @@ PAIRS = (
 )
 
 
-def dae_run(p, method):
-    """stepsize on ``M y' = f`` (the problem's mass matrix and Jacobian, if it has one)."""
+def dae_run(p, method, jac=None):
+    """stepsize on ``M y' = f`` (the problem's mass matrix, if it has one) with the problem's
+    Jacobian (None: differences) or ``jac``; also ``benchmarks/ode_pydiffsol.py``'s runs."""
+    jac = p.jac if jac is None else jac
 
     def run(rtol):
         r = solve(
@@ -84,11 +86,11 @@ def dae_run(p, method):
             rtol=rtol,
             atol=rtol * p.atol_ratio,
             args=p.args,
-            jac=p.jac,
+            jac=jac,
             mass=p.mass,
             max_steps=10**6,
         )
-        return Outcome(r.y[:, -1], r.success, r.nfev, r.njev)
+        return Outcome(r.y[:, -1], r.success, r.nfev, r.njev, r.stats["naccept"])
 
     return run
 

@@ -3,7 +3,9 @@
 pydiffsol (``pip install pydiffsol``; the Python front end of the Rust crate diffsol) compiles
 a model written in its DiffSL language with LLVM and differentiates it exactly, so its Newton
 matrix comes from automatic differentiation.  stepsize is given the analytic ``jac`` where the
-problem has one (ROBER, HIRES, ROBER as a DAE) and differences otherwise (CHEMAKZO).  The models
+problem has one (ROBER, HIRES, ROBER as a DAE) and differences otherwise (CHEMAKZO); CHEMAKZO
+runs a second time as ``stepsize+jac`` with Bari's exact Jacobian (``chemakzo_jac``), the pairing
+with the same information as pydiffsol's.  The models
 are the Bari test-set problems of ``stepsize.ode.problems``, written again in DiffSL below; the
 script checks each DiffSL right-hand side against the problem's ``fun`` before timing.  Mass
 matrices (the DAEs) use DiffSL's ``M_i``.  For ``rtol`` in 1e-3 .. 1e-10 and ``atol = rtol *
@@ -40,16 +42,22 @@ from _common import (
     work_precision,
     write_json,
 )
+from ode_bdf import dae_run
 
-from stepsize.ode import problems, solve
+from stepsize.ode import problems
+from stepsize.ode._dae_problems import chemakzo_jac
 from stepsize.ode.problems import mixed_error
 
 LEVELS = (1e-4, 1e-6, 1e-8)
 PAIRS = (
     Pair("stepsize bdf", "pydiffsol bdf", 1.0),
     Pair("stepsize best", "pydiffsol bdf", 1.0),
+    Pair("stepsize+jac bdf", "pydiffsol bdf", 1.0),
+    Pair("stepsize+jac best", "pydiffsol bdf", 1.0),
 )
 STEPSIZE = ("bdf", "radau", "rodas5p")
+EXACT_JAC = {"chemakzo": chemakzo_jac}
+"""Exact Jacobians of the problems that ``stepsize.ode.problems`` leaves to differences."""
 
 DIFFSL = {
     "rober": """
@@ -134,26 +142,7 @@ def pydiffsol_run(p):
         except Exception:  # noqa: BLE001  (a failed solve is a missing point)
             return Outcome(np.full(p.y0.size, np.nan), False)
         ok = bool(np.isclose(s.ts[-1], t_end))
-        return Outcome(np.asarray(s.ys)[:, -1], ok)
-
-    return run
-
-
-def stepsize_run(p, method):
-    def run(rtol):
-        r = solve(
-            p.fun,
-            p.t_span,
-            p.y0,
-            method=method,
-            rtol=rtol,
-            atol=rtol * p.atol_ratio,
-            args=p.args,
-            jac=p.jac,
-            mass=p.mass,
-            max_steps=10**6,
-        )
-        return Outcome(r.y[:, -1], r.success, r.nfev, r.njev)
+        return Outcome(np.asarray(s.ys)[:, -1], ok, nsteps=len(s.ts) - 1)  # accepted steps
 
     return run
 
@@ -175,7 +164,10 @@ def main(argv=None):
     for name in opts.problems:
         p = problems.get(name)
         t = time.perf_counter()
-        solvers = [Solver(f"stepsize {m}", stepsize_run(p, m)) for m in STEPSIZE]
+        solvers = [Solver(f"stepsize {m}", dae_run(p, m)) for m in STEPSIZE]
+        if name in EXACT_JAC:
+            jac = EXACT_JAC[name]
+            solvers += [Solver(f"stepsize+jac {m}", dae_run(p, m, jac)) for m in STEPSIZE]
         solvers.append(Solver("pydiffsol bdf", pydiffsol_run(p)))
         points = work_precision(
             solvers,
@@ -191,6 +183,7 @@ def main(argv=None):
             n=int(p.y0.size),
             atol_ratio=p.atol_ratio,
             stepsize_jacobian="analytic" if p.jac is not None else "finite differences",
+            stepsize_jac_jacobian="exact (Bari)" if name in EXACT_JAC else None,
             points=points,
             matched_error=matched_ratios(points, PAIRS, LEVELS),
             matched_error_min=matched_ratios(points, PAIRS, LEVELS, key="time_min_s"),

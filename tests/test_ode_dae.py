@@ -244,3 +244,61 @@ def test_diagonal_given_as_a_vector():
     a = solve(p.fun, p.t_span, p.y0, method="radau", rtol=1e-6, atol=1e-6, args=p.args, mass=diag)
     b = _solve(p, "radau", 1e-6)
     np.testing.assert_array_equal(a.y, b.y)
+
+
+def test_chemakzo_exact_jacobian_against_central_differences():
+    """``chemakzo_jac`` (for benchmark pairings with exact-Jacobian solvers) against central
+    differences of ``fun`` at a state away from the zeros of ``y0``: step 1e-6 on entries of
+    size <= 60 leaves truncation ~1e-10 and rounding ~1e-10."""
+    from stepsize.ode._dae_problems import chemakzo_jac
+
+    p = problems.get("chemakzo")
+    y = p.y0 + 0.01 * np.arange(1, 7)
+    J = chemakzo_jac(0.0, y, *p.args)
+    h = 1e-6
+    cols = [(p.fun(0.0, y + h * e, *p.args) - p.fun(0.0, y - h * e, *p.args)) / (2 * h)
+            for e in np.eye(6)]  # fmt: skip
+    np.testing.assert_allclose(J, np.array(cols).T, rtol=0, atol=1e-7)
+
+
+class _Counted:
+    def __init__(self, fun):
+        self.fun, self.calls = fun, 0
+
+    def __call__(self, t, y, *args):
+        self.calls += 1
+        return self.fun(t, y, *args)
+
+
+def test_consistent_initial_values_cost_one_evaluation_when_exact():
+    """Semi-explicit ``M``: values that solve the algebraic equations exactly (CHEMAKZO's
+    ``y6 = Ks y1 y4``, ROBER's conservation law) come back unchanged after one evaluation of
+    ``f``; a moved ``y6`` takes ``k + 1 = 2`` evaluations per Newton iteration and returns to
+    ``Ks y1 y4`` (linear in ``y6``: one iteration, then the check)."""
+    from stepsize.ode._mass import check_mass, consistent_initial
+
+    p = problems.get("chemakzo")
+    mass = check_mass(p.mass, 6, None)
+    fun = _Counted(p.fun)
+    y = consistent_initial(fun, 0.0, p.y0, mass, p.args, 1e-6, 1e-6)
+    assert fun.calls == 1 and np.array_equal(y, p.y0)
+    moved = p.y0.copy()
+    moved[5] *= 3.0
+    fun.calls = 0
+    y = consistent_initial(fun, 0.0, moved, mass, p.args, 1e-6, 1e-6)
+    assert fun.calls == 4
+    np.testing.assert_array_equal(y[:5], p.y0[:5])
+    assert y[5] == pytest.approx(p.y0[5], rel=1e-12)
+
+
+def test_consistent_initial_values_with_two_algebraic_equations():
+    """``y1' = -y1``, ``0 = y2 - y1^2``, ``0 = y3 - y1 y2`` from ``y2 = y3 = 0``: Newton's
+    method on the two zero rows of ``M`` (a 2 x 2 solve) to ``y2 = y1^2``, ``y3 = y1^3``."""
+    from stepsize.ode._mass import check_mass, consistent_initial
+
+    def fun(t, y):
+        return np.array([-y[0], y[1] - y[0] ** 2, y[2] - y[0] * y[1]])
+
+    mass = check_mass(np.diag([1.0, 0.0, 0.0]), 3, None)
+    y = consistent_initial(fun, 0.0, np.array([0.7, 0.0, 0.0]), mass, (), 1e-8, 1e-10)
+    np.testing.assert_allclose(y, [0.7, 0.49, 0.343], rtol=1e-12)

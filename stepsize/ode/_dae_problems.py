@@ -83,6 +83,48 @@ def _chemakzo_fun(t, y, k1, k2, k3, k4, kbig, kla, ks, pco2, hh):
     return out
 
 
+def chemakzo_jac(t, y, k1, k2, k3, k4, kbig, kla, ks, pco2, hh):
+    """The exact Jacobian ``df/dy`` of CHEMAKZO (Bari ``chemakzo.f``'s ``jeval``), for runs
+    paired with solvers that differentiate exactly; ``chemakzo()`` itself leaves ``jac`` to
+    finite differences.  ``y2 > 0`` (``d sqrt(y2) / dy2``)."""
+    J = np.zeros((6, 6))
+    s2 = np.sqrt(y[1])
+    r11 = 4.0 * k1 * y[0] ** 3 * s2  # dr1/dy1
+    r12 = 0.5 * k1 * y[0] ** 4 / s2  # dr1/dy2
+    r23, r24 = k2 * y[3], k2 * y[2]  # dr2/dy3, dr2/dy4
+    r31, r35 = k2 / kbig * y[4], k2 / kbig * y[0]  # dr3/dy1, dr3/dy5
+    r41, r44 = k3 * y[3] ** 2, 2.0 * k3 * y[0] * y[3]  # dr4/dy1, dr4/dy4
+    r52, r56 = 0.5 * k4 * y[5] ** 2 / s2, 2.0 * k4 * y[5] * s2  # dr5/dy2, dr5/dy6
+    J[0, 0] = -2.0 * r11 - r31 - r41
+    J[0, 1] = -2.0 * r12
+    J[0, 2] = r23
+    J[0, 3] = r24 - r44
+    J[0, 4] = -r35
+    J[1, 0] = -0.5 * r11 - r41
+    J[1, 1] = -0.5 * r12 - 0.5 * r52 - kla
+    J[1, 3] = -r44
+    J[1, 5] = -0.5 * r56
+    J[2, 0] = r11 + r31
+    J[2, 1] = r12
+    J[2, 2] = -r23
+    J[2, 3] = -r24
+    J[2, 4] = r35
+    J[3, 0] = r31 - 2.0 * r41
+    J[3, 2] = -r23
+    J[3, 3] = -r24 - 2.0 * r44
+    J[3, 4] = r35
+    J[4, 0] = -r31
+    J[4, 1] = r52
+    J[4, 2] = r23
+    J[4, 3] = r24
+    J[4, 4] = -r35
+    J[4, 5] = r56
+    J[5, 0] = ks * y[3]
+    J[5, 3] = ks * y[0]
+    J[5, 5] = -1.0
+    return J
+
+
 def chemakzo() -> Problem:
     """The chemical Akzo Nobel problem (CHEMAKZO): 5 differential equations and one algebraic,
     ``M = diag(1, 1, 1, 1, 1, 0)``, ``t`` in ``[0, 180]``; ``y6 = Ks y1 y4`` at the start.  A

@@ -20,7 +20,13 @@ consistent already move by rounding only.
 import numba
 import numpy as np
 
-from stepsize.ode._linalg import algebraic_bases, factor, norm_inf, shifted, solve
+from stepsize.ode._linalg import (
+    algebraic_bases,
+    factor,
+    norm_inf,
+    shifted,
+    solve,
+)
 from stepsize.ode._sparse import sparse_factor, sparse_mass_times, sparse_solve
 
 NO_MASS = np.zeros((0, 0))
@@ -28,6 +34,9 @@ NO_MASS = np.zeros((0, 0))
 SPARSE_MASS = np.zeros((1, 0))
 """A mass matrix held by the sparsity pattern (its nonzeros, ``SparsePattern.mval``), not as an
 (n, n) array: the methods see ``mass.shape[0] > 0`` and multiply through :func:`mass_product`."""
+
+
+_ROOT_EPS = float(np.sqrt(np.finfo(float).eps))
 
 
 def check_mass(mass, n, band):
@@ -56,43 +65,98 @@ def check_mass(mass, n, band):
 
 def consistent_initial(fun, t0, y0, mass, args, rtol, atol, max_iter=20):
     """``y0 + V z`` with ``L^T f(t0, y0 + V z) = 0`` (module docstring); ``y0`` itself for no
-    or a regular ``mass``.  ``fun`` is called in Python.  A ``ValueError`` naming ``y0`` when
-    Newton's method does not converge."""
+    or a regular ``mass``.  ``fun`` is called in Python, ``k + 1`` times per Newton iteration
+    for ``k`` algebraic equations, once for values that solve them exactly.  A
+    ``ValueError`` naming ``y0`` when Newton's method does not converge."""
     if mass.size == 0:
         return y0
-    left, right = algebraic_bases(mass)
-    k = right.shape[1]
-    if k == 0:
+    rows, cols, diagonal = mass_structure(mass)
+    if diagonal and rows.size == 0:  # regular
         return y0
-    if left.shape[1] != k:  # rows and columns of a square matrix: equal ranks
-        raise ValueError("mass: the null spaces of M and M^T differ in dimension")
-    y = y0.copy()
+    if rows.size and rows.size == cols.size:  # semi-explicit: L and V are unit vectors
+        y = _newton(fun, t0, y0, args, rtol, atol, max_iter, rows, cols, None)
+    else:
+        left, right = algebraic_bases(mass)
+        if right.shape[1] == 0:
+            return y0
+        if left.shape[1] != right.shape[1]:  # rows and columns of a square matrix: equal ranks
+            raise ValueError("mass: the null spaces of M and M^T differ in dimension")
+        y = _newton(fun, t0, y0, args, rtol, atol, max_iter, left, right, right)
+    if y is None:
+        raise ValueError(
+            "y0: no consistent initial values y0 + V z (V the null space of mass, the algebraic "
+            "directions) solve the algebraic equations at t0; give consistent initial values"
+        )
+    return y
+
+
+def _newton(fun, t0, y0, args, rtol, atol, max_iter, left, right, basis):
+    """Newton's method of :func:`consistent_initial` on ``L^T f(t0, y0 + V z) = 0``, ``J``
+    by forward differences along the columns of ``V``: the solution, or None.  ``basis`` None
+    for the semi-explicit structure: then ``left`` and ``right`` are the indices of the zero
+    rows and columns (unit vectors, applied by indexing), else ``L`` and ``V`` themselves."""
+    k = right.shape[-1] if basis is not None else right.size
+    y = np.array(y0, dtype=float)
 
     def g(y):
-        return left.T @ np.asarray(fun(t0, y, *args), dtype=float)
+        f = np.asarray(fun(t0, y, *args), dtype=float)
+        return f[left] if basis is None else left.T @ f
 
     for _ in range(max_iter):
         r = g(y)
-        if not np.all(np.isfinite(r)):
-            break
+        if not np.isfinite(r).all():
+            return None
+        if not r.any():  # solved exactly: the Newton step is zero, whatever the Jacobian
+            return y
         scale = atol + rtol * np.abs(y)
         G = np.empty((k, k))
         for j in range(k):
             # an increment of sqrt(eps) times the size of y along v_j (or its tolerance)
-            v = right[:, j]
-            dj = np.sqrt(np.finfo(float).eps) * max(abs(v @ y), np.abs(v) @ scale, 1e-8)
-            G[:, j] = (g(y + dj * v) - r) / dj
+            if basis is None:
+                c = right[j]
+                yc = y[c]
+                y[c] = yc + _ROOT_EPS * max(abs(yc), scale[c], 1e-8)
+                dj = y[c] - yc  # the increment as represented
+                G[:, j] = (g(y) - r) / dj
+                y[c] = yc
+            else:
+                v = basis[:, j]
+                dj = _ROOT_EPS * max(abs(v @ y), np.abs(v) @ scale, 1e-8)
+                G[:, j] = (g(y + dj * v) - r) / dj
         try:
-            step = right @ np.linalg.solve(G, -r)
+            z = -r / G[0, 0] if k == 1 else np.linalg.solve(G, -r)
         except np.linalg.LinAlgError:
-            break
-        y += step
-        if np.max(np.abs(step) / (atol + rtol * np.abs(y))) < 1e-3:
+            return None
+        if not np.isfinite(z).all():
+            return None
+        if basis is None:
+            y[right] += z
+            converged = np.max(np.abs(z) / (atol + rtol * np.abs(y))[right]) < 1e-3
+        else:
+            step = basis @ z
+            y += step
+            converged = np.max(np.abs(step) / (atol + rtol * np.abs(y))) < 1e-3
+        if converged:
             return y
-    raise ValueError(
-        "y0: no consistent initial values y0 + V z (V the null space of mass, the algebraic "
-        "directions) solve the algebraic equations at t0; give consistent initial values"
-    )
+    return None
+
+
+@numba.njit(cache=True)
+def mass_structure(mass):
+    """``(rows, cols, diagonal)``: the indices of the zero rows and of the zero columns of
+    ``mass`` (as :func:`stepsize.ode._linalg.algebraic_parts`) and whether it is diagonal."""
+    n = mass.shape[0]
+    row_nz = np.zeros(n, dtype=np.bool_)
+    col_nz = np.zeros(n, dtype=np.bool_)
+    diagonal = True
+    for i in range(n):
+        for j in range(n):
+            if mass[i, j] != 0.0:
+                row_nz[i] = True
+                col_nz[j] = True
+                if i != j:
+                    diagonal = False
+    return np.flatnonzero(~row_nz), np.flatnonzero(~col_nz), diagonal
 
 
 @numba.njit(cache=True)
