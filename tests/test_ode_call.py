@@ -153,6 +153,22 @@ def test_a_repeat_call_neither_writes_nor_keeps_y0():
     assert r.y[0, -1] != 7.0 and r.success
 
 
+def test_a_repeat_call_with_a_strided_y0_runs_on_its_values():
+    """A column of a 2-D array (``r.y[:, -1]``, as a user continuing a run passes it) is not
+    C-contiguous: the repeat path must integrate from its values, not from the memory after its
+    first element (the ODEStep env restarts every interval this way)."""
+    kw = {"method": "dp5", "rtol": 1e-6, "atol": 1e-6, "args": (1.5, 1.0)}
+    solve(lotka, (0.0, 1.0), np.array([1.0, 1.0]), **kw)
+    rows = np.array([[1.1, 5.0], [0.9, 6.0]])
+    strided = rows[:, 0]
+    assert not strided.flags.c_contiguous
+    r = solve(lotka, (0.0, 1.0), strided, **kw)
+    expected = solve(lotka, (0.0, 1.0), np.array([1.1, 0.9]), **kw)
+    np.testing.assert_array_equal(r.y[:, 0], [1.1, 0.9])
+    np.testing.assert_array_equal(r.y[:, -1], expected.y[:, -1])
+    assert r.nfev == expected.nfev
+
+
 def test_the_lazy_fields_of_a_result_are_fields():
     """``stats``, ``sol``, ``t_events`` and ``profile`` are computed when first read, and behave
     as the dataclass fields they are: assignable, kept by ``dataclasses.replace``."""

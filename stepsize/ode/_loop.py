@@ -564,7 +564,7 @@ def advance(problem, explicit, rosenbrock, radau, run, t, h, t_new, ratio, bdf):
     method's bookkeeping; returns the step ratio (Radau may keep ``h``)."""
     st, work = run.state[0], run.work
     if st.kind == EXPLICIT:
-        last_stage(explicit, run.ew, work.f0)  # straight into f0 (the copy below repeats it)
+        last_stage(explicit, run.ew, work.f0)  # straight into f0 (an implicit step copies it below)
     elif not fsal(rosenbrock) and not skips_f(bdf):
         problem.rhs(t_new, work.y_new, work.f_new, problem.ctx)
         run.info[0].nfev += 1

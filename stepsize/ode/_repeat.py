@@ -122,6 +122,8 @@ def solve_again(fun, t_span, y0, args, t_eval, key):
     # tuple.__new__: a named tuple's own constructor costs ~0.5 us more per bundle
     steps = _new(Steps, (t0, t1, s.rtol, s.atol, 0.0, math.inf, s.max_steps, t_eval, *s[-2:]))
     problem = _new(Problem, kept.head + (ctx,) + kept.tail)
+    if not y0.flags.c_contiguous:  # the entry point reads y0 as a C-contiguous vector
+        y0 = y0.copy()
     buf = kept.entry(problem, y0, *kept.methods, steps, kept.bdf)  # the loop copies y0
     if ctx[CTX_FAULT] != 0.0:
         raise describe_fault(dataclasses.replace(kept.spec, args=args or ()), ctx)
