@@ -148,15 +148,16 @@ def cached_rhs(source, namespace):
     frozen constant of ``args``, a closure, a global of unknown kind).
 
     The source is written to a file named by a digest of itself and of everything the
-    compiled code depends on (:func:`fingerprint` of ``fun``), so that the cache, which
-    Numba keys by the file, never serves code compiled from another function or another
-    value of a global it reads."""
+    compiled code depends on (:func:`fingerprint` of ``fun`` and of ``report``), so that the
+    cache, which Numba keys by the file, never serves code compiled from another function or
+    another value of a global it reads."""
     if set(namespace) != {"fun"}:
         return None
     mark = fingerprint(namespace["fun"])
     folder = _adapter_folder()
     if mark is None or folder is None:
         return None
+    mark += fingerprint(report)  # linked into the adapter too
     digest = hashlib.sha256(f"{numba.__version__}\n{source}\n".encode() + mark).hexdigest()
     path = os.path.join(folder, f"rhs_{digest[:24]}.py")
     if not os.path.exists(path):
