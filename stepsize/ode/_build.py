@@ -43,7 +43,7 @@ from stepsize.ode._context import (
     rhs_source,
 )
 from stepsize.ode._jit import FUNC, JFUNC, compile_adapter, entry_point, python_twin
-from stepsize.ode._rhs_call import PSIG, compile_rhs
+from stepsize.ode._rhs_call import PSIG, cached_rhs, compile_rhs
 from stepsize.ode._sparse_jac import PythonJac, python_jac_adapter
 
 _ADAPTERS = weakref.WeakKeyDictionary()
@@ -342,7 +342,7 @@ def _band(spec):
 def _adapter(source, name, namespace, ftype):
     with quiet():
         if ftype is PSIG:
-            fn = compile_rhs(generated(source, name, namespace))
+            fn = cached_rhs(source, namespace) or compile_rhs(generated(source, name, namespace))
         else:
             fn = compile_adapter(generated(source, name, namespace), ftype)
     COMPILED_ADAPTERS[0] += 1

@@ -20,7 +20,6 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
-from scipy.linalg import solve_triangular
 
 from stepsize.control import FilterController, rms_error_norm
 from stepsize.ode._arrays import all_finite, copy_into
@@ -66,9 +65,23 @@ class RosenbrockTableau:
         return self.c.size
 
 
+def _lower_inverse(L):
+    """The inverse of the lower triangular ``L`` by forward substitution, exactly lower
+    triangular: ``X[j, j] = 1 / L[j, j]``,
+    ``X[i, j] = -(sum_{k=j}^{i-1} L[i, k] X[k, j]) / L[i, i]``
+    (Golub & Van Loan, Sec. 3.1; NumPy only, so that importing the tableaux needs no SciPy)."""
+    n = L.shape[0]
+    X = np.zeros_like(L)
+    for j in range(n):
+        X[j, j] = 1.0 / L[j, j]
+        for i in range(j + 1, n):
+            X[i, j] = -(L[i, j:i] @ X[j:i, j]) / L[i, i]
+    return X
+
+
 def _from_standard(alpha, Gamma, b, b_err, H_k):
     """Transformed ``(a, C, d, m, e, H)`` from the standard form (Hairer & Wanner IV.7.25)."""
-    Gi = solve_triangular(Gamma, np.eye(Gamma.shape[0]), lower=True)  # exactly lower triangular
+    Gi = _lower_inverse(Gamma)
     a = np.tril(alpha @ Gi, -1)
     C = np.tril(np.diag(1.0 / np.diag(Gamma)) - Gi, -1)
     return a, C, Gamma.sum(axis=1), b @ Gi, b_err @ Gi, Gi.T @ H_k
