@@ -106,6 +106,8 @@ class ThreeBodyVecEnv(VecEnv):
             self._all_compiled = all(env.compiled() for env in self._envs)
             if self._all_compiled:
                 self._load(range(self.num_envs))
+                self._caps = np.array([env.max_energy_error for env in self._envs])
+                self._limits = np.array([env.max_steps for env in self._envs], dtype=np.int64)
         if self._all_compiled:
             obs, rewards, terminated, truncated, infos = self._compiled_step(values)
         else:  # another set-up (or a copy stopped at an event): the copies' own steps
@@ -182,9 +184,6 @@ class ThreeBodyVecEnv(VecEnv):
             env = self._envs[k]
             self._t[k], self._error[k], self._t_sim[k] = env._t, env._error, env._t_sim
             self._first[k] = len(self._log)
-        envs = self._envs
-        self._caps = np.array([env.max_energy_error for env in envs])
-        self._limits = np.array([env.max_steps for env in envs], dtype=np.int64)
 
     def _sync(self):
         """Write the arrays' records into the copies (each copy's parameter changes since its
