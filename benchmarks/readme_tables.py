@@ -554,6 +554,50 @@ def rl_odestep(data):
     return Section("Learned ODE step controller (`rl_odestep.py --shipped`)", body, headline)
 
 
+def rl_env_speed(data):
+    """ThreeBody-v0's environment steps per CPU second against an older tree (one environment,
+    and ``ThreeBodyVecEnv`` of n as throughput), per setting."""
+    results, trees = data["results"], data["trees"]
+    new, vector_key = results[trees[0]], next(k for k in results[trees[0]] if "vector" in k)
+    sizes = list(new.get(vector_key, {}))
+    settings = [s for s in new if isinstance(new[s], dict) and "env_steps_per_cpu_s" in new[s]]
+    head = ("setting", "CPU µs per env step, one env") + tuple(f"one env / {t}" for t in trees[1:])
+    head += tuple(
+        f"vector of {n} / {t}'s one env (per Hermite step)" for t in trees[1:] for n in sizes
+    )
+    rows = []
+    for setting in settings:
+        row = [setting, _num(1e6 / new[setting]["env_steps_per_cpu_s"], ".3g")]
+        row += [
+            _num(results[f"ratio this tree / {t} (env steps per CPU s)"][setting], ".2f")
+            for t in trees[1:]
+        ]
+        for t in trees[1:]:
+            per_env = results[
+                f"ratio this tree's vector of n / {t}'s single env (env steps per CPU s)"
+            ]
+            per_step = results[
+                f"ratio this tree's vector of n / {t}'s single env (integrator steps per CPU s)"
+            ]
+            row += [f"{per_env[n][setting]:.2f} ({per_step[n][setting]:.2f})" for n in sizes]
+        rows.append(row)
+    load = data.get("load_average_1min", [])
+    body = (
+        "Environment steps per CPU second, this tree / the older tree's one environment (> 1: "
+        f"faster); `paper`: the paper's training set-up, the others 300-step episodes; "
+        f"{data['repeats']} interleaved repeats, 1-min load {_span(load, '.1f')}.\n\n"
+        + _table(head, rows)
+    )
+    headline = ""
+    if len(trees) > 1:
+        top = results[f"headline: paper settings, this tree / {trees[1]}"]
+        parts = [f"{k} {v:.2f}x" for k, v in top.items()]
+        headline = f"ThreeBody-v0 env steps / the tree at {trees[1]}, paper settings: " + "; ".join(
+            parts
+        )
+    return Section("RL environment speed (`rl_env_speed.py`)", body, headline)
+
+
 RENDERERS = {  # results file (without .json) -> its section, in the order shown
     "ode_nonstiff": ode_nonstiff,
     "ode_stiff": ode_stiff,
@@ -567,6 +611,7 @@ RENDERERS = {  # results file (without .json) -> its section, in the order shown
     "schedules": schedules,
     "schedules-samplers": schedules_samplers,
     "rl_threebody": rl_threebody,
+    "rl_env_speed": rl_env_speed,
     "rl_odestep_shipped_2000": rl_odestep,
 }
 

@@ -11,8 +11,8 @@ eta = 1e-4 (the first action) and with eta = 0.1.  All in CPU time of the proces
   per environment step; and, in a second pass with the call timed, the share of the time inside
   the compiled call (``Simulation._evolve_kernel``, or the whole compiled environment step
   ``hermite3_env_step`` where the tree has one) - the rest is the Python around it;
-* where the tree has ``envs.ThreeBodyVecEnv``: the same settings on a vector of n = 16, 64 and
-  256 environments stepped by one compiled call (300 vector steps, episodes reset as SB3 resets
+* where the tree has ``envs.ThreeBodyVecEnv``: the same settings on a vector of n = 16, 64, 256 and
+  1024 environments stepped by one compiled call (300 vector steps, episodes reset as SB3 resets
   them), as environment steps per CPU second (the vector's throughput, not the cost of one
   environment's step: a vector step waits for its slowest environment), with the Hermite steps
   per environment step and the share of the time in ``vector_env_step``;
@@ -121,7 +121,7 @@ def measure_env(seed=1_000_000):
     return out
 
 
-VECTOR_SIZES = (16, 64, 256)
+VECTOR_SIZES = (16, 64, 256, 1024)
 VECTOR_KEY = "vector (throughput: env steps per CPU s of the whole vector)"
 
 

@@ -37,17 +37,34 @@ from stepsize.nbody._simulation import STATUS
 
 
 class ThreeBodyVecEnv(VecEnv):
-    """``n_envs`` ThreeBody-v0 environments of the same ``env_kwargs``, stepped together."""
+    """``n_envs`` ThreeBody-v0 environments of the same ``env_kwargs``, stepped together.
+
+    On the compiled path the vector keeps each copy's running record (step count, capped
+    error, time, status, parameter and the list of parameter changes) in arrays and writes it
+    into the copies only when someone looks: ``envs``, ``get_attr``, ``env_method`` and the
+    rest sync first (``_sync``).  A vector step is then a fixed number of numpy calls plus the
+    infos SB3 needs, whatever n is."""
+
+    LOG_LIMIT = 256  # vector steps of unwritten parameter changes before ``_sync`` writes them
 
     def __init__(self, n_envs=8, **env_kwargs):
         if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
             raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}")
-        self.envs = [ThreeBodyEnv(**env_kwargs) for _ in range(n_envs)]
-        first = self.envs[0]
+        self._envs = [ThreeBodyEnv(**env_kwargs) for _ in range(n_envs)]
+        # the copies' records while on the compiled path (see the class docstring)
+        self._t = np.zeros(n_envs, dtype=np.int64)
+        self._error = np.zeros(n_envs)
+        self._t_sim = np.zeros(n_envs)
+        self._value = np.zeros(n_envs)
+        self._code = np.zeros(n_envs, dtype=np.int64)
+        self._caps = self._limits = None
+        self._log = []  # per compiled vector step: (times before it, the values it set)
+        self._first = np.zeros(n_envs, dtype=np.int64)  # copy k's first entry of the log
+        first = self._envs[0]
         super().__init__(n_envs, first.observation_space, first.action_space)
         self._rows = np.zeros((n_envs, N_BUFFER))
         self._counters = np.zeros((n_envs, N_CNT), dtype=np.int64)
-        for k, env in enumerate(self.envs):
+        for k, env in enumerate(self._envs):
             env.attach(self._rows[k], self._counters[k])
         self._returns = np.zeros(n_envs)
         self._lengths = np.zeros(n_envs, dtype=np.int64)
@@ -56,10 +73,17 @@ class ThreeBodyVecEnv(VecEnv):
         self._all_compiled = None  # every copy's next step compiled; None: to be checked
         self._grid = None if first.continuous else np.array(first._choices)
 
+    @property
+    def envs(self):
+        """The copies, their records up to date."""
+        self._sync()
+        return self._envs
+
     # ----- VecEnv ----------------------------------------------------------------------
     def reset(self):
+        self._sync()
         obs = np.empty((self.num_envs, *self.observation_space.shape), np.float32)
-        for k, env in enumerate(self.envs):
+        for k, env in enumerate(self._envs):
             obs[k], self.reset_infos[k] = env.reset(seed=self._seeds[k], **self._option(k))
         self._returns[:] = 0.0
         self._lengths[:] = 0
@@ -78,7 +102,12 @@ class ThreeBodyVecEnv(VecEnv):
     def step_wait(self):
         values = self._values(self._actions)
         if self._all_compiled is None:
-            self._all_compiled = all(env.compiled() for env in self.envs)
+            self._sync()
+            self._all_compiled = all(env.compiled() for env in self._envs)
+            if self._all_compiled:
+                self._load(range(self.num_envs))
+                self._caps = np.array([env.max_energy_error for env in self._envs])
+                self._limits = np.array([env.max_steps for env in self._envs], dtype=np.int64)
         if self._all_compiled:
             obs, rewards, terminated, truncated, infos = self._compiled_step(values)
         else:  # another set-up (or a copy stopped at an event): the copies' own steps
@@ -87,7 +116,8 @@ class ThreeBodyVecEnv(VecEnv):
         self._returns += rewards  # the float64 rewards, summed as the copies would sum them
         self._lengths += 1
         dones = terminated | truncated
-        for k in np.flatnonzero(dones).tolist():  # the few copies whose episode ended
+        ended = np.flatnonzero(dones).tolist()  # the few copies whose episode ended
+        for k in ended:
             info = infos[k]
             info["episode"] = {
                 "r": round(float(self._returns[k]), 6),
@@ -96,37 +126,38 @@ class ThreeBodyVecEnv(VecEnv):
             }
             self._returns[k], self._lengths[k] = 0.0, 0
             info["terminal_observation"] = obs[k].copy()
-            obs[k], self.reset_infos[k] = self.envs[k].reset()
-            self._all_compiled = self._all_compiled and self.envs[k].compiled()
+            obs[k], self.reset_infos[k] = self._envs[k].reset()
+            self._all_compiled = self._all_compiled and self._envs[k].compiled()
+        if ended:
+            self._load(ended)
         return obs, rewards.astype(np.float32), dones, infos
 
     def _compiled_step(self, values):
-        """All copies through one ``vector_env_step``, then each copy's record of its step
-        (what ``ThreeBodyEnv.compiled_step_done`` does, here in bulk: the flags and the infos
-        from the result's columns, and per copy only the attributes it must carry).  Returns
-        (observations, float64 rewards, terminated, truncated, infos)."""
-        envs, n = self.envs, self.num_envs
+        """All copies through one ``vector_env_step``, then the flags and the infos from the
+        result's columns and the copies' records into the vector's arrays (what
+        ``ThreeBodyEnv.compiled_step_done`` does for one copy).  Returns (observations,
+        float64 rewards, terminated, truncated, infos)."""
+        n = self.num_envs
         obs = np.empty((n, *self.observation_space.shape), np.float32)
-        ts = np.array([env._t for env in envs], dtype=np.float64) + 1.0
-        previous = np.array([env._error for env in envs])
+        t = self._t + 1
         out = np.empty((n, 6))
-        vector_env_step(self._rows, self._counters, obs, values, ts, previous, out)
+        vector_env_step(
+            self._rows, self._counters, obs, values, t.astype(np.float64), self._error, out
+        )
         codes, errors, rewards, steps, force, t_now = out.T
-        caps = np.array([env.max_energy_error for env in envs])
-        terminated = (codes != DONE) | ~(errors <= caps)
-        truncated = ~terminated & (ts >= [env.max_steps for env in envs])
-        capped = np.where(errors <= caps, errors, caps).tolist()
-        names = [STATUS[code] for code in codes.astype(np.int64).tolist()]
-        values, t_now, ts = values.tolist(), t_now.tolist(), ts.astype(np.int64).tolist()
-        for env, value, t, error, now, status in zip(envs, values, ts, capped, t_now, names):
-            sim = env.sim
-            sim.options.value = value  # what Simulation.value's setter records
-            sim.changes.append((env._t_sim, value))
-            sim.status = status
-            env._t_sim, env._t, env._error = now, t, error
-        parameter = envs[0].parameter
+        caps = self._caps
+        below = errors <= caps  # False for nan, as in ThreeBodyEnv._finish
+        terminated = (codes != DONE) | ~below
+        truncated = ~terminated & (t >= self._limits)
+        self._log.append((self._t_sim, values))
+        self._t, self._t_sim, self._value = t, t_now.copy(), values
+        self._error = np.where(below, errors, caps)
+        self._code = codes.astype(np.int64)
+        names = [STATUS[code] for code in self._code.tolist()]
+        parameter = self._envs[0].parameter
         columns = (errors.tolist(), steps.astype(np.int64).tolist())
-        columns += (force.astype(np.int64).tolist(), values, t_now, names, truncated.tolist())
+        columns += (force.astype(np.int64).tolist(), values.tolist(), t_now.tolist(), names)
+        columns += (truncated.tolist(),)
         infos = [
             {
                 "energy_error": e,
@@ -134,13 +165,46 @@ class ThreeBodyVecEnv(VecEnv):
                 "force_evaluations": f,
                 "eta": v,
                 "parameter": parameter,
-                "t": t,
+                "t": now,
                 "status": status,
                 "TimeLimit.truncated": limit,
             }
-            for e, s, f, v, t, status, limit in zip(*columns)
+            for e, s, f, v, now, status, limit in zip(*columns)
         ]
+        if len(self._log) >= self.LOG_LIMIT:
+            self._sync()
         return obs, rewards, terminated, truncated, infos
+
+    def _load(self, indices):
+        """The records of copies ``indices`` (just reset, or all on entering the compiled
+        path) into the vector's arrays, which the next compiled step starts from; their
+        earlier log entries are not theirs (their parameter and status come with their next
+        entry)."""
+        for k in indices:
+            env = self._envs[k]
+            self._t[k], self._error[k], self._t_sim[k] = env._t, env._error, env._t_sim
+            self._first[k] = len(self._log)
+
+    def _sync(self):
+        """Write the arrays' records into the copies (each copy's parameter changes since its
+        first log entry), then empty the log."""
+        log, self._log = self._log, []
+        if not log:
+            return
+        before = np.stack([entry[0] for entry in log], axis=1).tolist()
+        values = np.stack([entry[1] for entry in log], axis=1).tolist()
+        columns = (self._t.tolist(), self._error.tolist(), self._t_sim.tolist())
+        columns += (self._value.tolist(), self._code.tolist(), self._first.tolist())
+        for k, (t, error, t_sim, value, code, first) in enumerate(zip(*columns)):
+            if first >= len(log):
+                continue
+            env = self._envs[k]
+            sim = env.sim
+            sim.options.value = value  # what Simulation.value's setter records
+            sim.changes.extend(zip(before[k][first:], values[k][first:]))
+            sim.status = STATUS[code]
+            env._t, env._error, env._t_sim = t, error, t_sim
+        self._first[:] = 0
 
     def _own_steps(self, actions):
         """Each copy's own ``step`` (set-ups without the compiled path), as ``_compiled_step``
@@ -168,10 +232,12 @@ class ThreeBodyVecEnv(VecEnv):
         ):
             if actions.dtype.kind in "iu" and actions.min() >= 0 and actions.max() < grid.size:
                 return grid[actions]
-        return np.array([env.lookup(_scalar(a)) for a, env in zip(actions, self.envs, strict=True)])
+        return np.array(
+            [env.lookup(_scalar(a)) for a, env in zip(actions, self._envs, strict=True)]
+        )
 
     def close(self):
-        for env in self.envs:
+        for env in self._envs:
             env.close()
 
     def get_attr(self, attr_name, indices=None):
@@ -184,7 +250,8 @@ class ThreeBodyVecEnv(VecEnv):
 
     def env_method(self, method_name, *method_args, indices=None, **method_kwargs):
         own = {"snapshot": self._snapshot, "restore": self._restore}.get(method_name)
-        self._all_compiled = None  # a method may change a copy
+        self._sync()
+        self._all_compiled = None  # a method may change a copy (or replace it: restore)
         out = []
         for k in self._get_indices(indices):
             if own is not None:
@@ -205,7 +272,7 @@ class ThreeBodyVecEnv(VecEnv):
         """Environment k back from ``_snapshot``'s bytes, its state in the vector's rows."""
         env, self._returns[k], self._lengths[k] = pickle.loads(blob)
         env.attach(self._rows[k], self._counters[k])
-        self.envs[k] = env
+        self._envs[k] = env
 
 
 def _scalar(action):

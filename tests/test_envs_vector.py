@@ -17,10 +17,14 @@ from envs import ThreeBodyVecEnv
 from envs.three_body import ThreeBodyEnv
 
 
-def _compare(kwargs, n, seed, actions):
+def _compare(kwargs, n, seed, actions, every_step=True, log_limit=None):
     """Step a vector and its n separate environments through ``actions`` (steps x n) and
-    assert they agree exactly; returns the vector."""
+    assert they agree exactly, the copies' records at every step (or, ``every_step`` False,
+    only at the end: the vector writes them when asked, ``log_limit`` its bound); returns the
+    vector."""
     vec = ThreeBodyVecEnv(n, **kwargs)
+    if log_limit is not None:
+        vec.LOG_LIMIT = log_limit
     vec.seed(seed)
     singles = [ThreeBodyEnv(**kwargs) for _ in range(n)]
     first = np.stack([env.reset(seed=seed + k)[0] for k, env in enumerate(singles)])
@@ -39,7 +43,10 @@ def _compare(kwargs, n, seed, actions):
                 assert infos[k]["episode"]["l"] == env._t
                 o = env.reset()[0]
             np.testing.assert_array_equal(obs[k], o)
-            _same_record(vec.envs[k], env)
+            if every_step:
+                _same_record(vec.envs[k], env)
+    for copy, env in zip(vec.envs, singles, strict=True):
+        _same_record(copy, env)
     return vec
 
 
@@ -68,6 +75,15 @@ def test_each_environment_of_the_vector_is_threebody_v0_bit_for_bit(
     kwargs = {"reward": reward, "observation": observation, "max_steps": 6}
     vec = _compare(kwargs, n, seed, actions.reshape(steps, n))
     assert vec.envs[0]._buffer.base is vec._rows  # the compiled path ran on the vector's rows
+
+
+@pytest.mark.parametrize("log_limit", [None, 3])
+def test_the_records_written_late_are_the_separate_environments_records(log_limit):
+    """Unasked, the vector keeps its copies' records in arrays across steps and auto-resets
+    (bounded by LOG_LIMIT vector steps); asked, they equal the separate environments'."""
+    actions = np.random.default_rng(9).integers(0, 10, (17, 5))
+    vec = _compare({"max_steps": 4}, 5, 21, actions, every_step=False, log_limit=log_limit)
+    assert vec._log == []  # written
 
 
 def test_continuous_actions_and_the_general_path():
