@@ -19,8 +19,9 @@ OrdinaryDiffEq's AutoSwitch):
 
 A method family that is ``None`` is compiled out (Numba prunes ``x is None`` branches on
 arguments), so each combination compiles, when first used, only the code it runs; the implicit
-attempts, and the stepping loop itself, are called through pointers (:func:`~stepsize.ode._jit.
-through_pointer`), so that they compile when a run first reaches them, once for every caller.
+attempts of an "auto" run, and the stepping loop itself, are called through pointers
+(:func:`~stepsize.ode._jit.through_pointer`), so that they compile when a run first reaches
+them, once for every caller (a run without an explicit pair links its attempt in).
 The loop is written once as plain Python over arrays and built twice: compiled with Numba and,
 for functions Numba cannot compile, as the same source run by the interpreter
 (:func:`~stepsize.ode._jit.python_twin`).  Status codes in :mod:`stepsize.ode._bundles`,
