@@ -167,6 +167,9 @@ def cached_rhs(source, namespace):
         os.replace(tmp, path)  # atomic: a concurrent process sees all of it or nothing
     glob = {"np": np, "nan": np.nan, "carray": numba.carray, **namespace}
     glob["report"] = report
+    # an importable module name: a cached function's environment is rebuilt from it in the
+    # next process (None, exec's default, fails there and the run falls back to Python)
+    glob["__name__"] = __name__
     exec(compile(source, path, "exec"), glob)
     return compile_rhs(glob["rhs"], cache=True)
 
