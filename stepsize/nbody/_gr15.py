@@ -15,6 +15,13 @@ sweeps are done.  epsilon bounds b_6 / a, the step's truncation error, so at a l
 the sweeps beyond epsilon^2 change the step by far less than its own error: on the Pythagorean
 problem at epsilon = 1e-3 they took 53 force evaluations a step against 31, for the same
 |dE/E| (3.3e-8 and 3.4e-8); from epsilon = 1e-8 on, the rule is IAS15's 1e-16.
+Above that rounding floor the sweeps also stop when the change still to come is below the
+tolerance: the sweep is a fixed-point iteration contracting by theta = err_k / err_(k-1), so
+the sweeps after the k-th change b_6 by at most err_k theta / (1 - theta) in all (the stopping
+rule of Hairer & Wanner, Solving ODEs II, Sec. IV.8, eq. 8.10, for the simplified Newton
+iteration of implicit Runge-Kutta methods).  On the Pythagorean problem at epsilon = 1e-5 this
+takes 26.8 force evaluations a step against 31.9, with the same steps and |dE/E| (1.6e-9); at
+the floor (epsilon <= 1e-8) the change is rounding noise, not contraction, and the rule is off.
 
 Step size (``adaptive``):
   * "prs23" (Pham, Rein & Spiegel 2024, arXiv 2401.02849; REBOUND's default since 2024): with
@@ -351,6 +358,10 @@ def gr15_advance(
                     rmin2, imin, jmin = r2, i2, j2
                 if err < pc_tol or (it >= 2 and err >= err_last):
                     break
+                if pc_tol > PC_TOL and it >= 1 and err < err_last:
+                    theta = err / err_last  # contraction: what the next sweeps would still change
+                    if err * theta / (1.0 - theta) < pc_tol:
+                        break
                 err_last = err
             if epsilon > 0.0:
                 dt_new = proposal(acc, b, dt, epsilon, mode, at)

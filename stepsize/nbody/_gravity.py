@@ -131,8 +131,19 @@ PAIR_ROWS = 5  # rows of the ``work`` of ``accelerations``: dx, dy, dz, r^2, G /
 
 @numba.njit(**NJIT, inline="always")
 def accelerations(pos, masses, G, eps2, acc, work=None):
+    """Write accelerations; return (r_min^2, i_min, j_min) over the pairs (unsoftened r):
+    ``accelerations_potential`` without the potential (inlined, its sum is compiled away)."""
+    rmin2, imin, jmin, _ = accelerations_potential(pos, masses, G, eps2, acc, work)
+    return rmin2, imin, jmin
+
+
+@numba.njit(**NJIT, inline="always")
+def accelerations_potential(pos, masses, G, eps2, acc, work=None):
     """Write accelerations; return (r_min^2, i_min, j_min) over the pairs (unsoftened r; named
-    components x, y, z, with z = 0 in 2-D, as ``acc_jerk``).
+    components x, y, z, with z = 0 in 2-D, as ``acc_jerk``) and the potential energy
+    U = -G sum_{i<j} m_i m_j / sqrt(r_ij^2 + eps^2), from the same pass: G / sqrt(s^2) =
+    (G / s^3) s^2, with no square root or division of its own (the logarithmic-Hamiltonian
+    leapfrog needs both at every step).
 
     With ``work`` (PAIR_ROWS, >= N(N-1)/2) the pairs' separations and G / (r^2 + eps^2)^(3/2)
     are computed first, in two loops free of other work that the compiler turns into vector
@@ -160,6 +171,7 @@ def accelerations(pos, masses, G, eps2, acc, work=None):
             acc[i, k] = 0.0
     rmin2 = np.inf
     imin = jmin = 0
+    u = 0.0
     p = 0
     for i in range(n):
         xi, yi, zi = pos[i, 0], pos[i, 1], pos[i, 2] if three else 0.0
@@ -174,7 +186,9 @@ def accelerations(pos, masses, G, eps2, acc, work=None):
                 ir3 = G / (s2 * math.sqrt(s2))
             else:
                 dx, dy, dz, r2, ir3 = work[0, p], work[1, p], work[2, p], work[3, p], work[4, p]
+                s2 = r2 + eps2
                 p += 1
+            u -= mi * masses[j] * (ir3 * s2)
             if r2 < rmin2:
                 rmin2, imin, jmin = r2, i, j
             mj = masses[j]
@@ -187,7 +201,7 @@ def accelerations(pos, masses, G, eps2, acc, work=None):
         acc[i, 0], acc[i, 1] = ax, ay
         if three:
             acc[i, 2] = az
-    return rmin2, imin, jmin
+    return rmin2, imin, jmin, u
 
 
 @numba.njit(**NJIT, inline="always")

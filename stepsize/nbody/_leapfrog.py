@@ -52,6 +52,7 @@ from stepsize.nbody._gravity import (
     S_T,
     S_TAU,
     accelerations,
+    accelerations_potential,
     all_finite,
     check_events,
     collision_time,
@@ -96,12 +97,19 @@ def drift(pos, vel, dt):
 
 
 @numba.njit(**NJIT, inline="always")
-def kick(vel, acc, dt):
-    """v += dt a, in place."""
+def kick(vel, acc, dt, masses):
+    """v += dt a, in place; returns the kinetic energy of the new v, summed as
+    ``kinetic_energy`` sums it (the same bits, without a second pass over v)."""
     n, d = vel.shape
+    t = 0.0
     for i in range(n):
+        v2 = 0.0
         for k in range(d):
-            vel[i, k] = vel[i, k] + acc[i, k] * dt
+            v = vel[i, k] + acc[i, k] * dt
+            vel[i, k] = v
+            v2 += v * v
+        t += 0.5 * masses[i] * v2
+    return t
 
 
 @numba.njit(**NJIT)
@@ -110,9 +118,8 @@ def logh_dkd(pos, vel, acc, masses, G, eps2, h, B):
     returns (dt, r_min^2, i_min, j_min) at the midpoint."""
     dt1 = 0.5 * h / (kinetic_energy(vel, masses) + B)
     drift(pos, vel, dt1)
-    rmin2, imin, jmin = accelerations(pos, masses, G, eps2, acc)
-    kick(vel, acc, -h / potential_energy(pos, masses, G, eps2))
-    dt2 = 0.5 * h / (kinetic_energy(vel, masses) + B)
+    rmin2, imin, jmin, u = accelerations_potential(pos, masses, G, eps2, acc)
+    dt2 = 0.5 * h / (kick(vel, acc, -h / u, masses) + B)
     drift(pos, vel, dt2)
     return dt1 + dt2, rmin2, imin, jmin
 
