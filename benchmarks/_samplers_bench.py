@@ -865,3 +865,89 @@ def direct_search(name, cfg, kd):
         "cpu_seconds": time.process_time() - cpu_started,
         "load": {"start": list(load_started), "end": list(os.getloadavg())},
     }
+
+
+def bns_search(name, cfg, kd):
+    """Bespoke non-stationary solvers (:func:`stepsize.flow.plan_bns`): for each sampler of
+    ``cfg["bns_solvers"]`` at each NFE, its weights and evaluation times fitted from its uniform
+    steps on ``cfg["bns_images"]`` noises of seed 2 (validation: half as many of seed 3)
+    against the ``ref_steps_image``-step Heun teacher; scored on the evaluation noise (seed 1)
+    against the stock configurations and the sampler's uniform steps, error and Frechet
+    distance, with paired half-sampling 90% intervals."""
+    started, cpu_started, load_started = time.perf_counter(), time.process_time(), os.getloadavg()
+    model, net, sched_cfg, shape = load(name)
+    image = name.startswith("digits16")
+    n_eval = cfg["eval_images"] if image else cfg["eval_points"]
+    steps = cfg["ref_steps_image"] if image else 1000
+    noise = torch.randn((n_eval, *shape), generator=torch.Generator().manual_seed(1))
+    noise = noise.double() if not image else noise
+    cache = teacher_cache(name)
+    quality = Quality(name, cache.reference(model, noise, steps).double())
+    rows, ratios = [], []
+
+    def add(config, nfe, x, **extra):
+        rows.append({"config": config, "nfe": nfe, **quality(x, (config, nfe)), **extra})
+        print(f"  {name} {config:32s} nfe {nfe}: " + str(rows[-1])[:160], flush=True)
+
+    for nfe in cfg["nfe"]:
+        for config in STOCK:
+            if config.startswith("diffusers") or kd is not None:
+                x, _ = run_stock(config, (model, net, sched_cfg, image, kd), noise, nfe)
+                add(config, nfe, x)
+        stock = {
+            m: min((r for r in rows if r["nfe"] == nfe), key=lambda r: r[m])
+            for m in (("error", "fd") if image else ("error",))
+        }
+        for solver in cfg["bns_solvers"]:
+            K = nfe // flow.NFE_PER_STEP[solver]
+            add(f"{solver} uniform", nfe, flow.sample(model, noise, S.uniform(K), solver))
+            t0 = time.process_time()
+            res = flow.plan_bns(
+                model,
+                S.uniform(K),
+                solver,
+                spacing=cfg["spacing"],
+                n_samples=cfg["bns_images"],
+                n_valid=cfg["bns_images"] // 2,
+                rounds=cfg["bns_rounds"],
+                teacher_steps=steps,
+                seed=2,
+                shape=shape,
+                cache=cache,
+            )
+            add(
+                f"{solver} BNS",
+                nfe,
+                res.sample(model, noise),
+                times=np.round(res.times, 5).tolist(),
+                a=np.round(res.a, 6).tolist(),
+                b=np.round(res.b, 6).tolist(),
+                validation=[list(h) for h in res.history],
+                cpu_seconds=time.process_time() - t0,
+                **{k: res.stats[k] for k in ("parameters", "model_calls")},
+            )
+            for metric, best in stock.items():
+                for base in (best["config"], f"{solver} uniform"):
+                    b = next(q for q in rows if q["config"] == base and q["nfe"] == nfe)
+                    ratios.append(
+                        {
+                            "nfe": nfe,
+                            "metric": metric,
+                            "ratio of": f"{solver} BNS / {base}",
+                            "ratio": rows[-1][metric] / b[metric],
+                            "met": rows[-1][metric] / b[metric] <= 0.5,
+                            "interval": quality.interval(
+                                (f"{solver} BNS", nfe), (base, nfe), metric
+                            ),
+                            "interval_by": INTERVAL,
+                        }
+                    )
+            print(f"  {name} BNS {solver} nfe {nfe}: " + str(ratios[-4:]), flush=True)
+    return {
+        "model": name,
+        "rows": rows,
+        "ratios": ratios,
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu_started,
+        "load": {"start": list(load_started), "end": list(os.getloadavg())},
+    }

@@ -75,10 +75,15 @@ other models there are kept).
 schedules and noise (no planning: a changed metric on the same samples); ``--samplers --direct
 SOLVERS [--direct-nfe 4]`` writes ``schedules-direct.json``: the lowest error Nelder-Mead finds
 over a schedule's times from uniform steps, then with decoupled evaluation times
-(``_samplers_bench.direct_search``), against the stock configurations and uniform steps.
+(``_samplers_bench.direct_search``), against the stock configurations and uniform steps;
+``--samplers --bns SOLVERS`` writes ``schedules-bns.json``: bespoke non-stationary solvers
+(``stepsize.flow.plan_bns``: each sampler's linear weights and evaluation times fitted by
+L-BFGS through the sampler from its uniform steps, 64 noises of seed 2, validated on 32 of
+seed 3, against the same Heun teacher; ``_samplers_bench.bns_search``) at each NFE, scored on
+the evaluation noise against the stock configurations and the sampler's uniform steps.
 
 Usage: ``python benchmarks/schedules.py [--quick] [--out DIR] [--models A,B] [--name STEM]
-[--samplers [--rescore | --direct SOLVERS]]``.
+[--samplers [--rescore | --direct SOLVERS | --bns SOLVERS]]``.
 Writes ``STEM.json`` and ``STEM.png`` (default ``schedules``) to ``DIR`` (default
 ``benchmarks/results``; ``--quick``: a temporary directory, ``moons`` only, K in 2 and 4, small
 searches, for a smoke run).
@@ -361,6 +366,13 @@ def main(argv=None):
         "(writes schedules-direct.json)",
     )
     parser.add_argument("--direct-nfe", default="4", help="NFE of --direct (4)")
+    parser.add_argument(
+        "--bns",
+        metavar="SOLVERS",
+        default=None,
+        help="with --samplers: bespoke non-stationary solvers fitted from these samplers "
+        "(writes schedules-bns.json)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # these small models run fastest on one thread
     if args.samplers:
@@ -499,6 +511,18 @@ def samplers_main(args):
             "machine": {"python": sys.version.split()[0], "torch": torch.__version__},
         }
         path = out / f"{args.name or 'schedules-direct'}.json"
+        path.write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"wrote {path}")
+        return 0
+    if args.bns:
+        cfg.update(bns_solvers=args.bns.split(","), bns_images=64, bns_rounds=10)
+        doc = {
+            "config": cfg,
+            "models": [B.bns_search(name, cfg, kd) for name in names],
+            "peers": {"diffusers": __import__("diffusers").__version__, "k-diffusion": bool(kd)},
+            "machine": {"python": sys.version.split()[0], "torch": torch.__version__},
+        }
+        path = out / f"{args.name or 'schedules-bns'}.json"
         path.write_text(json.dumps(doc, indent=1) + "\n")
         print(f"wrote {path}")
         return 0
