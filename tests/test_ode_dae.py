@@ -302,3 +302,42 @@ def test_consistent_initial_values_with_two_algebraic_equations():
     mass = check_mass(np.diag([1.0, 0.0, 0.0]), 3, None)
     y = consistent_initial(fun, 0.0, np.array([0.7, 0.0, 0.0]), mass, (), 1e-8, 1e-10)
     np.testing.assert_allclose(y, [0.7, 0.49, 0.343], rtol=1e-12)
+
+
+def test_a_repeat_call_with_mass_and_jac_gives_the_full_result(monkeypatch):
+    """A second call with the same ``mass`` (by value) and ``jac`` (by identity) runs on what
+    the first built -- ``check_problem`` is not called -- yet makes moved initial values
+    consistent as the full path does (ROBER's ``y3`` back to ``1 - y1 - y2``) and gives the
+    full path's result field for field; another ``mass`` or ``jac`` takes the full path."""
+    import stepsize.ode._repeat as repeat
+    import stepsize.ode._solve as solve_module
+
+    p = problems.get("rober_dae")
+    kw = {"method": "bdf", "rtol": 1e-6, "atol": 1e-6 * p.atol_ratio, "jac": p.jac}
+    t_span = (0.0, 40.0)
+    solve(p.fun, t_span, p.y0, mass=p.mass, **kw)
+    calls = []
+    checked = solve_module.check_problem
+    monkeypatch.setattr(solve_module, "check_problem", lambda *a: calls.append(a) or checked(*a))
+    moved = np.array([1.0, 0.0, 0.5])
+    fast = solve(p.fun, t_span, moved, mass=p.mass.copy(), **kw)
+    assert calls == [] and fast.success and fast.y[:, 0].tolist() == [1.0, 0.0, 0.0]
+    kept = repeat._REMEMBERED[p.fun]
+    key = next(iter(kept))
+    assert repeat.solve_again(p.fun, t_span, moved, (), None, key, lambda t, y: None) is None
+    monkeypatch.setattr(repeat, "_REMEMBERED", repeat.weakref.WeakKeyDictionary())
+    full = solve(p.fun, t_span, moved, mass=p.mass, **kw)
+    assert len(calls) == 1
+    for a, b in zip(
+        (fast.t, fast.y, fast.nfev, fast.njev, fast.nlu, fast.stats),
+        (full.t, full.y, full.nfev, full.njev, full.nlu, full.stats),
+        strict=True,
+    ):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a == b
+    regular = solve(p.fun, t_span, moved, mass=np.eye(3), **kw)
+    assert len(calls) == 2 and regular.y[2, 0] == 0.5  # M = I: y3 is a state, kept
+    solve(p.fun, t_span, moved, mass=p.mass, method="bdf", rtol=1e-6, atol=1e-6 * p.atol_ratio)
+    assert len(calls) == 3  # jac=None: another key

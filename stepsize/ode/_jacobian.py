@@ -26,7 +26,7 @@ import numpy as np
 
 from stepsize.ode._bundles import JAC_CONSTANT, JAC_DIFFERENCES
 from stepsize.ode._jit import NJIT, twinned
-from stepsize.ode._mass import mass_norm_inf
+from stepsize.ode._linalg import norm_inf
 from stepsize.ode._sparse import sparse_lu_size, sparse_norm_inf
 
 EPS = np.finfo(float).eps
@@ -68,14 +68,14 @@ def matrix_shapes(sp, kl, ku, n):
 @twinned
 def update_jacobian(problem, imp, J, fw, work, t, atol, info, mass):
     """A fresh ``J`` at ``(t, work.y)``, its stiffness scale in ``imp`` (``||J||_inf``, or with
-    a mass matrix ``mass`` the rows of ``J`` over those of ``M``, :func:`mass_norm_inf`); counts
+    a mass matrix ``mass`` the rows of ``J`` over those of ``M``, :func:`norm_inf`); counts
     ``njev`` (not for a constant Jacobian, as SciPy) and the F evaluations of differences;
     ``fw``: :func:`jacobian_work`."""
     info[0].nfev += jacobian(problem, t, work.y, work.f0, atol, fw, J, work.ybuf, work.fbuf)
     if problem.jac_mode != JAC_CONSTANT:
         info[0].njev += 1
     st = imp[0]
-    st.jnorm = mass_norm_inf(J, problem.kl, problem.ku, mass)
+    st.jnorm = norm_inf(J, problem.kl, problem.ku, mass)
     st.jac_stale = False
     st.jac_current = True
     st.lu_h = 0.0

@@ -184,11 +184,26 @@ def _band_solve(M, kl, ku, piv, b):
 
 
 @numba.njit(cache=True)
-def norm_inf(J, kl, ku):
-    """``max_i sum_j |J_ij|`` for dense or packed band storage (an upper bound of |lambda|)."""
+def norm_inf(J, kl, ku, mass):
+    """``max_i sum_j |J_ij| / sum_j |M_ij|`` over the rows with ``M_i != 0``, dense or packed
+    band ``J`` (band: ``M`` diagonal): ``||J||_inf`` for an empty (0, 0) ``mass`` (the
+    identity), an upper bound of ``|lambda|``; ``||M^-1 J||_inf`` for a diagonal ``M``, the
+    size of the finite eigenvalues of the pencil ``J - lambda M`` (Hairer & Wanner II, Sec.
+    VI.1), whose algebraic rows (``M_i = 0``, infinitely stiff) are left out."""
     n = J.shape[1]
+    identity = mass.shape[0] == 0
     best = 0.0
     for i in range(n):
+        m = 1.0
+        if not identity:
+            m = 0.0
+            if kl < 0:
+                for j in range(n):
+                    m += abs(mass[i, j])
+            else:
+                m = abs(mass[i, i])
+            if m == 0.0:
+                continue
         acc = 0.0
         if kl < 0:
             for j in range(n):
@@ -196,7 +211,7 @@ def norm_inf(J, kl, ku):
         else:
             for j in range(max(0, i - kl), min(n, i + ku + 1)):
                 acc += abs(J[ku + i - j, j])
-        best = max(best, acc)
+        best = max(best, acc / m)
     return best
 
 

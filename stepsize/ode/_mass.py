@@ -23,7 +23,6 @@ import numpy as np
 from stepsize.ode._linalg import (
     algebraic_bases,
     factor,
-    norm_inf,
     shifted,
     solve,
 )
@@ -61,6 +60,21 @@ def check_mass(mass, n, band):
     if band is not None and np.any(m != np.diag(np.diag(m))):
         raise ValueError("mass must be diagonal when jac_band is given")
     return np.ascontiguousarray(m)
+
+
+def plain_fun(fun, inplace, vectorized):
+    """``fun`` as ``f(t, y, *args) -> array`` (for :func:`consistent_initial`)."""
+    if inplace:
+
+        def allocating(t, y, *args):
+            out = np.empty(y.size)
+            fun(t, y, out, *args)
+            return out
+
+        return allocating
+    if vectorized:
+        return lambda t, y, *args: np.asarray(fun(t, y[:, None], *args))[:, 0]
+    return fun
 
 
 def consistent_initial(fun, t0, y0, mass, args, rtol, atol, max_iter=20):
@@ -222,34 +236,3 @@ def mass_times(mass, x, out):
         for j in range(n):
             acc += mass[i, j] * x[j]
         out[i] = acc
-
-
-@numba.njit(cache=True)
-def mass_norm_inf(J, kl, ku, mass):
-    """The stiffness scale of ``M y' = f``: ``max_i sum_j |J_ij| / sum_j |M_ij|`` over the rows
-    with ``M_i != 0`` -- ``||M^-1 J||_inf`` for a diagonal ``M``, the size of the finite
-    eigenvalues of the pencil ``J - lambda M`` (Hairer & Wanner II, Sec. VI.1), whose algebraic
-    rows (``M_i = 0``, infinitely stiff) are left out; ``||J||_inf`` (:func:`norm_inf`) for an
-    empty ``mass``.  Dense or packed band ``J`` (band: ``M`` diagonal)."""
-    if mass.shape[0] == 0:
-        return norm_inf(J, kl, ku)
-    n = J.shape[1]
-    best = 0.0
-    for i in range(n):
-        m = 0.0
-        if kl < 0:
-            for j in range(n):
-                m += abs(mass[i, j])
-        else:
-            m = abs(mass[i, i])
-        if m == 0.0:
-            continue
-        acc = 0.0
-        if kl < 0:
-            for j in range(n):
-                acc += abs(J[i, j])
-        else:
-            for j in range(max(0, i - kl), min(n, i + ku + 1)):
-                acc += abs(J[ku + i - j, j])
-        best = max(best, acc / m)
-    return best

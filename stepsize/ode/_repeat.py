@@ -3,16 +3,19 @@ so that the next one checks only what depends on values.
 
 ``solve`` validates its arguments, resolves the method, builds the method bundles and the
 problem's adapters and finds the compiled entry point of the loop: some 25 us of Python before
-the loop runs, the same on every call with the same function and options.  For the plain calls
-of a fit or a sweep -- no events, Jacobian, mass matrix, ``t_eval``, step limits or controller;
-scalar float tolerances; ``args`` a tuple of floats; ``t_eval`` None or a float64 vector --
-:func:`remember` keeps all of that per function (weakly: it goes with the function) under the
-key :func:`repeat_key` makes of the options, and :func:`solve_again` runs a later call on it
-after the checks that depend on the values alone: ``t_span`` two finite numbers (not equal),
-``y0`` a finite float64 vector of the remembered size, ``t_eval`` finite, strictly monotonic in
-the direction of integration and inside ``t_span``.  Anything else -- a first call, other
-types, a value these checks reject -- takes ``solve``'s full path, which gives the same result
-or raises its error.
+the loop runs (some 150 us with a mass matrix), the same on every call with the same function
+and options.  For the plain calls of a fit or a sweep -- no events, step limits or controller;
+scalar float tolerances; ``args`` a tuple of floats; ``t_eval`` None or a float64 vector;
+``jac`` None or a function; ``mass`` None or a float64 array of at most :data:`MASS_MAX`
+entries -- :func:`remember` keeps all of that per function (weakly: it goes with the function)
+under the key :func:`repeat_key` makes of the options (the mass by its bytes, the Jacobian by
+identity), and :func:`solve_again` runs a later call on it after the checks that depend on the
+values alone: ``t_span`` two finite numbers (not equal), ``y0`` a finite float64 vector of the
+remembered size, ``t_eval`` finite, strictly monotonic in the direction of integration and
+inside ``t_span``; with a singular mass, consistent initial values from ``y0`` and ``t0``
+(:func:`~stepsize.ode._mass.consistent_initial`, as the full path).  Anything else -- a first
+call, other types, a value these checks reject -- takes ``solve``'s full path, which gives the
+same result or raises its error.
 """
 
 import dataclasses
@@ -24,6 +27,7 @@ import numpy as np
 
 from stepsize.ode._build import describe_fault
 from stepsize.ode._bundles import CTX_ARGS, CTX_FAULT, Problem, Steps
+from stepsize.ode._mass import consistent_initial, plain_fun
 from stepsize.ode._result import run_result
 
 EPS = np.finfo(float).eps
@@ -34,6 +38,9 @@ _NO_TIMES = np.zeros(0)  # no t_eval (the loop only reads it)
 _new = tuple.__new__
 _REMEMBERED = weakref.WeakKeyDictionary()
 """``fun -> {key: Remembered}``."""
+MASS_MAX = 256 * 256
+"""The most entries of a mass matrix that a repeat call keys by its bytes (hashing them costs
+~1 us per 10,000); a larger one takes the full path."""
 
 
 class Remembered(NamedTuple):
@@ -41,7 +48,9 @@ class Remembered(NamedTuple):
     adapters before and after its context (``head``, ``tail``), the context's size, the method
     bundles ``(explicit, rosenbrock, radau, controls, switch)``, the BDF bundle, the first
     call's steps (tolerance arrays, ``max_steps``, what to store), the result's
-    :class:`~stepsize.ode._result.RunOptions` and the problem's spec (to re-raise a fault)."""
+    :class:`~stepsize.ode._result.RunOptions`, the problem's spec (to re-raise a fault), the
+    ``jac`` it was built with (held: the compiled adapter goes with it) and the checked mass
+    matrix (None: none, consistent initial values are not needed)."""
 
     entry: object
     head: tuple
@@ -52,11 +61,14 @@ class Remembered(NamedTuple):
     steps: Steps
     options: object
     spec: object
+    jac: object
+    mass: object
 
 
-def repeat_key(method, y0, rtol, atol, args, max_steps, flags):
-    """The key of a plain call (``flags``: dense_output, profile, inplace), or None when its
-    arguments are not of the types a repeat call takes (then ``solve`` checks them all)."""
+def repeat_key(method, y0, rtol, atol, args, max_steps, flags, extras):
+    """The key of a plain call (``flags``: dense_output, profile, inplace; ``extras``: jac,
+    mass), or None when its arguments are not of the types a repeat call takes (then ``solve``
+    checks them all)."""
     if not (
         type(method) is str
         and type(y0) is np.ndarray
@@ -77,11 +89,23 @@ def repeat_key(method, y0, rtol, atol, args, max_steps, flags):
         args = ()
     elif type(args) is not tuple or not all(type(a) is float for a in args):
         return None
-    return (method, y0.size, rtol, atol, len(args), max_steps, flags)
+    jac, mass = extras
+    if mass is not None:
+        if type(mass) is not np.ndarray or mass.dtype is not _F8 or mass.size > MASS_MAX:
+            return None
+        mass = (mass.shape, mass.tobytes())
+    if jac is not None:
+        if type(jac) is np.ndarray or not callable(jac):
+            return None
+        jac = id(jac)  # and solve_again checks that it is the same object
+    return (method, y0.size, rtol, atol, len(args), max_steps, flags, jac, mass)
 
 
-def remember(fun, key, built, methods, steps, bdf, options, entry):
-    """Keep what the call of ``solve`` under ``key`` built (``entry`` None: nothing to keep)."""
+def remember(fun, key, built, run, extras):
+    """Keep what the call of ``solve`` under ``key`` built: ``run`` is ``(methods, steps,
+    bdf, options, entry)`` (``entry`` None: nothing to keep), ``extras`` ``(jac, mass)``, the
+    Jacobian function and the checked mass matrix (None: regular or none)."""
+    methods, steps, bdf, options, entry = run
     if entry is None:
         return
     try:
@@ -90,16 +114,27 @@ def remember(fun, key, built, methods, steps, bdf, options, entry):
         return
     a = built.addressed
     table[key] = Remembered(
-        entry, tuple(a[:3]), tuple(a[4:]), a.ctx.size, methods, bdf, steps, options, built.spec
+        entry,
+        tuple(a[:3]),
+        tuple(a[4:]),
+        a.ctx.size,
+        methods,
+        bdf,
+        steps,
+        options,
+        built.spec,
+        *extras,
     )
 
 
-def solve_again(fun, t_span, y0, args, t_eval, key):
+def solve_again(fun, t_span, y0, args, t_eval, key, jac):
     """The result of ``solve`` for a call under ``key`` that :func:`remember` kept, or None
     when there is none or a value needs ``solve``'s full checks."""
     try:
         kept = _REMEMBERED[fun][key]
     except (KeyError, TypeError):
+        return None
+    if kept.jac is not jac:  # another function under a reused id
         return None
     if type(t_span) not in (tuple, list) or len(t_span) != 2:
         return None
@@ -115,6 +150,9 @@ def solve_again(fun, t_span, y0, args, t_eval, key):
         t_eval = _times(t_eval, t0, t1)
         if t_eval is None:
             return None
+    if kept.mass is not None:  # the full path's consistent initial values (or its error)
+        fun_ = plain_fun(fun, key[6][2], False)
+        y0 = consistent_initial(fun_, t0, y0, kept.mass, args or (), key[2], key[3])
     ctx = np.zeros(kept.ctx_size)
     if args:
         ctx[CTX_ARGS : CTX_ARGS + len(args)] = args

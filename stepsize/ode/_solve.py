@@ -29,7 +29,7 @@ from stepsize.ode._bundles import (
     Switch,
 )
 from stepsize.ode._loop import integrate
-from stepsize.ode._mass import SPARSE_MASS, check_mass, consistent_initial
+from stepsize.ode._mass import SPARSE_MASS, check_mass, consistent_initial, plain_fun
 from stepsize.ode._repeat import remember, repeat_key, solve_again
 from stepsize.ode._result import MESSAGES, DenseSolution, ODEResult, RunOptions, run_result
 from stepsize.ode._sparse import NO_PATTERN, complex_pattern, sparse_pattern
@@ -419,15 +419,16 @@ def solve(
     extras = (events, jac, jac_band, mass, jac_sparsity, controller, first_step)
     if _plain_call(extras, vectorized, compiled, max_step):
         flags = (dense_output, profile, inplace)
-        repeat = repeat_key(method, y0, rtol, atol, args, max_steps, flags)
+        repeat = repeat_key(method, y0, rtol, atol, args, max_steps, flags, (jac, mass))
         if repeat is not None:
-            result = solve_again(fun, t_span, y0, args, t_eval, repeat)
+            result = solve_again(fun, t_span, y0, args, t_eval, repeat, jac)
             if result is not None:
                 return result
     t0, t1, y0, rtol, atol = check_problem(t_span, y0, rtol, atol)
     band = _check_band(jac_band, y0.size)
     mode, explicit, implicit = resolve_method(method, rtol, band is not None)
     args = check_args(args)
+    user_jac = jac
     jac, jac_sparsity = python_jac(
         jac, jac_sparsity, implicit, band, (t0, t1), y0, args, SPARSE_METHODS
     )
@@ -441,14 +442,14 @@ def solve(
     if inplace and vectorized:
         raise ValueError("inplace=True and vectorized=True cannot be combined")
     ctrl = None if controller is None else get_controller(controller)
-    mass = check_mass(mass, y0.size, band)
+    mass = checked_mass = check_mass(mass, y0.size, band)
     if jac_sparsity is not None:
         pattern = sparse_pattern(jac_sparsity, y0.size, mass if mass.size else None)
         if isinstance(jac, PythonJac):
             jac.use_pattern(pattern)
     if mass.size:
         mode, explicit, implicit = _mass_method(mode, explicit, implicit)
-        y0 = consistent_initial(_plain(fun, inplace, vectorized), t0, y0, mass, args, rtol, atol)
+        y0 = consistent_initial(plain_fun(fun, inplace, vectorized), t0, y0, mass, args, rtol, atol)
     ex, ros, rad, controls, switch, ctrl_name = method_bundles(mode, explicit, implicit, ctrl)
     mass, ros, rad = _with_mass_and_pattern(ros, rad, mass, pattern, jac_sparsity, y0.size)
     built = build_problem(
@@ -487,23 +488,23 @@ def solve(
         built.spec.ev_dir.size if events is not None else None,
         bool(dense_output),
     )
-    if repeat is not None and built.compiled:
+    if repeat is not None and built.compiled and jac is user_jac:  # not a PythonJac
         methods = (ex, ros, rad, controls, switch)
         entry = compiled_entry(integrate, types)
-        remember(fun, repeat, built, methods, steps, bdf, options, entry)
+        algebraic = checked_mass if checked_mass.size else None
+        remember(fun, repeat, built, (methods, steps, bdf, options, entry), (jac, algebraic))
     return run_result(buf, y0.size, t0, options)
 
 
 def _plain_call(extras, vectorized, compiled, max_step):
     """Whether a call may take the repeat path (:mod:`stepsize.ode._repeat`): none of the
-    ``extras`` (events, jac, jac_band, mass, jac_sparsity, controller, first_step) given, not
+    ``extras`` (events, jac, jac_band, mass, jac_sparsity, controller, first_step) given but
+    ``jac`` and ``mass`` (:func:`~stepsize.ode._repeat.repeat_key` checks those), not
     ``vectorized``, ``compiled``, and no ``max_step``."""
-    a, b, c, d, e, f, g = extras  # not all(... for x in extras): a generator costs ~0.4 us
+    a, _, c, _, e, f, g = extras  # not all(... for x in extras): a generator costs ~0.4 us
     return (
         a is None
-        and b is None
         and c is None
-        and d is None
         and e is None
         and f is None
         and g is None
@@ -563,21 +564,6 @@ def _mass_method(mode, explicit, implicit):
             f"got method {implicit or explicit!r}"
         )
     return MODE_IMPLICIT, None, implicit
-
-
-def _plain(fun, inplace, vectorized):
-    """``fun`` as ``f(t, y, *args) -> array`` (for the consistent initial values)."""
-    if inplace:
-
-        def allocating(t, y, *args):
-            out = np.empty(y.size)
-            fun(t, y, out, *args)
-            return out
-
-        return allocating
-    if vectorized:
-        return lambda t, y, *args: np.asarray(fun(t, y[:, None], *args))[:, 0]
-    return fun
 
 
 def _constant_result(built, t_span, y0, t_eval, has_events, dense_output):

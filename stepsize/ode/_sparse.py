@@ -530,7 +530,7 @@ def sparse_mass_times(sp, x, out):
 @numba.njit(**NJIT)
 def sparse_norm_inf(sp, jdata, w):
     """``max_i sum_j |J_ij| / sum_j |M_ij|`` over the rows with ``M_i != 0`` (``mrows`` sorted):
-    ``||J||_inf`` for the identity (``stepsize.ode._mass.mass_norm_inf``); ``w`` (n,) scratch."""
+    ``||J||_inf`` for the identity (``stepsize.ode._linalg.norm_inf``); ``w`` (n,) scratch."""
     n = sp.colptr.size - 1
     for i in range(n):
         w[i] = 0.0
