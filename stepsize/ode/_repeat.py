@@ -3,16 +3,19 @@ so that the next one checks only what depends on values.
 
 ``solve`` validates its arguments, resolves the method, builds the method bundles and the
 problem's adapters and finds the compiled entry point of the loop: some 25 us of Python before
-the loop runs, the same on every call with the same function and options.  For the plain calls
-of a fit or a sweep -- no events, Jacobian, mass matrix, ``t_eval``, step limits or controller;
-scalar float tolerances; ``args`` a tuple of floats; ``t_eval`` None or a float64 vector --
+the loop runs (~100 us with events), the same on every call with the same function and options.
+For the calls of a fit, a sweep or a driver that restarts the integration -- no Jacobian, mass
+matrix, ``jac_band``, ``jac_sparsity`` or ``max_step``; scalar float tolerances; ``args`` a tuple
+of floats and float64 arrays; events (the same functions, with the same ``direction`` and
+``terminal``), a preset ``controller`` name, ``first_step`` and ``max_steps`` allowed --
 :func:`remember` keeps all of that per function (weakly: it goes with the function) under the
 key :func:`repeat_key` makes of the options, and :func:`solve_again` runs a later call on it
-after the checks that depend on the values alone: ``t_span`` two finite numbers (not equal),
-``y0`` a finite float64 vector of the remembered size, ``t_eval`` finite, strictly monotonic in
-the direction of integration and inside ``t_span``.  Anything else -- a first call, other
-types, a value these checks reject -- takes ``solve``'s full path, which gives the same result
-or raises its error.
+after the checks that depend on the values alone: ``t_span`` two numbers, ``t0`` finite, ``t1``
+finite or infinite, not equal; ``y0`` a finite float64 vector of the remembered size;
+``t_eval`` finite, strictly monotonic in the direction of integration and inside ``t_span``;
+``first_step`` in ``(0, |t1 - t0|]``; ``max_steps`` a positive int.  Anything else -- a first
+call, other types, a value these checks reject -- takes ``solve``'s full path, which gives the
+same result or raises its error.
 """
 
 import dataclasses
@@ -29,11 +32,14 @@ from stepsize.ode._result import run_result
 EPS = np.finfo(float).eps
 _RTOL_MIN, _INF = 100 * EPS, math.inf
 _F8 = np.dtype(np.float64)
-_NUMBERS = (float, int)
+_NUMBERS = (float, int, np.float64)
+_FLOATS = (float, np.float64)
 _NO_TIMES = np.zeros(0)  # no t_eval (the loop only reads it)
 _new = tuple.__new__
 _REMEMBERED = weakref.WeakKeyDictionary()
 """``fun -> {key: Remembered}``."""
+MAX_KEPT = 32
+"""Keys kept per function (the table starts afresh when full)."""
 
 
 class Remembered(NamedTuple):
@@ -54,9 +60,13 @@ class Remembered(NamedTuple):
     spec: object
 
 
-def repeat_key(method, y0, rtol, atol, args, max_steps, flags):
-    """The key of a plain call (``flags``: dense_output, profile, inplace), or None when its
-    arguments are not of the types a repeat call takes (then ``solve`` checks them all)."""
+def repeat_key(method, y0, tols, args, events, controller, flags):
+    """The key of a call (``tols``: rtol, atol; ``flags``: dense_output, profile, inplace), or
+    None when its arguments are not of the types a repeat call takes (then ``solve`` checks them
+    all).  The key holds the event functions with their ``direction`` and ``terminal`` (and
+    their types: the full path rejects some values equal to accepted ones, e.g. a float
+    ``terminal``) and the layout of ``args`` (:func:`_args_layout`)."""
+    rtol, atol = tols
     if not (
         type(method) is str
         and type(y0) is np.ndarray
@@ -66,18 +76,48 @@ def repeat_key(method, y0, rtol, atol, args, max_steps, flags):
         and type(atol) is float
         and _RTOL_MIN <= rtol < _INF
         and 0.0 <= atol < _INF
-        and type(max_steps) is int
-        and max_steps >= 1
+        and (controller is None or type(controller) is str)
     ):
         return None
     dense, profile, inplace = flags  # no generator: ~0.3 us a call
     if type(dense) is not bool or type(profile) is not bool or type(inplace) is not bool:
         return None
-    if args is None:
-        args = ()
-    elif type(args) is not tuple or not all(type(a) is float for a in args):
+    layout = _args_layout(args)
+    if layout is None:
         return None
-    return (method, y0.size, rtol, atol, len(args), max_steps, flags)
+    if events is not None:
+        events = _events_key(events)
+    return (method, y0.size, rtol, atol, layout, events, controller, flags)
+
+
+def _args_layout(args):
+    """What fixes the layout of ``args`` in the context: ``"f"`` for a float, the shape of a
+    float64 array (its values travel at run time, as :class:`~stepsize.ode._context.Layout`
+    packs them); None for anything else (``solve``'s full path lays it out)."""
+    if args is None or args == ():
+        return ()
+    if type(args) is not tuple:
+        return None
+    out = []
+    for a in args:
+        if type(a) is float:
+            out.append("f")
+        elif type(a) is np.ndarray and a.dtype is _F8 and a.ndim >= 1:
+            out.append(a.shape)
+        else:
+            return None
+    return tuple(out)
+
+
+def _events_key(events):
+    """``((function, direction, its type, terminal, its type), ...)`` of ``events``."""
+    fns = events if type(events) in (list, tuple) else (events,)
+    out = []
+    for ev in fns:
+        d = getattr(ev, "direction", 0.0)
+        term = getattr(ev, "terminal", False)
+        out.append((ev, d, type(d), term, type(term)))
+    return tuple(out)
 
 
 def remember(fun, key, built, methods, steps, bdf, options, entry):
@@ -88,18 +128,21 @@ def remember(fun, key, built, methods, steps, bdf, options, entry):
         table = _REMEMBERED.setdefault(fun, {})
     except TypeError:  # not weak-referenceable
         return
+    if len(table) >= MAX_KEPT:  # e.g. a new event function on every call: keep the newest
+        table.clear()
     a = built.addressed
     table[key] = Remembered(
         entry, tuple(a[:3]), tuple(a[4:]), a.ctx.size, methods, bdf, steps, options, built.spec
     )
 
 
-def solve_again(fun, t_span, y0, args, t_eval, key):
+def solve_again(fun, t_span, y0, args, t_eval, limits, key):
     """The result of ``solve`` for a call under ``key`` that :func:`remember` kept, or None
-    when there is none or a value needs ``solve``'s full checks."""
+    when there is none or a value needs ``solve``'s full checks; ``limits``: ``(first_step,
+    max_steps)``."""
     try:
         kept = _REMEMBERED[fun][key]
-    except (KeyError, TypeError):
+    except (KeyError, TypeError):  # TypeError: an unhashable direction or terminal
         return None
     if type(t_span) not in (tuple, list) or len(t_span) != 2:
         return None
@@ -107,7 +150,14 @@ def solve_again(fun, t_span, y0, args, t_eval, key):
     if type(t0) not in _NUMBERS or type(t1) not in _NUMBERS:
         return None
     t0, t1 = float(t0), float(t1)
-    if t0 == t1 or not (math.isfinite(t0) and math.isfinite(t1) and _finite(y0)):
+    if t0 == t1 or not (math.isfinite(t0) and t1 == t1 and _finite(y0)):  # t1 may be inf
+        return None
+    first, max_steps = limits
+    if type(max_steps) is not int or max_steps < 1:
+        return None
+    if first is None:
+        first = 0.0
+    elif type(first) not in _FLOATS or not (0.0 < first <= abs(t1 - t0)):
         return None
     if t_eval is None:
         t_eval = _NO_TIMES
@@ -117,10 +167,10 @@ def solve_again(fun, t_span, y0, args, t_eval, key):
             return None
     ctx = np.zeros(kept.ctx_size)
     if args:
-        ctx[CTX_ARGS : CTX_ARGS + len(args)] = args
+        _pack_args(ctx, args)
     s = kept.steps
     # tuple.__new__: a named tuple's own constructor costs ~0.5 us more per bundle
-    steps = _new(Steps, (t0, t1, s.rtol, s.atol, 0.0, math.inf, s.max_steps, t_eval, *s[-2:]))
+    steps = _new(Steps, (t0, t1, s.rtol, s.atol, first, math.inf, max_steps, t_eval, *s[-2:]))
     problem = _new(Problem, kept.head + (ctx,) + kept.tail)
     if not y0.flags.c_contiguous:  # the entry point reads y0 as a C-contiguous vector
         y0 = y0.copy()
@@ -128,6 +178,21 @@ def solve_again(fun, t_span, y0, args, t_eval, key):
     if ctx[CTX_FAULT] != 0.0:
         raise describe_fault(dataclasses.replace(kept.spec, args=args or ()), ctx)
     return run_result(buf, y0.size, t0, kept.options)
+
+
+def _pack_args(ctx, args):
+    """The values of ``args`` (floats and float64 arrays, :func:`_args_layout`) into ``ctx``
+    where :class:`~stepsize.ode._context.Layout` puts them: in order from ``CTX_ARGS``, arrays
+    in C order."""
+    k = CTX_ARGS
+    for a in args:
+        if type(a) is float:
+            ctx[k] = a
+            k += 1
+        else:
+            size = a.size
+            ctx[k : k + size] = a.ravel()
+            k += size
 
 
 def _finite(y):
