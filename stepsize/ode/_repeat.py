@@ -32,6 +32,8 @@ from stepsize.ode._result import run_result
 EPS = np.finfo(float).eps
 _RTOL_MIN, _INF = 100 * EPS, math.inf
 _F8 = np.dtype(np.float64)
+"""float64; compared with ``==``, not ``is``: an array that compiled code returns (Numba boxes
+it) carries an equal dtype object of its own."""
 _NUMBERS = (float, int, np.float64)
 _FLOATS = (float, np.float64)
 _NO_TIMES = np.zeros(0)  # no t_eval (the loop only reads it)
@@ -70,7 +72,7 @@ def repeat_key(method, y0, tols, args, events, controller, flags):
     if not (
         type(method) is str
         and type(y0) is np.ndarray
-        and y0.dtype is _F8
+        and y0.dtype == _F8
         and y0.ndim == 1
         and type(rtol) is float
         and type(atol) is float
@@ -102,7 +104,7 @@ def _args_layout(args):
     for a in args:
         if type(a) is float:
             out.append("f")
-        elif type(a) is np.ndarray and a.dtype is _F8 and a.ndim >= 1:
+        elif type(a) is np.ndarray and a.dtype == _F8 and a.ndim >= 1:
             out.append(a.shape)
         else:
             return None
@@ -206,7 +208,7 @@ def _times(t_eval, t0, t1):
     """A copy of ``t_eval`` (a float64 vector; ``solve``'s own, as its full path makes it) when
     it is finite, strictly monotonic from ``t0`` towards ``t1`` and inside ``[t0, t1]``; else
     None."""
-    if type(t_eval) is not np.ndarray or t_eval.dtype is not _F8 or t_eval.ndim != 1:
+    if type(t_eval) is not np.ndarray or t_eval.dtype != _F8 or t_eval.ndim != 1:
         return None
     sign = 1.0 if t1 > t0 else -1.0
     if t_eval.size > 32:  # the same checks, vectorised
