@@ -31,6 +31,21 @@ ensemble
     need not reach the same error (diffrax's Tsit5 is more accurate at the same ``rtol``), so
     a tolerance sweep (:func:`ensemble_sweep`) also gives the pairs' ratios at matched error,
     on the wall clock and on the process CPU time.
+events
+    Cost per call with events, as a driver that restarts the integration calls ``solve`` (the
+    N-body KS runs make ~28 calls per run): the harmonic oscillator ``y'' = -y``, ``y(0) = 1``,
+    on ``[0, 10]`` with the non-terminal event ``y = 0`` (four crossings), dop853 at ``rtol =
+    1e-6``; and the same written in place with ``args`` holding float64 arrays, ``t_span = (0,
+    inf)`` ended by a terminal event (the first crossing upwards, ``t = 3 pi / 2``),
+    ``first_step`` and ``max_steps`` (the KS calls' shape).  stepsize as called (the repeat path
+    of :mod:`stepsize.ode._repeat`), stepsize through its full checks (forced by a finite
+    ``max_step = 1e9``, which does not limit a step here: the cost of every call before the
+    repeat path took events) and SciPy's ``solve_ivp`` (DOP853, the same events; numbalsoda and
+    CyRK have none).  Ratios: full-path time / repeat time and SciPy time / stepsize time.
+    Last, what it buys a whole run: ``stepsize.nbody``'s KS-regularised Pythagorean problem to
+    ``t = 70`` (dop853, ``rtol = 3e-9``; ~28 ``solve`` calls, one per regularised segment), as
+    it runs and with the repeat path switched off (``_solve.repeat_key`` replaced by one that
+    declines every call: each call through the full checks); the same energy error both ways.
 cold
     Fresh subprocesses with an empty ``NUMBA_CACHE_DIR``: the wall and CPU time (the child's user
     + system) to the first ``solve`` result (Lorenz, default method) and, separately, to the first
@@ -73,7 +88,7 @@ from _common import (
 
 from stepsize.ode import problems, solve, solve_ensemble
 
-PARTS = ("fixed", "per_eval", "ensemble", "cold")
+PARTS = ("fixed", "per_eval", "events", "ensemble", "cold")
 DOP853_EVALS_PER_STEP = 12
 
 
@@ -219,6 +234,114 @@ def njit_cost(repeats, min_sample):
         y_end=ends,
         first_call_cpu_s=compile_s,
         ratio_numbalsoda_over_stepsize=ratio,
+        samples=timing,
+    )
+
+
+# ------------------------------------------------------------------------------------ events
+
+
+def _oscillator(t, y):
+    return np.array([y[1], -y[0]])
+
+
+def _oscillator_inplace(t, y, dydt, k, scratch):
+    scratch[0] = k[0] * y[0]
+    dydt[0] = y[1]
+    dydt[1] = -scratch[0]
+
+
+def _crossing(t, y, *args):
+    return y[0]
+
+
+def _upwards(t, y, *args):
+    return y[0]
+
+
+_upwards.direction = 1.0
+_upwards.terminal = True
+
+
+def events_cost(repeats, min_sample):
+    """Cost per call of ``solve`` with events (module docstring, part ``events``)."""
+    from scipy.integrate import solve_ivp
+
+    y0, tol = np.array([1.0, 0.0]), 1e-6
+    plain = dict(method="dop853", rtol=tol, atol=tol, events=_crossing)
+    restart = dict(
+        method="dop853", rtol=tol, atol=tol, events=[_upwards], inplace=True, first_step=0.1,
+        max_steps=10_000, args=(np.array([1.0]), np.zeros(1)),
+    )  # fmt: skip
+    calls = {
+        "stepsize events": lambda: solve(_oscillator, (0.0, 10.0), y0, **plain),
+        "stepsize events, full checks": lambda: solve(
+            _oscillator, (0.0, 10.0), y0, max_step=1e9, **plain
+        ),
+        "scipy DOP853 events": lambda: solve_ivp(
+            _oscillator, (0.0, 10.0), y0, method="DOP853", rtol=tol, atol=tol, events=_crossing
+        ),
+        "stepsize restart": lambda: solve(_oscillator_inplace, (0.0, np.inf), y0, **restart),
+        "stepsize restart, full checks": lambda: solve(
+            _oscillator_inplace, (0.0, np.inf), y0, max_step=1e9, **restart
+        ),
+    }
+    runs = {k: call() for k, call in calls.items()}
+    timing = time_interleaved(calls, repeats=repeats, min_sample=min_sample)
+    us = {k: v["time_s"] * 1e6 for k, v in timing.items()}
+    return dict(
+        ks_pythagorean=_ks_run(repeats, min_sample),
+        problem="y'' = -y, y(0) = (1, 0), dop853 rtol = atol = 1e-6: on [0, 10] with the "
+        "event y = 0; restart: in place, args = (k array, scratch array), t_span = (0, inf), "
+        "terminal event y = 0 upwards, first_step = 0.1, max_steps = 10000",
+        t_events={k: [t.tolist() for t in r.t_events] for k, r in runs.items()},
+        nfev={k: int(r.nfev) for k, r in runs.items()},
+        time_us=us,
+        time_min_us={k: v["time_min_s"] * 1e6 for k, v in timing.items()},
+        ratio_full_over_repeat={
+            "events": us["stepsize events, full checks"] / us["stepsize events"],
+            "restart": us["stepsize restart, full checks"] / us["stepsize restart"],
+        },
+        ratio_scipy_over_stepsize=us["scipy DOP853 events"] / us["stepsize events"],
+        samples=timing,
+    )
+
+
+def _ks_run(repeats, min_sample, rtol=3e-9):
+    """CPU time of the KS-regularised Pythagorean run with and without the repeat path."""
+    import stepsize.ode._solve as solve_module
+    from stepsize.nbody import integrate, pythagorean
+
+    key = solve_module.repeat_key
+    calls_made = [0]
+
+    def counted(*a):
+        calls_made[0] += 1
+        return key(*a)
+
+    def run(repeat):
+        solve_module.repeat_key = counted if repeat else lambda *a: None
+        try:
+            return integrate(pythagorean(), 70.0, "dop853", rtol=rtol, regularize="ks")
+        finally:
+            solve_module.repeat_key = key
+
+    errors = {"repeat path": run(True).energy_error, "full checks": run(False).energy_error}
+    calls_made[0] = 0
+    run(True)
+    n_calls = calls_made[0]
+    timing = time_interleaved(
+        {"repeat path": lambda: run(True), "full checks": lambda: run(False)},
+        repeats=repeats,
+        min_sample=min_sample,
+    )
+    ms = {k: v["time_s"] * 1e3 for k, v in timing.items()}
+    return dict(
+        setup=f"Pythagorean problem to t = 70, dop853, rtol = {rtol:g}, regularize='ks'",
+        solve_calls_per_run=n_calls,
+        energy_error=errors,
+        time_ms=ms,
+        ratio_full_over_repeat=ms["full checks"] / ms["repeat path"],
         samples=timing,
     )
 
@@ -662,6 +785,18 @@ def print_summary(doc):
             for k, v in nj["time_us_per_call"].items():
                 print(f"    {k:32} {v:9.2f}")
             print(f"    numbalsoda / stepsize: {nj['ratio_numbalsoda_over_stepsize']:.3f}")
+    if "events" in r:
+        print("\nCost per call with events [us] (median):")
+        for k, v in r["events"]["time_us"].items():
+            print(f"  {k:34} {v:9.1f}")
+        for k, v in r["events"]["ratio_full_over_repeat"].items():
+            print(f"  full checks / repeat path ({k}): {v:.3f}")
+        print(f"  scipy / stepsize (events): {r['events']['ratio_scipy_over_stepsize']:.3f}")
+        ks = r["events"]["ks_pythagorean"]
+        print(f"  {ks['setup']}, {ks['solve_calls_per_run']} solve calls [ms]:")
+        for k, v in ks["time_ms"].items():
+            print(f"    {k:32} {v:9.2f}  |dE/E| {ks['energy_error'][k]:.3e}")
+        print(f"    full checks / repeat path: {ks['ratio_full_over_repeat']:.3f}")
     if "per_eval" in r:
         print("\nCost per evaluation (marginal, dop853) [ns]:")
         for name, res in r["per_eval"].items():
@@ -708,7 +843,7 @@ def plot(doc, path):
     from matplotlib.figure import Figure
 
     r = doc["results"]
-    panels = [k for k in ("fixed", "per_eval", "ensemble", "cold") if k in r]
+    panels = [k for k in ("fixed", "per_eval", "events", "ensemble", "cold") if k in r]
     fig = Figure(figsize=(5.2 * len(panels), 4.4))
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, part in zip(axes, panels):
@@ -721,6 +856,8 @@ def plot(doc, path):
                 for lab, row in res["solvers"].items()
             }
             unit, title = "ns per evaluation", "marginal cost per evaluation (dop853)"
+        elif part == "events":
+            d, unit, title = r["events"]["time_us"], "us per call", "calls with events"
         elif part == "ensemble":
             d, unit, title = r["ensemble"]["time_s"], "s", "1000 Lorenz members"
         else:
@@ -750,7 +887,7 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, default=None, help="output directory")
     ap.add_argument("--parts", nargs="+", default=None, choices=PARTS)
     opts = ap.parse_args(argv)
-    parts = opts.parts or (PARTS[:3] if opts.quick else PARTS)
+    parts = opts.parts or (PARTS[:-1] if opts.quick else PARTS)  # quick: no cold start
     repeats, min_sample = (3, 0.01) if opts.quick else (9, 0.05)
     out = output_dir(opts.out, opts.quick, "ode_micro")
     print("peers:", peers.notes())
@@ -764,6 +901,8 @@ def main(argv=None):
             results[part] = fixed_cost(repeats, min_sample)
         elif part == "per_eval":
             results[part] = per_eval_cost(repeats, min_sample)
+        elif part == "events":
+            results[part] = events_cost(repeats, min_sample)
         elif part == "ensemble":
             results[part] = ensemble(max(3, repeats // 2), 100 if opts.quick else ENSEMBLE_SIZE)
         else:

@@ -194,6 +194,16 @@ def ode_micro(data):
                 f"{nj['ratio_numbalsoda_over_stepsize']:.2f}",
             )
         )
+    if "events" in r:
+        t = r["events"]["time_us"]
+        rows.append(
+            (
+                "cost per call with events (y'' = -y, dop853; peer SciPy DOP853)",
+                f"{t['stepsize events']:.0f} us",
+                f"{t['scipy DOP853 events']:.0f} us",
+                f"{r['events']['ratio_scipy_over_stepsize']:.1f}",
+            )
+        )
     per_eval = []
     for problem, res in r.get("per_eval", {}).items():
         s = res["solvers"]

@@ -75,15 +75,31 @@ def lotka(t, y, a, b):
     return np.array([a * y[0] - b * y[0] * y[1], b * y[0] * y[1] - y[1]])
 
 
+def prey_peak(t, y, a, b):
+    """Zero where the prey peaks (dy0/dt = 0 from above)."""
+    return a - b * y[1]
+
+
+prey_peak.direction = -1.0
+
+
+def predators_at_one(t, y, a, b):
+    return y[1] - 1.0
+
+
 def _fields(r):
     sol = r.sol(np.linspace(r.t[0], r.t[-1], 7)) if r.sol is not None else None
-    return (r.t, r.y, sol, r.nfev, r.njev, r.status, r.message, r.success, r.stats)
+    return (r.t, r.y, sol, r.nfev, r.njev, r.status, r.message, r.success, r.stats, r.t_events,
+            r.y_events)  # fmt: skip
 
 
 def _same(a, b):
     for x, y in zip(_fields(a), _fields(b), strict=True):
         if isinstance(x, np.ndarray):
             np.testing.assert_array_equal(x, y)
+        elif isinstance(x, list) and x and isinstance(x[0], np.ndarray):  # t_events, y_events
+            for u, v in zip(x, y, strict=True):
+                np.testing.assert_array_equal(u, v)
         else:
             assert x == y
 
@@ -95,6 +111,8 @@ def _same(a, b):
         {"dense_output": True, "profile": True},
         {"t_eval": np.linspace(0.0, 3.0, 5)},
         {"method": "auto", "rtol": 1e-6},
+        {"events": [prey_peak, predators_at_one], "first_step": 1e-3, "max_steps": 5000},
+        {"controller": "H211b", "dense_output": True, "events": predators_at_one},
     ],
 )
 def test_a_repeat_call_skips_the_full_checks_and_gives_the_full_result(monkeypatch, options):
@@ -117,6 +135,49 @@ def test_a_repeat_call_skips_the_full_checks_and_gives_the_full_result(monkeypat
     _same(fast, full)
     if "profile" in options:
         np.testing.assert_array_equal(fast.profile.h_lambda, full.profile.h_lambda)
+
+
+def spring(t, y, dydt, k, scratch):
+    """y'' = -k y in place, ``k`` a float64 array of one value; writes its ``scratch`` array."""
+    scratch[:] = k[0] * y[0]
+    dydt[0] = y[1]
+    dydt[1] = -scratch[0]
+
+
+def bottom(t, y, k, scratch):
+    return y[1]
+
+
+bottom.direction = 1.0
+bottom.terminal = True
+
+
+def test_a_repeat_call_with_array_args_events_and_an_open_end_gives_the_full_result(monkeypatch):
+    """As a driver that restarts segments calls ``solve`` (``stepsize.nbody``'s KS runs):
+    ``t_span = (0, inf)`` ended by a terminal event, ``args`` holding float64 arrays (their
+    values travel at run time), ``first_step`` and ``max_steps`` new on every call.  The repeat
+    result equals the full path's; a new ``terminal`` of the event takes the full path again.
+    y = (1, 0), y'' = -k y: the velocity turns upwards at the bottom, t = pi / sqrt(k)."""
+    import stepsize.ode._repeat as repeat
+
+    kw = {"method": "dop853", "rtol": 1e-10, "atol": 1e-12, "inplace": True, "events": bottom}
+    y0 = np.array([1.0, 0.0])
+    solve(spring, (0.0, np.inf), y0, args=(np.array([4.0]), np.zeros(2)), **kw)
+    args = (np.array([9.0]), np.zeros(2))
+    fast = solve(spring, (0.0, np.inf), y0, args=args, first_step=0.01, max_steps=900, **kw)
+    assert fast.status == 1 and fast.stats["compiled"]
+    np.testing.assert_allclose(fast.t_events[0], [np.pi / 3.0], rtol=1e-9)
+    monkeypatch.setattr(repeat, "_REMEMBERED", repeat.weakref.WeakKeyDictionary())
+    full = solve(spring, (0.0, np.inf), y0, args=args, first_step=0.01, max_steps=900, **kw)
+    _same(fast, full)
+    monkeypatch.setattr(bottom, "terminal", 2, raising=False)  # stop at the second bottom
+    twice = solve(spring, (0.0, np.inf), y0, args=args, first_step=0.01, max_steps=900, **kw)
+    np.testing.assert_allclose(twice.t_events[0], [np.pi / 3.0, np.pi], rtol=1e-9)
+    monkeypatch.setattr(bottom, "terminal", 2.0, raising=False)
+    with pytest.raises(ValueError, match="terminal must be a bool or an int"):
+        solve(spring, (0.0, np.inf), y0, args=args, **kw)
+    with pytest.raises(ValueError, match="first_step must be positive"):
+        solve(spring, (0.0, 1.0), y0, args=args, first_step=2.0, **{**kw, "events": None})
 
 
 def test_a_repeat_call_with_bad_values_raises_as_the_full_path():

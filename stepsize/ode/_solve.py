@@ -416,12 +416,12 @@ def solve(
     ``jac`` or an event function propagates, with a note saying at which ``t``.
     """
     repeat = None
-    extras = (events, jac, jac_band, mass, jac_sparsity, controller, first_step)
-    if _plain_call(extras, vectorized, compiled, max_step):
+    if _plain_call((jac_band, jac_sparsity), vectorized, compiled, max_step):
         flags = (dense_output, profile, inplace)
-        repeat = repeat_key(method, y0, rtol, atol, args, max_steps, flags, (jac, mass))
+        repeat = repeat_key(method, y0, (rtol, atol), args, events, controller, flags, (jac, mass))
         if repeat is not None:
-            result = solve_again(fun, t_span, y0, args, t_eval, repeat, jac)
+            limits = (first_step, max_steps)
+            result = solve_again(fun, t_span, y0, args, t_eval, limits, repeat, jac)
             if result is not None:
                 return result
     t0, t1, y0, rtol, atol = check_problem(t_span, y0, rtol, atol)
@@ -497,17 +497,13 @@ def solve(
 
 
 def _plain_call(extras, vectorized, compiled, max_step):
-    """Whether a call may take the repeat path (:mod:`stepsize.ode._repeat`): none of the
-    ``extras`` (events, jac, jac_band, mass, jac_sparsity, controller, first_step) given but
-    ``jac`` and ``mass`` (:func:`~stepsize.ode._repeat.repeat_key` checks those), not
-    ``vectorized``, ``compiled``, and no ``max_step``."""
-    a, _, c, _, e, f, g = extras  # not all(... for x in extras): a generator costs ~0.4 us
+    """Whether a call may take the repeat path (:mod:`stepsize.ode._repeat`): neither of the
+    ``extras`` (jac_band, jac_sparsity) given (:func:`~stepsize.ode._repeat.repeat_key` checks
+    ``jac`` and ``mass``), not ``vectorized``, ``compiled``, and no ``max_step``."""
+    a, b = extras  # not all(... for x in extras): a generator costs ~0.4 us
     return (
         a is None
-        and c is None
-        and e is None
-        and f is None
-        and g is None
+        and b is None
         and vectorized is False
         and compiled is True
         and type(max_step) is float
