@@ -19,9 +19,8 @@ OrdinaryDiffEq's AutoSwitch):
 
 A method family that is ``None`` is compiled out (Numba prunes ``x is None`` branches on
 arguments), so each combination compiles, when first used, only the code it runs; the implicit
-attempts of an "auto" run, and the stepping loop itself, are called through pointers
-(:func:`~stepsize.ode._jit.through_pointer`), so that they compile when a run first reaches
-them, once for every caller (a run without an explicit pair links its attempt in).
+attempts, and the stepping loop itself, are called through pointers (:func:`~stepsize.ode._jit.
+through_pointer`), so that they compile when a run first reaches them, once for every caller.
 The loop is written once as plain Python over arrays and built twice: compiled with Numba and,
 for functions Numba cannot compile, as the same source run by the interpreter
 (:func:`~stepsize.ode._jit.python_twin`).  Status codes in :mod:`stepsize.ode._bundles`,
@@ -399,8 +398,6 @@ def attempt(problem, explicit, rosenbrock, radau, steps, run, t, h, bdf):
             run.info[0].nfev += explicit.c.size - 1
             return err, 0 if np.isfinite(err) else NONFINITE
         return np.nan, NONFINITE
-    if explicit is None:  # an implicit run: the attempt linked in
-        return implicit_attempt(problem, rosenbrock, radau, steps, run, t, h, bdf)
     if rosenbrock is not None:
         return rosenbrock_attempt_indirect(
             problem, rosenbrock, run.rw, run.imp, run.work, t, h, steps, run.info
@@ -412,24 +409,6 @@ def attempt(problem, explicit, rosenbrock, radau, steps, run, t, h, bdf):
         )
     if bdf is not None:
         return bdf_attempt_indirect(problem, bdf, run.bdw, run.imp, run.work, t, h, steps, run.info)
-    return np.nan, NONFINITE
-
-
-@inlined
-def implicit_attempt(problem, rosenbrock, radau, steps, run, t, h, bdf):
-    """The implicit attempt called directly, for a run without an explicit pair (it steps with
-    nothing else, so linking the attempt in compiles nothing it does not run).  Through the
-    pointer, BDF's attempt passed its bundles field by field and cost 13-15 % of ROBER's and
-    VDPOL's BDF time."""
-    if rosenbrock is not None:
-        return rosenbrock_attempt(
-            problem, rosenbrock, run.rw, run.imp, run.work, t, h, steps, run.info
-        )
-    if radau is not None:
-        rejected = run.state[0].rejected_last
-        return radau_attempt(problem, run.radw, run.imp, run.work, t, h, rejected, steps, run.info)
-    if bdf is not None:
-        return bdf_attempt(problem, bdf, run.bdw, run.imp, run.work, t, h, steps, run.info)
     return np.nan, NONFINITE
 
 
