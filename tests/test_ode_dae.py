@@ -324,7 +324,8 @@ def test_a_repeat_call_with_mass_and_jac_gives_the_full_result(monkeypatch):
     assert calls == [] and fast.success and fast.y[:, 0].tolist() == [1.0, 0.0, 0.0]
     kept = repeat._REMEMBERED[p.fun]
     key = next(iter(kept))
-    assert repeat.solve_again(p.fun, t_span, moved, (), None, key, lambda t, y: None) is None
+    limits = (None, 100_000)  # first_step, max_steps
+    assert repeat.solve_again(p.fun, t_span, moved, (), None, limits, key, lambda t, y: 0) is None
     monkeypatch.setattr(repeat, "_REMEMBERED", repeat.weakref.WeakKeyDictionary())
     full = solve(p.fun, t_span, moved, mass=p.mass, **kw)
     assert len(calls) == 1
