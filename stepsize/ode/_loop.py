@@ -221,11 +221,6 @@ radau_attempt_indirect = through_pointer(radau_attempt, _ATTEMPT, stepping=True)
 bdf_attempt_indirect = through_pointer(bdf_attempt, _ATTEMPT, stepping=True)
 """The implicit attempts through pointers: compiled when a run first takes an implicit step,
 so that an "auto" run that never finds its problem stiff compiles none of them."""
-handle_events_indirect = through_pointer(
-    handle_events, types.Tuple((types.float64, types.boolean)), stepping=True
-)
-"""Event location through a pointer: compiled when a run first sees an event function change
-sign, so that a run without events (or whose events never occur) compiles none of it."""
 
 
 @twinned
@@ -521,7 +516,7 @@ def record(problem, explicit, rosenbrock, radau, steps, run, out, t, h, t_new, b
     t_stop = t_new
     terminal = False
     if crossing:
-        t_stop, terminal = handle_events_indirect(
+        t_stop, terminal = handle_events(
             problem, ew, t, h, work.y, work.coef, t_new, work.ybuf, out, run.info
         )
     for i in range(ew.g_old.size):
