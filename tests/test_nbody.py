@@ -123,6 +123,9 @@ def test_paper_three_body_distribution_and_seeds():
         assert -10 <= rel[2, 0] <= 0 and 5 <= rel[2, 1] <= 20
         dv = units.au_per_yr_to_kms(s.velocities - s.velocities[2])
         assert np.allclose(dv[:2], [[0.0, 10.0], [-10.0, 0.0]])
+        # built without System()'s checks: they must pass, and the arrays stay read-only
+        assert System(s.masses, s.positions, s.velocities, s.G) == s
+        assert not (s.positions.flags.writeable or s.velocities.flags.writeable)
     assert paper_three_body(1, ndim=3).positions.shape == (3, 3)
     with pytest.raises(ValueError, match="ndim"):
         paper_three_body(1, ndim=4)
