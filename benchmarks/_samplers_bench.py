@@ -769,6 +769,20 @@ def plot(doc, path):
 # ----------------------------------------------------------------------------- direct search
 
 
+def search_record(name, rows, ratios, clocks):
+    """The record of one model's ``--direct`` or ``--bns`` run; ``clocks`` the wall and CPU
+    clocks and the load averages at its start."""
+    started, cpu_started, load_started = clocks
+    return {
+        "model": name,
+        "rows": rows,
+        "ratios": ratios,
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu_started,
+        "load": {"start": list(load_started), "end": list(os.getloadavg())},
+    }
+
+
 def direct_search(name, cfg, kd):
     """The lowest error any schedule reaches: Nelder-Mead over a ``K``-step schedule's
     ``K`` logits (times ``cumsum(softmax)`` on the coordinate of uniform training timesteps,
@@ -779,7 +793,7 @@ def direct_search(name, cfg, kd):
     and the sampler's uniform steps, with paired bootstrap 90% intervals."""
     from scipy.optimize import minimize
 
-    started, cpu_started, load_started = time.perf_counter(), time.process_time(), os.getloadavg()
+    clocks = time.perf_counter(), time.process_time(), os.getloadavg()
     model, net, sched_cfg, shape = load(name)
     image = name.startswith("digits16")
     n_plan, n_eval = (cfg["plan_images"], cfg["eval_images"]) if image else (256, 1024)
@@ -857,33 +871,45 @@ def direct_search(name, cfg, kd):
                         }
                     )
             print(f"  {name} direct {solver} nfe {nfe}: " + str(ratios[-4:]), flush=True)
-    return {
-        "model": name,
-        "rows": rows,
-        "ratios": ratios,
-        "seconds": time.perf_counter() - started,
-        "cpu_seconds": time.process_time() - cpu_started,
-        "load": {"start": list(load_started), "end": list(os.getloadavg())},
-    }
+    return search_record(name, rows, ratios, clocks)
+
+
+def stored_models(name):
+    """The ``models`` of the results file ``name`` in ``benchmarks/results`` (none for
+    ``None`` or a missing file)."""
+    path = Path(__file__).parent / "results" / name if name else None
+    return json.loads(path.read_text())["models"] if path and path.exists() else []
 
 
 def bns_search(name, cfg, kd):
     """Bespoke non-stationary solvers (:func:`stepsize.flow.plan_bns`): for each sampler of
-    ``cfg["bns_solvers"]`` at each NFE, its weights and evaluation times fitted from its uniform
-    steps on ``cfg["bns_images"]`` noises of seed 2 (validation: half as many of seed 3)
-    against the ``ref_steps_image``-step Heun teacher; scored on the evaluation noise (seed 1)
-    against the stock configurations and the sampler's uniform steps, error and Frechet
-    distance, with paired half-sampling 90% intervals."""
-    started, cpu_started, load_started = time.perf_counter(), time.process_time(), os.getloadavg()
+    ``cfg["bns_solvers"]`` at each NFE, its weights and evaluation times fitted from its
+    uniform steps on the ``cfg["spacing"]`` coordinate (a VP model's uniform training
+    timesteps, scored as a row of their own), or from the sampler's planned schedule in
+    ``cfg["bns_from"]`` (a ``schedules-samplers.json``) where that holds one, on
+    ``cfg["bns_images"]`` (images) or ``cfg["bns_points"]`` (2-D) noises of seed 2
+    (validation: half as many of seed 3) against the ``ref_steps_image``-step Heun teacher;
+    scored on the evaluation noise (seed 1) against the stock configurations and the
+    sampler's uniform steps, error and Frechet distance, with paired half-sampling 90%
+    intervals."""
+    clocks = time.perf_counter(), time.process_time(), os.getloadavg()
     model, net, sched_cfg, shape = load(name)
     image = name.startswith("digits16")
     n_eval = cfg["eval_images"] if image else cfg["eval_points"]
     steps = cfg["ref_steps_image"] if image else 1000
+    n_train = cfg["bns_images"] if image else cfg["bns_points"]
     noise = torch.randn((n_eval, *shape), generator=torch.Generator().manual_seed(1))
     noise = noise.double() if not image else noise
     cache = teacher_cache(name)
     quality = Quality(name, cache.reference(model, noise, steps).double())
     rows, ratios = [], []
+    planned = {  # the samplers benchmark's plans (its planning noise, seed 0), where it has them
+        (r["solver"], r["nfe"]): r["schedule"]
+        for m in stored_models(cfg.get("bns_from"))
+        if m["model"] == name
+        for r in m["rows"]
+        if r.get("kind") == "planned"
+    }
 
     def add(config, nfe, x, **extra):
         rows.append({"config": config, "nfe": nfe, **quality(x, (config, nfe)), **extra})
@@ -901,14 +927,28 @@ def bns_search(name, cfg, kd):
         for solver in cfg["bns_solvers"]:
             K = nfe // flow.NFE_PER_STEP[solver]
             add(f"{solver} uniform", nfe, flow.sample(model, noise, S.uniform(K), solver))
+            bases = [f"{solver} uniform"]
+            start = S.model_grid(model.process, K, cfg["spacing"])
+            if not np.allclose(start, S.uniform(K)):  # a VP model's uniform training timesteps
+                bases.append(f"{solver} uniform {cfg['spacing']}")
+                add(bases[-1], nfe, flow.sample(model, noise, start, solver))
+            if (solver, nfe) in planned:
+                bases.append(f"{solver} planned")
+                start = np.asarray(planned[solver, nfe])
+                add(
+                    bases[-1],
+                    nfe,
+                    flow.sample(model, noise, start, solver),
+                    schedule=start.tolist(),
+                )
             t0 = time.process_time()
             res = flow.plan_bns(
                 model,
-                S.uniform(K),
+                start,
                 solver,
                 spacing=cfg["spacing"],
-                n_samples=cfg["bns_images"],
-                n_valid=cfg["bns_images"] // 2,
+                n_samples=n_train,
+                n_valid=n_train // 2,
                 rounds=cfg["bns_rounds"],
                 teacher_steps=steps,
                 seed=2,
@@ -927,7 +967,7 @@ def bns_search(name, cfg, kd):
                 **{k: res.stats[k] for k in ("parameters", "model_calls")},
             )
             for metric, best in stock.items():
-                for base in (best["config"], f"{solver} uniform"):
+                for base in (best["config"], *bases):
                     b = next(q for q in rows if q["config"] == base and q["nfe"] == nfe)
                     ratios.append(
                         {
@@ -942,12 +982,5 @@ def bns_search(name, cfg, kd):
                             "interval_by": INTERVAL,
                         }
                     )
-            print(f"  {name} BNS {solver} nfe {nfe}: " + str(ratios[-4:]), flush=True)
-    return {
-        "model": name,
-        "rows": rows,
-        "ratios": ratios,
-        "seconds": time.perf_counter() - started,
-        "cpu_seconds": time.process_time() - cpu_started,
-        "load": {"start": list(load_started), "end": list(os.getloadavg())},
-    }
+            print(f"  {name} BNS {solver} nfe {nfe}: " + str(ratios[-6:]), flush=True)
+    return search_record(name, rows, ratios, clocks)

@@ -80,10 +80,14 @@ over a schedule's times from uniform steps, then with decoupled evaluation times
 (``stepsize.flow.plan_bns``: each sampler's linear weights and evaluation times fitted by
 L-BFGS through the sampler from its uniform steps, 64 noises of seed 2, validated on 32 of
 seed 3, against the same Heun teacher; ``_samplers_bench.bns_search``) at each NFE, scored on
-the evaluation noise against the stock configurations and the sampler's uniform steps.
+the evaluation noise against the stock configurations and the sampler's uniform steps; with
+``--bns-from schedules-samplers.json`` each fit starts from the sampler's planned schedule there
+(and is scored against it too). A VP model's uniform flow times leave its high noise levels
+unresolved (``model_grid``), so its fits start from uniform training timesteps at least (a row
+of their own). The 2-D models fit on 512 noises (256 validation).
 
 Usage: ``python benchmarks/schedules.py [--quick] [--out DIR] [--models A,B] [--name STEM]
-[--samplers [--rescore | --direct SOLVERS | --bns SOLVERS]]``.
+[--samplers [--rescore | --direct SOLVERS | --bns SOLVERS [--bns-from FILE]]]``.
 Writes ``STEM.json`` and ``STEM.png`` (default ``schedules``) to ``DIR`` (default
 ``benchmarks/results``; ``--quick``: a temporary directory, ``moons`` only, K in 2 and 4, small
 searches, for a smoke run).
@@ -373,6 +377,13 @@ def main(argv=None):
         help="with --samplers: bespoke non-stationary solvers fitted from these samplers "
         "(writes schedules-bns.json)",
     )
+    parser.add_argument(
+        "--bns-from",
+        metavar="FILE",
+        default=None,
+        help="with --bns: start each sampler from its planned schedule in this results file "
+        "(e.g. schedules-samplers.json) where it holds one, instead of uniform steps",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # these small models run fastest on one thread
     if args.samplers:
@@ -501,29 +512,22 @@ def samplers_main(args):
     path = out / f"{stem}.json"
     kd = B.kdiffusion_sampling()
     print(f"k-diffusion: {'loaded' if kd else 'not found (its rows are skipped)'}", flush=True)
-    if args.direct:
-        nfe = tuple(int(n) for n in args.direct_nfe.split(","))
-        cfg.update(nfe=nfe, direct_solvers=args.direct.split(","), direct_evaluations=40)
-        doc = {
-            "config": cfg,
-            "models": [B.direct_search(name, cfg, kd) for name in names],
-            "peers": {"diffusers": __import__("diffusers").__version__, "k-diffusion": bool(kd)},
-            "machine": {"python": sys.version.split()[0], "torch": torch.__version__},
-        }
-        path = out / f"{args.name or 'schedules-direct'}.json"
-        path.write_text(json.dumps(doc, indent=1) + "\n")
-        print(f"wrote {path}")
-        return 0
-    if args.bns:
-        cfg.update(bns_solvers=args.bns.split(","), bns_images=64, bns_rounds=10)
-        doc = {
-            "config": cfg,
-            "models": [B.bns_search(name, cfg, kd) for name in names],
-            "peers": {"diffusers": __import__("diffusers").__version__, "k-diffusion": bool(kd)},
-            "machine": {"python": sys.version.split()[0], "torch": torch.__version__},
-        }
-        path = out / f"{args.name or 'schedules-bns'}.json"
-        path.write_text(json.dumps(doc, indent=1) + "\n")
+    if args.direct or args.bns:
+        if args.direct:
+            nfe = tuple(int(n) for n in args.direct_nfe.split(","))
+            cfg.update(nfe=nfe, direct_solvers=args.direct.split(","), direct_evaluations=40)
+            search, stem = B.direct_search, "schedules-direct"
+        else:
+            cfg.update(
+                bns_solvers=args.bns.split(","),
+                bns_images=64,
+                bns_points=512,
+                bns_rounds=10,
+                bns_from=args.bns_from,
+            )
+            search, stem = B.bns_search, "schedules-bns"
+        path = out / f"{args.name or stem}.json"
+        write_search(path, cfg, [search(name, cfg, kd) for name in names], kd)
         print(f"wrote {path}")
         return 0
     if args.rescore:
@@ -562,6 +566,22 @@ def samplers_main(args):
         )
     print(f"wrote {path} and .png")
     return 0
+
+
+def write_search(path, cfg, runs, kd):
+    """Writes the runs of ``--direct`` or ``--bns`` to ``path``, each with the configuration it
+    ran under, keeping the runs of other models already there (models may run as separate
+    processes)."""
+    old = json.loads(path.read_text()) if path.exists() else {"models": []}
+    models = {m["model"]: {"config": old["config"], **m} for m in old["models"]}
+    models.update({m["model"]: {**m, "config": cfg} for m in runs})
+    doc = {
+        "config": cfg,
+        "models": list(models.values()),
+        "peers": {"diffusers": __import__("diffusers").__version__, "k-diffusion": bool(kd)},
+        "machine": {"python": sys.version.split()[0], "torch": torch.__version__},
+    }
+    path.write_text(json.dumps(doc, indent=1) + "\n")
 
 
 if __name__ == "__main__":
