@@ -55,18 +55,30 @@ class Output(NamedTuple):
 @twinned
 def new_output(n, degree, dense, profile, n_eval):
     """Empty storage for states of size ``n`` (segments and profile only if asked for; room for
-    all ``n_eval`` points of ``t_eval`` and a last one)."""
+    all ``n_eval`` points of ``t_eval`` and a last one), every array a view of one allocation
+    (``[points t | points y | segments t, h, y, coef | switch | profile]``; the events start
+    empty), so that a short run pays for one allocation, not eleven; :func:`make_room` grows
+    each into an array of its own."""
     cap = CAPACITY
     seg = cap if dense else 0
     n_points = n_eval + 1 if n_eval > 0 else cap
-    points = Points(np.empty(n_points), np.empty((n_points, n)))
+    n_prof = cap if profile else 0
+    e0 = n_points  # where each part ends in the block
+    e1 = e0 + n_points * n
+    e2 = e1 + seg
+    e3 = e2 + seg
+    e4 = e3 + seg * n
+    e5 = e4 + seg * n * degree
+    e6 = e5 + 1  # room for one switch: a run its first storage holds never grows
+    buf = np.empty(e6 + 4 * n_prof)
+    points = Points(buf[:e0], buf[e0:e1].reshape((n_points, n)))
     segments = Segments(
-        np.empty(seg), np.empty(seg), np.empty((seg, n)), np.empty((seg, n, degree))
+        buf[e1:e2], buf[e2:e3], buf[e3:e4].reshape((seg, n)), buf[e4:e5].reshape((seg, n, degree))
     )
-    events = EventLog(np.empty(0), np.empty(0), np.empty((0, n)))
-    prof = np.empty((cap if profile else 0, 4))
-    # room for one switch: a run that its first storage holds never calls make_room
-    return Output(points, segments, events, np.empty(1), prof)
+    empty = buf[:0]
+    events = EventLog(empty, empty, empty.reshape((0, n)))
+    prof = buf[e6:].reshape((n_prof, 4))
+    return Output(points, segments, events, buf[e5:e6], prof)
 
 
 @inlined
