@@ -388,8 +388,8 @@ def linked_when_alone(dispatcher, restype, stepping=False):
     through a pointer (:func:`through_pointer`, ``restype``, ``stepping``) where it is not.
 
     The choice is made when Numba types the call (``@overload`` on ``other``'s type, the call
-    inlined in Numba's IR), not by an ``other is None`` branch, which Numba does not prune in
-    an :func:`inlined` function for an argument that comes from a bundle: so a caller that may
+    inlined in Numba's IR), not by an ``other is None`` branch, which Numba was found to type
+    in "auto" runs too (they then compiled the attempt from a cold cache): so a caller that may
     also step with ``other`` (the explicit pair of an "auto" run) compiles ``dispatcher`` only
     when it first calls it, while one that steps with ``dispatcher`` alone (``method="bdf"``)
     links it in and passes its bundles as values, not field by field through the pointer's
