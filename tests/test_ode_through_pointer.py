@@ -98,28 +98,37 @@ def test_loop_functions_compile_without_wrappers_and_python_calls_a_copy():
 
 
 AUTO_RUNS = r"""
-import json
-from stepsize.ode import _loop, problems, solve
+import json, pickle
+from stepsize.ode import _jit, _loop, problems, solve
 
-def run(name):
+def through_pointers():
+    names = {pickle.loads(bytes.fromhex(k.decode()))[0] for k in _jit._RESOLVED}
+    return sorted(n.rsplit(".", 1)[-1] for n in names if n.endswith("_attempt"))
+
+def run(name, method="auto"):
     p = problems.get(name)
-    r = solve(p.fun, p.t_span, p.y0, args=p.args)
+    r = solve(p.fun, p.t_span, p.y0, args=p.args, method=method)
     methods = [str(m) for *_, m in r.stats["intervals"]]
-    return [bool(r.success), methods, len(_loop.rosenbrock_attempt.overloads)]
+    return [bool(r.success), methods, len(_loop.rosenbrock_attempt.overloads), through_pointers()]
 
-print(json.dumps([run("lorenz"), run("vdpol")]))
+print(json.dumps([run("lorenz"), run("vdpol"), run("rober", "bdf")]))
 """
 
 
 def test_a_non_stiff_auto_run_compiles_no_implicit_attempt():
     """In a fresh process, "auto" on Lorenz never switches and leaves Rosenbrock23's attempt
-    uncompiled (not even loaded from the disk cache); Van der Pol switches and compiles it."""
+    uncompiled (not even loaded from the disk cache); Van der Pol switches and compiles it,
+    called through its pointer; ``method="bdf"`` on ROBER calls BDF's attempt linked in (no
+    pointer to it is resolved)."""
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root)}
     out = subprocess.run(
         [sys.executable, "-c", AUTO_RUNS], cwd=root, env=env, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    lorenz, vdpol = json.loads(out.stdout.strip().splitlines()[-1])
-    assert lorenz == [True, ["tsit5"], 0]
+    lorenz, vdpol, rober = json.loads(out.stdout.strip().splitlines()[-1])
+    assert lorenz == [True, ["tsit5"], 0, []]
     assert vdpol[0] and "rosenbrock23" in vdpol[1] and vdpol[2] == 1
+    assert vdpol[3] == ["rosenbrock_attempt"]  # the auto run's attempt through its pointer
+    assert rober[0] and rober[1] == ["bdf"]
+    assert rober[3] == vdpol[3]  # BDF alone: its attempt linked in, no pointer resolved

@@ -18,7 +18,9 @@ functions Python calls into are declared :func:`entry`.
 :func:`through_pointer` makes compiled callers call a loop function through a pointer that each
 call site resolves on its first call, rather than link it in: the loop is then compiled and
 optimised once, not again for every layer above it, and a part a run never reaches (the
-implicit methods of a non-stiff "auto" run) is never compiled.
+implicit methods of a non-stiff "auto" run) is never compiled.  :func:`linked_when_alone` makes
+that choice per caller at typing time: linked in where nothing else can step (its first argument
+is ``None``), through the pointer otherwise.
 """
 
 import contextlib
@@ -37,7 +39,7 @@ from numba.core.compiler import Flags
 from numba.core.registry import CPUDispatcher
 from numba.core.targetconfig import ConfigStack
 from numba.experimental.function_type import _get_wrapper_address
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 _f8 = types.float64
 _vec = types.float64[::1]
@@ -379,3 +381,28 @@ def through_pointer(dispatcher, restype, stepping=False):
     wrapper = _register(via_pointer, NJIT)
     _OVERRIDES[id(wrapper)] = lambda *args: python_twin(dispatcher)(*args)
     return wrapper
+
+
+def linked_when_alone(dispatcher, restype, stepping=False):
+    """``call(other, args)``: ``dispatcher(*args)``, linked in where ``other`` is ``None``, and
+    through a pointer (:func:`through_pointer`, ``restype``, ``stepping``) where it is not.
+
+    The choice is made when Numba types the call (``@overload`` on ``other``'s type, the call
+    inlined in Numba's IR), not by an ``other is None`` branch, which Numba was found to type
+    in "auto" runs too (they then compiled the attempt from a cold cache): so a caller that may
+    also step with ``other`` (the explicit pair of an "auto" run) compiles ``dispatcher`` only
+    when it first calls it, while one that steps with ``dispatcher`` alone (``method="bdf"``)
+    links it in and passes its bundles as values, not field by field through the pointer's
+    calling convention.  The interpreted twin calls the twin of ``dispatcher`` either way."""
+    indirect = through_pointer(dispatcher, restype, stepping)
+
+    def call(other, args):
+        return python_twin(dispatcher)(*args)
+
+    @overload(call, inline="always")
+    def _typed(other, args):
+        if isinstance(other, types.NoneType):
+            return lambda other, args: dispatcher(*args)
+        return lambda other, args: indirect(*args)
+
+    return call

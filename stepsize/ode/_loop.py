@@ -19,8 +19,10 @@ OrdinaryDiffEq's AutoSwitch):
 
 A method family that is ``None`` is compiled out (Numba prunes ``x is None`` branches on
 arguments), so each combination compiles, when first used, only the code it runs; the implicit
-attempts, and the stepping loop itself, are called through pointers (:func:`~stepsize.ode._jit.
-through_pointer`), so that they compile when a run first reaches them, once for every caller.
+attempts of a run with an explicit pair, and the stepping loop itself, are called through
+pointers (:func:`~stepsize.ode._jit.through_pointer`), so that they compile when a run first
+reaches them, once for every caller; a run without an explicit pair links its attempt in
+(:func:`~stepsize.ode._jit.linked_when_alone`, chosen at typing time).
 The loop is written once as plain Python over arrays and built twice: compiled with Numba and,
 for functions Numba cannot compile, as the same source run by the interpreter
 (:func:`~stepsize.ode._jit.python_twin`).  Status codes in :mod:`stepsize.ode._bundles`,
@@ -81,7 +83,15 @@ from stepsize.ode._explicit import (
     explicit_stiffness,
     explicit_work,
 )
-from stepsize.ode._jit import entry, fast_dispatch, inlined, stepping, through_pointer, twinned
+from stepsize.ode._jit import (
+    entry,
+    fast_dispatch,
+    inlined,
+    linked_when_alone,
+    stepping,
+    through_pointer,
+    twinned,
+)
 from stepsize.ode._output import (
     has_room,
     make_room,
@@ -216,11 +226,15 @@ integrate_indirect = through_pointer(integrate, types.float64[::1])
 """:func:`integrate` called through a pointer, for compiled callers (the ensemble): they share
 the loop that ``solve`` compiled."""
 _ATTEMPT = types.Tuple((types.float64, types.int64))
-rosenbrock_attempt_indirect = through_pointer(rosenbrock_attempt, _ATTEMPT, stepping=True)
-radau_attempt_indirect = through_pointer(radau_attempt, _ATTEMPT, stepping=True)
-bdf_attempt_indirect = through_pointer(bdf_attempt, _ATTEMPT, stepping=True)
-"""The implicit attempts through pointers: compiled when a run first takes an implicit step,
-so that an "auto" run that never finds its problem stiff compiles none of them."""
+rosenbrock_attempt_call = linked_when_alone(rosenbrock_attempt, _ATTEMPT, stepping=True)
+radau_attempt_call = linked_when_alone(radau_attempt, _ATTEMPT, stepping=True)
+bdf_attempt_call = linked_when_alone(bdf_attempt, _ATTEMPT, stepping=True)
+"""The implicit attempts, ``call(explicit, args)``: through pointers in a run with an explicit
+pair, compiled when it first takes an implicit step (an "auto" run that never finds its problem
+stiff compiles none of them); linked in a run without one (``method="bdf"``, ...), where the
+pointer's calling convention, every array of the bundles passed field by field, cost 20-50 % of
+the CPU time of VDPOL's and ROBER's BDF and Rodas5P runs (:func:`~stepsize.ode._jit.
+linked_when_alone`)."""
 
 
 @twinned
@@ -394,16 +408,18 @@ def attempt(problem, explicit, rosenbrock, radau, steps, run, t, h, bdf):
             return err, 0 if np.isfinite(err) else NONFINITE
         return np.nan, NONFINITE
     if rosenbrock is not None:
-        return rosenbrock_attempt_indirect(
-            problem, rosenbrock, run.rw, run.imp, run.work, t, h, steps, run.info
+        return rosenbrock_attempt_call(
+            explicit, (problem, rosenbrock, run.rw, run.imp, run.work, t, h, steps, run.info)
         )
     if radau is not None:
         rejected = run.state[0].rejected_last
-        return radau_attempt_indirect(
-            problem, run.radw, run.imp, run.work, t, h, rejected, steps, run.info
+        return radau_attempt_call(
+            explicit, (problem, run.radw, run.imp, run.work, t, h, rejected, steps, run.info)
         )
     if bdf is not None:
-        return bdf_attempt_indirect(problem, bdf, run.bdw, run.imp, run.work, t, h, steps, run.info)
+        return bdf_attempt_call(
+            explicit, (problem, bdf, run.bdw, run.imp, run.work, t, h, steps, run.info)
+        )
     return np.nan, NONFINITE
 
 
