@@ -227,7 +227,9 @@ def test_ve_export_and_invariance_of_exponential_integrators():
 def kdiffusion():
     """k-diffusion's own ``sampling.py`` (``_samplers_bench.kdiffusion_sampling``; the Makefile
     installs k-diffusion without its dependencies, ``requirements-nodeps.lock``)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    bench = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
     import _samplers_bench
 
     kd = _samplers_bench.kdiffusion_sampling()
