@@ -1,6 +1,7 @@
 # Two commands on a fresh clone: `make demo` and `make test`.  Each creates .venv and installs
 # the exact versions of requirements-dev.lock (every package, transitive ones included, for
-# CPython 3.11 on Linux x86-64; torch is the CPU build), then the package itself without deps.
+# CPython 3.11 on Linux x86-64; torch is the CPU build), then requirements-nodeps.lock (peers
+# installed without their dependencies) and the package itself without deps.
 # `make lock` regenerates the lock files from pyproject.toml's ranges.
 PYTHON ?= python3
 VENV := .venv
@@ -11,9 +12,10 @@ COMPILE := $(VENV)/bin/pip-compile -q --strip-extras --no-emit-index-url --no-em
 
 .PHONY: demo test lint bench lock clean
 
-$(VENV)/.installed-%: requirements-%.lock pyproject.toml
+$(VENV)/.installed-%: requirements-%.lock requirements-nodeps.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) -r requirements-$*.lock
+	$(PIP) --no-deps -r requirements-nodeps.lock
 	$(PIP) --no-deps -e .
 	touch $@
 

@@ -33,14 +33,13 @@ BASELINE = "k-diffusion DPM++ 2M uniform"
 
 
 def kdiffusion_sampling():
-    """k-diffusion's ``sampling.py`` loaded on its own (``import k_diffusion`` needs
-    torchvision): from an installed ``k_diffusion`` or the directory ``$KDIFFUSION_DIR``;
-    None when neither is there. Its unused imports (torchsde, torchdiffeq) get empty stand-ins
-    and its ``utils`` only ``append_dims``."""
-    spec = importlib.util.find_spec("k_diffusion")
+    """k-diffusion's ``sampling.py`` from the installed distribution, loaded on its own
+    (``import k_diffusion`` needs torchvision; the Makefile installs k-diffusion without its
+    dependencies, ``requirements-nodeps.lock``); None when it is not installed. Its unused
+    imports (torchsde, torchdiffeq) get empty stand-ins and its ``utils`` only
+    ``append_dims``."""
+    spec = importlib.util.find_spec("k_diffusion")  # finds the package without importing it
     root = Path(spec.origin).parent if spec and spec.origin else None
-    if root is None and os.environ.get("KDIFFUSION_DIR"):
-        root = Path(os.environ["KDIFFUSION_DIR"]) / "k_diffusion"
     if root is None or not (root / "sampling.py").exists():
         return None
     stubs = [n for n in ("torchsde", "torchdiffeq") if importlib.util.find_spec(n) is None]

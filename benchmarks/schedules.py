@@ -45,8 +45,8 @@ and ``UniPCMultistepScheduler`` with their default schedules (flow models:
 ``use_flow_sigmas=True``) in a pipeline's loop, and k-diffusion's ``sample_dpmpp_2m`` with
 Karras sigmas; k-diffusion's DPM++ 2M with uniform flow sigmas (the issue's first table; the
 project's ``dpmpp_2m_flow`` with uniform steps) is compared against as well, outside the stock
-set. k-diffusion's ``sampling.py`` is loaded from an installed ``k_diffusion`` or
-``$KDIFFUSION_DIR``, its rows are missing without it. The project: each sampler of
+set. k-diffusion's ``sampling.py`` is loaded from the installed k-diffusion
+(``requirements-nodeps.lock``), its rows are missing without it. The project: each sampler of
 ``stepsize.flow.SOLVERS`` with ``NFE / NFE_PER_STEP`` uniform steps, with the schedule of
 ``plan_for_solver`` for that sampler (teacher on 72 / 48 uniform training timesteps, i.e. the
 model's whole noise range, a grid on which uniform 4, 6 and 8 steps lie; 256 / 32 planning
@@ -84,7 +84,7 @@ the evaluation noise against the stock configurations and the sampler's uniform 
 ``--bns-from schedules-samplers.json`` each fit starts from the sampler's planned schedule there
 (and is scored against it too). A VP model's uniform flow times leave its high noise levels
 unresolved (``model_grid``), so its fits start from uniform training timesteps at least (a row
-of their own). The 2-D models fit on 512 noises (256 validation).
+of their own). The 2-D models fit on 2048 noises (1024 validation).
 
 Usage: ``python benchmarks/schedules.py [--quick] [--out DIR] [--models A,B] [--name STEM]
 [--samplers [--rescore | --direct SOLVERS | --bns SOLVERS [--bns-from FILE]]]``.
@@ -521,7 +521,7 @@ def samplers_main(args):
             cfg.update(
                 bns_solvers=args.bns.split(","),
                 bns_images=64,
-                bns_points=512,
+                bns_points=2048,
                 bns_rounds=10,
                 bns_from=args.bns_from,
             )

@@ -2,6 +2,8 @@
 denoiser is exact (so flow, VP-epsilon, VP-v and VE models are the same model)."""
 
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -222,41 +224,73 @@ def test_ve_export_and_invariance_of_exponential_integrators():
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-9, err_msg=name)
 
 
-def kdiffusion_dpmpp_2m(denoise, x, sigmas):
-    """k-diffusion's ``sample_dpmpp_2m`` written out (``t = -log sigma``)."""
-    old = None
-    for i in range(len(sigmas) - 1):
-        d = denoise(x, float(sigmas[i]))
-        t, tn = -torch.log(sigmas[i]), -torch.log(sigmas[i + 1])
-        h = tn - t
-        if old is None or sigmas[i + 1] == 0:
-            x = (sigmas[i + 1] / sigmas[i]) * x - torch.expm1(-h) * d
-        else:
-            r = (t + torch.log(sigmas[i - 1])) / h
-            x = (sigmas[i + 1] / sigmas[i]) * x - torch.expm1(-h) * (
-                (1 + 1 / (2 * r)) * d - old / (2 * r)
-            )
-        old = d
-    return x
+def kdiffusion():
+    """k-diffusion's own ``sampling.py`` (``_samplers_bench.kdiffusion_sampling``; the Makefile
+    installs k-diffusion without its dependencies, ``requirements-nodeps.lock``)."""
+    bench = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    import _samplers_bench
+
+    kd = _samplers_bench.kdiffusion_sampling()
+    if kd is None:
+        pytest.skip("k-diffusion is not installed (requirements-nodeps.lock)")
+    return kd
 
 
-def test_kdiffusion_dpmpp_2m_on_ve_sigmas_and_on_flow_sigmas():
+def kdiffusion_run(kd, name, denoise, x, sigmas):
+    """k-diffusion's sampler ``name`` on ``denoise(x, sigma)``; its SDE samplers with
+    ``eta = 0`` (no noise drawn: their ODE limits)."""
+    extra = {}
+    if name.endswith("_sde"):
+        extra = {"eta": 0.0, "noise_sampler": lambda s, s_next: torch.zeros_like(x)}
+    return getattr(kd, name)(denoise, x, sigmas, disable=True, **extra)
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        ("euler", "sample_euler"),
+        ("dpmpp_2m", "sample_dpmpp_2m"),
+        ("dpmpp_2m", "sample_dpmpp_2m_sde"),
+    ],
+)
+def test_ve_samplers_match_kdiffusion(ours, theirs):
+    """On VE sigmas (k-diffusion's own convention): Euler and DPM-Solver++ 2M (also its SDE
+    form at ``eta = 0``) give k-diffusion's samples to float64 rounding. Its Heun integrates
+    in sigma, ours in flow time (they agree on flow sigmas, below); its 3M SDE at ``eta = 0``
+    is another third-order variant than diffusers' 3M, which ``dpmpp_3m`` matches."""
+    kd = kdiffusion()
     sigmas = torch.tensor([80.0, 10.0, 2.0, 0.5, 0.1, 0.0], dtype=torch.float64)
-    x = kdiffusion_dpmpp_2m(gmm_denoise, noise() * sigmas[0], sigmas)
+    x = kdiffusion_run(kd, theirs, lambda x, s: gmm_denoise(x, float(s[0])), noise() * 80, sigmas)
     proc = S.ve_process(0.002, 80.0)
-    times = S.from_kdiffusion(sigmas.numpy(), proc)
     ve = flow.KDiffusionModel(lambda x, s: gmm_denoise(x, float(s[0])), 0.002, 80.0)
-    np.testing.assert_allclose(
-        flow.sample(ve, noise(), times, "dpmpp_2m").numpy(), x.numpy(), atol=1e-10
-    )
-    # on a flow's denoiser x + sigma v over flow sigmas (ComfyUI's CONST): dpmpp_2m_flow
-    times = S.quadratic(5)
+    ours = flow.sample(ve, noise(), S.from_kdiffusion(sigmas.numpy(), proc), ours)
+    np.testing.assert_allclose(ours.numpy(), x.numpy(), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        ("euler", "sample_euler"),
+        ("heun", "sample_heun"),
+        ("dpmpp_2m_flow", "sample_dpmpp_2m"),
+        ("dpmpp_2m_flow", "sample_dpmpp_2m_sde"),
+    ],
+)
+@pytest.mark.parametrize("steps", [S.quadratic(5), S.uniform(6)])
+def test_flow_samplers_match_kdiffusion_on_flow_sigmas(ours, theirs, steps):
+    """On a flow's denoiser ``x + sigma v`` over flow sigmas ``1 - t`` (ComfyUI's CONST):
+    Euler, Heun (last step to data an Euler step, as k-diffusion's) and ``dpmpp_2m_flow``."""
+    kd = kdiffusion()
     model = flow.as_model(flow_velocity)
-    x = kdiffusion_dpmpp_2m(
-        lambda x, s: model.denoise(x, 1.0 - s), noise(), torch.as_tensor(S.to_kdiffusion(times))
+    model.defined_at_data = False  # k-diffusion never evaluates at sigma = 0
+    sigmas = torch.as_tensor(S.to_kdiffusion(steps))
+    x = kdiffusion_run(
+        kd, theirs, lambda x, s: model.denoise(x, 1.0 - float(s[0])), noise(), sigmas
     )
-    ours = flow.sample(flow_velocity, noise(), times, "dpmpp_2m_flow")
-    np.testing.assert_allclose(ours.numpy(), x.numpy(), atol=1e-10)
+    ours = flow.sample(model, noise(), steps, ours)
+    np.testing.assert_allclose(ours.numpy(), x.numpy(), rtol=0, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- orders, guidance
