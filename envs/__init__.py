@@ -7,9 +7,6 @@ works as a plugin of the group ``gymnasium.envs`` that Gymnasium 0.26-0.29 load 
 ``gymnasium`` itself is still being imported.
 """
 
-from gymnasium.envs.registration import register as _register
-from gymnasium.envs.registration import registry as _registry
-
 ENVIRONMENTS = {
     "stepsize/LearningRate-v0": "envs.learning_rate:LearningRateEnv",
     "stepsize/ThreeBody-v0": "envs.three_body:ThreeBodyEnv",
@@ -18,10 +15,16 @@ ENVIRONMENTS = {
 
 
 def register():
-    """Register every environment of the package not yet in the registry (no override warning)."""
+    """Register every environment of the package not yet in the registry (no override warning).
+
+    Defined before gymnasium is imported: importing it here may run :mod:`stepsize._gymnasium`'s
+    hook, which calls this function of the half-imported package."""
+    from gymnasium.envs.registration import register as add
+    from gymnasium.envs.registration import registry
+
     for env_id, entry_point in ENVIRONMENTS.items():
-        if env_id not in _registry:
-            _register(id=env_id, entry_point=entry_point)
+        if env_id not in registry:
+            add(id=env_id, entry_point=entry_point)
 
 
 register()

@@ -77,8 +77,12 @@ def test_make_with_the_module_prefix_needs_no_import():
 
 @pytest.mark.parametrize(
     "imports",
-    ["import stepsize, gymnasium as gym", "import gymnasium as gym, stepsize"],
-    ids=["stepsize-first", "gymnasium-first"],
+    [
+        "import stepsize, gymnasium as gym",
+        "import gymnasium as gym, stepsize",
+        "import stepsize, envs, gymnasium as gym",  # the hook fires inside envs' own import
+    ],
+    ids=["stepsize-first", "gymnasium-first", "envs-before-gymnasium"],
 )
 def test_import_stepsize_is_enough_for_make(imports):
     # the entry-point group stepsize.envs, called once gymnasium is loaded (stepsize._gymnasium)
