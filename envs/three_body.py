@@ -58,8 +58,9 @@ The one deviation from that code: dE is floored at 1e-20 and capped at ``max_ene
 the paper's text: the formula has not been checked against the paper itself (only its abstract
 could be read when this was written; the stored arXiv page and the thesis chapter with the
 method were out of reach), so whether the text states the 1e-10 reference and the cubed log of
-the code, or the 1e-8 and the square of its older variants, is open.  As there, Hermite runs unsoftened (an
-older version of their code had eps^2 = 1e-9 au^2: ``integrator_options={"softening": ...}``).
+the code, or the 1e-8 and the square of its older variants, is open.  As there, Hermite runs
+unsoftened (an older version of their code had eps^2 = 1e-9 au^2:
+``integrator_options={"softening": ...}``).
 
 Episode: terminated when |dE/E0| > ``max_energy_error`` (0.1) or the integrator stops (a
 failure or a requested event); truncated after ``max_steps`` steps (the paper: 100 = 10 yr in
