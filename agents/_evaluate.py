@@ -21,6 +21,7 @@ error is below the fixed values' Pareto front, interpolated linearly in (log10 s
 at the policy's median steps (``margin_decades`` > 0); ``steps_ratio`` is its median steps over
 the front's steps at its median error (same interpolation; both flat beyond the front's ends).
 It *beats the front* (issue 16's bar) with ``margin_decades`` >= 0.5 or ``steps_ratio`` <= 0.7.
+``Evaluation.bootstrap`` gives the 5-95% range of both over the systems resampled.
 """
 
 import json
@@ -40,6 +41,7 @@ from stepsize.parallel import run
 
 EVAL_SEED = 1_000_000
 BEAT_DECADES, BEAT_STEPS_RATIO = 0.5, 0.7  # issue 16: what "strictly beats the front" means
+BOOTSTRAP_RESAMPLES = 2000
 FIELDS = (
     "energy_error",
     "steps",
@@ -147,34 +149,35 @@ class Evaluation:
 
     def pareto(self):
         """The verdict on the medians (see the module docstring)."""
-        p = self._medians(self.policy)
-        pe, ps = p["median_energy_error"], p["median_steps"]
-        pts = [
-            (self._medians(f)["median_steps"], self._medians(f)["median_energy_error"], v)
-            for f, v in zip(self.fixed, self.values)
+        return _verdict(self._points(np.arange(self.seeds.size)), self.values)
+
+    def _points(self, rows):
+        """(median steps, median error) of the policy and of each fixed value over ``rows``."""
+
+        def point(runs):
+            return float(np.median(runs["steps"][rows])), float(
+                np.median(runs["energy_error"][rows])
+            )
+
+        return point(self.policy), [point(f) for f in self.fixed]
+
+    def bootstrap(self, resamples=BOOTSTRAP_RESAMPLES, quantiles=(0.05, 0.95), seed=0):
+        """How far the verdict moves with the systems drawn: the seeds resampled with
+        replacement (the same draw for the policy and every fixed value), ``margin_decades`` and
+        ``steps_ratio`` recomputed on each draw's medians; their ``quantiles`` (Efron's
+        percentile interval)."""
+        rng = np.random.default_rng(seed)
+        n = self.seeds.size
+        draws = [
+            _verdict(self._points(rng.integers(0, n, n)), self.values) for _ in range(resamples)
         ]
-        dominated_by = [float(v) for s, e, v in pts if s <= ps and e <= pe and (s < ps or e < pe)]
-        front = sorted(
-            (s, e)
-            for s, e, _ in pts
-            if not any(s2 <= s and e2 <= e and (s2 < s or e2 < e) for s2, e2, _ in pts)
-        )
-        xs = np.log10([s for s, _ in front])
-        ys = np.log10([max(e, 1e-300) for _, e in front])
-        x = math.log10(max(ps, 1.0))
-        front_at = float(np.interp(x, xs, ys))  # flat beyond the ends: the cheapest/best error
-        margin = front_at - math.log10(max(pe, 1e-300))
-        # along the front the error falls as the steps grow: interpolate steps at an error
-        steps_at = float(np.interp(math.log10(max(pe, 1e-300)), ys[::-1], xs[::-1]))
-        ratio = 10.0 ** (x - steps_at)
         return {
-            "dominated": bool(dominated_by),
-            "dominated_by": dominated_by,
-            "below_front": margin > 0,
-            "margin_decades": margin,
-            "steps_ratio": ratio,
-            "beats_front": bool(margin >= BEAT_DECADES or ratio <= BEAT_STEPS_RATIO),
-            "front": [[s, e] for s, e in front],
+            "resamples": int(resamples),
+            "quantiles": [float(q) for q in quantiles],
+            **{
+                key: [float(v) for v in np.quantile([d[key] for d in draws], quantiles)]
+                for key in ("margin_decades", "steps_ratio")
+            },
         }
 
     def summary(self):
@@ -191,10 +194,11 @@ class Evaluation:
         }
 
     def to_dict(self):
-        """The summary plus every episode's numbers."""
+        """The summary, the bootstrap range of the verdict and every episode's numbers."""
         listed = {k: v.tolist() for k, v in self.policy.items()}
         return {
             **self.summary(),
+            "bootstrap": self.bootstrap(),
             "per_episode": {
                 "policy": listed,
                 "fixed": [{k: v.tolist() for k, v in f.items()} for f in self.fixed],
@@ -244,6 +248,36 @@ class Evaluation:
         js.write_text(json.dumps(self.to_dict(), indent=1))
         self.plot(png)
         return js, png
+
+
+def _verdict(points, values):
+    """The verdict of the module docstring from ``points`` = (policy (steps, error), [(steps,
+    error) of each fixed value in the order of ``values``])."""
+    (ps, pe), fixed = points
+    pts = [(s, e, v) for (s, e), v in zip(fixed, values)]
+    dominated_by = [float(v) for s, e, v in pts if s <= ps and e <= pe and (s < ps or e < pe)]
+    front = sorted(
+        (s, e)
+        for s, e, _ in pts
+        if not any(s2 <= s and e2 <= e and (s2 < s or e2 < e) for s2, e2, _ in pts)
+    )
+    xs = np.log10([s for s, _ in front])
+    ys = np.log10([max(e, 1e-300) for _, e in front])
+    x = math.log10(max(ps, 1.0))
+    front_at = float(np.interp(x, xs, ys))  # flat beyond the ends: the cheapest/best error
+    margin = front_at - math.log10(max(pe, 1e-300))
+    # along the front the error falls as the steps grow: interpolate steps at an error
+    steps_at = float(np.interp(math.log10(max(pe, 1e-300)), ys[::-1], xs[::-1]))
+    ratio = 10.0 ** (x - steps_at)
+    return {
+        "dominated": bool(dominated_by),
+        "dominated_by": dominated_by,
+        "below_front": margin > 0,
+        "margin_decades": margin,
+        "steps_ratio": ratio,
+        "beats_front": bool(margin >= BEAT_DECADES or ratio <= BEAT_STEPS_RATIO),
+        "front": [[s, e] for s, e in front],
+    }
 
 
 def _check_episodes(episodes, seed):

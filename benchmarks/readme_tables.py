@@ -520,7 +520,9 @@ def rl_threebody(data):
             _num(t["policy"]["median_energy_error"]),
             f"{t['policy']['median_steps']:.0f}",
             _num(t["pareto"]["margin_decades"], "+.2f"),
+            _range(t.get("bootstrap", {}).get("margin_decades"), "+.2f"),
             _num(t["pareto"]["steps_ratio"], ".2f"),
+            _range(t.get("bootstrap", {}).get("steps_ratio"), ".2f"),
         )
         for label, t in transfer.items()
     ]
@@ -530,7 +532,9 @@ def rl_threebody(data):
         "median energy error",
         "median steps",
         "decades below its own front",
+        "5-95% (systems resampled)",
         "steps / front's",
+        "5-95%",
     )
     policy = data["transfer"].get("policy", "default")
     text += (
@@ -538,6 +542,11 @@ def rl_threebody(data):
         f"{next(iter(transfer.values()))['episodes']} held-out seeds)\n\n" + _table(head, rows)
     )
     return Section(title, text, headline)
+
+
+def _range(pair, fmt):
+    """``[lo, hi]`` as "lo..hi" ("n/a" where a run recorded none)."""
+    return "n/a" if not pair else f"{_num(pair[0], fmt)}..{_num(pair[1], fmt)}"
 
 
 def rl_odestep(data):

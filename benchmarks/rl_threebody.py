@@ -18,7 +18,11 @@ policy watches the most tightly interacting triple).
 Evaluates the shipped default policy (``threebody_linear``), the PPO policy and the shipped
 reproduction of the paper (DQN, paper observation and reward), or the policies given.
 
+Each transfer row records every episode and the 5-95% bootstrap range of its margin and steps
+ratio (the 20 systems resampled, ``Evaluation.bootstrap``).
+
 Run:  .venv/bin/python benchmarks/rl_threebody.py [--episodes N] [--policy NAME|DIR ...]
+      [--transfer-only]   (the transfer again, the stored policies' evaluations kept)
 Writes benchmarks/results/rl_threebody.json, rl_threebody.png (the first policy),
 rl_threebody_<name>.png (the others) and rl_transfer.png (the first policy transferred).
 """
@@ -117,17 +121,25 @@ def main():
     parser.add_argument("--transfer-years", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument(
+        "--transfer-only",
+        action="store_true",
+        help="rerun only the transfer of the first policy; keep the policies of the stored JSON",
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    sections, first = {}, None
-    for k, name in enumerate(args.policy):
-        png = "rl_threebody.png" if k == 0 else f"rl_threebody_{Path(name).name}.png"
-        sections[name], model, config = evaluate_policy(name, args, out, png)
-        first = first or (model, config)
-
-    model, config = first
+    if args.transfer_only:
+        sections = json.loads((out / "rl_threebody.json").read_text())["policies"]
+        model, config = load_run(args.policy[0])
+    else:
+        sections, first = {}, None
+        for k, name in enumerate(args.policy):
+            png = "rl_threebody.png" if k == 0 else f"rl_threebody_{Path(name).name}.png"
+            sections[name], model, config = evaluate_policy(name, args, out, png)
+            first = first or (model, config)
+        model, config = first
     observation = (config.get("env_kwargs") or {}).get("observation", "paper")
     transfer = [
         evaluate_transfer(
@@ -147,7 +159,7 @@ def main():
 
     payload = {
         "policies": sections,
-        "transfer": {"policy": args.policy[0], **{t.label: t.summary() for t in transfer}},
+        "transfer": {"policy": args.policy[0], **{t.label: t.to_dict() for t in transfer}},
     }
     (out / "rl_threebody.json").write_text(json.dumps(payload, indent=1, default=_plain))
     print(f"wrote {out / 'rl_threebody.json'}, the rl_threebody*.png plots and rl_transfer.png")

@@ -53,9 +53,14 @@ of github.com/veronicasaz/ThreeBodyProblem_astronomy, newest version) computes s
 marks ``reward_f = 5`` as the one used; it is A + W2 / |log10 eta| above, reference 1e-10, cubed
 log, 1/t, 0 on the first step, with W = [3000, 0, 4] in the settings of their shipped Hermite
 model.  Their older variants 0 and 4 (reference 1e-8, squared log or none) are not it.
-The one deviation: dE is floored at 1e-20 and capped at ``max_energy_error`` (their formula
-takes log10 0 at dE = 0 and divides by 0 at dE = 1).  As there, Hermite runs unsoftened (an
-older version of their code had eps^2 = 1e-9 au^2: ``integrator_options={"softening": ...}``).
+The one deviation from that code: dE is floored at 1e-20 and capped at ``max_energy_error``
+(their formula takes log10 0 at dE = 0 and divides by 0 at dE = 1).  It follows the code, not
+the paper's text: the formula has not been checked against the paper itself (only its abstract
+could be read when this was written; the stored arXiv page and the thesis chapter with the
+method were out of reach), so whether the text states the 1e-10 reference and the cubed log of
+the code, or the 1e-8 and the square of its older variants, is open.  As there, Hermite runs
+unsoftened (an older version of their code had eps^2 = 1e-9 au^2:
+``integrator_options={"softening": ...}``).
 
 Episode: terminated when |dE/E0| > ``max_energy_error`` (0.1) or the integrator stops (a
 failure or a requested event); truncated after ``max_steps`` steps (the paper: 100 = 10 yr in

@@ -1,5 +1,6 @@
 """Trained policies as controllers, transfer, evaluation output, and the shipped policy."""
 
+import itertools
 import json
 
 import gymnasium as gym
@@ -190,6 +191,54 @@ def test_pareto_verdict_hand_computed():
     assert p["steps_ratio"] == pytest.approx(10**-0.1)
     ev.policy = _runs(100, 10**-4.4)  # 0.4 decades, but on this front that is 0.63x the steps
     assert ev.pareto()["beats_front"]
+
+
+def _resampled(runs, rows):
+    return {k: v[rows] for k, v in runs.items()}
+
+
+def test_bootstrap_spans_every_resample_of_the_systems():
+    # three systems: the verdict of each of the 27 resamples, through pareto() on copied arrays
+    rng = np.random.default_rng(4)
+
+    def runs(scale):
+        steps, error = 10 ** rng.uniform(1, 3, 3) * scale, 10 ** rng.uniform(-8, -2, 3)
+        return {
+            **{k: np.repeat(v, 3) for k, v in _runs(1, 1).items()},
+            "steps": steps,
+            "energy_error": error,
+        }
+
+    values = np.array([0.1, 0.01, 0.001])
+    policy, fixed = runs(1.0), [runs(10.0**-k) for k in range(3)]
+    ev = Evaluation("t", "eta", values, np.arange(3), policy, fixed)
+    margins = []
+    for rows in itertools.product(range(3), repeat=3):
+        rows = np.array(rows)
+        each = Evaluation(
+            "t",
+            "eta",
+            values,
+            np.arange(3),
+            _resampled(policy, rows),
+            [_resampled(f, rows) for f in fixed],
+        )
+        margins.append(each.pareto()["margin_decades"])
+    b = ev.bootstrap(resamples=2000, quantiles=(0.0, 1.0))
+    assert b["margin_decades"] == pytest.approx([min(margins), max(margins)])
+    # one system drawn three times: every resample is the point itself
+    same = {k: np.repeat(v[:1], 3) for k, v in policy.items()}
+    ev = Evaluation(
+        "t",
+        "eta",
+        values,
+        np.arange(3),
+        same,
+        [{k: np.repeat(v[:1], 3) for k, v in f.items()} for f in fixed],
+    )
+    p, b = ev.pareto(), ev.bootstrap(resamples=50)
+    assert b["margin_decades"] == pytest.approx([p["margin_decades"]] * 2)
+    assert b["steps_ratio"] == pytest.approx([p["steps_ratio"]] * 2)
 
 
 def test_evaluation_bad_input(shipped):

@@ -1,5 +1,6 @@
 """Every registered environment as Gymnasium and stable-baselines3 users meet it: the checkers
-with the registered defaults, ``gym.make`` without importing ``envs`` first, the shipped policy
+with the registered defaults, ``gym.make`` after ``import stepsize`` only (or with the module
+prefix and no import at all), the shipped policy
 on the environment that comes with it, and the README's DummyVecEnv / SubprocVecEnv training."""
 
 import os
@@ -53,13 +54,9 @@ def test_same_seed_and_actions_give_the_same_episode_and_info(env_id):
     assert repr(runs[0]) == repr(runs[1])
 
 
-def test_make_with_the_module_prefix_needs_no_import():
-    code = (
-        "import gymnasium as gym; env = gym.make('envs:stepsize/ThreeBody-v0'); "
-        "print(env.reset(seed=0)[0].shape)"
-    )
+def _fresh_python(code):
     out = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-W", "error", "-c", code],  # an override warning would fail it
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
@@ -67,7 +64,40 @@ def test_make_with_the_module_prefix_needs_no_import():
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "(13,)"
+    return out.stdout.split()
+
+
+def test_make_with_the_module_prefix_needs_no_import():
+    code = (
+        "import gymnasium as gym; env = gym.make('envs:stepsize/ThreeBody-v0'); "
+        "print(env.reset(seed=0)[0].shape)"
+    )
+    assert _fresh_python(code) == ["(13,)"]
+
+
+@pytest.mark.parametrize(
+    "imports",
+    [
+        "import stepsize, gymnasium as gym",
+        "import gymnasium as gym, stepsize",
+        "import stepsize, envs, gymnasium as gym",  # the hook fires inside envs' own import
+    ],
+    ids=["stepsize-first", "gymnasium-first", "envs-before-gymnasium"],
+)
+def test_import_stepsize_is_enough_for_make(imports):
+    # the entry-point group stepsize.envs, called once gymnasium is loaded (stepsize._gymnasium)
+    code = (
+        f"{imports}; import sys; print('envs' in sys.modules); "
+        "ids = sorted(k for k in gym.registry if k.startswith('stepsize/')); "
+        "print(*ids); print(gym.make('stepsize/ThreeBody-v0').reset(seed=0)[0].shape); "
+        "import envs"  # registers nothing twice: no override warning (-W error)
+    )
+    assert _fresh_python(code) == ["True", *IDS, "(13,)"]
+
+
+def test_import_stepsize_does_not_import_gymnasium():
+    code = "import stepsize, sys; print('gymnasium' in sys.modules, 'envs' in sys.modules)"
+    assert _fresh_python(code) == ["False", "False"]
 
 
 @pytest.mark.parametrize("name", ["default", "threebody_ppo", "threebody_dqn_paper"])
