@@ -120,21 +120,12 @@ class Coordinates:
         i, j = np.array(self.pairs).T
         return np.concatenate([(pos[j] - pos[i]).ravel(), (vel[j] - vel[i]).ravel()])
 
-    def absolute(self, states, t):
-        """Positions and velocities (S, N, D) of states (S, size) at times t (S,)."""
-        states = np.atleast_2d(states)
-        half = states.shape[1] // 2
-        if self.kind == "absolute":
-            return (
-                states[:, :half].reshape(-1, *self.shape),
-                states[:, half:].reshape(-1, *self.shape),
-            )
-        d = self.shape[1]
-        r = states[:, :half].reshape(states.shape[0], -1, d)
-        w = states[:, half:].reshape(states.shape[0], -1, d)
-        t = np.asarray(t, dtype=float).reshape(-1, 1, 1)
-        pos = self.x0 + self.v0 * t + np.matmul(self.A, r)
-        vel = self.v0 + np.matmul(self.A, w)
+    def at(self, y, t):
+        """Positions and velocities (N, D) of the state ``y`` at time ``t`` (``to_absolute``,
+        the conversion the compiled scan and every other caller use, so that they agree to
+        the bit)."""
+        pos, vel = np.empty(self.shape), np.empty(self.shape)
+        to_absolute(np.asarray(y, dtype=float).reshape(-1, 1), 0, float(t), self.frame, pos, vel)
         return pos, vel
 
 

@@ -666,7 +666,7 @@ class Recorder:
         if y is None:
             t, pos, vel, err = sim.t, sim._pos.copy(), sim._vel.copy(), sim.energy_error
         else:
-            pos, vel = (a[0] for a in sim._coords.absolute(y, t))
+            pos, vel = sim._coords.at(y, t)
             e = K.total_energy(pos, vel, sim._masses, sim._G, sim._par[K.P_EPS2])
             err = relative_error(e, sim._e0)
         self.rows.append((float(t), pos, vel, err, sim.value))
