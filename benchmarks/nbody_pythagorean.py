@@ -30,12 +30,17 @@ steps than at 1e-10), so a coarse grid misses cheap settings of either side.
 
 Target (issue 4): reach |dE/E| <= 1e-10 in no more time than REBOUND IAS15, ratio
 time(stepsize) / time(IAS15) <= 1.0, both the fastest setting of each side reaching the level;
-(issue 13) gr15 reaching 1e-14.  Also reported: the same ratio at the other levels (IAS15 with
-epsilon 1e-5 .. 1e-13), the best of each project method per level with its steps, force evaluations
-and time per step (``cost``; the same for REBOUND's best, ``best_rebound``), and each row's
-``options``, the keyword arguments that reproduce it through ``stepsize.nbody.integrate``.
-The energy error of a chaotic run is not monotonic in the tolerance, hence "fastest setting
-reaching the level" rather than interpolation.
+(issue 13) gr15 reaching 1e-14.  Also reported: the same ratio at the other levels (IAS15
+with epsilon 1e-5 .. 1e-13), the best of each project method per level with its steps, force
+evaluations and time per step (``cost``; the same for REBOUND's best, ``best_rebound``), and
+each row's ``options``, the keyword arguments that reproduce it through
+``stepsize.nbody.integrate``.  The energy error of a chaotic run is not monotonic in the
+tolerance, hence "fastest setting reaching the level" rather than interpolation (both sides
+alike: the lower envelope of each side's settings).  Each ratio comes with ``ratio_range``,
+the quartiles of its per-round ratios (both settings timed in the same round): on a shared
+machine (2 cores, load 1.5-6) the median ratio of a setting moves by some 10-30 % from run
+to run, so a ratio within about 0.2 of 1 is not settled by one run; more rounds
+(``--repeats``, ~2 s each) narrow it.
 
 Usage: ``python benchmarks/nbody_pythagorean.py [--repeats 5] [--out DIR]``; writes
 ``nbody_pythagorean.json`` and ``nbody_pythagorean.png`` to DIR (default benchmarks/results).
@@ -173,6 +178,17 @@ def cost(r):
     )
 
 
+def ratio_range(ours, peer):
+    """How far the load of a shared machine moves a ratio: the quartiles (25 %, 75 %) of the
+    per-round ratios ours[k] / peer[k] of the two settings compared (round k times both within
+    about a second, under the same load); None without a peer."""
+    if not peer:
+        return None
+    per_round = [a / b for a, b in zip(ours["samples_cpu"], peer["samples_cpu"], strict=True)]
+    q = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else per_round * 3
+    return [q[0], q[2]]
+
+
 def per_method(rows, level, peer):
     """For each stepsize method: its fastest setting reaching ``level`` and its time over the
     fastest REBOUND setting reaching it (``peer``)."""
@@ -185,6 +201,7 @@ def per_method(rows, level, peer):
                 cpu_s=best["cpu_s"],
                 energy_error=best["energy_error"],
                 ratio_vs_best_rebound=best["cpu_s"] / peer["cpu_s"] if peer else None,
+                ratio_range=ratio_range(best, peer),
                 **cost(best),
             )
     return out
@@ -243,6 +260,7 @@ def main(argv=None):
             and dict(options=ias["options"], cpu_s=ias["cpu_s"], energy_error=ias["energy_error"]),
             ratio_vs_ias15=ours["cpu_s"] / ias["cpu_s"] if ours and ias else None,
             ratio_vs_best_rebound=ours["cpu_s"] / peer["cpu_s"] if ours and peer else None,
+            ratio_range=ratio_range(ours, peer) if ours else None,
             best_rebound=peer
             and dict(method=peer["method"], options=peer["options"], **cost(peer)),
             per_method=per_method(rows, level, peer),

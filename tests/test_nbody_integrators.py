@@ -47,6 +47,45 @@ def test_pair_rhs_in_place_is_the_difference_of_the_accelerations(n, d):
     np.testing.assert_allclose(out[half:], want, rtol=1e-13, atol=1e-13 * np.abs(acc).max())
 
 
+@pytest.mark.parametrize("kind", ["relative", "absolute"])
+def test_runge_kutta_states_scan_as_positions_do(kind):
+    """``Coordinates.at`` gives back the positions and velocities a state was made of (at a
+    later time too: the centre of mass drifts), and ``scan_ode`` tracks the closest pair of
+    each state as ``closest_pair`` finds it in those positions; with an encounter distance it
+    stops at the first state inside it, with that state's positions."""
+    from stepsize.nbody import _gravity as K
+    from stepsize.nbody._ode import scan_ode
+
+    rng = np.random.default_rng(3)
+    n, d, m = 4, 3, 12
+    masses = rng.uniform(0.5, 2.0, n)
+    pos, vel = rng.normal(size=(m, n, d)), rng.normal(size=(m, n, d))
+    for a in (pos, vel):  # one centre of mass and its velocity, as along a run
+        a -= (masses @ a / masses.sum() - masses @ a[0] / masses.sum())[:, None, :]
+    coords = Coordinates(kind, masses, pos[0], vel[0], t=1.5)
+    ys = np.stack([coords.state(p, v) for p, v in zip(pos, vel)], axis=1)
+    times = np.full(m, 1.5)  # the frame's time: the states convert back exactly
+    for s in range(m):
+        p, v = coords.at(ys[:, s], times[s])
+        np.testing.assert_allclose(p, pos[s], rtol=0, atol=1e-14)
+        np.testing.assert_allclose(v, vel[s], rtol=0, atol=1e-14)
+    scal, cnt = np.zeros(K.N_SCAL), np.zeros(K.N_CNT, dtype=np.int64)
+    scal[K.S_RMIN2], cnt[K.C_ARMED] = np.inf, 1
+    par = np.zeros(K.N_PAR)
+    bodies = (masses, par, scal, cnt, np.zeros(n, dtype=np.int8))
+    out_p, out_v = np.zeros((n, d)), np.zeros((n, d))
+    assert scan_ode(ys, times, 1, coords.frame, bodies, out_p, out_v) == -1
+    closest = [K.closest_pair(pos[s]) for s in range(1, m)]
+    i, j, r = min(closest, key=lambda c: c[2])
+    assert math.sqrt(scal[K.S_RMIN2]) == pytest.approx(r, rel=1e-14)
+    assert (cnt[K.C_RMINI], cnt[K.C_RMINJ]) == (i, j)
+    first = next(s for s in range(1, m) if closest[s - 1][2] < np.median([c[2] for c in closest]))
+    par[K.P_ENC2] = np.median([c[2] for c in closest]) ** 2
+    assert scan_ode(ys, times, 1, coords.frame, bodies, out_p, out_v) == first
+    assert cnt[K.C_STATUS] == K.ENCOUNTER
+    np.testing.assert_allclose(out_p, pos[first], rtol=0, atol=1e-14)
+
+
 def orders(errors):
     errors = np.asarray(errors)
     return np.log2(errors[:-1] / errors[1:])

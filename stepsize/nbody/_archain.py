@@ -67,6 +67,7 @@ from stepsize.nbody._gravity import (
     UNDERFLOW,
     check_events,
     collision_time,
+    events_on,
     falsi_guess,
     falsi_update,
     greater,
@@ -422,6 +423,7 @@ def chain_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, order, l
     x0 = np.empty((m, d))
     w0 = np.empty((m, d))
     new_order = np.empty(n, dtype=np.int64)
+    events = events_on(par)
     while True:
         t = scal[S_T]
         if t >= t_end:
@@ -487,7 +489,7 @@ def chain_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, order, l
         if not same:
             rechain(lx, lw, order, new_order, tmp[0], tmp[1])
         track_rmin(scal, cnt, rmin2, imin, jmin)
-        if check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
+        if events and check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
             return cnt[C_STATUS]
 
 

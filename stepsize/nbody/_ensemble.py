@@ -508,7 +508,7 @@ def _run_ode(systems, times, opts, save_every, options):
                 hist[0][k, 0], hist[1][k, 0], hist[2][k, 0], hist[3][k, 0] = 0, pos[k], vel[k], 0
             out_t = times if save else times[-1:]
             for j, tj in enumerate(out_t):
-                p, v = (a[0] for a in coords[k].absolute(r.y[row][:, j], tj))
+                p, v = coords[k].at(r.y[row][:, j], tj)
                 err = relative_error(K.total_energy(p, v, masses[k], G[k], eps2), e0[k])
                 pos[k], vel[k], t[k] = p, v, tj
                 if save:

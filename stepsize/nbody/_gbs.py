@@ -57,6 +57,7 @@ from stepsize.nbody._gravity import (
     check_events,
     collision_time,
     copy_to,
+    events_on,
     lesser,
     step_size,
     track_rmin,
@@ -150,6 +151,7 @@ def gbs_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, scratch, vec
     h_col = vec[K_MAX + 1 : 2 * (K_MAX + 1)]
     w_col = vec[2 * (K_MAX + 1) :]
     work_table(work)
+    events = events_on(par)
     while True:
         t = scal[S_T]
         cap = TAU_FRACTION * collision_time(pos, vel, masses, G, eps2)
@@ -211,5 +213,5 @@ def gbs_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, scratch, vec
         k_next, scal[S_H] = next_step(j, landing, scal[S_H], work, h_col, w_col)
         scal[S_K] = k_next
         track_rmin(scal, cnt, rmin2, imin, jmin)
-        if check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
+        if events and check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
             return cnt[C_STATUS]

@@ -82,6 +82,7 @@ from stepsize.nbody._gravity import (
     all_finite,
     check_events,
     collision_time,
+    events_on,
     fill,
     find_overlap,
     step_size,
@@ -329,6 +330,7 @@ def gr15_advance(
     x = np.empty((n, d))
     xl = np.empty((n, d))
     at = np.empty((n, d))
+    events = events_on(par)
     while True:
         t = scal[S_T]
         dt, state = step_size(scal[S_H], t, par[P_TEND], cnt[C_STEPS], par[P_MAXSTEPS])
@@ -393,7 +395,7 @@ def gr15_advance(
         scal[S_K] = 1.0
         scal[S_H] = dt_new
         track_rmin(scal, cnt, rmin2, imin, jmin)
-        if check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
+        if events and check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
             return cnt[C_STATUS]
         if radii.size:
             i, j = find_overlap(pos, radii, masses, active)

@@ -35,9 +35,7 @@ from stepsize.nbody._gravity import (
     NONFINITE,
     P_CRIT,
     P_DT,
-    P_ENC2,
     P_EPS2,
-    P_ESC,
     P_ETA,
     P_G,
     P_MAXSTEPS,
@@ -48,6 +46,7 @@ from stepsize.nbody._gravity import (
     acc_jerk,
     check_events,
     copy_to,
+    events_on,
     lesser,
     step_size,
     track_rmin,
@@ -132,7 +131,7 @@ def hermite_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, work):
     x0, v0, a0, j0 = work[0], work[1], work[2], work[3]
     G, eps2, eta = par[P_G], par[P_EPS2], par[P_ETA]
     aarseth = par[P_CRIT] != AMUSE
-    events = par[P_ENC2] > 0.0 or par[P_ESC] > 0.0
+    events = events_on(par)
     while True:
         t = scal[S_T]
         if par[P_DT] > 0.0:

@@ -57,6 +57,7 @@ from stepsize.nbody._gravity import (
     check_events,
     collision_time,
     copy_to,
+    events_on,
     falsi_guess,
     falsi_update,
     kinetic_energy,
@@ -153,6 +154,7 @@ def leapfrog_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, work):
         return logh_steps(pos, vel, acc, masses, par, scal, cnt, escaped, work)
     x0, v0, a0 = work[0], work[1], work[2]
     G, eps2, eta = par[P_G], par[P_EPS2], par[P_ETA]
+    events = events_on(par)
     while True:
         t = scal[S_T]
         h_crit = par[P_DT] if fixed else eta * scal[S_TAU]
@@ -188,7 +190,7 @@ def leapfrog_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, work):
         if not fixed:
             scal[S_TAU] = collision_time(pos, vel, masses, G, eps2)
         track_rmin(scal, cnt, rmin2, imin, jmin)
-        if check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
+        if events and check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
             return cnt[C_STATUS]
 
 
@@ -198,6 +200,7 @@ def logh_steps(pos, vel, acc, masses, par, scal, cnt, escaped, work):
     in s); the last step lands on par[P_TEND] with a shorter step in s."""
     x0, v0, a0 = work[0], work[1], work[2]
     G, eps2, h, B = par[P_G], par[P_EPS2], scal[S_H], scal[S_B]
+    events = events_on(par)
     while True:
         t = scal[S_T]
         _, state = step_size(1.0, t, par[P_TEND], cnt[C_STEPS], par[P_MAXSTEPS])
@@ -234,7 +237,7 @@ def logh_steps(pos, vel, acc, masses, par, scal, cnt, escaped, work):
         scal[S_T] = par[P_TEND] if landing else t + dt
         cnt[C_STEPS] += 1
         track_rmin(scal, cnt, rmin2, imin, jmin)
-        if check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
+        if events and check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
             accelerations(pos, masses, G, eps2, acc)
             cnt[C_NFORCE] += 1
             return cnt[C_STATUS]

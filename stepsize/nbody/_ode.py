@@ -24,7 +24,7 @@ import math
 import numba
 import numpy as np
 
-from stepsize.nbody._gravity import NJIT, check_events, track_rmin
+from stepsize.nbody._gravity import NJIT, check_events, events_on, track_rmin
 
 COORDINATES = ("relative", "absolute")
 
@@ -112,6 +112,7 @@ class Coordinates:
         for p, (i, j) in enumerate(self.pairs):
             self.A[i, p] = -masses[j] / total
             self.A[j, p] = masses[i] / total
+        self.frame = (kind == "relative", self.A, self.x0, self.v0)  # for to_absolute
 
     def state(self, pos, vel):
         if self.kind == "absolute":
@@ -119,43 +120,108 @@ class Coordinates:
         i, j = np.array(self.pairs).T
         return np.concatenate([(pos[j] - pos[i]).ravel(), (vel[j] - vel[i]).ravel()])
 
-    def absolute(self, states, t):
-        """Positions and velocities (S, N, D) of states (S, size) at times t (S,)."""
-        states = np.atleast_2d(states)
-        half = states.shape[1] // 2
-        if self.kind == "absolute":
-            return (
-                states[:, :half].reshape(-1, *self.shape),
-                states[:, half:].reshape(-1, *self.shape),
-            )
-        d = self.shape[1]
-        r = states[:, :half].reshape(states.shape[0], -1, d)
-        w = states[:, half:].reshape(states.shape[0], -1, d)
-        t = np.asarray(t, dtype=float).reshape(-1, 1, 1)
-        pos = self.x0 + self.v0 * t + np.matmul(self.A, r)
-        vel = self.v0 + np.matmul(self.A, w)
+    def at(self, y, t):
+        """Positions and velocities (N, D) of the state ``y`` at time ``t`` (``to_absolute``,
+        the conversion the compiled scan and every other caller use, so that they agree to
+        the bit)."""
+        pos, vel = np.empty(self.shape), np.empty(self.shape)
+        to_absolute(np.asarray(y, dtype=float).reshape(-1, 1), 0, float(t), self.frame, pos, vel)
         return pos, vel
+
+
+@numba.njit(**NJIT, inline="always")
+def check_state(pos, vel, masses, par, scal, cnt, escaped, events):
+    """Track the closest approach and, if ``events`` (``events_on(par)``, tested once by the
+    caller), check the events at one state ``pos``, ``vel`` (N, D); True if it stops the run."""
+    n, d = pos.shape
+    rmin2 = np.inf
+    imin = jmin = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            r2 = 0.0
+            for k in range(d):
+                dx = pos[j, k] - pos[i, k]
+                r2 += dx * dx
+            if r2 < rmin2:
+                rmin2, imin, jmin = r2, i, j
+    track_rmin(scal, cnt, rmin2, imin, jmin)
+    return events and check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin)
 
 
 @numba.njit(**NJIT)
 def scan_states(pos, vel, masses, par, scal, cnt, escaped):
-    """Track the closest approach and check events at each accepted step's state.
-
-    ``pos``, ``vel`` (S, N, D); returns the index of the first state that stops the run, else -1.
-    """
-    n, d = pos.shape[1], pos.shape[2]
+    """``check_state`` at each accepted step's state, ``pos``, ``vel`` (S, N, D); returns the
+    index of the first state that stops the run, else -1."""
+    events = events_on(par)
     for s in range(pos.shape[0]):
-        rmin2 = np.inf
-        imin = jmin = 0
-        for i in range(n):
-            for j in range(i + 1, n):
-                r2 = 0.0
-                for k in range(d):
-                    dx = pos[s, j, k] - pos[s, i, k]
-                    r2 += dx * dx
-                if r2 < rmin2:
-                    rmin2, imin, jmin = r2, i, j
-        track_rmin(scal, cnt, rmin2, imin, jmin)
-        if check_events(pos[s], vel[s], masses, par, cnt, escaped, rmin2, imin, jmin):
+        if check_state(pos[s], vel[s], masses, par, scal, cnt, escaped, events):
             return s
+    return -1
+
+
+@numba.njit(**NJIT, inline="always")
+def to_absolute(ys, s, t, frame, pos, vel):
+    """Positions and velocities (N, D) of the Runge-Kutta state ``ys[:, s]`` (a column: the
+    solver's ``y``) at time ``t`` into ``pos``, ``vel``; ``frame`` is ``Coordinates.frame``,
+    (relative, A, x0, v0): for relative coordinates x_i = x0 + v0 t + sum_p A[i, p] r_p and
+    v_i = v0 + sum_p A[i, p] w_p.  Indexes ``ys`` in place (no column view: the views and
+    their reference counts cost more than the arithmetic)."""
+    relative, A, x0, v0 = frame
+    n, d = pos.shape
+    half = ys.shape[0] // 2
+    if not relative:
+        for i in range(n):
+            for k in range(d):
+                pos[i, k] = ys[i * d + k, s]
+                vel[i, k] = ys[half + i * d + k, s]
+        return
+    for i in range(n):
+        for k in range(d):
+            x = 0.0
+            v = 0.0
+            for p in range(A.shape[1]):
+                x += A[i, p] * ys[p * d + k, s]
+                v += A[i, p] * ys[half + p * d + k, s]
+            pos[i, k] = x0[k] + v0[k] * t + x
+            vel[i, k] = v0[k] + v
+
+
+@numba.njit(**NJIT, inline="always")
+def closest_in_state(ys, s, relative, n, d):
+    """(r^2, i, j) of the closest pair i < j in the state ``ys[:, s]``: from the pair
+    separations r_p themselves (relative coordinates) or from the positions (absolute)."""
+    rmin2 = np.inf
+    imin = jmin = 0
+    p = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            r2 = 0.0
+            for k in range(d):
+                dx = ys[p * d + k, s] if relative else ys[j * d + k, s] - ys[i * d + k, s]
+                r2 += dx * dx
+            if r2 < rmin2:
+                rmin2, imin, jmin = r2, i, j
+            p += 1
+    return rmin2, imin, jmin
+
+
+@numba.njit(**NJIT)
+def scan_ode(ys, times, first, frame, bodies, pos, vel):
+    """Track the closest approach and check the events at the states ``ys[:, s]`` (columns:
+    the solver's ``y``) at ``times[s]`` for s >= ``first``; ``bodies`` is (masses, par, scal,
+    cnt, escaped).  The closest pair comes from the state itself (``closest_in_state``); only
+    where events are asked for is each state converted (``to_absolute``, into ``pos``, ``vel``
+    (N, D)) for ``check_events``.  Returns the first s that stops the run, its state left in
+    ``pos``, ``vel``; else -1."""
+    masses, par, scal, cnt, escaped = bodies
+    events = events_on(par)
+    n, d = pos.shape
+    relative = frame[0]
+    for s in range(first, times.size):
+        rmin2, imin, jmin = closest_in_state(ys, s, relative, n, d)
+        track_rmin(scal, cnt, rmin2, imin, jmin)
+        if events:
+            to_absolute(ys, s, times[s], frame, pos, vel)
+            if check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
+                return s
     return -1

@@ -14,7 +14,7 @@ from stepsize.nbody._gr15 import gr15_advance, gr15_start, gr15_state
 from stepsize.nbody._hermite import hermite_advance, hermite_start
 from stepsize.nbody._ks import ks_evolve
 from stepsize.nbody._leapfrog import leapfrog_advance, leapfrog_start
-from stepsize.nbody._ode import Coordinates, scan_states
+from stepsize.nbody._ode import Coordinates, scan_ode, scan_states, to_absolute
 from stepsize.nbody._options import kernel_params, parse, positive
 from stepsize.nbody._result import FAILURES, MESSAGES, ControlInfo, Event, History, NBodyResult
 from stepsize.nbody._system import System
@@ -505,11 +505,9 @@ class Simulation:
         self._cnt[K.C_STEPS] += r.stats["naccept"]
         if r.t.size > 1:
             self._h_last = float(np.max(np.diff(r.t[-3:])))
-        states = r.y.T[1:]
-        pos, vel = self._coords.absolute(states, r.t[1:])
-        k = self._scan_events(pos, vel, r.t[1:])
+        k = self._scan_ode(r.y, r.t)
         if k is not None:
-            self._set_state(r.t[k + 1], states[k])
+            self._set_state(r.t[k], r.y[:, k])
         if self.status == "done":
             self._set_state(r.t[-1], r.y[:, -1])
             if not r.success:
@@ -518,6 +516,35 @@ class Simulation:
         if save_times is None:
             return []
         return [(tk, r.sol(tk)) for tk in save_times if tk < self.t]
+
+    def _scan_ode(self, ys, times):
+        """``_scan_events`` on the Runge-Kutta states ``ys`` (columns) at ``times`` after the
+        first (the start), converted one at a time in compiled code (``scan_ode``); the column
+        the run stops at, else None."""
+        start = 1
+        bodies = (self._masses, self._par, self._scal, self._cnt, self._escaped)
+        while start < times.size:
+            k = scan_ode(ys, times, start, self._coords.frame, bodies, self._pos, self._vel)
+            if k < 0:
+                return None
+            self._scal[K.S_T] = times[k]
+            if self._event_stops(self._pos):
+                return k
+            start = k + 1
+        return None
+
+    def _event_stops(self, pos):
+        """After a compiled scan stopped at an event at ``pos`` (``cnt[C_STATUS]``): whether
+        the run stops there (a collision, or ``on_event="stop"``); the event is recorded, an
+        encounter within reach but without overlap (``_by_contact``) is not an event."""
+        self.status = STATUS[int(self._cnt[K.C_STATUS])]
+        if self.status == "encounter" and self._by_contact and not self._contact(pos):
+            return False
+        self._record_event()
+        if self.options.on_event == "stop" or self.status == "collision":
+            return True
+        self.status = "done"
+        return False
 
     def _scan_events(self, pos, vel, times):
         """Track the closest approach and record the events at the accepted steps' states
@@ -530,15 +557,8 @@ class Simulation:
                 return None
             k += start
             self._pos[:], self._vel[:], self._scal[K.S_T] = pos[k], vel[k], times[k]
-            self.status = STATUS[int(self._cnt[K.C_STATUS])]
-            if self.status == "encounter" and self._by_contact:
-                if not self._contact(pos[k]):
-                    start = k + 1
-                    continue
-            self._record_event()
-            if self.options.on_event == "stop" or self.status == "collision":
+            if self._event_stops(pos[k]):
                 return k
-            self.status = "done"
             start = k + 1
         return None
 
@@ -587,9 +607,7 @@ class Simulation:
         """Set the time and the Runge-Kutta state ``y`` (and the positions, velocities)."""
         self._scal[K.S_T] = t
         self._y = np.array(y, dtype=float)
-        pos, vel = self._coords.absolute(self._y, t)
-        self._pos[:] = pos[0]
-        self._vel[:] = vel[0]
+        to_absolute(self._y.reshape(-1, 1), 0, float(t), self._coords.frame, self._pos, self._vel)
 
     # ----- reporting ---------------------------------------------------------------------
     def control_info(self, interval, t_end):
@@ -648,7 +666,7 @@ class Recorder:
         if y is None:
             t, pos, vel, err = sim.t, sim._pos.copy(), sim._vel.copy(), sim.energy_error
         else:
-            pos, vel = (a[0] for a in sim._coords.absolute(y, t))
+            pos, vel = sim._coords.at(y, t)
             e = K.total_energy(pos, vel, sim._masses, sim._G, sim._par[K.P_EPS2])
             err = relative_error(e, sim._e0)
         self.rows.append((float(t), pos, vel, err, sim.value))
