@@ -2,6 +2,7 @@
 returns of an uninterrupted run bit for bit; another configuration, a missing replay buffer or
 damaged files are refused or skipped with the file named."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -51,7 +52,9 @@ def test_a_killed_training_run_resumes_bit_for_bit(tmp_path, algo):
     out = tmp_path / "run"
     script = tmp_path / "killed.py"
     script.write_text(textwrap.dedent(KILLED.replace("{KW}", repr(KW))))
-    env = {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    # the child inherits the environment: BLAS settings such as OPENBLAS_CORETYPE select the
+    # kernels, and another kernel rounds differently (a stripped env gave weights 6e-8 apart)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     proc = subprocess.run(
         [sys.executable, str(script), algo, str(out), repr(SMALL[algo])],
         env=env,
