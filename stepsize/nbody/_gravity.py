@@ -322,9 +322,9 @@ def com_drift(pos, masses, x0, v0, t):
     return math.sqrt(s)
 
 
-@numba.njit(**NJIT)
-def closest_pair(pos):
-    """(i, j, r_ij) of the closest pair, i < j."""
+@numba.njit(**NJIT, inline="always")
+def closest_pair_squared(pos):
+    """(i, j, r_ij^2) of the closest pair, i < j."""
     n, d = pos.shape
     best = np.inf
     bi = bj = 0
@@ -336,6 +336,13 @@ def closest_pair(pos):
                 r2 += dx * dx
             if r2 < best:
                 best, bi, bj = r2, i, j
+    return bi, bj, best
+
+
+@numba.njit(**NJIT)
+def closest_pair(pos):
+    """(i, j, r_ij) of the closest pair, i < j."""
+    bi, bj, best = closest_pair_squared(pos)
     return bi, bj, math.sqrt(best)
 
 

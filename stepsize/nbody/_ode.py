@@ -24,7 +24,13 @@ import math
 import numba
 import numpy as np
 
-from stepsize.nbody._gravity import NJIT, check_events, events_on, track_rmin
+from stepsize.nbody._gravity import (
+    NJIT,
+    check_events,
+    closest_pair_squared,
+    events_on,
+    track_rmin,
+)
 
 COORDINATES = ("relative", "absolute")
 
@@ -133,17 +139,7 @@ class Coordinates:
 def check_state(pos, vel, masses, par, scal, cnt, escaped, events):
     """Track the closest approach and, if ``events`` (``events_on(par)``, tested once by the
     caller), check the events at one state ``pos``, ``vel`` (N, D); True if it stops the run."""
-    n, d = pos.shape
-    rmin2 = np.inf
-    imin = jmin = 0
-    for i in range(n):
-        for j in range(i + 1, n):
-            r2 = 0.0
-            for k in range(d):
-                dx = pos[j, k] - pos[i, k]
-                r2 += dx * dx
-            if r2 < rmin2:
-                rmin2, imin, jmin = r2, i, j
+    imin, jmin, rmin2 = closest_pair_squared(pos)
     track_rmin(scal, cnt, rmin2, imin, jmin)
     return events and check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin)
 
