@@ -135,22 +135,16 @@ class Coordinates:
         return pos, vel
 
 
-@numba.njit(**NJIT, inline="always")
-def check_state(pos, vel, masses, par, scal, cnt, escaped, events):
-    """Track the closest approach and, if ``events`` (``events_on(par)``, tested once by the
-    caller), check the events at one state ``pos``, ``vel`` (N, D); True if it stops the run."""
-    imin, jmin, rmin2 = closest_pair_squared(pos)
-    track_rmin(scal, cnt, rmin2, imin, jmin)
-    return events and check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin)
-
-
 @numba.njit(**NJIT)
 def scan_states(pos, vel, masses, par, scal, cnt, escaped):
-    """``check_state`` at each accepted step's state, ``pos``, ``vel`` (S, N, D); returns the
+    """Track the closest approach and, where events are asked for (``events_on``, tested
+    once), check them at each accepted step's state, ``pos``, ``vel`` (S, N, D); returns the
     index of the first state that stops the run, else -1."""
     events = events_on(par)
     for s in range(pos.shape[0]):
-        if check_state(pos[s], vel[s], masses, par, scal, cnt, escaped, events):
+        imin, jmin, rmin2 = closest_pair_squared(pos[s])
+        track_rmin(scal, cnt, rmin2, imin, jmin)
+        if events and check_events(pos[s], vel[s], masses, par, cnt, escaped, rmin2, imin, jmin):
             return s
     return -1
 
