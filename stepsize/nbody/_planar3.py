@@ -18,11 +18,21 @@ two square roots of the time scale that sets the next step); the divider and squ
 sit idle most of it.  :func:`planar3_many` advances many runs, each to its own end time, in
 ``LANES`` interleaved lanes: each pass of its inner loop takes one step of every lane, with no
 branch in the loop body (``step_size``'s outcome and the finiteness test become selects), so the
-lanes' chains overlap and the compiler can put the lanes into SIMD registers.  A lane whose run
-stops is written back and refilled with the next run; once no run waits and at most ``NARROW``
-run, they move to the first ``NARROW`` lanes and the passes go that wide (a pass costs about its
-width: the lanes share the divide and square-root units).  Every lane does every run's
-operations in its order, so ``planar3_many`` too equals ``hermite_steps`` to the bit.
+lanes' chains overlap and the compiler puts the lanes into one SIMD register.  A lane whose run
+stops is written back and refilled with the next run; the last run left finishes alone in
+``planar3_steps``.  Every lane does every run's operations in its order, so ``planar3_many``
+too equals ``hermite_steps`` to the bit.
+
+Why four lanes: a step is 14 divisions and 5 square roots, and the divide/square-root unit,
+shared by the lanes, is what a pass waits for: a pass of 8 lanes (two 4-wide registers) costs
+about twice one of 4, and 4 lanes lose little throughput (256 runs of 0.3 yr at random eta,
+every lane busy: 19.0-19.8 ns per lane-step against 18.3-18.6 with 8, load 4.5-4.9).  A pass
+of 4 lanes costs about one lone step (its chain's latency), so the longest run, which sets a
+vector step's time when one copy sits at eta = 1e-4 in a close encounter, advances at that
+speed from its first pass, where with 8 lanes it advanced at half of it until the others were
+done.  The paper-setting vector of 256 (``benchmarks/rl_env_speed.py``'s set-up, random
+actions) took 17-22% less CPU time with 4 lanes than with 8 and the narrowing tail 8 lanes
+needed (4 lanes, then 2 runs one by one); with one fixed eta = 1e-4 for all, 4-6% less.
 
 Runs of ``planar3_many`` live in the rows of one float64 array, in :meth:`Simulation.bind_state`'s
 layout (``B_*``): positions, velocities, accelerations, jerks (row-major (3, 2) each), masses,
@@ -64,9 +74,8 @@ from stepsize.nbody._gravity import (
 B_POS, B_VEL, B_ACC, B_JERK, B_MASSES, B_PAR = 0, 6, 12, 18, 24, 27
 B_SCAL = B_PAR + N_PAR
 N_STATE = B_SCAL + N_SCAL  # the entries of one run's row
-LANES = 8  # runs interleaved by planar3_many: two AVX2 registers of float64, one AVX-512
-NARROW = 4  # lanes of planar3_many's passes once no run waits and at most NARROW run
-SOLO = 2  # runs left that planar3_many finishes one by one
+LANES = 4  # runs interleaved by planar3_many: one AVX2 register of float64
+SOLO = 1  # runs left that planar3_many finishes one by one (in planar3_steps)
 # the lane arrays of planar3_many beyond the 24 state numbers
 L_T, L_TAU, L_BEST, L_BI, L_BJ, L_STEPS, L_NFORCE, L_CODE = range(24, 32)
 L_M0, L_M1, L_M2, L_G, L_EPS2, L_ETA, L_TEND, L_MAXSTEPS = range(32, 40)
@@ -307,29 +316,14 @@ def _lane_end(a, k, s, h, state, out):
 
 
 @numba.njit(**NJIT, inline="always")
-def _lanes_step(a, width):
-    """One step of every running lane (L_CODE 1) among the first ``width`` of ``a`` (N_LANE,
-    LANES); a lane that stops gets its status in L_CODE.  The body has no branch that the
-    compiler cannot turn into a select, and ``width`` is a constant where this is inlined, so
-    the loop over the lanes is vectorised: the lanes' identical operations run in SIMD
-    registers."""
-    for k in range(width):
+def _lanes_step(a):
+    """One step of every running lane (L_CODE 1) of ``a`` (N_LANE, LANES); a lane that stops
+    gets its status in L_CODE.  The body has no branch that the compiler cannot turn into a
+    select, and LANES is a constant, so the loop over the lanes is vectorised: the lanes'
+    identical operations run in SIMD registers."""
+    for k in range(LANES):
         s, h, state = _lane_begin(a, k)
         _lane_end(a, k, s, h, state, _lane_step(a, k, s, h))
-
-
-@numba.njit(**NJIT)
-def _compact(lanes, owner):
-    """Move the running lanes (and their owners) to the first columns of ``lanes``; the lanes
-    left behind are empty (their runs written back already)."""
-    j = 0
-    for k in range(LANES):
-        if lanes[L_CODE, k] == 1.0:
-            if k != j:
-                for i in range(N_LANE):
-                    lanes[i, j], lanes[i, k] = lanes[i, k], lanes[i, j]
-                owner[j], owner[k] = owner[k], owner[j]
-            j += 1
 
 
 @numba.njit(**NJIT)
@@ -381,7 +375,7 @@ def planar3_many(rows, cnts):
 
     The runs go into the lanes longest first, by the steps they would take at their present
     time scale, (t_end - t) / (eta tau), so that the last passes are not one long run with the
-    other lanes idle; the last ``SOLO`` runs, once no other is waiting, finish one by one in
+    other lanes idle; the last run, once no other is waiting, finishes alone in
     ``planar3_steps``, which takes a step in less time than a pass of all lanes."""
     n = rows.shape[0]
     work = np.empty(n)
@@ -393,7 +387,6 @@ def planar3_many(rows, cnts):
     lanes[L_CODE, :] = 2.0  # empty: not running, nothing to write back
     owner = np.full(LANES, -1)
     queued = passes = 0
-    narrow = False
     while True:
         running = 0
         for k in range(LANES):
@@ -411,13 +404,7 @@ def planar3_many(rows, cnts):
                 running += 1
         if queued == n and running <= SOLO:
             break
-        if not narrow and queued == n and running <= NARROW:
-            _compact(lanes, owner)
-            narrow = True
-        if narrow:  # a pass costs about its width: the tail runs in fewer, fuller lanes
-            _lanes_step(lanes, NARROW)
-        else:
-            _lanes_step(lanes, LANES)
+        _lanes_step(lanes)
         passes += 1
     for k in range(LANES):
         if owner[k] >= 0:
