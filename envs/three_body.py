@@ -48,17 +48,26 @@ which telescopes to the return -log10((dE_T + 1e-14) / 1e-14) - price * N_T / 10
 final error in decades and the force evaluations at ``price`` decades per 1000 (default 0.2, the
 slope of the fixed-eta front near 10^4 steps per 30 yr).
 
-Where ``reward="paper"`` comes from: the authors' published environment (``env/ThreeBP_env.py``
-of github.com/veronicasaz/ThreeBodyProblem_astronomy, newest version) computes six variants and
-marks ``reward_f = 5`` as the one used; it is A + W2 / |log10 eta| above, reference 1e-10, cubed
-log, 1/t, 0 on the first step, with W = [3000, 0, 4] in the settings of their shipped Hermite
-model.  Their older variants 0 and 4 (reference 1e-8, squared log or none) are not it.
-The one deviation from that code: dE is floored at 1e-20 and capped at ``max_energy_error``
-(their formula takes log10 0 at dE = 0 and divides by 0 at dE = 1).  It follows the code, not
-the paper's text: the formula has not been checked against the paper itself (only its abstract
-could be read when this was written; the stored arXiv page and the thesis chapter with the
-method were out of reach), so whether the text states the 1e-10 reference and the cubed log of
-the code, or the 1e-8 and the square of its older variants, is open.  As there, Hermite runs
+Where ``reward="paper"`` comes from: the authors' published code, not the paper's text.  Their
+environment (``env/ThreeBP_env.py`` of github.com/veronicasaz/ThreeBodyProblem_astronomy, as of
+its newest commit 1f9073b, 2024-10-08, "Adapt to newly trained version") computes seven
+variants (``reward_f`` 0-6) and marks ``reward_f = 5`` "USing this one"; it is A + W2 /
+|log10 eta| above: reference 1e-10, cubed log, 1/t (their step counter ``iteration``, 1 on the
+first step), 0 on the first step (their previous error is 0 there).  The settings of their
+shipped Hermite model (``models/settings_integration_3BP_hermite.json``, commit ae98233,
+2024-08-20, "settings to train hermite model 1444") select ``reward_f = 5`` with W = [3000, 0,
+4], the W0 and W2 here; the repository's top-level settings at the same commit have W0 = 3500.
+Variant 5 reached the repository seven weeks after those settings, so a copy of the file from
+before 1f9073b lacks the variant its settings select; there the nearest ones are 0 (reference
+1e-8, |log10(dE / 1e-8)| over the squared log, plus a W1 term) and 4 (reference 1e-8, no
+denominator), which are not what the shipped model was trained with.  The one deviation from
+variant 5: dE is floored at 1e-20 and capped at ``max_energy_error`` (their formula takes
+log10 0 at dE = 0 and divides by 0 at dE = 1).  The paper's own statement of the reward
+(arXiv 2502.12809; CNSNS 2025, doi 10.1016/j.cnsns.2025.108723) could not be read: the stored
+copies of its arXiv HTML page and of the pages that mirror it hold the abstract and the first
+lines of the introduction only, and the author's thesis site only the chapters' abstracts.  So
+whether the text states variant 5, or a 1e-8 reference and a squared log, is unchecked; the
+default follows the code that the shipped model's settings select.  As there, Hermite runs
 unsoftened (an older version of their code had eps^2 = 1e-9 au^2:
 ``integrator_options={"softening": ...}``).
 
