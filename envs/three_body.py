@@ -60,14 +60,14 @@ shipped Hermite model (``models/settings_integration_3BP_hermite.json``, commit 
 Variant 5 reached the repository seven weeks after those settings, so a copy of the file from
 before 1f9073b lacks the variant its settings select; there the nearest ones are 0 (reference
 1e-8, |log10(dE / 1e-8)| over the squared log, plus a W1 term) and 4 (reference 1e-8, no
-denominator), which are not what the shipped model was trained with.  The one deviation from
+denominator), which are not what their shipped model was trained with.  The one deviation from
 variant 5: dE is floored at 1e-20 and capped at ``max_energy_error`` (their formula takes
 log10 0 at dE = 0 and divides by 0 at dE = 1).  The paper's own statement of the reward
 (arXiv 2502.12809; CNSNS 2025, doi 10.1016/j.cnsns.2025.108723) could not be read: the stored
 copies of its arXiv HTML page and of the pages that mirror it hold the abstract and the first
 lines of the introduction only, and the author's thesis site only the chapters' abstracts.  So
 whether the text states variant 5, or a 1e-8 reference and a squared log, is unchecked; the
-default follows the code that the shipped model's settings select.  As there, Hermite runs
+default follows the code that their shipped model's settings select.  As there, Hermite runs
 unsoftened (an older version of their code had eps^2 = 1e-9 au^2:
 ``integrator_options={"softening": ...}``).
 
