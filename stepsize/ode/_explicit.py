@@ -61,7 +61,7 @@ def explicit_attempt(problem, method, ew, work, t, h, steps):
             copy_into(ew.ya, ys)
         if i == pair[1]:
             copy_into(ew.yb, ys)
-    err = error_norm(method.sums, K, h, y, y_new, steps.rtol, steps.atol)
+    err = error_norm(method.sums, K, h, y, y_new, steps.rtol, steps.atol, work.err, work.fbuf)
     if not (np.isfinite(err) and all_finite(y_new) and all_finite(K[s - 1])):
         return np.nan
     return err
@@ -96,39 +96,54 @@ def _error_sums(sums, K, m):
 
 @inlined
 def all_finite(x):
+    """Whether every entry of ``x`` is finite (an and over the entries, which LLVM
+    vectorises; a loop returning at the first non-finite one does not vectorise)."""
+    ok = True
     for m in range(x.size):
-        if not np.isfinite(x[m]):
-            return False
-    return True
+        ok &= np.isfinite(x[m])
+    return ok
 
 
 @inlined
-def error_norm(sums, K, h, y0, y1, rtol, atol):
+def error_norm(sums, K, h, y0, y1, rtol, atol, q5, q3):
     """The scaled error of the step: the RMS norm of ``err = h sum_i e_i K_i`` scaled by
     ``atol + rtol max(|y0|, |y1|)`` (Hairer, Nørsett & Wanner I, eq. II.4.11; as
     :func:`stepsize.control.rms_error_norm`, fused with the sum over the stages,
     :func:`error_sums`); with a second estimate ``e2`` (DOP853) Hairer's ``dop853.f``
     combination ``n5^2 / sqrt(n5^2 + 0.01 n3^2)`` of the two norms.  A zero scale counts 0 for
-    a zero error and makes the norm infinite otherwise."""
+    a zero error and makes the norm infinite otherwise.
+
+    The scaled squares go to the scratch vectors ``q5``, ``q3`` in a loop with no dependence
+    between components, which LLVM vectorises (the divisions too), and are then added in
+    order: the same numbers as one loop adding each square as it is computed."""
     n = y0.size
     two = sums.estimates == 2
-    acc5 = 0.0
-    acc3 = 0.0
     for m in range(n):
         d5, d3 = error_sums(sums, K, m)
         sc = atol[m] + rtol[m] * max(abs(y0[m]), abs(y1[m]))
-        r5 = h * d5
-        r3 = h * d3
-        if sc > 0.0:
-            acc5 += (r5 / sc) ** 2
-            if two:
-                acc3 += (r3 / sc) ** 2
-        elif r5 != 0.0 or r3 != 0.0:
-            return np.inf
+        q5[m] = scaled_square(h * d5, sc)
+        if two:
+            q3[m] = scaled_square(h * d3, sc)
+    acc5 = 0.0
+    acc3 = 0.0
+    for m in range(n):
+        acc5 += q5[m]
+        if two:
+            acc3 += q3[m]
+    if acc5 == np.inf or acc3 == np.inf:
+        return np.inf
     if not two:
         return np.sqrt(acc5 / n)
     den = acc5 + 0.01 * acc3
     return acc5 / np.sqrt(den * n) if den > 0.0 else 0.0
+
+
+@inlined
+def scaled_square(r, sc):
+    """``(r / sc)^2``; for a zero scale 0 when ``r`` is 0, else inf."""
+    if sc > 0.0:
+        return (r / sc) ** 2
+    return 0.0 if r == 0.0 else np.inf
 
 
 @inlined
