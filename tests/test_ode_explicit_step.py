@@ -22,6 +22,7 @@ from stepsize.ode._explicit import (
     explicit_attempt,
     explicit_stiffness,
     explicit_work,
+    extra_state,
     stage_state,
 )
 from stepsize.ode._loop import Work
@@ -107,7 +108,7 @@ def test_generated_sums_add_the_tableau_terms_in_order(method):
         K, y = rng.standard_normal((len(rows), n)), rng.standard_normal(n)
         for i in range(1, len(rows)):
             out = np.full(n, np.nan)
-            state_of(sums, i, K, y, h, out)
+            state_of(sums, i, s, K, y, h, out)
             want = [float(y[m]) + h * in_order(rows[i], K[:, m]) for m in range(n)]
             assert out.tolist() == want, (n, i)
         e2 = tab.e2 if tab.e2 is not None else np.zeros(0)
@@ -123,8 +124,11 @@ def in_order(weights, column):
 
 
 @numba.njit
-def state_of(sums, i, K, y, h, out):
-    stage_state(sums, i, K, y, h, out)
+def state_of(sums, i, s, K, y, h, out):
+    if i < s:
+        stage_state(sums, i, K, y, h, out)
+    else:
+        extra_state(sums, i - s, K, y, h, out)
 
 
 @numba.njit

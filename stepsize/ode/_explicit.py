@@ -68,10 +68,10 @@ def explicit_attempt(problem, method, ew, work, t, h, steps):
 
 
 def stage_state(sums, i, K, y, h, out):
-    """``out = y + h sum_{j < i} a_ij K[j]`` for stage ``i`` (the extra stages of the dense
-    output from ``i = s`` on) of the pair whose marker is ``sums``: its generated
-    ``{name}_state``, the nonzero terms added in order (:mod:`stepsize.ode._stage_sums`).
-    Compiled, the marker's type selects the function (inlined: the loop is the pair's own)."""
+    """``out = y + h sum_{j < i} a_ij K[j]`` for stage ``i`` of the pair whose marker is
+    ``sums``: its generated ``{name}_state``, the nonzero terms added in order
+    (:mod:`stepsize.ode._stage_sums`).  Compiled, the marker's type selects the function
+    (inlined: the loop is the pair's own)."""
     python_twin(SUMS[type(sums)][0])(i, K, y, h, out)
 
 
@@ -81,16 +81,28 @@ def _stage_state(sums, i, K, y, h, out):
     return lambda sums, i, K, y, h, out: state(i, K, y, h, out)
 
 
+def extra_state(sums, j, K, y, h, out):
+    """:func:`stage_state` for the extra stage ``j`` of the dense output (stage ``s + j``,
+    from ``A_extra``): the pair's generated ``{name}_extra``."""
+    python_twin(SUMS[type(sums)][1])(j, K, y, h, out)
+
+
+@overload(extra_state, target="generic", inline="always")
+def _extra_state(sums, j, K, y, h, out):
+    extra = SUMS[sums.instance_class][1]
+    return lambda sums, j, K, y, h, out: extra(j, K, y, h, out)
+
+
 def error_sums(sums, K, m):
     """Component ``m`` of ``sum_i e_i K[i]`` and of ``sum_i e2_i K[i]`` (0 for a pair with one
     estimate) of the pair whose marker is ``sums``: its generated ``{name}_errors``, selected
     by type as in :func:`stage_state`."""
-    return python_twin(SUMS[type(sums)][1])(K, m)
+    return python_twin(SUMS[type(sums)][2])(K, m)
 
 
 @overload(error_sums, target="generic", inline="always")
 def _error_sums(sums, K, m):
-    errors = SUMS[sums.instance_class][1]
+    errors = SUMS[sums.instance_class][2]
     return lambda sums, K, m: errors(K, m)
 
 
@@ -167,7 +179,7 @@ def explicit_dense(problem, method, ew, y, t, h, coef):
     K, Q, ys = ew.K, method.Q, ew.ystage
     n = y.size
     for j in range(method.c_extra.size):
-        stage_state(method.sums, s + j, K, y, h, ys)
+        extra_state(method.sums, j, K, y, h, ys)
         problem.rhs(t + method.c_extra[j] * h, ys, K[s + j], problem.ctx)
     used = Q.shape[1]
     for m in range(n):
