@@ -26,7 +26,9 @@ from stepsize.ode._stage_sums import SUMS
 
 
 class ExplicitWork(NamedTuple):
-    """Stages ``K`` (s + extra, n), the stage state, the stiff pair's states ``ya``, ``yb``."""
+    """Stages ``K`` (s + extra, n), the stage state, the stiff pair's states ``ya``, ``yb``
+    (used for a stage of the pair whose state does not stay where the attempt left it:
+    :func:`pair_states`)."""
 
     K: np.ndarray
     ystage: np.ndarray
@@ -46,8 +48,8 @@ def explicit_work(method, n):
 @inlined
 def explicit_attempt(problem, method, ew, work, t, h, steps):
     """Stages ``K[1:s]`` (``K[0] = f0``), ``work.y_new`` and the scaled error norm (NaN when a
-    value is not finite); the stiff pair's states in ``ew.ya``, ``ew.yb``.  Costs ``s - 1``
-    evaluations."""
+    value is not finite); the stiff pair's states where :func:`pair_states` finds them.  Costs
+    ``s - 1`` evaluations."""
     c, pair, K = method.c, method.pair, ew.K
     y, y_new, s = work.y, work.y_new, c.size
     copy_into(K[0], work.f0)
@@ -57,10 +59,11 @@ def explicit_attempt(problem, method, ew, work, t, h, steps):
         ys = y_new if i == s - 1 else ew.ystage  # the last stage's state is y_new
         stage_state(method.sums, i, K, y, h, ys)
         problem.rhs(t + c[i] * h, ys, K[i], problem.ctx)
-        if i == pair[0]:
-            copy_into(ew.ya, ys)
-        if i == pair[1]:
-            copy_into(ew.yb, ys)
+        if i < s - 2:  # the states of stages s - 2 and s - 1 stay in ystage and y_new
+            if i == pair[0]:
+                copy_into(ew.ya, ys)
+            if i == pair[1]:
+                copy_into(ew.yb, ys)
     err = error_norm(method.sums, K, h, y, y_new, steps.rtol, steps.atol, work.err, work.fbuf)
     if not (np.isfinite(err) and all_finite(y_new) and all_finite(K[s - 1])):
         return np.nan
@@ -159,9 +162,24 @@ def scaled_square(r, sc):
 
 
 @inlined
-def explicit_stiffness(method, ew):
-    """Hairer's ``lambda_hat`` from the stiff pair of the last step."""
-    return stiffness_estimate(ew.K[method.pair[0]], ew.K[method.pair[1]], ew.ya, ew.yb)
+def explicit_stiffness(method, ew, y_new):
+    """Hairer's ``lambda_hat`` from the stiff pair of the last step (``y_new`` its end)."""
+    a, b = method.pair[0], method.pair[1]
+    ya, yb = pair_states(method, ew, y_new)
+    return stiffness_estimate(ew.K[a], ew.K[b], ya, yb)
+
+
+@inlined
+def pair_states(method, ew, y_new):
+    """The states of the stiff pair's stages after an attempt: stage ``s - 1``'s is ``y_new``,
+    stage ``s - 2``'s stays in ``ew.ystage`` (the pair of BS3, DP5, Tsit5 and DOP853: nothing
+    copied), the others were copied to ``ew.ya``, ``ew.yb``.  Valid until the dense output's
+    extra stages overwrite ``ew.ystage``."""
+    s = method.c.size
+    a, b = method.pair[0], method.pair[1]
+    ya = ew.ystage if a == s - 2 else ew.ya
+    yb = y_new if b == s - 1 else (ew.ystage if b == s - 2 else ew.yb)
+    return ya, yb
 
 
 @inlined
