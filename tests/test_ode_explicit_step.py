@@ -1,21 +1,30 @@
 """One step of the compiled explicit pairs against the textbook formulas evaluated with NumPy.
 
-``explicit_attempt`` writes the stages into the rows of ``K``, sums them in its own loop order and
-fuses the error norm; here the same step is computed the plain way from the Butcher tableau
-(``k_i = f(t + c_i h, y + h sum_j a_ij k_j)``, ``y_new = y + h sum_i b_i k_i``, Hairer's scaled
-RMS norm of ``h sum_i e_i k_i``, DOP853's combination with ``e2``) and the stiffness estimate as
-``||k_b - k_a|| / ||Y_b - Y_a||`` of the tableau's stiff pair.  The two evaluations differ only
-in rounding, so the tolerance is a few hundred ulps of the values involved.
+``explicit_attempt`` writes the stages into the rows of ``K``, sums them with the pair's generated
+sums (coefficients written in) and fuses the error norm; here the same step is computed the plain
+way from the Butcher tableau (``k_i = f(t + c_i h, y + h sum_j a_ij k_j)``, ``y_new = y + h
+sum_i b_i k_i``, Hairer's scaled RMS norm of ``h sum_i e_i k_i``, DOP853's combination with
+``e2``) and the stiffness estimate as ``||k_b - k_a|| / ||Y_b - Y_a||`` of the tableau's stiff
+pair.  The two evaluations differ only in rounding, so the tolerance is a few hundred ulps of the
+values involved.
 """
 
+import numba
 import numpy as np
 import pytest
 
 from stepsize.control import new_history, stiffness_estimate
-from stepsize.ode import problems
+from stepsize.ode import _stage_sums_source, problems
 from stepsize.ode._build import build_problem
 from stepsize.ode._bundles import Steps
-from stepsize.ode._explicit import combine, explicit_attempt, explicit_stiffness, explicit_work
+from stepsize.ode._explicit import (
+    error_sums,
+    explicit_attempt,
+    explicit_stiffness,
+    explicit_work,
+    extra_state,
+    stage_state,
+)
 from stepsize.ode._loop import Work
 from stepsize.ode._solve import explicit_method
 from stepsize.ode._tableaux import TABLEAUX
@@ -77,28 +86,60 @@ def test_explicit_attempt_is_the_textbook_step(method, name):
     assert err > 0.0
     np.testing.assert_allclose(work.y_new, want_y, rtol=RTOL, atol=RTOL * np.abs(y).max())
     assert err == pytest.approx(want_err, rel=RTOL, abs=err_tol)
-    assert explicit_stiffness(m, ew) == pytest.approx(want_lam, rel=lam_rtol)
+    assert explicit_stiffness(m, ew, work.y_new) == pytest.approx(want_lam, rel=lam_rtol)
 
 
-def test_combine_adds_the_terms_of_each_component_in_order():
-    """The stage state summed four components at a time (then two, then one) is the same
-    number as the plain sum ``y_m + h (((a_0 K_0m + a_1 K_1m) + a_2 K_2m) + ...)``, for every
-    state size up to two blocks and every tail (the same operations in the same order: equal
-    to the last bit)."""
+@pytest.mark.parametrize("method", sorted(TABLEAUX))
+def test_generated_sums_add_the_tableau_terms_in_order(method):
+    """The generated stage states and error sums of each pair (compiled) are the same numbers
+    as the plain sums over its tableau, zero coefficients included, ``y_m + h (((a_i0 K_0m +
+    a_i1 K_1m) + a_i2 K_2m) + ...)`` and ``((e_0 K_0m + e_1 K_1m) + ...)`` (to the last bit:
+    skipping a zero term changes no finite sum), for every stage, extra ones included, and
+    state sizes on both sides of a vector's width."""
+    tab = TABLEAUX[method]
+    sums = explicit_method(method).sums
+    s = tab.c.size
+    rows = [tab.A[i, :i] for i in range(s)] + [
+        tab.A_extra[j, : s + j] for j in range(tab.c_extra.size)
+    ]
     rng = np.random.default_rng(7)
-    s, h = 13, 0.37
-    for n in range(1, 10):
-        K, a, y = rng.standard_normal((s, n)), rng.standard_normal(s), rng.standard_normal(n)
-        for i in range(s + 1):
+    h = 0.37
+    for n in (1, 3, 4, 9, 28):
+        K, y = rng.standard_normal((len(rows), n)), rng.standard_normal(n)
+        for i in range(1, len(rows)):
             out = np.full(n, np.nan)
-            combine(a, K, i, y, h, out)
-            want = []
-            for m in range(n):
-                acc = 0.0
-                for j in range(i):
-                    acc += float(a[j]) * float(K[j, m])
-                want.append(float(y[m]) + h * acc)
+            state_of(sums, i, s, K, y, h, out)
+            want = [float(y[m]) + h * in_order(rows[i], K[:, m]) for m in range(n)]
             assert out.tolist() == want, (n, i)
+        e2 = tab.e2 if tab.e2 is not None else np.zeros(0)
+        for m in range(n):
+            assert errors_of(sums, K, m) == (in_order(tab.e, K[:, m]), in_order(e2, K[:, m]))
+
+
+def in_order(weights, column):
+    acc = 0.0
+    for w, k in zip(weights, column):
+        acc += float(w) * float(k)
+    return acc
+
+
+@numba.njit
+def state_of(sums, i, s, K, y, h, out):
+    if i < s:
+        stage_state(sums, i, K, y, h, out)
+    else:
+        extra_state(sums, i - s, K, y, h, out)
+
+
+@numba.njit
+def errors_of(sums, K, m):
+    return error_sums(sums, K, m)
+
+
+def test_generated_module_is_what_the_tableaux_give():
+    """``_stage_sums.py`` is the generator's output for the tableaux as they are (rerun
+    ``python -m stepsize.ode._stage_sums_source`` after changing a tableau)."""
+    assert _stage_sums_source.TARGET.read_text() == _stage_sums_source.source()
 
 
 def test_stiffness_estimate_edge_cases():

@@ -49,16 +49,15 @@ class Problem(NamedTuple):
 
 class ExplicitMethod(NamedTuple):
     """An explicit pair as the loop takes it (conventions of :mod:`stepsize.ode._tableau`);
-    ``pair`` its stiff pair of stages, ``k`` its error order + 1."""
+    ``pair`` its stiff pair of stages, ``sums`` the marker of its generated sums over the
+    stages (:mod:`stepsize.ode._stage_sums`: ``A``, ``A_extra``, ``e`` and ``e2`` are written
+    into them), ``k`` its error order + 1."""
 
     c: np.ndarray
-    A: np.ndarray
-    e: np.ndarray
-    e2: np.ndarray
     Q: np.ndarray
     c_extra: np.ndarray
-    A_extra: np.ndarray
     pair: np.ndarray
+    sums: tuple
     k: float
 
 

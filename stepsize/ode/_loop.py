@@ -485,7 +485,7 @@ def stiffness_verdict(explicit, switch, steps, run, out, t, h):
     """``h lambda_hat`` of the accepted step, the run and tally of stiff verdicts, the profile."""
     st, info = run.state[0], run.info[0]
     if st.kind == EXPLICIT:
-        h_lambda = abs(h) * stiffness_of(explicit, run.ew)
+        h_lambda = abs(h) * stiffness_of(explicit, run.ew, run.work.y_new)
         stiff = h_lambda > switch.tol_explicit * switch.radius
     else:
         h_lambda = abs(h) * run.imp[0].jnorm
@@ -503,10 +503,11 @@ def stiffness_verdict(explicit, switch, steps, run, out, t, h):
 
 
 @inlined
-def stiffness_of(explicit, ew):
-    """Hairer's ``lambda_hat`` of the explicit step just taken (0 without an explicit pair)."""
+def stiffness_of(explicit, ew, y_new):
+    """Hairer's ``lambda_hat`` of the explicit step just taken, to ``y_new`` (0 without an
+    explicit pair)."""
     if explicit is not None:
-        return explicit_stiffness(explicit, ew)
+        return explicit_stiffness(explicit, ew, y_new)
     return 0.0
 
 

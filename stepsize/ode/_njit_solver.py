@@ -137,12 +137,13 @@ def njit_solver(fun, method="dop853", args=(), inplace=False, max_steps=100_000)
         "Steps": Steps,
         "CONTROLS": controls,
         "SWITCH": switch,
+        "SUMS": ex.sums,  # the pair's marker: selects its sums over the stages
         # the adapters and the method's arrays, viewed by address, live as long as the solver
         "KEEP": (rhs, no_jac_adapter(), no_events_adapter(), ex, _EMPTY_F8, _EMPTY_I8),
     }
     # writable views of the arrays: the types of solve's bundles, so that the solver calls the
     # loop that solve compiled (one specialisation for both)
-    methods = ", ".join(_view_source(a) for a in ex[:-1])
+    methods = ", ".join(_view_source(a) for a in (ex.c, ex.Q, ex.c_extra, ex.pair))
     no_dir = f"numba.carray(_F8_AT(np.int64({_EMPTY_F8.ctypes.data})), 0)"
     no_term = f"numba.carray(_I8_AT(np.int64({_EMPTY_I8.ctypes.data})), 0)"
     source = f"""
@@ -152,7 +153,7 @@ def solver(t_eval, y0, args, rtol, atol):
 {pack}    problem = Problem(np.int64({rhs.address}), np.int64({no_jac_adapter().address}),
                       np.int64({no_events_adapter().address}), ctx, np.int64({JAC_DIFFERENCES}),
                       np.int64(-1), np.int64(-1), {no_dir}, {no_term})
-    explicit = ExplicitMethod({methods}, {ex.k!r})
+    explicit = ExplicitMethod({methods}, SUMS, {ex.k!r})
     tol = np.empty(2 * n)
     for i in range(n):
         tol[i] = rtol

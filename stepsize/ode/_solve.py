@@ -34,6 +34,7 @@ from stepsize.ode._repeat import remember, repeat_key, solve_again
 from stepsize.ode._result import MESSAGES, DenseSolution, ODEResult, RunOptions, run_result
 from stepsize.ode._sparse import NO_PATTERN, complex_pattern, sparse_pattern
 from stepsize.ode._sparse_jac import PythonJac, python_jac
+from stepsize.ode._stage_sums import MARKERS
 from stepsize.ode._tableaux import TABLEAUX
 
 EPS = np.finfo(float).eps
@@ -263,18 +264,12 @@ def _check_band(jac_band, n):
 def explicit_method(name):
     """The pair ``name`` as the loop takes it."""
     tab = TABLEAUX[name]
-    arrays = (
-        tab.c,
-        tab.A,
-        tab.e,
-        tab.e2 if tab.e2 is not None else np.zeros(0),
-        tab.Q,
-        tab.c_extra,
-        tab.A_extra,
-    )
-    arrays = tuple(np.array(a, dtype=float, order="C") for a in arrays)
+    arrays = tuple(np.array(a, dtype=float, order="C") for a in (tab.c, tab.Q, tab.c_extra))
     return ExplicitMethod(
-        *arrays, np.array(tab.stiff_pair, dtype=np.int64) % tab.c.size, float(tab.error_order + 1)
+        *arrays,
+        np.array(tab.stiff_pair, dtype=np.int64) % tab.c.size,
+        MARKERS[name](),
+        float(tab.error_order + 1),
     )
 
 
