@@ -70,7 +70,7 @@ OURS = (
         for eta in (0.01, 0.005, 0.004, 0.003, 0.002, 0.0015, 5e-4)
     ]
     + [("gbs", dict(rtol=r)) for r in (1e-8, 1e-10, 1e-12, 1e-14)]
-    + [("dop853", dict(rtol=r)) for r in (1e-9, 3e-10, 1e-10, 1e-11, 1e-12, 3e-13, 1e-13, 3e-14)]
+    + [("dop853", dict(rtol=r)) for r in (1e-9, 3e-10, 1e-10, 3e-11, 1e-11, 1e-12, 3e-13, 1e-13, 3e-14)]
     + [
         ("dop853", dict(rtol=r, coordinates="absolute"))
         for r in (1e-10, 1e-11, 1e-12, 1e-13, 3e-14)
@@ -78,7 +78,7 @@ OURS = (
     + [("vern7", dict(rtol=r)) for r in (1e-9, 1e-10, 3e-11, 1e-11, 1e-12, 1e-13)]
     + [
         ("gr15", dict(epsilon=e))
-        for e in (2e-3, 1e-3, 5e-4, 1e-4, 1e-5, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12)
+        for e in (2e-3, 1e-3, 5e-4, 1e-4, 2e-5, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12)
     ]
     + [("gr15", dict(epsilon=1e-13))]
     + [

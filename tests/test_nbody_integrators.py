@@ -215,10 +215,10 @@ def test_pythagorean_agrees_with_an_independent_solution(pythagorean_reference, 
 
 
 def test_pythagorean_to_70_energy_error_and_escape():
-    r = integrate(pythagorean(), 70.0, "dop853", rtol=1e-13)
+    r = integrate(pythagorean(), 70.0, "dop853", rtol=3e-14)
     assert r.success and r.energy_error < 1e-11 and r.angular_momentum_error < 1e-10
     # Pair separations as variables keep the close encounters' relative accuracy.
-    a = integrate(pythagorean(), 70.0, "dop853", rtol=1e-13, coordinates="absolute")
+    a = integrate(pythagorean(), 70.0, "dop853", rtol=3e-14, coordinates="absolute")
     assert a.success and a.energy_error > 100 * r.energy_error
     assert abs(a.force_evaluations / r.force_evaluations - 1) < 0.1
     h = integrate(pythagorean(), 70.0, "hermite4", eta=0.01)
@@ -234,6 +234,20 @@ def test_pythagorean_to_70_energy_error_and_escape():
         assert res.t == event.t < 70.0
         binary = System(res.system.masses[1:], res.system.positions[1:], res.system.velocities[1:])
         assert binary.energy() - binary.momentum() @ binary.momentum() / 18.0 < 0  # bound
+
+
+def test_runge_kutta_safety_scales_the_steps_and_the_default_rarely_rejects():
+    # The I controller takes h = safety h_opt: the step count scales as 1 / safety.
+    orbit = (kepler(e=0.5), 20 * 2 * math.pi / math.sqrt(2), "dop853")
+    runs = {s: integrate(*orbit, rtol=1e-10, safety=s) for s in (0.5, 0.8, 0.9)}
+    assert 1.5 < runs[0.5].steps / runs[0.9].steps < 1.9
+    assert runs[0.8].stats["options"]["safety"] == 0.8  # the default
+    assert runs[0.8].stats["options"]["step_controller"] == "I"
+    # DOP853 costs 12 evaluations an accepted step: at safety 0.9 (error steered to
+    # 0.9^8 = 0.43 of the tolerance) many steps are redone, at 0.8 (0.17) few.
+    assert runs[0.8].force_evaluations / runs[0.8].steps < 13.0
+    assert runs[0.9].force_evaluations / runs[0.9].steps > 14.0
+    assert runs[0.8].energy_error < 2e-8
 
 
 def test_encounters_stop_or_are_recorded():
@@ -333,6 +347,9 @@ def test_controller_changes_the_accuracy_parameter_between_intervals():
         ((pythagorean(), 1.0), dict(controller=3, save_every=0.5), TypeError, "callable"),
         ((np.ones(3), 1.0), {}, TypeError, "system must be"),
         ((pythagorean(), 1.0, "dop853"), dict(step_controller="X"), ValueError, "step_contr"),
+        ((pythagorean(), 1.0, "dop853"), dict(safety=0.0), ValueError, "safety"),
+        ((pythagorean(), 1.0, "dop853"), dict(safety=1.5), ValueError, "safety"),
+        ((pythagorean(), 1.0), dict(safety=0.8), TypeError, "takes no option 'safety'"),
     ],
 )
 def test_bad_input_names_the_argument(args, kwargs, err, match):

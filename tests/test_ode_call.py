@@ -5,6 +5,7 @@ import numba
 import numpy as np
 import pytest
 
+from stepsize.control import FilterController
 from stepsize.ode import solve
 from stepsize.ode._build import build_problem
 from stepsize.ode._rhs_call import rhs_at
@@ -135,6 +136,25 @@ def test_a_repeat_call_skips_the_full_checks_and_gives_the_full_result(monkeypat
     _same(fast, full)
     if "profile" in options:
         np.testing.assert_array_equal(fast.profile.h_lambda, full.profile.h_lambda)
+
+
+def test_a_repeat_call_takes_an_equal_controller_object(monkeypatch):
+    """A ``FilterController`` is part of the repeat key by value: an equal object built anew
+    (as ``stepsize.nbody`` passes one per run) repeats; another safety does not."""
+    import stepsize.ode._solve as solve_module
+
+    kw = {"method": "dp5", "rtol": 1e-8, "atol": 1e-8, "args": (1.5, 1.0)}
+    first = solve(lotka, (0.0, 3.0), np.array([1.0, 1.0]), controller=FilterController(), **kw)
+    calls = []
+    checked = solve_module.check_problem
+    monkeypatch.setattr(solve_module, "check_problem", lambda *a: calls.append(a) or checked(*a))
+    again = solve(lotka, (0.0, 3.0), np.array([1.0, 1.0]), controller=FilterController(), **kw)
+    assert calls == []
+    _same(first, again)
+    other = solve(
+        lotka, (0.0, 3.0), np.array([1.0, 1.0]), controller=FilterController(safety=0.5), **kw
+    )
+    assert len(calls) == 1 and other.nfev > first.nfev
 
 
 def spring(t, y, dydt, k, scratch):

@@ -493,7 +493,7 @@ def _run_ode(systems, times, opts, save_every, options):
             t_eval=times if save else None,
             rtol=opts.value,
             atol=opts.atol,
-            controller=opts.step_controller,
+            controller=opts.controller,
             max_steps=opts.max_steps,
             args=(mass_tuple, float(g), opts.softening),
             inplace=True,

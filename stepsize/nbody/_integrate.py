@@ -48,7 +48,12 @@ def integrate(system, t_end, method="hermite4", *, save_every=None, controller=N
                 more massive, no softening): regular through collisions, machine precision.
     "dp5", "tsit5", "dop853", "vern7", "bs3", ...  every ``stepsize.ode`` Runge-Kutta method on
                 the first-order system, compiled: ``rtol`` (default 1e-10), ``atol`` (default
-                rtol), ``step_controller`` (a ``stepsize.control`` preset, default "PI"),
+                rtol), ``step_controller`` (a ``stepsize.control`` preset, default "I")
+                with ``safety`` (default 0.8; the error is steered to safety^k of the
+                tolerance): close encounters need steps that shrink at once, which the PI
+                controller's memory delays (on the Pythagorean problem at rtol = 3e-11,
+                DOP853 took 76,454 evaluations with PI / 0.9 and 60,362 with I / 0.8, for
+                |dE/E| 2.2e-8 and 2.2e-10),
                 ``coordinates`` ("relative": pair separations, the default, which keeps close
                 pairs accurate; or "absolute"); ``regularize="ks"``: Kustaanheimo-Stiefel
                 regularisation of the closest pair in fictitious time (``dt = r ds``; the

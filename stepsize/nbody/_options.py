@@ -1,11 +1,12 @@
 """Checking ``integrate``'s method name and keyword options; defaults in one place."""
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from stepsize.control import PRESETS
+from stepsize.control import PRESETS, get_controller
 from stepsize.nbody import _gravity as K
 from stepsize.nbody._ode import COORDINATES
 from stepsize.ode import TABLEAUX
@@ -36,7 +37,7 @@ SPECIFIC = {
 COLLISION = ("radii", "collision")  # every method (stepsize.nbody._simulation)
 WH_COORDINATES = ("jacobi", "democratic_heliocentric")
 WH_CORRECTORS = (0, 3, 5, 7, 9, 11)
-ODE_OPTIONS = ("rtol", "atol", "step_controller", "coordinates", "regularize")
+ODE_OPTIONS = ("rtol", "atol", "step_controller", "safety", "coordinates", "regularize")
 REGULARIZE = ("ks",)  # stepsize.nbody._ks
 
 
@@ -59,7 +60,8 @@ class Options:
     radii: tuple | None = None
     collision: str | None = None
     atol: float = 0.0
-    step_controller: str = "PI"
+    step_controller: str = "I"
+    safety: float = 0.8
     coordinates: str = "relative"
     regularize: str | None = None
     softening: float = 0.0
@@ -72,6 +74,12 @@ class Options:
     @property
     def is_ode(self):
         return self.method not in KERNEL_METHODS
+
+    @property
+    def controller(self):
+        """The ``stepsize.control.FilterController`` of a Runge-Kutta run: the preset
+        ``step_controller`` with this ``safety``."""
+        return _controller(self.step_controller, self.safety)
 
     def as_dict(self):
         """The keyword arguments that reproduce this run through ``integrate``."""
@@ -92,6 +100,7 @@ class Options:
             out["atol"] = self.atol
         if self.is_ode:
             out["step_controller"] = self.step_controller
+            out["safety"] = self.safety
             if self.regularize is None:
                 out["coordinates"] = self.coordinates
             else:
@@ -101,6 +110,13 @@ class Options:
             if getattr(self, name) != getattr(defaults, name):
                 out[name] = getattr(self, name)
         return out
+
+
+@functools.lru_cache(maxsize=64)
+def _controller(name, safety):
+    """One ``FilterController`` per (preset, safety): built once, so that repeated runs reuse
+    ``stepsize.ode.solve``'s set-up (its repeat key holds the controller)."""
+    return get_controller(name, safety=safety)
 
 
 def positive(value, name, allow_none=False):
@@ -234,9 +250,12 @@ def _method_options(method, options):
             raise ValueError("softening is not supported by 'archain' (point masses only)")
         if method in ("gbs", "archain"):
             return Options(method, "rtol", rtol, atol=atol)
-        ctrl = options.get("step_controller", "PI")
+        ctrl = options.get("step_controller", Options.step_controller)
         if ctrl not in PRESETS:
             raise ValueError(f"step_controller: unknown {ctrl!r}; known: {', '.join(PRESETS)}")
+        safety = positive(options.get("safety", Options.safety), "safety")
+        if safety > 1.0:
+            raise ValueError(f"safety: must lie in (0, 1], got {safety}")
         coordinates = options.get("coordinates", "relative")
         if coordinates not in COORDINATES:
             raise ValueError(
@@ -257,6 +276,7 @@ def _method_options(method, options):
             rtol,
             atol=atol,
             step_controller=ctrl,
+            safety=safety,
             coordinates=coordinates,
             regularize=regularize,
         )

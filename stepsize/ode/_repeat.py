@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from stepsize.control import FilterController
 from stepsize.ode._build import describe_fault
 from stepsize.ode._bundles import CTX_ARGS, CTX_FAULT, Problem, Steps
 from stepsize.ode._mass import consistent_initial, plain_fun
@@ -90,7 +91,7 @@ def repeat_key(method, y0, tols, args, events, controller, flags, extras):
         and type(atol) is float
         and _RTOL_MIN <= rtol < _INF
         and 0.0 <= atol < _INF
-        and (controller is None or type(controller) is str)
+        and (controller is None or type(controller) in (str, FilterController))
     ):
         return None
     dense, profile, inplace = flags  # no generator: ~0.3 us a call
