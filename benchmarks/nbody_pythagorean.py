@@ -70,7 +70,10 @@ OURS = (
         for eta in (0.01, 0.005, 0.004, 0.003, 0.002, 0.0015, 5e-4)
     ]
     + [("gbs", dict(rtol=r)) for r in (1e-8, 1e-10, 1e-12, 1e-14)]
-    + [("dop853", dict(rtol=r)) for r in (1e-9, 3e-10, 1e-10, 3e-11, 1e-11, 1e-12, 3e-13, 1e-13, 3e-14)]
+    + [
+        ("dop853", dict(rtol=r))
+        for r in (1e-9, 3e-10, 1e-10, 3e-11, 1e-11, 1e-12, 3e-13, 1e-13, 3e-14)
+    ]
     + [
         ("dop853", dict(rtol=r, coordinates="absolute"))
         for r in (1e-10, 1e-11, 1e-12, 1e-13, 3e-14)

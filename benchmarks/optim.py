@@ -82,21 +82,32 @@ def load_digits():
     X = (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-3)
     perm = np.random.default_rng(0).permutation(len(X))
     X, y = torch.tensor(X[perm]), torch.tensor(d.target[perm])
-    return {"train": (X[:1200], y[:1200]), "val": (X[1200:1437], y[1200:1437]),
-            "test": (X[1437:], y[1437:])}
+    return {
+        "train": (X[:1200], y[:1200]),
+        "val": (X[1200:1437], y[1200:1437]),
+        "test": (X[1437:], y[1437:]),
+    }
 
 
 def make_model(kind, seed):
     torch.manual_seed(seed)
     if kind == "mlp":
-        return torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(),
-                                   torch.nn.Linear(64, 10))
+        return torch.nn.Sequential(
+            torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10)
+        )
     return torch.nn.Sequential(
         torch.nn.Unflatten(1, (1, 8, 8)),
-        torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+        torch.nn.Conv2d(1, 8, 3, padding=1),
+        torch.nn.BatchNorm2d(8),
+        torch.nn.ReLU(),
         torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.BatchNorm2d(16), torch.nn.ReLU(),
-        torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(64, 10))
+        torch.nn.Conv2d(8, 16, 3, padding=1),
+        torch.nn.BatchNorm2d(16),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(64, 10),
+    )
 
 
 @torch.no_grad()
@@ -113,7 +124,7 @@ def batches(n, batch, seed):
     while True:
         perm = torch.randperm(n, generator=g)
         for i in range(0, n - batch + 1, batch):
-            yield perm[i:i + batch]
+            yield perm[i : i + batch]
 
 
 def train(kind, make_opt, lr, seed, data, steps, *, batch=32, eval_every=10, split="test"):
@@ -139,8 +150,13 @@ def train(kind, make_opt, lr, seed, data, steps, *, batch=32, eval_every=10, spl
             if hit is None and acc >= TARGET[kind]:
                 hit = (k, wall)
     final = accuracy(model, data[split])
-    return {"curve": curve, "steps_to_target": hit[0] if hit else None,
-            "time_to_target": hit[1] if hit else None, "final": final, "wall": wall}
+    return {
+        "curve": curve,
+        "steps_to_target": hit[0] if hit else None,
+        "time_to_target": hit[1] if hit else None,
+        "final": final,
+        "wall": wall,
+    }
 
 
 def _summary(values):
@@ -149,10 +165,13 @@ def _summary(values):
     vals = [math.inf if v is None else float(v) for v in values]
     med = float(np.median(vals))
     finite = [v for v in vals if math.isfinite(v)]
-    return {"median": med if math.isfinite(med) else None,
-            "min": min(finite) if finite else None,
-            "max": max(vals) if all(map(math.isfinite, vals)) else None,
-            "reached": len(finite), "per_seed": [None if v is None else v for v in values]}
+    return {
+        "median": med if math.isfinite(med) else None,
+        "min": min(finite) if finite else None,
+        "max": max(vals) if all(map(math.isfinite, vals)) else None,
+        "reached": len(finite),
+        "per_seed": [None if v is None else v for v in values],
+    }
 
 
 def compare_optimizers(data, steps):
@@ -160,26 +179,41 @@ def compare_optimizers(data, steps):
     for kind in ("mlp", "cnn"):
         out[kind] = {}
         for name, (make, grid) in OPTIMIZERS.items():
-            tune = {lr: [train(kind, make, lr, s, data, steps, split="val") for s in TUNE_SEEDS]
-                    for lr in grid}
-            lr = min(grid, key=lambda v: (sum(r["steps_to_target"] or math.inf for r in tune[v]),
-                                          -sum(r["final"] for r in tune[v])))
+            tune = {
+                lr: [train(kind, make, lr, s, data, steps, split="val") for s in TUNE_SEEDS]
+                for lr in grid
+            }
+            lr = min(
+                grid,
+                key=lambda v: (
+                    sum(r["steps_to_target"] or math.inf for r in tune[v]),
+                    -sum(r["final"] for r in tune[v]),
+                ),
+            )
             runs = [train(kind, make, lr, s, data, steps) for s in SEEDS]
             out[kind][name] = {
                 "lr": lr,
-                "tuning": {str(k): {"val_steps_to_target": [r["steps_to_target"] for r in v],
-                                    "val_final": [r["final"] for r in v]}
-                           for k, v in tune.items()},
+                "tuning": {
+                    str(k): {
+                        "val_steps_to_target": [r["steps_to_target"] for r in v],
+                        "val_final": [r["final"] for r in v],
+                    }
+                    for k, v in tune.items()
+                },
                 "edge_of_grid": lr in (grid[0], grid[-1]),
                 "steps_to_target": _summary([r["steps_to_target"] for r in runs]),
                 "time_to_target": _summary([r["time_to_target"] for r in runs]),
                 "final_accuracy": _summary([r["final"] for r in runs]),
-                "mean_curve": np.mean([r["curve"] for r in runs if len(r["curve"]) ==
-                                       steps // 10], axis=0).tolist(),
+                "mean_curve": np.mean(
+                    [r["curve"] for r in runs if len(r["curve"]) == steps // 10], axis=0
+                ).tolist(),
             }
             row = out[kind][name]
-            print(f"{kind} {name:11s} lr={lr:<7g} steps->target {row['steps_to_target']}"
-                  f" final {row['final_accuracy']['median']:.4f}", flush=True)
+            print(
+                f"{kind} {name:11s} lr={lr:<7g} steps->target {row['steps_to_target']}"
+                f" final {row['final_accuracy']['median']:.4f}",
+                flush=True,
+            )
     return out
 
 
@@ -192,15 +226,20 @@ def _paired(cmp, kind, a, b):
     in fewer steps than ``b``, ties, and losses; a seed that never reaches counts as infinity."""
     sa = [math.inf if v is None else v for v in cmp[kind][a]["steps_to_target"]["per_seed"]]
     sb = [math.inf if v is None else v for v in cmp[kind][b]["steps_to_target"]["per_seed"]]
-    return {"wins": sum(x < y for x, y in zip(sa, sb)), "ties": sum(x == y for x, y in zip(sa, sb)),
-            "losses": sum(x > y for x, y in zip(sa, sb))}
+    return {
+        "wins": sum(x < y for x, y in zip(sa, sb)),
+        "ties": sum(x == y for x, y in zip(sa, sb)),
+        "losses": sum(x > y for x, y in zip(sa, sb)),
+    }
 
 
 def _grid_best(row):
     """A view free of the tuning pick: the fewest validation steps to the target over the lr
     grid (mean over the tuning seeds; a seed that never reaches counts as infinity)."""
-    best = min(np.mean([math.inf if v is None else v for v in t["val_steps_to_target"]])
-               for t in row["tuning"].values())
+    best = min(
+        np.mean([math.inf if v is None else v for v in t["val_steps_to_target"]])
+        for t in row["tuning"].values()
+    )
     return float(best) if math.isfinite(best) else None
 
 
@@ -213,10 +252,13 @@ def _versus(cmp, kind, a, b):
     pair = _paired(cmp, kind, a, b)
     diff = cmp[kind][a]["final_accuracy"]["median"] - cmp[kind][b]["final_accuracy"]["median"]
     grid = _ratio(_grid_best(cmp[kind][a]), _grid_best(cmp[kind][b]))
-    return {"steps_ratio": r, "paired_seeds": pair, "final_accuracy_diff": diff,
-            "grid_best_val_steps_ratio": grid,
-            "holds": r is not None and r < 1.0 and pair["wins"] > pair["losses"]
-            and diff >= -0.005}
+    return {
+        "steps_ratio": r,
+        "paired_seeds": pair,
+        "final_accuracy_diff": diff,
+        "grid_best_val_steps_ratio": grid,
+        "holds": r is not None and r < 1.0 and pair["wins"] > pair["losses"] and diff >= -0.005,
+    }
 
 
 def claims(cmp, adaptive, autolrs, scaling, sharp):
@@ -235,25 +277,37 @@ def claims(cmp, adaptive, autolrs, scaling, sharp):
             "steps_ratio_vs_fixed_small": _ratio(ad, fixed),
             "samples_ratio_vs_fixed_small": _ratio(
                 adaptive[test]["samples_to_target"]["median"],
-                adaptive["fixed_small"]["samples_to_target"]["median"]),
-            "holds": ad is not None and fixed is not None and ad < fixed}
-    r = _ratio(autolrs["tuned_constant"]["steps_to_target"]["median"],
-               autolrs["autolrs"]["steps_to_target"]["median"])
+                adaptive["fixed_small"]["samples_to_target"]["median"],
+            ),
+            "holds": ad is not None and fixed is not None and ad < fixed,
+        }
+    r = _ratio(
+        autolrs["tuned_constant"]["steps_to_target"]["median"],
+        autolrs["autolrs"]["steps_to_target"]["median"],
+    )
     out["autolrs_speedup_vs_tuned_constant"] = {
-        "speedup": r, "paper": [1.22, 1.5], "holds": r is not None and r > 1.0,
-        "final_accuracy": {k: autolrs[k]["final_accuracy"]["median"] for k in autolrs}}
+        "speedup": r,
+        "paper": [1.22, 1.5],
+        "holds": r is not None and r > 1.0,
+        "final_accuracy": {k: autolrs[k]["final_accuracy"]["median"] for k in autolrs},
+    }
     for name, paper in (("SGD", 1.0), ("Adam", 0.5)):
         row = scaling[name]
         out[f"lr_scaling_{name.lower()}"] = {
-            "exponent_16_256": row["exponent"], "exponent_16_64": row["exponent_16_64"],
-            "paper": paper, "holds": abs(row["exponent"] - paper) <= 0.25}
+            "exponent_16_256": row["exponent"],
+            "exponent_16_64": row["exponent_16_64"],
+            "paper": paper,
+            "holds": abs(row["exponent"] - paper) <= 0.25,
+        }
     # At or past the edge (c >= 1) GD should hover at 2; below it, sharpen towards 2.
     edges = {run["c"]: run["edge"] for run in sharp["runs"]}
-    hover = [float(np.median(e[len(e) // 2:])) for c, e in edges.items() if c >= 1.0]
+    hover = [float(np.median(e[len(e) // 2 :])) for c, e in edges.items() if c >= 1.0]
     rising = [e[-1] > e[0] for c, e in edges.items() if c < 1.0]
-    out["edge_of_stability"] = {"median_late_gamma_lambda_max_at_or_past_edge": hover,
-                                "sharpening_below_edge": rising,
-                                "holds": all(1.8 <= h <= 2.3 for h in hover) and all(rising)}
+    out["edge_of_stability"] = {
+        "median_late_gamma_lambda_max_at_or_past_edge": hover,
+        "sharpening_below_edge": rising,
+        "holds": all(1.8 <= h <= 2.3 for h in hover) and all(rising),
+    }
     return out
 
 
@@ -267,8 +321,9 @@ def adaptive_batches(data, steps):
         opt = AdaGradNorm(model.parameters(), lr=lr)
         start = 128 if mode == "fixed_large" else 8
         test = mode if mode in ("norm", "inner_product") else "norm"
-        sampler = AdaptiveBatchSampler(len(X), start, test=test, eta=0.5, theta=0.5,
-                                       max_batch_size=len(X), seed=seed)
+        sampler = AdaptiveBatchSampler(
+            len(X), start, test=test, eta=0.5, theta=0.5, max_batch_size=len(X), seed=seed
+        )
         hit, seen, k, sizes = None, 0, 0, []
         while k < steps and hit is None:
             for idx in sampler:
@@ -288,21 +343,29 @@ def adaptive_batches(data, steps):
                     hit = (k, seen)
                 if k >= steps or hit is not None:
                     break
-        return {"steps": hit[0] if hit else None, "samples": hit[1] if hit else None,
-                "final_batch": sizes[-1], "final": accuracy(model, data["test"])}
+        return {
+            "steps": hit[0] if hit else None,
+            "samples": hit[1] if hit else None,
+            "final_batch": sizes[-1],
+            "final": accuracy(model, data["test"]),
+        }
 
     grid = (0.3, 1.0, 3.0)
     lr = max(grid, key=lambda v: run(TUNE_SEED, "fixed_small", v)["final"])
     out = {"lr": lr}
     for mode in ("fixed_small", "fixed_large", "norm", "inner_product"):
         runs = [run(s, mode, lr) for s in SEEDS]
-        out[mode] = {"steps_to_target": _summary([r["steps"] for r in runs]),
-                     "samples_to_target": _summary([r["samples"] for r in runs]),
-                     "final_batch": [r["final_batch"] for r in runs],
-                     "final_accuracy": _summary([r["final"] for r in runs])}
-        print(f"adaptive {mode:13s} steps {out[mode]['steps_to_target']['median']} samples "
-              f"{out[mode]['samples_to_target']['median']} batch {out[mode]['final_batch']}",
-              flush=True)
+        out[mode] = {
+            "steps_to_target": _summary([r["steps"] for r in runs]),
+            "samples_to_target": _summary([r["samples"] for r in runs]),
+            "final_batch": [r["final_batch"] for r in runs],
+            "final_accuracy": _summary([r["final"] for r in runs]),
+        }
+        print(
+            f"adaptive {mode:13s} steps {out[mode]['steps_to_target']['median']} samples "
+            f"{out[mode]['samples_to_target']['median']} batch {out[mode]['final_batch']}",
+            flush=True,
+        )
     return out
 
 
@@ -316,8 +379,9 @@ def autolrs_vs_constant(data, steps, sgd_lr):
     def run(seed, auto):
         model = make_model("mlp", seed)
         opt = torch.optim.SGD(model.parameters(), lr=sgd_lr, momentum=0.9)
-        sched = AutoLRS(opt, model, 1e-3, 1.0, tau=200, n_candidates=10, seed=seed) if auto \
-            else None
+        sched = (
+            AutoLRS(opt, model, 1e-3, 1.0, tau=200, n_candidates=10, seed=seed) if auto else None
+        )
         it = batches(len(X), 32, seed)
         hit = None
         for k in range(1, steps + 1):
@@ -328,9 +392,13 @@ def autolrs_vs_constant(data, steps, sgd_lr):
             opt.step()
             if sched is not None:
                 sched.step(float(loss.detach()))
-            searching = sched is not None and sched.searching   # its states are discarded
-            if hit is None and not searching and k % 10 == 0 \
-                    and accuracy(model, data["test"]) >= TARGET["mlp"]:
+            searching = sched is not None and sched.searching  # its states are discarded
+            if (
+                hit is None
+                and not searching
+                and k % 10 == 0
+                and accuracy(model, data["test"]) >= TARGET["mlp"]
+            ):
                 hit = k
         lrs = [s.lr for s in sched.history if math.isfinite(s.lr)] if sched else [sgd_lr]
         return hit, accuracy(model, data["test"]), lrs
@@ -338,9 +406,11 @@ def autolrs_vs_constant(data, steps, sgd_lr):
     out = {}
     for label, auto in (("tuned_constant", False), ("autolrs", True)):
         runs = [run(s, auto) for s in SEEDS]
-        out[label] = {"steps_to_target": _summary([r[0] for r in runs]),
-                      "final_accuracy": _summary([r[1] for r in runs]),
-                      "stage_lrs": [r[2] for r in runs]}
+        out[label] = {
+            "steps_to_target": _summary([r[0] for r in runs]),
+            "final_accuracy": _summary([r[1] for r in runs]),
+            "stage_lrs": [r[2] for r in runs],
+        }
         print(f"autolrs {label}: {out[label]['steps_to_target']}", flush=True)
     return out
 
@@ -370,9 +440,11 @@ def lr_scaling(data, epochs=5):
                     v = float(F.cross_entropy(model(X), y))
                 losses[float(lr)] = v if math.isfinite(v) else math.inf
             best[batch] = min(losses, key=losses.get)
-        out[name] = {"best_lr": {str(b): v for b, v in best.items()},
-                     "exponent": scaling_exponent(list(best), list(best.values())),
-                     "exponent_16_64": scaling_exponent([16, 64], [best[16], best[64]])}
+        out[name] = {
+            "best_lr": {str(b): v for b, v in best.items()},
+            "exponent": scaling_exponent(list(best), list(best.values())),
+            "exponent_16_64": scaling_exponent([16, 64], [best[16], best[64]]),
+        }
         print(f"scaling {name}: {out[name]}", flush=True)
     return out
 
@@ -386,8 +458,9 @@ def sharpening(data, steps=500):
 
     def net():
         torch.manual_seed(0)
-        return torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.Tanh(),
-                                   torch.nn.Linear(32, 10))
+        return torch.nn.Sequential(
+            torch.nn.Linear(64, 32), torch.nn.Tanh(), torch.nn.Linear(32, 10)
+        )
 
     def mse(model):
         return 0.5 * ((model(X) - Y) ** 2).sum(dim=1).mean()
@@ -399,26 +472,38 @@ def sharpening(data, steps=500):
         model = net()
         lr = c * 2.0 / lam0
         opt = torch.optim.SGD(model.parameters(), lr=lr)
-        mon = SharpnessMonitor(model, lambda model=model: mse(model), opt, every=25, tol=1e-3,
-                               max_iter=50)
+        mon = SharpnessMonitor(
+            model, lambda model=model: mse(model), opt, every=25, tol=1e-3, max_iter=50
+        )
         for _ in range(steps):
             opt.zero_grad()
             mse(model).backward()
             opt.step()
             mon.step()
-        runs.append({"c": c, "lr": lr, "step": mon.log.step, "edge": mon.log.edge,
-                     "secant_max": float(max(mon.log.secant)),
-                     "final_loss": float(mse(model).detach())})
-        print(f"sharpness lr={lr:.3f}: gamma*lambda_max {mon.log.edge[0]:.2f} -> "
-              f"{mon.log.edge[-1]:.2f}", flush=True)
+        runs.append(
+            {
+                "c": c,
+                "lr": lr,
+                "step": mon.log.step,
+                "edge": mon.log.edge,
+                "secant_max": float(max(mon.log.secant)),
+                "final_loss": float(mse(model).detach()),
+            }
+        )
+        print(
+            f"sharpness lr={lr:.3f}: gamma*lambda_max {mon.log.edge[0]:.2f} -> "
+            f"{mon.log.edge[-1]:.2f}",
+            flush=True,
+        )
     return {"lambda_max_init": lam0, "runs": runs}
 
 
 class _Block(torch.nn.Module):
     def __init__(self, width):
         super().__init__()
-        self.f = torch.nn.Sequential(torch.nn.Linear(width, width), torch.nn.Tanh(),
-                                     torch.nn.Linear(width, width))
+        self.f = torch.nn.Sequential(
+            torch.nn.Linear(width, width), torch.nn.Tanh(), torch.nn.Linear(width, width)
+        )
 
     def forward(self, x):
         return x + self.f(x)
@@ -455,17 +540,23 @@ def peer_timing(data, repeats=7, steps=40):
         import pytorch_optimizer as po
     except ImportError:
         return None
-    pairs = {"DiffGrad": (DiffGrad, po.DiffGrad), "AdamP": (AdamP, po.AdamP),
-             "SGDP": (SGDP, po.SGDP), "EXAdam": (EXAdam, po.EXAdam)}
+    pairs = {
+        "DiffGrad": (DiffGrad, po.DiffGrad),
+        "AdamP": (AdamP, po.AdamP),
+        "SGDP": (SGDP, po.SGDP),
+        "EXAdam": (EXAdam, po.EXAdam),
+    }
     X, y = data["train"][0][:32], data["train"][1][:32]
     model = make_model("cnn", 0)
     F.cross_entropy(model(X), y).backward()
     out = {}
     for name, (ours, theirs) in pairs.items():
         times = {"stepsize": [], "pytorch_optimizer": []}
-        opts = {"stepsize": ours(model.parameters(), lr=1e-4),
-                "pytorch_optimizer": theirs(model.parameters(), lr=1e-4)}
-        for label in opts:                       # warm-up
+        opts = {
+            "stepsize": ours(model.parameters(), lr=1e-4),
+            "pytorch_optimizer": theirs(model.parameters(), lr=1e-4),
+        }
+        for label in opts:  # warm-up
             opts[label].step()
         for _ in range(repeats):
             for label, opt in opts.items():
@@ -474,8 +565,10 @@ def peer_timing(data, repeats=7, steps=40):
                     opt.step()
                 times[label].append((time.perf_counter() - t0) / steps * 1e3)
         med = {k: float(np.median(v)) for k, v in times.items()}
-        out[name] = {"ms_per_step": med, "ratio_peer_over_stepsize":
-                     med["pytorch_optimizer"] / med["stepsize"]}
+        out[name] = {
+            "ms_per_step": med,
+            "ratio_peer_over_stepsize": med["pytorch_optimizer"] / med["stepsize"],
+        }
         print(f"timing {name}: {out[name]}", flush=True)
     return out
 
@@ -492,29 +585,37 @@ def plot(result, path):
             c = row["mean_curve"]
             ax[0, j].plot(np.arange(1, len(c) + 1) * 10, c, label=f"{name} ({row['lr']:g})")
         ax[0, j].axhline(TARGET[kind], color="k", lw=0.5)
-        ax[0, j].set(title=f"{kind.upper()} on digits: mean test accuracy (5 seeds)",
-                     xlabel="optimizer step", ylim=(0.8, 1.0))
+        ax[0, j].set(
+            title=f"{kind.upper()} on digits: mean test accuracy (5 seeds)",
+            xlabel="optimizer step",
+            ylim=(0.8, 1.0),
+        )
         ax[0, j].legend(fontsize=7)
     ad = result["adaptive_batch"]
     for mode, row in ad.items():
         if mode == "lr" or row["steps_to_target"]["median"] is None:
             continue
-        ax[0, 2].scatter(row["samples_to_target"]["median"], row["steps_to_target"]["median"],
-                         label=mode)
-    ax[0, 2].set(title=f"AdaGrad-Norm to {TARGET['mlp']:.0%}: steps vs samples seen",
-                 xlabel="samples seen",
-                 ylabel="optimizer steps", xscale="log", yscale="log")
+        ax[0, 2].scatter(
+            row["samples_to_target"]["median"], row["steps_to_target"]["median"], label=mode
+        )
+    ax[0, 2].set(
+        title=f"AdaGrad-Norm to {TARGET['mlp']:.0%}: steps vs samples seen",
+        xlabel="samples seen",
+        ylabel="optimizer steps",
+        xscale="log",
+        yscale="log",
+    )
     ax[0, 2].legend(fontsize=8)
     for run in result["sharpness"]["runs"]:
         ax[1, 0].plot(run["step"], run["edge"], label=f"lr {run['lr']:.3f}")
     ax[1, 0].axhline(2.0, color="k", ls="--", lw=0.8)
-    ax[1, 0].set(title="full-batch GD: gamma * lambda_max (2 = edge of stability)",
-                 xlabel="step")
+    ax[1, 0].set(title="full-batch GD: gamma * lambda_max (2 = edge of stability)", xlabel="step")
     ax[1, 0].legend(fontsize=8)
     for name, row in result["lr_scaling"].items():
         b = [int(k) for k in row["best_lr"]]
-        ax[1, 1].loglog(b, list(row["best_lr"].values()), "o-",
-                        label=f"{name}: slope {row['exponent']:.2f}")
+        ax[1, 1].loglog(
+            b, list(row["best_lr"].values()), "o-", label=f"{name}: slope {row['exponent']:.2f}"
+        )
     ax[1, 1].set(title="best learning rate vs batch size", xlabel="batch size")
     ax[1, 1].legend(fontsize=8)
     rs = result["residual_stiffness"]
@@ -530,14 +631,22 @@ def plot(result, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs (smoke test)")
-    parser.add_argument("--claims-only", action="store_true",
-                        help="re-evaluate the claims and the plot from the saved JSON")
+    parser.add_argument(
+        "--claims-only",
+        action="store_true",
+        help="re-evaluate the claims and the plot from the saved JSON",
+    )
     args = parser.parse_args(argv)
     if args.claims_only:
         path = RESULTS / "optim.json"
         result = json.loads(path.read_text())
-        result["claims"] = claims(result["optimizers"], result["adaptive_batch"],
-                                  result["autolrs"], result["lr_scaling"], result["sharpness"])
+        result["claims"] = claims(
+            result["optimizers"],
+            result["adaptive_batch"],
+            result["autolrs"],
+            result["lr_scaling"],
+            result["sharpness"],
+        )
         path.write_text(json.dumps(result, indent=1))
         plot(result, RESULTS / "optim.png")
         for k, v in result["claims"].items():
@@ -554,12 +663,24 @@ def main(argv=None):
     sharp = sharpening(data, steps=100 if args.quick else 500)
     resid = residual_blocks(data, steps=steps)
     timing = peer_timing(data)
-    result = {"setup": {"data": "sklearn digits, 1200/237/360", "seeds": list(SEEDS),
-                        "steps": steps, "batch": 32, "target": TARGET, "threads": 1,
-                        "torch": torch.__version__},
-              "optimizers": cmp, "adaptive_batch": adaptive, "autolrs": auto,
-              "lr_scaling": scaling, "sharpness": sharp, "residual_stiffness": resid,
-              "peer_timing": timing}
+    result = {
+        "setup": {
+            "data": "sklearn digits, 1200/237/360",
+            "seeds": list(SEEDS),
+            "steps": steps,
+            "batch": 32,
+            "target": TARGET,
+            "threads": 1,
+            "torch": torch.__version__,
+        },
+        "optimizers": cmp,
+        "adaptive_batch": adaptive,
+        "autolrs": auto,
+        "lr_scaling": scaling,
+        "sharpness": sharp,
+        "residual_stiffness": resid,
+        "peer_timing": timing,
+    }
     result["claims"] = claims(cmp, adaptive, auto, scaling, sharp)
     result["setup"]["wall_s"] = time.perf_counter() - t0
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -56,20 +56,29 @@ def _close(a, b, rtol):
 
 # Same definitions: same trajectories to rounding (40 steps, float64).
 SAME = {
-    "sgdp": (lambda p: SGDP(p, lr=0.1, momentum=0.9, weight_decay=1e-2),
-             lambda p: po.SGDP(p, lr=0.1, momentum=0.9, weight_decay=1e-2)),
-    "sgdp-nesterov": (lambda p: SGDP(p, lr=0.05, momentum=0.8, nesterov=True),
-                      lambda p: po.SGDP(p, lr=0.05, momentum=0.8, nesterov=True)),
+    "sgdp": (
+        lambda p: SGDP(p, lr=0.1, momentum=0.9, weight_decay=1e-2),
+        lambda p: po.SGDP(p, lr=0.1, momentum=0.9, weight_decay=1e-2),
+    ),
+    "sgdp-nesterov": (
+        lambda p: SGDP(p, lr=0.05, momentum=0.8, nesterov=True),
+        lambda p: po.SGDP(p, lr=0.05, momentum=0.8, nesterov=True),
+    ),
     # eps = 0: where eps goes no longer matters.
-    "adamp-eps0": (lambda p: AdamP(p, lr=1e-2, eps=0.0, weight_decay=0.1),
-                   lambda p: po.AdamP(p, lr=1e-2, eps=0.0, weight_decay=0.1)),
-    "exadam-v2": (lambda p: EXAdam(p, lr=1e-2, weight_decay=0.1),
-                  lambda p: po.EXAdam(p, lr=1e-2, weight_decay=0.1)),
+    "adamp-eps0": (
+        lambda p: AdamP(p, lr=1e-2, eps=0.0, weight_decay=0.1),
+        lambda p: po.AdamP(p, lr=1e-2, eps=0.0, weight_decay=0.1),
+    ),
+    "exadam-v2": (
+        lambda p: EXAdam(p, lr=1e-2, weight_decay=0.1),
+        lambda p: po.EXAdam(p, lr=1e-2, weight_decay=0.1),
+    ),
     # L2 weight decay on both sides; a large eps makes pytorch-optimizer's extra 1e-15 under
     # the square root (below) shift the step by < 1e-15 / (2 eps sqrt(v)) relative.
-    "diffgrad-l2": (lambda p: DiffGrad(p, lr=1e-2, eps=1e-3, weight_decay=1e-2),
-                    lambda p: po.DiffGrad(p, lr=1e-2, eps=1e-3, weight_decay=1e-2,
-                                          weight_decouple=False)),
+    "diffgrad-l2": (
+        lambda p: DiffGrad(p, lr=1e-2, eps=1e-3, weight_decay=1e-2),
+        lambda p: po.DiffGrad(p, lr=1e-2, eps=1e-3, weight_decay=1e-2, weight_decouple=False),
+    ),
 }
 
 
@@ -83,8 +92,9 @@ def test_exadam_v1_is_v2_with_the_growing_step():
     """v1 = v2 with lr_t = lr ln(sqrt(2 (t + 1))) (no weight decay: that is not grown)."""
     lr = 1e-2
     v1 = _trajectory(lambda p: EXAdam(p, lr=lr, version=1))
-    peer = _trajectory(lambda p: po.EXAdam(p, lr=lr),
-                       lr_of_step=lambda t: lr * math.log(math.sqrt(2.0 * (t + 1))))
+    peer = _trajectory(
+        lambda p: po.EXAdam(p, lr=lr), lr_of_step=lambda t: lr * math.log(math.sqrt(2.0 * (t + 1)))
+    )
     _close(v1, peer, 1e-12)
     v2 = _trajectory(lambda p: EXAdam(p, lr=lr, version=2), steps=1)
     theta0 = _trajectory(lambda p: EXAdam(p, lr=0.0), steps=1)[0]
@@ -121,8 +131,9 @@ def test_diffgrad_differences_from_pytorch_optimizer():
     xi = torch.sigmoid(g.abs())
     c = math.sqrt(1 - b2)
     assert torch.allclose(ours, -lr * c * xi * g / (c * g.abs()), rtol=1e-12)
-    assert torch.allclose(theirs, -lr * c * xi * g / torch.sqrt((1 - b2) * g * g + 1e-15),
-                          rtol=1e-12)
+    assert torch.allclose(
+        theirs, -lr * c * xi * g / torch.sqrt((1 - b2) * g * g + 1e-15), rtol=1e-12
+    )
     assert ours.abs().min() > 10 * theirs.abs().max()
     # 2) Its default weight decay is decoupled, the paper's code adds wd * theta to g.
     g = torch.tensor([0.3, -0.2, 0.1], dtype=DT)
@@ -137,6 +148,7 @@ def test_diffgrad_differences_from_pytorch_optimizer():
 
 def test_adagradnorm_equals_adagrad_on_one_scalar():
     """With a single scalar parameter AdaGrad-Norm is AdaGrad (torch.optim.Adagrad, eps=0)."""
+
     def run(make):
         x = torch.nn.Parameter(torch.tensor([3.0], dtype=DT))
         opt = make([x])
@@ -156,8 +168,9 @@ def test_adagradnorm_equals_adagrad_on_one_scalar():
 def _ridge():
     """Ridge regression with a closed-form optimum, condition number ~ 30."""
     g = torch.Generator().manual_seed(3)
-    A = torch.randn(60, 5, generator=g, dtype=DT) @ torch.diag(torch.tensor(
-        [3.0, 2.0, 1.0, 0.8, 0.5], dtype=DT))
+    A = torch.randn(60, 5, generator=g, dtype=DT) @ torch.diag(
+        torch.tensor([3.0, 2.0, 1.0, 0.8, 0.5], dtype=DT)
+    )
     b = torch.randn(60, generator=g, dtype=DT)
     lam = 0.1
     x_star = torch.linalg.solve(A.T @ A / 60 + lam * torch.eye(5, dtype=DT), A.T @ b / 60)
@@ -197,11 +210,13 @@ def _train(make, steps, model=None, closure_style=False):
     model = model or ScaleInvariantNet()
     opt = make(model.parameters())
     for _ in range(steps):
+
         def closure():
             opt.zero_grad()
             loss = F.cross_entropy(model(X), y)
             loss.backward()
             return loss
+
         if closure_style:
             opt.step(closure)
         else:
@@ -251,11 +266,13 @@ def test_closure_and_param_groups(name):
     X, y = _data()
     loss = None
     for _ in range(3):
+
         def closure():
             opt.zero_grad()
             out = F.cross_entropy(model(X), y)
             out.backward()
             return out
+
         loss = opt.step(closure)
     assert torch.is_tensor(loss) and math.isfinite(float(loss.detach()))
     for p, q in zip(model.head.parameters(), frozen):
@@ -264,6 +281,7 @@ def test_closure_and_param_groups(name):
 
 def test_projection_keeps_scale_invariant_norm_nearly_constant():
     """Heo et al.'s claim on one weight: without the radial step ||W|| grows far less."""
+
     def growth(make):
         model, _ = _train(make, 60)
         return float(model.W.detach().norm())
@@ -271,16 +289,20 @@ def test_projection_keeps_scale_invariant_norm_nearly_constant():
     torch.manual_seed(1)
     w0 = float(ScaleInvariantNet().W.detach().norm())
     assert growth(lambda p: SGDP(p, lr=0.5, momentum=0.9)) - w0 < 0.2 * (
-        growth(lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.9)) - w0)
+        growth(lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.9)) - w0
+    )
 
 
-@pytest.mark.parametrize("bad", [
-    lambda p: AdamP(p, lr=-1.0),
-    lambda p: DiffGrad(p, betas=(0.9, 1.0)),
-    lambda p: EXAdam(p, version=3),
-    lambda p: SGDP(p, momentum=1.0),
-    lambda p: AdaGradNorm(p, b0=0.0),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda p: AdamP(p, lr=-1.0),
+        lambda p: DiffGrad(p, betas=(0.9, 1.0)),
+        lambda p: EXAdam(p, version=3),
+        lambda p: SGDP(p, momentum=1.0),
+        lambda p: AdaGradNorm(p, b0=0.0),
+    ],
+)
 def test_bad_hyperparameters_are_named(bad):
     with pytest.raises((ValueError, TypeError), match=r"lr|betas|version|momentum|b0"):
         bad([torch.nn.Parameter(torch.zeros(2))])

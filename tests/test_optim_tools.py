@@ -32,8 +32,9 @@ DT = torch.float64
 
 def _mlp(seed=0):
     torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Linear(3, 5, dtype=DT), torch.nn.Tanh(),
-                               torch.nn.Linear(5, 2, dtype=DT))
+    return torch.nn.Sequential(
+        torch.nn.Linear(3, 5, dtype=DT), torch.nn.Tanh(), torch.nn.Linear(5, 2, dtype=DT)
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -58,7 +59,7 @@ def _exact_hessian(model, X, Y):
         out, i = {}, 0
         for name, shape in zip(names, shapes):
             n = math.prod(shape)
-            out[name] = theta[i:i + n].view(shape)
+            out[name] = theta[i : i + n].view(shape)
             i += n
         return F.mse_loss(torch.func.functional_call(model, out, (X,)), Y)
 
@@ -96,7 +97,7 @@ def test_monitor_logs_edge_of_stability_on_a_quadratic():
     assert np.allclose(mon.log.edge, 1.9, rtol=1e-8)
     assert len(mon.log.secant) == 19
     assert max(mon.log.secant) <= 1.9 * (1 + 1e-12)
-    assert mon.log.secant[-1] == pytest.approx(1.9, rel=1e-3)   # the top mode dominates late
+    assert mon.log.secant[-1] == pytest.approx(1.9, rel=1e-3)  # the top mode dominates late
 
 
 def _linear_regression_grads(X, y, w):
@@ -151,8 +152,9 @@ def test_adaptive_batch_grows_when_the_norm_test_fails_and_not_otherwise():
         torch.nn.init.zeros_(model.weight)
         sampler = AdaptiveBatchSampler(n, 8, test="norm", eta=eta, seed=0)
         opt = AdaGradNorm(model.parameters(), lr=1.0)
-        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y),
-                                             batch_sampler=sampler)
+        loader = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(X, y), batch_sampler=sampler
+        )
         k = 0
         while k < steps:
             for xb, yb in loader:
@@ -178,7 +180,7 @@ def test_sampler_batch_grows_by_the_formula_and_respects_the_cap():
     s = AdaptiveBatchSampler(100, 4, eta=0.1, max_batch_size=50)
     grads = {"w": torch.tensor([[1.0, 0.0], [-1.0, 0.0], [1.2, 0.0], [-1.0, 0.0]], dtype=DT)}
     t = s.observe(grads)
-    assert not t.passed and s.batch_size == 50   # need ~ 1.1e4 > cap
+    assert not t.passed and s.batch_size == 50  # need ~ 1.1e4 > cap
     batches = list(iter(s))
     assert sorted(i for b in batches for i in b) == list(range(100))
     assert [len(b) for b in batches] == [50, 50]
@@ -206,8 +208,16 @@ def test_autolrs_picks_a_stable_good_rate_on_a_quadratic(seed):
     x = torch.nn.Parameter(torch.ones(10, dtype=DT))
     opt = torch.optim.SGD([x], lr=0.1)
     tau = 100
-    sched = AutoLRS(opt, torch.nn.ParameterList([x]), 1e-2, 10.0, tau=tau, n_candidates=8,
-                    tau_max=tau, seed=seed)
+    sched = AutoLRS(
+        opt,
+        torch.nn.ParameterList([x]),
+        1e-2,
+        10.0,
+        tau=tau,
+        n_candidates=8,
+        tau_max=tau,
+        seed=seed,
+    )
     for _ in range(8 * tau // 10 + tau):
         opt.zero_grad()
         loss = 0.5 * (D * x * x).sum()
@@ -221,7 +231,7 @@ def test_autolrs_picks_a_stable_good_rate_on_a_quadratic(seed):
     assert _quadratic_loss_after(stage.lr, D, tau) < 1e-3 * L0
     assert _quadratic_loss_after(0.01, D, tau) > 0.25 * L0
     assert sched.search_steps == 8 * (tau // 10) and sched.train_steps == tau
-    assert len(sched.history) == 2     # the next stage has started (tau capped at tau_max)
+    assert len(sched.history) == 2  # the next stage has started (tau capped at tau_max)
     # The stage trained from the restored checkpoint (x = 1) with the chosen rate: GD exactly.
     assert torch.allclose(x.detach(), (1 - stage.lr * D) ** tau, rtol=1e-10, atol=1e-300)
 
@@ -243,7 +253,7 @@ def test_residual_stiffness_of_linear_blocks():
     s = residual_stiffness(blocks, x, h=0.5)
     assert s.shape == (3, 5)
     assert np.allclose(s[0], 0.25) and np.allclose(s[1], 1.5) and np.allclose(s[2], 0.0)
-    A = torch.tensor([[0.0, 2.0], [2.0, 0.0]], dtype=DT)     # eigenvalues +-2
+    A = torch.tensor([[0.0, 2.0], [2.0, 0.0]], dtype=DT)  # eigenvalues +-2
     s2 = residual_stiffness([lambda z: z @ A.T], torch.randn(50, 2, dtype=DT))
     assert s2.max() <= 2.0 + 1e-12 and s2.min() >= 0.0
     with pytest.raises(ValueError, match="shape"):
@@ -268,9 +278,10 @@ def test_projection_removes_the_radial_part_channelwise(rows, cols, seed):
     out, projected = project_radial(w, grad, u.clone(), 0.1, 1e-12)
     assert projected
     assert torch.allclose((out * w).sum(dim=1), torch.zeros(rows, dtype=DT), atol=1e-10)
-    assert torch.allclose(out + (u - out), u)   # only the radial part was removed
-    assert torch.allclose(u - out, (u * w).sum(1, keepdim=True) / (w * w).sum(1, keepdim=True)
-                          * w, atol=1e-10)
+    assert torch.allclose(out + (u - out), u)  # only the radial part was removed
+    assert torch.allclose(
+        u - out, (u * w).sum(1, keepdim=True) / (w * w).sum(1, keepdim=True) * w, atol=1e-10
+    )
 
 
 @PROPS

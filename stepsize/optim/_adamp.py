@@ -61,14 +61,33 @@ class AdamP(_Optimizer):
     #481; the placement difference remains in 4.1.)
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 delta=0.1, wd_ratio=0.1, nesterov=False):
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        delta=0.1,
+        wd_ratio=0.1,
+        nesterov=False,
+    ):
         betas = check_betas(betas)
         eps = check_nonneg(eps, "eps")
         delta = check_nonneg(delta, "delta")
         wd_ratio = check_nonneg(wd_ratio, "wd_ratio")
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      delta=delta, wd_ratio=wd_ratio, nesterov=bool(nesterov)))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=betas,
+                eps=eps,
+                weight_decay=weight_decay,
+                delta=delta,
+                wd_ratio=wd_ratio,
+                nesterov=bool(nesterov),
+            ),
+        )
 
     def _update(self, group):
         beta1, beta2 = group["betas"]
@@ -108,16 +127,36 @@ class SGDP(_Optimizer):
     ``torch.optim.SGD`` whose first buffer is ``g_1``.
     """
 
-    def __init__(self, params, lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, eps=1e-8, delta=0.1, wd_ratio=0.1):
+    def __init__(
+        self,
+        params,
+        lr=0.1,
+        momentum=0.9,
+        dampening=0.0,
+        weight_decay=0.0,
+        nesterov=False,
+        eps=1e-8,
+        delta=0.1,
+        wd_ratio=0.1,
+    ):
         momentum = check_unit(momentum, "momentum")
         dampening = check_nonneg(dampening, "dampening")
         eps = check_nonneg(eps, "eps")
         delta = check_nonneg(delta, "delta")
         wd_ratio = check_nonneg(wd_ratio, "wd_ratio")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=bool(nesterov),
-                                      eps=eps, delta=delta, wd_ratio=wd_ratio))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                momentum=momentum,
+                dampening=dampening,
+                weight_decay=weight_decay,
+                nesterov=bool(nesterov),
+                eps=eps,
+                delta=delta,
+                wd_ratio=wd_ratio,
+            ),
+        )
 
     def _update(self, group):
         mu = group["momentum"]

@@ -49,8 +49,9 @@ def exponential_fit(losses, *, nonnegative=True):
         return coef, float(np.sum((A @ coef - y) ** 2))
 
     lo, hi = math.log(1.0 / (100.0 * y.size)), math.log(10.0)
-    s = minimize_scalar(lambda s: solve(s)[1], bounds=(lo, hi), method="bounded",
-                        options={"xatol": 1e-6}).x
+    s = minimize_scalar(
+        lambda s: solve(s)[1], bounds=(lo, hi), method="bounded", options={"xatol": 1e-6}
+    ).x
     (a, c), _ = solve(s)
     return float(a), float(-math.exp(s)), float(c)
 
@@ -81,8 +82,20 @@ class AutoLRS:
     ``train_steps`` count the optimizer steps spent searching and training.
     """
 
-    def __init__(self, optimizer, model, min_lr, max_lr, *, tau=100, n_candidates=10,
-                 tau_max=8000, kappa=1e6, grid=1000, seed=0):
+    def __init__(
+        self,
+        optimizer,
+        model,
+        min_lr,
+        max_lr,
+        *,
+        tau=100,
+        n_candidates=10,
+        tau_max=8000,
+        kappa=1e6,
+        grid=1000,
+        seed=0,
+    ):
         self.min_lr = check_positive(min_lr, "min_lr")
         self.max_lr = check_positive(max_lr, "max_lr")
         if self.max_lr <= self.min_lr:
@@ -117,8 +130,10 @@ class AutoLRS:
             g["lr"] = lr
 
     def _checkpoint(self):
-        self._saved = (copy.deepcopy(self.model.state_dict()),
-                       copy.deepcopy(self.optimizer.state_dict()))
+        self._saved = (
+            copy.deepcopy(self.model.state_dict()),
+            copy.deepcopy(self.optimizer.state_dict()),
+        )
 
     def _restore(self):
         self.model.load_state_dict(self._saved[0])

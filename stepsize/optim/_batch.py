@@ -123,8 +123,9 @@ class AdaptiveBatchSampler(torch.utils.data.Sampler):
     current size, the last one what is left.  ``max_batch_size`` (default ``n``) caps growth.
     """
 
-    def __init__(self, n, batch_size, *, test="norm", eta=0.5, theta=0.5, max_batch_size=None,
-                 seed=0):
+    def __init__(
+        self, n, batch_size, *, test="norm", eta=0.5, theta=0.5, max_batch_size=None, seed=0
+    ):
         self.n = check_count(n, "n", 2)
         self.batch_size = check_count(batch_size, "batch_size", 2)
         self.test = check_choice(test, "test", TESTS)
@@ -174,8 +175,11 @@ class AdaptiveBatchSampler(torch.utils.data.Sampler):
         return losses.mean().detach()
 
     def state_dict(self):
-        return {"batch_size": self.batch_size, "generator": self.generator.get_state(),
-                "seen": self._seen}
+        return {
+            "batch_size": self.batch_size,
+            "generator": self.generator.get_state(),
+            "seen": self._seen,
+        }
 
     def load_state_dict(self, state):
         self.batch_size = int(state["batch_size"])

@@ -26,13 +26,13 @@ class EXAdam(_Optimizer):
     pin version 1 against it with its learning rate set to ``alpha_t`` every step.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 version=2):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, version=2):
         betas = check_betas(betas)
         eps = check_nonneg(eps, "eps")
         version = check_choice(version, "version", (1, 2))
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      version=version))
+        super().__init__(
+            params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, version=version)
+        )
 
     def _update(self, group):
         beta1, beta2 = group["betas"]

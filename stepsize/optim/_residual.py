@@ -36,8 +36,10 @@ def residual_stiffness(branches, x, *, h=1.0):
     for l, f in enumerate(branches):
         fx = f(x)
         if fx.shape != x.shape:
-            raise ValueError(f"branch {l} maps shape {tuple(x.shape)} to {tuple(fx.shape)}; "
-                             "a residual branch must keep the shape")
+            raise ValueError(
+                f"branch {l} maps shape {tuple(x.shape)} to {tuple(fx.shape)}; "
+                "a residual branch must keep the shape"
+            )
         x_next = x + h * fx
         f_next = f(x_next)
         a = x.reshape(x.shape[0], -1).double().cpu().numpy()

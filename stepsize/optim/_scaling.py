@@ -13,8 +13,16 @@ import math
 from stepsize.optim._validate import check_choice, check_positive
 
 RULES = {"linear": 1.0, "sqrt": 0.5}
-OPTIMIZER_RULE = {"sgd": "linear", "sgdp": "linear", "adam": "sqrt", "adamp": "sqrt",
-                  "diffgrad": "sqrt", "exadam": "sqrt", "adagrad": "sqrt", "adagradnorm": "sqrt"}
+OPTIMIZER_RULE = {
+    "sgd": "linear",
+    "sgdp": "linear",
+    "adam": "sqrt",
+    "adamp": "sqrt",
+    "diffgrad": "sqrt",
+    "exadam": "sqrt",
+    "adagrad": "sqrt",
+    "adagradnorm": "sqrt",
+}
 
 
 def scale_lr(lr, batch_size, new_batch_size, *, rule="linear", lambda_max=None):

@@ -53,7 +53,7 @@ def hessian_vector_product(loss_fn, params, v):
     grads = torch.autograd.grad(loss, params, create_graph=True)
     chunks, start = [], 0
     for p in params:
-        chunks.append(v[start:start + p.numel()].view_as(p))
+        chunks.append(v[start : start + p.numel()].view_as(p))
         start += p.numel()
     hv = torch.autograd.grad(grads, params, grad_outputs=chunks)
     return _flat(hv).detach()
@@ -150,8 +150,9 @@ class SharpnessMonitor:
     gradient descent ``edge > 2`` means the step is outside explicit Euler's stability interval.
     """
 
-    def __init__(self, model, loss_fn, optimizer, *, every=10, tol=1e-4, max_iter=100, seed=0,
-                 secant=True):
+    def __init__(
+        self, model, loss_fn, optimizer, *, every=10, tol=1e-4, max_iter=100, seed=0, secant=True
+    ):
         self.params = _params(model)
         self.loss_fn = loss_fn
         self.optimizer = optimizer
@@ -182,8 +183,14 @@ class SharpnessMonitor:
                 self.log.secant.append(lr * float(lam_hat))
             self._prev = (theta, grad)
         if self._count % self.every == 0:
-            s = top_hessian_eigenvalue(self.loss_fn, self.params, tol=self.tol,
-                                       max_iter=self.max_iter, seed=self.seed, v0=self._vector)
+            s = top_hessian_eigenvalue(
+                self.loss_fn,
+                self.params,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                seed=self.seed,
+                v0=self._vector,
+            )
             self._vector = s.vector
             self.log.step.append(self._count)
             self.log.lr.append(lr)
