@@ -6,10 +6,15 @@ One step of size h (second order, symplectic at fixed h, one force evaluation):
 Adaptive steps break symplecticity unless the step is a symmetric function of both ends; the
 time-symmetric rule of Hut, Makino & McMillan (1995, ApJ 443, L93, eq. 6) takes
     h = eta (tau(x0, v0) + tau(x1, v1)) / 2,
-solved by one fixed-point iteration: a trial step with h = eta tau(x0, v0) gives (x1, v1), then
-the step is redone with the symmetrised h (two force evaluations per step).  tau is AMUSE's
-collision time scale, min_{i<j} min(r/v, sqrt(r^3 / G(m_i + m_j))), even in v and so unchanged
-under time reversal.  A step that would pass the output time is shortened to end on it.
+solved by one fixed-point iteration from the trial h_0 = eta tau(x0, v0).  The trial's end
+state needs no force evaluation: tau depends on x and v only, and the kick-drift-kick step gives
+x1 = x0 + h v0 + h^2 a0 / 2 exactly from a0, while v1 = v0 + h (a0 + a1) / 2 is taken as
+v0 + h a0, which differs from it by h (a0 - a1) / 2 = O(h^2 j).  The symmetrised h is then
+asymmetric by O((h / tau)^2) relative, the order the earlier trial step with a force evaluation
+left too (its tau(x1, v1) was that of the trial h, not of the h taken), at one force evaluation
+a step instead of two.  tau is AMUSE's collision time scale,
+min_{i<j} min(r/v, sqrt(r^3 / G(m_i + m_j))), even in v and so unchanged under time reversal.
+A step that would pass the output time is shortened to end on it.
 
 Time-transformed (``criterion="logh"``): the logarithmic-Hamiltonian leapfrog of Mikkola &
 Tanikawa (1999, MNRAS 310, 745) and Preto & Tremaine (1999, AJ 118, 2532), the base method of
@@ -66,7 +71,7 @@ from stepsize.nbody._gravity import (
     track_rmin,
 )
 
-N_WORK = 3  # scratch (N, D) arrays of leapfrog_steps: x0, v0, a0
+N_WORK = 5  # scratch (N, D) arrays of leapfrog_steps: x0, v0, a0 and the trial end x1, v1
 SYMMETRIC, LOGH = 0, 1  # par[P_CRIT] of leapfrog: the adaptive step's rule
 LANDING_ITERATIONS = 40
 S_B = S_K  # the binding energy B of a logh run (a slot the leapfrog does not use otherwise)
@@ -86,6 +91,17 @@ def kdk(pos, vel, acc, masses, G, eps2, h):
         for k in range(d):
             vel[i, k] = vel[i, k] + acc[i, k] * hh
     return rmin2, imin, jmin
+
+
+@numba.njit(**NJIT, inline="always")
+def trial_end(pos, vel, acc, h, x1, v1):
+    """The end of a kick-drift-kick step of size h without its force evaluation:
+    x1 = x + h v + h^2 a / 2 (exact) and v1 = v + h a (the second half-kick with a(x))."""
+    n, d = pos.shape
+    for i in range(n):
+        for k in range(d):
+            x1[i, k] = pos[i, k] + h * (vel[i, k] + 0.5 * h * acc[i, k])
+            v1[i, k] = vel[i, k] + h * acc[i, k]
 
 
 @numba.njit(**NJIT, inline="always")
@@ -152,7 +168,7 @@ def leapfrog_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, work):
     fixed = par[P_DT] > 0.0
     if par[P_CRIT] == LOGH and not fixed:
         return logh_steps(pos, vel, acc, masses, par, scal, cnt, escaped, work)
-    x0, v0, a0 = work[0], work[1], work[2]
+    x0, v0, a0, x1, v1 = work[0], work[1], work[2], work[3], work[4]
     G, eps2, eta = par[P_G], par[P_EPS2], par[P_ETA]
     events = events_on(par)
     while True:
@@ -162,21 +178,17 @@ def leapfrog_steps(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, work):
         if state != 1:
             cnt[C_STATUS] = state
             return state
-        copy_to(x0, pos)
-        copy_to(v0, vel)
-        copy_to(a0, acc)
         if not fixed:
-            kdk(pos, vel, acc, masses, G, eps2, h)
-            cnt[C_NFORCE] += 1
-            tau1 = collision_time(pos, vel, masses, G, eps2)
+            trial_end(pos, vel, acc, h, x1, v1)
+            tau1 = collision_time(x1, v1, masses, G, eps2)
             h_sym = eta * (scal[S_TAU] + tau1) / 2.0
             h, state = step_size(h_sym, t, par[P_TEND], cnt[C_STEPS], par[P_MAXSTEPS])
-            copy_to(pos, x0)
-            copy_to(vel, v0)
-            copy_to(acc, a0)
             if state != 1:
                 cnt[C_STATUS] = state
                 return state
+        copy_to(x0, pos)
+        copy_to(v0, vel)
+        copy_to(a0, acc)
         rmin2, imin, jmin = kdk(pos, vel, acc, masses, G, eps2, h)
         cnt[C_NFORCE] += 1
         if not (all_finite(pos) and all_finite(vel)):
