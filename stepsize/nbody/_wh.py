@@ -330,14 +330,57 @@ def outer(mode, wx, wv, masses, planets, eta, mu, G, active, h, pos, vel, acc, w
 
 
 @numba.njit(**NJIT, inline="always")
-def inner(mode, wx, wv, masses, jf, mu, G, active, h, pos, vel, acc, work):
-    """The full-step operator in the middle: kick (Jacobi) or jump-drift-jump (democratic)."""
-    if mode == JACOBI:
-        return jacobi_kick(wx, wv, masses, jf, G, active, h, pos, vel, acc, work)
-    jump(wx, wv, masses, 0.5 * h)
-    drift(wx, wv, mu, h, work)
-    jump(wx, wv, masses, 0.5 * h)
-    return np.inf, 0, 0
+def steps(mode, wx, wv, masses, planets, jf, mu, G, active, dt, pos, vel, acc, work, par, scal,
+          cnt, escaped):  # fmt: skip
+    """Whole steps from scal[S_T] to the one nearest P_TEND: (status code, last step) with
+    the last half-step operator still to apply.  Called with the constant ``mode`` from
+    ``jacobi_steps`` and ``democratic_steps``: each loop holds only its own operators, called
+    directly (one loop over both, dispatching on a run-time mode through ``outer`` and an
+    inner operator, took 640 instead of 480 ns per step on the outer Solar System)."""
+    h_prev = 0.0
+    events = par[P_ENC2] > 0.0  # (escapes are refused for wh)
+    while True:
+        t = scal[S_T]
+        if t + 0.5 * dt > par[P_TEND]:  # whole steps only: the nearest to P_TEND
+            return DONE, h_prev
+        if cnt[C_STEPS] >= par[P_MAXSTEPS]:
+            return MAX_STEPS, h_prev
+        h = dt
+        if mode == JACOBI:  # drift(h/2) of this step merged with that of the step before
+            drift(wx, wv, mu, 0.5 * (h_prev + h), work)
+            rmin2, imin, jmin = jacobi_kick(wx, wv, masses, jf, G, active, h, pos, vel, acc, work)
+        else:  # the same for the kicks; then jump(h/2) drift(h) jump(h/2)
+            rmin2, imin, jmin = democratic_kick(wx, wv, planets, G, active, 0.5 * (h_prev + h),
+                                                acc)  # fmt: skip
+            jump(wx, wv, masses, 0.5 * h)
+            drift(wx, wv, mu, h, work)
+            jump(wx, wv, masses, 0.5 * h)
+        cnt[C_NFORCE] += 1
+        cnt[C_STEPS] += 1
+        h_prev = h
+        scal[S_T] = t + h
+        if (cnt[C_STEPS] & 31) == 0 and not finite_sum(wx, wv):  # every 32 steps (and below)
+            return NONFINITE, h_prev
+        if rmin2 < scal[S_RMIN2]:
+            track_rmin(scal, cnt, rmin2, imin, jmin)
+        if events and check_events(pos, vel, masses, par, cnt, escaped, rmin2, imin, jmin):
+            return cnt[C_STATUS], h_prev
+
+
+@numba.njit(**NJIT)
+def jacobi_steps(wx, wv, masses, planets, jf, mu, G, active, dt, pos, vel, acc, work, par, scal,
+                 cnt, escaped):  # fmt: skip
+    """``steps`` in Jacobi coordinates."""
+    return steps(JACOBI, wx, wv, masses, planets, jf, mu, G, active, dt, pos, vel, acc, work, par,
+                 scal, cnt, escaped)  # fmt: skip
+
+
+@numba.njit(**NJIT)
+def democratic_steps(wx, wv, masses, planets, jf, mu, G, active, dt, pos, vel, acc, work, par,
+                     scal, cnt, escaped):  # fmt: skip
+    """``steps`` in democratic heliocentric coordinates."""
+    return steps(DEMOCRATIC, wx, wv, masses, planets, jf, mu, G, active, dt, pos, vel, acc, work,
+                 par, scal, cnt, escaped)  # fmt: skip
 
 
 @numba.njit(**NJIT)
@@ -388,35 +431,12 @@ def wh_advance(pos, vel, acc, jerk, masses, par, scal, cnt, escaped, wx, wv, pla
     pv = np.empty((n, d))
     work = wh_work(n)
     jf = jacobi_factors(masses, eta, G)
-    h_prev = 0.0
-    code = 0
-    events = par[P_ENC2] > 0.0  # (escapes are refused for wh)
-    while True:
-        t = scal[S_T]
-        if t + 0.5 * dt > par[P_TEND]:  # whole steps only: the nearest to P_TEND
-            code = DONE
-            break
-        if cnt[C_STEPS] >= par[P_MAXSTEPS]:
-            code = MAX_STEPS
-            break
-        h = dt
-        r2, i2, j2 = outer(mode, wx, wv, masses, planets, eta, mu, G, active, 0.5 * (h_prev + h),
-                           px, pv, acc, work)  # fmt: skip
-        rmin2, imin, jmin = inner(mode, wx, wv, masses, jf, mu, G, active, h, px, pv, acc, work)
-        if r2 < rmin2:
-            rmin2, imin, jmin = r2, i2, j2
-        cnt[C_NFORCE] += 1
-        cnt[C_STEPS] += 1
-        h_prev = h
-        scal[S_T] = t + h
-        if (cnt[C_STEPS] & 31) == 0 and not finite_sum(wx, wv):  # every 32 steps (and below)
-            code = NONFINITE
-            break
-        if rmin2 < scal[S_RMIN2]:
-            track_rmin(scal, cnt, rmin2, imin, jmin)
-        if events and check_events(px, pv, masses, par, cnt, escaped, rmin2, imin, jmin):
-            code = cnt[C_STATUS]
-            break
+    if mode == JACOBI:
+        code, h_prev = jacobi_steps(wx, wv, masses, planets, jf, mu, G, active, dt, px, pv, acc,
+                                    work, par, scal, cnt, escaped)  # fmt: skip
+    else:
+        code, h_prev = democratic_steps(wx, wv, masses, planets, jf, mu, G, active, dt, px, pv,
+                                        acc, work, par, scal, cnt, escaped)  # fmt: skip
     if code != NONFINITE and not finite_sum(wx, wv):
         code = NONFINITE
     if h_prev > 0.0:
