@@ -60,7 +60,7 @@ from stepsize.nbody._gravity import (
     gravity,
     track_rmin,
 )
-from stepsize.nbody._kepler import N_WORK, W_IR, kepler_rows
+from stepsize.nbody._kepler import N_WORK, W_IR, kepler_lockstep, kepler_rest
 
 JACOBI, DEMOCRATIC = 0, 1
 COORDINATES = {"jacobi": JACOBI, "democratic_heliocentric": DEMOCRATIC}
@@ -237,18 +237,22 @@ def from_democratic(wx, wv, masses, eta, pos, vel):
 
 
 # ----- the pieces of the map -------------------------------------------------------------
-@numba.njit(**NJIT)
+@numba.njit(**NJIT, inline="always")
 def drift(wx, wv, mu, h, work):
     """Kepler drift of every body i >= 1 by h (mu[i] its parameter, the rows in lockstep:
-    ``kepler_rows``, which leaves 1 / r'_i in work[W_IR]); the centre moves freely."""
+    ``kepler_rows``, which leaves 1 / r'_i in work[W_IR]); the centre moves freely.  Inlined,
+    and its two parts called from here (in the step loop) rather than through ``kepler_rows``:
+    a compiled function that calls another one updates the reference counts of its arrays at
+    every call, the loop once for the run."""
     for k in range(wx.shape[1]):
         wx[0, k] += h * wv[0, k]
-    kepler_rows(wx, wv, mu, h, work)
+    if not kepler_lockstep(wx, wv, mu, h, work):
+        kepler_rest(wx, wv, mu, h, work)
 
 
 @numba.njit(**NJIT)
 def wh_work(n):
-    """The scratch of the drifts and kicks: rows 0..N_WORK-1 for ``kepler_rows`` (one column
+    """The scratch of the drifts and kicks: rows 0..N_WORK-1 for ``kepler_lockstep`` (one column
     per body), the PAIR_ROWS after them for ``_gravity.accelerations`` (one column per pair)."""
     return np.empty((N_WORK + PAIR_ROWS, max(n, n * (n - 1) // 2)))
 
