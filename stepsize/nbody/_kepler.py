@@ -220,9 +220,9 @@ def kepler_row(x, v, i, mu, dt):
 # rows of the work array (N_WORK, N) of ``kepler_rows``
 W_R0, W_IR0, W_ETA, W_BETA, W_ZETA, W_S, W_Z, W_C2, W_C3, W_IR, W_ROW = range(11)
 N_WORK = 11
-# work[W_ROW, i] of ``kepler_lockstep``: the row is done, takes a second Halley step, or is
-# left to the bracketed iteration of ``kepler_rest``
-ROW_DONE, ROW_RETRY, ROW_REST = 0.0, 1.0, 2.0
+# work[W_ROW, i] of ``kepler_lockstep``: the row is done, or left to the bracketed iteration
+# of ``kepler_rest``
+ROW_DONE, ROW_REST = 0.0, 2.0
 RETRY_STEP = 0.1  # a second lockstep Halley step where the first moved s by less than 10 %
 
 
@@ -252,7 +252,8 @@ def kepler_lockstep(x, v, mu, dt, work):
     from s + ds (its own series, |z| <= 1), the step ``solve_universal`` would take from
     there: for steps of a sizeable fraction of the period (Jupiter at dt = 400 days, 1/11 of
     its period: the guess dt / r0 is 1e-2 off, the root after one step 1e-9 off) the second
-    step is the last, without the bracketed iteration.  Rows that
+    step is the last, without the bracketed iteration.  The second step follows the row's
+    first at once, so that its chain overlaps the next rows' (2-5 % of the step).  Rows that
     still have not converged are left to ``kepler_rest``.  No call: a function that calls
     another compiled function keeps the reference counting of its array arguments (eight
     atomic updates per call; the bracketed iteration called from here cost the outer Solar
@@ -278,7 +279,6 @@ def kepler_lockstep(x, v, mu, dt, work):
             z = work[W_Z, i]
             work[W_C2, i] = work[W_C2, i] * z + C2_SERIES[k]
             work[W_C3, i] = work[W_C3, i] * z + C3_SERIES[k]
-    retry = False
     for i in range(1, n):
         r0, ir0, eta0 = work[W_R0, i], work[W_IR0, i], work[W_ETA, i]
         beta, zeta0, s, z = work[W_BETA, i], work[W_ZETA, i], work[W_S, i], work[W_Z, i]
@@ -293,13 +293,8 @@ def kepler_lockstep(x, v, mu, dt, work):
                 state = ROW_DONE
             elif abs(ds) < RETRY_STEP * abs(s):
                 work[W_S, i] = s + ds
-                state = ROW_RETRY
-                retry = True
+                state = retry_row(x, v, i, mu[i], dt, work)
         work[W_ROW, i] = state
-    if retry:
-        for i in range(1, n):
-            if work[W_ROW, i] == ROW_RETRY:
-                work[W_ROW, i] = retry_row(x, v, i, mu[i], dt, work)
     done = True
     for i in range(1, n):
         done = done and work[W_ROW, i] == ROW_DONE
