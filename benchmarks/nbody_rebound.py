@@ -32,8 +32,9 @@ ratio = time(stepsize) / time(REBOUND), below 1 stepsize is faster.
 The error of a single run is not monotonic in the step (WH's energy error oscillates, a random
 walk at machine precision), hence "fastest setting reaching the level".
 
-Usage: ``python benchmarks/nbody_rebound.py [--repeats 5] [--out DIR]`` (needs ``rebound``,
-the ``bench`` extra); writes ``nbody_rebound.json`` and ``nbody_rebound.png``.  About a minute.
+Usage: ``python benchmarks/nbody_rebound.py [--repeats 5] [--out DIR] [--problems a,b]``
+(``--problems``: comma-separated names, default all; needs ``rebound``, the ``bench`` extra);
+writes ``nbody_rebound.json`` and ``nbody_rebound.png``.  About a minute.
 """
 
 import argparse
@@ -235,10 +236,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    parser.add_argument(
+        "--problems", default="all", help="comma-separated problem names (default all)"
+    )
     args = parser.parse_args(argv)
     import rebound
 
     probs = problems()
+    if args.problems != "all":
+        names = args.problems.split(",")
+        unknown = sorted(set(names) - set(probs))
+        if unknown:
+            parser.error(f"unknown problems {unknown}; known: {sorted(probs)}")
+        probs = {name: probs[name] for name in names}
     jobs = []
     for name, p in probs.items():
         jobs += [(name, "stepsize", m, o, run_ours) for m, o in p["ours"]]

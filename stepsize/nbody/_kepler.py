@@ -56,7 +56,7 @@ def stumpff(z):
         n += 1
     az = abs(z)
     # the remainder z^k / (2k + 2)! of k terms stays below 1e-18 c
-    terms = 4 if az < 1e-3 else (7 if az < 0.1 else N_SERIES)
+    terms = series_terms(az)
     c2 = C2_SERIES[terms - 1]
     c3 = C3_SERIES[terms - 1]
     for k in range(terms - 2, -1, -1):  # Horner
@@ -218,34 +218,59 @@ def kepler_row(x, v, i, mu, dt):
 
 
 # rows of the work array (N_WORK, N) of ``kepler_rows``
-W_R0, W_IR0, W_ETA, W_BETA, W_ZETA, W_S, W_Z, W_C2, W_C3, W_IR = range(10)
-N_WORK = 10
+W_R0, W_IR0, W_ETA, W_BETA, W_ZETA, W_S, W_Z, W_C2, W_C3, W_IR, W_ROW = range(11)
+N_WORK = 11
+# work[W_ROW, i] of ``kepler_lockstep``: the row is done, or left to the bracketed iteration
+# of ``kepler_rest``
+ROW_DONE, ROW_REST = 0.0, 2.0
+RETRY_STEP = 0.1  # a second lockstep Halley step where the first moved s by less than 10 %
 
 
 @numba.njit(**NJIT)
 def kepler_rows(x, v, mu, dt, work):
     """Advance rows 1.. of x, v by dt on their orbits (mu[i]); work[W_IR, i] = 1 / r at the end.
 
-    The solution of ``kepler_row``, computed in lockstep: each stage (orbit constants, first
-    guess, Stumpff series, Halley step) runs over all rows before the next, so that the rows'
-    chains of dependent operations overlap (one row's drift is a chain of some 200 cycles of
-    latency; in the planetary case, one Halley step per row, no branch depends on the data).
-    The series takes as many terms as the largest |z| = |beta s^2| needs (``stumpff``).  Rows
-    whose guess is not the series, with |z| > 1, or whose Halley step has not converged take
-    the bracketed iteration of ``solve_universal``."""
+    The solution of ``kepler_row``, computed in lockstep (``kepler_lockstep``) and, for the
+    rows that need it, by the bracketed iteration (``kepler_rest``)."""
+    if not kepler_lockstep(x, v, mu, dt, work):
+        kepler_rest(x, v, mu, dt, work)
+
+
+@numba.njit(**NJIT)
+def kepler_lockstep(x, v, mu, dt, work):
+    """``kepler_rows`` where Halley's iteration from the series guess converges in one or two
+    steps: True when it does for every row; the other rows are left as they were, marked
+    (work[W_ROW, i] = ROW_REST) for ``kepler_rest``, their orbit constants in work.
+
+    Each stage (orbit constants, first guess, Stumpff series, Halley step) runs over all rows
+    before the next, so that the rows' chains of dependent operations overlap (one row's
+    drift is a chain of some 200 cycles of latency; in the planetary case, one Halley step per
+    row, no branch depends on the data).  The series takes as many terms as the largest
+    |z| = |beta s^2| needs (``stumpff``).  Rows whose guess (the series or dt / r0, as
+    ``solve_universal`` starts) has |z| > 1 are left to ``kepler_rest``.  A row whose first
+    Halley step has not converged but moved s by less than RETRY_STEP |s| takes a second one
+    from s + ds (its own series, |z| <= 1), the step ``solve_universal`` would take from
+    there: for steps of a sizeable fraction of the period (Jupiter at dt = 400 days, 1/11 of
+    its period: the guess dt / r0 is 1e-2 off, the root after one step 1e-9 off) the second
+    step is the last, without the bracketed iteration.  The second step follows the row's
+    first at once, so that its chain overlaps the next rows' (2-5 % of the step).  Rows that
+    still have not converged are left to ``kepler_rest``.  No call: a function that calls
+    another compiled function keeps the reference counting of its array arguments (eight
+    atomic updates per call; the bracketed iteration called from here cost the outer Solar
+    System's drift 100 of its 230 ns)."""
     n = x.shape[0]
     zmax = 0.0
     for i in range(1, n):
         r0, ir0, eta0, beta, zeta0 = orbit_constants(x, v, i, mu[i])
-        s, series = first_guess(r0, ir0, eta0, beta, mu[i], dt)
+        s, _ = first_guess(r0, ir0, eta0, beta, mu[i], dt)
         z = beta * s * s
-        if not series or abs(z) > 1.0:
+        if not abs(z) <= 1.0:
             z = math.inf  # marks the row for the bracketed iteration
         else:
             zmax = greater(zmax, abs(z))
         work[W_R0, i], work[W_IR0, i], work[W_ETA, i] = r0, ir0, eta0
         work[W_BETA, i], work[W_ZETA, i], work[W_S, i], work[W_Z, i] = beta, zeta0, s, z
-    terms = 4 if zmax < 1e-3 else (7 if zmax < 0.1 else N_SERIES)
+    terms = series_terms(zmax)
     for i in range(1, n):
         work[W_C2, i] = C2_SERIES[terms - 1]
         work[W_C3, i] = C3_SERIES[terms - 1]
@@ -257,16 +282,65 @@ def kepler_rows(x, v, mu, dt, work):
     for i in range(1, n):
         r0, ir0, eta0 = work[W_R0, i], work[W_IR0, i], work[W_ETA, i]
         beta, zeta0, s, z = work[W_BETA, i], work[W_ZETA, i], work[W_S, i], work[W_Z, i]
-        converged = False
-        g1 = g2 = 0.0
+        state = ROW_REST
         if z != math.inf:
             c2, c3 = work[W_C2, i], work[W_C3, i]
-            _, _, converged, _, g1, g2 = halley(
+            _, ds, converged, _, g1, g2 = halley(
                 s, 1.0 - z * c2, 1.0 - z * c3, c2, c3, r0, eta0, zeta0, beta, dt
             )
-        if not converged:
+            if converged:
+                work[W_IR, i] = update_row(x, v, i, mu[i], r0, ir0, eta0, zeta0, g1, g2)
+                state = ROW_DONE
+            elif abs(ds) < RETRY_STEP * abs(s):
+                work[W_S, i] = s + ds
+                state = retry_row(x, v, i, mu[i], dt, work)
+        work[W_ROW, i] = state
+    done = True
+    for i in range(1, n):
+        done = done and work[W_ROW, i] == ROW_DONE
+    return done
+
+
+@numba.njit(**NJIT, inline="always")
+def series_terms(az):
+    """The number of terms of the Stumpff series for |z| <= az (remainder below 1e-18)."""
+    return 4 if az < 1e-3 else (7 if az < 0.1 else N_SERIES)
+
+
+@numba.njit(**NJIT, inline="always")
+def retry_row(x, v, i, mu, dt, work):
+    """The second Halley step of ``kepler_lockstep`` for row i, from s = work[W_S, i]: the
+    row's new state (ROW_DONE, row updated; or ROW_REST)."""
+    r0, ir0, eta0 = work[W_R0, i], work[W_IR0, i], work[W_ETA, i]
+    beta, zeta0, s = work[W_BETA, i], work[W_ZETA, i], work[W_S, i]
+    z = beta * s * s
+    if not abs(z) <= 1.0:
+        return ROW_REST
+    terms = series_terms(abs(z))
+    c2 = C2_SERIES[terms - 1]
+    c3 = C3_SERIES[terms - 1]
+    for k in range(terms - 2, -1, -1):
+        c2 = c2 * z + C2_SERIES[k]
+        c3 = c3 * z + C3_SERIES[k]
+    _, _, converged, _, g1, g2 = halley(
+        s, 1.0 - z * c2, 1.0 - z * c3, c2, c3, r0, eta0, zeta0, beta, dt
+    )
+    if not converged:
+        return ROW_REST
+    work[W_IR, i] = update_row(x, v, i, mu, r0, ir0, eta0, zeta0, g1, g2)
+    return ROW_DONE
+
+
+@numba.njit(**NJIT)
+def kepler_rest(x, v, mu, dt, work):
+    """The rows ``kepler_lockstep`` left (work[W_ROW, i] = ROW_REST), by ``solve_universal``
+    from their orbit constants in work."""
+    for i in range(1, x.shape[0]):
+        if work[W_ROW, i] == ROW_REST:
+            r0, ir0, eta0 = work[W_R0, i], work[W_IR0, i], work[W_ETA, i]
+            beta, zeta0 = work[W_BETA, i], work[W_ZETA, i]
             _, g1, g2 = solve_universal(r0, ir0, eta0, zeta0, beta, mu[i], dt)
-        work[W_IR, i] = update_row(x, v, i, mu[i], r0, ir0, eta0, zeta0, g1, g2)
+            work[W_IR, i] = update_row(x, v, i, mu[i], r0, ir0, eta0, zeta0, g1, g2)
 
 
 @numba.njit(**NJIT)
