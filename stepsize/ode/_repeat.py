@@ -8,19 +8,17 @@ the same function and options.  For the calls of a fit, a sweep or a driver that
 integration -- no ``jac_band``, ``jac_sparsity`` or ``max_step``; scalar float tolerances;
 ``args`` a tuple of floats and float64 arrays; ``jac`` None or a function; ``mass`` None or a
 float64 array of at most :data:`MASS_MAX` entries; events (the same functions, with the same
-``direction`` and ``terminal``), a preset ``controller`` name, ``first_step`` and ``max_steps``
-allowed -- :func:`remember` keeps all of that per function (weakly: it goes with the function)
-under the key :func:`repeat_key` makes of the options (the mass by its bytes, the Jacobian by
-identity), and :func:`solve_again` runs a later call on it after the checks that depend on the
-values alone: ``t_span`` two numbers, ``t0`` finite, ``t1`` finite or infinite, not equal;
-``y0`` a finite float64 vector of the remembered size; ``t_eval`` finite, strictly monotonic in
-the direction of integration and inside ``t_span``; ``first_step`` in ``(0, |t1 - t0|]``;
-``max_steps`` a positive int; with a singular mass, consistent initial values from ``y0`` and
-``t0`` (:func:`~stepsize.ode._mass.consistent_initial`, as the full path).  Anything else -- a
-first
-call, other types, a value these checks reject -- takes ``solve``'s full path, which gives the
-same result or raises its error.
-"""
+``direction`` and ``terminal``), a preset ``controller`` name or a ``FilterController`` (by value),
+``first_step`` and ``max_steps`` allowed -- :func:`remember` keeps all of that per function (weakly:
+it goes with the function) under the key :func:`repeat_key` makes of the options (the mass by its
+bytes, the Jacobian by identity), and :func:`solve_again` runs a later call on it after the checks
+that depend on the values alone: ``t_span`` two numbers, ``t0`` finite, ``t1`` finite or infinite,
+not equal; ``y0`` a finite float64 vector of the remembered size; ``t_eval`` finite, strictly
+monotonic in the direction of integration and inside ``t_span``; ``first_step`` in ``(0, |t1 -
+t0|]``; ``max_steps`` a positive int; with a singular mass, consistent initial values from ``y0``
+and ``t0`` (:func:`~stepsize.ode._mass.consistent_initial`, as the full path). Anything else -- a
+first call, other types, a value these checks reject -- takes ``solve``'s full path, which gives the
+same result or raises its error."""
 
 import dataclasses
 import math
