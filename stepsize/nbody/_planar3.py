@@ -13,10 +13,11 @@ What differs is where the state lives.  :func:`planar3_steps` (one run) keeps th
 positions, velocities, accelerations and jerks in local variables for the whole interval and
 writes them back once at its end: straight-line code, 71-79 ns of CPU per step against 110-118
 for ``hermite_steps`` on the same machine (60-61 ns against 66 before the finiteness test went
-from 12 multiplications by 0 to one sum, :func:`_sum_is_finite`).  That is the latency of one step's chain of dependent operations
-(predictor, separations, a square root and a division per pair, corrector, and the two square
-roots of the time scale that sets the next step), with the floating-point ports busy about
-two thirds of it (llvm-mca); the divider and square-root unit sit idle most of it.
+from 12 multiplications by 0 to one sum, :func:`_sum_is_finite`).  That is the latency of
+one step's chain of dependent operations (predictor, separations, a square root and a division
+per pair, corrector, and the two square roots of the time scale that sets the next step), with
+the floating-point ports busy about two thirds of it (llvm-mca); the divider and square-root
+unit sit idle most of it.
 :func:`planar3_many` advances many runs, each to its own end time, in
 ``LANES`` interleaved lanes: each pass of its inner loop takes one step of every lane, with no
 branch in the loop body (``step_size``'s outcome and the finiteness test become selects), so the
