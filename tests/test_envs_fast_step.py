@@ -132,3 +132,24 @@ def test_kernel_stops_on_a_non_finite_step_as_hermite_advance():
         runs.append([a.copy() for a in _arrays(sim)])
     for a, b in zip(*runs, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_kernel_takes_a_step_whose_finite_numbers_overflow_their_sum():
+    """planar3_steps tests a step's finiteness on the sum of its positions and velocities and
+    checks each number only when the sum is not finite: positions near 1e308 (finite, their
+    sum not) are a finite step for both kernels, which then go on alike."""
+    runs = []
+    for kernel in ("planar3", "generic"):
+        sim = Simulation(paper_three_body(2), "hermite4", eta=0.03)
+        sim._pos[:, 0] = [9e307, 1e308, 8e307]
+        sim._par[K.P_TEND] = 0.3
+        if kernel == "planar3":
+            code = planar3_steps(*_arrays(sim))
+        else:
+            code = hermite_advance(*_arrays(sim), sim._escaped)
+        assert code == K.DONE and sim._cnt[K.C_STEPS] > 0
+        with np.errstate(over="ignore"):
+            assert not np.isfinite(sim._pos.sum()) and np.isfinite(sim._pos).all()
+        runs.append([a.copy() for a in _arrays(sim)])
+    for a, b in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a, b)

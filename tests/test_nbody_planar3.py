@@ -95,3 +95,21 @@ def test_simulation_takes_the_planar_kernel_with_hermites_bits(monkeypatch):
     np.testing.assert_array_equal(sim.velocities, ref._vel)
     assert sim.steps == ref.steps and sim.min_distance == ref.min_distance
     assert len(calls) == 2
+
+
+def test_a_lane_whose_finite_numbers_overflow_their_sum_goes_on_as_alone():
+    """A lane stops at a step whose positions and velocities do not sum to a finite number;
+    planar3_many takes that step again alone (``_recheck``), and a run near 1e308 au (finite
+    numbers, their sum not) ends where planar3_steps takes it, force evaluations included."""
+    rows, cnts = _runs([2, 3, 4, 5, 6], [0.03, 0.01, 0.03, 0.1, 0.03])
+    rows[2, P3.B_POS : P3.B_VEL : 2] = [9e307, 1e308, 8e307]
+    rows[:, P3.B_PAR + K.P_TEND] = 0.3
+    alone, alone_cnts = rows.copy(), cnts.copy()
+    P3.planar3_many(rows, cnts)
+    for k in range(5):
+        P3._row_steps(alone[k], alone_cnts[k])
+    np.testing.assert_array_equal(rows, alone)
+    np.testing.assert_array_equal(cnts, alone_cnts)
+    assert list(cnts[:, K.C_STATUS]) == [K.DONE] * 5 and cnts[2, K.C_STEPS] > 0
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(rows[2, P3.B_POS : P3.B_VEL].sum())

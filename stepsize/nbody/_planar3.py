@@ -12,10 +12,13 @@ pair), so the results equal those of ``hermite_steps`` to the bit
 What differs is where the state lives.  :func:`planar3_steps` (one run) keeps the 24 numbers of
 positions, velocities, accelerations and jerks in local variables for the whole interval and
 writes them back once at its end: straight-line code, 71-79 ns of CPU per step against 110-118
-for ``hermite_steps`` on the same machine.  That is the latency of one step's chain of dependent
-operations (predictor, separations, a square root and a division per pair, corrector, and the
-two square roots of the time scale that sets the next step); the divider and square-root unit
-sit idle most of it.  :func:`planar3_many` advances many runs, each to its own end time, in
+for ``hermite_steps`` on the same machine (60-61 ns against 66 before the finiteness test went
+from 12 multiplications by 0 to one sum, :func:`_sum_is_finite`).  That is the latency of
+one step's chain of dependent operations (predictor, separations, a square root and a division
+per pair, corrector, and the two square roots of the time scale that sets the next step), with
+the floating-point ports busy about two thirds of it (llvm-mca); the divider and square-root
+unit sit idle most of it.
+:func:`planar3_many` advances many runs, each to its own end time, in
 ``LANES`` interleaved lanes: each pass of its inner loop takes one step of every lane, with no
 branch in the loop body (``step_size``'s outcome and the finiteness test become selects), so the
 lanes' chains overlap and the compiler puts the lanes into one SIMD register.  A lane whose run
@@ -79,7 +82,8 @@ SOLO = 1  # runs left that planar3_many finishes one by one (in planar3_steps)
 # the lane arrays of planar3_many beyond the 24 state numbers
 L_T, L_TAU, L_BEST, L_BI, L_BJ, L_STEPS, L_NFORCE, L_CODE = range(24, 32)
 L_M0, L_M1, L_M2, L_G, L_EPS2, L_ETA, L_TEND, L_MAXSTEPS = range(32, 40)
-N_LANE = 40
+L_GG01, L_GG02, L_GG12 = range(40, 43)  # pair_constants, computed once per run
+N_LANE = 43
 
 
 def fits(pos, par):
@@ -117,22 +121,45 @@ def _tau_terms(tau_q, s2, v2, gg):
 
 
 @numba.njit(**NJIT, inline="always")
-def _zero_if_finite(x, y, u, v):
-    """0 when x, y, u, v are all finite, else nan (x * 0 is nan exactly for inf and nan): one
-    test on the sum of these replaces twelve ``isfinite`` branches."""
-    return x * 0.0 + y * 0.0 + u * 0.0 + v * 0.0
+def _sum_is_finite(s):
+    """True when the sum of the 12 positions and velocities of s is finite, which they all are
+    then (an inf or a nan among them makes the sum inf or nan); False also when finite values
+    overflow the sum, so False is checked again by :func:`_all_finite`.  11 additions, where
+    testing each number (x * 0 == 0, or ``isfinite``) takes 12 multiplications more."""
+    a = (s[0] + s[1]) + (s[2] + s[3])
+    b = (s[4] + s[5]) + (s[6] + s[7])
+    c = (s[8] + s[9]) + (s[10] + s[11])
+    total = (a + b) + c
+    return total - total == 0.0
+
+
+@numba.njit(**NJIT)
+def _all_finite(s):
+    """True when the 12 positions and velocities of s are all finite (correct's test)."""
+    for x in s[0:12]:
+        if not math.isfinite(x):
+            return False
+    return True
 
 
 @numba.njit(**NJIT, inline="always")
-def planar3_step(s, h, m0, m1, m2, G, eps2):
+def pair_constants(m0, m1, m2, G):
+    """(G (m_i + m_j))^2 of the pairs 01, 02, 12: the denominators of the time scale."""
+    g01, g02, g12 = G * (m0 + m1), G * (m0 + m2), G * (m1 + m2)
+    return g01 * g01, g02 * g02, g12 * g12
+
+
+@numba.njit(**NJIT, inline="always")
+def planar3_step(s, h, m0, m1, m2, G, eps2, gg):
     """One Hermite 4 step of size h from the state s = (x0, y0, x1, y1, x2, y2, u0, v0, ...,
-    ax0, ..., jx0, ..., jy2) (positions, velocities, accelerations, jerks, body by body).
+    ax0, ..., jx0, ..., jy2) (positions, velocities, accelerations, jerks, body by body);
+    ``gg`` is :func:`pair_constants`' tuple.
 
     Returns (the new state, the quartic time scale tau^4, the squared pair distances r01^2,
-    r02^2, r12^2 at the predicted positions, True when the new state is finite)."""
+    r02^2, r12^2 at the predicted positions, :func:`_sum_is_finite` of the new state: True
+    when it is finite, False when it may not be)."""
     x0, y0, x1, y1, x2, y2, u0, v0, u1, v1, u2, v2 = s[0:12]
     ax0, ay0, ax1, ay1, ax2, ay2, jx0, jy0, jx1, jy1, jx2, jy2 = s[12:24]
-    g01, g02, g12 = G * (m0 + m1), G * (m0 + m2), G * (m1 + m2)
     h2 = h * h / 2.0
     h3 = h * h * h / 6.0
     hh = h / 2.0
@@ -162,9 +189,9 @@ def planar3_step(s, h, m0, m1, m2, G, eps2):
     kx0, ky0 = 0.0 + m1 * kx01 + m2 * kx02, 0.0 + m1 * ky01 + m2 * ky02
     kx1, ky1 = 0.0 - m0 * kx01 + m2 * kx12, 0.0 - m0 * ky01 + m2 * ky12
     kx2, ky2 = 0.0 - m0 * kx02 - m1 * kx12, 0.0 - m0 * ky02 - m1 * ky12
-    tau_q = _tau_terms(np.inf, s01, w01, g01 * g01)
-    tau_q = _tau_terms(tau_q, s02, w02, g02 * g02)
-    tau_q = _tau_terms(tau_q, s12, w12, g12 * g12)
+    tau_q = _tau_terms(np.inf, s01, w01, gg[0])
+    tau_q = _tau_terms(tau_q, s02, w02, gg[1])
+    tau_q = _tau_terms(tau_q, s12, w12, gg[2])
     nu0 = u0 + (ax0 + bx0) * hh + (jx0 - kx0) * h12
     nv0 = v0 + (ay0 + by0) * hh + (jy0 - ky0) * h12
     nu1 = u1 + (ax1 + bx1) * hh + (jx1 - kx1) * h12
@@ -177,11 +204,9 @@ def planar3_step(s, h, m0, m1, m2, G, eps2):
     ny1 = y1 + (v1 + nv1) * hh + (ay1 - by1) * h12
     nx2 = x2 + (u2 + nu2) * hh + (ax2 - bx2) * h12
     ny2 = y2 + (v2 + nv2) * hh + (ay2 - by2) * h12
-    zero = _zero_if_finite(nx0, ny0, nu0, nv0) + _zero_if_finite(nx1, ny1, nu1, nv1)
-    finite = zero + _zero_if_finite(nx2, ny2, nu2, nv2) == 0.0
     new = (nx0, ny0, nx1, ny1, nx2, ny2, nu0, nv0, nu1, nv1, nu2, nv2)
     new = new + (bx0, by0, bx1, by1, bx2, by2, kx0, ky0, kx1, ky1, kx2, ky2)
-    return new, tau_q, r01, r02, r12, finite
+    return new, tau_q, r01, r02, r12, _sum_is_finite(new)
 
 
 @numba.njit(**NJIT, inline="always")
@@ -218,13 +243,14 @@ def planar3_steps(pos, vel, acc, jerk, masses, par, scal, cnt):
     G, eps2, eta, t_end, max_steps = par[P_G], par[P_EPS2], par[P_ETA], par[P_TEND], par[P_MAXSTEPS]
     t, tau, steps, nforce = scal[S_T], scal[S_TAU], cnt[C_STEPS], cnt[C_NFORCE]
     best, bi, bj = scal[S_RMIN2], cnt[C_RMINI], cnt[C_RMINJ]
+    gg = pair_constants(m0, m1, m2, G)
     while True:
         h, state = step_size(eta * tau, t, t_end, steps, max_steps)
         if state != 1:
             break
-        new, tau_q, r01, r02, r12, finite = planar3_step(s, h, m0, m1, m2, G, eps2)
+        new, tau_q, r01, r02, r12, finite = planar3_step(s, h, m0, m1, m2, G, eps2, gg)
         nforce += 1
-        if not finite:
+        if not finite and not _all_finite(new):
             state = NONFINITE  # the arrays keep the state before the step
             break
         s = new
@@ -281,7 +307,8 @@ def _lane_begin(a, k):
 @numba.njit(**NJIT, inline="always")
 def _lane_step(a, k, s, h):
     """planar3_step of lane k's state s."""
-    return planar3_step(s, h, a[L_M0, k], a[L_M1, k], a[L_M2, k], a[L_G, k], a[L_EPS2, k])
+    gg = (a[L_GG01, k], a[L_GG02, k], a[L_GG12, k])
+    return planar3_step(s, h, a[L_M0, k], a[L_M1, k], a[L_M2, k], a[L_G, k], a[L_EPS2, k], gg)
 
 
 @numba.njit(**NJIT, inline="always")
@@ -294,7 +321,8 @@ def _pick(c, x, y):
 def _lane_end(a, k, s, h, state, out):
     """Lane k after its step ``out`` (planar3_step's tuple), with selects, not branches: a
     lane not running (L_CODE != 1) or whose step was not to be taken (``state`` != 1) keeps
-    its state; one whose step is not finite keeps it and stops with NONFINITE."""
+    its state; one whose step may not be finite (``_sum_is_finite``) keeps it and stops with
+    NONFINITE, which ``planar3_many`` checks again (``_recheck``)."""
     new, tau_q, r01, r02, r12, finite = out
     code = a[L_CODE, k]
     running = code == 1.0
@@ -340,6 +368,9 @@ def _load_lane(lanes, k, row, cnt):
     par = row[B_PAR:]
     a[L_G, k], a[L_EPS2, k], a[L_ETA, k] = par[P_G], par[P_EPS2], par[P_ETA]
     a[L_TEND, k], a[L_MAXSTEPS, k] = par[P_TEND], par[P_MAXSTEPS]
+    a[L_GG01, k], a[L_GG02, k], a[L_GG12, k] = pair_constants(
+        a[L_M0, k], a[L_M1, k], a[L_M2, k], a[L_G, k]
+    )
 
 
 @numba.njit(**NJIT)
@@ -364,6 +395,15 @@ def _row_steps(row, cnt):
     jerk = row[B_JERK:B_MASSES].reshape((3, 2))
     masses, par, scal = row[B_MASSES:B_PAR], row[B_PAR:B_SCAL], row[B_SCAL:N_STATE]
     return planar3_steps(pos, vel, acc, jerk, masses, par, scal, cnt)
+
+
+@numba.njit(**NJIT)
+def _recheck(row, cnt):
+    """A run whose lane stopped at a step :func:`_sum_is_finite` did not pass: that step again
+    in :func:`planar3_steps` (its force evaluation not counted twice), which stops there too
+    when a number is not finite, and else (finite numbers whose sum overflows) goes on."""
+    cnt[C_NFORCE] -= 1
+    _row_steps(row, cnt)
 
 
 @numba.njit(**NJIT)
@@ -395,6 +435,8 @@ def planar3_many(rows, cnts):
                 continue
             if owner[k] >= 0:
                 _store_lane(lanes, k, rows[owner[k]], cnts[owner[k]])
+                if lanes[L_CODE, k] == NONFINITE:
+                    _recheck(rows[owner[k]], cnts[owner[k]])
                 owner[k] = -1
             if queued < n:
                 r = order[queued]
