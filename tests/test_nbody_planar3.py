@@ -23,6 +23,17 @@ def _runs(seeds, etas):
     return rows, cnts
 
 
+def _many_equal_alone(rows, cnts):
+    """Run ``planar3_many`` on ``rows``, ``cnts`` in place and assert that it leaves them where
+    ``planar3_steps`` leaves each run alone."""
+    alone, alone_cnts = rows.copy(), cnts.copy()
+    P3.planar3_many(rows, cnts)
+    for k in range(len(rows)):
+        P3._row_steps(alone[k], alone_cnts[k])
+    np.testing.assert_array_equal(rows, alone)
+    np.testing.assert_array_equal(cnts, alone_cnts)
+
+
 @given(
     n=st.integers(1, 20),
     seed=st.integers(0, 2**31),
@@ -35,12 +46,7 @@ def test_many_runs_in_lanes_equal_each_run_alone(n, seed, data):
     rows, cnts = _runs(range(seed, seed + n), 10.0 ** np.array(log_eta))
     rows[:, P3.B_PAR + K.P_TEND] = t_end
     rows[:, P3.B_PAR + K.P_MAXSTEPS] = budget
-    alone, alone_cnts = rows.copy(), cnts.copy()
-    P3.planar3_many(rows, cnts)
-    for k in range(n):
-        P3._row_steps(alone[k], alone_cnts[k])
-    np.testing.assert_array_equal(rows, alone)
-    np.testing.assert_array_equal(cnts, alone_cnts)
+    _many_equal_alone(rows, cnts)
     hit = budget == 30.0
     assert np.all(cnts[hit, K.C_STEPS] <= 30)
     assert np.all((cnts[:, K.C_STATUS] == K.MAX_STEPS) <= (cnts[:, K.C_STEPS] == budget))
@@ -55,12 +61,7 @@ def test_a_non_finite_lane_stops_alone_and_keeps_its_state():
     rows[:, P3.B_PAR + K.P_TEND] = 1e6
     rows[:, P3.B_PAR + K.P_MAXSTEPS] = cnts[:, K.C_STEPS] + 50.0
     before = rows[1].copy()
-    alone, alone_cnts = rows.copy(), cnts.copy()
-    P3.planar3_many(rows, cnts)
-    for k in range(3):
-        P3._row_steps(alone[k], alone_cnts[k])
-    np.testing.assert_array_equal(rows, alone)
-    np.testing.assert_array_equal(cnts, alone_cnts)
+    _many_equal_alone(rows, cnts)
     assert cnts[1, K.C_STATUS] == K.NONFINITE and list(cnts[[0, 2], K.C_STATUS]) == [-1, -1]
     np.testing.assert_array_equal(rows[1, : P3.B_MASSES], before[: P3.B_MASSES])
 
@@ -104,12 +105,7 @@ def test_a_lane_whose_finite_numbers_overflow_their_sum_goes_on_as_alone():
     rows, cnts = _runs([2, 3, 4, 5, 6], [0.03, 0.01, 0.03, 0.1, 0.03])
     rows[2, P3.B_POS : P3.B_VEL : 2] = [9e307, 1e308, 8e307]
     rows[:, P3.B_PAR + K.P_TEND] = 0.3
-    alone, alone_cnts = rows.copy(), cnts.copy()
-    P3.planar3_many(rows, cnts)
-    for k in range(5):
-        P3._row_steps(alone[k], alone_cnts[k])
-    np.testing.assert_array_equal(rows, alone)
-    np.testing.assert_array_equal(cnts, alone_cnts)
+    _many_equal_alone(rows, cnts)
     assert list(cnts[:, K.C_STATUS]) == [K.DONE] * 5 and cnts[2, K.C_STEPS] > 0
     with np.errstate(over="ignore"):
         assert not np.isfinite(rows[2, P3.B_POS : P3.B_VEL].sum())
