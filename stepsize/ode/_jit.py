@@ -378,9 +378,19 @@ def through_pointer(dispatcher, restype, stepping=False):
     def via_pointer(*args):
         return call(args)
 
-    wrapper = _register(via_pointer, NJIT)
+    # Without reference counting, the wrapper hands the bundles on without two atomic updates
+    # for every array in them; Numba requires it where the result is an array it returns.
+    returns_array = any(isinstance(t, types.Array) for t in _leaves(restype))
+    wrapper = _register(via_pointer, NJIT if returns_array else STEPPING)
     _OVERRIDES[id(wrapper)] = lambda *args: python_twin(dispatcher)(*args)
     return wrapper
+
+
+def _leaves(tp):
+    """The types inside the (nested) tuple type ``tp``; ``tp`` itself if it is none."""
+    if isinstance(tp, types.BaseTuple):
+        return [leaf for t in tp.types for leaf in _leaves(t)]
+    return [tp]
 
 
 def linked_when_alone(dispatcher, restype, stepping=False):

@@ -100,9 +100,8 @@ from stepsize.ode._output import (
     push_profile,
     push_segment,
     push_switch,
-    trimmed,
 )
-from stepsize.ode._packed import bound, packed
+from stepsize.ode._packed import bound, fill_packed, packed_size
 from stepsize.ode._radau import (
     RadauWork,
     newton_factor,
@@ -158,7 +157,8 @@ class Run(NamedTuple):
 def integrate(given, y0, explicit, rosenbrock, radau, controls, switch, steps, bdf=None):
     """Integrate the problem ``given`` (with its functions, or their addresses:
     :mod:`stepsize.ode._packed`) from ``steps.t0`` to ``steps.t1``; returns the ``INFO`` record
-    and the :class:`~stepsize.ode._output.Output` packed in one array (:func:`packed`)."""
+    and the :class:`~stepsize.ode._output.Output` packed in one array
+    (:func:`~stepsize.ode._packed.fill_packed`)."""
     problem = bound(given)
     n = y0.size
     degree = dense_degree(explicit, rosenbrock, radau, bdf)
@@ -177,13 +177,30 @@ def integrate(given, y0, explicit, rosenbrock, radau, controls, switch, steps, b
     )
     out = new_output(n, degree, steps.dense, steps.profile, steps.t_eval.size)
     start(problem, explicit, rosenbrock, radau, switch, steps, run, out, bdf)
+    run_steps_indirect(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf)
+    if run.info[0].status == RUNNING:  # the first storage is full
+        return grown_run(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf)
+    buf = np.empty(packed_size(run.info, out))
+    fill_packed(buf, run.info, out)
+    return buf
+
+
+@twinned
+def grown_run(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf):
+    """The rest of a run whose storage filled: grow it (:func:`~stepsize.ode._output.make_room`)
+    and step on, until the run ends; returns the run packed as :func:`integrate` does.  Apart from :func:`integrate`, so
+    that there ``out`` is assigned once: compiled code counts references to every array of a
+    bundle at each assignment, and a short run would pay for those of a loop that grows it."""
+    n_events = problem.ev_dir.size
     while run.info[0].status == RUNNING:
         if not has_room(out, run.info, steps, n_events):
             out = make_room(out, run.info, steps, n_events)
         run_steps_indirect(
             problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf
         )
-    return packed(run.info, trimmed(out, run.info))
+    buf = np.empty(packed_size(run.info, out))
+    fill_packed(buf, run.info, out)
+    return buf
 
 
 @twinned

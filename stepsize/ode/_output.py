@@ -172,17 +172,3 @@ def push_profile(out, info, t, h, h_lambda, kind):
     prof[k, 2] = h_lambda
     prof[k, 3] = kind
     info[0].n_prof = k + 1
-
-
-@twinned
-def trimmed(out, info):
-    """The stored output cut to its sizes."""
-    r = info[0]
-    p, s, e = out.points, out.segments, out.events
-    return Output(
-        Points(p.t[: r.n_out], p.y[: r.n_out]),
-        Segments(s.t[: r.n_seg], s.h[: r.n_seg], s.y[: r.n_seg], s.coef[: r.n_seg]),
-        EventLog(e.index[: r.n_ev], e.t[: r.n_ev], e.y[: r.n_ev]),
-        out.switches[: r.n_sw],
-        out.profile[: r.n_prof],
-    )

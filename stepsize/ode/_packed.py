@@ -5,7 +5,7 @@ array, two Python calls to unbox a first-class function, ~1.5 us to box an array
 back.  :func:`~stepsize.ode._loop.integrate` therefore takes the problem with its adapters as
 addresses (:attr:`stepsize.ode._build.Built.addressed`; rebuilt into first-class functions
 inside, :func:`bound`) and returns everything the run stored as one float64 array
-(:func:`packed`), which :func:`unpacked` cuts into views in Python:
+(:func:`fill_packed`), which :func:`unpacked` cuts into views in Python:
 
 ``[INFO fields..., degree | t (m) | y (n, m) | segments: t, h (s), y (s, n), coef (s, n, degree)
 | events: index, t (e), y (e, n) | switches (w) | profile (p, 4)]``
@@ -18,7 +18,7 @@ from functools import cached_property
 import numpy as np
 
 from stepsize.ode._bundles import INFO, Problem
-from stepsize.ode._jit import func_at, interpreted_as, jfunc_at, twinned
+from stepsize.ode._jit import func_at, inlined, interpreted_as, jfunc_at, twinned
 from stepsize.ode._output import EventLog, Points, Segments
 from stepsize.ode._rhs_call import rhs_at
 
@@ -49,16 +49,32 @@ def bound(problem):
     )
 
 
-@twinned
-def packed(info, out):
-    """The INFO record and the stored output of a run in one float64 array."""
+@inlined
+def packed_size(info, out):
+    """The size of the packed array of a run (module docstring)."""
+    r = info[0]
+    n = out.points.y.shape[1]
+    degree = out.segments.coef.shape[2]
+    return (
+        HEAD
+        + r.n_out * (1 + n)
+        + r.n_seg * (2 + n + n * degree)
+        + r.n_ev * (2 + n)
+        + r.n_sw
+        + 4 * r.n_prof
+    )
+
+
+@inlined
+def fill_packed(buf, info, out):
+    """The INFO record and the stored output of a run (the first ``n_out`` points, ...) into
+    ``buf`` of :func:`packed_size`.  Without reference counting, as the caller allocates ``buf``
+    (each array read here would otherwise cost two atomic updates per call)."""
     r = info[0]
     p, s, e = out.points, out.segments, out.events
     n = p.y.shape[1]
     degree = s.coef.shape[2]
     m, ns, ne, nw, npr = r.n_out, r.n_seg, r.n_ev, r.n_sw, r.n_prof
-    size = HEAD + m * (1 + n) + ns * (2 + n + n * degree) + ne * (2 + n) + nw + 4 * npr
-    buf = np.empty(size)
     counts = (
         r.status,
         r.nfev,
@@ -99,7 +115,6 @@ def packed(info, out):
     k = _put_rows(buf, k, e.y, ne)
     k = _put(buf, k, out.switches, nw)
     _put_rows(buf, k, out.profile, npr)
-    return buf
 
 
 @twinned
