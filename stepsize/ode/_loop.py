@@ -179,7 +179,9 @@ def integrate(given, y0, explicit, rosenbrock, radau, controls, switch, steps, b
     start(problem, explicit, rosenbrock, radau, switch, steps, run, out, bdf)
     run_steps_indirect(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf)
     if run.info[0].status == RUNNING:  # the first storage is full
-        return grown_run(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf)
+        return grown_run(
+            problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf
+        )
     buf = np.empty(packed_size(run.info, out))
     fill_packed(buf, run.info, out)
     return buf
@@ -188,9 +190,10 @@ def integrate(given, y0, explicit, rosenbrock, radau, controls, switch, steps, b
 @twinned
 def grown_run(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf):
     """The rest of a run whose storage filled: grow it (:func:`~stepsize.ode._output.make_room`)
-    and step on, until the run ends; returns the run packed as :func:`integrate` does.  Apart from :func:`integrate`, so
-    that there ``out`` is assigned once: compiled code counts references to every array of a
-    bundle at each assignment, and a short run would pay for those of a loop that grows it."""
+    and step on, until the run ends; returns the run packed as :func:`integrate` does.  Apart
+    from :func:`integrate`, so that there ``out`` is assigned once: compiled code counts
+    references to every array of a bundle at each assignment, and a short run would pay for
+    those of a loop that grows it."""
     n_events = problem.ev_dir.size
     while run.info[0].status == RUNNING:
         if not has_room(out, run.info, steps, n_events):
