@@ -387,7 +387,7 @@ def through_pointer(dispatcher, restype, stepping=False):
 
 
 def _leaves(tp):
-    """The types inside the (nested) tuple type ``tp``; ``tp`` itself if it is none."""
+    """The types inside the (nested) tuple type ``tp``; ``[tp]`` for any other type."""
     if isinstance(tp, types.BaseTuple):
         return [leaf for t in tp.types for leaf in _leaves(t)]
     return [tp]
