@@ -393,6 +393,30 @@ def _leaves(tp):
     return [tp]
 
 
+def pointer_on_cpu(dispatcher, restype, stepping=False):
+    """``call(args)``: ``dispatcher(*args)`` through a pointer in CPU code (:func:`through_pointer`,
+    ``restype``, ``stepping``), so that it compiles when a run first calls it (event location,
+    which a run without events never reaches), and linked in on the CUDA target, which calls
+    no pointers.  The interpreted twin calls the twin of ``dispatcher``."""
+    indirect = through_pointer(dispatcher, restype, stepping)
+
+    def call(args):
+        return python_twin(dispatcher)(*args)
+
+    # Not inlined in Numba's IR (LLVM inlines the small function): inlined there, into the
+    # loop's code without reference counting, the loop went on with event values from before
+    # the call (events were "located" on every later step).
+    @overload(call, target="cpu")
+    def _on_cpu(args):
+        return lambda args: indirect(*args)
+
+    @overload(call, target="cuda")
+    def _on_cuda(args):
+        return lambda args: dispatcher(*args)
+
+    return call
+
+
 def linked_when_alone(dispatcher, restype, stepping=False):
     """``call(other, args)``: ``dispatcher(*args)``, linked in where ``other`` is ``None``, and
     through a pointer (:func:`through_pointer`, ``restype``, ``stepping``) where it is not.

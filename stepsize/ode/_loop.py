@@ -88,6 +88,7 @@ from stepsize.ode._jit import (
     fast_dispatch,
     inlined,
     linked_when_alone,
+    pointer_on_cpu,
     stepping,
     through_pointer,
     twinned,
@@ -246,6 +247,12 @@ integrate_indirect = through_pointer(integrate, types.float64[::1])
 """:func:`integrate` called through a pointer, for compiled callers (the ensemble): they share
 the loop that ``solve`` compiled."""
 _ATTEMPT = types.Tuple((types.float64, types.int64))
+handle_events_call = pointer_on_cpu(
+    handle_events, types.Tuple((types.float64, types.boolean)), stepping=True
+)
+"""The location of a step's events, ``call(args)``: through a pointer on the CPU, compiled when
+a run first finds an event function change sign (a run without events compiles none of it,
+about 1 CPU-s of a cold start); linked in on the GPU."""
 rosenbrock_attempt_call = linked_when_alone(rosenbrock_attempt, _ATTEMPT, stepping=True)
 radau_attempt_call = linked_when_alone(radau_attempt, _ATTEMPT, stepping=True)
 bdf_attempt_call = linked_when_alone(bdf_attempt, _ATTEMPT, stepping=True)
@@ -553,8 +560,8 @@ def record(problem, explicit, rosenbrock, radau, steps, run, out, t, h, t_new, b
     t_stop = t_new
     terminal = False
     if crossing:
-        t_stop, terminal = handle_events(
-            problem, ew, t, h, work.y, work.coef, t_new, work.ybuf, out, run.info
+        t_stop, terminal = handle_events_call(
+            (problem, ew, t, h, work.y, work.coef, t_new, work.ybuf, out, run.info)
         )
     for i in range(ew.g_old.size):
         ew.g_old[i] = ew.g_new[i]
