@@ -252,7 +252,7 @@ handle_events_call = pointer_on_cpu(
 )
 """The location of a step's events, ``call(args)``: through a pointer on the CPU, compiled when
 a run first finds an event function change sign (a run without events compiles none of it,
-about 1 CPU-s of a cold start); linked in on the GPU."""
+about 0.6 s of the 14 s a cold first solve takes); linked in on the GPU."""
 rosenbrock_attempt_call = linked_when_alone(rosenbrock_attempt, _ATTEMPT, stepping=True)
 radau_attempt_call = linked_when_alone(radau_attempt, _ATTEMPT, stepping=True)
 bdf_attempt_call = linked_when_alone(bdf_attempt, _ATTEMPT, stepping=True)
