@@ -20,7 +20,8 @@ call site resolves on its first call, rather than link it in: the loop is then c
 optimised once, not again for every layer above it, and a part a run never reaches (the
 implicit methods of a non-stiff "auto" run) is never compiled.  :func:`linked_when_alone` makes
 that choice per caller at typing time: linked in where nothing else can step (its first argument
-is ``None``), through the pointer otherwise.
+is ``None``), through the pointer otherwise; :func:`pointer_on_cpu` makes it per target: through
+the pointer on the CPU, linked in on the GPU.
 """
 
 import contextlib

@@ -19,10 +19,11 @@ OrdinaryDiffEq's AutoSwitch):
 
 A method family that is ``None`` is compiled out (Numba prunes ``x is None`` branches on
 arguments), so each combination compiles, when first used, only the code it runs; the implicit
-attempts of a run with an explicit pair, and the stepping loop itself, are called through
-pointers (:func:`~stepsize.ode._jit.through_pointer`), so that they compile when a run first
-reaches them, once for every caller; a run without an explicit pair links its attempt in
-(:func:`~stepsize.ode._jit.linked_when_alone`, chosen at typing time).
+attempts of a run with an explicit pair, the location of events and the stepping loop itself
+are called through pointers (:func:`~stepsize.ode._jit.through_pointer`), so that they compile
+when a run first reaches them, once for every caller; a run without an explicit pair links its
+attempt in (:func:`~stepsize.ode._jit.linked_when_alone`, chosen at typing time), and the GPU
+kernel links event location in (:func:`~stepsize.ode._jit.pointer_on_cpu`).
 The loop is written once as plain Python over arrays and built twice: compiled with Numba and,
 for functions Numba cannot compile, as the same source run by the interpreter
 (:func:`~stepsize.ode._jit.python_twin`).  Status codes in :mod:`stepsize.ode._bundles`,
