@@ -263,3 +263,38 @@ def test_the_lazy_fields_of_a_result_are_fields():
     copy = dataclasses.replace(r, message="copied")
     assert copy.message == "copied" and copy.stats is r.stats and copy.nfev == r.nfev
     np.testing.assert_array_equal(copy.y, r.y)
+
+
+def _decay(t, y):
+    return -y
+
+
+@pytest.mark.parametrize("extra", [-1, 0, 1, 2])
+def test_a_run_just_past_its_first_storage_grows_it_and_keeps_every_step(extra):
+    """Steps of a fixed size (``first_step = max_step = 2^-8``, loose tolerances, a span of whole
+    steps: the times are exact) leave the first storage (``CAPACITY`` rows for a small state:
+    the first point and ``CAPACITY - 1`` steps) one row short, fill it exactly, or outgrow it by
+    one or two: every point is kept, in order, on y = exp(-t) to the method's error, and the
+    dense output agrees with the points (:func:`~stepsize.ode._loop.grown_run`)."""
+    from stepsize.ode._output import BLOCK, CAPACITY
+
+    assert BLOCK // 3 >= CAPACITY  # n = 2 gets the full CAPACITY rows
+    steps = CAPACITY - 1 + extra
+    h = 2.0**-8
+    r = solve(
+        _decay,
+        (0.0, steps * h),
+        [1.0, 2.0],
+        method="dp5",
+        first_step=h,
+        max_step=h,
+        rtol=1e-2,
+        atol=1e-2,
+        dense_output=True,
+    )
+    assert r.success and r.stats["nreject"] == 0
+    assert r.t.size == steps + 1 and r.stats["naccept"] == steps
+    np.testing.assert_array_equal(r.t, h * np.arange(steps + 1))
+    exact = np.exp(-r.t) * np.array([[1.0], [2.0]])
+    np.testing.assert_allclose(r.y, exact, rtol=1e-10)  # dp5 at h = 2^-8: error ~ 1e-13
+    np.testing.assert_allclose(r.sol(r.t), r.y, rtol=1e-12, atol=1e-14)

@@ -13,7 +13,21 @@ import numpy as np
 from stepsize.ode._arrays import grow1, grow2, grow3
 from stepsize.ode._jit import inlined, twinned
 
-CAPACITY = 64
+CAPACITY = 256
+"""Rows of a run's first storage for a small state: a run of up to 256 steps never grows it, and
+so never compiles the growth (:func:`~stepsize.ode._loop.grown_run`, called through a pointer):
+a cold first solve of Lorenz (194 steps) skips about 1.4 s of compilation."""
+BLOCK = 16384
+"""Entries of the first block of points beyond which the first storage has fewer rows (never
+fewer than :data:`MIN_CAPACITY`): a large state does not allocate 256 rows of it up front."""
+MIN_CAPACITY = 64
+
+
+@inlined
+def first_capacity(n):
+    """Rows of the first storage for states of size ``n``: :data:`CAPACITY`, fewer for ``n`` above
+    ``BLOCK / CAPACITY - 1`` (63), :data:`MIN_CAPACITY` from ``n = 255`` on."""
+    return max(MIN_CAPACITY, min(CAPACITY, BLOCK // (n + 1)))
 
 
 class Points(NamedTuple):
@@ -59,7 +73,7 @@ def new_output(n, degree, dense, profile, n_eval):
     (``[points t | points y | segments t, h, y, coef | switch | profile]``; the events start
     empty), so that a short run pays for one allocation, not eleven; :func:`make_room` grows
     each into an array of its own."""
-    cap = CAPACITY
+    cap = first_capacity(n)
     seg = cap if dense else 0
     n_points = n_eval + 1 if n_eval > 0 else cap
     n_prof = cap if profile else 0
