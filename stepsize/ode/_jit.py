@@ -357,6 +357,22 @@ def _pointer_call(name, restype):
     return call
 
 
+def pointer_call(dispatcher, restype, stepping=False):
+    """``call(args)``: ``dispatcher(*args)`` through a pointer, as :func:`through_pointer` calls it,
+    without its wrapper: for a caller with reference counting that calls it once per run, where
+    the wrapper (which counts references to every array of the bundles it hands on) took longer
+    to compile than the call saves (``grown_run``: about 0.5 s of a cold start)."""
+    name = f"{dispatcher.py_func.__module__}.{dispatcher.py_func.__qualname__}"
+    inherited = None  # a compilation started from Python: Numba's defaults
+    if stepping:  # the options a callee of stepping code inherits (the others: Flags' defaults)
+        inherited = Flags()
+        inherited.nrt = False
+    _NATIVE[name] = dispatcher, inherited
+    call = _pointer_call(name, restype)
+    _OVERRIDES[id(call)] = lambda args: python_twin(dispatcher)(*args)
+    return call
+
+
 def through_pointer(dispatcher, restype, stepping=False):
     """``dispatcher`` for compiled callers, called through a pointer rather than linked in; it
     returns ``restype`` (a Numba type); ``stepping``: called from :func:`stepping` code, whose
@@ -368,13 +384,7 @@ def through_pointer(dispatcher, restype, stepping=False):
     shared, and only when a run first calls it: a method family the run never steps with (the
     implicit one of a non-stiff "auto" run) is never compiled.  The call costs an indirect
     call and a load.  The interpreted twin calls the twin of ``dispatcher``."""
-    name = f"{dispatcher.py_func.__module__}.{dispatcher.py_func.__qualname__}"
-    inherited = None  # a compilation started from Python: Numba's defaults
-    if stepping:  # the options a callee of stepping code inherits (the others: Flags' defaults)
-        inherited = Flags()
-        inherited.nrt = False
-    _NATIVE[name] = dispatcher, inherited
-    call = _pointer_call(name, restype)
+    call = pointer_call(dispatcher, restype, stepping)
 
     def via_pointer(*args):
         return call(args)

@@ -89,6 +89,7 @@ from stepsize.ode._jit import (
     fast_dispatch,
     inlined,
     linked_when_alone,
+    pointer_call,
     pointer_on_cpu,
     stepping,
     through_pointer,
@@ -181,8 +182,8 @@ def integrate(given, y0, explicit, rosenbrock, radau, controls, switch, steps, b
     start(problem, explicit, rosenbrock, radau, switch, steps, run, out, bdf)
     run_steps_indirect(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf)
     if run.info[0].status == RUNNING:  # the first storage is full
-        return grown_run_indirect(
-            problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf
+        return grown_run_call(
+            (problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf)
         )
     buf = np.empty(packed_size(run.info, out))
     fill_packed(buf, run.info, out)
@@ -244,9 +245,9 @@ def run_steps(problem, explicit, rosenbrock, radau, controls, switch, steps, run
 run_steps_indirect = through_pointer(run_steps, types.none)
 """:func:`run_steps` called through a pointer from :func:`integrate`, which then does not
 optimise the whole loop a second time (:func:`~stepsize.ode._jit.through_pointer`)."""
-grown_run_indirect = through_pointer(grown_run, types.float64[::1])
-""":func:`grown_run` called through a pointer: compiled when a run first outgrows its first
-storage (:data:`~stepsize.ode._output.CAPACITY`), never for a short one."""
+grown_run_call = pointer_call(grown_run, types.float64[::1])
+""":func:`grown_run` called through a pointer, ``call(args)``: compiled when a run first outgrows
+its first storage (:data:`~stepsize.ode._output.CAPACITY`), never for a short one."""
 integrate_indirect = through_pointer(integrate, types.float64[::1])
 """:func:`integrate` called through a pointer, for compiled callers (the ensemble): they share
 the loop that ``solve`` compiled."""
