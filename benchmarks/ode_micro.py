@@ -30,7 +30,8 @@ ensemble
     JAX's tracing) happens in an untimed first call.  At one tolerance the two sides of a pair
     need not reach the same error (diffrax's Tsit5 is more accurate at the same ``rtol``), so
     a tolerance sweep (:func:`ensemble_sweep`) also gives the pairs' ratios at matched error,
-    on the wall clock and on the process CPU time.
+    on the wall clock and on the process CPU time, with diffrax's ``Dopri8`` beside its
+    ``Tsit5`` for a best-against-best pair (stepsize tsit5 or dop853, diffrax Tsit5 or Dopri8).
 events
     Cost per call with events, as a driver that restarts the integration calls ``solve`` (the
     N-body KS runs make ~28 calls per run): the harmonic oscillator ``y'' = -y``, ``y(0) = 1``,
@@ -524,8 +525,12 @@ def ensemble(repeats, size=ENSEMBLE_SIZE):
 
 SWEEP_TOLS = (1e-5, 1e-6, 1e-7, 1e-8, 1e-9)
 SWEEP_LEVELS = (1e-4, 1e-5, 1e-6)
+DIFFRAX_SWEEP = ("Tsit5", "Dopri8")
+"""diffrax's solvers in the sweep: its Tsit5 and its 8th-order Dormand-Prince (the counterpart
+of dop853), so that best meets best."""
 SWEEP_PAIRS = (
     Pair("stepsize tsit5", "diffrax Tsit5 jit(vmap)", 2.0),
+    Pair("stepsize best", "diffrax best", 2.0),
     Pair("stepsize dop853", "numbalsoda dop853 serial loop", 2.0),
 )
 
@@ -550,7 +555,8 @@ def ensemble_sweep(p, Y0, ref, repeats):
         if peers.available("numbalsoda"):
             calls[("numbalsoda dop853 serial loop", tol)] = _numbalsoda_loop(p, Y0, tol)
         if peers.available("diffrax"):
-            calls[("diffrax Tsit5 jit(vmap)", tol)], _ = _diffrax_vmap(p, Y0, tol)
+            for name in DIFFRAX_SWEEP:
+                calls[(f"diffrax {name} jit(vmap)", tol)], _ = _diffrax_vmap(p, Y0, tol, name)
     for key, call in calls.items():
         ends[key] = np.asarray(call())
     timing = time_interleaved(
@@ -611,10 +617,12 @@ def _numbalsoda_lorenz_inplace():
     return rhs
 
 
-def _diffrax_vmap(p, Y0, tol):
+def _diffrax_vmap(p, Y0, tol, solver_name="Tsit5"):
+    """diffrax's ``solver_name`` under ``jax.jit(jax.vmap(...))`` over the members, its default
+    ``PIDController``; returns ``(run, its result)`` (the first call traces and compiles)."""
     jax, jnp, diffrax = peers.jaxmods
     f, jargs = peers.jax_fun(p.fun, p.args, p.y0)
-    term, solver = diffrax.ODETerm(f), diffrax.Tsit5()
+    term, solver = diffrax.ODETerm(f), getattr(diffrax, solver_name)()
     t0, t1 = ENSEMBLE_SPAN
 
     def one(y0):
