@@ -43,7 +43,9 @@ _FLOATS = (float, np.float64)
 _NO_TIMES = np.zeros(0)  # no t_eval (the loop only reads it)
 _new = tuple.__new__
 _REMEMBERED = weakref.WeakKeyDictionary()
-"""``fun -> {key: Remembered}``."""
+"""``fun -> {key: Remembered}``; read through its ``data`` (``weakref.ref(fun) -> ...``), which
+skips the dictionary's own ``__getitem__`` (~0.1 us a call)."""
+_ref = weakref.ref
 MASS_MAX = 256 * 256
 """The most entries of a mass matrix that a repeat call keys by its bytes (hashing them costs
 ~1 us per 10,000); a larger one takes the full path."""
@@ -55,7 +57,7 @@ class Remembered(NamedTuple):
     """What a repeat call reuses: the loop's compiled ``entry`` point, the problem's addressed
     adapters before and after its context (``head``, ``tail``), the context's size, the method
     bundles ``(explicit, rosenbrock, radau, controls, switch)``, the BDF bundle, the first
-    call's steps (tolerance arrays, ``max_steps``, what to store), the result's
+    call's tolerance arrays ``(rtol, atol)`` and what it stores ``(dense, profile)``, the result's
     :class:`~stepsize.ode._result.RunOptions`, the problem's spec (to re-raise a fault), the
     ``jac`` it was built with (held: the compiled adapter goes with it) and the checked mass
     matrix (None: none, consistent initial values are not needed)."""
@@ -66,7 +68,8 @@ class Remembered(NamedTuple):
     ctx_size: int
     methods: tuple
     bdf: object
-    steps: Steps
+    tols: tuple
+    stored: tuple
     options: object
     spec: object
     jac: object
@@ -163,7 +166,8 @@ def remember(fun, key, built, run, extras):
         a.ctx.size,
         methods,
         bdf,
-        steps,
+        (steps.rtol, steps.atol),
+        (steps.dense, steps.profile),
         options,
         built.spec,
         *extras,
@@ -175,9 +179,9 @@ def solve_again(fun, t_span, y0, args, t_eval, limits, key, jac):
     when there is none or a value needs ``solve``'s full checks; ``limits``: ``(first_step,
     max_steps)``."""
     try:
-        kept = _REMEMBERED[fun][key]
-    except (KeyError, TypeError):  # TypeError: an unhashable direction or terminal
-        return None
+        kept = _REMEMBERED.data[_ref(fun)][key]
+    except (KeyError, TypeError):  # TypeError: an unhashable direction or terminal, or a fun
+        return None  # that is not weak-referenceable
     if kept.jac is not jac:  # another function under a reused id
         return None
     if type(t_span) not in (tuple, list) or len(t_span) != 2:
@@ -207,10 +211,10 @@ def solve_again(fun, t_span, y0, args, t_eval, limits, key, jac):
     ctx = np.zeros(kept.ctx_size)
     if args:
         _pack_args(ctx, args)
-    s = kept.steps
-    # tuple.__new__: a named tuple's own constructor costs ~0.5 us more per bundle
-    steps = _new(Steps, (t0, t1, s.rtol, s.atol, first, math.inf, max_steps, t_eval, *s[-2:]))
-    problem = _new(Problem, kept.head + (ctx,) + kept.tail)
+    (rtol, atol), (dense, profile), (rhs, jac_, events) = kept.tols, kept.stored, kept.head
+    # tuple.__new__ of the fields: a named tuple's own constructor costs ~0.5 us more per bundle
+    steps = _new(Steps, (t0, t1, rtol, atol, first, _INF, max_steps, t_eval, dense, profile))
+    problem = _new(Problem, (rhs, jac_, events, ctx, *kept.tail))
     if not y0.flags.c_contiguous:  # the entry point reads y0 as a C-contiguous vector
         y0 = y0.copy()
     buf = kept.entry(problem, y0, *kept.methods, steps, kept.bdf)  # the loop copies y0

@@ -200,9 +200,12 @@ class RunResult(ODEResult):
         )
 
 
+_object_new = object.__new__
+
+
 def run_result(buf, n, t0, options):
     """The :class:`RunResult` of the packed run ``buf`` (states of size ``n``) from ``t0``."""
-    r = object.__new__(RunResult)  # the lazy fields are not set
+    r = _object_new(RunResult)  # the lazy fields are not set
     r._buf, r._n, r._t0, r._options = buf, n, t0, options
     head = buf[:HEAD].tolist()
     m = int(head[N_OUT])
