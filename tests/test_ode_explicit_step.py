@@ -23,7 +23,7 @@ from stepsize.ode._explicit import (
     explicit_stiffness,
     explicit_work,
     extra_state,
-    stage_state,
+    stages,
 )
 from stepsize.ode._loop import Work
 from stepsize.ode._solve import explicit_method
@@ -95,7 +95,10 @@ def test_generated_sums_add_the_tableau_terms_in_order(method):
     as the plain sums over its tableau, zero coefficients included, ``y_m + h (((a_i0 K_0m +
     a_i1 K_1m) + a_i2 K_2m) + ...)`` and ``((e_0 K_0m + e_1 K_1m) + ...)`` (to the last bit:
     skipping a zero term changes no finite sum), for every stage, extra ones included, and
-    state sizes on both sides of a vector's width."""
+    state sizes on both sides of a vector's width.  The unrolled stages of an attempt
+    (``f = 0.5 y - t``, exact in both evaluations) give every ``K[i]`` at ``t + c_i h``, the
+    last state in ``y_new``, the one before in ``ystage`` and the stiff pair's states that
+    later stages overwrite in ``ya``, ``yb``."""
     tab = TABLEAUX[method]
     sums = explicit_method(method).sums
     s = tab.c.size
@@ -103,12 +106,27 @@ def test_generated_sums_add_the_tableau_terms_in_order(method):
         tab.A_extra[j, : s + j] for j in range(tab.c_extra.size)
     ]
     rng = np.random.default_rng(7)
-    h = 0.37
+    h, t = 0.37, 0.25
     for n in (1, 3, 4, 9, 28):
         K, y = rng.standard_normal((len(rows), n)), rng.standard_normal(n)
-        for i in range(1, len(rows)):
+        problem = build_problem(_affine, t, y, ()).problem
+        got = K.copy()
+        ystage, y_new, ya, yb = (np.full(n, np.nan) for _ in range(4))
+        stages_of(sums, problem, got, y, h, t, (ystage, y_new, ya, yb))
+        states = [y.tolist()]
+        for i in range(1, s):  # the stage states in order, and f = 0.5 y - t there
+            states.append([float(y[m]) + h * in_order(rows[i], K[:, m]) for m in range(n)])
+            t_i = t + float(tab.c[i]) * h
+            K[i] = [0.5 * v - t_i for v in states[i]]
+            assert got[i].tolist() == K[i].tolist(), (n, i)
+        assert y_new.tolist() == states[s - 1] and ystage.tolist() == states[s - 2]
+        a, b = (p % s for p in tab.stiff_pair)
+        for p, kept in ((a, ya), (b, yb)):
+            if p < s - 2:  # a state the later stages overwrite: copied
+                assert kept.tolist() == states[p], (n, p)
+        for i in range(s, len(rows)):
             out = np.full(n, np.nan)
-            state_of(sums, i, s, K, y, h, out)
+            extra_of(sums, i - s, K, y, h, out)
             want = [float(y[m]) + h * in_order(rows[i], K[:, m]) for m in range(n)]
             assert out.tolist() == want, (n, i)
         e2 = tab.e2 if tab.e2 is not None else np.zeros(0)
@@ -123,12 +141,18 @@ def in_order(weights, column):
     return acc
 
 
+def _affine(t, y):
+    return 0.5 * y - t
+
+
 @numba.njit
-def state_of(sums, i, s, K, y, h, out):
-    if i < s:
-        stage_state(sums, i, K, y, h, out)
-    else:
-        extra_state(sums, i - s, K, y, h, out)
+def stages_of(sums, problem, K, y, h, t, states):
+    stages(sums, problem, K, y, h, t, states)
+
+
+@numba.njit
+def extra_of(sums, j, K, y, h, out):
+    extra_state(sums, j, K, y, h, out)
 
 
 @numba.njit

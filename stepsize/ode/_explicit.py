@@ -10,7 +10,7 @@ counting (:func:`stepsize.ode._jit.stepping`), where a row ``K[i]`` is a free vi
 right-hand side writes each stage straight into its row.  The sums over the stages (stage states
 and error estimates) are the pair's own functions, generated from its tableau with the nonzero
 coefficients written in (:mod:`stepsize.ode._stage_sums`); the method bundle carries the pair's
-marker, whose Numba type selects them (:func:`stage_state`, :func:`error_sums`), so that the loop
+marker, whose Numba type selects them (:func:`stages`, :func:`error_sums`), so that the loop
 is compiled once per pair.
 """
 
@@ -50,43 +50,40 @@ def explicit_attempt(problem, method, ew, work, t, h, steps):
     """Stages ``K[1:s]`` (``K[0] = f0``), ``work.y_new`` and the scaled error norm (NaN when a
     value is not finite); the stiff pair's states where :func:`pair_states` finds them.  Costs
     ``s - 1`` evaluations."""
-    c, pair, K = method.c, method.pair, ew.K
-    y, y_new, s = work.y, work.y_new, c.size
+    K, y, y_new, s = ew.K, work.y, work.y_new, method.c.size
     copy_into(K[0], work.f0)
-    if pair[0] == 0:
-        copy_into(ew.ya, y)
-    for i in range(1, s):
-        ys = y_new if i == s - 1 else ew.ystage  # the last stage's state is y_new
-        stage_state(method.sums, i, K, y, h, ys)
-        problem.rhs(t + c[i] * h, ys, K[i], problem.ctx)
-        if i < s - 2:  # the states of stages s - 2 and s - 1 stay in ystage and y_new
-            if i == pair[0]:
-                copy_into(ew.ya, ys)
-            if i == pair[1]:
-                copy_into(ew.yb, ys)
+    stages(method.sums, problem, K, y, h, t, (ew.ystage, y_new, ew.ya, ew.yb))
     err = error_norm(method.sums, K, h, y, y_new, steps.rtol, steps.atol, work.err, work.fbuf)
     if not (np.isfinite(err) and all_finite(y_new) and all_finite(K[s - 1])):
         return np.nan
     return err
 
 
-def stage_state(sums, i, K, y, h, out):
-    """``out = y + h sum_{j < i} a_ij K[j]`` for stage ``i`` of the pair whose marker is
-    ``sums``: its generated ``{name}_state``, the nonzero terms added in order
-    (:mod:`stepsize.ode._stage_sums`).  Compiled, the marker's type selects the function
-    (inlined: the loop is the pair's own)."""
-    python_twin(SUMS[type(sums)][0])(i, K, y, h, out)
+def stages(sums, problem, K, y, h, t, states):
+    """Stages 1 to ``s - 1`` of an attempt of the pair whose marker is ``sums``: its generated
+    ``{name}_stages``, each stage state ``y + h sum_{j < i} a_ij K[j]`` (the nonzero terms added
+    in order, :mod:`stepsize.ode._stage_sums`) and ``K[i] = f(t + c_i h, state)``; ``states``:
+    ``(ystage, y_new, ya, yb)``, where the stage states go (the last to ``y_new``, those of the
+    stiff pair that later stages overwrite to ``ya``, ``yb``).  Compiled, the marker's type
+    selects the function (inlined: the loop is the pair's own)."""
+    python_twin(SUMS[type(sums)][0])(problem, K, y, h, t, *states)
 
 
-@overload(stage_state, target="generic", inline="always")
-def _stage_state(sums, i, K, y, h, out):
-    state = SUMS[sums.instance_class][0]
-    return lambda sums, i, K, y, h, out: state(i, K, y, h, out)
+@overload(stages, target="generic", inline="always")
+def _stages(sums, problem, K, y, h, t, states):
+    run = SUMS[sums.instance_class][0]
+
+    def impl(sums, problem, K, y, h, t, states):
+        ystage, y_new, ya, yb = states
+        run(problem, K, y, h, t, ystage, y_new, ya, yb)
+
+    return impl
 
 
 def extra_state(sums, j, K, y, h, out):
-    """:func:`stage_state` for the extra stage ``j`` of the dense output (stage ``s + j``,
-    from ``A_extra``): the pair's generated ``{name}_extra``."""
+    """``out = y + h sum_k A_extra[j, k] K[k]``, the state of the extra stage ``j`` of the dense
+    output (stage ``s + j``) of the pair whose marker is ``sums``: its generated
+    ``{name}_extra``, selected by type as in :func:`stages`."""
     python_twin(SUMS[type(sums)][1])(j, K, y, h, out)
 
 
@@ -99,7 +96,7 @@ def _extra_state(sums, j, K, y, h, out):
 def error_sums(sums, K, m):
     """Component ``m`` of ``sum_i e_i K[i]`` and of ``sum_i e2_i K[i]`` (0 for a pair with one
     estimate) of the pair whose marker is ``sums``: its generated ``{name}_errors``, selected
-    by type as in :func:`stage_state`."""
+    by type as in :func:`stages`."""
     return python_twin(SUMS[type(sums)][2])(K, m)
 
 

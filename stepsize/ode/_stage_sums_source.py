@@ -102,6 +102,35 @@ def _state_source(tab, extra):
     return "\n".join(lines) + "\n"
 
 
+def _stages_source(tab):
+    """Source of ``{name}_stages``: stages 1 to ``s - 1`` of an attempt, written out one after
+    the other (as ``dop853.f`` writes them): each stage state from its row of ``A``, then the
+    right-hand side there into ``K[i]``, at ``t + c_i h``; the last state is ``y_new``; the
+    states of the stiff pair that the next stages overwrite are copied to ``ya``, ``yb``
+    (:func:`stepsize.ode._explicit.pair_states`).  Unrolled, the loop over the stages selects
+    no row at run time and the compiler keeps the step's values in registers across it."""
+    s = tab.c.size
+    a, b = (p % s for p in tab.stiff_pair)
+    lines = [
+        "@inlined",
+        f"def {tab.name}_stages(problem, K, y, h, t, ystage, y_new, ya, yb):",
+        f'    """Stages 1 to {s - 1} of {tab.name}: '
+        '``K[i] = f(t + c_i h, y + h sum_j a_ij K[j])``."""',
+        "    n = y.size",
+    ]
+    if a == 0:
+        lines += ["    for m in range(n):", "        ya[m] = y[m]"]
+    for i in range(1, s):
+        out = "y_new" if i == s - 1 else "ystage"
+        lines.append("    for m in range(n):")
+        lines.append(_sum(tab.A[i, :i], 8, f"{out}[m] = y[m] + h * (", ")"))
+        lines.append(f"    problem.rhs(t + {float(tab.c[i])!r} * h, {out}, K[{i}], problem.ctx)")
+        for p, copy in ((a, "ya"), (b, "yb")):
+            if p == i and i < s - 2:
+                lines += ["    for m in range(n):", f"        {copy}[m] = ystage[m]"]
+    return "\n".join(lines) + "\n"
+
+
 def _errors_source(tab):
     """Source of ``{name}_errors``: the component ``m`` of the two error sums."""
     lines = [
@@ -130,11 +159,11 @@ def source():
     """The source of :mod:`stepsize.ode._stage_sums` for the tableaux as they are now."""
     parts = [_HEADER]
     for tab in TABLEAUX.values():
-        parts += [_marker_source(tab), _state_source(tab, False), _state_source(tab, True)]
+        parts += [_marker_source(tab), _stages_source(tab), _state_source(tab, True)]
         parts.append(_errors_source(tab))
     tabs = TABLEAUX.values()
     sums = "".join(
-        f"    {t.name.upper()}: ({t.name}_state, {t.name}_extra, {t.name}_errors),\n" for t in tabs
+        f"    {t.name.upper()}: ({t.name}_stages, {t.name}_extra, {t.name}_errors),\n" for t in tabs
     )
     markers = "".join(f'    "{t.name}": {t.name.upper()},\n' for t in tabs)
     parts.append(
