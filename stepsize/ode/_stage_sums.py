@@ -406,9 +406,7 @@ def vern7_stages(problem, K, y, h, t, ystage, y_new, ya, yb):
     problem.rhs(t + 0.16333333333333333 * h, ystage, K[3], problem.ctx)
     for m in range(n):
         ystage[m] = y[m] + h * (
-            0.6389139236255726 * K[0, m]
-            - 2.455672638223657 * K[2, m]
-            + 2.272258714598084 * K[3, m]
+            0.6389139236255726 * K[0, m] - 2.455672638223657 * K[2, m] + 2.272258714598084 * K[3, m]
         )
     problem.rhs(t + 0.4555 * h, ystage, K[4], problem.ctx)
     for m in range(n):
@@ -586,9 +584,7 @@ def vern9_stages(problem, K, y, h, t, ystage, y_new, ya, yb):
     problem.rhs(t + 0.14553652595817068 * h, ystage, K[3], problem.ctx)
     for m in range(n):
         ystage[m] = y[m] + h * (
-            2.02576391439397 * K[0, m]
-            - 7.638023836496292 * K[2, m]
-            + 6.173259922102322 * K[3, m]
+            2.02576391439397 * K[0, m] - 7.638023836496292 * K[2, m] + 6.173259922102322 * K[3, m]
         )
     problem.rhs(t + 0.561 * h, ystage, K[4], problem.ctx)
     for m in range(n):

@@ -45,9 +45,10 @@ from stepsize.ode._jit import inlined
 
 def _sum(weights, indent, head, tail=""):
     """``head`` + ``w_0 * K[j_0, m] + w_1 * K[j_1, m] ...`` (over the nonzero weights) + ``tail``
-    at ``indent``: on one line if it fits, else one term a line in parentheses, as ruff lays
-    it out; ``0.0`` when all weights are zero.  A negative weight is written ``- |w|``: the
-    same number (``a + (-w) k`` and ``a - w k`` round alike)."""
+    at ``indent``: on one line if it fits, else in parentheses, the terms on one line if they
+    fit and one a line if not, as ruff lays it out; ``0.0`` when all weights are zero.  A
+    negative weight is written ``- |w|``: the same number (``a + (-w) k`` and ``a - w k`` round
+    alike)."""
     terms = []
     for j, w in enumerate(weights):
         w = float(w)
@@ -71,6 +72,8 @@ def _sum(weights, indent, head, tail=""):
         body = head + "("
         tail = ")"
     inner = " " * (indent + 4)
+    if len(inner + flat) <= 100:  # ruff's layout: the terms on one line inside the parentheses
+        return "\n".join([pad + body, inner + flat, pad + tail])
     rows = [inner + terms[0][1]] + [f"{inner}{sg} {tx}" for sg, tx in terms[1:]]
     return "\n".join([pad + body, *rows, pad + tail])
 
