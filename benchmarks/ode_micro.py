@@ -7,7 +7,9 @@ fixed
     time is almost all per-call overhead.  stepsize ``solve`` (dop853, dp5, dop853 with
     ``t_eval=[0, 1]`` and dop853 with the in-place ``fun(t, y, dydt)``) against numbalsoda
     ``dop853``/``lsoda``, CyRK ``DOP853`` and diffrax ``Tsit5`` (jit).  Ratio: numbalsoda dop853
-    time / stepsize dop853 time (> 1: stepsize faster).  Also the cost per call from the user's
+    time / stepsize dop853 time (> 1: stepsize faster).  Also ``njit_solver``'s solver called
+    from Python, numbalsoda's own form (arrays in, states at ``t_eval`` and a status out, no
+    result object), against numbalsoda ``dop853``.  And the cost per call from the user's
     own ``@njit`` code: ``njit_solver`` against numbalsoda's ``dop853`` in a compiled loop
     (:func:`njit_cost`).
 per_eval
@@ -87,7 +89,7 @@ from _common import (
     write_json,
 )
 
-from stepsize.ode import problems, solve, solve_ensemble
+from stepsize.ode import njit_solver, problems, solve, solve_ensemble
 
 PARTS = ("fixed", "per_eval", "events", "ensemble", "cold")
 DOP853_EVALS_PER_STEP = 12
@@ -141,6 +143,14 @@ def fixed_cost(repeats, min_sample):
             _decay_inplace, p.t_span, p.y0, method="dop853", rtol=tol, atol=tol, inplace=True
         ),
     }
+    # numbalsoda's own form: arrays in, (states at t_eval, status) out, from Python
+    solver, y0 = njit_solver(_decay_inplace, "dop853", inplace=True), np.array(p.y0, dtype=float)
+
+    def njit_solver_call():
+        y, status = solver(t_ends, y0, (), tol, tol)
+        return y[-1], status
+
+    calls["stepsize njit_solver dop853 from Python"] = njit_solver_call
     if peers.available("numbalsoda"):
         for m in ("dop853", "lsoda"):
             run, _ = peers.numbalsoda_run(p, m)

@@ -183,6 +183,18 @@ def ode_micro(data):
                 _num(fixed, ".2f"),
             )
         )
+    if "stepsize njit_solver dop853 from Python" in r.get("fixed", {}).get("time_us", {}):
+        t = r["fixed"]["time_us"]
+        ours, peer = t["stepsize njit_solver dop853 from Python"], t.get("numbalsoda dop853")
+        rows.append(
+            (
+                "cost per call from Python in numbalsoda's form (njit_solver's solver; arrays "
+                "in, (y, status) out)",
+                f"{ours:.1f} us",
+                f"{_num(peer, '.1f')} us",
+                _num(None if peer is None else peer / ours, ".2f"),
+            )
+        )
     if "from_njit" in r.get("fixed", {}):
         nj = r["fixed"]["from_njit"]
         t = nj["time_us_per_call"]

@@ -18,15 +18,15 @@ from stepsize.ode import _stage_sums_source, problems
 from stepsize.ode._build import build_problem
 from stepsize.ode._bundles import Steps
 from stepsize.ode._explicit import (
+    ExplicitWork,
     error_sums,
     explicit_attempt,
     explicit_stiffness,
-    explicit_work,
     extra_state,
     stages,
 )
-from stepsize.ode._loop import Work
 from stepsize.ode._solve import explicit_method
+from stepsize.ode._store import Work
 from stepsize.ode._tableaux import TABLEAUX
 
 RTOL = 1e-13
@@ -72,7 +72,7 @@ def test_explicit_attempt_is_the_textbook_step(method, name):
 
     problem = build_problem(p.fun, t, y, p.args).problem
     m = explicit_method(method)
-    ew = explicit_work(m, n)
+    ew = ExplicitWork(np.zeros((m.sums.stages, n)), np.empty(n), np.empty(n), np.empty(n))
     work = Work(y.copy(), *(np.empty(n) for _ in range(6)), np.zeros((n, 8)), *(new_history(),) * 2)
     work.f0[:] = f(t, y)
     rtol, atol = np.full(n, tol), np.full(n, tol)

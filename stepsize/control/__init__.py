@@ -1,6 +1,7 @@
 """Online step-size controllers, the scaled error norm and the shared stiffness estimate."""
 
 from stepsize.control._filter import (
+    HISTORY_SIZE,
     PRESETS,
     FilterController,
     FilterData,
@@ -18,6 +19,7 @@ from stepsize.control._norm import rms_error_norm
 from stepsize.control._stiffness import stiffness_count, stiffness_estimate, stiffness_tally
 
 __all__ = [
+    "HISTORY_SIZE",
     "PRESETS",
     "FilterController",
     "FilterData",

@@ -177,17 +177,21 @@ def _limit(ctrl, ratio):
     return min(ctrl.qmax, max(ctrl.qmin, ratio))
 
 
+HISTORY_SIZE = 4
+"""Entries of a filter history (for callers that keep it in storage of their own)."""
+
+
 @numba.njit(cache=True)
 def new_history():
     """Filter history before the first step: ``c_{n-1} = c_{n-2} = rho_{n-1} = rho_{n-2} = 1``
     (their logarithms, zeros)."""
-    return np.zeros(4)
+    return np.zeros(HISTORY_SIZE)
 
 
 @numba.njit(cache=True)
 def reset_history(history):
     """Reset ``history`` in place to :func:`new_history`'s values (nothing allocated)."""
-    for i in range(4):
+    for i in range(HISTORY_SIZE):
         history[i] = 0.0
 
 

@@ -5,6 +5,40 @@ the error message of a mismatch, about 3 s of the loop's first compilation for t
 
 import numba
 import numpy as np
+from numba import types
+from numba.core import cgutils
+from numba.core.imputils import impl_ret_borrowed
+from numba.np.arrayobj import populate_array
+
+from stepsize.ode._jit import intrinsic_twinned
+
+
+@intrinsic_twinned(lambda a, shape: a.reshape(shape))
+def shaped(typingctx, a, shape):
+    """``a`` (a C-contiguous vector of ``prod(shape)`` entries) viewed as a C array of
+    ``shape`` (a tuple of integers), made in place: Numba's ``reshape`` calls a C helper that
+    works out any reshape (numba_attempt_nocopy_reshape, 4 % of a short run, which makes its
+    matrices as views).  Counted as a view where the caller counts references."""
+    vector = isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C"
+    dims = isinstance(shape, types.BaseTuple) and all(isinstance(d, types.Integer) for d in shape)
+    if not (vector and dims):
+        return None
+    result = types.Array(a.dtype, len(shape), "C")
+
+    def codegen(context, builder, sig, args):
+        src = context.make_array(sig.args[0])(context, builder, args[0])
+        given = cgutils.unpack_tuple(builder, args[1], len(shape))
+        dims = [context.cast(builder, d, t, types.intp) for d, t in zip(given, shape, strict=True)]
+        strides, step = [], src.itemsize
+        for d in reversed(dims):
+            strides.insert(0, step)
+            step = builder.mul(step, d)
+        out = context.make_array(result)(context, builder)
+        populate_array(out, data=src.data, shape=dims, strides=strides, itemsize=src.itemsize,
+                       meminfo=src.meminfo, parent=src.parent)  # fmt: skip
+        return impl_ret_borrowed(context, builder, result, out._getvalue())
+
+    return result(a, shape), codegen
 
 
 @numba.njit(cache=True)

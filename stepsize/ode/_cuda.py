@@ -54,9 +54,10 @@ from stepsize.ode._ensemble_result import EnsembleResult
 from stepsize.ode._events import EventWork
 from stepsize.ode._explicit import ExplicitWork
 from stepsize.ode._jit import NJIT, compile_adapter
-from stepsize.ode._loop import Run, Work, start, step
+from stepsize.ode._loop import start, step
 from stepsize.ode._output import EventLog, Output, Points, Segments
 from stepsize.ode._solve import MESSAGES
+from stepsize.ode._store import Run, Work
 
 THREADS_PER_BLOCK = 64
 _strided = types.float64[:]

@@ -31,19 +31,6 @@ class EventWork(NamedTuple):
 
 
 @twinned
-def new_event_work(n_events):
-    """Event workspace for ``n_events`` events."""
-    return EventWork(
-        np.empty(n_events),
-        np.empty(n_events),
-        np.empty(n_events),
-        np.zeros(n_events, dtype=np.int64),
-        np.empty(n_events),
-        np.empty(n_events, dtype=np.int64),
-    )
-
-
-@twinned
 def crossed(g_old, g_new, direction):
     """Whether an event of ``direction`` occurs between the values ``g_old`` and ``g_new``."""
     up = g_old <= 0.0 and g_new >= 0.0

@@ -36,15 +36,6 @@ class ExplicitWork(NamedTuple):
     yb: np.ndarray
 
 
-@twinned
-def explicit_work(method, n):
-    """Workspace of ``method`` for states of size ``n`` (None without an explicit method)."""
-    if method is None:
-        return None
-    s = method.sums.stages
-    return ExplicitWork(np.zeros((s, n)), np.empty(n), np.empty(n), np.empty(n))
-
-
 @inlined
 def explicit_attempt(problem, method, ew, work, t, h, steps):
     """Stages ``K[1:s]`` (``K[0] = f0``), ``work.y_new`` and the scaled error norm (NaN when a

@@ -187,6 +187,19 @@ def allocating(func):
     return _register(func, ALLOCATING)
 
 
+def counted_and_free(func):
+    """Two compilations of ``func``, a function that makes views of arrays its caller holds
+    and returns them: ``(counted, free)``, the first with reference counting (:func:`allocating`:
+    for callers that keep what it returns), the second without (:func:`inlined`: for
+    :func:`stepping` code, where its views cost nothing).  ``func`` must call nothing that
+    returns an array (a callee is compiled once, with the options of its first caller).  To
+    Numba, and to its disk cache, whose index does not tell options apart, they are two
+    functions (``counted`` one named ``<name>_counted``)."""
+    copy = pytypes.FunctionType(func.__code__, func.__globals__, f"{func.__name__}_counted")
+    copy.__qualname__ = f"{func.__qualname__}_counted"
+    return allocating(copy), inlined(func)
+
+
 def inlined(func):
     """:func:`twinned`, and inlined into its compiled callers by LLVM (``alwaysinline``): a
     per-step function that takes the run's bundles, whose calls would otherwise pass every
@@ -211,6 +224,17 @@ def interpreted_as(python_func):
         dispatcher = _register(func, NJIT)
         _OVERRIDES[id(dispatcher)] = python_func
         return dispatcher
+
+    return wrap
+
+
+def intrinsic_twinned(python_func):
+    """``numba.extending.intrinsic``, with ``python_func`` as the twin."""
+
+    def wrap(func):
+        compiled = intrinsic(func)
+        _OVERRIDES[id(compiled)] = python_func
+        return compiled
 
     return wrap
 

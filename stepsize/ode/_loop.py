@@ -30,8 +30,6 @@ for functions Numba cannot compile, as the same source run by the interpreter
 messages in ``_solve``.
 """
 
-from typing import NamedTuple
-
 import numpy as np
 from numba import types
 
@@ -39,7 +37,6 @@ from stepsize.control import (
     accept_ratio,
     elementary_ratio,
     failure_ratio,
-    new_history,
     reject_ratio,
     reset_history,
     set_last_ratio,
@@ -48,12 +45,10 @@ from stepsize.control import (
 )
 from stepsize.ode._arrays import all_finite, copy_into, eval_dense
 from stepsize.ode._bdf import (
-    BDFWork,
     bdf_accepted,
     bdf_attempt,
     bdf_dense,
     bdf_reject_ratio,
-    bdf_work,
 )
 from stepsize.ode._bundles import (
     CTX_FAULT,
@@ -71,18 +66,13 @@ from stepsize.ode._bundles import (
     RUNNING,
     SINGULAR,
     UNDERFLOW,
-    new_implicit_state,
-    new_info,
-    new_state,
 )
-from stepsize.ode._events import EventWork, any_crossed, handle_events, new_event_work
+from stepsize.ode._events import any_crossed, handle_events
 from stepsize.ode._explicit import (
-    ExplicitWork,
     explicit_attempt,
     explicit_dense,
     explicit_last_stage,
     explicit_stiffness,
-    explicit_work,
 )
 from stepsize.ode._jit import (
     entry,
@@ -98,7 +88,6 @@ from stepsize.ode._jit import (
 from stepsize.ode._output import (
     has_room,
     make_room,
-    new_output,
     push_point,
     push_profile,
     push_segment,
@@ -106,53 +95,18 @@ from stepsize.ode._output import (
 )
 from stepsize.ode._packed import bound, fill_packed, packed_size
 from stepsize.ode._radau import (
-    RadauWork,
     newton_factor,
     radau_accepted,
     radau_attempt,
     radau_dense,
-    radau_work,
 )
 from stepsize.ode._rosenbrock import (
-    RosenbrockWork,
     rosenbrock_attempt,
     rosenbrock_dense,
-    rosenbrock_work,
 )
+from stepsize.ode._store import counted_views, free_views, new_store
 
 EPS = np.finfo(float).eps
-
-
-class Work(NamedTuple):
-    """Arrays every method uses: the state and the next one, F at both, buffers, the error
-    vector, the step's interpolant coefficients, the controllers' histories."""
-
-    y: np.ndarray
-    y_new: np.ndarray
-    f0: np.ndarray
-    f_new: np.ndarray
-    ybuf: np.ndarray
-    fbuf: np.ndarray
-    err: np.ndarray
-    coef: np.ndarray
-    history: np.ndarray
-    history_imp: np.ndarray
-
-
-class Run(NamedTuple):
-    """The mutable side of a run: workspaces (a family's is None without it), event values,
-    the loop's :data:`~stepsize.ode._bundles.STATE`, the implicit method's state and the
-    :data:`~stepsize.ode._bundles.INFO` record."""
-
-    work: Work
-    ew: ExplicitWork
-    rw: RosenbrockWork
-    radw: RadauWork
-    events: EventWork
-    state: np.ndarray
-    imp: np.ndarray
-    info: np.ndarray
-    bdw: BDFWork
 
 
 @fast_dispatch
@@ -163,31 +117,39 @@ def integrate(given, y0, explicit, rosenbrock, radau, controls, switch, steps, b
     and the :class:`~stepsize.ode._output.Output` packed in one array
     (:func:`~stepsize.ode._packed.fill_packed`)."""
     problem = bound(given)
-    n = y0.size
     degree = dense_degree(explicit, rosenbrock, radau, bdf)
-    work = new_work(y0, degree)
-    n_events = problem.ev_dir.size
-    run = Run(
-        work,
-        explicit_work(explicit, n),
-        rosenbrock_work(rosenbrock, problem, n),
-        radau_work(radau, problem, n, degree),
-        new_event_work(n_events),
-        new_state(),
-        new_implicit_state(),
-        new_info(),
-        bdf_work(bdf, problem, n),
-    )
-    out = new_output(n, degree, steps.dense, steps.profile, steps.t_eval.size)
-    start(problem, explicit, rosenbrock, radau, switch, steps, run, out, bdf)
-    run_steps_indirect(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf)
-    if run.info[0].status == RUNNING:  # the first storage is full
+    store = new_store(problem, y0, degree, explicit, rosenbrock, radau, steps, bdf)
+    size = run_stored(problem, explicit, rosenbrock, radau, controls, switch, steps, store, bdf)
+    if size < 0:  # the first storage is full
+        run, out = counted_views(store, explicit, steps)
         return grown_run_call(
             (problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf)
         )
-    buf = np.empty(packed_size(run.info, out))
-    fill_packed(buf, run.info, out)
+    buf = np.empty(size)
+    fill_stored(buf, store, explicit, steps)
     return buf
+
+
+@stepping
+def run_stored(problem, explicit, rosenbrock, radau, controls, switch, steps, store, bdf):
+    """Start the run and step while its first storage has room, on views of ``store``
+    (:mod:`stepsize.ode._store`); returns the size of the packed run, or -1 when the storage
+    filled before the run ended."""
+    run, out = free_views(store, explicit, steps)
+    reset_history(run.work.history)
+    reset_history(run.work.history_imp)
+    start(problem, explicit, rosenbrock, radau, switch, steps, run, out, bdf)
+    run_steps_indirect(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf)
+    if run.info[0].status == RUNNING:
+        return -1
+    return packed_size(run.info, out)
+
+
+@stepping
+def fill_stored(buf, store, explicit, steps):
+    """The run of ``store`` packed into ``buf`` (:func:`~stepsize.ode._packed.fill_packed`)."""
+    run, out = free_views(store, explicit, steps)
+    fill_packed(buf, run.info, out)
 
 
 @twinned
@@ -207,31 +169,6 @@ def grown_run(problem, explicit, rosenbrock, radau, controls, switch, steps, run
     buf = np.empty(packed_size(run.info, out))
     fill_packed(buf, run.info, out)
     return buf
-
-
-@twinned
-def new_work(y0, degree):
-    """The :class:`Work` arrays of a run from ``y0``: the seven vectors and the interpolant's
-    coefficients (zeros) are views of one allocation, so that a short run pays for one
-    allocation, not eight."""
-    n = y0.size
-    buf = np.empty(7 * n + n * degree)
-    for i in range(n):
-        buf[i] = y0[i]
-    for i in range(7 * n, buf.size):
-        buf[i] = 0.0
-    return Work(
-        buf[:n],
-        buf[n : 2 * n],
-        buf[2 * n : 3 * n],
-        buf[3 * n : 4 * n],
-        buf[4 * n : 5 * n],
-        buf[5 * n : 6 * n],
-        buf[6 * n : 7 * n],
-        buf[7 * n :].reshape((n, degree)),
-        new_history(),
-        new_history(),
-    )
 
 
 @stepping

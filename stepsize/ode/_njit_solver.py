@@ -149,12 +149,13 @@ def njit_solver(fun, method="dop853", args=(), inplace=False, max_steps=100_000)
     source = f"""
 def solver(t_eval, y0, args, rtol, atol):
     n = y0.size
-    ctx = np.zeros({CTX_ARGS + n_values} + n)
+    m = {CTX_ARGS + n_values} + n
+    buf = np.zeros(m + 2 * n)  # one allocation: the context, rtol and atol per component
+    ctx, tol = buf[:m], buf[m:]
 {pack}    problem = Problem(np.int64({rhs.address}), np.int64({no_jac_adapter().address}),
                       np.int64({no_events_adapter().address}), ctx, np.int64({JAC_DIFFERENCES}),
                       np.int64(-1), np.int64(-1), {no_dir}, {no_term})
     explicit = ExplicitMethod({methods}, SUMS, {ex.k!r})
-    tol = np.empty(2 * n)
     for i in range(n):
         tol[i] = rtol
         tol[n + i] = atol

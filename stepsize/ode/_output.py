@@ -67,32 +67,24 @@ class Output(NamedTuple):
 
 
 @twinned
-def new_output(n, degree, dense, profile, n_eval):
-    """Empty storage for states of size ``n`` (segments and profile only if asked for; room for
-    all ``n_eval`` points of ``t_eval`` and a last one), every array a view of one allocation
-    (``[points t | points y | segments t, h, y, coef | switch | profile]``; the events start
-    empty), so that a short run pays for one allocation, not eleven; :func:`make_room` grows
-    each into an array of its own."""
+def output_ends(n, degree, dense, profile, n_eval):
+    """Where each part of the first storage for states of size ``n`` ends in its block
+    ``[points t | points y | segments t, h, y, coef | switch | profile]`` (segments and profile
+    only if asked for; room for all ``n_eval`` points of ``t_eval`` and a last one; the events
+    start empty): a short run pays for one block (:mod:`stepsize.ode._store`), not eleven
+    arrays; :func:`make_room` grows each part into an array of its own."""
     cap = first_capacity(n)
     seg = cap if dense else 0
     n_points = n_eval + 1 if n_eval > 0 else cap
     n_prof = cap if profile else 0
-    e0 = n_points  # where each part ends in the block
+    e0 = n_points
     e1 = e0 + n_points * n
     e2 = e1 + seg
     e3 = e2 + seg
     e4 = e3 + seg * n
     e5 = e4 + seg * n * degree
     e6 = e5 + 1  # room for one switch: a run its first storage holds never grows
-    buf = np.empty(e6 + 4 * n_prof)
-    points = Points(buf[:e0], buf[e0:e1].reshape((n_points, n)))
-    segments = Segments(
-        buf[e1:e2], buf[e2:e3], buf[e3:e4].reshape((seg, n)), buf[e4:e5].reshape((seg, n, degree))
-    )
-    empty = buf[:0]
-    events = EventLog(empty, empty, empty.reshape((0, n)))
-    prof = buf[e6:].reshape((n_prof, 4))
-    return Output(points, segments, events, buf[e5:e6], prof)
+    return e0, e1, e2, e3, e4, e5, e6, e6 + 4 * n_prof
 
 
 @inlined
