@@ -107,9 +107,11 @@ def new_store(problem, y0, degree, explicit, rosenbrock, radau, steps, bdf):
         floats[i] = y0[i]
     for i in range(n, e):
         floats[i] = 0.0
+    # a run without events has no counts: the problem's (empty) terminal counts stand in
+    ints = np.zeros(2 * n_events, dtype=np.int64) if n_events > 0 else problem.ev_term
     return Store(
         floats,
-        np.zeros(2 * n_events, dtype=np.int64),
+        ints,
         new_state(),
         new_implicit_state(),
         new_info(),
