@@ -104,7 +104,7 @@ from stepsize.ode._rosenbrock import (
     rosenbrock_attempt,
     rosenbrock_dense,
 )
-from stepsize.ode._store import counted_views, free_views, new_store
+from stepsize.ode._store import counted_views, free_views, new_store, packed_at
 
 EPS = np.finfo(float).eps
 
@@ -121,20 +121,19 @@ def integrate(given, y0, explicit, rosenbrock, radau, controls, switch, steps, b
     store = new_store(problem, y0, degree, explicit, rosenbrock, radau, steps, bdf)
     size = run_stored(problem, explicit, rosenbrock, radau, controls, switch, steps, store, bdf)
     if size < 0:  # the first storage is full
-        run, out = counted_views(store, explicit, steps)
         return grown_run_call(
-            (problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf)
+            (problem, explicit, rosenbrock, radau, controls, switch, steps, store, bdf)
         )
-    buf = np.empty(size)
-    fill_stored(buf, store, explicit, steps)
-    return buf
+    at = packed_at(store, explicit, steps)
+    return store.floats[at : at + size]
 
 
 @stepping
 def run_stored(problem, explicit, rosenbrock, radau, controls, switch, steps, store, bdf):
     """Start the run and step while its first storage has room, on views of ``store``
-    (:mod:`stepsize.ode._store`); returns the size of the packed run, or -1 when the storage
-    filled before the run ended."""
+    (:mod:`stepsize.ode._store`); a run that ended is packed into the store
+    (:func:`~stepsize.ode._packed.fill_packed`).  Returns the size of the packed run, or -1
+    when the storage filled before the run ended."""
     run, out = free_views(store, explicit, steps)
     reset_history(run.work.history)
     reset_history(run.work.history_imp)
@@ -142,23 +141,20 @@ def run_stored(problem, explicit, rosenbrock, radau, controls, switch, steps, st
     run_steps_indirect(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf)
     if run.info[0].status == RUNNING:
         return -1
-    return packed_size(run.info, out)
-
-
-@stepping
-def fill_stored(buf, store, explicit, steps):
-    """The run of ``store`` packed into ``buf`` (:func:`~stepsize.ode._packed.fill_packed`)."""
-    run, out = free_views(store, explicit, steps)
-    fill_packed(buf, run.info, out)
+    size = packed_size(run.info, out)
+    fill_packed(store.floats[packed_at(store, explicit, steps) :], run.info, out)
+    return size
 
 
 @twinned
-def grown_run(problem, explicit, rosenbrock, radau, controls, switch, steps, run, out, bdf):
-    """The rest of a run whose storage filled: grow it (:func:`~stepsize.ode._output.make_room`)
-    and step on, until the run ends; returns the run packed as :func:`integrate` does.  Apart
-    from :func:`integrate`, so that there ``out`` is assigned once: compiled code counts
-    references to every array of a bundle at each assignment, and a short run would pay for
-    those of a loop that grows it."""
+def grown_run(problem, explicit, rosenbrock, radau, controls, switch, steps, store, bdf):
+    """The rest of a run whose first storage (in ``store``) filled: grow it
+    (:func:`~stepsize.ode._output.make_room`) and step on, until the run ends; returns the run
+    packed as :func:`integrate` does.  Apart from :func:`integrate`, so that there no bundle
+    is kept with reference counting (:func:`~stepsize.ode._store.counted_views` compiles when
+    a run first outgrows its storage) and ``out`` is assigned once: compiled code counts
+    references to every array of a bundle at each assignment."""
+    run, out = counted_views(store, explicit, steps)
     n_events = problem.ev_dir.size
     while run.info[0].status == RUNNING:
         if not has_room(out, run.info, steps, n_events):

@@ -11,8 +11,9 @@ counting in the stepping code that runs the steps (:func:`free_views`: views cos
 caller holds the store), and with it where allocating code keeps the bundles
 (:func:`counted_views`: a run that outgrows its first output storage).
 
-``floats`` is ``[Work | the explicit pair's | the events' (4 per event) | the first output]``
-(:func:`float_layout`); ``ints`` the events' counts and order (2 per event).
+``floats`` is ``[Work | the explicit pair's | the events' (4 per event) | the first output |
+the packed run]`` (:func:`float_layout`): a run that ends in its first output returns its packed
+run as a view of the store; ``ints`` the events' counts and order (2 per event).
 """
 
 from typing import NamedTuple
@@ -27,6 +28,7 @@ from stepsize.ode._events import EventWork
 from stepsize.ode._explicit import ExplicitWork
 from stepsize.ode._jit import counted_and_free, twinned
 from stepsize.ode._output import EventLog, Output, Points, Segments, output_ends
+from stepsize.ode._packed import HEAD
 from stepsize.ode._radau import RadauWork, radau_work
 from stepsize.ode._rosenbrock import RosenbrockWork, rosenbrock_work
 
@@ -86,12 +88,20 @@ class Store(NamedTuple):
 
 @twinned
 def float_layout(n, degree, explicit, n_events, steps):
-    """Where the parts of ``floats`` start: ``(explicit pair's, events', output, end)``."""
+    """Where the parts of ``floats`` start: ``(explicit pair's, events', output, packed run,
+    end)``; the packed run has room for all the first output can hold."""
     x = N_VECTORS * n + n * degree + 2 * HISTORY_SIZE
     e = x if explicit is None else x + (explicit.sums.stages + N_EXPLICIT) * n
     o = e + 4 * n_events
     ends = output_ends(n, degree, steps.dense, steps.profile, steps.t_eval.size)
-    return x, e, o, o + ends[len(ends) - 1]
+    size = ends[len(ends) - 1]
+    return x, e, o, o + size, o + size + HEAD + size
+
+
+@twinned
+def packed_at(store, explicit, steps):
+    """Where the packed run starts in ``store.floats``."""
+    return float_layout(store.n, store.degree, explicit, store.ints.size // 2, steps)[3]
 
 
 @twinned
@@ -101,7 +111,7 @@ def new_store(problem, y0, degree, explicit, rosenbrock, radau, steps, bdf):
     starts: :func:`~stepsize.control.reset_history`); the events' values and the output unset;
     the records new."""
     n, n_events = y0.size, problem.ev_dir.size
-    _, e, _, end = float_layout(n, degree, explicit, n_events, steps)
+    _, e, _, _, end = float_layout(n, degree, explicit, n_events, steps)
     floats = np.empty(end)
     for i in range(n):
         floats[i] = y0[i]
@@ -126,11 +136,12 @@ def new_store(problem, y0, degree, explicit, rosenbrock, radau, steps, bdf):
 def views(store, explicit, steps):
     """The run's :class:`Run` and first :class:`~stepsize.ode._output.Output`, views of
     ``store`` (made again, they are the same arrays: the run goes on where it was).  One
-    function, no callee that returns an array: each compilation counts (or does not count)
-    every view it makes, as :func:`counted_and_free` asks."""
+    function, no callee that returns an array (``shaped`` is an intrinsic, lowered in it): each
+    compilation counts (or does not count) every view it makes, as :func:`counted_and_free`
+    asks."""
     f, n, degree = store.floats, store.n, store.degree
     m = store.ints.size // 2
-    x, e, o, end = float_layout(n, degree, explicit, m, steps)
+    x, e, o, q, _ = float_layout(n, degree, explicit, m, steps)
     c = N_VECTORS * n + n * degree  # where the histories start
     work = Work(f[:n], f[n : 2 * n], f[2 * n : 3 * n], f[3 * n : 4 * n], f[4 * n : 5 * n],
                 f[5 * n : 6 * n], f[6 * n : 7 * n], shaped(f[7 * n : c], (n, degree)),
@@ -145,7 +156,7 @@ def views(store, explicit, steps):
     events = EventWork(g[:m], g[m : 2 * m], g[2 * m : 3 * m], ints[:m], g[3 * m :], ints[m:])
     run = Run(work, ew, store.rw, store.radw, events, store.state, store.imp, store.info,
               store.bdw)  # fmt: skip
-    b = f[o:end]
+    b = f[o:q]
     e0, e1, e2, e3, e4, e5, e6, e7 = output_ends(
         n, degree, steps.dense, steps.profile, steps.t_eval.size
     )
