@@ -8,8 +8,9 @@ with the same bundles (same steps, same values): the compiled loop ``solve`` use
 Numba's disk cache, with ``fun``'s adapter passed by its address (as numbalsoda takes the
 address of a ``cfunc``), so that a new ``fun`` compiles its adapter and the small ``solver``
 around the loop (seconds), not the loop (30-40 s).  Per call, from ``@njit`` code, it costs the
-loop's own set-up (its work arrays, the first step, the packed output) and no Python: 1.6 us
-for a two-step run against numbalsoda's 1.1 us (``benchmarks/ode_micro.py``, ``from_njit``).
+loop's own set-up (its store, the first step, the packed output: six allocations,
+:mod:`stepsize.ode._store`) and no Python: 1.05 us for a two-step run against numbalsoda's
+1.03 us; called from Python, 2.0 us against 3.2 us (``benchmarks/ode_micro.py``, ``fixed``).
 The method's arrays reach the loop as views of the factory's own by address, and ``y0`` and
 ``t_eval`` as they are when they are C-contiguous float64 vectors: nothing is copied per call.
 
