@@ -115,7 +115,8 @@ def integrate(given, y0, explicit, rosenbrock, radau, controls, switch, steps, b
     """Integrate the problem ``given`` (with its functions, or their addresses:
     :mod:`stepsize.ode._packed`) from ``steps.t0`` to ``steps.t1``; returns the ``INFO`` record
     and the :class:`~stepsize.ode._output.Output` packed in one array
-    (:func:`~stepsize.ode._packed.fill_packed`)."""
+    (:func:`~stepsize.ode._packed.fill_packed`): a view of the run's store
+    (:mod:`stepsize.ode._store`) when the run ended in its first storage, else its own."""
     problem = bound(given)
     degree = dense_degree(explicit, rosenbrock, radau, bdf)
     store = new_store(problem, y0, degree, explicit, rosenbrock, radau, steps, bdf)
