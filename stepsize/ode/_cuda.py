@@ -151,7 +151,7 @@ def run_member(problem, explicit, controls, switch, steps, run, out, y0):
 
 @numba.njit(**NJIT)
 def member_run(a, s):
-    """The :class:`~stepsize.ode._loop.Run` and :class:`~stepsize.ode._output.Output` of member
+    """The :class:`~stepsize.ode._store.Run` and :class:`~stepsize.ode._output.Output` of member
     ``s``: views of the ensemble's arrays."""
     v, e, hist, none = a.vec, a.ew, a.history, a.empty
     work = Work(
